@@ -1,0 +1,163 @@
+"""The `ipad` command. One way in for each job: DVC stages run `ipad <step>`.
+
+Imports are lazy (inside the commands) so that `ipad --help` answers at once.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+app = typer.Typer(help="ipad-vad: industrial process video anomaly detection pipeline.",
+                  no_args_is_help=True, pretty_exceptions_enable=False, add_completion=False)
+data_app = typer.Typer(help="Data: import footage, generate synthetic data, validate, inspect.",
+                       no_args_is_help=True)
+app.add_typer(data_app, name="data")
+
+ParamsOpt = typer.Option(Path("params.yaml"), "--params", help="params file")
+ProfileOpt = typer.Option(None, "--profile", help="profile overlay (smoke|demo|paper); default: params.yaml `profile`")
+
+
+def _params(params: Path, profile: Optional[str]) -> dict:
+    from .config import load_params
+
+    return load_params(params, profile) if params.is_file() else {}
+
+
+def _console():
+    from rich.console import Console
+
+    return Console(stderr=False)
+
+
+@data_app.command("import")
+def data_import(
+    src: Path = typer.Argument(..., help="an IPAD tree, a folder of video files, or one video file"),
+    out: Path = typer.Option(None, "--out", help="data folder (default: params data.root)"),
+    scene: Optional[str] = typer.Option(None, "--scene", help="scene for videos not in a <scene>/ folder"),
+    split: str = typer.Option("training", "--split", help="split for videos not in a <split>/ folder"),
+    params: Path = ParamsOpt,
+    profile: Optional[str] = ProfileOpt,
+):
+    """Import footage into the IPAD layout. Bad videos are quarantined (listed), never abort the rest.
+
+    Naming: SRC/<scene>/<split>/<name>.mp4, SRC/<scene>/<name>.mp4 (+ --split), or SRC/<name>.mp4
+    (+ --scene). Test labels: <name>.npy beside the video. Re-importing a file changes nothing.
+    """
+    from .data.importer import import_source
+    from .progress import rich_progress
+
+    p = _params(params, profile)
+    d = p.get("data", {})
+    out = out or Path(d.get("root", "data/ipad"))
+    report = import_source(src, out, scene=scene, split=split, jpeg_quality=d.get("jpeg_quality", 95),
+                           min_frames=p.get("clip", {}).get("length", 16), progress=rich_progress)
+    _print_import(report, out)
+    if report.quarantined:
+        raise typer.Exit(code=0 if report.imported or report.unchanged else 1)
+
+
+def _print_import(report, out: Path) -> None:
+    con = _console()
+    con.print(f"imported {len(report.imported)}, unchanged {len(report.unchanged)}, "
+              f"quarantined {len(report.quarantined)}, ignored {len(report.ignored)}  -> {out}")
+    # plain lines, not a table: paths stay whole (copyable) however narrow the terminal
+    for q in report.quarantined:
+        con.print(f"[red]quarantined[/red] {q['path']}: {q['reason']}", soft_wrap=True, highlight=False)
+    for q in report.ignored:
+        con.print(f"ignored {q['path']}: {q['reason']}", soft_wrap=True, highlight=False)
+    con.print(f"report: {out / 'import_report.json'}")
+
+
+@data_app.command("validate")
+def data_validate(
+    root: Path = typer.Option(None, "--root", help="data folder (default: params data.root)"),
+    manifest_out: Path = typer.Option(None, "--manifest", help="validated manifest to write (default: params data.manifest)"),
+    report_dir: Path = typer.Option(None, "--report-dir", help="where result.json and summary.md go"),
+    on_failure: Optional[str] = typer.Option(None, "--on-failure", help="fail | exclude (default: params validation.on_failure)"),
+    params: Path = ParamsOpt,
+    profile: Optional[str] = ProfileOpt,
+):
+    """Build the manifest of the data folder and run the great-expectations gate over it.
+
+    Writes the validated manifest (what every later stage reads), the full GX result as JSON and a
+    Markdown summary. Exits 1 with the failed checks and files when the gate fails.
+    """
+    from .data.manifest import build_manifest
+    from .data.validation import apply_policy, validate_manifest, write_report
+    from .errors import ValidationFailed
+    from .io_utils import write_dataframe
+    from .progress import rich_progress
+
+    p = _params(params, profile)
+    d, v = p.get("data", {}), p.get("validation", {})
+    root = root or Path(d.get("root", "data/ipad"))
+    manifest_out = manifest_out or Path(d.get("manifest", "data/manifest.parquet"))
+    report_dir = report_dir or Path(v.get("report_dir", "reports/validation"))
+    policy = on_failure or v.get("on_failure", "fail")
+    scenes = d.get("scenes") or None
+    manifest = build_manifest(root, scenes=scenes, sample_decode=v.get("sample_decode", 3), progress=rich_progress)
+    report = validate_manifest(manifest, min_frames=p.get("clip", {}).get("length", 16))
+    con = _console()
+    try:
+        kept = apply_policy(manifest, report, policy)
+    except ValidationFailed as e:
+        path = write_report(report, report_dir)
+        con.print(f"[red]{e}[/red]\nFull result: {path}")
+        raise typer.Exit(code=1)
+    path = write_report(report, report_dir)
+    write_dataframe(manifest_out, kept)
+    con.print(("[green]" if report.success else "[yellow]") + report.summary() + "[/]")
+    if report.excluded:
+        con.print(f"excluded {len(report.excluded)} video(s) (validation.on_failure=exclude), listed in {report_dir / 'summary.md'}")
+    con.print(f"manifest: {manifest_out} ({len(kept)} videos)   result: {path}")
+
+
+@data_app.command("info")
+def data_info(
+    manifest: Path = typer.Option(None, "--manifest", help="a manifest file (parquet/csv)"),
+    root: Path = typer.Option(None, "--root", help="or a data folder to scan"),
+    params: Path = ParamsOpt,
+    profile: Optional[str] = ProfileOpt,
+):
+    """Per-scene table: videos, frames, anomalous frames, frame size, fps."""
+    from rich.table import Table
+
+    from .data.manifest import build_manifest
+    from .io_utils import read_dataframe
+    from .progress import rich_progress
+
+    p = _params(params, profile)
+    d = p.get("data", {})
+    if root is not None:
+        df = build_manifest(root, progress=rich_progress)
+    else:
+        df = read_dataframe(manifest or Path(d.get("manifest", "data/manifest.parquet")))
+    t = Table("scene", "train videos", "train frames", "test videos", "test frames", "anomalous",
+              "size", "fps", title=f"{len(df)} videos")
+    for scene, g in df.groupby("scene", sort=True):
+        tr, te = g[g.split == "training"], g[g.split == "testing"]
+        anom = int(te.n_anomalous.sum())
+        n_te = int(te.n_frames.sum())
+        fps = sorted({round(x, 2) for x in g.fps.dropna()})
+        sizes = sorted({f"{h}x{w}" for h, w in zip(g.height, g.width)})
+        t.add_row(scene, str(len(tr)), str(int(tr.n_frames.sum())), str(len(te)), str(n_te),
+                  f"{anom} ({100 * anom / max(n_te, 1):.0f}%)", ",".join(sizes), ",".join(map(str, fps)) or "-")
+    _console().print(t)
+
+
+def main() -> None:
+    from .errors import IpadError
+
+    try:
+        app()
+    except IpadError as e:
+        print(f"error: {e}", file=sys.stderr)
+        sys.exit(2)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,57 @@
+"""params.yaml with profiles.
+
+`params.yaml` holds every setting. Its `profiles:` section holds overlays (`smoke`, `demo`,
+`paper`); the active one is `profile:` (or the ``IPAD_PROFILE`` environment variable, or an
+explicit argument) and is deep-merged over the base sections. Keeping the overlays inside
+params.yaml (not in separate files) lets DVC track them with ordinary `params:` keys.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .errors import ConfigError
+
+DEFAULT_PARAMS = Path("params.yaml")
+
+
+def deep_merge(base: dict, overlay: dict) -> dict:
+    """Return `base` with `overlay` merged in (dicts recursively, everything else replaced)."""
+    out = copy.deepcopy(base)
+    for key, value in overlay.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = deep_merge(out[key], value)
+        else:
+            out[key] = copy.deepcopy(value)
+    return out
+
+
+def load_params(path: str | Path = DEFAULT_PARAMS, profile: str | None = None) -> dict[str, Any]:
+    """Load params.yaml and resolve the profile overlay. The result has no `profiles` key."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"{path}: params file not found")
+    try:
+        raw = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as e:
+        raise ConfigError(f"{path}: not valid YAML: {e}") from e
+    profiles = raw.pop("profiles", {}) or {}
+    name = profile or os.environ.get("IPAD_PROFILE") or raw.get("profile")
+    if name:
+        if name not in profiles:
+            raise ConfigError(f"{path}: unknown profile {name!r}; known: {sorted(profiles)}")
+        raw = deep_merge(raw, profiles[name])
+    raw["profile"] = name
+    return raw
+
+
+def section(params: dict, key: str) -> dict:
+    try:
+        return params[key]
+    except KeyError:
+        raise ConfigError(f"params: missing section {key!r}") from None

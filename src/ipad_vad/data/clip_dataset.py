@@ -1,0 +1,115 @@
+"""PyTorch clip dataset over any frame source (frame folders, video files, later the decoded cache).
+
+A clip is `clip_len` consecutive frames starting every `stride` frames; it is labelled by its centre
+frame ``start + clip_len // 2``. For the paper's 16-frame clips that is frame ``start + 8``, so the
+clip labels of a video are exactly ``labels[8:len-7]`` as in the official evaluate.py.
+
+Each item is a dict:
+  clip        float32 (3, T, H, W) scaled to [-1, 1]
+  center      centre frame index in its video
+  label       centre frame label (0/1), -1 when the video has no labels
+  frame_labels  (T,) labels of every frame of the clip (-1 when unknown)
+  phase       centre frame phase in its cycle in [0, 1), NaN when unknown
+  video_index index of the video in ``dataset.videos``
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+import torch
+from torch.utils.data import Dataset
+
+from .frames import JpegFolderSource
+from .labels import load_labels
+from .periods import frame_phases, read_period_file
+
+
+class FrameSource(Protocol):
+    def __len__(self) -> int: ...
+    def read(self, indices) -> np.ndarray: ...
+
+
+@dataclass
+class VideoRecord:
+    source: FrameSource
+    scene: str = ""
+    split: str = ""
+    video: str = ""
+    labels: np.ndarray | None = None
+    phases: np.ndarray | None = None
+
+
+def to_clip_tensor(frames: np.ndarray) -> torch.Tensor:
+    """(T, H, W, 3) uint8 -> (3, T, H, W) float32 in [-1, 1]."""
+    x = torch.from_numpy(np.ascontiguousarray(frames)).permute(3, 0, 1, 2).float()
+    return x.div_(127.5).sub_(1.0)
+
+
+class ClipDataset(Dataset):
+    def __init__(self, videos: list[VideoRecord], clip_len: int = 16, stride: int = 1):
+        if clip_len < 1 or stride < 1:
+            raise ValueError("clip_len and stride must be >= 1")
+        self.videos = videos
+        self.clip_len = clip_len
+        self.stride = stride
+        self.index: list[tuple[int, int]] = []  # (video index, first frame)
+        self.video_slices: list[range] = []  # clip indices of each video
+        for vi, v in enumerate(videos):
+            first = len(self.index)
+            self.index.extend((vi, s) for s in range(0, len(v.source) - clip_len + 1, stride))
+            self.video_slices.append(range(first, len(self.index)))
+
+    def __len__(self) -> int:
+        return len(self.index)
+
+    def center_of(self, i: int) -> int:
+        return self.index[i][1] + self.clip_len // 2
+
+    def __getitem__(self, i: int) -> dict:
+        vi, start = self.index[i]
+        v = self.videos[vi]
+        center = start + self.clip_len // 2
+        frames = v.source.read(range(start, start + self.clip_len))
+        if v.labels is not None:
+            frame_labels = torch.as_tensor(v.labels[start : start + self.clip_len], dtype=torch.long)
+            label = int(v.labels[center])
+        else:
+            frame_labels = torch.full((self.clip_len,), -1, dtype=torch.long)
+            label = -1
+        phase = float(v.phases[center]) if v.phases is not None else float("nan")
+        return {
+            "clip": to_clip_tensor(frames),
+            "center": center,
+            "label": label,
+            "frame_labels": frame_labels,
+            "phase": phase,
+            "video_index": vi,
+        }
+
+    @classmethod
+    def from_manifest(
+        cls,
+        manifest,
+        split: str,
+        scenes: list[str] | None = None,
+        size: tuple[int, int] | None = None,
+        clip_len: int = 16,
+        stride: int = 1,
+    ) -> "ClipDataset":
+        """Clips of the manifest's videos of `split` (and `scenes`), frames resized to `size`."""
+        rows = manifest[manifest.split == split]
+        if scenes is not None:
+            rows = rows[rows.scene.isin(scenes)]
+        videos = []
+        for r in rows.itertuples(index=False):
+            src = JpegFolderSource(Path(r.frames_dir), size=tuple(size) if size else None)
+            labels = load_labels(r.label_path, r.video) if r.label_path else None
+            phases = None
+            if r.period_path:
+                phases = frame_phases(read_period_file(r.period_path)["cycle_starts"], len(src))
+            videos.append(VideoRecord(src, r.scene, r.split, r.video, labels, phases))
+        return cls(videos, clip_len=clip_len, stride=stride)

@@ -1,0 +1,245 @@
+"""`ipad data import SRC`: turn an IPAD tree or a folder of video files into the project's data
+folder (the IPAD layout, versioned by DVC).
+
+Naming rules for video files (mp4/avi/mkv/mov/m4v/webm), by their place under SRC:
+
+==================================  ===========================================================
+``SRC/<scene>/<split>/<name>.mp4``  scene and split from the folders (split: training|testing,
+                                    also train|test)
+``SRC/<scene>/<name>.mp4``          scene from the folder, split from ``--split``
+``SRC/<name>.mp4`` or SRC a file    scene from ``--scene`` (required), split from ``--split``
+==================================  ===========================================================
+
+Videos of a scene/split get the next free number (01, 02, ...) in file-name order; labels for a test
+video are read from ``<name>.npy`` beside it (one 0/1 value per frame) and written as
+``test_label/<NNN>.npy``. Every imported video is recorded in ``<scene>/sources.json`` with the
+source path and its sha256, so importing the same file again changes nothing. An IPAD tree keeps
+its scene names and video numbers; `.mat` labels are converted to `.npy`.
+
+A bad input (corrupt frame, truncated or non-video file, empty folder, label of the wrong length or
+dtype) never aborts the others: it is quarantined, with the file and the reason, in the import report
+(``<out>/import_report.json``). Each video is written to a temporary folder and renamed into place,
+so a crash never leaves half a video; an existing video is never overwritten.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterable
+
+import cv2
+import numpy as np
+
+from ..errors import DataError
+from ..io_utils import atomic_dir, write_bytes, write_json
+from .labels import load_labels, load_npy_labels
+from .layout import SPLITS, is_ipad_tree, label_file_name, period_file_name, read_sources, scan_ipad
+from .manifest import inspect_video, manifest_frame
+from .video_reader import VIDEO_SUFFIXES, VideoFileSource
+
+SPLIT_ALIASES = {"training": "training", "train": "training", "testing": "testing", "test": "testing"}
+Progress = Callable[[Iterable, int, str], Iterable]
+
+
+@dataclass
+class ImportReport:
+    imported: list[dict] = field(default_factory=list)
+    unchanged: list[dict] = field(default_factory=list)
+    quarantined: list[dict] = field(default_factory=list)
+    ignored: list[dict] = field(default_factory=list)
+
+    def as_dict(self) -> dict:
+        return {k: getattr(self, k) for k in ("imported", "unchanged", "quarantined", "ignored")}
+
+
+def sha256_file(path: Path, chunk: int = 1 << 20) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while block := f.read(chunk):
+            h.update(block)
+    return h.hexdigest()
+
+
+def sha256_folder(folder: Path) -> str:
+    h = hashlib.sha256()
+    for p in sorted(folder.iterdir()):
+        if p.is_file():
+            h.update(p.name.encode())
+            h.update(sha256_file(p).encode())
+    return h.hexdigest()
+
+
+class _SceneSources:
+    """sources.json of one output scene, written atomically after every change."""
+
+    def __init__(self, scene_dir: Path):
+        self.scene_dir = scene_dir
+        self.data = read_sources(scene_dir)
+
+    def find(self, sha: str) -> str | None:
+        return next((k for k, v in self.data.items() if v.get("sha256") == sha), None)
+
+    def next_number(self, split: str) -> str:
+        used = {int(k.split("/")[1]) for k in self.data if k.startswith(split + "/")}
+        frames = self.scene_dir / split / "frames"
+        if frames.is_dir():
+            used |= {int(p.name) for p in frames.iterdir() if p.name.isdigit()}
+        return f"{max(used, default=0) + 1:02d}"
+
+    def add(self, key: str, record: dict) -> None:
+        self.data[key] = record
+        write_json(self.scene_dir / "sources.json", self.data)
+
+
+def _write_labels(scene_dir: Path, video: str, labels: np.ndarray) -> Path:
+    import io
+
+    buf = io.BytesIO()
+    np.save(buf, labels.astype(np.uint8))
+    path = scene_dir / "test_label" / label_file_name(video)
+    write_bytes(path, buf.getvalue())
+    return path
+
+
+def import_video_file(path: Path, out: Path, scene: str, split: str, jpeg_quality: int,
+                      report: ImportReport, sources: _SceneSources) -> None:
+    sha = sha256_file(path)
+    if (key := sources.find(sha)) is not None:
+        report.unchanged.append({"source": str(path), "as": f"{scene}/{key}"})
+        return
+    labels = None
+    label_src = path.with_suffix(".npy")
+    if label_src.is_file():
+        labels = load_npy_labels(label_src)
+    elif split == "testing":
+        report.ignored.append({"path": str(path), "reason": "test video without a <name>.npy label file "
+                               "(imported; validation will flag it)"})
+    video = VideoFileSource(path)
+    number = sources.next_number(split)
+    target = out / scene / split / "frames" / number
+    n = 0
+    with atomic_dir(target) as tmp:
+        for start, frames in video.iter_chunks():
+            for i, frame in enumerate(frames):
+                ok, buf = cv2.imencode(".jpg", cv2.cvtColor(frame, cv2.COLOR_RGB2BGR),
+                                       [cv2.IMWRITE_JPEG_QUALITY, jpeg_quality])
+                if not ok:
+                    raise DataError(path, f"cannot encode frame {start + i} as JPEG")
+                (tmp / f"{start + i}.jpg").write_bytes(buf.tobytes())
+                n += 1
+        if labels is not None and labels.size != n:
+            raise DataError(label_src, f"label length {labels.size} != frame count {n} of {path.name}")
+    if labels is not None:
+        _write_labels(out / scene, number, labels)
+    sources.add(f"{split}/{number}", {"source": str(path), "sha256": sha, "fps": video.fps, "n_frames": n})
+    report.imported.append({"source": str(path), "as": f"{scene}/{split}/{number}", "n_frames": n})
+
+
+def _collect_videos(src: Path, scene: str | None, split: str) -> tuple[list[tuple[Path, str, str]], list[dict]]:
+    """(file, scene, split) for every video under src, by the naming rules; plus ignored files."""
+    if split not in SPLIT_ALIASES:
+        raise DataError(src, f"unknown split {split!r} (use training or testing)")
+    split = SPLIT_ALIASES[split]
+    files = [src] if src.is_file() else sorted(p for p in src.rglob("*") if p.is_file() and not p.name.startswith("."))
+    found, ignored = [], []
+    for f in files:
+        if f.suffix.lower() not in VIDEO_SUFFIXES:
+            if f.suffix.lower() not in (".npy", ".json"):
+                ignored.append({"path": str(f), "reason": f"not a video file extension ({', '.join(VIDEO_SUFFIXES)})"})
+            continue
+        parts = f.relative_to(src).parts[:-1] if src.is_dir() else ()
+        if len(parts) == 0:
+            if not scene:
+                raise DataError(f, "cannot tell the scene: put videos in <scene>/ folders or pass --scene")
+            found.append((f, scene, split))
+        elif len(parts) == 1:
+            found.append((f, parts[0], split))
+        elif len(parts) == 2 and parts[1].lower() in SPLIT_ALIASES:
+            found.append((f, parts[0], SPLIT_ALIASES[parts[1].lower()]))
+        else:
+            ignored.append({"path": str(f), "reason": "not at <scene>/<split>/<file> (see the naming rules)"})
+    return found, ignored
+
+
+def _import_ipad_tree(src: Path, out: Path, min_frames: int, report: ImportReport, progress: Progress | None) -> None:
+    from .validation import validate_manifest
+
+    entries = scan_ipad(src)
+    it: Iterable = progress(entries, len(entries), "checking videos") if progress else entries
+    rows = [inspect_video(e, sample_decode=3) for e in it]
+    manifest = manifest_frame(rows)
+    # the same video-level checks as the validation gate decide what is quarantined
+    val = validate_manifest(manifest, min_frames=min_frames)
+    bad = {}
+    for f in val.failures:
+        if f.level == "video":
+            for r in f.rows:
+                bad.setdefault((r["scene"], r["split"], r["video"]), []).append(f"{f.check}: {r['file']} [{r['detail']}]")
+    it = progress(entries, len(entries), "copying videos") if progress else entries
+    for e in it:
+        if (e.scene, e.split, e.video) in bad:
+            report.quarantined.append({"path": str(e.frames_dir), "reason": "; ".join(bad[(e.scene, e.split, e.video)])})
+            continue
+        try:
+            _copy_ipad_video(e, out, report)
+        except DataError as err:
+            report.quarantined.append({"path": err.path, "reason": err.problem})
+
+
+def _copy_ipad_video(e, out: Path, report: ImportReport) -> None:
+    scene_dir = out / e.scene
+    target = scene_dir / e.split / "frames" / e.video
+    fingerprint = sha256_folder(e.frames_dir)
+    sources = _SceneSources(scene_dir)
+    key = f"{e.split}/{e.video}"
+    if target.exists():
+        if sources.data.get(key, {}).get("sha256") == fingerprint:
+            report.unchanged.append({"source": str(e.frames_dir), "as": f"{e.scene}/{key}"})
+            return
+        raise DataError(target, "already exists with different content; refusing to overwrite "
+                        "(import into a new folder, or remove it deliberately)")
+    with atomic_dir(target) as tmp:
+        for p in e.frames_dir.iterdir():
+            if p.is_file() and not p.name.startswith("."):
+                shutil.copy2(p, tmp / p.name)
+    if e.label_path is not None:
+        _write_labels(scene_dir, e.video, load_labels(e.label_path, e.video))
+    if e.period_path is not None:
+        write_bytes(scene_dir / "periods" / period_file_name(e.split, e.video), e.period_path.read_bytes())
+    n = sum(1 for _ in target.iterdir())
+    sources.add(key, {"source": str(e.frames_dir), "sha256": fingerprint, "fps": None, "n_frames": n})
+    report.imported.append({"source": str(e.frames_dir), "as": f"{e.scene}/{key}", "n_frames": n})
+
+
+def import_source(src: str | Path, out: str | Path, scene: str | None = None, split: str = "training",
+                  jpeg_quality: int = 95, min_frames: int = 16, progress: Progress | None = None) -> ImportReport:
+    """Import `src` into `out`; returns the report (also written to ``out/import_report.json``)."""
+    src, out = Path(src), Path(out)
+    if not src.exists():
+        raise DataError(src, "source does not exist")
+    report = ImportReport()
+    if src.is_dir() and is_ipad_tree(src):
+        _import_ipad_tree(src, out, min_frames, report, progress)
+    else:
+        videos, report.ignored = _collect_videos(src, scene, split)
+        if not videos:
+            raise DataError(src, "no video files or IPAD scenes found "
+                            f"(videos: {', '.join(VIDEO_SUFFIXES)}; IPAD: <scene>/training/frames/<NN>/)")
+        it: Iterable = progress(videos, len(videos), "importing videos") if progress else videos
+        per_scene: dict[str, _SceneSources] = {}
+        for path, sc, sp in it:
+            sources = per_scene.setdefault(sc, _SceneSources(out / sc))
+            try:
+                import_video_file(path, out, sc, sp, jpeg_quality, report, sources)
+            except DataError as err:
+                report.quarantined.append({"path": err.path, "reason": err.problem})
+    if report.imported or report.unchanged:
+        out.mkdir(parents=True, exist_ok=True)
+    write_json(out / "import_report.json", report.as_dict())
+    return report
+
+
+__all__ = ["ImportReport", "import_source", "SPLITS"]

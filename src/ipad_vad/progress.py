@@ -1,0 +1,14 @@
+"""Progress bars for long work (rich). Library functions take an optional `progress(iterable,
+total, description)` wrapper; the CLI passes :func:`rich_progress`."""
+
+from __future__ import annotations
+
+from typing import Iterable, TypeVar
+
+T = TypeVar("T")
+
+
+def rich_progress(iterable: Iterable[T], total: int, description: str) -> Iterable[T]:
+    from rich.progress import track
+
+    return track(iterable, total=total, description=description, transient=False)

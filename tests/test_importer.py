@@ -1,0 +1,145 @@
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from ipad_vad.data.importer import import_source
+from ipad_vad.data.layout import scan_ipad
+from ipad_vad.data.manifest import build_manifest
+from ipad_vad.data.video_reader import VideoFileSource
+from ipad_vad.errors import DataError
+
+from .helpers import make_ipad_tree, write_frames, write_video
+
+
+def _video_tree(src: Path) -> None:
+    write_video(src / "conveyor" / "training" / "morning.mkv", 30)
+    write_video(src / "conveyor" / "training" / "evening.mkv", 25)
+    write_video(src / "conveyor" / "test" / "jam.mkv", 30)
+    labels = np.zeros(30, np.uint8)
+    labels[12:20] = 1
+    np.save(src / "conveyor" / "test" / "jam.npy", labels)
+
+
+def test_import_video_folder_into_ipad_layout(tmp_path):
+    src, out = tmp_path / "footage", tmp_path / "data"
+    _video_tree(src)
+    rep = import_source(src, out)
+    assert not rep.quarantined
+    assert sorted(r["as"] for r in rep.imported) == ["conveyor/testing/01", "conveyor/training/01", "conveyor/training/02"]
+    # numbered in file-name order: evening < morning
+    sources = json.loads((out / "conveyor/sources.json").read_text())
+    assert sources["training/01"]["source"].endswith("evening.mkv") and sources["training/01"]["n_frames"] == 25
+    m = build_manifest(out)
+    test = m[m.split == "testing"].iloc[0]
+    assert test.n_frames == 30 and test.n_labels == 30 and test.n_anomalous == 8
+    assert test.source.endswith("jam.mkv") and test.fps == pytest.approx(25.0)
+    # the frames written decode back to what decord read from the video (JPEG q95: close)
+    from ipad_vad.data.frames import JpegFolderSource
+    a = JpegFolderSource(out / "conveyor/training/frames/02").read(range(30)).astype(int)
+    b = VideoFileSource(src / "conveyor/training/morning.mkv").read(range(30)).astype(int)
+    assert np.abs(a - b).mean() < 4  # JPEG q95 on tiny, sharp-edged frames
+
+
+def test_reimport_changes_nothing_and_new_file_gets_next_number(tmp_path):
+    src, out = tmp_path / "footage", tmp_path / "data"
+    _video_tree(src)
+    import_source(src, out)
+    before = sorted((p.relative_to(out), p.stat().st_mtime_ns) for p in out.rglob("*.jpg"))
+    rep = import_source(src, out)
+    assert not rep.imported and len(rep.unchanged) == 3
+    assert sorted((p.relative_to(out), p.stat().st_mtime_ns) for p in out.rglob("*.jpg")) == before
+    write_video(src / "conveyor" / "training" / "night.mkv", 20)
+    rep = import_source(src, out)
+    assert [r["as"] for r in rep.imported] == ["conveyor/training/03"]
+
+
+def test_bad_inputs_are_quarantined_by_name_and_the_rest_imported(tmp_path):
+    src, out = tmp_path / "footage", tmp_path / "data"
+    _video_tree(src)
+    d = src / "conveyor" / "training"
+    full = (d / "morning.mkv").read_bytes()
+    (d / "cut.mkv").write_bytes(full[: len(full) // 3])  # truncated
+    (d / "notes.mp4").write_text("not a video")  # non-video file with a video name
+    (d / "readme.txt").write_text("hello")  # not a video extension
+    write_video(src / "conveyor" / "test" / "short_labels.mkv", 30)
+    np.save(src / "conveyor" / "test" / "short_labels.npy", np.zeros(29, np.uint8))
+    write_video(src / "conveyor" / "test" / "float_labels.mkv", 30)
+    np.save(src / "conveyor" / "test" / "float_labels.npy", np.full(30, 0.5))
+    rep = import_source(src, out)
+    assert len(rep.imported) == 3
+    reasons = {Path(q["path"]).name: q["reason"] for q in rep.quarantined}
+    assert set(reasons) == {"cut.mkv", "notes.mp4", "short_labels.npy", "float_labels.npy"}
+    assert "29" in reasons["short_labels.npy"] and "0/1" in reasons["float_labels.npy"]
+    assert [Path(i["path"]).name for i in rep.ignored] == ["readme.txt"]
+    # no half-written video, and the report is on disk
+    assert [e.key for e in scan_ipad(out)] == ["conveyor/training/01", "conveyor/training/02", "conveyor/testing/01"]
+    assert not list(out.rglob("*.tmp"))
+    assert len(json.loads((out / "import_report.json").read_text())["quarantined"]) == 4
+
+
+def test_empty_folder_and_missing_scene_are_clear_errors(tmp_path):
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(DataError, match="no video files or IPAD scenes") as e:
+        import_source(tmp_path / "empty", tmp_path / "out")
+    assert "empty" in str(e.value)
+    write_video(tmp_path / "loose" / "a.mkv", 20)
+    with pytest.raises(DataError, match="--scene") as e:
+        import_source(tmp_path / "loose", tmp_path / "out")
+    assert "a.mkv" in str(e.value)
+    rep = import_source(tmp_path / "loose", tmp_path / "out", scene="press", split="train")
+    assert [r["as"] for r in rep.imported] == ["press/training/01"]
+
+
+def test_import_ipad_tree_quarantines_bad_videos(tmp_path):
+    src = make_ipad_tree(tmp_path / "IPAD_dataset", n_frames=20)
+    (src / "S01/training/frames/02/3.jpg").write_bytes(b"\xff\xd8\x00\x01broken")  # corrupt JPEG
+    np.save(src / "R01/test_label/001.npy", np.zeros(17, np.uint8))  # wrong length
+    (src / "R01/training/frames/02").mkdir(exist_ok=True)
+    for p in (src / "R01/training/frames/02").iterdir():
+        p.unlink()  # empty frame folder
+    out = tmp_path / "data"
+    rep = import_source(src, out, min_frames=16)
+    q = {q["path"]: q["reason"] for q in rep.quarantined}
+    assert len(rep.imported) == 5 and len(q) == 3
+    assert any("3.jpg" in r for r in q.values())
+    assert any("001.npy" in r and "n_labels=17" in r for r in q.values())
+    assert any("no frames" in r for r in q.values())
+    m = build_manifest(out)
+    assert len(m) == 5 and (m.n_unreadable == 0).all()
+    # periods and labels travel with the videos (labels normalised to .npy)
+    assert (out / "S01/periods/testing_01.json").is_file() and (out / "S01/test_label/001.npy").is_file()
+    # a second import of the same tree changes nothing
+    rep2 = import_source(src, out, min_frames=16)
+    assert not rep2.imported and len(rep2.unchanged) == 5
+
+
+def _ipad(*args, cwd):
+    env = dict(os.environ, COLUMNS="200")
+    return subprocess.run([sys.executable, "-m", "ipad_vad.cli", *args], cwd=cwd, capture_output=True, text=True, env=env)
+
+
+def test_cli_import_validate_info(tmp_path):
+    src = tmp_path / "footage"
+    _video_tree(src)
+    (src / "conveyor" / "training" / "bad.mp4").write_text("nope")
+    r = _ipad("data", "import", str(src), "--out", "data/ipad", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert "quarantined 1" in r.stdout and "bad.mp4" in r.stdout
+    r = _ipad("data", "validate", "--root", "data/ipad", "--manifest", "data/manifest.parquet",
+              "--report-dir", "reports/validation", cwd=tmp_path)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "all checks passed" in r.stdout
+    r = _ipad("data", "info", "--manifest", "data/manifest.parquet", cwd=tmp_path)
+    assert r.returncode == 0 and "conveyor" in r.stdout and "8 (27%)" in r.stdout
+    # plant the R02-style defect: the gate fails, exit 1, names the file
+    np.save(tmp_path / "data/ipad/conveyor/test_label/001.npy", np.zeros(31, np.uint8))
+    r = _ipad("data", "validate", "--root", "data/ipad", "--report-dir", "reports/validation", cwd=tmp_path)
+    assert r.returncode == 1 and "001.npy" in r.stdout and "label_length_equals_frame_count" in r.stdout
+    assert json.loads((tmp_path / "reports/validation/result.json").read_text())["success"] is False
+    r = _ipad("data", "import", str(tmp_path / "nowhere"), cwd=tmp_path)
+    assert r.returncode == 2 and "nowhere: source does not exist" in r.stderr
