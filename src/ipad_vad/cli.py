@@ -116,6 +116,55 @@ def data_validate(
     con.print(f"manifest: {manifest_out} ({len(kept)} videos)   result: {path}")
 
 
+@data_app.command("synth")
+def data_synth(
+    out: Path = typer.Option(None, "--out", help="output folder (default: params data.root)"),
+    profile: Optional[str] = ProfileOpt,
+    seed: Optional[int] = typer.Option(None, "--seed", help="random seed (default: params synth.seed)"),
+    scenes: Optional[str] = typer.Option(None, "--scenes", help="comma-separated subset, e.g. S01,R01"),
+    workers: Optional[int] = typer.Option(None, "--workers", help="render processes (default: params synth.workers)"),
+    force: bool = typer.Option(False, "--force", help="replace an existing output folder (only once the new one is complete)"),
+    params: Path = ParamsOpt,
+):
+    """Generate synthetic IPAD-like footage (S01-S12 machines, R01-R04 real-domain twins).
+
+    Writes the IPAD layout with labels, per-frame anomaly types and cycle starts. Deterministic per
+    seed: same settings, same bytes. Sizes come from the profile (smoke | demo | paper).
+    """
+    import time
+
+    from .data.synth.generator import SynthConfig, generate
+    from .progress import rich_progress
+
+    p = _params(params, profile)
+    cfg = SynthConfig.from_params(p.get("synth", {}), seed=seed, workers=workers,
+                                  scenes=scenes.split(",") if scenes else None)
+    out = out or Path(p.get("data", {}).get("root", "data/ipad"))
+    t0 = time.perf_counter()
+    summary = generate(out, cfg, force=force, progress=rich_progress)
+    dt = time.perf_counter() - t0
+    n = summary["n_frames"]
+    _console().print(f"generated {len(summary['videos'])} videos, {n} frames of {cfg.size[0]}x{cfg.size[1]} "
+                     f"for {len(cfg.scenes)} scenes in {dt:.1f} s ({n / dt:.0f} frames/s) -> {out}")
+
+
+@data_app.command("preview")
+def data_preview(
+    root: Path = typer.Option(None, "--root", help="data folder (default: params data.root)"),
+    out: Path = typer.Option(Path("reports/preview.png"), "--out", help="PNG to write"),
+    scenes: Optional[str] = typer.Option(None, "--scenes", help="comma-separated subset"),
+    params: Path = ParamsOpt,
+    profile: Optional[str] = ProfileOpt,
+):
+    """Contact sheet: per scene, normal frames next to anomalous frames labelled with their type."""
+    from .data.synth.preview import contact_sheet
+
+    p = _params(params, profile)
+    root = root or Path(p.get("data", {}).get("root", "data/ipad"))
+    path = contact_sheet(root, out, scenes.split(",") if scenes else None)
+    _console().print(f"contact sheet: {path}")
+
+
 @data_app.command("info")
 def data_info(
     manifest: Path = typer.Option(None, "--manifest", help="a manifest file (parquet/csv)"),

@@ -1,0 +1,185 @@
+"""Write a synthetic IPAD-like dataset (DESIGN §4) in the IPAD layout::
+
+    <out>/<scene>/training/frames/<NN>/<i>.jpg      normal footage only
+    <out>/<scene>/testing/frames/<NN>/<i>.jpg
+    <out>/<scene>/test_label/<NNN>.npy              0/1 per frame
+    <out>/<scene>/test_types/<NNN>.npy              anomaly code per frame (0 = normal)
+    <out>/<scene>/periods/<split>_<NN>.json         {"cycle_starts": [...], "fps": ...}
+    <out>/<scene>/scene.json                        device, domain, twin, nominal cycle length
+    <out>/<scene>/videos/<split>_<NN>.mp4           optional (``write_mp4``), for the decord path
+    <out>/anomaly_types.json                        code -> name, family
+    <out>/synth.json                                the settings it was generated with
+
+Deterministic per seed: same settings, same bytes (JPEG encoding included). Videos are rendered in
+parallel worker processes; the dataset is assembled in a temporary folder and renamed into place, so
+an interrupted run leaves nothing half written.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Callable, Iterable
+
+import cv2
+import numpy as np
+
+from ...errors import ConfigError
+from ...io_utils import atomic_dir, write_json
+from ..layout import label_file_name, period_file_name
+from .anomalies import ANOMALY_TYPES
+from .devices import DEVICES
+from .nuisance import DomainShiftConfig, NuisanceConfig
+from .render import RenderConfig, VideoPlan, cycle_frames, plan_test_videos, render_video
+from .scenes import SCENES
+
+
+@dataclass(frozen=True)
+class SynthConfig:
+    scenes: tuple[str, ...] = tuple(SCENES)
+    seed: int = 0
+    size: tuple[int, int] = (64, 64)
+    fps: float = 3.0  # frames per nominal second
+    cycle_jitter: float = 0.03
+    train_videos: int = 2
+    train_cycles: int = 8
+    test_videos: int = 4
+    test_cycles: int = 4  # cycles of the all-normal and all-abnormal test videos
+    jpeg_quality: int = 92
+    real_jpeg_quality: int = 55  # real-domain scenes: compression artefacts are part of the shift
+    write_mp4: bool = False
+    workers: int = 2
+    nuisance: NuisanceConfig = field(default_factory=NuisanceConfig)
+    domain_shift: DomainShiftConfig = field(default_factory=DomainShiftConfig)
+
+    @classmethod
+    def from_params(cls, p: dict, **overrides) -> "SynthConfig":
+        p = {**p, **{k: v for k, v in overrides.items() if v is not None}}
+        known = set(cls.__dataclass_fields__)
+        unknown = set(p) - known - {"out"}
+        if unknown:
+            raise ConfigError(f"synth: unknown settings {sorted(unknown)}")
+        kw = {k: v for k, v in p.items() if k in known}
+        if "scenes" in kw:
+            kw["scenes"] = tuple(kw["scenes"])
+            bad = [s for s in kw["scenes"] if s not in SCENES]
+            if bad:
+                raise ConfigError(f"synth.scenes: unknown scenes {bad}; known: {list(SCENES)}")
+        if "size" in kw:
+            kw["size"] = tuple(kw["size"])
+        if "nuisance" in kw:
+            kw["nuisance"] = NuisanceConfig(**kw["nuisance"])
+        if "domain_shift" in kw:
+            ds = dict(kw["domain_shift"])
+            if "cast" in ds:
+                ds["cast"] = tuple(ds["cast"])
+            kw["domain_shift"] = DomainShiftConfig(**ds)
+        return cls(**kw)
+
+    @property
+    def render(self) -> RenderConfig:
+        return RenderConfig(self.size, self.fps, self.cycle_jitter, self.nuisance, self.domain_shift)
+
+
+def plans_for(cfg: SynthConfig) -> list[VideoPlan]:
+    plans = []
+    for scene in cfg.scenes:
+        device = DEVICES[SCENES[scene].device]()
+        plans += [VideoPlan(scene, "training", v, cfg.train_cycles, {}, "normal") for v in range(1, cfg.train_videos + 1)]
+        plans += plan_test_videos(scene, device, cfg.test_videos, cfg.test_cycles, cfg.seed)
+    return plans
+
+
+def _npy_bytes(arr: np.ndarray) -> bytes:
+    import io
+
+    buf = io.BytesIO()
+    np.save(buf, arr)
+    return buf.getvalue()
+
+
+def _write_video(job: tuple[VideoPlan, SynthConfig, str]) -> dict:
+    plan, cfg, root = job
+    root_p = Path(root)
+    v = render_video(plan, cfg.render, cfg.seed)
+    spec = SCENES[plan.scene]
+    quality = cfg.real_jpeg_quality if spec.domain == "real" else cfg.jpeg_quality
+    nn = f"{plan.video:02d}"
+    sd = root_p / plan.scene
+    fdir = sd / plan.split / "frames" / nn
+    fdir.mkdir(parents=True, exist_ok=True)
+    for i, frame in enumerate(v.frames):
+        ok, buf = cv2.imencode(".jpg", cv2.cvtColor(frame, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, quality])
+        assert ok
+        (fdir / f"{i}.jpg").write_bytes(buf.tobytes())
+    if plan.split == "testing":
+        (sd / "test_label").mkdir(exist_ok=True)
+        (sd / "test_types").mkdir(exist_ok=True)
+        (sd / "test_label" / label_file_name(nn)).write_bytes(_npy_bytes(v.labels.astype(np.uint8)))
+        (sd / "test_types" / label_file_name(nn)).write_bytes(_npy_bytes(v.types.astype(np.int16)))
+    (sd / "periods").mkdir(exist_ok=True)
+    (sd / "periods" / period_file_name(plan.split, nn)).write_text(json.dumps({
+        "cycle_starts": [int(s) for s in v.cycle_starts], "fps": cfg.fps,
+        "nominal_cycle_frames": cycle_frames(spec, cfg.render)}))
+    if cfg.write_mp4:
+        (sd / "videos").mkdir(exist_ok=True)
+        h, w = cfg.size
+        wr = cv2.VideoWriter(str(sd / "videos" / f"{plan.split}_{nn}.mp4"), cv2.VideoWriter_fourcc(*"mp4v"), cfg.fps, (w, h))
+        for frame in v.frames:
+            wr.write(cv2.cvtColor(frame, cv2.COLOR_RGB2BGR))
+        wr.release()
+    return {"scene": plan.scene, "split": plan.split, "video": nn, "kind": plan.kind, "n_frames": len(v.frames),
+            "n_anomalous": int(v.labels.sum()), "events": {str(c): e[0] for c, e in plan.events.items()}}
+
+
+def generate(out: str | Path, cfg: SynthConfig, force: bool = False,
+             progress: Callable[[Iterable, int, str], Iterable] | None = None) -> dict:
+    """Generate the dataset into `out`. Refuses to touch an existing `out` unless `force`, and even
+    then replaces it only after the new dataset is complete."""
+    out = Path(out)
+    if out.exists() and any(out.iterdir()) and not force:
+        raise ConfigError(f"{out}: exists and is not empty (use --force to replace it)")
+    plans = plans_for(cfg)
+    staging = out.with_name(out.name + ".new")
+    if staging.exists():
+        shutil.rmtree(staging)
+    with atomic_dir(staging) as tmp:
+        for scene in cfg.scenes:
+            spec = SCENES[scene]
+            write_json(tmp / scene / "scene.json", {**asdict(spec), "device_description": DEVICES[spec.device].description,
+                                                    "nominal_cycle_frames": cycle_frames(spec, cfg.render)})
+        jobs = [(p, cfg, str(tmp)) for p in plans]
+        workers = max(1, min(cfg.workers, os.cpu_count() or 1, len(jobs)))
+        if workers > 1:
+            with ProcessPoolExecutor(workers) as ex:
+                results = ex.map(_write_video, jobs, chunksize=1)
+                results = list(progress(results, len(jobs), "rendering videos") if progress else results)
+        else:
+            it = progress(jobs, len(jobs), "rendering videos") if progress else jobs
+            results = [_write_video(j) for j in it]
+        write_json(tmp / "anomaly_types.json", ANOMALY_TYPES)
+        settings = {k: v for k, v in _jsonable(asdict(cfg)).items() if k != "workers"}  # bytes must not depend on it
+        summary = {"config": settings, "videos": results,
+                   "n_frames": sum(r["n_frames"] for r in results)}
+        write_json(tmp / "synth.json", summary)
+    if out.exists():
+        old = out.with_name(out.name + ".old")
+        shutil.rmtree(old, ignore_errors=True)
+        os.replace(out, old)
+        os.replace(staging, out)
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        os.replace(staging, out)
+    return summary
+
+
+def _jsonable(x):
+    if isinstance(x, dict):
+        return {k: _jsonable(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [_jsonable(v) for v in x]
+    return x
