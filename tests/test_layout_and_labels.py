@@ -90,3 +90,18 @@ def test_frame_phases_follow_cycle_starts_and_extrapolate():
     assert ph[0] == pytest.approx(0.6)  # 4 frames before a 10-frame cycle starts
     assert ph[29] == pytest.approx(0.5)  # extrapolated with the last cycle's length
     assert frame(0).shape == (24, 32, 3)
+
+
+def test_atomic_writes_have_normal_permissions_and_leave_nothing_on_failure(tmp_path):
+    from ipad_vad.io_utils import atomic_dir, write_json
+
+    write_json(tmp_path / "a.json", {"x": 1})
+    assert (tmp_path / "a.json").stat().st_mode & 0o044 == 0o044  # group/other readable
+    with pytest.raises(RuntimeError):
+        with atomic_dir(tmp_path / "d") as d:
+            (d / "f").write_text("half")
+            raise RuntimeError("crash")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.json"]
+    with atomic_dir(tmp_path / "d") as d:
+        (d / "f").write_text("whole")
+    assert (tmp_path / "d").stat().st_mode & 0o055 == 0o055

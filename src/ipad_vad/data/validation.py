@@ -238,4 +238,7 @@ def write_report(report: ValidationReport, out_dir: str | Path) -> Path:
         md += ["## Excluded", "", "| scene | split | video | reason |", "|---|---|---|---|"]
         md += [f"| {e['scene']} | {e['split']} | {e['video']} | {e['reason']} |" for e in report.excluded]
     write_text(out_dir / "summary.md", "\n".join(md) + "\n")
+    write_json(out_dir / "metrics.json", {  # small, for `dvc metrics show`
+        "passed": int(report.success), "n_videos": report.n_videos, "n_scenes": report.n_scenes,
+        "n_failed_checks": len(report.failures), "n_excluded_videos": len(report.excluded)})
     return result_path
