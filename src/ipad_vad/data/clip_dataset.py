@@ -10,7 +10,9 @@ Each item is a dict:
   label       centre frame label (0/1), -1 when the video has no labels
   frame_labels  (T,) labels of every frame of the clip (-1 when unknown)
   phase       centre frame phase in its cycle in [0, 1), NaN when unknown
+  type        centre frame anomaly type code (``test_types/``), -1 when unknown
   video_index index of the video in ``dataset.videos``
+  video_len   frames in that video
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from torch.utils.data import Dataset
 
 from .frames import JpegFolderSource
 from .labels import load_labels
+from .layout import label_file_name
 from .periods import frame_phases, read_period_file
 
 
@@ -41,6 +44,7 @@ class VideoRecord:
     video: str = ""
     labels: np.ndarray | None = None
     phases: np.ndarray | None = None
+    types: np.ndarray | None = None
 
 
 def to_clip_tensor(frames: np.ndarray) -> torch.Tensor:
@@ -82,6 +86,8 @@ class ClipDataset(Dataset):
             label = -1
         phase = float(v.phases[center]) if v.phases is not None else float("nan")
         return {
+            "type": int(v.types[center]) if v.types is not None else -1,
+            "video_len": len(v.source),
             "clip": to_clip_tensor(frames),
             "center": center,
             "label": label,
@@ -111,5 +117,7 @@ class ClipDataset(Dataset):
             phases = None
             if r.period_path:
                 phases = frame_phases(read_period_file(r.period_path)["cycle_starts"], len(src))
-            videos.append(VideoRecord(src, r.scene, r.split, r.video, labels, phases))
+            types_path = Path(r.frames_dir).parents[2] / "test_types" / label_file_name(r.video)
+            types = np.load(types_path) if split == "testing" and types_path.is_file() else None
+            videos.append(VideoRecord(src, r.scene, r.split, r.video, labels, phases, types))
         return cls(videos, clip_len=clip_len, stride=stride)

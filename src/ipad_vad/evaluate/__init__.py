@@ -1,0 +1,1 @@
+"""Scoring and evaluation: per-clip scores, sliding-window period inspection, AUC protocols."""

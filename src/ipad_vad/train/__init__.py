@@ -1,0 +1,1 @@
+"""Training: loss, LoRA (peft) wrapping, checkpoints, and the plain-PyTorch training loop."""

@@ -1,0 +1,87 @@
+"""LoRA adaptation with peft (seed 000 §4.4).
+
+The encoder is frozen except its patch embedding and LayerNorms; low-rank adapters go on the `q` and
+`v` projections of every attention block (our encoder keeps them as separate linears for this). The
+decoder and the period head are trainable or frozen by setting. A per-device model is saved as
+*only* what fine-tuning changed — the adapter and the small trainable parts, via peft's
+``modules_to_save`` — so it is a small file on top of the shared base.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from torch import nn
+
+# module-name suffixes trained in full alongside the adapters (the encoder's embedding + norms)
+ENCODER_TRAINABLE = ["patch_embed", "norm1", "norm2", "encoder.norm"]
+MERGE_NORMS = "merges.{i}.norm"
+
+
+@dataclass(frozen=True)
+class LoraSettings:
+    rank: int = 8
+    alpha: int = 16
+    dropout: float = 0.0
+    train_decoder: bool = False
+    train_period_head: bool = True
+
+
+def _modules_to_save(model: nn.Module, s: LoraSettings) -> list[str]:
+    names = list(ENCODER_TRAINABLE)
+    names += [MERGE_NORMS.format(i=i) for i in range(len(getattr(model.encoder, "merges", [])))]
+    if s.train_decoder:
+        names.append("decoder")
+    if s.train_period_head and getattr(model, "period_head", None) is not None:
+        names.append("period_head")
+    if getattr(model, "memory", None) is not None and s.train_decoder:
+        names.append("memory")
+    return names
+
+
+def add_lora(model: nn.Module, s: LoraSettings):
+    """Wrap `model` (IPADVAD or VSwinAE) in a peft model with LoRA on the encoder's q and v."""
+    from peft import LoraConfig, get_peft_model
+
+    cfg = LoraConfig(
+        r=s.rank, lora_alpha=s.alpha, lora_dropout=s.dropout, bias="none",
+        target_modules=r".*encoder\.stages\.\d+\.\d+\.attn\.(q|v)$",
+        modules_to_save=_modules_to_save(model, s),
+    )
+    return get_peft_model(model, cfg)
+
+
+def trainable_summary(model: nn.Module) -> dict:
+    """Trainable parameters vs the model's own size (peft's trainable copies of `modules_to_save`
+    are not counted twice)."""
+    total = sum(p.numel() for n, p in model.named_parameters() if "modules_to_save" not in n)
+    train = sum(p.numel() for p in model.parameters() if p.requires_grad)
+    return {"trainable": train, "total": total, "share": train / max(total, 1)}
+
+
+def save_adapter(peft_model, out_dir: str | Path) -> Path:
+    """Save only the adapter (+ modules_to_save), atomically (written beside, then renamed)."""
+    from ..io_utils import atomic_dir
+
+    out_dir = Path(out_dir)
+    if out_dir.exists():
+        import shutil
+
+        shutil.rmtree(out_dir)
+    with atomic_dir(out_dir) as tmp:
+        peft_model.save_pretrained(str(tmp))
+    return out_dir
+
+
+def load_adapter(base: nn.Module, adapter_dir: str | Path, merge: bool = False) -> nn.Module:
+    """Base model + saved adapter; `merge=True` folds the LoRA weights into q and v for inference."""
+    from peft import PeftModel
+
+    from ..errors import DataError
+
+    adapter_dir = Path(adapter_dir)
+    if not (adapter_dir / "adapter_config.json").is_file():
+        raise DataError(adapter_dir, "not a saved adapter (adapter_config.json missing)")
+    model = PeftModel.from_pretrained(base, str(adapter_dir))
+    return model.merge_and_unload() if merge else model

@@ -1,0 +1,176 @@
+import os
+import tempfile
+
+import pytest
+import torch
+
+from ipad_vad.config import load_params
+from ipad_vad.data.clip_dataset import ClipDataset, VideoRecord
+from ipad_vad.models.factory import MODEL_NAMES, build_model, count_parameters
+from ipad_vad.models.pretrained import load_pretrained
+from ipad_vad.models.video_swin import VideoSwinEncoder
+from ipad_vad.train.lora import LoraSettings, add_lora, load_adapter, save_adapter, trainable_summary
+from ipad_vad.train.loop import Trainer, TrainSettings
+
+SMOKE = load_params("params.yaml", "smoke")["model"]
+DEMO = load_params("params.yaml", "demo")["model"]
+
+
+@pytest.mark.parametrize("name", MODEL_NAMES)
+@pytest.mark.parametrize("cfg,shape", [(SMOKE, (2, 3, 8, 32, 32)), (DEMO, (1, 3, 16, 64, 64))])
+def test_every_model_reconstructs_the_input_shape(name, cfg, shape):
+    torch.manual_seed(0)
+    m = build_model(name, cfg, clip_len=shape[2]).eval()
+    with torch.no_grad():
+        out = m(torch.rand(*shape) * 2 - 1)
+    assert out["recon"].shape == shape
+    assert out["recon"].abs().max() <= 1
+    if name == "ipad_vad":
+        n = cfg["period"]["n_classes"]
+        assert out["period_logits"].shape == (shape[0], n) and out["t_p"].shape == (shape[0],)
+        assert out["mem_weights"].shape[-1] == cfg["memory"]["size"]
+        assert torch.allclose(out["mem_weights"].sum(-1), torch.ones(1))
+
+
+def test_encoder_output_strides_and_odd_sizes():
+    enc = VideoSwinEncoder(embed_dim=8, depths=(1, 1, 1), heads=(1, 1, 2), window=(2, 4, 4), patch=(2, 4, 4)).eval()
+    with torch.no_grad():
+        f = enc(torch.randn(1, 3, 10, 40, 56))  # not multiples of patch or window: padded
+    assert f.shape == (1, 32, 5, 3, 4) and enc.out_dim == 32
+
+
+def test_fused_qkv_checkpoint_loads_into_separate_q_k_v():
+    """A torchvision Video Swin (fused qkv) loaded into our encoder gives the same features."""
+    from torchvision.models.video.swin_transformer import SwinTransformer3d
+
+    torch.manual_seed(0)
+    tv = SwinTransformer3d(patch_size=[2, 4, 4], embed_dim=16, depths=[1, 2], num_heads=[1, 2],
+                           window_size=[2, 4, 4], stochastic_depth_prob=0.0).eval()
+    with torch.no_grad():
+        for p in tv.parameters():
+            p.add_(torch.randn_like(p) * 0.02)
+    path = os.path.join(tempfile.mkdtemp(), "kinetics_like.pth")
+    torch.save({"state_dict": {f"backbone.{k}": v for k, v in tv.state_dict().items()}}, path)
+    ours = VideoSwinEncoder(embed_dim=16, depths=(1, 2), heads=(1, 2), window=(2, 4, 4), patch=(2, 4, 4), drop_path=0).eval()
+    info = load_pretrained(ours, path)
+    assert info["missing"] == [] and info["loaded"] > 20
+    x = torch.randn(1, 3, 8, 32, 32)
+    with torch.no_grad():
+        ref = tv.norm(tv.features(tv.patch_embed(x))).permute(0, 4, 1, 2, 3)
+        assert torch.allclose(ours(x), ref, atol=1e-5)
+    from ipad_vad.errors import DataError
+    with pytest.raises(DataError, match="never downloaded"):
+        load_pretrained(ours, "/nonexistent/swin.pth")
+
+
+def _tiny_lora_model():
+    torch.manual_seed(0)
+    return build_model("ipad_vad", SMOKE)
+
+
+def test_lora_trains_only_adapters_embedding_norms_and_head():
+    demo = add_lora(build_model("ipad_vad", DEMO), LoraSettings())
+    summary = trainable_summary(demo)
+    print(f"LoRA trainable at demo size: {summary['trainable']} of {summary['total']} ({100 * summary['share']:.1f}%)")
+    n_lora = sum(p.numel() for n, p in demo.named_parameters() if "lora_" in n)
+    assert summary["share"] < 0.05
+    assert summary["total"] == count_parameters(build_model("ipad_vad", DEMO)) + n_lora
+    pm = add_lora(_tiny_lora_model(), LoraSettings(rank=4, alpha=8))
+    out = pm(torch.rand(2, 3, 8, 32, 32) * 2 - 1)
+    (out["recon"].mean() + out["period_logits"].mean()).backward()
+    with_grad = {n for n, p in pm.named_parameters() if p.grad is not None and p.grad.abs().sum() > 0}
+    allowed = ("lora_", "patch_embed", "norm", "period_head")
+    assert with_grad and all(any(a in n for a in allowed) for n in with_grad), sorted(with_grad)[:5]
+    # B starts at zero (standard LoRA), so on the first step only B gets gradients; A is trainable
+    assert any("attn.q.lora_B" in n for n in with_grad) and any("attn.v.lora_B" in n for n in with_grad)
+    assert all(p.requires_grad for n, p in pm.named_parameters() if "lora_A" in n)
+    assert not any(".attn.k." in n or ".attn.proj." in n or "decoder" in n or "mlp" in n for n in with_grad)
+
+
+def test_adapter_save_load_gives_identical_outputs_and_is_small(tmp_path):
+    base_state = _tiny_lora_model().state_dict()
+    pm = add_lora(_tiny_lora_model(), LoraSettings(rank=4, alpha=8))
+    with torch.no_grad():  # pretend fine-tuning changed the adapter and the norms
+        for n, p in pm.named_parameters():
+            if p.requires_grad:
+                p.add_(torch.randn_like(p) * 0.05)
+    pm.eval()
+    x = torch.rand(2, 3, 8, 32, 32) * 2 - 1
+    with torch.no_grad():
+        ref = pm(x)["recon"]
+    save_adapter(pm, tmp_path / "adapter")
+    fresh = _tiny_lora_model()
+    fresh.load_state_dict(base_state)
+    loaded = load_adapter(fresh, tmp_path / "adapter").eval()
+    with torch.no_grad():
+        assert torch.equal(loaded(x)["recon"], ref)
+    merged_base = _tiny_lora_model()
+    merged = load_adapter(merged_base, tmp_path / "adapter", merge=True).eval()
+    with torch.no_grad():
+        assert torch.allclose(merged(x)["recon"], ref, atol=1e-5)
+    torch.save(base_state, tmp_path / "base.pt")
+    adapter_bytes = (tmp_path / "adapter/adapter_model.safetensors").stat().st_size
+    assert adapter_bytes < 0.25 * (tmp_path / "base.pt").stat().st_size
+
+
+class _Frames:
+    def __init__(self, n, seed, size=32):
+        g = torch.Generator().manual_seed(seed)
+        self.f = (torch.rand(n, size, size, 3, generator=g) * 255).to(torch.uint8).numpy()
+
+    def __len__(self):
+        return len(self.f)
+
+    def read(self, idx):
+        return self.f[list(idx)]
+
+
+class _Rendered:
+    """Frames of a rendered machine (the press), 32x32: structured, like real footage."""
+
+    def __init__(self, n):
+        import numpy as np
+
+        from ipad_vad.data.synth.render import RenderConfig, VideoPlan, render_video
+        v = render_video(VideoPlan("S09", "training", 1, 2, {}, "normal"), RenderConfig(size=(32, 32), fps=3), 0)
+        self.f = np.stack(v.frames[:n])
+
+    def __len__(self):
+        return len(self.f)
+
+    def read(self, idx):
+        return self.f[list(idx)]
+
+
+@pytest.mark.parametrize("name", ["ipad_vad", "conv_ae"])
+def test_tiny_model_overfits_one_batch(name):
+    torch.manual_seed(0)
+    ds = ClipDataset([VideoRecord(_Rendered(8))], clip_len=8)
+    m = build_model(name, SMOKE, clip_len=8)
+    t = Trainer(m, TrainSettings(epochs=150, batch_size=1, lr=2e-3, device="cpu", num_workers=0), n_classes=50
+                if name == "ipad_vad" else None, progress=False)
+    hist = t.fit(ds)
+    first, last = hist[0]["mse"], hist[-1]["mse"]
+    print(f"{name}: mse {first:.4f} -> {last:.4f}")
+    assert last < first / 5
+
+
+def test_checkpoint_resume_continues_identically(tmp_path):
+    ds = ClipDataset([VideoRecord(_Frames(20, 2)), VideoRecord(_Frames(14, 3))], clip_len=8, stride=2)
+    s = TrainSettings(epochs=3, batch_size=2, lr=1e-3, device="cpu", num_workers=0, seed=7)
+
+    def model():
+        torch.manual_seed(0)
+        return build_model("ipad_vad", {**SMOKE, "encoder": {**SMOKE["encoder"], "drop_path": 0.1}})
+
+    straight = Trainer(model(), s, n_classes=200, progress=False)
+    straight.fit(ds)
+    first = Trainer(model(), TrainSettings(**{**s.__dict__, "epochs": 1}), n_classes=200, checkpoint=tmp_path / "ck.pt",
+                    progress=False)
+    first.fit(ds)
+    resumed = Trainer(model(), s, n_classes=200, checkpoint=tmp_path / "ck.pt", progress=False)
+    hist = resumed.fit(ds, resume=True)
+    assert [h["epoch"] for h in hist] == [1, 2, 3]
+    for (n, a), (_, b) in zip(straight.model.state_dict().items(), resumed.model.state_dict().items()):
+        assert torch.equal(a, b), n
+    assert [h["loss"] for h in hist] == [h["loss"] for h in straight.history]

@@ -1,0 +1,54 @@
+import numpy as np
+import pytest
+
+from ipad_vad.evaluate.protocols import frame_auc, official_auc, per_type_auc, scene_auc
+from ipad_vad.evaluate.sliding_window import circular_distance, expected_step, period_error
+
+# two test videos of 20 frames, 16-frame clips: centres 8..12 -> labels[8:len-7], 5 per video
+LABELS = [np.array([0] * 10 + [1, 1] + [0] * 8), np.array([0] * 8 + [1] + [0] * 11)]
+PSNR = [np.array([30, 29, 20, 22, 31.0]), np.array([29.5, 28, 30, 32, 27.0])]
+
+
+def test_official_evaluate_auc_on_fixed_arrays():
+    # by hand: normal-frame PSNRs {30,29,31,28,30,32,27}, anomalous {20,22,29.5};
+    # pairs (normal > anomalous): 7 + 7 + 4 (30,31,30,32 beat 29.5) = 18 of 21
+    assert official_auc(PSNR, LABELS, clip_len=16) == pytest.approx(18 / 21)
+    centre = [l[8:13] for l in LABELS]
+    # the project's path (anomaly score = -PSNR, scene-normalised) gives the same number
+    assert scene_auc(centre, [-p for p in PSNR], "scene") == pytest.approx(18 / 21)
+
+
+def test_video_norm_differs_from_scene_norm_on_an_all_normal_hard_video():
+    labels = [np.array([0, 0, 1, 1]), np.array([0, 0, 0, 0])]
+    err = [np.array([1.0, 1.0, 5.0, 5.0]), np.array([3.0, 3.5, 4.0, 4.5])]  # video 2: normal but noisy
+    assert scene_auc(labels, err, "scene") == pytest.approx(1.0)
+    # per-video min-max stretches the all-normal video to [0, 1]: its 4.5 frame reaches 1.0 = the anomalies
+    assert scene_auc(labels, err, "video") == pytest.approx(1 - 0.5 * 2 / 12)
+
+
+def test_per_type_auc_and_single_class():
+    labels = np.array([0, 0, 0, 1, 1, 1])
+    types = np.array([0, 0, 0, 5, 5, 7])
+    scores = np.array([0.1, 0.2, 0.3, 0.9, 0.25, 0.05])
+    out = per_type_auc(labels, types, scores, {5: "pause", 7: "order"})
+    assert out["pause"] == pytest.approx((3 + 2) / 6) and out["order"] == pytest.approx(0.0)
+    assert np.isnan(frame_auc(np.zeros(3), np.ones(3)))
+
+
+def test_period_error_is_zero_for_a_normal_cycle_with_wrap_around():
+    t_p = (190 + np.arange(60)) % 200  # crosses 199 -> 0
+    assert np.allclose(period_error(t_p, 200, window=5), 0)
+    t3 = (150 + 3 * np.arange(60)) % 200
+    assert np.allclose(period_error(t3, 200, 5, step=expected_step(200, 1, 200 / 3)), 0)
+    assert circular_distance(199, 0, 200) == 1
+
+
+def test_period_error_is_large_for_shuffled_or_paused_sequences():
+    rng = np.random.default_rng(0)
+    shuffled = rng.permutation(200)[:60]
+    assert period_error(shuffled, 200).mean() > 20
+    paused = np.concatenate([np.arange(20), np.full(10, 20), np.arange(21, 51)])
+    ep = period_error(paused, 200)
+    assert ep[:15].max() == 0 and ep[22:28].min() > 1  # the stuck window stands out
+    with pytest.raises(ValueError):
+        period_error(paused, 200, window=4)
