@@ -52,3 +52,29 @@ def test_period_error_is_large_for_shuffled_or_paused_sequences():
     assert ep[:15].max() == 0 and ep[22:28].min() > 1  # the stuck window stands out
     with pytest.raises(ValueError):
         period_error(paused, 200, window=4)
+
+
+def test_train_finetune_evaluate_on_generated_footage(tmp_path):
+    """The param-driven jobs end to end at smoke size: pretrain on S01, LoRA on R01, evaluate R01."""
+    from ipad_vad.config import load_params
+    from ipad_vad.data.manifest import build_manifest
+    from ipad_vad.data.synth.generator import SynthConfig, generate
+    from ipad_vad.train.runs import evaluate, finetune, load_finetuned, load_model, train_model
+
+    params = load_params("params.yaml", "smoke")
+    generate(tmp_path / "ipad", SynthConfig.from_params(params["synth"], scenes=["S01", "R01"], workers=1))
+    m = build_manifest(tmp_path / "ipad")
+    res = train_model(params, m, ["S01"], tmp_path / "base", progress=False)
+    assert (tmp_path / "base/model.pt").is_file() and len(res["history"]) == params["train"]["epochs"]
+    model, state = load_model(tmp_path / "base/model.pt")
+    assert state["name"] == "ipad_vad"
+    meta = finetune(params, m, "R01", tmp_path / "base/model.pt", tmp_path / "R01", progress=False)
+    assert meta["trainable"]["share"] < 0.5 and meta["clips_used"] > 0
+    tuned = load_finetuned(tmp_path / "R01")
+    scores, metrics = evaluate(params, m, "R01", tuned, tmp_path / "eval", progress=False)
+    assert set(metrics) >= {"scene", "auc", "auc_per_type", "period_step"}
+    assert set(metrics["auc"]["scene_norm"]) == {"score", "recon_score", "period_score"}
+    assert all(0 <= v <= 1 for p in metrics["auc"].values() for v in p.values())
+    assert set(metrics["auc_per_type"]) <= {"color", "shape", "shift", "tilt", "pause", "speed", "missing_part"}
+    assert len(scores) == metrics["n_clips"] and (tmp_path / "eval/scores.parquet").is_file()
+    assert metrics["period_step"] == pytest.approx(200 / 10, rel=0.2)  # 5 s cycles at 2 fps = 10 frames

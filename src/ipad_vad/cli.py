@@ -16,6 +16,8 @@ app = typer.Typer(help="ipad-vad: industrial process video anomaly detection pip
 data_app = typer.Typer(help="Data: import footage, generate synthetic data, validate, inspect.",
                        no_args_is_help=True)
 app.add_typer(data_app, name="data")
+model_app = typer.Typer(help="Models: train (pretrain / baselines), LoRA fine-tune, evaluate.", no_args_is_help=True)
+app.add_typer(model_app, name="model")
 
 ParamsOpt = typer.Option(Path("params.yaml"), "--params", help="params file")
 ProfileOpt = typer.Option(None, "--profile", help="profile overlay (smoke|demo|paper); default: params.yaml `profile`")
@@ -196,6 +198,99 @@ def data_info(
         t.add_row(scene, str(len(tr)), str(int(tr.n_frames.sum())), str(len(te)), str(n_te),
                   f"{anom} ({100 * anom / max(n_te, 1):.0f}%)", ",".join(sizes), ",".join(map(str, fps)) or "-")
     _console().print(t)
+
+
+def _scenes_arg(scenes: Optional[str], p: dict, key: str) -> list[str]:
+    if scenes:
+        return scenes.split(",")
+    val = p.get("pipeline", {}).get(key)
+    if not val:
+        raise typer.BadParameter(f"give --scenes (or set pipeline.{key} in params.yaml)")
+    return list(val)
+
+
+def _epoch_printer(label: str):
+    con = _console()
+
+    def show(epoch: int, m: dict) -> None:
+        parts = ", ".join(f"{k} {v:.4f}" for k, v in m.items() if k != "epoch")
+        con.print(f"{label} epoch {epoch}: {parts}", highlight=False)
+
+    return show
+
+
+def _manifest(p: dict, manifest: Optional[Path]):
+    from .io_utils import read_dataframe
+
+    return read_dataframe(manifest or Path(p.get("data", {}).get("manifest", "data/manifest.parquet")))
+
+
+@model_app.command("train")
+def model_train(
+    out: Path = typer.Option(..., "--out", help="output folder: model.pt, checkpoint.pt, train.json"),
+    scenes: Optional[str] = typer.Option(None, "--scenes", help="training scenes, e.g. S01,S02 (default: pipeline.pretrain_scenes)"),
+    model: Optional[str] = typer.Option(None, "--model", help="ipad_vad | v_swin_ae | conv_ae | mem_ae (default: model.name)"),
+    manifest: Optional[Path] = typer.Option(None, "--manifest", help="validated manifest (default: data.manifest)"),
+    params: Path = ParamsOpt,
+    profile: Optional[str] = ProfileOpt,
+):
+    """Train a model from scratch on the training videos of some scenes (IPAD-VAD pretraining on the
+    synthetic scenes, or a baseline). Resumes from OUT/checkpoint.pt if a run was interrupted."""
+    from .train.runs import train_model
+
+    p = _params(params, profile)
+    res = train_model(p, _manifest(p, manifest), _scenes_arg(scenes, p, "pretrain_scenes"), out, model,
+                      on_epoch_end=_epoch_printer(model or p["model"]["name"]))
+    last = res["history"][-1]
+    _console().print(f"{res['model']}: {res['parameters']:,} parameters, {res['clips']} clips, "
+                     f"{len(res['history'])} epochs, final loss {last['loss']:.4f} -> {res['path']}")
+
+
+@model_app.command("finetune")
+def model_finetune(
+    scene: str = typer.Option(..., "--scene", help="the device to adapt to, e.g. R01"),
+    base: Path = typer.Option(..., "--base", help="pretrained model.pt"),
+    out: Path = typer.Option(..., "--out", help="output folder: adapter/, ipad_adapter.json"),
+    manifest: Optional[Path] = typer.Option(None, "--manifest"),
+    params: Path = ParamsOpt,
+    profile: Optional[str] = ProfileOpt,
+):
+    """LoRA fine-tuning on one device (adapters on the encoder's q and v; embedding and LayerNorms
+    trainable; a fraction of the device's data, finetune.fraction)."""
+    from .train.runs import finetune
+
+    p = _params(params, profile)
+    meta = finetune(p, _manifest(p, manifest), scene, base, out, on_epoch_end=_epoch_printer(f"{scene} LoRA"))
+    t = meta["trainable"]
+    _console().print(f"{scene}: trained {t['trainable']:,} of {t['total']:,} parameters ({100 * t['share']:.1f}%) "
+                     f"on {meta['clips_used']} clips; adapter {meta['adapter_bytes'] / 1e6:.2f} MB -> {out}")
+
+
+@model_app.command("evaluate")
+def model_evaluate(
+    scene: str = typer.Option(..., "--scene"),
+    model: Path = typer.Option(..., "--model", help="a model.pt, or a fine-tuned folder (with ipad_adapter.json)"),
+    out: Path = typer.Option(..., "--out", help="output folder: scores.parquet, metrics.json"),
+    manifest: Optional[Path] = typer.Option(None, "--manifest"),
+    params: Path = ParamsOpt,
+    profile: Optional[str] = ProfileOpt,
+):
+    """Score every test clip of a scene; frame-level AUC under both protocols, per anomaly type."""
+    from rich.table import Table
+
+    from .train.runs import evaluate, load_finetuned, load_model
+
+    p = _params(params, profile)
+    m = load_finetuned(model) if model.is_dir() else load_model(model)[0]
+    _, metrics = evaluate(p, _manifest(p, manifest), scene, m, out)
+    t = Table("protocol", "combined", "reconstruction", "period (E_p)", title=f"{scene}: frame-level AUC")
+    for proto, aucs in metrics["auc"].items():
+        t.add_row(proto, *[f"{aucs[k]:.3f}" if k in aucs else "-" for k in ("score", "recon_score", "period_score")])
+    con = _console()
+    con.print(t)
+    if metrics["auc_per_type"]:
+        con.print("per type (scene norm): " + ", ".join(f"{k} {v:.3f}" for k, v in metrics["auc_per_type"].items()))
+    con.print(f"-> {out}")
 
 
 def main() -> None:

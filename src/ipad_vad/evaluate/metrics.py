@@ -35,15 +35,16 @@ def add_scores(df: pd.DataFrame, n_classes: int | None, window: int = 5, step: f
 
 def scene_metrics(df: pd.DataFrame, n_classes: int | None, type_names: dict[int, str], window: int = 5,
                   step: float = 1.0, period_weight: float = 0.5) -> dict:
-    """AUCs of one scene: {protocol: {score kind: auc}}, and per-type AUC of the combined score."""
-    out: dict = {}
+    """AUCs of one scene: {"auc": {"scene_norm"|"video_norm": {score kind: auc}},
+    "auc_per_type": {type: auc of the combined score, scene norm}}."""
+    out: dict = {"auc": {}}
     for protocol in ("scene", "video"):
         s = add_scores(df, n_classes, window, step, period_weight, protocol)
         groups = [g for _, g in s.groupby("video_index", sort=True)]
         labels = [g.label.to_numpy() for g in groups]
         kinds = ["score", "recon_score"] + (["period_score"] if s.period_score.notna().all() else [])
         # scores are already normalised by `protocol`; a second min-max over the scene is monotone
-        out[protocol] = {k: scene_auc(labels, [g[k].to_numpy() for g in groups], "scene") for k in kinds}
+        out["auc"][f"{protocol}_norm"] = {k: scene_auc(labels, [g[k].to_numpy() for g in groups], "scene") for k in kinds}
         if protocol == "scene":
-            out["per_type"] = per_type_auc(s.label.to_numpy(), s.type.to_numpy(), minmax(s.score.to_numpy()), type_names)
+            out["auc_per_type"] = per_type_auc(s.label.to_numpy(), s.type.to_numpy(), minmax(s.score.to_numpy()), type_names)
     return out

@@ -26,7 +26,7 @@ def score_clips(model: torch.nn.Module, dataset: ClipDataset, batch_size: int = 
     if progress:
         from tqdm.auto import tqdm
 
-        it = tqdm(loader, desc="scoring", leave=False)
+        it = tqdm(loader, desc="scoring", leave=False, disable=None)
     half = dataset.clip_len // 2
     for batch in it:
         x = batch["clip"].to(device)

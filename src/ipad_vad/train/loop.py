@@ -132,7 +132,9 @@ class Trainer:
             if self.progress:
                 from tqdm.auto import tqdm
 
-                it = tqdm(loader, desc=f"epoch {self.epoch + 1}/{self.s.epochs}", leave=False, dynamic_ncols=True)
+                # disable=None: a bar on a terminal, silence in logs (callers print one line per epoch)
+                it = tqdm(loader, desc=f"epoch {self.epoch + 1}/{self.s.epochs}", leave=False, dynamic_ncols=True,
+                          disable=None)
             for batch in it:
                 b = prepare_batch(batch, self.n_classes, self.s.period_target, self.device)
                 with self._autocast():

@@ -1,0 +1,94 @@
+"""Model cost: parameter counts, forward clips/s and training-step time per model at the demo and
+paper sizes (this CPU, and the GPU when one is present: batched, bf16 autocast), and LoRA trainable
+parameters vs full fine-tuning. Writes benchmarks/results/bench_models.json.
+
+    python benchmarks/bench_models.py [--sizes demo,paper] [--repeat 3]
+
+On a CPU the paper size is measured with batch 1 and few repeats (a step takes seconds); ratios to
+conAE of the same size and batch, measured in the same run, are the comparable figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+import torch
+
+from _common import write_result
+from ipad_vad.config import load_params
+from ipad_vad.models.factory import MODEL_NAMES, build_model, count_parameters
+from ipad_vad.train.lora import LoraSettings, add_lora, trainable_summary
+from ipad_vad.train.losses import LossWeights, reconstruction_loss
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _time(fn, repeat: int, sync) -> float:
+    fn()  # warm-up
+    sync()
+    best = float("inf")
+    for _ in range(repeat):
+        t = time.perf_counter()
+        fn()
+        sync()
+        best = min(best, time.perf_counter() - t)
+    return best
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--sizes", default="demo,paper")
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--device", default="auto")
+    args = ap.parse_args()
+    device = torch.device("cuda" if args.device == "auto" and torch.cuda.is_available() else
+                          ("cpu" if args.device == "auto" else args.device))
+    sync = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
+    amp = torch.autocast("cuda", dtype=torch.bfloat16) if device.type == "cuda" else torch.autocast("cpu", enabled=False)
+    results = {}
+    for size in args.sizes.split(","):
+        p = load_params(ROOT / "params.yaml", size)
+        T, (H, W) = p["clip"]["length"], p["clip"]["size"]
+        batch = 8 if (device.type == "cuda" or size != "paper") else 1
+        repeat = args.repeat if (device.type == "cuda" or size != "paper") else 1
+        x = torch.rand(batch, 3, T, H, W, device=device) * 2 - 1
+        rows = {}
+        for name in MODEL_NAMES:
+            torch.manual_seed(0)
+            m = build_model(name, p["model"], clip_len=T).to(device)
+            opt = torch.optim.Adam(m.parameters(), lr=1e-4)
+
+            def fwd():
+                with torch.no_grad(), amp:
+                    m.eval()(x)
+
+            def step():
+                m.train()
+                with amp:
+                    out = m(x)
+                loss, _ = reconstruction_loss(out, {"clip": x}, LossWeights())
+                opt.zero_grad()
+                loss.backward()
+                opt.step()
+
+            t_fwd, t_step = _time(fwd, repeat, sync), _time(step, repeat, sync)
+            rows[name] = {"parameters": count_parameters(m), "forward_clips_per_s": round(batch / t_fwd, 2),
+                          "train_step_s": round(t_step, 4)}
+            print(size, name, rows[name], flush=True)
+            del m, opt
+        base = rows["conv_ae"]
+        for r in rows.values():
+            r["forward_speed_vs_conv_ae"] = round(r["forward_clips_per_s"] / base["forward_clips_per_s"], 3)
+            r["train_step_vs_conv_ae"] = round(r["train_step_s"] / base["train_step_s"], 3)
+        lora = trainable_summary(add_lora(build_model("ipad_vad", p["model"], clip_len=T), LoraSettings(**p["finetune"]["lora"])))
+        full = count_parameters(build_model("ipad_vad", p["model"], clip_len=T))
+        results[size] = {"clip": [T, H, W], "batch": batch, "models": rows,
+                         "lora": {"trainable": lora["trainable"], "full_finetune_trainable": full,
+                                  "share": round(lora["trainable"] / full, 4)}}
+    write_result("bench_models", {"device": str(device), "results": results})
+
+
+if __name__ == "__main__":
+    main()
