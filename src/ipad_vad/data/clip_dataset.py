@@ -45,6 +45,7 @@ class VideoRecord:
     labels: np.ndarray | None = None
     phases: np.ndarray | None = None
     types: np.ndarray | None = None
+    span: tuple[int, int] | None = None  # clips only within [first, last) frames, e.g. whole cycles
 
 
 def to_clip_tensor(frames: np.ndarray) -> torch.Tensor:
@@ -64,7 +65,8 @@ class ClipDataset(Dataset):
         self.video_slices: list[range] = []  # clip indices of each video
         for vi, v in enumerate(videos):
             first = len(self.index)
-            self.index.extend((vi, s) for s in range(0, len(v.source) - clip_len + 1, stride))
+            lo, hi = v.span or (0, len(v.source))
+            self.index.extend((vi, s) for s in range(lo, hi - clip_len + 1, stride))
             self.video_slices.append(range(first, len(self.index)))
 
     def __len__(self) -> int:
@@ -105,19 +107,36 @@ class ClipDataset(Dataset):
         size: tuple[int, int] | None = None,
         clip_len: int = 16,
         stride: int = 1,
+        cache_root: str | Path | None = None,
+        periods_root: str | Path | None = None,
+        crop_to_cycles: bool = False,
     ) -> "ClipDataset":
-        """Clips of the manifest's videos of `split` (and `scenes`), frames resized to `size`."""
+        """Clips of the manifest's videos of `split` (and `scenes`), frames resized to `size`.
+
+        With `cache_root` frames come from the preprocess stage's memory-mapped cache (already at
+        the profile's size); with `periods_root` phases come from the period stage (annotated or
+        estimated starts), and `crop_to_cycles` keeps only clips inside whole cycles."""
         rows = manifest[manifest.split == split]
         if scenes is not None:
             rows = rows[rows.scene.isin(scenes)]
         videos = []
         for r in rows.itertuples(index=False):
-            src = JpegFolderSource(Path(r.frames_dir), size=tuple(size) if size else None)
+            if cache_root is not None:
+                from ..preprocess.cache import CachedSource, cache_file
+
+                src = CachedSource(cache_file(Path(cache_root), r.scene, r.split, r.video))
+            else:
+                src = JpegFolderSource(Path(r.frames_dir), size=tuple(size) if size else None)
             labels = load_labels(r.label_path, r.video) if r.label_path else None
-            phases = None
-            if r.period_path:
+            phases, span = None, None
+            if periods_root is not None:
+                per = read_period_file(Path(periods_root) / r.scene / f"{r.split}_{r.video}.json")
+                phases = frame_phases(per["cycle_starts"], len(src))
+                if crop_to_cycles and "crop" in per:
+                    span = tuple(per["crop"])
+            elif r.period_path:
                 phases = frame_phases(read_period_file(r.period_path)["cycle_starts"], len(src))
             types_path = Path(r.frames_dir).parents[2] / "test_types" / label_file_name(r.video)
             types = np.load(types_path) if split == "testing" and types_path.is_file() else None
-            videos.append(VideoRecord(src, r.scene, r.split, r.video, labels, phases, types))
+            videos.append(VideoRecord(src, r.scene, r.split, r.video, labels, phases, types, span))
         return cls(videos, clip_len=clip_len, stride=stride)

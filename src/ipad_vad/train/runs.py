@@ -33,11 +33,19 @@ def clip_settings(params: dict) -> tuple[int, int, tuple[int, int]]:
 
 
 def dataset(params: dict, manifest: pd.DataFrame, split: str, scenes: list[str], stride: int | None = None) -> ClipDataset:
+    """Clips of `scenes`. When the pipeline's prepared data exist (``pipeline.cache_root`` and
+    ``pipeline.periods_root`` in params), frames come from the decoded cache and phases from the
+    period stage, and training clips stay inside whole cycles; otherwise from the frame folders."""
     length, default_stride, size = clip_settings(params)
     missing = sorted(set(scenes) - set(manifest.scene))
     if missing:
         raise DataError("manifest", f"scenes not in the validated manifest: {missing}")
-    return ClipDataset.from_manifest(manifest, split, scenes, size, length, stride or default_stride)
+    pipe = params.get("pipeline", {})
+    cache = pipe.get("cache_root") if pipe.get("cache_root") and all((Path(pipe["cache_root"]) / s).is_dir() for s in scenes) else None
+    periods = pipe.get("periods_root") if pipe.get("periods_root") and all((Path(pipe["periods_root"]) / s).is_dir() for s in scenes) else None
+    stride = stride or (params["clip"].get("train_stride", default_stride) if split == "training" else default_stride)
+    return ClipDataset.from_manifest(manifest, split, scenes, size, length, stride, cache_root=cache,
+                                     periods_root=periods, crop_to_cycles=split == "training" and periods is not None)
 
 
 def save_model(model: torch.nn.Module, name: str, params: dict, path: str | Path) -> Path:
@@ -125,8 +133,11 @@ def load_finetuned(out_dir: str | Path, merge: bool = True) -> torch.nn.Module:
     return load_adapter(base, Path(out_dir) / "adapter", merge=merge)
 
 
-def scene_cycle_frames(manifest: pd.DataFrame, scene: str) -> float | None:
-    """Median cycle length (frames) of a scene's training videos, from their period annotations."""
+def scene_cycle_frames(manifest: pd.DataFrame, scene: str, periods_root: str | Path | None = None) -> float | None:
+    """A scene's cycle length in frames: from the period stage when given, else the median of the
+    training videos' annotations."""
+    if periods_root and (Path(periods_root) / scene / "periods.json").is_file():
+        return float(json.loads((Path(periods_root) / scene / "periods.json").read_text())["cycle_frames"])
     lengths = []
     for p in manifest[(manifest.scene == scene) & (manifest.split == "training")].period_path:
         if p:
@@ -148,7 +159,8 @@ def evaluate(params: dict, manifest: pd.DataFrame, scene: str, model: torch.nn.M
     device = str(resolve_device(params["train"].get("device", "auto")))
     df = score_clips(model, ds, e.get("batch_size", 16), device, progress=progress)
     n_classes = _n_classes(model)
-    step = expected_step(n_classes, 1, scene_cycle_frames(manifest, scene)) if n_classes else 1.0
+    periods_root = params.get("pipeline", {}).get("periods_root")
+    step = expected_step(n_classes, 1, scene_cycle_frames(manifest, scene, periods_root)) if n_classes else 1.0
     window, weight = int(e.get("window", 5)), float(e.get("period_weight", 0.5))
     metrics = scene_metrics(df, n_classes, CODE_TO_NAME, window, step, weight)
     metrics.update({"scene": scene, "n_clips": len(df), "n_anomalous": int((df.label == 1).sum()),

@@ -1,0 +1,1 @@
+"""Per-scene preprocessing: decoded frame cache, optical flow and motion energy, period estimation."""
