@@ -21,11 +21,8 @@ $(STAMP): pyproject.toml
 
 setup: $(STAMP)  ## create .venv with torch and the pinned stack (idempotent)
 
-demo: setup  ## run the pipeline on the embedded synthetic IPAD-like data (demo profile)
-	@test -d .dvc || $(BIN)/dvc init --quiet $$(test -d .git || echo --no-scm)
-	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/dvc repro
-	@$(BIN)/ipad data info --manifest data/manifest.parquet
-	@echo "Validation report: reports/validation/summary.md   Contact sheet: reports/preview.png"
+demo: setup  ## the whole pipeline (dvc repro, demo profile) on the embedded synthetic IPAD-like data
+	bash scripts/demo.sh
 
 test: setup  ## run the whole test suite (about 10 minutes on 2 CPU cores)
 	$(BIN)/python -m pytest

@@ -88,7 +88,7 @@ def data_validate(
     Writes the validated manifest (what every later stage reads), the full GX result as JSON and a
     Markdown summary. Exits 1 with the failed checks and files when the gate fails.
     """
-    from .data.manifest import build_manifest
+    from .data.manifest import build_manifest, write_scene_manifests
     from .data.validation import apply_policy, validate_manifest, write_report
     from .errors import ValidationFailed
     from .io_utils import write_dataframe
@@ -112,6 +112,7 @@ def data_validate(
         raise typer.Exit(code=1)
     path = write_report(report, report_dir)
     write_dataframe(manifest_out, kept)
+    write_scene_manifests(kept, Path(d.get("manifests", manifest_out.parent / "manifests")))
     con.print(("[green]" if report.success else "[yellow]") + report.summary() + "[/]")
     if report.excluded:
         con.print(f"excluded {len(report.excluded)} video(s) (validation.on_failure=exclude), listed in {report_dir / 'summary.md'}")
@@ -291,6 +292,91 @@ def model_evaluate(
     if metrics["auc_per_type"]:
         con.print("per type (scene norm): " + ", ".join(f"{k} {v:.3f}" for k, v in metrics["auc_per_type"].items()))
     con.print(f"-> {out}")
+
+
+# ---- pipeline steps: each runs its Prefect flow (flows/steps.py); DVC stages call these ----------
+
+def _run_flow(name: str, **kw):
+    import importlib
+
+    import flows.steps as steps  # the Prefect layer, installed beside the library
+
+    importlib.import_module("tasks")
+    return getattr(steps, name)(**kw)
+
+
+@app.command("prepare")
+def step_prepare(scene: str = typer.Option(..., "--scene"), profile: Optional[str] = ProfileOpt):
+    """Pipeline step: decoded cache, optical flow and period estimation for one scene."""
+    res = _run_flow("prepare_flow", scene=scene, profile=profile)
+    _console().print(f"{scene}: cycle {res['cycle_frames']} frames (estimated {res['estimated_cycle_frames']}"
+                     + (f", error {res['error_frames']} frames" if res["error_frames"] is not None else "") + ")")
+
+
+@app.command("pretrain")
+def step_pretrain(profile: Optional[str] = ProfileOpt):
+    """Pipeline step: train every method's base model (IPAD-VAD on the pretrain scenes), register the base."""
+    res = _run_flow("pretrain_flow", profile=profile)
+    _console().print({k: v for k, v in res.items()})
+
+
+@app.command("finetune")
+def step_finetune(device: str = typer.Option(..., "--device"), profile: Optional[str] = ProfileOpt):
+    """Pipeline step: LoRA adapters of one device for every LoRA method."""
+    _console().print(_run_flow("finetune_flow", device=device, profile=profile))
+
+
+@app.command("evaluate")
+def step_evaluate(scene: str = typer.Option(..., "--scene"), profile: Optional[str] = ProfileOpt):
+    """Pipeline step: score one scene with every method; AUCs, ROC and score-curve plots."""
+    res = _run_flow("evaluate_flow", scene=scene, profile=profile)
+    _console().print(f"{scene}: " + ", ".join(f"{k} {v:.3f}" for k, v in res["auc"].items()))
+
+
+@app.command("report")
+def step_report(profile: Optional[str] = ProfileOpt):
+    """Pipeline step: the Table-2-style results table (Markdown and JSON)."""
+    _run_flow("report_flow", profile=profile)
+    p = _params(Path("params.yaml"), profile)
+    _console().print((Path(p["pipeline"]["reports_root"]) / "results.md").read_text())
+
+
+@app.command("promote")
+def step_promote(device: str = typer.Option(..., "--device"), profile: Optional[str] = ProfileOpt):
+    """Pipeline step: register the device's adapter; `champion` only if it beats the current one."""
+    r = _run_flow("promote_flow", device=device, profile=profile)
+    _console().print(f"{r['model']} v{r['version']}: AUC {r['auc']:.3f} -> {r['alias']}"
+                     + (f" (champion v{r['previous_champion']}: {r['previous_auc']:.3f})" if r["previous_champion"] else ""))
+
+
+@app.command("pipeline")
+def step_pipeline(profile: Optional[str] = ProfileOpt,
+                  devices: Optional[str] = typer.Option(None, "--devices", help="only these devices (retraining)")):
+    """The whole pipeline as one Prefect flow (validate -> prepare -> pretrain -> finetune -> evaluate -> report -> promote)."""
+    from flows.pipeline import ipad_pipeline
+
+    ipad_pipeline(profile=profile, devices=devices.split(",") if devices else None)
+
+
+models_app = typer.Typer(help="The MLflow model registry.", no_args_is_help=True)
+app.add_typer(models_app, name="models")
+
+
+@models_app.command("list")
+def models_list():
+    """Each device's registered model: champion and challenger versions with their AUC."""
+    from rich.table import Table
+
+    from .registry.promotion import list_models
+    from .registry.tracking import configure, tracking_uri
+
+    configure()
+    t = Table("model", "versions", "champion", "AUC", "challenger", "AUC", title=f"registry: {tracking_uri()}")
+    for r in list_models():
+        f = lambda v: f"{v:.3f}" if v is not None else "-"  # noqa: E731
+        t.add_row(r["name"], str(r["versions"]), f"v{r['champion']}" if r["champion"] else "-", f(r["champion_auc"]),
+                  f"v{r['challenger']}" if r["challenger"] else "-", f(r["challenger_auc"]))
+    _console().print(t)
 
 
 def main() -> None:

@@ -151,3 +151,19 @@ def scene_summary(manifest: pd.DataFrame) -> pd.DataFrame:
             "sizes": ", ".join(f"{h}x{w}" for h, w in sorted(sizes)),
         })
     return pd.DataFrame(rows)
+
+
+def write_scene_manifests(manifest: pd.DataFrame, out_dir: str | Path) -> None:
+    """One manifest file per scene, so that a scene's stages depend on their own rows only: an
+    unchanged scene rewrites identical bytes and DVC reruns nothing for it. Files of scenes no longer
+    present are removed."""
+    from ..io_utils import write_dataframe
+
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    scenes = set(manifest.scene)
+    for scene, g in manifest.groupby("scene", sort=True):
+        write_dataframe(out_dir / f"{scene}.parquet", g.reset_index(drop=True))
+    for p in out_dir.glob("*.parquet"):
+        if p.stem not in scenes:
+            p.unlink()

@@ -33,19 +33,35 @@ def clip_settings(params: dict) -> tuple[int, int, tuple[int, int]]:
 
 
 def dataset(params: dict, manifest: pd.DataFrame, split: str, scenes: list[str], stride: int | None = None) -> ClipDataset:
-    """Clips of `scenes`. When the pipeline's prepared data exist (``pipeline.cache_root`` and
-    ``pipeline.periods_root`` in params), frames come from the decoded cache and phases from the
-    period stage, and training clips stay inside whole cycles; otherwise from the frame folders."""
+    """Clips of `scenes`. When the pipeline's prepared data of a scene exist (see
+    ``pipeline/layout.py``), frames come from the decoded cache and phases from the period stage, and
+    training clips stay inside whole cycles; otherwise from the frame folders and annotations."""
     length, default_stride, size = clip_settings(params)
     missing = sorted(set(scenes) - set(manifest.scene))
     if missing:
         raise DataError("manifest", f"scenes not in the validated manifest: {missing}")
-    pipe = params.get("pipeline", {})
-    cache = pipe.get("cache_root") if pipe.get("cache_root") and all((Path(pipe["cache_root"]) / s).is_dir() for s in scenes) else None
-    periods = pipe.get("periods_root") if pipe.get("periods_root") and all((Path(pipe["periods_root"]) / s).is_dir() for s in scenes) else None
     stride = stride or (params["clip"].get("train_stride", default_stride) if split == "training" else default_stride)
-    return ClipDataset.from_manifest(manifest, split, scenes, size, length, stride, cache_root=cache,
-                                     periods_root=periods, crop_to_cycles=split == "training" and periods is not None)
+    videos = []
+    for scene in scenes:
+        cache, periods = _prepared_roots(params, scene)
+        videos += ClipDataset.from_manifest(manifest, split, [scene], size, length, stride, cache_root=cache,
+                                            periods_root=periods,
+                                            crop_to_cycles=split == "training" and periods is not None).videos
+    return ClipDataset(videos, clip_len=length, stride=stride)
+
+
+def _prepared_roots(params: dict, scene: str) -> tuple[Path | None, Path | None]:
+    """The pipeline's cache and period roots of a scene when they exist, else (None, None)."""
+    if "prepared_root" not in params.get("pipeline", {}):
+        return None, None
+    from ..errors import ConfigError
+    from ..pipeline.layout import prepared
+
+    try:
+        cache, periods = prepared(params, scene, "cache"), prepared(params, scene, "periods")
+    except ConfigError:
+        return None, None
+    return (cache if (cache / scene).is_dir() else None), (periods if (periods / scene).is_dir() else None)
 
 
 def save_model(model: torch.nn.Module, name: str, params: dict, path: str | Path) -> Path:
@@ -124,6 +140,28 @@ def finetune(params: dict, manifest: pd.DataFrame, scene: str, base_path: str | 
     return meta
 
 
+def full_finetune(params: dict, manifest: pd.DataFrame, scene: str, base_path: str | Path, out_dir: str | Path,
+                  on_epoch_end: Callable | None = None, progress: bool = True) -> dict:
+    """Fine-tune every parameter of a (small) pretrained model on the same share of a device's data
+    as LoRA gets; saves a whole model.pt. For baselines without attention layers to adapt."""
+    f = params["finetune"]
+    model, state = load_model(base_path)
+    torch.manual_seed(int(params["train"].get("seed", 0)))
+    settings = TrainSettings.from_params(params["train"], epochs=f.get("epochs"), lr=f.get("lr"),
+                                         fraction=f.get("fraction"), fraction_mode=f.get("fraction_mode"))
+    ds = dataset(params, manifest, "training", [scene])
+    out_dir = Path(out_dir)
+    trainer = Trainer(model, settings, _n_classes(model), out_dir / "checkpoint.pt", on_epoch_end=on_epoch_end,
+                      progress=progress)
+    history = trainer.fit(ds)
+    path = save_model(trainer.model, state["name"], {"model": state["model_cfg"], "clip": state["clip"]},
+                      out_dir / "model.pt")
+    result = {"base": str(base_path), "scene": scene, "history": history, "path": str(path),
+              "clips_used": int(np.ceil(settings.fraction * len(ds)))}
+    write_json(out_dir / "finetune.json", result)
+    return result
+
+
 def load_finetuned(out_dir: str | Path, merge: bool = True) -> torch.nn.Module:
     meta_p = Path(out_dir) / "ipad_adapter.json"
     if not meta_p.is_file():
@@ -159,8 +197,7 @@ def evaluate(params: dict, manifest: pd.DataFrame, scene: str, model: torch.nn.M
     device = str(resolve_device(params["train"].get("device", "auto")))
     df = score_clips(model, ds, e.get("batch_size", 16), device, progress=progress)
     n_classes = _n_classes(model)
-    periods_root = params.get("pipeline", {}).get("periods_root")
-    step = expected_step(n_classes, 1, scene_cycle_frames(manifest, scene, periods_root)) if n_classes else 1.0
+    step = expected_step(n_classes, 1, scene_cycle_frames(manifest, scene, _prepared_roots(params, scene)[1])) if n_classes else 1.0
     window, weight = int(e.get("window", 5)), float(e.get("period_weight", 0.5))
     metrics = scene_metrics(df, n_classes, CODE_TO_NAME, window, step, weight)
     metrics.update({"scene": scene, "n_clips": len(df), "n_anomalous": int((df.label == 1).sum()),

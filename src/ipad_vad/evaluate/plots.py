@@ -1,0 +1,88 @@
+"""Evaluation plots: ROC curves per method, and score curves in the style of the paper's Fig. 6
+(anomaly score over frames, ground-truth anomalous spans shaded)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from sklearn.metrics import roc_curve
+
+from ..io_utils import atomic_path
+
+
+def _plt():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def roc_points(scored: dict[str, pd.DataFrame], column: str = "score") -> pd.DataFrame:
+    """ROC points of each method (scene-normalised scores) as a long table: method, fpr, tpr."""
+    rows = []
+    for method, df in scored.items():
+        if df.label.nunique() < 2:
+            continue
+        fpr, tpr, _ = roc_curve(df.label, df[column])
+        keep = np.unique(np.linspace(0, len(fpr) - 1, min(len(fpr), 200)).astype(int))
+        rows.append(pd.DataFrame({"method": method, "fpr": fpr[keep].round(4), "tpr": tpr[keep].round(4)}))
+    return pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(columns=["method", "fpr", "tpr"])
+
+
+def plot_roc(points: pd.DataFrame, aucs: dict[str, float], title: str, out: str | Path) -> Path:
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(4.2, 4))
+    for method, g in points.groupby("method", sort=False):
+        ax.plot(g.fpr, g.tpr, label=f"{method} (AUC {aucs.get(method, float('nan')):.3f})")
+    ax.plot([0, 1], [0, 1], color="grey", lw=0.8, ls="--")
+    ax.set_xlabel("false positive rate")
+    ax.set_ylabel("true positive rate")
+    ax.set_title(title, fontsize=9)
+    ax.legend(fontsize=7, loc="lower right")
+    fig.tight_layout()
+    with atomic_path(out) as tmp:
+        fig.savefig(tmp, dpi=110, format="png")
+    plt.close(fig)
+    return Path(out)
+
+
+def plot_score_curves(scored: dict[str, pd.DataFrame], title: str, out: str | Path) -> Path:
+    """One panel per test video: each method's score over frames, anomalous frames shaded."""
+    plt = _plt()
+    first = next(iter(scored.values()))
+    videos = list(dict.fromkeys(first.video))
+    fig, axes = plt.subplots(len(videos), 1, figsize=(8, 1.6 * len(videos)), squeeze=False, sharey=True)
+    for ax, video in zip(axes[:, 0], videos):
+        ref = first[first.video == video]
+        lab = ref.label.to_numpy()
+        x = ref.center.to_numpy()
+        for s, e in _spans(lab):
+            ax.axvspan(x[s] - 0.5, x[e - 1] + 0.5, color="crimson", alpha=0.15, lw=0)
+        for method, df in scored.items():
+            d = df[df.video == video]
+            ax.plot(d.center, d.score, lw=1, label=method)
+        ax.set_ylabel(f"video {video}", fontsize=7)
+        ax.tick_params(labelsize=6)
+    axes[0, 0].legend(fontsize=6, loc="upper right", ncol=len(scored))
+    axes[0, 0].set_title(f"{title}: anomaly score (scene-normalised); shaded = labelled anomalous", fontsize=8)
+    axes[-1, 0].set_xlabel("frame", fontsize=7)
+    fig.tight_layout()
+    with atomic_path(out) as tmp:
+        fig.savefig(tmp, dpi=100, format="png")
+    plt.close(fig)
+    return Path(out)
+
+
+def _spans(labels: np.ndarray) -> list[tuple[int, int]]:
+    out, start = [], None
+    for i, v in enumerate(list(labels) + [0]):
+        if v and start is None:
+            start = i
+        elif not v and start is not None:
+            out.append((start, i))
+            start = None
+    return out

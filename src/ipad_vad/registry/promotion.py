@@ -1,0 +1,64 @@
+"""Promotion: a new version becomes `champion` only if its AUC beats the current champion's by
+`margin`; otherwise it is aliased `challenger`. Versions are never deleted or overwritten, so a
+worse model never replaces a better one and every earlier model stays reachable."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+CHAMPION, CHALLENGER = "champion", "challenger"
+
+
+@dataclass
+class Decision:
+    name: str
+    version: str
+    auc: float
+    alias: str
+    previous_champion: str | None
+    previous_auc: float | None
+
+    @property
+    def promoted(self) -> bool:
+        return self.alias == CHAMPION
+
+
+def _alias_version(client, name: str, alias: str):
+    from mlflow.exceptions import MlflowException
+
+    try:
+        return client.get_model_version_by_alias(name, alias)
+    except MlflowException:
+        return None
+
+
+def promote(name: str, version: str, auc: float, margin: float = 0.0, client=None) -> Decision:
+    import mlflow
+
+    client = client or mlflow.MlflowClient()
+    client.set_model_version_tag(name, version, "auc", f"{auc:.6f}")
+    champ = _alias_version(client, name, CHAMPION)
+    champ_auc = float(champ.tags["auc"]) if champ is not None and "auc" in champ.tags else None
+    if champ is None or champ_auc is None or auc > champ_auc + margin:
+        alias = CHAMPION
+    else:
+        alias = CHALLENGER
+    client.set_registered_model_alias(name, alias, version)
+    client.set_model_version_tag(name, version, "promotion", alias)
+    return Decision(name, str(version), auc, alias, champ.version if champ else None, champ_auc)
+
+
+def list_models(prefix: str = "ipad-vad-", client=None) -> list[dict]:
+    """Each registered model with its champion and challenger (version, AUC)."""
+    import mlflow
+
+    client = client or mlflow.MlflowClient()
+    rows = []
+    for rm in client.search_registered_models(filter_string=f"name LIKE '{prefix}%'"):
+        row = {"name": rm.name, "versions": len(client.search_model_versions(f"name='{rm.name}'"))}
+        for alias in (CHAMPION, CHALLENGER):
+            v = _alias_version(client, rm.name, alias)
+            row[alias] = v.version if v else None
+            row[f"{alias}_auc"] = float(v.tags["auc"]) if v is not None and "auc" in v.tags else None
+        rows.append(row)
+    return sorted(rows, key=lambda r: r["name"])

@@ -1,0 +1,111 @@
+"""MLflow tracking. Default store: ``sqlite:///<cwd>/mlflow.db`` with artifacts in ``mlartifacts/``
+(both ignored by git); ``MLFLOW_TRACKING_URI`` switches to a server.
+
+Runs are tagged with the git commit and the data version (a hash of the validated manifest, which
+names every video with its frame count and labels). Pipeline steps that run in separate processes
+(DVC stages) share a parent run through ``IPAD_PIPELINE_ID``: the first step creates the parent,
+the others find it by that tag.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import subprocess
+from pathlib import Path
+from typing import Iterator
+
+EXPERIMENT = "ipad-vad"
+
+
+def tracking_uri() -> str:
+    return os.environ.get("MLFLOW_TRACKING_URI") or f"sqlite:///{Path('mlflow.db').resolve()}"
+
+
+def configure(experiment: str = EXPERIMENT) -> str:
+    """Point MLflow at the store and make sure the experiment exists; returns its id."""
+    import logging
+
+    import mlflow
+
+    logging.getLogger("mlflow").setLevel(logging.WARNING)
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+    uri = tracking_uri()
+    mlflow.set_tracking_uri(uri)
+    exp = mlflow.get_experiment_by_name(experiment)
+    if exp is None:
+        location = None
+        if uri.startswith("sqlite:") or uri.startswith("file:"):
+            location = Path("mlartifacts").resolve().as_uri()
+        exp_id = mlflow.create_experiment(experiment, artifact_location=location)
+    else:
+        exp_id = exp.experiment_id
+    mlflow.set_experiment(experiment_id=exp_id)
+    return exp_id
+
+
+def git_commit() -> str:
+    try:
+        out = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=10)
+        return out.stdout.strip() or "unknown"
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
+def data_version(manifest_path: str | Path) -> str:
+    p = Path(manifest_path)
+    return hashlib.sha256(p.read_bytes()).hexdigest()[:16] if p.is_file() else "unknown"
+
+
+def _parent_run_id(pipeline_id: str, experiment_id: str) -> str:
+    import mlflow
+
+    found = mlflow.search_runs([experiment_id], filter_string=f"tags.`ipad.pipeline_id` = '{pipeline_id}' "
+                               "and tags.`ipad.role` = 'pipeline'", output_format="list", max_results=1)
+    if found:
+        return found[0].info.run_id
+    run = mlflow.MlflowClient().create_run(experiment_id, run_name=f"pipeline-{pipeline_id}",
+                                           tags={"ipad.pipeline_id": pipeline_id, "ipad.role": "pipeline",
+                                                 "git_commit": git_commit()})
+    return run.info.run_id
+
+
+@contextlib.contextmanager
+def run(name: str, stage: str, scene: str | None = None, params: dict | None = None,
+        manifest: str | Path | None = None) -> Iterator:
+    """A run for one stage (and scene), child of the pipeline run when ``IPAD_PIPELINE_ID`` is set."""
+    import mlflow
+
+    exp_id = configure()
+    tags = {"ipad.stage": stage, "git_commit": git_commit()}
+    if scene:
+        tags["ipad.scene"] = scene
+    if manifest:
+        tags["data_version"] = data_version(manifest)
+    pipeline_id = os.environ.get("IPAD_PIPELINE_ID")
+    if pipeline_id:
+        tags["mlflow.parentRunId"] = _parent_run_id(pipeline_id, exp_id)
+        tags["ipad.pipeline_id"] = pipeline_id
+    with mlflow.start_run(run_name=name, tags=tags) as r:
+        if params:
+            mlflow.log_params(flatten(params))
+        yield r
+
+
+def flatten(d: dict, prefix: str = "") -> dict:
+    out = {}
+    for k, v in d.items():
+        key = f"{prefix}{k}"
+        if isinstance(v, dict):
+            out.update(flatten(v, key + "."))
+        else:
+            out[key] = str(v)[:500]
+    return out
+
+
+def log_history(history: list[dict], prefix: str = "") -> None:
+    import mlflow
+
+    for h in history:
+        mlflow.log_metrics({f"{prefix}{k}": float(v) for k, v in h.items() if k != "epoch"}, step=int(h["epoch"]))

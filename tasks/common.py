@@ -1,0 +1,12 @@
+"""Settings shared by the tasks."""
+
+from prefect.tasks import exponential_backoff
+
+IO_RETRIES = dict(retries=2, retry_delay_seconds=exponential_backoff(backoff_factor=2), retry_jitter_factor=0.5)
+GPU_TAGS = ["gpu"]
+
+
+def params(profile: str | None = None) -> dict:
+    from ipad_vad.config import load_params
+
+    return load_params("params.yaml", profile)

@@ -1,0 +1,90 @@
+"""MLflow tracking and registry against a real temporary SQLite store."""
+
+import mlflow
+import numpy as np
+import pytest
+import torch
+
+from ipad_vad.config import load_params
+from ipad_vad.models.factory import build_model
+from ipad_vad.registry import device_model_name
+from ipad_vad.registry import tracking
+from ipad_vad.registry.promotion import list_models, promote
+from ipad_vad.registry.pyfunc_model import log_scorer
+from ipad_vad.train.lora import LoraSettings, add_lora, load_adapter, save_adapter
+from ipad_vad.train.runs import load_model, save_model
+
+PARAMS = load_params("params.yaml", "smoke")
+
+
+@pytest.fixture()
+def store(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
+    monkeypatch.delenv("IPAD_PIPELINE_ID", raising=False)
+    return tmp_path
+
+
+def _base_and_adapter(tmp_path):
+    torch.manual_seed(0)
+    base = build_model("ipad_vad", PARAMS["model"], clip_len=8)
+    save_model(base, "ipad_vad", PARAMS, tmp_path / "base.pt")
+    pm = add_lora(load_model(tmp_path / "base.pt")[0], LoraSettings(rank=4, alpha=8))
+    with torch.no_grad():
+        for p in pm.parameters():
+            if p.requires_grad:
+                p.add_(torch.randn_like(p) * 0.05)
+    save_adapter(pm, tmp_path / "adapter")
+    return tmp_path / "base.pt", tmp_path / "adapter"
+
+
+def test_registry_pyfunc_scores_like_the_in_memory_model_and_promotion_rules(store):
+    base, adapter = _base_and_adapter(store)
+    clips = (torch.rand(3, 3, 8, 32, 32) * 2 - 1).numpy()
+    name = device_model_name("R01")
+    versions = []
+    for auc in (0.70, 0.65, 0.80, 0.805):
+        with tracking.run("finetune R01", "finetune", "R01", params={"lora": {"rank": 4}}):
+            v = log_scorer(base, adapter, name, clips, tags={"scene": "R01"})
+        versions.append(v.version)
+    d1 = promote(name, versions[0], 0.70)
+    assert d1.promoted and d1.previous_champion is None
+    d2 = promote(name, versions[1], 0.65)  # worse: challenger, champion unchanged
+    assert d2.alias == "challenger" and d2.previous_champion == versions[0]
+    d3 = promote(name, versions[2], 0.80, margin=0.01)
+    assert d3.promoted
+    d4 = promote(name, versions[3], 0.805, margin=0.01)  # better, but not by the margin
+    assert not d4.promoted
+    client = mlflow.MlflowClient()
+    assert client.get_model_version_by_alias(name, "champion").version == versions[2]
+    assert len(client.search_model_versions(f"name='{name}'")) == 4  # nothing lost
+    [row] = list_models()
+    assert row["champion"] == versions[2] and row["champion_auc"] == pytest.approx(0.80)
+    assert row["challenger"] == versions[3] and row["versions"] == 4
+    # the registered champion rebuilds base + adapter and scores like the in-memory model
+    loaded = mlflow.pyfunc.load_model(f"models:/{name}@champion")
+    got = loaded.predict(clips)
+    mem = load_adapter(load_model(base)[0], adapter, merge=True).eval()
+    with torch.no_grad():
+        x = torch.from_numpy(clips)
+        mse = (mem(x)["recon"][:, :, 4] - x[:, :, 4]).pow(2).flatten(1).mean(1)
+    assert np.allclose(got[:, 1], mse.numpy(), atol=1e-6)
+    assert np.allclose(got[:, 0], 10 * np.log10(4 / mse.numpy()), atol=1e-4)
+
+
+def test_runs_carry_tags_and_share_a_pipeline_parent(store, monkeypatch):
+    monkeypatch.setenv("IPAD_PIPELINE_ID", "p-42")
+    (store / "manifest.parquet").write_bytes(b"fake manifest")
+    with tracking.run("a", "pretrain", manifest=store / "manifest.parquet") as r1:
+        tracking.log_history([{"epoch": 1, "loss": 0.5}, {"epoch": 2, "loss": 0.25}])
+    with tracking.run("b", "evaluate", scene="S01") as r2:
+        mlflow.log_metric("auc", 0.7)
+    client = mlflow.MlflowClient()
+    a, b = client.get_run(r1.info.run_id), client.get_run(r2.info.run_id)
+    assert a.data.tags["mlflow.parentRunId"] == b.data.tags["mlflow.parentRunId"]
+    parent = client.get_run(a.data.tags["mlflow.parentRunId"])
+    assert parent.data.tags["ipad.role"] == "pipeline"
+    assert a.data.tags["data_version"] == tracking.data_version(store / "manifest.parquet")
+    assert len(a.data.tags["git_commit"]) in (7, 40) or a.data.tags["git_commit"] == "unknown"
+    hist = client.get_metric_history(r1.info.run_id, "loss")
+    assert [(m.step, m.value) for m in hist] == [(1, 0.5), (2, 0.25)]
