@@ -33,6 +33,8 @@ test-fast: setup  ## tests without the ones marked slow
 bench: setup  ## run the benchmarks; JSON results land in benchmarks/results/
 	$(BIN)/python benchmarks/bench_data.py
 	$(BIN)/python benchmarks/bench_synth.py
+	$(BIN)/python benchmarks/bench_models.py
+	$(BIN)/python benchmarks/bench_pipeline.py
 
 clean-data:  ## remove generated data and reports (the DVC cache keeps every version)
 	rm -rf data reports

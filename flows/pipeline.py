@@ -21,8 +21,8 @@ def ipad_pipeline(profile: str | None = None, devices: list[str] | None = None) 
     pipe = p["pipeline"]
     scenes = list(pipe["scenes"]) if devices is None else list(devices)
     devs = [d for d in pipe["devices"] if devices is None or d in devices]
-    v = validate_task(p)
-    cached = cache_task.map(unmapped(p), scenes, wait_for=[v])
+    validate_task(p)
+    cached = cache_task.map(unmapped(p), scenes)  # validation above ran to completion first
     flowed = flow_task.map(unmapped(p), scenes, wait_for=cached)
     periods = period_task.map(unmapped(p), scenes, wait_for=flowed)
     periods.wait()
@@ -35,6 +35,6 @@ def ipad_pipeline(profile: str | None = None, devices: list[str] | None = None) 
     evals = evaluate_task.map(unmapped(p), scenes, wait_for=tuned)
     evals.wait()
     summary = report_task(p) if devices is None else {e["scene"]: e["auc"] for e in evals.result()}
-    decisions = promote_task.map(unmapped(p), devs, wait_for=[evals]).result() if devs else []
+    decisions = promote_task.map(unmapped(p), devs, wait_for=evals).result() if devs else []
     print(f"pipeline done: {summary}")
     return {"summary": summary, "promotions": decisions}

@@ -8,5 +8,8 @@ GPU_TAGS = ["gpu"]
 
 def params(profile: str | None = None) -> dict:
     from ipad_vad.config import load_params
+    from ipad_vad.pipeline.layout import check
 
-    return load_params("params.yaml", profile)
+    p = load_params("params.yaml", profile)
+    check(p)  # pipeline.scenes == pretrain_scenes + devices, or a clear error before any work
+    return p

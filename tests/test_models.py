@@ -174,3 +174,40 @@ def test_checkpoint_resume_continues_identically(tmp_path):
     for (n, a), (_, b) in zip(straight.model.state_dict().items(), resumed.model.state_dict().items()):
         assert torch.equal(a, b), n
     assert [h["loss"] for h in hist] == [h["loss"] for h in straight.history]
+
+
+def test_training_with_spawned_workers_inside_a_prefect_flow(tmp_path):
+    """DataLoader workers started by fork die inside Prefect task runs; the loop spawns them."""
+    import subprocess
+    import sys
+    import textwrap
+
+    script = tmp_path / "job.py"
+    script.write_text(textwrap.dedent("""
+        import torch
+        from prefect import flow, task
+        from ipad_vad.data.clip_dataset import ClipDataset, VideoRecord
+        from ipad_vad.models.factory import build_model
+        from ipad_vad.train.loop import Trainer, TrainSettings
+        from tests.test_models import SMOKE, _Frames
+
+        @task
+        def train():
+            ds = ClipDataset([VideoRecord(_Frames(24, 1))], clip_len=8, stride=4)
+            t = Trainer(build_model("conv_ae", SMOKE, clip_len=8),
+                        TrainSettings(epochs=2, batch_size=2, num_workers=2, device="cpu"), progress=False)
+            return len(t.fit(ds))
+
+        @flow
+        def job():
+            return train()
+
+        if __name__ == "__main__":
+            assert job() == 2
+            print("ok")
+    """))
+    from .conftest import ROOT
+    import os
+    env = dict(os.environ, PYTHONPATH=str(ROOT))  # spawned workers import the dataset's classes too
+    r = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, cwd=ROOT, timeout=600, env=env)
+    assert r.returncode == 0 and "ok" in r.stdout, r.stdout[-2000:] + r.stderr[-3000:]

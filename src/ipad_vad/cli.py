@@ -297,12 +297,9 @@ def model_evaluate(
 # ---- pipeline steps: each runs its Prefect flow (flows/steps.py); DVC stages call these ----------
 
 def _run_flow(name: str, **kw):
-    import importlib
+    from flows import steps  # the Prefect layer, installed beside the library
 
-    import flows.steps as steps  # the Prefect layer, installed beside the library
-
-    importlib.import_module("tasks")
-    return getattr(steps, name)(**kw)
+    return steps.get(name)(**kw)
 
 
 @app.command("prepare")
@@ -356,6 +353,23 @@ def step_pipeline(profile: Optional[str] = ProfileOpt,
     from flows.pipeline import ipad_pipeline
 
     ipad_pipeline(profile=profile, devices=devices.split(",") if devices else None)
+
+
+@app.command("ingest")
+def step_ingest(
+    landing: Path = typer.Argument(Path("landing"), help="landing folder: <device>/[<split>/]<name>.mp4"),
+    devices: Optional[str] = typer.Option(None, "--devices", help="only these devices"),
+    no_commit: bool = typer.Option(False, "--no-commit", help="do not git-commit the new data version"),
+    profile: Optional[str] = ProfileOpt,
+):
+    """Ingest new footage, version it (dvc add), rerun the affected devices' stages (dvc repro).
+
+    Runs the retraining flow (flows/retrain.py); ingesting the same files again changes nothing.
+    """
+    from flows.retrain import retrain_on_footage
+
+    res = retrain_on_footage(str(landing), devices.split(",") if devices else None, profile, not no_commit)
+    _console().print(res)
 
 
 models_app = typer.Typer(help="The MLflow model registry.", no_args_is_help=True)

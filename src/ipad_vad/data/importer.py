@@ -151,7 +151,9 @@ def _collect_videos(src: Path, scene: str | None, split: str) -> tuple[list[tupl
                 ignored.append({"path": str(f), "reason": f"not a video file extension ({', '.join(VIDEO_SUFFIXES)})"})
             continue
         parts = f.relative_to(src).parts[:-1] if src.is_dir() else ()
-        if len(parts) == 0:
+        if scene and len(parts) == 1 and parts[0].lower() in SPLIT_ALIASES:
+            found.append((f, scene, SPLIT_ALIASES[parts[0].lower()]))  # --scene given: SRC/<split>/<file>
+        elif len(parts) == 0:
             if not scene:
                 raise DataError(f, "cannot tell the scene: put videos in <scene>/ folders or pass --scene")
             found.append((f, scene, split))

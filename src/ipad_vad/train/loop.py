@@ -35,6 +35,9 @@ class TrainSettings:
     weight_decay: float = 0.0
     grad_clip: float = 0.0
     num_workers: int = 0
+    # how DataLoader workers start: "fork" workers die inside a Prefect task run (its process has
+    # threads and an event loop), "spawn" is safe everywhere; workers persist across epochs
+    worker_start: str = "spawn"
     seed: int = 0
     device: str = "auto"
     amp: bool = True  # bf16 autocast, used on cuda only
@@ -119,12 +122,13 @@ class Trainer:
         sampler = FractionSampler(dataset, self.s.fraction, self.s.fraction_mode, seed=self.s.seed, shuffle=True)
         if len(sampler) == 0:
             raise ValueError("no training clips (videos shorter than one clip?)")
+        workers = self.s.num_workers
+        loader = DataLoader(dataset, batch_size=self.s.batch_size, sampler=sampler, num_workers=workers,
+                            drop_last=False, pin_memory=self.device.type == "cuda", persistent_workers=workers > 0,
+                            multiprocessing_context=self.s.worker_start if workers > 0 else None)
         while self.epoch < self.s.epochs:
-            torch.manual_seed(self.s.seed * 1_000_003 + self.epoch)  # dropout, drop-path, worker seeds
-            sampler.set_epoch(self.epoch)
-            loader = DataLoader(dataset, batch_size=self.s.batch_size, sampler=sampler, num_workers=self.s.num_workers,
-                                drop_last=False, pin_memory=self.device.type == "cuda",
-                                persistent_workers=False)
+            torch.manual_seed(self.s.seed * 1_000_003 + self.epoch)  # dropout, drop-path
+            sampler.set_epoch(self.epoch)  # the clip order is drawn in this process, per epoch
             self.model.train()
             sums: dict[str, float] = {}
             n = 0

@@ -1,0 +1,26 @@
+"""Retraining on new footage: ingest from the landing folder, version the data with DVC, rerun
+only the affected devices' stages (`dvc repro`), which ends with promotion by the registry rule.
+Deployed nightly (cron) and on a `ipad.footage.landed` event (prefect.yaml)."""
+
+from __future__ import annotations
+
+from prefect import flow
+
+from tasks.common import params
+from tasks.ingest import dvc_add_task, dvc_repro_task, git_commit_task, ingest_task
+
+
+@flow(name="ipad-retrain", log_prints=True)
+def retrain_on_footage(landing: str = "landing", devices: list[str] | None = None, profile: str | None = None,
+                       commit: bool = True) -> dict:
+    p = params(profile)
+    ing = ingest_task(p, landing, devices)
+    if not ing["devices"]:
+        print(f"nothing new in {landing} ({ing['unchanged']} already ingested, {len(ing['quarantined'])} quarantined)")
+        return {**ing, "retrained": False}
+    dvc_add_task(p)
+    stages = dvc_repro_task()
+    if commit:
+        git_commit_task(p, f"ingest footage for {', '.join(ing['devices'])}")
+    print(f"ingested {ing['imported']}; stages rerun: {stages}")
+    return {**ing, "retrained": True, "stages_run": stages}

@@ -1,0 +1,48 @@
+"""Ingest new footage, version it with DVC, rerun what it affects. DVC is driven through its CLI
+(the documented interface); the library only imports and reports which devices changed."""
+
+import subprocess
+
+from prefect import task
+
+from ipad_vad.pipeline.ingest import ingest_landing
+
+from .common import IO_RETRIES
+
+
+@task(name="ingest", **IO_RETRIES)
+def ingest_task(p: dict, landing: str, devices: list[str] | None = None) -> dict:
+    res = ingest_landing(landing, p["data"]["root"], devices, min_frames=p["clip"]["length"])
+    return {"devices": res.devices, "imported": {d: len(v) for d, v in res.imported.items()},
+            "unchanged": res.unchanged, "quarantined": res.quarantined}
+
+
+def _run(cmd: list[str]) -> str:
+    out = subprocess.run(cmd, capture_output=True, text=True)
+    if out.returncode != 0:
+        raise RuntimeError(f"{' '.join(cmd)} failed ({out.returncode}):\n{out.stdout[-2000:]}\n{out.stderr[-2000:]}")
+    return out.stdout
+
+
+@task(name="dvc-add", **IO_RETRIES)
+def dvc_add_task(p: dict) -> str:
+    """A new data version of the footage dataset (the previous ones stay in the DVC cache)."""
+    return _run(["dvc", "add", p["data"]["root"]])
+
+
+@task(name="dvc-repro")
+def dvc_repro_task() -> list[str]:
+    """Rerun only what changed (DVC compares every stage's dependencies with dvc.lock); returns the
+    stages that ran."""
+    out = _run(["dvc", "repro"])
+    return [line.split("'")[1] for line in out.splitlines() if line.startswith("Running stage '")]
+
+
+@task(name="git-commit", **IO_RETRIES)
+def git_commit_task(p: dict, message: str) -> str:
+    root = p["data"]["root"]
+    _run(["git", "add", f"{root}.dvc", "dvc.lock", ".gitignore"])
+    status = subprocess.run(["git", "diff", "--cached", "--quiet"])
+    if status.returncode == 0:
+        return "nothing to commit"
+    return _run(["git", "commit", "-q", "-m", message])

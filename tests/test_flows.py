@@ -1,0 +1,42 @@
+"""The whole pipeline as one Prefect flow, under prefect_test_harness (a temporary server)."""
+
+import json
+import os
+import sys
+
+import mlflow
+import pytest
+from prefect.testing.utilities import prefect_test_harness
+
+from ipad_vad.config import load_params
+from ipad_vad.data.synth.generator import SynthConfig, generate
+
+from .conftest import ROOT
+
+pytestmark = pytest.mark.slow
+
+
+def test_full_pipeline_flow_with_fan_out(tmp_path, monkeypatch):
+    import subprocess
+
+    subprocess.run([sys.executable, str(ROOT / "scripts/smoke_params.py"), "smoke", str(tmp_path / "params.yaml")],
+                   check=True)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
+    monkeypatch.delenv("IPAD_PIPELINE_ID", raising=False)
+    p = load_params("params.yaml")
+    generate(p["data"]["root"], SynthConfig.from_params(p["synth"], workers=1))
+    from flows.pipeline import ipad_pipeline
+
+    with prefect_test_harness(server_startup_timeout=120):
+        state = ipad_pipeline(return_state=True)
+    assert state.is_completed(), state
+    result = state.result()
+    assert set(result["summary"]) == {"ipad_vad", "conv_ae", "ipad_vad_no_window"}
+    [decision] = result["promotions"]
+    assert decision["device"] == "R01" and decision["alias"] == "champion"
+    assert json.loads((tmp_path / "reports/results.json").read_text())["scenes"] == ["S01", "S02", "R01"]
+    for scene in ("S01", "S02", "R01"):
+        assert (tmp_path / "data/prepared" / ("devices" if scene == "R01" else "pretrain") / "periods" / scene / "periods.json").is_file()
+    client = mlflow.MlflowClient(tracking_uri=os.environ["MLFLOW_TRACKING_URI"])
+    assert client.get_model_version_by_alias("ipad-vad-R01", "champion").version == "1"
