@@ -7,6 +7,7 @@ Naming rules for video files (mp4/avi/mkv/mov/m4v/webm), by their place under SR
 ``SRC/<scene>/<split>/<name>.mp4``  scene and split from the folders (split: training|testing,
                                     also train|test)
 ``SRC/<scene>/<name>.mp4``          scene from the folder, split from ``--split``
+``SRC/<split>/<name>.mp4``          with ``--scene``: split from the folder (a device's landing)
 ``SRC/<name>.mp4`` or SRC a file    scene from ``--scene`` (required), split from ``--split``
 ==================================  ===========================================================
 
