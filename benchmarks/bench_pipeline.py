@@ -7,7 +7,8 @@
   ratio to the full run.
 
 The footage is the profile's synthetic data imported into data/ipad and versioned with `dvc add`
-(the path real footage takes). Writes benchmarks/results/bench_pipeline.json.
+(the path real footage takes). Writes benchmarks/results/bench_pipeline.json, and the full run's
+results table as benchmarks/results/pipeline_<profile>_results.{md,json}.
 
     python benchmarks/bench_pipeline.py [--profile demo] [--device R01]
 """
@@ -75,6 +76,8 @@ def main() -> None:
             times[stage] = round(time.perf_counter() - t, 2)
             print(f"{stage:26s} {times[stage]:8.1f} s", flush=True)
         full = sum(times.values())
+        for f in ("results.md", "results.json"):  # the full run's results table, kept beside the timings
+            shutil.copy(repo / "reports" / f, ROOT / "benchmarks/results" / f"pipeline_{args.profile}_{f}")
         t = time.perf_counter()
         noop_out = sh("dvc repro", repo, env)
         noop = time.perf_counter() - t

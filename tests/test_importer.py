@@ -111,7 +111,7 @@ def test_import_ipad_tree_quarantines_bad_videos(tmp_path):
     assert any("no frames" in r for r in q.values())
     m = build_manifest(out)
     assert len(m) == 5 and (m.n_unreadable == 0).all()
-    # periods and labels travel with the videos (labels normalised to .npy)
+    # periods, labels and anomaly types travel with the videos (labels normalised to .npy)
     assert (out / "S01/periods/testing_01.json").is_file() and (out / "S01/test_label/001.npy").is_file()
     # a second import of the same tree changes nothing
     rep2 = import_source(src, out, min_frames=16)

@@ -58,6 +58,16 @@ def test_layout_reads_back_and_passes_validation(smoke):
     assert item["clip"].shape == (3, 8, 32, 32) and 0 <= item["phase"] < 1
     types = json.loads((smoke / "anomaly_types.json").read_text())
     assert types["pause"] == {"code": 5, "family": "motion"}
+    ds_test = ClipDataset.from_manifest(m, "testing", scenes=["S01"], clip_len=8)
+    assert {ds_test[i]["type"] for i in range(len(ds_test))} - {0}, "anomaly types reach the clip dataset"
+
+
+def test_import_of_generated_data_keeps_the_anomaly_types(smoke, tmp_path):
+    from ipad_vad.data.importer import import_source
+
+    import_source(smoke, tmp_path / "imported", min_frames=8)
+    for p in sorted((smoke / "S01/test_types").iterdir()):
+        assert (tmp_path / "imported/S01/test_types" / p.name).read_bytes() == p.read_bytes()
 
 
 def test_periods_are_ground_truth_cycle_starts(smoke):

@@ -210,6 +210,9 @@ def _copy_ipad_video(e, out: Path, report: ImportReport) -> None:
                 shutil.copy2(p, tmp / p.name)
     if e.label_path is not None:
         _write_labels(scene_dir, e.video, load_labels(e.label_path, e.video))
+        types = e.frames_dir.parents[2] / "test_types" / label_file_name(e.video)
+        if types.is_file():  # per-frame anomaly types (the generator's side file) travel with the labels
+            write_bytes(scene_dir / "test_types" / label_file_name(e.video), types.read_bytes())
     if e.period_path is not None:
         write_bytes(scene_dir / "periods" / period_file_name(e.split, e.video), e.period_path.read_bytes())
     n = sum(1 for _ in target.iterdir())

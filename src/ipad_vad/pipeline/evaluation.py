@@ -72,8 +72,8 @@ def report(params: dict) -> dict:
             vals = [per_scene[s]["methods"][m]["auc_per_type"][t] for s in scenes
                     if t in per_scene[s]["methods"][m].get("auc_per_type", {})]
             per_type[m][t] = float(np.nanmean(vals)) if vals else float("nan")
-    if per_type:
-        present = [t for t in types if any(not np.isnan(per_type[m][t]) for m in per_type)]
+    present = [t for t in types if any(not np.isnan(per_type[m][t]) for m in per_type)]
+    if present:  # only when the footage has per-frame anomaly types (test_types/)
         md += ["### AUC (%) per anomaly type (each type vs normal frames, scene norm, averaged over scenes)", "",
                "| method | " + " | ".join(present) + " |", "|---" * (len(present) + 1) + "|"]
         for m, vals in per_type.items():
