@@ -39,4 +39,4 @@ def test_full_pipeline_flow_with_fan_out(tmp_path, monkeypatch):
     for scene in ("S01", "S02", "R01"):
         assert (tmp_path / "data/prepared" / ("devices" if scene == "R01" else "pretrain") / "periods" / scene / "periods.json").is_file()
     client = mlflow.MlflowClient(tracking_uri=os.environ["MLFLOW_TRACKING_URI"])
-    assert client.get_model_version_by_alias("ipad-vad-R01", "champion").version == "1"
+    assert str(client.get_model_version_by_alias("ipad-vad-R01", "champion").version) == "1"

@@ -62,6 +62,7 @@ def test_train_finetune_evaluate_on_generated_footage(tmp_path):
     from ipad_vad.train.runs import evaluate, finetune, load_finetuned, load_model, train_model
 
     params = load_params("params.yaml", "smoke")
+    params["pipeline"]["prepared_root"] = str(tmp_path / "prepared")  # nothing prepared: frame folders
     generate(tmp_path / "ipad", SynthConfig.from_params(params["synth"], scenes=["S01", "R01"], workers=1))
     m = build_manifest(tmp_path / "ipad")
     res = train_model(params, m, ["S01"], tmp_path / "base", progress=False)
@@ -78,3 +79,21 @@ def test_train_finetune_evaluate_on_generated_footage(tmp_path):
     assert set(metrics["auc_per_type"]) <= {"color", "shape", "shift", "tilt", "pause", "speed", "missing_part"}
     assert len(scores) == metrics["n_clips"] and (tmp_path / "eval/scores.parquet").is_file()
     assert metrics["period_step"] == pytest.approx(200 / 10, rel=0.2)  # 5 s cycles at 2 fps = 10 frames
+
+
+def test_a_stale_prepared_cache_is_an_error_not_silently_used(tmp_path):
+    from ipad_vad.config import load_params
+    from ipad_vad.data.manifest import build_manifest
+    from ipad_vad.data.synth.generator import SynthConfig, generate
+    from ipad_vad.errors import DataError
+    from ipad_vad.preprocess.cache import cache_scene
+    from ipad_vad.train.runs import dataset
+
+    params = load_params("params.yaml", "smoke")
+    params["pipeline"]["prepared_root"] = str(tmp_path / "prepared")
+    generate(tmp_path / "a", SynthConfig.from_params(params["synth"], scenes=["R01"], workers=1))
+    generate(tmp_path / "b", SynthConfig.from_params(params["synth"], scenes=["R01"], seed=5, workers=1))
+    cache_scene(build_manifest(tmp_path / "a"), "R01", (32, 32), tmp_path / "prepared/devices/cache")
+    assert len(dataset(params, build_manifest(tmp_path / "a"), "testing", ["R01"])) > 0
+    with pytest.raises(DataError, match="does not match the manifest"):
+        dataset(params, build_manifest(tmp_path / "b"), "testing", ["R01"])

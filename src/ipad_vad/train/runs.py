@@ -44,10 +44,25 @@ def dataset(params: dict, manifest: pd.DataFrame, split: str, scenes: list[str],
     videos = []
     for scene in scenes:
         cache, periods = _prepared_roots(params, scene)
+        if cache is not None:
+            _check_cache(cache, scene, manifest[(manifest.scene == scene) & (manifest.split == split)])
         videos += ClipDataset.from_manifest(manifest, split, [scene], size, length, stride, cache_root=cache,
                                             periods_root=periods,
                                             crop_to_cycles=split == "training" and periods is not None).videos
     return ClipDataset(videos, clip_len=length, stride=stride)
+
+
+def _check_cache(cache_root: Path, scene: str, rows: pd.DataFrame) -> None:
+    """The decoded cache must hold exactly the manifest's videos: a stale or foreign cache is an
+    error, never silently mixed with this manifest's labels."""
+    from ..preprocess.cache import read_index
+
+    index = read_index(cache_root, scene)["videos"]
+    for r in rows.itertuples(index=False):
+        got = index.get(f"{r.split}/{r.video}", {}).get("n_frames")
+        if got != r.n_frames:
+            raise DataError(Path(cache_root) / scene, f"prepared cache does not match the manifest: {r.split}/{r.video} "
+                            f"has {r.n_frames} frames in the manifest, {got} in the cache (rerun `ipad prepare --scene {scene}`)")
 
 
 def _prepared_roots(params: dict, scene: str) -> tuple[Path | None, Path | None]:
