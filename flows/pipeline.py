@@ -26,10 +26,10 @@ def ipad_pipeline(profile: str | None = None, devices: list[str] | None = None) 
     flowed = flow_task.map(unmapped(p), scenes, wait_for=cached)
     periods = period_task.map(unmapped(p), scenes, wait_for=flowed)
     periods.wait()
-    bases = {}
     if devices is None:  # a full run retrains the bases; a device retrain reuses them
-        bases = {m: pretrain_task(p, m) for m in pipe["methods"]}
-        if "ipad_vad" in bases:
+        for m in pipe["methods"]:
+            pretrain_task(p, m)
+        if "ipad_vad" in pipe["methods"]:
             register_base_task(p)
     tuned = [finetune_task.submit(p, m, d) for m in pipe["methods"] for d in devs]
     evals = evaluate_task.map(unmapped(p), scenes, wait_for=tuned)

@@ -37,7 +37,7 @@ import numpy as np
 from ..errors import DataError
 from ..io_utils import atomic_dir, write_bytes, write_json
 from .labels import load_labels, load_npy_labels
-from .layout import SPLITS, is_ipad_tree, label_file_name, period_file_name, read_sources, scan_ipad
+from .layout import is_ipad_tree, label_file_name, period_file_name, read_sources, scan_ipad
 from .manifest import inspect_video, manifest_frame
 from .video_reader import VIDEO_SUFFIXES, VideoFileSource
 
@@ -247,5 +247,3 @@ def import_source(src: str | Path, out: str | Path, scene: str | None = None, sp
     write_json(out / "import_report.json", report.as_dict())
     return report
 
-
-__all__ = ["ImportReport", "import_source", "SPLITS"]

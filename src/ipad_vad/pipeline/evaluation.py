@@ -7,7 +7,6 @@ import json
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 
 from ..io_utils import read_dataframe, write_dataframe, write_json, write_text
 from ..train.runs import evaluate
@@ -88,7 +87,3 @@ def report(params: dict) -> dict:
                {f"auc_{m}": round(v, 4) for m, v in result["summary"].items()})
     return result
 
-
-def results_table(params: dict) -> pd.DataFrame:
-    res = json.loads((Path(params["pipeline"]["reports_root"]) / "results.json").read_text())
-    return pd.DataFrame(res["auc"]["scene_norm"]).T

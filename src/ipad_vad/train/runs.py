@@ -69,7 +69,6 @@ def _prepared_roots(params: dict, scene: str) -> tuple[Path | None, Path | None]
     """The pipeline's cache and period roots of a scene when they exist, else (None, None)."""
     if "prepared_root" not in params.get("pipeline", {}):
         return None, None
-    from ..errors import ConfigError
     from ..pipeline.layout import prepared
 
     try:

@@ -162,7 +162,7 @@ def generate(out: str | Path, cfg: SynthConfig, force: bool = False,
             it = progress(jobs, len(jobs), "rendering videos") if progress else jobs
             results = [_write_video(j) for j in it]
         write_json(tmp / "anomaly_types.json", ANOMALY_TYPES)
-        settings = {k: v for k, v in _jsonable(asdict(cfg)).items() if k != "workers"}  # bytes must not depend on it
+        settings = {k: v for k, v in asdict(cfg).items() if k != "workers"}  # bytes must not depend on it
         summary = {"config": settings, "videos": results,
                    "n_frames": sum(r["n_frames"] for r in results)}
         write_json(tmp / "synth.json", summary)
@@ -176,10 +176,3 @@ def generate(out: str | Path, cfg: SynthConfig, force: bool = False,
         os.replace(staging, out)
     return summary
 
-
-def _jsonable(x):
-    if isinstance(x, dict):
-        return {k: _jsonable(v) for k, v in x.items()}
-    if isinstance(x, (list, tuple)):
-        return [_jsonable(v) for v in x]
-    return x
