@@ -1,3 +1,5 @@
+from pathlib import Path
+
 import mlflow
 from prefect import task
 
@@ -18,10 +20,16 @@ def evaluate_task(p: dict, scene: str) -> dict:
             for t, v in r.get("auc_per_type", {}).items():
                 if v == v:
                     mlflow.log_metric(f"auc_type_{method}_{t}", v)
+            for k, v in r.get("alerts", {}).items():  # devices: the threshold and how it does on the test set
+                if isinstance(v, (int, float)) and v == v:
+                    mlflow.log_metric(f"alert_{method}_{k}", v)
         pipe = p["pipeline"]
         for f in (f"{pipe['eval_root']}/{scene}/metrics.json", f"{pipe['eval_root']}/{scene}/roc.csv",
                   f"{pipe['plots_root']}/{scene}/roc.png", f"{pipe['plots_root']}/{scene}/scores.png"):
             mlflow.log_artifact(f, artifact_path="evaluation")
+        calibration = Path(pipe["eval_root"]) / scene / "calibration"
+        if calibration.is_dir():
+            mlflow.log_artifacts(str(calibration), artifact_path="evaluation/calibration")
     return {"scene": scene, "auc": summary["auc"]}
 
 

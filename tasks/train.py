@@ -2,6 +2,7 @@ import mlflow
 from prefect import task
 
 from ipad_vad.io_utils import read_dataframe
+from ipad_vad.pipeline.layout import pretrain_scenes
 from ipad_vad.pipeline.methods import adapter_dir, base_dir, method, method_params
 from ipad_vad.registry import tracking
 from ipad_vad.train.runs import finetune, full_finetune, train_model
@@ -13,7 +14,7 @@ from .common import GPU_TAGS
 def pretrain_task(p: dict, method: str) -> dict:
     """Train a method's base model (IPAD-VAD on the synthetic scenes, or a baseline) and log it."""
     mp = method_params(p, method)
-    scenes = list(p["pipeline"]["pretrain_scenes"])
+    scenes = pretrain_scenes(p)
     out = base_dir(p, method)
     with tracking.run(f"pretrain {method}", "pretrain", params={"method": method, "scenes": ",".join(scenes),
                       "model": mp["model"], "train": mp["train"], "clip": mp["clip"]}, manifest=p["data"]["manifest"]):

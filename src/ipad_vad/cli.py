@@ -201,6 +201,30 @@ def data_info(
     _console().print(t)
 
 
+@data_app.command("scenes")
+def data_scenes(
+    root: Path = typer.Option(None, "--root", help="data folder (default: params data.root)"),
+    devices: Optional[str] = typer.Option(None, "--devices", help="scenes to adapt and register (default: all but --pretrain)"),
+    pretrain: Optional[str] = typer.Option(None, "--pretrain", help="scenes the base models learn from (default: none: the devices' own training footage)"),
+    params: Path = ParamsOpt,
+):
+    """Write which scenes of a data folder the pipeline runs over, and their roles, into params.yaml.
+
+    Example: ipad data scenes --root data/ipad --devices press-3,cutter.B   (then: dvc repro)
+    """
+    from .config import load_params
+    from .pipeline.scene_roles import plan_roles, write_roles
+
+    root = root or Path(load_params(params).get("data", {}).get("root", "data/ipad"))
+    roles = plan_roles(root, devices.split(",") if devices else None, pretrain.split(",") if pretrain else None)
+    changes = write_roles(params, root, roles)
+    con = _console()
+    con.print(f"devices: {roles['devices']}; pretrain scenes: {roles['pretrain_scenes'] or 'none (pretrain on the devices)'}")
+    for c in changes:
+        con.print(f"  {c}", highlight=False)
+    con.print(f"{params} {'updated' if changes else 'unchanged'}; next: dvc repro")
+
+
 def _scenes_arg(scenes: Optional[str], p: dict, key: str) -> list[str]:
     if scenes:
         return scenes.split(",")
@@ -370,6 +394,68 @@ def step_ingest(
 
     res = retrain_on_footage(str(landing), devices.split(",") if devices else None, profile, not no_commit)
     _console().print(res)
+
+
+@app.command("score")
+def score(
+    paths: list[Path] = typer.Argument(..., help="video files or frame folders (one growing file/folder with --follow)"),
+    device: Optional[str] = typer.Option(None, "--device", help="score with this device's champion from the registry"),
+    model_uri: Optional[str] = typer.Option(None, "--model-uri", help="any MLflow model URI instead, e.g. models:/ipad-vad-R01/3"),
+    out: Path = typer.Option(Path("scores"), "--out", help="output folder"),
+    fmt: Optional[str] = typer.Option(None, "--format", help="per-frame scores: csv | parquet (default: params score.format)"),
+    follow: bool = typer.Option(False, "--follow", help="keep reading frames as they arrive (a growing file or folder)"),
+    idle_timeout: Optional[float] = typer.Option(None, "--idle-timeout", help="--follow: stop after this many seconds without frames (0: never)"),
+    accelerator: Optional[str] = typer.Option(None, "--accelerator", help="auto | cpu | cuda (default: params score.device)"),
+    batch_clips: Optional[int] = typer.Option(None, "--batch-clips", help="clips per model call (default: largest within score.max_latency)"),
+    any_size: bool = typer.Option(False, "--any-size", help="score footage whose resolution differs from the device's"),
+    params: Path = ParamsOpt,
+    profile: Optional[str] = ProfileOpt,
+):
+    """Score footage with a device's champion: per-frame scores, alert intervals (JSON), a plot.
+
+    Scores are calibrated on the device's normal footage and the threshold was chosen at evaluation
+    (alert.false_alarm_rate); both travel with the registered model version.
+    """
+    from rich.table import Table
+
+    from .inference.champion import load_scorer
+    from .inference.score_footage import score_footage
+    from .registry.tracking import configure
+    from .train.loop import resolve_device
+
+    if follow and len(paths) != 1:
+        raise typer.BadParameter("--follow takes exactly one file or folder")
+    p = _params(params, profile)
+    sc = p.get("score", {})
+    configure()
+    loaded = load_scorer(device, model_uri)
+    dev = str(resolve_device(accelerator or sc.get("device", "auto")))
+    con = _console()
+    cal = loaded.calibration
+    con.print(f"model {loaded.uri}: threshold {cal.threshold:.3f} (false-alarm rate {cal.false_alarm_rate:g} on "
+              f"{cal.n_frames} normal frames), clips of {cal.clip_len} at {cal.frame_size[0]}x{cal.frame_size[1]}, on {dev}")
+
+    def on_event(ev, fps):
+        a = ev.alert
+        when = f" t={a.start / fps:.1f}s" if fps else ""
+        if ev.kind == "start":
+            con.print(f"[red]ALERT[/red] from frame {a.start}{when} (known at frame {ev.at_frame})", highlight=False)
+        else:
+            con.print(f"alert over: frames {a.start}-{a.end}, peak {a.peak_score:.2f} at {a.peak_frame}", highlight=False)
+
+    stems = [q.stem if q.is_file() else q.name for q in paths]
+    names = [s if stems.count(s) == 1 else "_".join(q.resolve().parts[-3:]).replace(".", "_") for s, q in zip(stems, paths)]
+    timeout = idle_timeout if idle_timeout is not None else sc.get("idle_timeout", 30)
+    t = Table("footage", "frames", "alerts", "first alert (frame)", "frames/s", "outputs", title="ipad score")
+    for path, name in zip(paths, names):
+        res = score_footage(loaded, path, out, name, fmt or sc.get("format", "csv"), dev,
+                            batch_clips or (sc.get("batch_clips") or None), sc.get("max_latency", cal.clip_len) or 1,
+                            p.get("train", {}).get("amp", True), follow, sc.get("poll_s", 0.5), timeout or None, any_size,
+                            on_event)
+        first = res["alerts"][0]["start"] if res["alerts"] else "-"
+        t.add_row(str(path), str(res["frames"]), str(len(res["alerts"])), str(first), f"{res['frames_per_s']:.1f}",
+                  f"{out / name}.*")
+    con.print(t)
 
 
 models_app = typer.Typer(help="The MLflow model registry.", no_args_is_help=True)

@@ -100,6 +100,15 @@ def resize_frame(frame: np.ndarray, size: tuple[int, int] | None) -> np.ndarray:
     return cv2.resize(frame, (w, h), interpolation=interp)
 
 
+def jpeg_reduce(first: Path, size: tuple[int, int] | None) -> int:
+    """The largest JPEG scale-down (1, 2, 4, 8) that still leaves at least `size`, judged on the first
+    frame of a folder; 1 for other formats or no target size."""
+    if size is None or first.suffix.lower() not in (".jpg", ".jpeg"):
+        return 1
+    h, w = decode_frame(first).shape[:2]
+    return max(f for f in (1, 2, 4, 8) if h // f >= size[0] and w // f >= size[1])
+
+
 @dataclass
 class JpegFolderSource:
     """A video stored as a folder of frames; ``read(indices)`` returns (N, H, W, 3) RGB uint8."""
@@ -110,11 +119,7 @@ class JpegFolderSource:
     def __post_init__(self):
         self.folder = Path(self.folder)
         self.files = list_frame_files(self.folder)
-        self.reduce = 1
-        if self.size is not None and self.files[0].suffix.lower() in (".jpg", ".jpeg"):
-            h, w = decode_frame(self.files[0]).shape[:2]
-            # the largest JPEG scale-down that still leaves at least the target size
-            self.reduce = max(f for f in (1, 2, 4, 8) if h // f >= self.size[0] and w // f >= self.size[1])
+        self.reduce = jpeg_reduce(self.files[0], self.size)
 
     def __len__(self) -> int:
         return len(self.files)

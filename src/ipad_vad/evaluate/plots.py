@@ -60,7 +60,7 @@ def plot_score_curves(scored: dict[str, pd.DataFrame], title: str, out: str | Pa
         ref = first[first.video == video]
         lab = ref.label.to_numpy()
         x = ref.center.to_numpy()
-        for s, e in _spans(lab):
+        for s, e in true_runs(lab):
             ax.axvspan(x[s] - 0.5, x[e - 1] + 0.5, color="crimson", alpha=0.15, lw=0)
         for method, df in scored.items():
             d = df[df.video == video]
@@ -77,7 +77,8 @@ def plot_score_curves(scored: dict[str, pd.DataFrame], title: str, out: str | Pa
     return Path(out)
 
 
-def _spans(labels: np.ndarray) -> list[tuple[int, int]]:
+def true_runs(labels: np.ndarray) -> list[tuple[int, int]]:
+    """(start, end exclusive) of each run of true values."""
     out, start = [], None
     for i, v in enumerate(list(labels) + [0]):
         if v and start is None:
@@ -86,3 +87,26 @@ def _spans(labels: np.ndarray) -> list[tuple[int, int]]:
             out.append((start, i))
             start = None
     return out
+
+
+def plot_alert_timeline(frames: np.ndarray, scores: np.ndarray, threshold: float, alerts: list, title: str,
+                        out: str | Path, fps: float | None = None) -> Path:
+    """Calibrated score over time with the threshold and the alert spans (what `ipad score` draws)."""
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(9, 2.6))
+    scale = (1 / fps) if fps else 1
+    x = np.asarray(frames) * scale
+    for a in alerts:
+        ax.axvspan((a.start - 0.5) * scale, (a.end + 0.5) * scale, color="crimson", alpha=0.2, lw=0)
+    ax.plot(x, scores, lw=1, color="tab:blue", label="score")
+    ax.axhline(threshold, color="crimson", lw=1, ls="--", label=f"threshold {threshold:.2f}")
+    ax.set_xlabel("time (s)" if fps else "frame", fontsize=8)
+    ax.set_ylabel("calibrated score", fontsize=8)
+    ax.tick_params(labelsize=7)
+    ax.legend(fontsize=7, loc="upper right")
+    ax.set_title(f"{title}: {len(alerts)} alert(s) (shaded)", fontsize=9)
+    fig.tight_layout()
+    with atomic_path(out) as tmp:
+        fig.savefig(tmp, dpi=100, format="png")
+    plt.close(fig)
+    return Path(out)

@@ -34,12 +34,14 @@ def period_error(t_p, n_classes: int, window: int = 5, step: float = 1.0) -> np.
     t_p = np.asarray(t_p, np.float64)
     if window < 1 or window % 2 == 0:
         raise ValueError("window must be a positive odd number")
+    return np.array([period_error_at(t_p, t, n_classes, window, step) for t in range(len(t_p))])
+
+
+def period_error_at(t_p, t: int, n_classes: int, window: int = 5, step: float = 1.0) -> float:
+    """E_p of clip `t` from the t_p values known so far (eq. 7-8); the window is truncated where
+    `t_p` ends, so a stream that has seen (n-1)/2 clips past t gets exactly the offline value."""
     half = (window - 1) // 2
-    n = len(t_p)
-    out = np.zeros(n)
-    for t in range(n):
-        lo, hi = max(0, t - half), min(n, t + half + 1)
-        i = np.arange(lo, hi) - t
-        b = t_p[t] + i * step  # the reference sequence through t_p^t
-        out[t] = circular_distance(t_p[lo:hi], b, n_classes).mean()
-    return out
+    lo, hi = max(0, t - half), min(len(t_p), t + half + 1)
+    i = np.arange(lo, hi) - t
+    b = t_p[t] + i * step  # the reference sequence through t_p^t
+    return float(circular_distance(np.asarray(t_p[lo:hi], np.float64), b, n_classes).mean())

@@ -14,8 +14,8 @@ from .methods import LABELS, model_for_scene, method_params
 
 
 def evaluate_scene(params: dict, scene: str, progress: bool = True) -> dict:
-    """Writes ``<eval_root>/<scene>/{metrics.json, roc.csv, <method>.parquet}`` and
-    ``<plots_root>/<scene>/{roc.png, scores.png}``."""
+    """Writes ``<eval_root>/<scene>/{metrics.json, roc.csv, <method>.parquet}`` (and, for a device,
+    ``calibration/<method>.json``: the alert threshold) and ``<plots_root>/<scene>/{roc.png, scores.png}``."""
     from ..evaluate.plots import plot_roc, plot_score_curves, roc_points
 
     pipe = params["pipeline"]
@@ -26,6 +26,12 @@ def evaluate_scene(params: dict, scene: str, progress: bool = True) -> dict:
         p = method_params(params, name)
         model = model_for_scene(p, name, scene)
         df, metrics = evaluate(p, manifest, scene, model, progress=progress)
+        if scene in pipe["devices"]:  # the alert threshold that ships with the registered model
+            from .calibration import alert_metrics, calibrate
+
+            cal = calibrate(p, manifest, scene, model, progress=progress)
+            write_json(out / "calibration" / f"{name}.json", cal.to_dict())
+            metrics["alerts"] = alert_metrics(df, cal)
         write_dataframe(out / f"{name}.parquet", df)
         results[name] = metrics
         scored[LABELS[name]] = df

@@ -7,13 +7,21 @@ they use (DVC cannot take a list parameter as dependencies):
     data/prepared/devices/{cache,flow,periods}/<scene>      devices (adapted, registered)
     models/base/<method>/                                   model.pt, train.json
     models/adapters/<device>/<method>/                      adapter/, ipad_adapter.json
+
+A dataset without pretraining scenes (``pipeline.pretrain_scenes: []``) pretrains on the devices'
+training footage; the pretrain stage then depends on ``data/prepared/devices``
+(``pipeline.pretrain_data: devices``).
 """
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from ..errors import ConfigError
+
+
+SCENE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 
 
 def check(params: dict) -> None:
@@ -22,6 +30,24 @@ def check(params: dict) -> None:
     if sorted(scenes) != sorted(pre + dev) or set(pre) & set(dev):
         raise ConfigError("pipeline.scenes must be exactly pipeline.pretrain_scenes + pipeline.devices "
                           f"(got scenes={scenes}, pretrain_scenes={pre}, devices={dev})")
+    bad = [s for s in scenes if not SCENE_NAME.match(str(s))]
+    if bad:
+        raise ConfigError(f"scene names {bad}: use letters, digits, '.', '_' and '-' (they become DVC stage names, "
+                          "paths and registry names)")
+    want = "pretrain" if pre else "devices"
+    if pipe.get("pretrain_data", "pretrain") != want:
+        raise ConfigError(f"pipeline.pretrain_data must be {want!r} when pipeline.pretrain_scenes is "
+                          f"{'non-empty' if pre else 'empty'} (got {pipe.get('pretrain_data')!r}); "
+                          "`ipad data scenes` writes both consistently")
+    if not (pre or dev):
+        raise ConfigError("pipeline: no scenes (set pipeline.devices, or run `ipad data scenes`)")
+
+
+def pretrain_scenes(params: dict) -> list[str]:
+    """The scenes the base models learn from: the pretrain scenes, or, in a dataset without any, the
+    devices' own training footage."""
+    pipe = params["pipeline"]
+    return list(pipe["pretrain_scenes"]) or list(pipe["devices"])
 
 
 def role(params: dict, scene: str) -> str:

@@ -20,29 +20,32 @@ class IpadScorer(mlflow.pyfunc.PythonModel):
             model = load_adapter(model, context.artifacts["adapter"], merge=True)
         self.model = model.eval()
         self.clip = state["clip"]
+        self.calibration = None  # score statistics + alert threshold, chosen at evaluation (alerts/calibration.py)
+        if "calibration" in context.artifacts:
+            from ..alerts.calibration import Calibration
+
+            self.calibration = Calibration.load(context.artifacts["calibration"])
 
     def predict(self, context, model_input, params=None):
         import torch
 
-        from ..evaluate.scoring import psnr_from_mse
+        from ..evaluate.scoring import clip_errors
 
-        x = torch.as_tensor(np.asarray(model_input, dtype=np.float32))
-        half = x.shape[2] // 2
-        with torch.no_grad():
-            out = self.model(x)
-            mse = (out["recon"].float()[:, :, half] - x[:, :, half]).pow(2).flatten(1).mean(1)
-            t_p = out["period_logits"].argmax(-1).float() if "period_logits" in out else torch.full_like(mse, -1)
-        return np.stack([psnr_from_mse(mse).numpy(), mse.numpy(), t_p.numpy()], 1)
+        res = clip_errors(self.model, torch.as_tensor(np.asarray(model_input, dtype=np.float32)))
+        return np.stack([res["psnr"].numpy(), res["mse"].numpy(), res["t_p"].float().numpy()], 1)
 
 
 def log_scorer(base: str | Path, adapter: str | Path | None, registered_name: str, example: np.ndarray,
-               tags: dict | None = None):
-    """Log the scorer in the active run and register it; returns the new ModelVersion."""
+               tags: dict | None = None, calibration: str | Path | None = None):
+    """Log the scorer in the active run and register it; returns the new ModelVersion. The
+    calibration file travels with the model, and its threshold is also a version tag."""
     from mlflow.models import infer_signature
 
     artifacts = {"base": str(base)}
     if adapter is not None:
         artifacts["adapter"] = str(adapter)
+    if calibration is not None:
+        artifacts["calibration"] = str(calibration)
     scorer = IpadScorer()
     ctx = type("Ctx", (), {"artifacts": artifacts})()
     scorer.load_context(ctx)

@@ -209,7 +209,7 @@ def evaluate(params: dict, manifest: pd.DataFrame, scene: str, model: torch.nn.M
     e = params["evaluate"]
     ds = dataset(params, manifest, "testing", [scene], stride=1)
     device = str(resolve_device(params["train"].get("device", "auto")))
-    df = score_clips(model, ds, e.get("batch_size", 16), device, progress=progress)
+    df = score_clips(model, ds, e.get("batch_size", 16), device, progress=progress, amp=params["train"].get("amp", True))
     n_classes = _n_classes(model)
     step = expected_step(n_classes, 1, scene_cycle_frames(manifest, scene, _prepared_roots(params, scene)[1])) if n_classes else 1.0
     window, weight = int(e.get("window", 5)), float(e.get("period_weight", 0.5))

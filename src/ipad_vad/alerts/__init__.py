@@ -1,0 +1,2 @@
+"""Alerts: scores calibrated on normal footage of a device, the threshold chosen from a target
+false-alarm rate, and alert spans found in a stream of frame scores."""

@@ -1,0 +1,91 @@
+"""Alert spans in a stream of frame scores.
+
+A frame is *hot* when its calibrated score is above the threshold. Hot frames separated by at most
+`merge_gap` cold frames belong to one span; a span becomes an alert once it holds `min_frames` hot
+frames (isolated single-frame blips do not page anyone). The tracker works online, one frame at a
+time, and reports the start of an alert as soon as it is known and its end once `merge_gap` cold
+frames have followed it. `find_alerts` runs the same tracker over a whole array, so file scoring and
+streaming give the same alerts by construction.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+
+
+@dataclass
+class Alert:
+    start: int  # first hot frame
+    end: int  # last hot frame (inclusive)
+    peak_frame: int
+    peak_score: float
+    hot_frames: int
+
+    def to_dict(self, fps: float | None = None) -> dict:
+        d = asdict(self)
+        if fps:
+            d.update(start_s=round(self.start / fps, 3), end_s=round((self.end + 1) / fps, 3))
+        return d
+
+
+@dataclass
+class AlertEvent:
+    kind: str  # "start" | "end"
+    alert: Alert
+    at_frame: int  # the frame whose score made the event known
+
+
+class AlertTracker:
+    def __init__(self, threshold: float, min_frames: int = 2, merge_gap: int = 8):
+        if min_frames < 1 or merge_gap < 0:
+            raise ValueError("min_frames must be >= 1 and merge_gap >= 0")
+        self.threshold, self.min_frames, self.merge_gap = threshold, min_frames, merge_gap
+        self._span: Alert | None = None
+        self._started = False
+        self._last_frame = -1
+        self.alerts: list[Alert] = []
+
+    def update(self, frame: int, score: float) -> list[AlertEvent]:
+        """Feed the score of `frame` (frames in increasing order); returns the events it causes."""
+        if frame <= self._last_frame:
+            raise ValueError(f"frames must increase: got {frame} after {self._last_frame}")
+        self._last_frame = frame
+        events: list[AlertEvent] = []
+        span = self._span
+        if span is not None and frame - span.end > self.merge_gap + 1:
+            events += self._close(frame - 1)  # frames were skipped: the gap is over
+            span = None
+        hot = not math.isnan(score) and score > self.threshold
+        if hot:
+            if span is None:
+                span = self._span = Alert(frame, frame, frame, float(score), 0)
+            span.end, span.hot_frames = frame, span.hot_frames + 1
+            if score > span.peak_score:
+                span.peak_frame, span.peak_score = frame, float(score)
+            if not self._started and span.hot_frames >= self.min_frames:
+                self._started = True
+                events.append(AlertEvent("start", Alert(**asdict(span)), frame))
+        elif span is not None and frame - span.end > self.merge_gap:
+            events += self._close(frame)
+        return events
+
+    def close(self) -> list[AlertEvent]:
+        """End of the stream: an open alert ends at its last hot frame."""
+        return self._close(self._last_frame)
+
+    def _close(self, at: int) -> list[AlertEvent]:
+        span, started = self._span, self._started
+        self._span, self._started = None, False
+        if span is None or not started:
+            return []
+        self.alerts.append(span)
+        return [AlertEvent("end", span, at)]
+
+
+def find_alerts(frames, scores, threshold: float, min_frames: int = 2, merge_gap: int = 8) -> list[Alert]:
+    tracker = AlertTracker(threshold, min_frames, merge_gap)
+    for f, s in zip(frames, scores):
+        tracker.update(int(f), float(s))
+    tracker.close()
+    return tracker.alerts

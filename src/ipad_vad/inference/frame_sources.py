@@ -1,0 +1,150 @@
+"""Footage to score, as a stream of RGB uint8 frames: a video file, a folder of frames, or (follow
+mode) a video file that is still being written or a folder that is still filling.
+
+Frames of a folder are decoded exactly as the pipeline's decoded cache decodes them (the same JPEG
+scale-down and resize), so a folder scores exactly like evaluation. Video files are decoded by decord
+at full size and resized the same way.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Iterator
+
+import cv2
+import numpy as np
+
+from ..data.frames import FRAME_SUFFIXES, decode_frame, jpeg_reduce, list_frame_files, resize_frame, structural_problem
+from ..data.video_reader import VIDEO_SUFFIXES, VideoFileSource
+from ..errors import DataError
+
+
+@dataclass
+class Footage:
+    path: Path
+    name: str
+    fps: float | None
+    native_size: tuple[int, int] | None  # (H, W) of the first frame; None until one exists (follow)
+    frames: Iterator[np.ndarray]  # model-sized RGB uint8 frames, in order
+
+
+def open_footage(path: str | Path, size: tuple[int, int], expected_size: tuple[int, int] | None = None,
+                 follow: bool = False, poll_s: float = 0.5, idle_timeout: float | None = None,
+                 chunk: int = 64, sleep: Callable[[float], None] = time.sleep) -> Footage:
+    """Open `path` for scoring at the model's frame `size`. `expected_size` (the device's footage)
+    is checked against the first frame unless None. In follow mode, frames are read as they appear
+    and the stream ends after `idle_timeout` seconds without a new frame (never when None)."""
+    path = Path(path)
+    if path.is_dir() or (follow and not path.suffix):
+        feed = _folder_follow(path, size, poll_s, idle_timeout, sleep) if follow else _folder(path, size, chunk)
+        fps = None
+    elif path.suffix.lower() in VIDEO_SUFFIXES:
+        if follow:
+            feed, fps = _video_follow(path, size, poll_s, idle_timeout, chunk, sleep), None
+        else:
+            src = VideoFileSource(path)
+            feed, fps = (resize_frame(f, size) for _, chunk_ in src.iter_chunks(chunk) for f in chunk_), src.fps
+    elif path.exists():
+        raise DataError(path, f"not a video file ({', '.join(VIDEO_SUFFIXES)}) or a folder of frames")
+    else:
+        raise DataError(path, "no such file or folder")
+    return _checked(path, fps, feed, expected_size)
+
+
+def _checked(path: Path, fps, feed: Iterator[tuple[np.ndarray, tuple[int, int]]], expected) -> Footage:
+    """Peek at the first frame for its native size (and check it) without losing it."""
+    first = next(feed, None)
+    if first is None:
+        raise DataError(path, "no frames")
+    frame, native = first
+    if expected and tuple(native) != tuple(expected):
+        raise DataError(path, f"frames are {native[0]}x{native[1]} (HxW) but this device's model was trained on "
+                              f"{expected[0]}x{expected[1]} footage: another camera or framing needs its own model "
+                              "(--any-size scores it anyway)")
+
+    def frames():
+        yield frame
+        for f, _ in feed:
+            yield f
+
+    return Footage(path, path.stem if path.is_file() else path.name, fps, tuple(native), frames())
+
+
+def _folder(folder: Path, size, chunk: int):
+    files = list_frame_files(folder)
+    _check_channels(files[0])
+    reduce = jpeg_reduce(files[0], size)
+    native = decode_frame(files[0]).shape[:2]
+    for f in files:
+        yield resize_frame(decode_frame(f, reduce), size), native
+
+
+def _check_channels(path: Path) -> None:
+    img = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
+    if img is None:
+        raise DataError(path, "cannot decode frame (corrupt or not an image)")
+    channels = 1 if img.ndim == 2 else img.shape[2]
+    if channels != 3:
+        raise DataError(path, f"expected a colour (3-channel) frame, got {channels} channel(s)")
+
+
+def _folder_follow(folder: Path, size, poll_s: float, idle_timeout: float | None, sleep):
+    """Frames of a folder that is filling. A JPEG is taken once it is complete (its end marker is
+    written); a frame that stays incomplete while later frames arrive is an error naming it."""
+    taken, reduce, native, idle, stuck = 0, None, None, 0.0, 0
+    while True:
+        files = _frame_files(folder)
+        progressed = False
+        while taken < len(files):
+            f = files[taken]
+            if int(f.stem) != taken:
+                raise DataError(f, f"frame {taken} is missing before {f.name}")
+            problem = structural_problem(f) if f.suffix.lower() in (".jpg", ".jpeg") else None
+            if problem:
+                stuck = stuck + 1 if taken + 1 < len(files) else 0
+                if stuck > 2:
+                    raise DataError(f, f"{problem}, and later frames keep arriving")
+                break
+            if reduce is None:
+                _check_channels(f)
+                reduce, native = jpeg_reduce(f, size), decode_frame(f).shape[:2]
+            yield resize_frame(decode_frame(f, reduce), size), native
+            taken, progressed, stuck = taken + 1, True, 0
+        idle = 0.0 if progressed else idle + poll_s
+        if idle_timeout is not None and idle >= idle_timeout:
+            return
+        sleep(poll_s)
+
+
+def _frame_files(folder: Path) -> list[Path]:
+    if not folder.is_dir():
+        return []
+    return sorted((p for p in folder.iterdir() if p.suffix.lower() in FRAME_SUFFIXES and p.stem.isdigit()),
+                  key=lambda p: int(p.stem))
+
+
+def _video_follow(path: Path, size, poll_s: float, idle_timeout: float | None, chunk: int, sleep):
+    """Frames of a video file that is still being written (a container readable while it grows:
+    Matroska, fragmented MP4, AVI). The file is re-opened on every poll and read past what was read."""
+    taken, idle, last_error = 0, 0.0, None
+    while True:
+        progressed = False
+        try:
+            src = VideoFileSource(path) if path.is_file() else None
+        except DataError as e:  # not (yet) readable: a header still being written
+            src, last_error = None, e
+        if src is not None and len(src) > taken:
+            native = (src.height, src.width)
+            for s in range(taken, len(src), chunk):
+                for f in src.read(range(s, min(s + chunk, len(src)))):
+                    yield resize_frame(f, size), native
+            taken, progressed, last_error = len(src), True, None
+        idle = 0.0 if progressed else idle + poll_s
+        if idle_timeout is not None and idle >= idle_timeout:
+            if taken == 0 and last_error is not None:
+                raise last_error
+            return
+        sleep(poll_s)
+

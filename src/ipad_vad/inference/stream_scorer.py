@@ -1,0 +1,149 @@
+"""Score a stream of frames as they arrive, with the evaluation's clip and sliding-window logic.
+
+Frame f gets the score of the clip centred on it (frames f - T//2 ... f + T - T//2 - 1), as in
+evaluation (``data/clip_dataset.py``), and its period error E_p needs the t_p of the (n-1)/2 clips
+after it (eq. 7-8). So the score of frame f is known once frame
+
+    f + (T - T//2 - 1) + (n - 1)/2 + (batch - 1)
+
+has arrived: with T = 16, n = 5 and one clip per batch, 9 frames later. Clips are batched for
+throughput; the batch size is chosen so that this latency plus the alert's `min_frames` stays
+within `max_latency` frames (default: one clip). The first T//2 and last T - T//2 - 1 frames of a
+stream have no score (no clip is centred there), exactly as in evaluation.
+
+Scores equal file scoring of the same frames: the clips, the model call (``clip_errors``) and E_p
+(``period_error_at``, truncated at the ends of the stream) are the same code.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterable, Iterator
+
+import numpy as np
+import torch
+
+from ..alerts.alert_tracker import AlertEvent, AlertTracker
+from ..alerts.calibration import Calibration
+from ..data.frames import resize_frame
+from ..errors import DataError
+from ..evaluate.scoring import clip_errors
+from ..evaluate.sliding_window import period_error_at
+
+
+@dataclass
+class FrameScore:
+    frame: int
+    psnr: float
+    t_p: int
+    period_error: float
+    score: float
+    hot: bool
+
+
+def structural_latency(clip_len: int, window: int, batch: int, min_frames: int = 1) -> int:
+    """Frames between a frame's arrival and the first moment its alert can be raised."""
+    return (clip_len - clip_len // 2 - 1) + (window - 1) // 2 + (batch - 1) + (min_frames - 1)
+
+
+def batch_for_latency(clip_len: int, window: int, min_frames: int, max_latency: int, cap: int = 64) -> int:
+    return int(np.clip(max_latency - structural_latency(clip_len, window, 1, min_frames) + 1, 1, cap))
+
+
+class StreamScorer:
+    """``push(frame)`` RGB uint8 (H, W, 3) frames in order; get back the FrameScores (and, in
+    ``events``, the alert events) that became known. ``close()`` at the end of the stream."""
+
+    def __init__(self, model: torch.nn.Module, calibration: Calibration, device: str | torch.device = "cpu",
+                 batch_clips: int | None = None, max_latency: int | None = None, amp: bool = True,
+                 name: str = "stream", check_size: bool = True):
+        c = self.cal = calibration
+        self.device = torch.device(device)
+        self.model = model.eval().to(self.device)
+        self.amp, self.name, self.check_size = amp, name, check_size
+        self.T, self.size = c.clip_len, tuple(c.frame_size)
+        self.max_latency = max_latency if max_latency is not None else c.clip_len
+        self.batch = batch_clips or batch_for_latency(self.T, c.window, c.min_frames, self.max_latency)
+        self.latency = structural_latency(self.T, c.window if c.period_weight else 1, self.batch, c.min_frames)
+        self.tracker = AlertTracker(c.threshold, c.min_frames, c.merge_gap)
+        self._frames: list[np.ndarray] = []  # the last T - 1 + pending frames, model-sized
+        self._n_in = 0  # frames pushed
+        self._pending = 0  # clips waiting for a batch
+        self._clips: list[tuple[float, int]] = []  # (psnr, t_p) of every scored clip, in order
+        self._emitted = 0  # clips whose frame score has been emitted
+        self._offset = 0  # clips dropped from the front of _clips (long streams)
+        self.events: list[AlertEvent] = []
+
+    @property
+    def frames_seen(self) -> int:
+        return self._n_in
+
+    def push(self, frame: np.ndarray) -> list[FrameScore]:
+        self._frames.append(self._prepare(frame))
+        self._n_in += 1
+        if self._n_in >= self.T:
+            self._pending += 1
+        if self._pending >= self.batch:
+            self._run()
+            return self._emit(final=False)
+        return []
+
+    def push_many(self, frames: Iterable[np.ndarray]) -> list[FrameScore]:
+        out: list[FrameScore] = []
+        for f in frames:
+            out += self.push(f)
+        return out
+
+    def close(self) -> list[FrameScore]:
+        if self._pending:
+            self._run()
+        out = self._emit(final=True)
+        self.events += self.tracker.close()
+        return out
+
+    def _prepare(self, frame: np.ndarray) -> np.ndarray:
+        frame = np.asarray(frame)
+        where = f"{self.name} frame {self._n_in}"
+        if frame.dtype != np.uint8:
+            raise DataError(where, f"frames must be uint8 RGB, got dtype {frame.dtype}")
+        if frame.ndim != 3 or frame.shape[2] != 3:
+            raise DataError(where, f"expected a colour frame (H, W, 3), got shape {frame.shape}: "
+                                   f"{'grey' if frame.ndim == 2 or frame.shape[-1] == 1 else 'wrong channel count'}")
+        src = self.cal.source_size
+        if (self.check_size and self._n_in == 0 and src and tuple(frame.shape[:2]) not in (tuple(src), self.size)):
+            raise DataError(where, f"frames are {frame.shape[0]}x{frame.shape[1]} (HxW) but this device's model was "
+                                   f"trained on {src[0]}x{src[1]} footage: another camera or framing needs its own "
+                                   "model (pass check_size=False / --any-size to score anyway)")
+        return resize_frame(frame, self.size)
+
+    @torch.no_grad()
+    def _run(self) -> None:
+        n, T = self._pending, self.T
+        frames = np.stack(self._frames[-(T - 1 + n):])
+        windows = np.lib.stride_tricks.sliding_window_view(frames, T, axis=0)  # (n, H, W, 3, T)
+        x = torch.from_numpy(np.ascontiguousarray(windows)).permute(0, 3, 4, 1, 2).float().div_(127.5).sub_(1.0)
+        res = clip_errors(self.model, x.to(self.device), self.amp)
+        self._clips += list(zip(res["psnr"].cpu().tolist(), res["t_p"].cpu().tolist()))
+        self._pending = 0
+        del self._frames[: -(T - 1)]
+
+    def _emit(self, final: bool) -> list[FrameScore]:
+        c, out = self.cal, []
+        half_w = (c.window - 1) // 2 if c.period_weight else 0
+        ready = len(self._clips) if final else len(self._clips) - half_w
+        t_p = [tp for _, tp in self._clips]
+        for i in range(self._emitted, max(self._emitted, ready)):
+            psnr, tp = self._clips[i]
+            ep = period_error_at(t_p, i, c.n_classes, c.window, c.period_step) if c.period_weight else float("nan")
+            score = float(c.score([psnr], [ep])[0])
+            fs = FrameScore(self._offset + i + self.T // 2, psnr, int(tp), ep, score, score > c.threshold)
+            self.events += self.tracker.update(fs.frame, score)
+            out.append(fs)
+        self._emitted = max(self._emitted, ready)
+        # keep only what later windows still need
+        keep = max(0, self._emitted - half_w)
+        if keep > 4096:
+            self._clips = self._clips[keep:]
+            self._emitted -= keep
+            self._offset += keep
+        return out

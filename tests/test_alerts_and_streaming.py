@@ -1,0 +1,182 @@
+"""Calibrated scores, alert spans, and streaming scoring against the offline evaluation code."""
+
+import threading
+import time
+
+import cv2
+import numpy as np
+import pytest
+import torch
+
+from ipad_vad.alerts.alert_tracker import AlertTracker, find_alerts
+from ipad_vad.alerts.calibration import Calibration, fit_calibration
+from ipad_vad.config import load_params
+from ipad_vad.data.clip_dataset import ClipDataset, VideoRecord
+from ipad_vad.errors import DataError
+from ipad_vad.evaluate.protocols import frame_auc, normalise
+from ipad_vad.evaluate.scoring import score_clips
+from ipad_vad.evaluate.sliding_window import period_error
+from ipad_vad.inference.frame_sources import open_footage
+from ipad_vad.inference.stream_scorer import StreamScorer, structural_latency
+from ipad_vad.models.factory import build_model
+
+SMOKE = load_params("params.yaml", "smoke")
+T, SIZE = 8, (32, 32)
+
+
+def test_calibration_statistics_and_threshold_by_hand():
+    psnr = [np.array([30.0, 32.0]), np.array([34.0, 28.0])]
+    ep = [np.array([0.0, 2.0]), np.array([4.0, 2.0])]
+    cal = fit_calibration(psnr, ep, 0.25, 0.5, n_classes=200)
+    r = -np.array([30, 32, 34, 28.0])
+    assert cal.recon_mean == pytest.approx(r.mean()) and cal.recon_std == pytest.approx(r.std())
+    assert cal.period_mean == pytest.approx(2.0) and cal.period_std == pytest.approx(np.sqrt(2.0))
+    s = 0.5 * (r - r.mean()) / r.std() + 0.5 * (np.array([0, 2, 4, 2.0]) - 2) / np.sqrt(2)
+    assert np.allclose(cal.score(np.array([30, 32, 34, 28.0]), np.array([0, 2, 4, 2.0])), s)
+    assert cal.threshold == pytest.approx(np.sort(s)[3])  # the 0.75 quantile, 'higher': the top frame
+    assert Calibration.from_dict(cal.to_dict()) == cal
+    with pytest.raises(ValueError, match="false_alarm_rate"):
+        fit_calibration(psnr, ep, 0.0, 0.5)
+
+
+def test_reconstruction_only_calibration_ranks_like_scene_norm():
+    rng = np.random.default_rng(0)
+    psnr = [rng.normal(30, 2, 50), rng.normal(28, 2, 60)]
+    labels = [rng.integers(0, 2, 50), rng.integers(0, 2, 60)]
+    cal = fit_calibration([rng.normal(31, 1, 40)], None, 0.01, 0.5)
+    assert cal.period_weight == 0  # no period head: reconstruction alone
+    calibrated = frame_auc(np.concatenate(labels), cal.score(np.concatenate(psnr)))
+    scene = frame_auc(np.concatenate(labels), np.concatenate(normalise([-p for p in psnr], "scene")))
+    assert calibrated == pytest.approx(scene)
+
+
+def test_alert_tracker_events_by_hand():
+    scores = [0, 5, 0, 0, 0, 5, 5, 0, 5, 0, 0, 0, 0]
+    tr = AlertTracker(threshold=1.0, min_frames=2, merge_gap=2)
+    events = [(f, e.kind, e.alert.start, e.alert.end) for f, s in enumerate(scores) for e in tr.update(f, s)]
+    # frame 1 alone is a blip (3 cold frames follow, more than the gap of 2); 5, 6 and 8 are one alert
+    assert events == [(6, "start", 5, 6), (11, "end", 5, 8)]
+    [a] = tr.alerts
+    assert (a.start, a.end, a.hot_frames, a.peak_score) == (5, 8, 3, 5.0)
+    assert tr.close() == []
+    # an alert still open at the end of the stream ends at its last hot frame
+    assert [(a.start, a.end) for a in find_alerts(range(5), [0, 3, 3, 0, 3], 1.0, 2, 2)] == [(1, 4)]
+    # skipped frames count as cold
+    assert [(a.start, a.end) for a in find_alerts([1, 2, 10, 11], [3, 3, 3, 3], 1.0, 2, 2)] == [(1, 2), (10, 11)]
+    with pytest.raises(ValueError, match="increase"):
+        tr.update(3, 0.0)
+
+
+class ArraySource:
+    def __init__(self, frames):
+        self.frames = frames
+
+    def __len__(self):
+        return len(self.frames)
+
+    def read(self, idx):
+        return self.frames[list(idx)]
+
+
+def _frames(n=60, seed=0):
+    """A moving square on a textured background: a cycle of 12 frames, frames 30-37 anomalous (red)."""
+    rng = np.random.default_rng(seed)
+    bg = rng.integers(40, 90, (*SIZE, 3), dtype=np.uint8)
+    out = np.repeat(bg[None], n, 0)
+    for i in range(n):
+        x = 2 + (i % 12) * 2
+        out[i, 10:18, x:x + 6] = (200, 30, 30) if 30 <= i < 38 else (30, 200, 30)
+    return out
+
+
+@pytest.fixture(scope="module")
+def model_and_cal():
+    torch.manual_seed(0)
+    m = build_model("ipad_vad", SMOKE["model"], clip_len=T).eval()
+    cal = Calibration(threshold=0.5, false_alarm_rate=0.01, recon_mean=-20.0, recon_std=2.0, period_mean=10.0,
+                      period_std=5.0, period_weight=0.5, n_classes=m.period_head.n_classes, window=5, period_step=16.7,
+                      clip_len=T, frame_size=SIZE, source_size=SIZE, min_frames=2, merge_gap=3)
+    return m, cal
+
+
+def _offline(model, cal, frames):
+    ds = ClipDataset([VideoRecord(ArraySource(frames))], clip_len=T, stride=1)
+    df = score_clips(model, ds, batch_size=5)
+    ep = period_error(df.t_p.to_numpy(), cal.n_classes, cal.window, cal.period_step)
+    return df.center.to_numpy(), cal.score(df.psnr.to_numpy(), ep)
+
+
+@pytest.mark.parametrize("batch", [1, 3, 7])
+def test_streaming_gives_the_offline_evaluation_scores_and_alerts(model_and_cal, batch):
+    model, cal = model_and_cal
+    frames = _frames()
+    centers, offline = _offline(model, cal, frames)
+    # a threshold that makes alerts happen on these scores
+    cal = Calibration(**{**cal.__dict__, "threshold": float(np.quantile(offline, 0.7))})
+    s = StreamScorer(model, cal, batch_clips=batch)
+    got = []
+    lag = structural_latency(T, cal.window, batch)
+    for i, f in enumerate(frames):
+        new = s.push(f)
+        got += new
+        if got:  # each frame's score is out no later than `lag` frames after it arrived
+            assert i - got[-1].frame <= lag
+    got += s.close()
+    assert [g.frame for g in got] == list(centers)
+    assert np.allclose([g.score for g in got], offline, atol=1e-4)
+    expected = find_alerts(centers, offline, cal.threshold, cal.min_frames, cal.merge_gap)
+    assert [(a.start, a.end) for a in s.tracker.alerts] == [(a.start, a.end) for a in expected] and expected
+
+
+def test_bad_frames_are_rejected_with_the_stream_and_problem(model_and_cal, tmp_path):
+    model, cal = model_and_cal
+    with pytest.raises(DataError, match="camera7 frame 0: expected a colour frame"):
+        StreamScorer(model, cal, name="camera7").push(np.zeros((*SIZE, 1), np.uint8))
+    with pytest.raises(DataError, match="frames are 48x64 .* trained on 32x32"):
+        StreamScorer(model, cal, name="camera7").push(np.zeros((48, 64, 3), np.uint8))
+    with pytest.raises(DataError, match="dtype float32"):
+        StreamScorer(model, cal).push(np.zeros((*SIZE, 3), np.float32))
+    junk = tmp_path / "notes.txt"
+    junk.write_text("hello")
+    with pytest.raises(DataError, match="notes.txt: not a video file"):
+        open_footage(junk, SIZE)
+    broken = tmp_path / "cam.mp4"
+    broken.write_bytes(b"\x00" * 4096)
+    with pytest.raises(DataError, match="cam.mp4"):
+        open_footage(broken, SIZE)
+    grey = tmp_path / "grey"
+    grey.mkdir()
+    for i in range(3):
+        cv2.imwrite(str(grey / f"{i}.png"), np.zeros(SIZE, np.uint8))
+    with pytest.raises(DataError, match=r"grey/0.png: expected a colour \(3-channel\) frame, got 1"):
+        next(open_footage(grey, SIZE).frames)
+    with pytest.raises(DataError, match="frames are 32x32 .* trained on 64x64"):
+        folder = tmp_path / "ok"
+        folder.mkdir()
+        cv2.imwrite(str(folder / "0.jpg"), np.zeros((*SIZE, 3), np.uint8))
+        open_footage(folder, SIZE, expected_size=(64, 64))
+
+
+def test_follow_a_filling_folder_scores_like_the_finished_folder(model_and_cal, tmp_path):
+    model, cal = model_and_cal
+    frames = _frames(40)
+    folder = tmp_path / "live"
+    folder.mkdir()
+
+    def camera():
+        for i, f in enumerate(frames):
+            part = folder / f".{i}.tmp.png"  # written whole, then renamed: a camera's atomic write
+            cv2.imwrite(str(part), cv2.cvtColor(f, cv2.COLOR_RGB2BGR))
+            part.rename(folder / f"{i}.png")
+            time.sleep(0.002)
+
+    th = threading.Thread(target=camera)
+    th.start()
+    live = open_footage(folder, SIZE, follow=True, poll_s=0.01, idle_timeout=0.5)
+    s = StreamScorer(model, cal, batch_clips=2)
+    got = [g.score for f in live.frames for g in s.push(f)] + [g.score for g in s.close()]
+    th.join()
+    assert s.frames_seen == len(frames)
+    finished = StreamScorer(model, cal, batch_clips=5)
+    ref = [g.score for f in open_footage(folder, SIZE).frames for g in finished.push(f)] + [g.score for g in finished.close()]
+    assert np.allclose(got, ref, atol=1e-4) and len(got) == len(frames) - T + 1
