@@ -87,7 +87,7 @@ def main() -> None:
         results[size] = {"clip": [T, H, W], "batch": batch, "models": rows,
                          "lora": {"trainable": lora["trainable"], "full_finetune_trainable": full,
                                   "share": round(lora["trainable"] / full, 4)}}
-    write_result("bench_models", {"device": str(device), "results": results})
+    write_result("bench_models_gpu" if device.type == "cuda" else "bench_models", {"device": str(device), "results": results})
 
 
 if __name__ == "__main__":

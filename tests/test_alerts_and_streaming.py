@@ -180,3 +180,18 @@ def test_follow_a_filling_folder_scores_like_the_finished_folder(model_and_cal, 
     finished = StreamScorer(model, cal, batch_clips=5)
     ref = [g.score for f in open_footage(folder, SIZE).frames for g in finished.push(f)] + [g.score for g in finished.close()]
     assert np.allclose(got, ref, atol=1e-4) and len(got) == len(frames) - T + 1
+
+
+def test_a_video_file_scores_like_its_frames_pushed_one_by_one(model_and_cal, tmp_path):
+    model, cal = model_and_cal
+    frames = _frames(30)
+    w = cv2.VideoWriter(str(tmp_path / "cam.mkv"), cv2.VideoWriter_fourcc(*"FFV1"), 5.0, SIZE[::-1])
+    for f in frames:
+        w.write(cv2.cvtColor(f, cv2.COLOR_RGB2BGR))
+    w.release()
+    footage = open_footage(tmp_path / "cam.mkv", SIZE, expected_size=SIZE)
+    assert footage.fps == pytest.approx(5.0) and footage.native_size == SIZE
+    a, b = StreamScorer(model, cal, batch_clips=4), StreamScorer(model, cal, batch_clips=1)
+    got = [g.score for f in footage.frames for g in a.push(f)] + [g.score for g in a.close()]
+    ref = [g.score for f in frames for g in b.push(f)] + [g.score for g in b.close()]
+    assert np.allclose(got, ref, atol=1e-4) and len(got) == 30 - T + 1  # FFV1 is lossless

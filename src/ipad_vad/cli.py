@@ -446,15 +446,14 @@ def score(
     stems = [q.stem if q.is_file() else q.name for q in paths]
     names = [s if stems.count(s) == 1 else "_".join(q.resolve().parts[-3:]).replace(".", "_") for s, q in zip(stems, paths)]
     timeout = idle_timeout if idle_timeout is not None else sc.get("idle_timeout", 30)
-    t = Table("footage", "frames", "alerts", "first alert (frame)", "frames/s", "outputs", title="ipad score")
+    t = Table("footage", "frames", "alerts", "first alert (frame)", "frames/s", title=f"ipad score -> {out}/<footage>.*")
     for path, name in zip(paths, names):
         res = score_footage(loaded, path, out, name, fmt or sc.get("format", "csv"), dev,
                             batch_clips or (sc.get("batch_clips") or None), sc.get("max_latency", cal.clip_len) or 1,
                             p.get("train", {}).get("amp", True), follow, sc.get("poll_s", 0.5), timeout or None, any_size,
                             on_event)
         first = res["alerts"][0]["start"] if res["alerts"] else "-"
-        t.add_row(str(path), str(res["frames"]), str(len(res["alerts"])), str(first), f"{res['frames_per_s']:.1f}",
-                  f"{out / name}.*")
+        t.add_row(name, str(res["frames"]), str(len(res["alerts"])), str(first), f"{res['frames_per_s']:.1f}")
     con.print(t)
 
 

@@ -45,7 +45,8 @@ def open_footage(path: str | Path, size: tuple[int, int], expected_size: tuple[i
             feed, fps = _video_follow(path, size, poll_s, idle_timeout, chunk, sleep), None
         else:
             src = VideoFileSource(path)
-            feed, fps = (resize_frame(f, size) for _, chunk_ in src.iter_chunks(chunk) for f in chunk_), src.fps
+            native = (src.height, src.width)
+            feed, fps = ((resize_frame(f, size), native) for _, part in src.iter_chunks(chunk) for f in part), src.fps
     elif path.exists():
         raise DataError(path, f"not a video file ({', '.join(VIDEO_SUFFIXES)}) or a folder of frames")
     else:

@@ -66,7 +66,8 @@ class StreamScorer:
         self.batch = batch_clips or batch_for_latency(self.T, c.window, c.min_frames, self.max_latency)
         self.latency = structural_latency(self.T, c.window if c.period_weight else 1, self.batch, c.min_frames)
         self.tracker = AlertTracker(c.threshold, c.min_frames, c.merge_gap)
-        self._frames: list[np.ndarray] = []  # the last T - 1 + pending frames, model-sized
+        self._frames: list[np.ndarray] = []  # frames not yet uploaded (model-sized uint8)
+        self._tail: torch.Tensor | None = None  # the last T - 1 uploaded frames, on the device
         self._n_in = 0  # frames pushed
         self._pending = 0  # clips waiting for a batch
         self._clips: list[tuple[float, int]] = []  # (psnr, t_p) of every scored clip, in order
@@ -118,14 +119,19 @@ class StreamScorer:
 
     @torch.no_grad()
     def _run(self) -> None:
+        """Each frame crosses to the device once, as uint8; the overlapping clips are views built
+        there (a clip batch as float32 on the host would be T x 4 times the bytes)."""
         n, T = self._pending, self.T
-        frames = np.stack(self._frames[-(T - 1 + n):])
-        windows = np.lib.stride_tricks.sliding_window_view(frames, T, axis=0)  # (n, H, W, 3, T)
-        x = torch.from_numpy(np.ascontiguousarray(windows)).permute(0, 3, 4, 1, 2).float().div_(127.5).sub_(1.0)
-        res = clip_errors(self.model, x.to(self.device), self.amp)
+        new = torch.from_numpy(np.stack(self._frames)).to(self.device, non_blocking=True)
+        buf = new if self._tail is None else torch.cat([self._tail, new])
+        buf = buf[-(T - 1 + n):]
+        windows = buf.unfold(0, T, 1)  # (n, H, W, 3, T), no copy
+        x = windows.permute(0, 3, 4, 1, 2).float().div_(127.5).sub_(1.0)  # as data/clip_dataset.py
+        res = clip_errors(self.model, x, self.amp)
         self._clips += list(zip(res["psnr"].cpu().tolist(), res["t_p"].cpu().tolist()))
         self._pending = 0
-        del self._frames[: -(T - 1)]
+        self._frames.clear()
+        self._tail = buf[-(T - 1):].clone()
 
     def _emit(self, final: bool) -> list[FrameScore]:
         c, out = self.cal, []

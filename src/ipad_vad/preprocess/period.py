@@ -143,11 +143,13 @@ def period_scene(manifest: pd.DataFrame, scene: str, cache_root: str | Path, per
     with atomic_dir(target) as tmp:
         for k in keys:
             est = find_cycle_starts(sig[k], template, length)
+            if len(est) == 1:  # a video shorter than ~2 cycles: the next start one cycle length on
+                est.append(est[0] + max(1, int(round(length))))
             starts = annotated.get(k, est)
             if k in annotated and k.startswith("training/"):
                 gt = np.asarray(annotated[k])
                 start_errors += [float(np.min(np.abs(gt - e))) for e in est]
-            crop = [int(starts[0]), int(starts[-1])] if len(starts) > 1 else [0, index[k]["n_frames"]]
+            crop = [int(starts[0]), min(int(starts[-1]), index[k]["n_frames"])]
             split, video = k.split("/")
             rec = {"cycle_starts": [int(s) for s in starts], "estimated_cycle_starts": [int(s) for s in est],
                    "source": "annotation" if k in annotated else "estimated", "crop": crop}
