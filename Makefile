@@ -34,6 +34,7 @@ bench: setup  ## run the benchmarks; JSON results land in benchmarks/results/
 	$(BIN)/python benchmarks/bench_data.py
 	$(BIN)/python benchmarks/bench_synth.py
 	$(BIN)/python benchmarks/bench_models.py
+	$(BIN)/python benchmarks/bench_score.py
 	$(BIN)/python benchmarks/bench_pipeline.py
 
 clean-data:  ## remove generated data and reports (the DVC cache keeps every version)

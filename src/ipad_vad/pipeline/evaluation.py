@@ -84,7 +84,18 @@ def report(params: dict) -> dict:
         for m, vals in per_type.items():
             md.append(f"| {LABELS[m]} | " + " | ".join(f"{100 * vals[t]:.1f}" for t in present) + " |")
         md.append("")
-    result = {"scenes": scenes, "auc": tables, "auc_per_type": per_type,
+    alerts = {f"{d}/{m}": per_scene[d]["methods"][m]["alerts"] for d in pipe["devices"] if d in per_scene
+              for m in rows if "alerts" in per_scene[d]["methods"][m]}
+    if alerts:
+        md += ["### Alerts at the calibrated threshold (devices; threshold from held-out normal footage)", "",
+               "| device / method | target false-alarm rate | false-alarm rate (test normal frames) | recall (test anomalous frames) "
+               "| anomalous spans alerted | false alerts | AUC of the calibrated score |", "|---" * 7 + "|"]
+        for k, a in alerts.items():
+            md.append(f"| {k.split('/')[0]} / {LABELS[k.split('/')[1]]} | {100 * a['target_false_alarm_rate']:.1f} % "
+                      f"| {100 * a['test_false_alarm_rate']:.1f} % | {100 * a['test_recall']:.1f} % "
+                      f"| {a['spans_alerted']} / {a['anomalous_spans']} | {a['false_alerts']} | {100 * a['auc_calibrated']:.1f} |")
+        md.append("")
+    result = {"scenes": scenes, "auc": tables, "auc_per_type": per_type, "alerts": alerts,
               "summary": {m: tables["scene_norm"][m]["avg"] for m in rows}}
     reports = Path(pipe["reports_root"])
     write_json(reports / "results.json", result)
