@@ -14,9 +14,37 @@ from tasks.registry import promote_task, register_base_task
 from tasks.train import finetune_task, pretrain_task
 
 
+FINETUNE_DEPLOYMENT = "finetune/ipad-finetune-device"
+
+
+def finetune_on_workers(devs: list[str], profile: str | None) -> None:
+    """One `ipad-finetune-device` flow run per device, started at once: every free GPU worker of the
+    pool takes one (the workers share the project workspace: one multi-GPU host's volume, or a
+    ReadWriteMany volume on Kubernetes)."""
+    import time
+
+    from prefect import get_client
+    from prefect.deployments import run_deployment
+
+    runs = {d: run_deployment(FINETUNE_DEPLOYMENT, parameters={"device": d, "profile": profile}, timeout=0).id for d in devs}
+    states = {}
+    with get_client(sync_client=True) as client:
+        while len(states) < len(runs):
+            for d, run_id in runs.items():
+                state = client.read_flow_run(run_id).state
+                if d not in states and state is not None and state.is_final():
+                    states[d] = state
+            time.sleep(0 if len(states) == len(runs) else 10)
+    failed = [d for d, st in states.items() if not st.is_completed()]
+    if failed:
+        raise RuntimeError(f"fine-tuning failed on the GPU workers for devices {failed}")
+
+
 @flow(name="ipad-pipeline", log_prints=True)
-def ipad_pipeline(profile: str | None = None, devices: list[str] | None = None) -> dict:
-    """`devices`: restrict fine-tuning, evaluation and promotion to these devices (retraining)."""
+def ipad_pipeline(profile: str | None = None, devices: list[str] | None = None, spread: bool = False) -> dict:
+    """`devices`: restrict fine-tuning, evaluation and promotion to these devices (retraining).
+    `spread`: fine-tune each device in its own flow run on the `gpu` pool (several GPU workers)
+    instead of in this run."""
     p = params(profile)
     pipe = p["pipeline"]
     scenes = list(pipe["scenes"]) if devices is None else list(devices)
@@ -31,7 +59,11 @@ def ipad_pipeline(profile: str | None = None, devices: list[str] | None = None) 
             pretrain_task(p, m)
         if "ipad_vad" in pipe["methods"]:
             register_base_task(p)
-    tuned = [finetune_task.submit(p, m, d) for m in pipe["methods"] for d in devs]
+    if spread:
+        finetune_on_workers(devs, profile)
+        tuned = []
+    else:
+        tuned = [finetune_task.submit(p, m, d) for m in pipe["methods"] for d in devs]
     evals = evaluate_task.map(unmapped(p), scenes, wait_for=tuned)
     evals.wait()
     summary = report_task(p) if devices is None else {e["scene"]: e["auc"] for e in evals.result()}

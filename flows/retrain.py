@@ -7,7 +7,7 @@ from __future__ import annotations
 from prefect import flow
 
 from tasks.common import params
-from tasks.ingest import dvc_add_task, dvc_repro_task, git_commit_task, ingest_task
+from tasks.ingest import dvc_add_task, dvc_repro_task, git_commit_task, ingest_task, pipeline_changed_task
 
 
 @flow(name="ipad-retrain", log_prints=True)
@@ -15,10 +15,10 @@ def retrain_on_footage(landing: str = "landing", devices: list[str] | None = Non
                        commit: bool = True) -> dict:
     p = params(profile)
     ing = ingest_task(p, landing, devices)
-    if not ing["devices"]:
+    dvc_add_task(p)
+    if not pipeline_changed_task():  # nothing new, and no earlier ingest left unversioned
         print(f"nothing new in {landing} ({ing['unchanged']} already ingested, {len(ing['quarantined'])} quarantined)")
         return {**ing, "retrained": False}
-    dvc_add_task(p)
     stages = dvc_repro_task()
     if commit:
         git_commit_task(p, f"ingest footage for {', '.join(ing['devices'])}")

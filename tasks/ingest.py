@@ -46,3 +46,39 @@ def git_commit_task(p: dict, message: str) -> str:
     if status.returncode == 0:
         return "nothing to commit"
     return _run(["git", "commit", "-q", "-m", message])
+
+
+@task(name="dvc-changed")
+def pipeline_changed_task() -> bool:
+    """Whether any stage is out of date with dvc.lock (new data, or an earlier run that died before
+    its repro): the criterion for retraining, rather than "something was imported just now"."""
+    import json
+
+    return bool(json.loads(_run(["dvc", "status", "--json"]) or "{}"))
+
+
+def has_remote() -> bool:
+    return subprocess.run(["dvc", "remote", "default"], capture_output=True, text=True).stdout.strip() != ""
+
+
+@task(name="dvc-pull", **IO_RETRIES)
+def dvc_pull_task(p: dict) -> bool:
+    """On a fresh worker (the footage dataset not in the workspace), fetch the current data version
+    and pipeline outputs from the DVC remote. A workspace that has them is left alone: a pull
+    checks out the committed version over the workspace, and `--allow-missing` was seen deleting
+    a dataset whose objects were not on the remote yet."""
+    from pathlib import Path
+
+    if not has_remote() or Path(p["data"]["root"]).exists():
+        return False
+    _run(["dvc", "pull"])
+    return True
+
+
+@task(name="dvc-push", **IO_RETRIES)
+def dvc_push_task() -> bool:
+    """Send the new data version and the pipeline outputs to the DVC remote (S3)."""
+    if not has_remote():
+        return False
+    _run(["dvc", "push"])
+    return True

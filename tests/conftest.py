@@ -41,3 +41,44 @@ def prefect_server(tmp_path_factory):
         proc.wait(timeout=20)
     except subprocess.TimeoutExpired:
         proc.kill()
+
+
+def sh(cmd, cwd, env, check=True):
+    r = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, shell=isinstance(cmd, str))
+    if check and r.returncode != 0:
+        raise AssertionError(f"{cmd} failed ({r.returncode}):\n{r.stdout[-4000:]}\n{r.stderr[-4000:]}")
+    return r
+
+
+def ran_stages(out: str) -> list[str]:
+    return [line.split("'")[1] for line in out.splitlines() if line.startswith("Running stage '")]
+
+
+@pytest.fixture(scope="session")
+def smoke_project(tmp_path_factory, prefect_server):
+    """A project checkout whose footage (data/ipad) is imported, versioned with `dvc add`, and run
+    through the whole pipeline (`dvc repro`, smoke profile). Shared by the pipeline and storage
+    end-to-end tests (which only add footage to it)."""
+    import shutil
+
+    repo = tmp_path_factory.mktemp("e2e") / "project"
+    repo.mkdir()
+    for f in ("dvc.yaml", ".dvcignore", ".gitignore"):
+        shutil.copy(ROOT / f, repo / f)
+    for d in ("preprocess", "models", "train", "evaluate", "alerts"):
+        shutil.copytree(ROOT / "src/ipad_vad" / d, repo / "src/ipad_vad" / d, ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(ROOT / "infra", repo / "infra")
+    sh([sys.executable, str(ROOT / "scripts/smoke_params.py"), "smoke", str(repo / "params.yaml")], repo, os.environ)
+    params = (repo / "params.yaml").read_text().replace("root: data/synth", "root: data/ipad", 1)
+    (repo / "params.yaml").write_text(params)
+    env = dict(os.environ, PATH=f"{VENV_BIN}:{os.environ['PATH']}", PREFECT_API_URL=prefect_server["url"],
+               PREFECT_HOME=prefect_server["home"], MLFLOW_TRACKING_URI=f"sqlite:///{repo / 'mlflow.db'}",
+               IPAD_PIPELINE_ID="e2e-test", GIT_AUTHOR_NAME="t", GIT_AUTHOR_EMAIL="t@t", GIT_COMMITTER_NAME="t",
+               GIT_COMMITTER_EMAIL="t@t")
+    sh("ipad data synth --profile smoke --out ../footage", repo, env)
+    sh("ipad data import ../footage --out data/ipad", repo, env)
+    sh("git init -q && dvc init -q && dvc config core.analytics false && dvc add -q data/ipad && git add -A "
+       "&& git commit -qm init", repo, env)
+    first = sh("dvc repro", repo, env)
+    sh("git add dvc.lock .gitignore && git commit -qm 'pipeline run'", repo, env)
+    return {"path": repo, "env": env, "first": first.stdout}

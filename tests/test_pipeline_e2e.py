@@ -3,54 +3,20 @@ which runs its Prefect flow against a real (loopback) Prefect server; MLflow wit
 registry; new footage ingested for one device reruns only that device's stages."""
 
 import json
-import os
-import shutil
-import subprocess
-import sys
 
 import cv2
 import mlflow
 import numpy as np
 import pytest
 
-from .conftest import ROOT, VENV_BIN
+from .conftest import ran_stages as _ran, sh as _sh
 
 pytestmark = pytest.mark.slow
 
 
-def _sh(cmd, cwd, env, check=True):
-    r = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, shell=isinstance(cmd, str))
-    if check and r.returncode != 0:
-        raise AssertionError(f"{cmd} failed ({r.returncode}):\n{r.stdout[-4000:]}\n{r.stderr[-4000:]}")
-    return r
-
-
-def _ran(out: str) -> list[str]:
-    return [line.split("'")[1] for line in out.splitlines() if line.startswith("Running stage '")]
-
-
 @pytest.fixture(scope="module")
-def repo(tmp_path_factory, prefect_server):
-    """A project checkout whose footage (data/ipad) is imported and versioned with `dvc add`."""
-    repo = tmp_path_factory.mktemp("e2e") / "project"
-    repo.mkdir()
-    for f in ("dvc.yaml", ".dvcignore", ".gitignore"):
-        shutil.copy(ROOT / f, repo / f)
-    for d in ("preprocess", "models", "train", "evaluate"):
-        shutil.copytree(ROOT / "src/ipad_vad" / d, repo / "src/ipad_vad" / d, ignore=shutil.ignore_patterns("__pycache__"))
-    _sh([sys.executable, str(ROOT / "scripts/smoke_params.py"), "smoke", str(repo / "params.yaml")], repo, os.environ)
-    params = (repo / "params.yaml").read_text().replace("root: data/synth", "root: data/ipad", 1)
-    (repo / "params.yaml").write_text(params)
-    env = dict(os.environ, PATH=f"{VENV_BIN}:{os.environ['PATH']}", PREFECT_API_URL=prefect_server["url"],
-               PREFECT_HOME=prefect_server["home"], MLFLOW_TRACKING_URI=f"sqlite:///{repo / 'mlflow.db'}",
-               IPAD_PIPELINE_ID="e2e-test", GIT_AUTHOR_NAME="t", GIT_AUTHOR_EMAIL="t@t", GIT_COMMITTER_NAME="t",
-               GIT_COMMITTER_EMAIL="t@t")
-    _sh("ipad data synth --profile smoke --out ../footage", repo, env)
-    _sh("ipad data import ../footage --out data/ipad", repo, env)
-    _sh("git init -q && dvc init -q && dvc config core.analytics false && dvc add -q data/ipad && git add -A "
-        "&& git commit -qm init", repo, env)
-    first = _sh("dvc repro", repo, env)
-    return {"path": repo, "env": env, "first": first.stdout}
+def repo(smoke_project):
+    return smoke_project
 
 
 def test_dvc_repro_runs_every_stage_and_tracks_results(repo):

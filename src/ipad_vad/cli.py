@@ -372,11 +372,12 @@ def step_promote(device: str = typer.Option(..., "--device"), profile: Optional[
 
 @app.command("pipeline")
 def step_pipeline(profile: Optional[str] = ProfileOpt,
-                  devices: Optional[str] = typer.Option(None, "--devices", help="only these devices (retraining)")):
+                  devices: Optional[str] = typer.Option(None, "--devices", help="only these devices (retraining)"),
+                  spread: bool = typer.Option(False, "--spread", help="fine-tune each device as its own flow run on the gpu pool's workers")):
     """The whole pipeline as one Prefect flow (validate -> prepare -> pretrain -> finetune -> evaluate -> report -> promote)."""
     from flows.pipeline import ipad_pipeline
 
-    ipad_pipeline(profile=profile, devices=devices.split(",") if devices else None)
+    ipad_pipeline(profile=profile, devices=devices.split(",") if devices else None, spread=spread)
 
 
 @app.command("ingest")
@@ -439,7 +440,7 @@ def score(
         a = ev.alert
         when = f" t={a.start / fps:.1f}s" if fps else ""
         if ev.kind == "start":
-            con.print(f"[red]ALERT[/red] from frame {a.start}{when} (known at frame {ev.at_frame})", highlight=False)
+            con.print(f"[red]ALERT[/red] from frame {a.start}{when} (raised when frame {ev.arrived} arrived)", highlight=False)
         else:
             con.print(f"alert over: frames {a.start}-{a.end}, peak {a.peak_score:.2f} at {a.peak_frame}", highlight=False)
 
@@ -455,6 +456,75 @@ def score(
         first = res["alerts"][0]["start"] if res["alerts"] else "-"
         t.add_row(name, str(res["frames"]), str(len(res["alerts"])), str(first), f"{res['frames_per_s']:.1f}")
     con.print(t)
+
+
+storage_app = typer.Typer(help="Object storage (S3 / MinIO): the landing prefix for new footage.", no_args_is_help=True)
+app.add_typer(storage_app, name="storage")
+
+
+def _zone(params: Path, profile: Optional[str]):
+    from .storage.landing import LandingZone
+    from .storage.s3_settings import S3Settings
+
+    return LandingZone(S3Settings.from_params(_params(params, profile).get("storage")))
+
+
+@storage_app.command("check")
+def storage_check(create: bool = typer.Option(False, "--create", help="create the bucket if it does not exist"),
+                  params: Path = ParamsOpt, profile: Optional[str] = ProfileOpt):
+    """Reach the bucket (endpoint and credentials from the environment); optionally create it."""
+    from botocore.exceptions import ClientError
+
+    zone = _zone(params, profile)
+    try:
+        zone.client.head_bucket(Bucket=zone.s.bucket)
+    except ClientError as e:
+        if not create:
+            raise typer.BadParameter(f"bucket {zone.s.url()} not reachable at {zone.s.endpoint_url or 'AWS'}: {e}") from None
+        zone.client.create_bucket(Bucket=zone.s.bucket)
+    _console().print(f"{zone.s.url()} at {zone.s.endpoint_url or 'AWS'}: ok")
+
+
+@storage_app.command("upload")
+def storage_upload(files: list[Path] = typer.Argument(..., help="video files (and .npy labels of test videos)"),
+                   device: str = typer.Option(..., "--device"),
+                   split: Optional[str] = typer.Option(None, "--split", help="training (default) | testing"),
+                   params: Path = ParamsOpt, profile: Optional[str] = ProfileOpt):
+    """Drop footage into the landing prefix (with a SHA-256 checksum the download verifies)."""
+    zone = _zone(params, profile)
+    for f in files:
+        if not f.is_file():
+            raise typer.BadParameter(f"{f}: no such file")
+        _console().print(f"{f} -> {zone.s.url(zone.upload(device, f, split))}", highlight=False)
+
+
+@storage_app.command("landing")
+def storage_landing(params: Path = ParamsOpt, profile: Optional[str] = ProfileOpt):
+    """What is in the landing prefix, and what the ledger says about each object."""
+    from rich.table import Table
+
+    from .storage.ledger import Ledger
+
+    zone = _zone(params, profile)
+    ledger = Ledger.load(zone.client, zone.s.bucket, zone.s.ledger_key)
+    t = Table("key", "device", "bytes", "state", title=zone.s.url(zone.s.landing_prefix))
+    for o in zone.list_objects():
+        st = ledger.state(o.key, o.etag) or "new"
+        reason = ledger.entries.get(ledger.ident(o.key, o.etag), {}).get("reason", "")
+        t.add_row(o.key, o.device, str(o.size), st + (f": {reason}" if reason else ""))
+    _console().print(t)
+
+
+@storage_app.command("poll")
+def storage_poll(devices: Optional[str] = typer.Option(None, "--devices", help="only these devices"),
+                 no_commit: bool = typer.Option(False, "--no-commit", help="do not commit (then nothing is archived)"),
+                 no_push: bool = typer.Option(False, "--no-push", help="do not dvc pull/push"),
+                 profile: Optional[str] = ProfileOpt):
+    """Ingest what is new in the landing prefix and retrain the affected devices (the flow behind
+    the ipad-retrain-on-footage deployment)."""
+    from flows.landing import retrain_from_landing
+
+    _console().print(retrain_from_landing(devices.split(",") if devices else None, profile, not no_commit, not no_push))
 
 
 models_app = typer.Typer(help="The MLflow model registry.", no_args_is_help=True)
