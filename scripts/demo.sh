@@ -29,12 +29,12 @@ echo
 cat reports/results.md
 ipad models list
 echo
-echo "Scoring two test recordings of R01 with its champion (ipad score):"
-ipad score --device R01 data/synth/R01/testing/frames/01 data/synth/R01/testing/frames/04 --out scores
+echo "Scoring two test recordings of R02 with its champion (ipad score): 01 is all normal, 04 has anomalies"
+ipad score --device R02 data/synth/R02/testing/frames/01 data/synth/R02/testing/frames/04 --out scores
 cat <<MSG
 dvc repro took ${elapsed} s (profile: $(python -c "import yaml;print(yaml.safe_load(open('params.yaml'))['profile'])")).
 Results:   reports/results.md, metrics/summary.json (dvc metrics show), plots/<scene>/ (dvc plots show)
-Scores:    scores/<video>.{scores.csv,alerts.json,png}  (ipad score --device R01 VIDEO... ; --follow for a live feed)
+Scores:    scores/<video>.{scores.csv,alerts.json,png}  (ipad score --device R02 VIDEO... ; --follow for a live feed)
 MLflow:    mlflow ui --backend-store-uri sqlite:///mlflow.db   (runs of pipeline $IPAD_PIPELINE_ID; registry: ipad-vad-*)
 Prefect:   PREFECT_HOME=.prefect prefect server start          (the flow runs of this demo)
 MSG

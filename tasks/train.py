@@ -41,7 +41,7 @@ def finetune_task(p: dict, name: str, device: str) -> dict:
             mlflow.log_artifacts(str(out / "adapter"), artifact_path="adapter")
             size = meta["adapter_bytes"]
         else:
-            res = full_finetune(mp, manifest, device, base_dir(p, name) / "model.pt", out, progress=False, on_epoch_end=log)
+            full_finetune(mp, manifest, device, base_dir(p, name) / "model.pt", out, progress=False, on_epoch_end=log)
             size = (out / "model.pt").stat().st_size
             mlflow.log_metric("model_bytes", size)
     return {"device": device, "method": name, "bytes": size}

@@ -126,6 +126,9 @@ def test_streaming_gives_the_offline_evaluation_scores_and_alerts(model_and_cal,
     assert np.allclose([g.score for g in got], offline, atol=1e-4)
     expected = find_alerts(centers, offline, cal.threshold, cal.min_frames, cal.merge_gap)
     assert [(a.start, a.end) for a in s.tracker.alerts] == [(a.start, a.end) for a in expected] and expected
+    for ev in s.events:  # raised within the structural latency of the frame that made it known
+        if ev.kind == "start" and ev.arrived < len(frames) - 1:
+            assert ev.at_frame <= ev.arrived <= ev.at_frame + lag
 
 
 def test_bad_frames_are_rejected_with_the_stream_and_problem(model_and_cal, tmp_path):

@@ -6,26 +6,17 @@ on its normal footage."""
 import json
 import os
 import shutil
-import subprocess
 import sys
 
 import cv2
 import mlflow
-import numpy as np
 import pytest
 import yaml
 
-from .conftest import ROOT, VENV_BIN
+from .conftest import ROOT, VENV_BIN, sh as _sh
 
 pytestmark = pytest.mark.slow
 DEVICES = ["cutter.B7", "press_line-2"]
-
-
-def _sh(cmd, cwd, env, check=True):
-    r = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, shell=isinstance(cmd, str))
-    if check and r.returncode != 0:
-        raise AssertionError(f"{cmd} failed ({r.returncode}):\n{r.stdout[-4000:]}\n{r.stderr[-4000:]}")
-    return r
 
 
 @pytest.fixture(scope="module")

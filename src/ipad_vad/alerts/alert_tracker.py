@@ -34,6 +34,7 @@ class AlertEvent:
     kind: str  # "start" | "end"
     alert: Alert
     at_frame: int  # the frame whose score made the event known
+    arrived: int | None = None  # streaming: the last frame that had arrived when it was raised
 
 
 class AlertTracker:

@@ -40,7 +40,7 @@ def score_footage(scorer: LoadedScorer, path: str | Path, out_dir: str | Path, n
     def drain(scores):
         rows.extend(scores)
         for ev in stream.events:
-            record = {"event": ev.kind, "at_frame": ev.at_frame, **ev.alert.to_dict(footage.fps)}
+            record = {"event": ev.kind, "raised_at_frame": ev.arrived, **ev.alert.to_dict(footage.fps)}
             with open(log, "a") as f:  # one line per event, flushed as it happens (tail -f friendly)
                 f.write(json.dumps(record) + "\n")
             if on_event:

@@ -18,7 +18,7 @@ Scores equal file scoring of the same frames: the clips, the model call (``clip_
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Iterable, Iterator
+from typing import Iterable
 
 import numpy as np
 import torch
@@ -143,7 +143,9 @@ class StreamScorer:
             ep = period_error_at(t_p, i, c.n_classes, c.window, c.period_step) if c.period_weight else float("nan")
             score = float(c.score([psnr], [ep])[0])
             fs = FrameScore(self._offset + i + self.T // 2, psnr, int(tp), ep, score, score > c.threshold)
-            self.events += self.tracker.update(fs.frame, score)
+            for ev in self.tracker.update(fs.frame, score):
+                ev.arrived = self._n_in - 1
+                self.events.append(ev)
             out.append(fs)
         self._emitted = max(self._emitted, ready)
         # keep only what later windows still need

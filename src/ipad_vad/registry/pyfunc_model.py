@@ -4,15 +4,10 @@ clip ``[psnr, mse, t_p]`` of the centre frame (t_p = -1 for models without a per
 
 from __future__ import annotations
 
-import warnings
 from pathlib import Path
 
 import mlflow
 import numpy as np
-
-# Input is a plain array of clips, checked by the model signature; MLflow's type-hint validation
-# (which it suggests on every load) has nothing to add.
-warnings.filterwarnings("ignore", message="Add type hints to the `predict` method")
 
 
 class IpadScorer(mlflow.pyfunc.PythonModel):
