@@ -159,7 +159,8 @@ def test_mlflow_server_stores_artifacts_on_s3_and_reads_them_back(s3, tmp_path):
                 time.sleep(1)
         mlflow.set_tracking_uri(f"http://127.0.0.1:{port}")
         (tmp_path / "calibration.json").write_text(json.dumps({"threshold": 1.25}))
-        with mlflow.start_run() as run:
+        experiment = mlflow.create_experiment("s3-artifacts")  # this server's, not one cached from other tests
+        with mlflow.start_run(experiment_id=experiment) as run:
             mlflow.log_artifact(str(tmp_path / "calibration.json"), artifact_path="evaluation")
         got = mlflow.artifacts.download_artifacts(run_id=run.info.run_id, artifact_path="evaluation/calibration.json",
                                                   dst_path=str(tmp_path / "back"))
@@ -200,6 +201,7 @@ def _landing_keys(s3):
 @pytest.mark.slow
 def test_retrain_flow_ingests_new_landing_footage_once_and_reports_bad_objects(project, s3, tmp_path):
     _clear(s3, "landing/")
+    _clear(s3, "ipad/")  # the ledger of the earlier tests' objects
     path, env = project["path"], project["env"]
     zone = LandingZone(s3["settings"])
     frames = path / "data/ipad/R01/training/frames/01"

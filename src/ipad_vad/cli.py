@@ -71,7 +71,7 @@ def _print_import(report, out: Path) -> None:
         con.print(f"[red]quarantined[/red] {q['path']}: {q['reason']}", soft_wrap=True, highlight=False)
     for q in report.ignored:
         con.print(f"ignored {q['path']}: {q['reason']}", soft_wrap=True, highlight=False)
-    con.print(f"report: {out / 'import_report.json'}")
+    con.print(f"report: {report.path}")
 
 
 @data_app.command("validate")

@@ -19,7 +19,8 @@ its scene names and video numbers; `.mat` labels are converted to `.npy`.
 
 A bad input (corrupt frame, truncated or non-video file, empty folder, label of the wrong length or
 dtype) never aborts the others: it is quarantined, with the file and the reason, in the import report
-(``<out>/import_report.json``). Each video is written to a temporary folder and renamed into place,
+(``<out>/import_report.json`` when videos were imported; ``<out>.import_report.json`` beside the
+folder when nothing was, so that a repeated import leaves the versioned dataset untouched). Each video is written to a temporary folder and renamed into place,
 so a crash never leaves half a video; an existing video is never overwritten.
 """
 
@@ -51,6 +52,7 @@ class ImportReport:
     unchanged: list[dict] = field(default_factory=list)
     quarantined: list[dict] = field(default_factory=list)
     ignored: list[dict] = field(default_factory=list)
+    path: Path | None = None  # where the report was written
 
     def as_dict(self) -> dict:
         return {k: getattr(self, k) for k in ("imported", "unchanged", "quarantined", "ignored")}
@@ -242,8 +244,11 @@ def import_source(src: str | Path, out: str | Path, scene: str | None = None, sp
                 import_video_file(path, out, sc, sp, jpeg_quality, report, sources)
             except DataError as err:
                 report.quarantined.append({"path": err.path, "reason": err.problem})
-    if report.imported or report.unchanged:
-        out.mkdir(parents=True, exist_ok=True)
-    write_json(out / "import_report.json", report.as_dict())
+    if report.imported:  # the report of what this data version added travels with it
+        report.path = out / "import_report.json"
+    else:  # nothing new: the data folder (a DVC-versioned dataset) is left byte-identical
+        report.path = out.parent / f"{out.name}.import_report.json"
+    report.path.parent.mkdir(parents=True, exist_ok=True)
+    write_json(report.path, report.as_dict())
     return report
 
