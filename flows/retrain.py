@@ -21,6 +21,6 @@ def retrain_on_footage(landing: str = "landing", devices: list[str] | None = Non
         return {**ing, "retrained": False}
     stages = dvc_repro_task()
     if commit:
-        git_commit_task(p, f"ingest footage for {', '.join(ing['devices'])}")
+        git_commit_task(p, f"ingest footage for {', '.join(ing['devices']) or 'devices imported by an earlier, interrupted run'}")
     print(f"ingested {ing['imported']}; stages rerun: {stages}")
     return {**ing, "retrained": True, "stages_run": stages}
