@@ -88,7 +88,7 @@ def main() -> None:
     model = load_finetuned(work / "adapter")
     scored, metrics = evaluate(p, manifest, args.device, model, progress=False)
     lap("evaluate")
-    cal = calibrate(p, manifest, args.device, model)
+    cal = calibrate(p, manifest, args.device, model, metrics["period_step"])
     alerts = alert_metrics(scored, cal)
     lap("calibrate")
     result = {

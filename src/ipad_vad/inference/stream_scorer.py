@@ -70,9 +70,10 @@ class StreamScorer:
         self._tail: torch.Tensor | None = None  # the last T - 1 uploaded frames, on the device
         self._n_in = 0  # frames pushed
         self._pending = 0  # clips waiting for a batch
-        self._clips: list[tuple[float, int]] = []  # (psnr, t_p) of every scored clip, in order
+        self._psnr: list[float] = []  # of every scored clip still needed, in order
+        self._t_p: list[int] = []
         self._emitted = 0  # clips whose frame score has been emitted
-        self._offset = 0  # clips dropped from the front of _clips (long streams)
+        self._offset = 0  # clips dropped from the front of _psnr / _t_p (long streams)
         self.events: list[AlertEvent] = []
 
     @property
@@ -128,7 +129,8 @@ class StreamScorer:
         windows = buf.unfold(0, T, 1)  # (n, H, W, 3, T), no copy
         x = windows.permute(0, 3, 4, 1, 2).float().div_(127.5).sub_(1.0)  # as data/clip_dataset.py
         res = clip_errors(self.model, x, self.amp)
-        self._clips += list(zip(res["psnr"].cpu().tolist(), res["t_p"].cpu().tolist()))
+        self._psnr += res["psnr"].cpu().tolist()
+        self._t_p += res["t_p"].cpu().tolist()
         self._pending = 0
         self._frames.clear()
         self._tail = buf[-(T - 1):].clone()
@@ -136,11 +138,10 @@ class StreamScorer:
     def _emit(self, final: bool) -> list[FrameScore]:
         c, out = self.cal, []
         half_w = (c.window - 1) // 2 if c.period_weight else 0
-        ready = len(self._clips) if final else len(self._clips) - half_w
-        t_p = [tp for _, tp in self._clips]
+        ready = len(self._t_p) if final else len(self._t_p) - half_w
         for i in range(self._emitted, max(self._emitted, ready)):
-            psnr, tp = self._clips[i]
-            ep = period_error_at(t_p, i, c.n_classes, c.window, c.period_step) if c.period_weight else float("nan")
+            psnr, tp = self._psnr[i], self._t_p[i]
+            ep = period_error_at(self._t_p, i, c.n_classes, c.window, c.period_step) if c.period_weight else float("nan")
             score = float(c.score([psnr], [ep])[0])
             fs = FrameScore(self._offset + i + self.T // 2, psnr, int(tp), ep, score, score > c.threshold)
             for ev in self.tracker.update(fs.frame, score):
@@ -151,7 +152,7 @@ class StreamScorer:
         # keep only what later windows still need
         keep = max(0, self._emitted - half_w)
         if keep > 4096:
-            self._clips = self._clips[keep:]
+            del self._psnr[:keep], self._t_p[:keep]
             self._emitted -= keep
             self._offset += keep
         return out

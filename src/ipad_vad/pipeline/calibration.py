@@ -26,7 +26,7 @@ from ..evaluate.protocols import frame_auc
 from ..evaluate.scoring import score_clips
 from ..evaluate.sliding_window import period_error
 from ..train.loop import resolve_device
-from ..train.runs import _n_classes, _prepared_roots, dataset, scene_cycle_frames
+from ..train.runs import _n_classes, dataset
 
 
 def heldout_dataset(params: dict, manifest: pd.DataFrame, scene: str) -> tuple[ClipDataset, str]:
@@ -52,27 +52,22 @@ def heldout_dataset(params: dict, manifest: pd.DataFrame, scene: str) -> tuple[C
     return full, "all training footage (nothing held out from fine-tuning: the threshold is optimistic)"
 
 
-def calibrate(params: dict, manifest: pd.DataFrame, scene: str, model: torch.nn.Module,
+def calibrate(params: dict, manifest: pd.DataFrame, scene: str, model: torch.nn.Module, period_step: float,
               progress: bool = False) -> Calibration:
-    """Score the held-out normal footage and fit the calibration (alerts/calibration.py)."""
+    """Score the held-out normal footage and fit the calibration (alerts/calibration.py).
+    `period_step`: the evaluation's reference step (``metrics["period_step"]`` of train.runs.evaluate)."""
     e, a = params["evaluate"], params["alert"]
     ds, source = heldout_dataset(params, manifest, scene)
     device = str(resolve_device(params["train"].get("device", "auto")))
     df = score_clips(model, ds, e.get("batch_size", 16), device, progress=progress, amp=params["train"].get("amp", True))
     n_classes = _n_classes(model)
     window, weight = int(e.get("window", 5)), float(e.get("period_weight", 0.5))
-    step = 1.0
     groups = [g for _, g in df.groupby("video_index", sort=True)]
-    errors = None
-    if n_classes:
-        from ..evaluate.sliding_window import expected_step
-
-        step = expected_step(n_classes, 1, scene_cycle_frames(manifest, scene, _prepared_roots(params, scene)[1]))
-        errors = [period_error(g.t_p.to_numpy(), n_classes, window, step) for g in groups]
+    errors = [period_error(g.t_p.to_numpy(), n_classes, window, period_step) for g in groups] if n_classes else None
     rows = manifest[(manifest.scene == scene) & (manifest.split == "training")]
     return fit_calibration(
         [g.psnr.to_numpy() for g in groups], errors, float(a["false_alarm_rate"]), weight if n_classes else 0.0,
-        n_classes=n_classes or 0, window=window, period_step=step, clip_len=ds.clip_len,
+        n_classes=n_classes or 0, window=window, period_step=period_step, clip_len=ds.clip_len,
         frame_size=tuple(params["clip"]["size"]), source_size=(int(rows.height.iloc[0]), int(rows.width.iloc[0])),
         min_frames=int(a["min_frames"]), merge_gap=int(a["merge_gap"]), source=source)
 
@@ -81,13 +76,13 @@ def alert_metrics(scored: pd.DataFrame, cal: Calibration) -> dict:
     """How the threshold does on the test set: frame false-alarm rate on normal frames, recall of
     anomalous frames, AUC of the calibrated score, and alerts on the all-normal / anomalous videos."""
     out_videos, hit, spans, false_alerts = [], 0, 0, 0
-    s_all = []
+    s_all, labels_all = [], []
     for _, g in scored.groupby("video_index", sort=True):
         s = cal.score(g.psnr.to_numpy(), g.period_error.to_numpy())
+        labels, frames = g.label.to_numpy(), g.center.to_numpy()
         s_all.append(s)
-        alerts = find_alerts(g.center.to_numpy(), s, cal.threshold, cal.min_frames, cal.merge_gap)
-        labels = g.label.to_numpy()
-        frames = g.center.to_numpy()
+        labels_all.append(labels)
+        alerts = find_alerts(frames, s, cal.threshold, cal.min_frames, cal.merge_gap)
         for a in alerts:
             inside = labels[(frames >= a.start) & (frames <= a.end)]
             false_alerts += int(not (inside == 1).any())
@@ -95,8 +90,7 @@ def alert_metrics(scored: pd.DataFrame, cal: Calibration) -> dict:
             spans += 1
             hit += int(any(a.start <= frames[hi - 1] and a.end >= frames[lo] for a in alerts))
         out_videos.append({"video": g.video.iloc[0], "alerts": len(alerts), "anomalous_frames": int(labels.sum())})
-    s = np.concatenate(s_all)
-    labels = scored.sort_values(["video_index", "center"]).label.to_numpy()
+    s, labels = np.concatenate(s_all), np.concatenate(labels_all)
     normal, abnormal = labels == 0, labels == 1
     return {
         "threshold": cal.threshold, "target_false_alarm_rate": cal.false_alarm_rate,

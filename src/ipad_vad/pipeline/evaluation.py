@@ -29,7 +29,7 @@ def evaluate_scene(params: dict, scene: str, progress: bool = True) -> dict:
         if scene in pipe["devices"]:  # the alert threshold that ships with the registered model
             from .calibration import alert_metrics, calibrate
 
-            cal = calibrate(p, manifest, scene, model, progress=progress)
+            cal = calibrate(p, manifest, scene, model, metrics["period_step"], progress=progress)
             write_json(out / "calibration" / f"{name}.json", cal.to_dict())
             metrics["alerts"] = alert_metrics(df, cal)
         write_dataframe(out / f"{name}.parquet", df)
