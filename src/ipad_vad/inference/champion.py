@@ -19,12 +19,6 @@ class LoadedScorer:
     version: str | None
 
 
-def champion_uri(device: str) -> str:
-    from ..registry import device_model_name
-
-    return f"models:/{device_model_name(device)}@champion"
-
-
 def load_scorer(device: str | None = None, model_uri: str | None = None) -> LoadedScorer:
     """Load `model_uri`, or the champion of `device`. Clear errors for a device that has no
     registered model or no champion, and for a model registered without a calibration."""
@@ -35,8 +29,7 @@ def load_scorer(device: str | None = None, model_uri: str | None = None) -> Load
 
     if not (device or model_uri):
         raise ConfigError("give --device (its champion is used) or --model-uri")
-    uri = model_uri or champion_uri(device)
-    version = None
+    uri, version = model_uri, None
     if model_uri is None:
         client = mlflow.MlflowClient()
         name = device_model_name(device)
