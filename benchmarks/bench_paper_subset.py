@@ -27,13 +27,20 @@ from _common import write_result  # noqa: E402
 from ipad_vad.config import load_params  # noqa: E402
 from ipad_vad.data.manifest import build_manifest  # noqa: E402
 from ipad_vad.data.synth.generator import SynthConfig, generate  # noqa: E402
-from ipad_vad.pipeline.calibration import alert_metrics, calibrate  # noqa: E402
-from ipad_vad.pipeline.layout import prepared  # noqa: E402
+from ipad_vad.jobs.adapt import adapt_to_device  # noqa: E402
+from ipad_vad.jobs.calibrate import alert_metrics, calibrate  # noqa: E402
+from ipad_vad.jobs.data import DataSource  # noqa: E402
+from ipad_vad.jobs.evaluate import evaluate  # noqa: E402
+from ipad_vad.jobs.layout import prepared  # noqa: E402
+from ipad_vad.jobs.pretrain import fit_method  # noqa: E402
+from ipad_vad.jobs.settings import AlertSettings, FinetuneSettings  # noqa: E402
+from ipad_vad.methods import FitHooks, get_method  # noqa: E402
+from ipad_vad.methods.adaptation import load_adapted  # noqa: E402
 from ipad_vad.preprocess.cache import cache_scene  # noqa: E402
 from ipad_vad.preprocess.period import period_scene  # noqa: E402
-from ipad_vad.train.runs import evaluate, finetune, load_finetuned, train_model  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
+METHOD = "ipad_vad"
 
 
 def main() -> None:
@@ -79,16 +86,20 @@ def main() -> None:
         period_scene(manifest, s, prepared(p, s, "cache"), prepared(p, s, "periods"), None, per["signal"],
                      per["min_frames"], per["max_frames"], per["use_annotations"])
     lap("prepare")
-    base = train_model(p, manifest, pre, work / "base", progress=False,
-                       on_epoch_end=lambda e, m: print(f"  pretrain epoch {e}: {m}", flush=True))
+    src = DataSource.PREPARED  # the decoded cache and periods written above, as the pipeline's stages read
+    base = fit_method(p, METHOD, manifest, pre, work / "base", src,
+                      FitHooks(on_epoch_end=lambda e, m: print(f"  pretrain epoch {e}: {m}", flush=True), progress=False))
     lap("pretrain")
-    meta = finetune(p, manifest, args.device, work / "base/model.pt", work / "adapter", progress=False,
-                    on_epoch_end=lambda e, m: print(f"  finetune epoch {e}: {m}", flush=True))
+    meta = adapt_to_device(p, METHOD, args.device, manifest, work / "base/model.pt", work / "adapter", src,
+                           FitHooks(on_epoch_end=lambda e, m: print(f"  finetune epoch {e}: {m}", flush=True),
+                                    progress=False))
     lap("finetune")
-    model = load_finetuned(work / "adapter")
-    scored, metrics = evaluate(p, manifest, args.device, model, progress=False)
+    _, model = load_adapted(work / "adapter")
+    method = get_method(METHOD, p)  # scoring settings of this run (evaluate.*), as the pipeline's evaluation
+    scored, metrics, ctx = evaluate(p, method, model, manifest, args.device, src, progress=False)
     lap("evaluate")
-    cal = calibrate(p, manifest, args.device, model, metrics["period_step"])
+    cal = calibrate(p, method, model, manifest, args.device, ctx, src, FinetuneSettings.from_params(p),
+                    AlertSettings.from_params(p), progress=False)
     alerts = alert_metrics(scored, cal)
     lap("calibrate")
     result = {
@@ -97,7 +108,7 @@ def main() -> None:
         "clip": [p["clip"]["length"], *p["clip"]["size"]], "epochs": args.epochs, "finetune_epochs": args.finetune_epochs,
         "pretrain_clips": base["clips"], "parameters": base["parameters"],
         "pretrain_clips_per_s": round(base["clips"] * args.epochs / timings["pretrain"], 1),
-        "lora_trainable": meta["trainable"], "timings_s": timings,
+        "lora_trainable": meta.get("trainable"), "timings_s": timings,
         "auc": {k: v for k, v in metrics["auc"].items()}, "auc_per_type": metrics.get("auc_per_type"),
         "alerts": {k: v for k, v in alerts.items() if k != "videos"}, "calibration_source": cal.source,
         "final_loss": {"pretrain": base["history"][-1], "finetune": meta["history"][-1]},

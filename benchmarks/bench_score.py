@@ -32,10 +32,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 from _common import write_result  # noqa: E402
 from ipad_vad.alerts.calibration import Calibration, fit_calibration  # noqa: E402
 from ipad_vad.config import load_params  # noqa: E402
-from ipad_vad.evaluate.sliding_window import expected_step, period_error  # noqa: E402
 from ipad_vad.inference.frame_sources import open_footage  # noqa: E402
 from ipad_vad.inference.stream_scorer import StreamScorer, batch_for_latency, structural_latency  # noqa: E402
-from ipad_vad.models.factory import build_model  # noqa: E402
+from ipad_vad.methods import get_method  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 STREAM_FPS = 30
@@ -60,10 +59,10 @@ def camera(n: int, size: tuple[int, int], cycle: int = CYCLE, anomaly_from: int 
     return out
 
 
-def stream_rate(model, cal, frames, device, batch, amp) -> float:
-    s = StreamScorer(model, cal, device, batch_clips=batch, amp=amp, check_size=False)
+def stream_rate(method, model, cal, frames, device, batch, amp) -> float:
+    s = StreamScorer(method, model, cal, device, batch_clips=batch, amp=amp, check_size=False)
     s.push_many(frames[: cal.clip_len + batch])  # warm-up (cudnn / oneDNN plans)
-    s = StreamScorer(model, cal, device, batch_clips=batch, amp=amp, check_size=False)
+    s = StreamScorer(method, model, cal, device, batch_clips=batch, amp=amp, check_size=False)
     if device.type == "cuda":
         torch.cuda.synchronize()
     t = time.perf_counter()
@@ -89,21 +88,25 @@ def main() -> None:
         T, hw = p["clip"]["length"], tuple(p["clip"]["size"])
         a = p["alert"]
         torch.manual_seed(0)
-        model = build_model("ipad_vad", p["model"], clip_len=T).eval().to(device)
-        window = p["evaluate"]["window"]
+        method = get_method("ipad_vad", p)
+        model = method.build().eval().to(device)
+        ctx = method.context(CYCLE)  # n_classes, evaluate.window, the period step of a CYCLE-frame cycle
+        window = ctx.window
         lat_batch = batch_for_latency(T, window, a["min_frames"], p["score"]["max_latency"] or T)
         # calibration from this camera's normal frames (another recording: seed 1)
         normal = camera(args.frames, hw, seed=1)
-        n_classes = model.period_head.n_classes
-        step = expected_step(n_classes, 1, CYCLE)
-        probe = StreamScorer(model, Calibration(0.0, 0.01, 0.0, 1.0, clip_len=T, frame_size=hw), device,
-                             batch_clips=8, check_size=False)  # psnr and t_p of every clip
+        clip_only = method.clip_components  # the probe's calibration: no window components, so none is computed
+        probe = StreamScorer(method, model, Calibration(method=method.name, threshold=0.0, false_alarm_rate=0.01,
+                                                        components=clip_only, means=(0.0,) * len(clip_only),
+                                                        stds=(1.0,) * len(clip_only), weights=(1.0,) * len(clip_only),
+                                                        clip_len=T, frame_size=hw),
+                             device, batch_clips=8, check_size=False)  # clip components and t_p of every clip
         scored = probe.push_many(normal) + probe.close()
-        cal = fit_calibration([np.array([s.psnr for s in scored])],
-                              [period_error([s.t_p for s in scored], n_classes, window, step)],
-                              a["false_alarm_rate"], p["evaluate"]["period_weight"], n_classes=n_classes, window=window,
-                              period_step=step, clip_len=T, frame_size=hw, min_frames=a["min_frames"],
-                              merge_gap=a["merge_gap"])
+        values = {n: np.array([s.components[n] for s in scored]) for n in clip_only}
+        values.update(method.window_values(np.array([s.t_p for s in scored]), ctx))  # the period error E_p
+        cal = fit_calibration(method.name, values, method.weights(), a["false_alarm_rate"], n_classes=ctx.n_classes,
+                              window=ctx.window, period_step=ctx.period_step, clip_len=T, frame_size=hw,
+                              min_frames=a["min_frames"], merge_gap=a["merge_gap"])
         frames = camera(args.frames, hw, seed=2)
         row = {"clip": [T, *hw], "latency_batch": lat_batch, "structural_latency_frames":
                structural_latency(T, window, lat_batch, a["min_frames"])}
@@ -111,7 +114,7 @@ def main() -> None:
         if device.type == "cuda":
             modes += [("throughput_batch_32_fp32", 32, False)]
         for label, batch, amp in modes:
-            fps = stream_rate(model, cal, frames, device, batch, amp)
+            fps = stream_rate(method, model, cal, frames, device, batch, amp)
             row[label] = {"batch": batch, "bf16": amp and device.type == "cuda", "frames_per_s": round(fps, 1),
                           "streams_30fps_realtime": int(fps // STREAM_FPS)}
             print(size, label, row[label], flush=True)
@@ -119,7 +122,7 @@ def main() -> None:
             with tempfile.TemporaryDirectory() as d:
                 for i, f in enumerate(camera(args.frames, (256, 256), seed=2)):
                     cv2.imwrite(f"{d}/{i}.jpg", cv2.cvtColor(f, cv2.COLOR_RGB2BGR))
-                s = StreamScorer(model, cal, device, batch_clips=lat_batch, check_size=False)
+                s = StreamScorer(method, model, cal, device, batch_clips=lat_batch, check_size=False)
                 t = time.perf_counter()
                 for f in open_footage(d, hw).frames:
                     s.push(f)
@@ -129,7 +132,7 @@ def main() -> None:
                                              "streams_30fps_realtime": int(fps // STREAM_FPS)}
             print(size, "from_jpeg_folder_256px", row["from_jpeg_folder_256px"], flush=True)
         # alert latency on a stream whose frames ANOMALY_AT.. carry a foreign object
-        s = StreamScorer(model, cal, device, batch_clips=lat_batch, check_size=False)
+        s = StreamScorer(method, model, cal, device, batch_clips=lat_batch, check_size=False)
         at = None
         for i, f in enumerate(camera(ANOMALY_AT + 3 * T, hw, seed=3, anomaly_from=ANOMALY_AT)):
             s.push(f)

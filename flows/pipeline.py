@@ -57,16 +57,17 @@ def ipad_pipeline(profile: str | None = None, devices: list[str] | None = None, 
     if devices is None:  # a full run retrains the bases; a device retrain reuses them
         for m in pipe["methods"]:
             pretrain_task(p, m)
-        if "ipad_vad" in pipe["methods"]:
-            register_base_task(p)
+            if m in pipe["promote_methods"]:
+                register_base_task(p, m)
     if spread:
         finetune_on_workers(devs, profile)
         tuned = []
     else:
         tuned = [finetune_task.submit(p, m, d) for m in pipe["methods"] for d in devs]
-    evals = evaluate_task.map(unmapped(p), scenes, wait_for=tuned)
+    pairs = [(m, s) for m in pipe["methods"] for s in scenes]
+    evals = evaluate_task.map(unmapped(p), [m for m, _ in pairs], [s for _, s in pairs], wait_for=tuned)
     evals.wait()
-    summary = report_task(p) if devices is None else {e["scene"]: e["auc"] for e in evals.result()}
+    summary = report_task(p) if devices is None else {f"{e['method']} {e['scene']}": e["auc"] for e in evals.result()}
     decisions = promote_task.map(unmapped(p), devs, wait_for=evals).result() if devs else []
     print(f"pipeline done: {summary}")
     return {"summary": summary, "promotions": decisions}

@@ -4,8 +4,8 @@ local server) when no PREFECT_API_URL is set, and shows in the Prefect UI when i
 
     flows.data:      validate_flow
     flows.prepare:   prepare_flow(scene)
-    flows.train:     pretrain_flow, finetune_flow(device)
-    flows.evaluate:  evaluate_flow(scene), report_flow
+    flows.train:     pretrain_flow(method), finetune_flow(device, method)
+    flows.evaluate:  evaluate_flow(scene, method), report_flow
     flows.promote:   promote_flow(device)
 """
 

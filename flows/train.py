@@ -6,18 +6,23 @@ from tasks.train import finetune_task, pretrain_task
 
 
 @flow(name="pretrain")
-def pretrain_flow(profile: str | None = None) -> dict:
-    """Base models of every method on the pretrain scenes; the IPAD-VAD base is registered as
-    `ipad-vad-base`."""
+def pretrain_flow(method: str | None = None, profile: str | None = None) -> dict:
+    """Base model of one method (default: every method of pipeline.methods) on the pretrain scenes;
+    the bases of the methods that compete for a device's champion are registered as
+    `ipad-vad-base-<method>`."""
     p = params(profile)
-    results = {m: pretrain_task(p, m) for m in p["pipeline"]["methods"]}
-    if "ipad_vad" in results:
-        results["registered"] = register_base_task(p)
+    methods = [method] if method else list(p["pipeline"]["methods"])
+    results = {}
+    for m in methods:
+        results[m] = pretrain_task(p, m)
+        if m in p["pipeline"]["promote_methods"]:
+            results[m]["registered"] = register_base_task(p, m)
     return results
 
 
 @flow(name="finetune")
-def finetune_flow(device: str, profile: str | None = None) -> dict:
-    """Adapt every method to one device (LoRA for the Swin models, full fine-tuning otherwise)."""
+def finetune_flow(device: str, method: str | None = None, profile: str | None = None) -> dict:
+    """Adapt one method (default: every method) to one device."""
     p = params(profile)
-    return {m: finetune_task(p, m, device) for m in p["pipeline"]["methods"]}
+    methods = [method] if method else list(p["pipeline"]["methods"])
+    return {m: finetune_task(p, m, device) for m in methods}

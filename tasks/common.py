@@ -8,8 +8,10 @@ GPU_TAGS = ["gpu"]
 
 def params(profile: str | None = None) -> dict:
     from ipad_vad.config import load_params
-    from ipad_vad.pipeline.layout import check
+    from ipad_vad.jobs.layout import check
+    from ipad_vad.jobs.settings import PipelineSettings
 
     p = load_params("params.yaml", profile)
     check(p)  # pipeline.scenes == pretrain_scenes + devices, or a clear error before any work
+    PipelineSettings.from_params(p)  # known methods, promote_methods among them
     return p

@@ -5,7 +5,7 @@ import subprocess
 
 from prefect import task
 
-from ipad_vad.pipeline.ingest import ingest_landing
+from ipad_vad.jobs.ingest import ingest_landing
 
 from .common import IO_RETRIES
 

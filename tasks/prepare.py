@@ -1,7 +1,7 @@
 from prefect import task
 
 from ipad_vad.io_utils import read_dataframe
-from ipad_vad.pipeline.layout import prepared
+from ipad_vad.jobs.layout import prepared
 from ipad_vad.preprocess.cache import cache_scene
 from ipad_vad.preprocess.optical_flow import flow_scene
 from ipad_vad.preprocess.period import period_scene

@@ -50,6 +50,18 @@ def sh(cmd, cwd, env, check=True):
     return r
 
 
+def copy_project_skeleton(repo: Path) -> None:
+    """What a DVC project of ipad-vad holds besides its data: dvc.yaml and the library sources its
+    stages depend on (the code itself runs from the installed package)."""
+    import shutil
+
+    repo.mkdir(parents=True, exist_ok=True)
+    for f in ("dvc.yaml", ".dvcignore", ".gitignore"):
+        shutil.copy(ROOT / f, repo / f)
+    for d in ("preprocess", "models", "train", "evaluate", "alerts", "methods", "jobs"):
+        shutil.copytree(ROOT / "src/ipad_vad" / d, repo / "src/ipad_vad" / d, ignore=shutil.ignore_patterns("__pycache__"))
+
+
 def ran_stages(out: str) -> list[str]:
     return [line.split("'")[1] for line in out.splitlines() if line.startswith("Running stage '")]
 
@@ -62,11 +74,7 @@ def smoke_project(tmp_path_factory, prefect_server):
     import shutil
 
     repo = tmp_path_factory.mktemp("e2e") / "project"
-    repo.mkdir()
-    for f in ("dvc.yaml", ".dvcignore", ".gitignore"):
-        shutil.copy(ROOT / f, repo / f)
-    for d in ("preprocess", "models", "train", "evaluate", "alerts"):
-        shutil.copytree(ROOT / "src/ipad_vad" / d, repo / "src/ipad_vad" / d, ignore=shutil.ignore_patterns("__pycache__"))
+    copy_project_skeleton(repo)
     shutil.copytree(ROOT / "infra", repo / "infra")
     sh([sys.executable, str(ROOT / "scripts/smoke_params.py"), "smoke", str(repo / "params.yaml")], repo, os.environ)
     params = (repo / "params.yaml").read_text().replace("root: data/synth", "root: data/ipad", 1)

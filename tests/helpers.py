@@ -61,3 +61,18 @@ def write_video(path: Path, n: int, fourcc: str = "FFV1", fps: float = 25.0) -> 
         w.write(f)
     w.release()
     return [cv2.cvtColor(f, cv2.COLOR_BGR2RGB) for f in frames]
+
+
+def build_model(name: str, params: dict, clip_len: int | None = None, drop_path: float | None = None):
+    """A method's fresh nn.Module from a params dict (e.g. the smoke profile), optionally with
+    another clip length or encoder drop-path."""
+    import copy
+
+    from ipad_vad.methods import get_method
+
+    p = copy.deepcopy(params)
+    if clip_len:
+        p["clip"]["length"] = clip_len
+    if drop_path is not None:
+        p["model"]["encoder"]["drop_path"] = drop_path
+    return get_method(name, p).build()

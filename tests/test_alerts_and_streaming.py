@@ -18,34 +18,37 @@ from ipad_vad.evaluate.scoring import score_clips
 from ipad_vad.evaluate.sliding_window import period_error
 from ipad_vad.inference.frame_sources import open_footage
 from ipad_vad.inference.stream_scorer import StreamScorer, structural_latency
-from ipad_vad.models.factory import build_model
+from ipad_vad.methods import get_method
 
 SMOKE = load_params("params.yaml", "smoke")
 T, SIZE = 8, (32, 32)
+METHOD = get_method("ipad_vad", {**SMOKE, "clip": {**SMOKE["clip"], "length": T}})
+WEIGHTS = {"recon_error": 0.5, "period_error": 0.5}
 
 
 def test_calibration_statistics_and_threshold_by_hand():
-    psnr = [np.array([30.0, 32.0]), np.array([34.0, 28.0])]
-    ep = [np.array([0.0, 2.0]), np.array([4.0, 2.0])]
-    cal = fit_calibration(psnr, ep, 0.25, 0.5, n_classes=200)
-    r = -np.array([30, 32, 34, 28.0])
-    assert cal.recon_mean == pytest.approx(r.mean()) and cal.recon_std == pytest.approx(r.std())
-    assert cal.period_mean == pytest.approx(2.0) and cal.period_std == pytest.approx(np.sqrt(2.0))
-    s = 0.5 * (r - r.mean()) / r.std() + 0.5 * (np.array([0, 2, 4, 2.0]) - 2) / np.sqrt(2)
-    assert np.allclose(cal.score(np.array([30, 32, 34, 28.0]), np.array([0, 2, 4, 2.0])), s)
+    r = -np.array([30, 32, 34, 28.0])  # reconstruction error (-PSNR) of four normal frames
+    ep = np.array([0, 2, 4, 2.0])
+    cal = fit_calibration("ipad_vad", {"recon_error": r, "period_error": ep}, WEIGHTS, 0.25, n_classes=200)
+    assert cal.components == ("recon_error", "period_error")
+    assert cal.means == pytest.approx((r.mean(), 2.0)) and cal.stds == pytest.approx((r.std(), np.sqrt(2.0)))
+    s = 0.5 * (r - r.mean()) / r.std() + 0.5 * (ep - 2) / np.sqrt(2)
+    assert np.allclose(cal.score({"recon_error": r, "period_error": ep}), s)
     assert cal.threshold == pytest.approx(np.sort(s)[3])  # the 0.75 quantile, 'higher': the top frame
     assert Calibration.from_dict(cal.to_dict()) == cal
     with pytest.raises(ValueError, match="false_alarm_rate"):
-        fit_calibration(psnr, ep, 0.0, 0.5)
+        fit_calibration("ipad_vad", {"recon_error": r, "period_error": ep}, WEIGHTS, 0.0)
+    # a component with weight 0 is left out of the score and its statistics
+    alone = fit_calibration("ipad_vad", {"recon_error": r, "period_error": ep}, {"recon_error": 1, "period_error": 0}, 0.25)
+    assert alone.components == ("recon_error",) and np.allclose(alone.score({"recon_error": r}), (r - r.mean()) / r.std())
 
 
 def test_reconstruction_only_calibration_ranks_like_scene_norm():
     rng = np.random.default_rng(0)
     psnr = [rng.normal(30, 2, 50), rng.normal(28, 2, 60)]
     labels = [rng.integers(0, 2, 50), rng.integers(0, 2, 60)]
-    cal = fit_calibration([rng.normal(31, 1, 40)], None, 0.01, 0.5)
-    assert cal.period_weight == 0  # no period head: reconstruction alone
-    calibrated = frame_auc(np.concatenate(labels), cal.score(np.concatenate(psnr)))
+    cal = fit_calibration("conv_ae", {"recon_error": -rng.normal(31, 1, 40)}, {"recon_error": 1.0}, 0.01)
+    calibrated = frame_auc(np.concatenate(labels), cal.score({"recon_error": -np.concatenate(psnr)}))
     scene = frame_auc(np.concatenate(labels), np.concatenate(normalise([-p for p in psnr], "scene")))
     assert calibrated == pytest.approx(scene)
 
@@ -92,18 +95,19 @@ def _frames(n=60, seed=0):
 @pytest.fixture(scope="module")
 def model_and_cal():
     torch.manual_seed(0)
-    m = build_model("ipad_vad", SMOKE["model"], clip_len=T).eval()
-    cal = Calibration(threshold=0.5, false_alarm_rate=0.01, recon_mean=-20.0, recon_std=2.0, period_mean=10.0,
-                      period_std=5.0, period_weight=0.5, n_classes=m.period_head.n_classes, window=5, period_step=16.7,
-                      clip_len=T, frame_size=SIZE, source_size=SIZE, min_frames=2, merge_gap=3)
+    m = METHOD.build().eval()
+    cal = Calibration(method="ipad_vad", threshold=0.5, false_alarm_rate=0.01, components=("recon_error", "period_error"),
+                      means=(20.0, 10.0), stds=(2.0, 5.0), weights=(0.5, 0.5), n_classes=m.period_head.n_classes,
+                      window=5, period_step=16.7, clip_len=T, frame_size=SIZE, source_size=SIZE, min_frames=2, merge_gap=3)
     return m, cal
 
 
-def _offline(model, cal, frames):
+def _offline(model, cal, frames, method=METHOD):
     ds = ClipDataset([VideoRecord(ArraySource(frames))], clip_len=T, stride=1)
-    df = score_clips(model, ds, batch_size=5)
-    ep = period_error(df.t_p.to_numpy(), cal.n_classes, cal.window, cal.period_step)
-    return df.center.to_numpy(), cal.score(df.psnr.to_numpy(), ep)
+    df = score_clips(method, model, ds, batch_size=5)
+    if "t_p" in df:  # the evaluation's own E_p code, not the method's
+        df["period_error"] = period_error(df.t_p.to_numpy(), cal.n_classes, cal.window, cal.period_step)
+    return df.center.to_numpy(), cal.score(df)
 
 
 @pytest.mark.parametrize("batch", [1, 3, 7])
@@ -113,7 +117,7 @@ def test_streaming_gives_the_offline_evaluation_scores_and_alerts(model_and_cal,
     centers, offline = _offline(model, cal, frames)
     # a threshold that makes alerts happen on these scores
     cal = Calibration(**{**cal.__dict__, "threshold": float(np.quantile(offline, 0.7))})
-    s = StreamScorer(model, cal, batch_clips=batch)
+    s = StreamScorer(METHOD, model, cal, batch_clips=batch)
     got = []
     lag = structural_latency(T, cal.window, batch)
     for i, f in enumerate(frames):
@@ -134,11 +138,11 @@ def test_streaming_gives_the_offline_evaluation_scores_and_alerts(model_and_cal,
 def test_bad_frames_are_rejected_with_the_stream_and_problem(model_and_cal, tmp_path):
     model, cal = model_and_cal
     with pytest.raises(DataError, match="camera7 frame 0: expected a colour frame"):
-        StreamScorer(model, cal, name="camera7").push(np.zeros((*SIZE, 1), np.uint8))
+        StreamScorer(METHOD, model, cal, name="camera7").push(np.zeros((*SIZE, 1), np.uint8))
     with pytest.raises(DataError, match="frames are 48x64 .* trained on 32x32"):
-        StreamScorer(model, cal, name="camera7").push(np.zeros((48, 64, 3), np.uint8))
+        StreamScorer(METHOD, model, cal, name="camera7").push(np.zeros((48, 64, 3), np.uint8))
     with pytest.raises(DataError, match="dtype float32"):
-        StreamScorer(model, cal).push(np.zeros((*SIZE, 3), np.float32))
+        StreamScorer(METHOD, model, cal).push(np.zeros((*SIZE, 3), np.float32))
     junk = tmp_path / "notes.txt"
     junk.write_text("hello")
     with pytest.raises(DataError, match="notes.txt: not a video file"):
@@ -176,11 +180,11 @@ def test_follow_a_filling_folder_scores_like_the_finished_folder(model_and_cal, 
     th = threading.Thread(target=camera)
     th.start()
     live = open_footage(folder, SIZE, follow=True, poll_s=0.01, idle_timeout=0.5)
-    s = StreamScorer(model, cal, batch_clips=2)
+    s = StreamScorer(METHOD, model, cal, batch_clips=2)
     got = [g.score for f in live.frames for g in s.push(f)] + [g.score for g in s.close()]
     th.join()
     assert s.frames_seen == len(frames)
-    finished = StreamScorer(model, cal, batch_clips=5)
+    finished = StreamScorer(METHOD, model, cal, batch_clips=5)
     ref = [g.score for f in open_footage(folder, SIZE).frames for g in finished.push(f)] + [g.score for g in finished.close()]
     assert np.allclose(got, ref, atol=1e-4) and len(got) == len(frames) - T + 1
 
@@ -194,7 +198,33 @@ def test_a_video_file_scores_like_its_frames_pushed_one_by_one(model_and_cal, tm
     w.release()
     footage = open_footage(tmp_path / "cam.mkv", SIZE, expected_size=SIZE)
     assert footage.fps == pytest.approx(5.0) and footage.native_size == SIZE
-    a, b = StreamScorer(model, cal, batch_clips=4), StreamScorer(model, cal, batch_clips=1)
+    a, b = StreamScorer(METHOD, model, cal, batch_clips=4), StreamScorer(METHOD, model, cal, batch_clips=1)
     got = [g.score for f in footage.frames for g in a.push(f)] + [g.score for g in a.close()]
     ref = [g.score for f in frames for g in b.push(f)] + [g.score for g in b.close()]
     assert np.allclose(got, ref, atol=1e-4) and len(got) == 30 - T + 1  # FFV1 is lossless
+
+
+def test_streaming_a_method_without_window_components_equals_offline(tmp_path):
+    """The reference detector (one clip-level component, no lookahead) streams like it evaluates."""
+    from ipad_vad.methods.base import FitHooks
+    from ipad_vad.train.loop import TrainSettings
+
+    knn = get_method("knn", {**SMOKE, "clip": {**SMOKE["clip"], "length": T}})
+    normal = ClipDataset([VideoRecord(ArraySource(_frames(30)))], clip_len=T, stride=1)
+    model = knn.fit(normal, tmp_path, TrainSettings(), FitHooks(progress=False)).model
+    frames = _frames()
+    ds = ClipDataset([VideoRecord(ArraySource(frames))], clip_len=T, stride=1)
+    df = score_clips(knn, model, ds, batch_size=5)
+    cal = fit_calibration("knn", df, knn.weights(), 0.1, clip_len=T, frame_size=SIZE)
+    s = StreamScorer(knn, model, cal, batch_clips=1)
+    lag = structural_latency(T, 1, 1)
+    got = []
+    for i, f in enumerate(frames):
+        got += s.push(f)
+        if got:
+            assert i - got[-1].frame <= lag
+    got += s.close()
+    assert [g.frame for g in got] == list(df.center)
+    assert np.allclose([g.components["distance"] for g in got], df.distance, atol=1e-5)
+    with pytest.raises(ValueError, match="calibration of knn given for a ipad_vad model"):
+        StreamScorer(METHOD, model, cal)

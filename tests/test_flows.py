@@ -32,9 +32,9 @@ def test_full_pipeline_flow_with_fan_out(tmp_path, monkeypatch):
         state = ipad_pipeline(return_state=True)
     assert state.is_completed(), state
     result = state.result()
-    assert set(result["summary"]) == {"ipad_vad", "conv_ae", "ipad_vad_no_window"}
+    assert set(result["summary"]) == {"ipad_vad", "ipad_vad:recon_error", "ipad_vad:period_error", "conv_ae", "knn"}
     [decision] = result["promotions"]
-    assert decision["device"] == "R01" and decision["alias"] == "champion"
+    assert decision["device"] == "R01" and decision["alias"] == "champion" and decision["method"] in ("ipad_vad", "knn")
     assert json.loads((tmp_path / "reports/results.json").read_text())["scenes"] == ["S01", "S02", "R01"]
     for scene in ("S01", "S02", "R01"):
         assert (tmp_path / "data/prepared" / ("devices" if scene == "R01" else "pretrain") / "periods" / scene / "periods.json").is_file()

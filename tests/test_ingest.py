@@ -3,7 +3,7 @@ import pytest
 
 from ipad_vad.data.layout import scan_ipad
 from ipad_vad.errors import DataError
-from ipad_vad.pipeline.ingest import ingest_landing
+from ipad_vad.jobs.ingest import ingest_landing
 
 from .helpers import make_ipad_tree, write_video
 

@@ -6,17 +6,20 @@ import torch
 
 from ipad_vad.config import load_params
 from ipad_vad.data.clip_dataset import ClipDataset, VideoRecord
-from ipad_vad.models.factory import MODEL_NAMES, build_model, count_parameters
+from ipad_vad.models import count_parameters
 from ipad_vad.models.pretrained import load_pretrained
 from ipad_vad.models.video_swin import VideoSwinEncoder
 from ipad_vad.train.lora import LoraSettings, add_lora, load_adapter, save_adapter, trainable_summary
 from ipad_vad.train.loop import Trainer, TrainSettings
 
-SMOKE = load_params("params.yaml", "smoke")["model"]
-DEMO = load_params("params.yaml", "demo")["model"]
+from .helpers import build_model
+
+SMOKE = load_params("params.yaml", "smoke")
+DEMO = load_params("params.yaml", "demo")
+LEARNED = ["ipad_vad", "ipad_vad_no_memory", "v_swin_ae", "conv_ae", "mem_ae"]  # the reconstruction models
 
 
-@pytest.mark.parametrize("name", MODEL_NAMES)
+@pytest.mark.parametrize("name", LEARNED)
 @pytest.mark.parametrize("cfg,shape", [(SMOKE, (2, 3, 8, 32, 32)), (DEMO, (1, 3, 16, 64, 64))])
 def test_every_model_reconstructs_the_input_shape(name, cfg, shape):
     torch.manual_seed(0)
@@ -26,9 +29,9 @@ def test_every_model_reconstructs_the_input_shape(name, cfg, shape):
     assert out["recon"].shape == shape
     assert out["recon"].abs().max() <= 1
     if name == "ipad_vad":
-        n = cfg["period"]["n_classes"]
+        n = cfg["methods"]["ipad_vad"]["period"]["n_classes"]
         assert out["period_logits"].shape == (shape[0], n) and out["t_p"].shape == (shape[0],)
-        assert out["mem_weights"].shape[-1] == cfg["memory"]["size"]
+        assert out["mem_weights"].shape[-1] == cfg["methods"]["ipad_vad"]["memory"]["size"]
         assert torch.allclose(out["mem_weights"].sum(-1), torch.ones(1))
 
 
@@ -161,7 +164,7 @@ def test_checkpoint_resume_continues_identically(tmp_path):
 
     def model():
         torch.manual_seed(0)
-        return build_model("ipad_vad", {**SMOKE, "encoder": {**SMOKE["encoder"], "drop_path": 0.1}})
+        return build_model("ipad_vad", SMOKE, drop_path=0.1)
 
     straight = Trainer(model(), s, n_classes=200, progress=False)
     straight.fit(ds)
@@ -187,8 +190,8 @@ def test_training_with_spawned_workers_inside_a_prefect_flow(tmp_path):
         import torch
         from prefect import flow, task
         from ipad_vad.data.clip_dataset import ClipDataset, VideoRecord
-        from ipad_vad.models.factory import build_model
         from ipad_vad.train.loop import Trainer, TrainSettings
+        from tests.helpers import build_model
         from tests.test_models import SMOKE, _Frames
 
         @task

@@ -13,21 +13,18 @@ import mlflow
 import pytest
 import yaml
 
-from .conftest import ROOT, VENV_BIN, sh as _sh
+from .conftest import ROOT, VENV_BIN, copy_project_skeleton, sh as _sh
 
 pytestmark = pytest.mark.slow
 DEVICES = ["cutter.B7", "press_line-2"]
+METHODS = ["ipad_vad", "conv_ae", "knn"]  # pipeline.methods of the smoke profile
 
 
 @pytest.fixture(scope="module")
 def project(tmp_path_factory, prefect_server):
     base = tmp_path_factory.mktemp("own")
     repo = base / "project"
-    repo.mkdir()
-    for f in ("dvc.yaml", ".dvcignore", ".gitignore"):
-        shutil.copy(ROOT / f, repo / f)
-    for d in ("preprocess", "models", "train", "evaluate", "alerts"):
-        shutil.copytree(ROOT / "src/ipad_vad" / d, repo / "src/ipad_vad" / d, ignore=shutil.ignore_patterns("__pycache__"))
+    copy_project_skeleton(repo)
     _sh([sys.executable, str(ROOT / "scripts/smoke_params.py"), "smoke", str(repo / "params.yaml")], repo, os.environ)
     params = yaml.safe_load((repo / "params.yaml").read_text())
     for synth in (params["synth"], params["profiles"]["smoke"]["synth"]):
@@ -56,7 +53,9 @@ def test_scene_roles_are_written_and_the_pipeline_runs_on_them(project):
     assert sorted(p["pipeline"]["devices"]) == sorted(DEVICES) and p["pipeline"]["pretrain_scenes"] == []
     assert p["pipeline"]["pretrain_data"] == "devices" and p["synth"]["scenes"] == []
     assert "scenes" not in p["profiles"]["smoke"].get("pipeline", {})  # lists live in the base section only
-    for stage in ["pretrain"] + [f"{s}@{d}" for d in DEVICES for s in ("prepare_device", "finetune", "evaluate_device", "promote")]:
+    stages = [f"pretrain@{m}" for m in METHODS] + [f"{s}@{d}" for d in DEVICES for s in ("prepare_device", "promote")]
+    stages += [f"{s}@{m}-{d}" for d in DEVICES for m in METHODS for s in ("finetune", "evaluate_device")]
+    for stage in stages:
         assert f"Running stage '{stage}'" in project["repro"], stage
     from ipad_vad.data.periods import read_period_file
 
@@ -70,15 +69,19 @@ def test_each_device_has_a_champion_whose_threshold_is_the_evaluated_one(project
     mlflow.set_tracking_uri(project["env"]["MLFLOW_TRACKING_URI"])
     client = mlflow.MlflowClient()
     for d in DEVICES:
-        cal = json.loads((project["path"] / f"eval/{d}/calibration/ipad_vad.json").read_text())
         champ = client.get_model_version_by_alias(f"ipad-vad-{d}", "champion")
-        assert float(champ.tags["threshold"]) == cal["threshold"]
-        assert cal["source"] == "training footage after the 0.2 share used for fine-tuning", cal["source"]
+        method = champ.tags["method"]
+        record = json.loads((project["path"] / f"registry/{d}.json").read_text())
+        assert record["method"] == method and set(record["candidates"]) == {"ipad_vad", "knn"}
+        assert record["auc"] == max(record["candidates"].values())  # the better method on this device
+        cal = json.loads((project["path"] / f"eval/devices/{d}/{method}/calibration.json").read_text())
+        assert float(champ.tags["threshold"]) == cal["threshold"] and cal["method"] == method
+        assert cal["source"] == "training footage after the 0.2 share used for adaptation", cal["source"]
         assert cal["n_frames"] >= 32
         loaded = mlflow.pyfunc.load_model(f"models:/ipad-vad-{d}@champion").unwrap_python_model()
-        assert loaded.calibration.threshold == cal["threshold"]
-        metrics = json.loads((project["path"] / f"eval/{d}/metrics.json").read_text())
-        assert metrics["methods"]["ipad_vad"]["alerts"]["threshold"] == cal["threshold"]
+        assert loaded.calibration.threshold == cal["threshold"] and loaded.method.name == method
+        metrics = json.loads((project["path"] / f"eval/devices/{d}/{method}/metrics.json").read_text())
+        assert metrics["alerts"]["threshold"] == cal["threshold"]
 
 
 def test_ipad_score_flags_anomalous_footage_and_not_normal_footage(project, tmp_path):

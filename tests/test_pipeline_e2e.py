@@ -8,10 +8,12 @@ import cv2
 import mlflow
 import numpy as np
 import pytest
+import yaml
 
 from .conftest import ran_stages as _ran, sh as _sh
 
 pytestmark = pytest.mark.slow
+METHODS = ["ipad_vad", "conv_ae", "knn"]  # pipeline.methods of the smoke profile
 
 
 @pytest.fixture(scope="module")
@@ -22,16 +24,19 @@ def repo(smoke_project):
 def test_dvc_repro_runs_every_stage_and_tracks_results(repo):
     path = repo["path"]
     ran = _ran(repo["first"])
-    for stage in ("validate", "prepare_pretrain@S01", "prepare_device@R01", "pretrain", "finetune@R01",
-                  "evaluate_pretrain@S02", "evaluate_device@R01", "report", "promote@R01"):
+    for stage in ("validate", "prepare_pretrain@S01", "prepare_device@R01", "report", "promote@R01"):
         assert stage in ran, (stage, ran)
+    for m in METHODS:  # one stage per method, and per method and device
+        for stage in (f"pretrain@{m}", f"finetune@{m}-R01", f"evaluate_pretrain@{m}", f"evaluate_device@{m}-R01"):
+            assert stage in ran, (stage, ran)
     res = json.loads((path / "reports/results.json").read_text())
     assert set(res["scenes"]) == {"S01", "S02", "R01"}
-    assert set(res["summary"]) == {"ipad_vad", "conv_ae", "ipad_vad_no_window"}
+    assert set(res["summary"]) == {"ipad_vad", "ipad_vad:recon_error", "ipad_vad:period_error", "conv_ae", "knn"}
     assert all(0 <= v <= 1 for v in res["summary"].values())
     assert (path / "plots/R01/roc.png").is_file() and (path / "plots/S01/scores.png").is_file()
     decision = json.loads((path / "registry/R01.json").read_text())
     assert decision["alias"] == "champion" and decision["version"] == "1"
+    assert set(decision["candidates"]) == {"ipad_vad", "knn"} and decision["auc"] == max(decision["candidates"].values())
     mlflow.set_tracking_uri(repo["env"]["MLFLOW_TRACKING_URI"])
     runs = mlflow.search_runs(experiment_names=["ipad-vad"], output_format="list")
     stages = {r.data.tags.get("ipad.stage") for r in runs}
@@ -42,12 +47,28 @@ def test_dvc_repro_runs_every_stage_and_tracks_results(repo):
     assert evaluate_r01 and any(k.startswith("auc_scene_norm_ipad_vad") for k in evaluate_r01[0].data.metrics)
     assert all(len(r.data.tags.get("data_version", "")) == 16 for r in evaluate_r01)
     client = mlflow.MlflowClient()
-    assert len(client.search_model_versions("name='ipad-vad-base'")) == 1  # the pretrained base is registered
+    for m in ("ipad_vad", "knn"):  # the bases of the methods that compete for the device are registered
+        assert len(client.search_model_versions(f"name='ipad-vad-base-{m}'")) == 1
+    assert client.get_model_version("ipad-vad-R01", "1").tags["method"] == decision["method"]
 
 
 def test_second_repro_reruns_nothing(repo):
     out = _sh("dvc repro", repo["path"], repo["env"]).stdout
     assert _ran(out) == [] and "Data and pipelines are up to date" in out
+
+
+def test_changing_one_methods_params_reruns_only_its_stages(repo):
+    path, env = repo["path"], repo["env"]
+    original = (path / "params.yaml").read_text()
+    p = yaml.safe_load(original)
+    p["methods"]["knn"]["k"] = 3
+    (path / "params.yaml").write_text(yaml.safe_dump(p, sort_keys=False))
+    try:
+        changed = set(json.loads(_sh("dvc status --json", path, env).stdout))
+    finally:
+        (path / "params.yaml").write_text(original)
+    assert changed == {"pretrain@knn", "finetune@knn-R01", "evaluate_pretrain@knn", "evaluate_device@knn-R01"}, changed
+    assert json.loads(_sh("dvc status --json", path, env).stdout) == {}
 
 
 def test_new_footage_for_one_device_reruns_only_its_stages_and_ingest_is_idempotent(repo, tmp_path):
@@ -64,9 +85,10 @@ def test_new_footage_for_one_device_reruns_only_its_stages_and_ingest_is_idempot
     out = _sh(["ipad", "ingest", str(tmp_path / "landing"), "--no-commit"], path, env).stdout
     assert "stages_run" in out
     lock = (path / "dvc.lock").read_text()
-    ran = [s for s in ("prepare_device@R01", "finetune@R01", "evaluate_device@R01", "promote@R01") if s in out]
-    assert len(ran) == 4, out
-    for untouched in ("prepare_pretrain@S01", "prepare_pretrain@S02", "pretrain", "evaluate_pretrain@S01"):
+    expect = ["prepare_device@R01", "promote@R01"] + [f"{s}@{m}-R01" for m in METHODS for s in ("finetune", "evaluate_device")]
+    ran = [s for s in expect if f"'{s}'" in out]
+    assert ran == expect, out
+    for untouched in ["prepare_pretrain@S01", "prepare_pretrain@S02"] + [f"{s}@{m}" for m in METHODS for s in ("pretrain", "evaluate_pretrain")]:
         assert f"'{untouched}'" not in out, out
     assert (path / "data/ipad/R01/training/frames/02").is_dir()
     # the registry now holds two versions of R01; nothing registered was lost

@@ -6,13 +6,13 @@ import pytest
 import torch
 
 from ipad_vad.config import load_params
-from ipad_vad.models.factory import build_model
+from ipad_vad.methods import get_method, load_model_file
+from ipad_vad.methods.base import write_method_json
 from ipad_vad.registry import device_model_name
 from ipad_vad.registry import tracking
 from ipad_vad.registry.promotion import list_models, promote
 from ipad_vad.registry.pyfunc_model import log_scorer
 from ipad_vad.train.lora import LoraSettings, add_lora, load_adapter, save_adapter
-from ipad_vad.train.runs import load_model, save_model
 
 PARAMS = load_params("params.yaml", "smoke")
 
@@ -26,16 +26,18 @@ def store(tmp_path, monkeypatch):
 
 
 def _base_and_adapter(tmp_path):
+    """A saved IPAD-VAD base and a LoRA-adapted folder (as methods/adaptation.py writes it)."""
     torch.manual_seed(0)
-    base = build_model("ipad_vad", PARAMS["model"], clip_len=8)
-    save_model(base, "ipad_vad", PARAMS, tmp_path / "base.pt")
-    pm = add_lora(load_model(tmp_path / "base.pt")[0], LoraSettings(rank=4, alpha=8))
+    method = get_method("ipad_vad", PARAMS)
+    method.save(method.build(), tmp_path / "base.pt")
+    pm = add_lora(load_model_file(tmp_path / "base.pt")[1], LoraSettings(rank=4, alpha=8), method.lora_targets)
     with torch.no_grad():
         for p in pm.parameters():
             if p.requires_grad:
                 p.add_(torch.randn_like(p) * 0.05)
-    save_adapter(pm, tmp_path / "adapter")
-    return tmp_path / "base.pt", tmp_path / "adapter"
+    save_adapter(pm, tmp_path / "adapted" / "adapter")
+    write_method_json(tmp_path / "adapted", method, base=str(tmp_path / "base.pt"))
+    return tmp_path / "base.pt", tmp_path / "adapted"
 
 
 def test_registry_pyfunc_scores_like_the_in_memory_model_and_promotion_rules(store):
@@ -45,7 +47,7 @@ def test_registry_pyfunc_scores_like_the_in_memory_model_and_promotion_rules(sto
     versions = []
     for auc in (0.70, 0.65, 0.80, 0.805):
         with tracking.run("finetune R01", "finetune", "R01", params={"lora": {"rank": 4}}):
-            v = log_scorer(base, adapter, name, clips, tags={"scene": "R01"})
+            v = log_scorer(name, clips, base, adapter, tags={"scene": "R01"})
         versions.append(v.version)
     d1 = promote(name, versions[0], 0.70)
     assert d1.promoted and d1.previous_champion is None
@@ -64,12 +66,15 @@ def test_registry_pyfunc_scores_like_the_in_memory_model_and_promotion_rules(sto
     # the registered champion rebuilds base + adapter and scores like the in-memory model
     loaded = mlflow.pyfunc.load_model(f"models:/{name}@champion")
     got = loaded.predict(clips)
-    mem = load_adapter(load_model(base)[0], adapter, merge=True).eval()
+    assert list(got.columns) == ["recon_error", "t_p"]  # the method's named components, then the phase
+    assert client.get_model_version(name, versions[2]).tags["method"] == "ipad_vad"
+    mem = load_adapter(load_model_file(base)[1], adapter / "adapter", merge=True).eval()
     with torch.no_grad():
         x = torch.from_numpy(clips)
-        mse = (mem(x)["recon"][:, :, 4] - x[:, :, 4]).pow(2).flatten(1).mean(1)
-    assert np.allclose(got[:, 1], mse.numpy(), atol=1e-6)
-    assert np.allclose(got[:, 0], 10 * np.log10(4 / mse.numpy()), atol=1e-4)
+        out = mem(x)
+        mse = (out["recon"][:, :, 4] - x[:, :, 4]).pow(2).flatten(1).mean(1)
+    assert np.allclose(got["recon_error"], -10 * np.log10(4 / mse.numpy()), atol=1e-4)  # -PSNR of the centre frame
+    assert (got["t_p"].to_numpy() == out["period_logits"].argmax(-1).numpy()).all()
 
 
 def test_runs_carry_tags_and_share_a_pipeline_parent(store, monkeypatch):

@@ -55,30 +55,35 @@ def test_period_error_is_large_for_shuffled_or_paused_sequences():
 
 
 def test_train_finetune_evaluate_on_generated_footage(tmp_path):
-    """The param-driven jobs end to end at smoke size: pretrain on S01, LoRA on R01, evaluate R01."""
+    """The jobs end to end at smoke size on the frame folders: pretrain on S01, LoRA on R01, evaluate R01."""
     from ipad_vad.config import load_params
     from ipad_vad.data.manifest import build_manifest
     from ipad_vad.data.synth.generator import SynthConfig, generate
-    from ipad_vad.train.runs import evaluate, finetune, load_finetuned, load_model, train_model
+    from ipad_vad.jobs.adapt import adapt_to_device
+    from ipad_vad.jobs.data import DataSource
+    from ipad_vad.jobs.evaluate import evaluate
+    from ipad_vad.jobs.pretrain import fit_method
+    from ipad_vad.methods import FitHooks, get_method, load_model_file
+    from ipad_vad.methods.adaptation import load_adapted
 
     params = load_params("params.yaml", "smoke")
-    params["pipeline"]["prepared_root"] = str(tmp_path / "prepared")  # nothing prepared: frame folders
     generate(tmp_path / "ipad", SynthConfig.from_params(params["synth"], scenes=["S01", "R01"], workers=1))
     m = build_manifest(tmp_path / "ipad")
-    res = train_model(params, m, ["S01"], tmp_path / "base", progress=False)
+    quiet = FitHooks(progress=False)
+    res = fit_method(params, "ipad_vad", m, ["S01"], tmp_path / "base", DataSource.FRAMES, quiet)
     assert (tmp_path / "base/model.pt").is_file() and len(res["history"]) == params["train"]["epochs"]
-    model, state = load_model(tmp_path / "base/model.pt")
-    assert state["name"] == "ipad_vad"
-    meta = finetune(params, m, "R01", tmp_path / "base/model.pt", tmp_path / "R01", progress=False)
-    assert meta["trainable"]["share"] < 0.5 and meta["clips_used"] > 0
-    tuned = load_finetuned(tmp_path / "R01")
-    scores, metrics = evaluate(params, m, "R01", tuned, tmp_path / "eval", progress=False)
-    assert set(metrics) >= {"scene", "auc", "auc_per_type", "period_step"}
-    assert set(metrics["auc"]["scene_norm"]) == {"score", "recon_score", "period_score"}
+    method, _ = load_model_file(tmp_path / "base/model.pt")
+    assert method.name == "ipad_vad"
+    meta = adapt_to_device(params, "ipad_vad", "R01", m, tmp_path / "base/model.pt", tmp_path / "R01", DataSource.FRAMES, quiet)
+    assert meta["adaptation"] == "lora" and meta["trainable"]["share"] < 0.5 and meta["clips_used"] > 0
+    _, tuned = load_adapted(tmp_path / "R01")
+    scores, metrics, ctx = evaluate(params, get_method("ipad_vad", params), tuned, m, "R01", DataSource.FRAMES, progress=False)
+    assert set(metrics) >= {"scene", "auc", "auc_per_type", "context", "weights"}
+    assert set(metrics["auc"]["scene_norm"]) == {"score", "recon_error", "period_error"}
     assert all(0 <= v <= 1 for p in metrics["auc"].values() for v in p.values())
     assert set(metrics["auc_per_type"]) <= {"color", "shape", "shift", "tilt", "pause", "speed", "missing_part"}
-    assert len(scores) == metrics["n_clips"] and (tmp_path / "eval/scores.parquet").is_file()
-    assert metrics["period_step"] == pytest.approx(200 / 10, rel=0.2)  # 5 s cycles at 2 fps = 10 frames
+    assert len(scores) == metrics["n_clips"]
+    assert ctx.period_step == pytest.approx(200 / 10, rel=0.2)  # 5 s cycles at 2 fps = 10 frames
 
 
 def test_a_stale_prepared_cache_is_an_error_not_silently_used(tmp_path):
@@ -87,13 +92,21 @@ def test_a_stale_prepared_cache_is_an_error_not_silently_used(tmp_path):
     from ipad_vad.data.synth.generator import SynthConfig, generate
     from ipad_vad.errors import DataError
     from ipad_vad.preprocess.cache import cache_scene
-    from ipad_vad.train.runs import dataset
+    from ipad_vad.jobs.data import DataSource, clip_dataset
 
     params = load_params("params.yaml", "smoke")
     params["pipeline"]["prepared_root"] = str(tmp_path / "prepared")
     generate(tmp_path / "a", SynthConfig.from_params(params["synth"], scenes=["R01"], workers=1))
     generate(tmp_path / "b", SynthConfig.from_params(params["synth"], scenes=["R01"], seed=5, workers=1))
-    cache_scene(build_manifest(tmp_path / "a"), "R01", (32, 32), tmp_path / "prepared/devices/cache")
-    assert len(dataset(params, build_manifest(tmp_path / "a"), "testing", ["R01"])) > 0
+    from ipad_vad.preprocess.period import period_scene
+
+    root = tmp_path / "prepared/devices"
+    cache_scene(build_manifest(tmp_path / "a"), "R01", (32, 32), root / "cache")
+    period_scene(build_manifest(tmp_path / "a"), "R01", root / "cache", root / "periods", root / "flow", "appearance", 8, 400, True)
+    prepared = DataSource.PREPARED
+    assert len(clip_dataset(params, build_manifest(tmp_path / "a"), "testing", ["R01"], prepared)) > 0
     with pytest.raises(DataError, match="does not match the manifest"):
-        dataset(params, build_manifest(tmp_path / "b"), "testing", ["R01"])
+        clip_dataset(params, build_manifest(tmp_path / "b"), "testing", ["R01"], prepared)
+    with pytest.raises(DataError, match="no prepared data for scene S01"):  # asked for prepared data: never a silent fallback
+        clip_dataset({**params, "pipeline": {**params["pipeline"], "pretrain_scenes": ["S01"]}},
+                     build_manifest(tmp_path / "a").assign(scene="S01"), "testing", ["S01"], prepared)

@@ -1,6 +1,9 @@
-"""The `ipad` command. One way in for each job: DVC stages run `ipad <step>`.
+"""The library's commands of `ipad`: data, models, scoring, the registry, storage.
 
-Imports are lazy (inside the commands) so that `ipad --help` answers at once.
+The pipeline steps (`ipad prepare | pretrain | finetune | evaluate | report | promote | pipeline |
+ingest`, `ipad storage poll`) run Prefect flows; they are added to this app by the orchestration
+layer (``flows/cli.py``, the console script), so the library never imports ``flows/``. Imports are
+lazy (inside the commands) so that `ipad --help` answers at once.
 """
 
 from __future__ import annotations
@@ -213,7 +216,7 @@ def data_scenes(
     Example: ipad data scenes --root data/ipad --devices press-3,cutter.B   (then: dvc repro)
     """
     from .config import load_params
-    from .pipeline.scene_roles import plan_roles, write_roles
+    from .jobs.scene_roles import plan_roles, write_roles
 
     root = root or Path(load_params(params).get("data", {}).get("root", "data/ipad"))
     roles = plan_roles(root, devices.split(",") if devices else None, pretrain.split(",") if pretrain else None)
@@ -250,151 +253,116 @@ def _manifest(p: dict, manifest: Optional[Path]):
     return read_dataframe(manifest or Path(p.get("data", {}).get("manifest", "data/manifest.parquet")))
 
 
+DataOpt = typer.Option("frames", "--data", help="frames: the manifest's frame folders | prepared: the pipeline's decoded cache and periods")
+
+
+@model_app.command("list")
+def model_list(params: Path = ParamsOpt, profile: Optional[str] = ProfileOpt):
+    """The registered detection methods (src/ipad_vad/methods/): components, adaptation, parameters."""
+    from rich.table import Table
+
+    from .methods import get_method, method_names
+    from .models import count_parameters
+
+    p = _params(params, profile)
+    t = Table("method", "label", "score components (weight)", "adaptation", "parameters", title="methods")
+    for name in method_names():
+        m = get_method(name, p)
+        try:
+            n = f"{count_parameters(m.build()):,}"
+        except (KeyError, TypeError):
+            n = "-"
+        t.add_row(name, m.label, ", ".join(f"{c} ({w:g})" for c, w in m.weights().items()), m.adaptation, n)
+    _console().print(t)
+
+
 @model_app.command("train")
 def model_train(
-    out: Path = typer.Option(..., "--out", help="output folder: model.pt, checkpoint.pt, train.json"),
+    out: Path = typer.Option(..., "--out", help="output folder: model.pt, checkpoint.pt, method.json"),
+    method: str = typer.Option(..., "--method", help="a method of `ipad model list`, e.g. ipad_vad, knn"),
     scenes: Optional[str] = typer.Option(None, "--scenes", help="training scenes, e.g. S01,S02 (default: pipeline.pretrain_scenes)"),
-    model: Optional[str] = typer.Option(None, "--model", help="ipad_vad | v_swin_ae | conv_ae | mem_ae (default: model.name)"),
     manifest: Optional[Path] = typer.Option(None, "--manifest", help="validated manifest (default: data.manifest)"),
+    data: str = DataOpt,
     params: Path = ParamsOpt,
     profile: Optional[str] = ProfileOpt,
 ):
-    """Train a model from scratch on the training videos of some scenes (IPAD-VAD pretraining on the
-    synthetic scenes, or a baseline). Resumes from OUT/checkpoint.pt if a run was interrupted."""
-    from .train.runs import train_model
+    """Fit a method from scratch on the training videos of some scenes. Resumes from
+    OUT/checkpoint.pt if a run was interrupted."""
+    from .jobs.data import DataSource
+    from .jobs.pretrain import fit_method
+    from .methods import FitHooks
 
     p = _params(params, profile)
-    res = train_model(p, _manifest(p, manifest), _scenes_arg(scenes, p, "pretrain_scenes"), out, model,
-                      on_epoch_end=_epoch_printer(model or p["model"]["name"]))
-    last = res["history"][-1]
-    _console().print(f"{res['model']}: {res['parameters']:,} parameters, {res['clips']} clips, "
-                     f"{len(res['history'])} epochs, final loss {last['loss']:.4f} -> {res['path']}")
+    res = fit_method(p, method, _manifest(p, manifest), _scenes_arg(scenes, p, "pretrain_scenes"), out, DataSource(data),
+                     FitHooks(on_epoch_end=_epoch_printer(method)))
+    last = res["history"][-1] if res["history"] else {}
+    _console().print(f"{method}: {res['parameters']:,} parameters, {res['clips']} clips, {len(res['history'])} epochs"
+                     + (f", final loss {last['loss']:.4f}" if "loss" in last else "") + f" -> {res['path']}")
 
 
 @model_app.command("finetune")
 def model_finetune(
     scene: str = typer.Option(..., "--scene", help="the device to adapt to, e.g. R01"),
-    base: Path = typer.Option(..., "--base", help="pretrained model.pt"),
-    out: Path = typer.Option(..., "--out", help="output folder: adapter/, ipad_adapter.json"),
+    base: Path = typer.Option(..., "--base", help="a pretrained model.pt (its method is stored in it)"),
+    out: Path = typer.Option(..., "--out", help="output folder: method.json + adapter/ or model.pt"),
     manifest: Optional[Path] = typer.Option(None, "--manifest"),
+    data: str = DataOpt,
     params: Path = ParamsOpt,
     profile: Optional[str] = ProfileOpt,
 ):
-    """LoRA fine-tuning on one device (adapters on the encoder's q and v; embedding and LayerNorms
-    trainable; a fraction of the device's data, finetune.fraction)."""
-    from .train.runs import finetune
+    """Adapt a pretrained model to one device as its method declares (methods.<name>.adaptation:
+    lora | full | refit) on finetune.fraction of the device's training clips."""
+    from .jobs.adapt import adapt_to_device
+    from .jobs.data import DataSource
+    from .methods import FitHooks, load_model_file
 
     p = _params(params, profile)
-    meta = finetune(p, _manifest(p, manifest), scene, base, out, on_epoch_end=_epoch_printer(f"{scene} LoRA"))
-    t = meta["trainable"]
-    _console().print(f"{scene}: trained {t['trainable']:,} of {t['total']:,} parameters ({100 * t['share']:.1f}%) "
-                     f"on {meta['clips_used']} clips; adapter {meta['adapter_bytes'] / 1e6:.2f} MB -> {out}")
+    method, _ = load_model_file(base)
+    info = adapt_to_device(p, method.name, scene, _manifest(p, manifest), base, out, DataSource(data),
+                           FitHooks(on_epoch_end=_epoch_printer(f"{scene} {method.name}")))
+    extra = ""
+    if "trainable" in info:
+        t = info["trainable"]
+        extra = f"trained {t['trainable']:,} of {t['total']:,} parameters ({100 * t['share']:.1f}%), "
+    _console().print(f"{scene}: {method.name} adapted by {info['adaptation']}: {extra}{info['clips_used']} clips; "
+                     f"{info['bytes'] / 1e6:.2f} MB -> {out}")
 
 
 @model_app.command("evaluate")
 def model_evaluate(
     scene: str = typer.Option(..., "--scene"),
-    model: Path = typer.Option(..., "--model", help="a model.pt, or a fine-tuned folder (with ipad_adapter.json)"),
+    model: Path = typer.Option(..., "--model", help="a model.pt, or an adapted folder (with method.json)"),
     out: Path = typer.Option(..., "--out", help="output folder: scores.parquet, metrics.json"),
     manifest: Optional[Path] = typer.Option(None, "--manifest"),
+    data: str = DataOpt,
     params: Path = ParamsOpt,
     profile: Optional[str] = ProfileOpt,
 ):
-    """Score every test clip of a scene; frame-level AUC under both protocols, per anomaly type."""
+    """Score every test clip of a scene; frame-level AUC under both protocols (combined score and
+    each component), per anomaly type."""
     from rich.table import Table
 
-    from .train.runs import evaluate, load_finetuned, load_model
+    from .io_utils import write_dataframe, write_json
+    from .jobs.data import DataSource
+    from .jobs.evaluate import evaluate
+    from .methods import get_method, load_model_file
+    from .methods.adaptation import load_adapted
 
     p = _params(params, profile)
-    m = load_finetuned(model) if model.is_dir() else load_model(model)[0]
-    _, metrics = evaluate(p, _manifest(p, manifest), scene, m, out)
-    t = Table("protocol", "combined", "reconstruction", "period (E_p)", title=f"{scene}: frame-level AUC")
+    saved, m = load_adapted(model) if model.is_dir() else load_model_file(model)
+    method = get_method(saved.name, p) if "methods" in p else saved
+    scored, metrics, _ = evaluate(p, method, m, _manifest(p, manifest), scene, DataSource(data))
+    write_dataframe(out / "scores.parquet", scored)
+    write_json(out / "metrics.json", metrics)
+    kinds = list(metrics["auc"]["scene_norm"])
+    t = Table("protocol", *kinds, title=f"{scene}: frame-level AUC ({method.label})")
     for proto, aucs in metrics["auc"].items():
-        t.add_row(proto, *[f"{aucs[k]:.3f}" if k in aucs else "-" for k in ("score", "recon_score", "period_score")])
+        t.add_row(proto, *[f"{aucs[k]:.3f}" for k in kinds])
     con = _console()
     con.print(t)
     if metrics["auc_per_type"]:
         con.print("per type (scene norm): " + ", ".join(f"{k} {v:.3f}" for k, v in metrics["auc_per_type"].items()))
     con.print(f"-> {out}")
-
-
-# ---- pipeline steps: each runs its Prefect flow (flows/steps.py); DVC stages call these ----------
-
-def _run_flow(name: str, **kw):
-    from flows import steps  # the Prefect layer, installed beside the library
-
-    return steps.get(name)(**kw)
-
-
-@app.command("prepare")
-def step_prepare(scene: str = typer.Option(..., "--scene"), profile: Optional[str] = ProfileOpt):
-    """Pipeline step: decoded cache, optical flow and period estimation for one scene."""
-    res = _run_flow("prepare_flow", scene=scene, profile=profile)
-    _console().print(f"{scene}: cycle {res['cycle_frames']} frames (estimated {res['estimated_cycle_frames']}"
-                     + (f", error {res['error_frames']} frames" if res["error_frames"] is not None else "") + ")")
-
-
-@app.command("pretrain")
-def step_pretrain(profile: Optional[str] = ProfileOpt):
-    """Pipeline step: train every method's base model (IPAD-VAD on the pretrain scenes), register the base."""
-    res = _run_flow("pretrain_flow", profile=profile)
-    _console().print({k: v for k, v in res.items()})
-
-
-@app.command("finetune")
-def step_finetune(device: str = typer.Option(..., "--device"), profile: Optional[str] = ProfileOpt):
-    """Pipeline step: LoRA adapters of one device for every LoRA method."""
-    _console().print(_run_flow("finetune_flow", device=device, profile=profile))
-
-
-@app.command("evaluate")
-def step_evaluate(scene: str = typer.Option(..., "--scene"), profile: Optional[str] = ProfileOpt):
-    """Pipeline step: score one scene with every method; AUCs, ROC and score-curve plots."""
-    res = _run_flow("evaluate_flow", scene=scene, profile=profile)
-    _console().print(f"{scene}: " + ", ".join(f"{k} {v:.3f}" for k, v in res["auc"].items()))
-
-
-@app.command("report")
-def step_report(profile: Optional[str] = ProfileOpt):
-    """Pipeline step: the Table-2-style results table (Markdown and JSON)."""
-    _run_flow("report_flow", profile=profile)
-    p = _params(Path("params.yaml"), profile)
-    _console().print((Path(p["pipeline"]["reports_root"]) / "results.md").read_text())
-
-
-@app.command("promote")
-def step_promote(device: str = typer.Option(..., "--device"), profile: Optional[str] = ProfileOpt):
-    """Pipeline step: register the device's adapter; `champion` only if it beats the current one."""
-    r = _run_flow("promote_flow", device=device, profile=profile)
-    _console().print(f"{r['model']} v{r['version']}: AUC {r['auc']:.3f} -> {r['alias']}"
-                     + (f" (champion v{r['previous_champion']}: {r['previous_auc']:.3f})" if r["previous_champion"] else ""))
-
-
-@app.command("pipeline")
-def step_pipeline(profile: Optional[str] = ProfileOpt,
-                  devices: Optional[str] = typer.Option(None, "--devices", help="only these devices (retraining)"),
-                  spread: bool = typer.Option(False, "--spread", help="fine-tune each device as its own flow run on the gpu pool's workers")):
-    """The whole pipeline as one Prefect flow (validate -> prepare -> pretrain -> finetune -> evaluate -> report -> promote)."""
-    from flows.pipeline import ipad_pipeline
-
-    ipad_pipeline(profile=profile, devices=devices.split(",") if devices else None, spread=spread)
-
-
-@app.command("ingest")
-def step_ingest(
-    landing: Path = typer.Argument(Path("landing"), help="landing folder: <device>/[<split>/]<name>.mp4"),
-    devices: Optional[str] = typer.Option(None, "--devices", help="only these devices"),
-    no_commit: bool = typer.Option(False, "--no-commit", help="do not git-commit the new data version"),
-    profile: Optional[str] = ProfileOpt,
-):
-    """Ingest new footage, version it (dvc add), rerun the affected devices' stages (dvc repro).
-
-    Runs the retraining flow (flows/retrain.py); ingesting the same files again changes nothing.
-    """
-    from flows.retrain import retrain_on_footage
-
-    res = retrain_on_footage(str(landing), devices.split(",") if devices else None, profile, not no_commit)
-    _console().print(res)
 
 
 @app.command("score")
@@ -433,7 +401,7 @@ def score(
     dev = str(resolve_device(accelerator or sc.get("device", "auto")))
     con = _console()
     cal = loaded.calibration
-    con.print(f"model {loaded.uri}: threshold {cal.threshold:.3f} (false-alarm rate {cal.false_alarm_rate:g} on "
+    con.print(f"model {loaded.uri} ({loaded.method.label}): threshold {cal.threshold:.3f} (false-alarm rate {cal.false_alarm_rate:g} on "
               f"{cal.n_frames} normal frames), clips of {cal.clip_len} at {cal.frame_size[0]}x{cal.frame_size[1]}, on {dev}")
 
     def on_event(ev, fps):
@@ -513,18 +481,6 @@ def storage_landing(params: Path = ParamsOpt, profile: Optional[str] = ProfileOp
         reason = ledger.entries.get(ledger.ident(o.key, o.etag), {}).get("reason", "")
         t.add_row(o.key, o.device, str(o.size), st + (f": {reason}" if reason else ""))
     _console().print(t)
-
-
-@storage_app.command("poll")
-def storage_poll(devices: Optional[str] = typer.Option(None, "--devices", help="only these devices"),
-                 no_commit: bool = typer.Option(False, "--no-commit", help="do not commit (then nothing is archived)"),
-                 no_push: bool = typer.Option(False, "--no-push", help="do not dvc pull/push"),
-                 profile: Optional[str] = ProfileOpt):
-    """Ingest what is new in the landing prefix and retrain the affected devices (the flow behind
-    the ipad-retrain-on-footage deployment)."""
-    from flows.landing import retrain_from_landing
-
-    _console().print(retrain_from_landing(devices.split(",") if devices else None, profile, not no_commit, not no_push))
 
 
 models_app = typer.Typer(help="The MLflow model registry.", no_args_is_help=True)

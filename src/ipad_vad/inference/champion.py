@@ -9,10 +9,12 @@ import torch
 
 from ..alerts.calibration import Calibration
 from ..errors import ConfigError
+from ..methods.base import Method
 
 
 @dataclass
 class LoadedScorer:
+    method: Method
     model: torch.nn.Module
     calibration: Calibration
     uri: str
@@ -25,7 +27,7 @@ def load_scorer(device: str | None = None, model_uri: str | None = None) -> Load
     import mlflow
     from mlflow.exceptions import MlflowException
 
-    from ..registry import device_model_name
+    from ..registry import BASE_PREFIX, device_model_name
 
     if not (device or model_uri):
         raise ConfigError("give --device (its champion is used) or --model-uri")
@@ -37,7 +39,7 @@ def load_scorer(device: str | None = None, model_uri: str | None = None) -> Load
             version = client.get_model_version_by_alias(name, "champion").version
         except MlflowException:
             known = sorted(m.name.removeprefix("ipad-vad-") for m in client.search_registered_models(
-                filter_string="name LIKE 'ipad-vad-%'") if m.name != "ipad-vad-base")
+                filter_string="name LIKE 'ipad-vad-%'") if not m.name.startswith(BASE_PREFIX))
             raise ConfigError(f"device {device!r} has no champion in the registry at {mlflow.get_tracking_uri()} "
                               f"(no model {name!r} with alias 'champion'); devices with models: {known or 'none'}. "
                               "Run the pipeline for it (dvc repro) or pass --model-uri.") from None
@@ -50,4 +52,4 @@ def load_scorer(device: str | None = None, model_uri: str | None = None) -> Load
     if cal is None:
         raise ConfigError(f"model {uri} was registered without a calibration (threshold); re-run its device's "
                           "evaluate and promote stages with this version of ipad-vad")
-    return LoadedScorer(scorer.model, cal, uri, version)
+    return LoadedScorer(scorer.method, scorer.model, cal, uri, version)

@@ -34,7 +34,7 @@ def score_footage(scorer: LoadedScorer, path: str | Path, out_dir: str | Path, n
     out_dir.mkdir(parents=True, exist_ok=True)
     log = out_dir / f"{name}.alerts.jsonl"
     log.unlink(missing_ok=True)
-    stream = StreamScorer(scorer.model, cal, device, batch_clips, max_latency, amp, name=str(path), check_size=False)
+    stream = StreamScorer(scorer.method, scorer.model, cal, device, batch_clips, max_latency, amp, name=str(path), check_size=False)
     rows, t0 = [], time.perf_counter()
 
     def drain(scores):
@@ -51,7 +51,7 @@ def score_footage(scorer: LoadedScorer, path: str | Path, out_dir: str | Path, n
         drain(stream.push(frame))
     drain(stream.close())
     seconds = time.perf_counter() - t0
-    df = pd.DataFrame([r.__dict__ for r in rows])
+    df = pd.DataFrame([r.row() for r in rows])
     if footage.fps:
         df.insert(1, "time_s", df.frame / footage.fps)
     alerts = stream.tracker.alerts
@@ -65,7 +65,8 @@ def score_footage(scorer: LoadedScorer, path: str | Path, out_dir: str | Path, n
     plot = plot_alert_timeline(df.frame.to_numpy(), df.score.to_numpy(), cal.threshold, alerts, f"{name} ({scorer.uri})",
                                out_dir / f"{name}.png", footage.fps)
     summary = {
-        "path": str(path), "model_uri": scorer.uri, "model_version": scorer.version, "threshold": cal.threshold,
+        "path": str(path), "model_uri": scorer.uri, "model_version": scorer.version, "method": scorer.method.name,
+        "threshold": cal.threshold,
         "false_alarm_rate": cal.false_alarm_rate, "fps": footage.fps, "frames": stream.frames_seen,
         "scored_frames": len(df), "first_scored_frame": int(df.frame.min()) if len(df) else None,
         "batch_clips": stream.batch, "latency_frames": stream.latency, "seconds": round(seconds, 3),

@@ -1,18 +1,20 @@
 """Score a stream of frames as they arrive, with the evaluation's clip and sliding-window logic.
 
-Frame f gets the score of the clip centred on it (frames f - T//2 ... f + T - T//2 - 1), as in
-evaluation (``data/clip_dataset.py``), and its period error E_p needs the t_p of the (n-1)/2 clips
-after it (eq. 7-8). So the score of frame f is known once frame
+Works for any method: the clip-level components come from ``Method.score_batch``, the window
+components (IPAD-VAD's period error E_p, eq. 7-8) from ``Method.window_values_at`` over the clips'
+period positions. Frame f gets the score of the clip centred on it (frames f - T//2 ...
+f + T - T//2 - 1), as in evaluation (``data/clip_dataset.py``), and a window component needs the
+method's ``lookahead`` clips after it (for E_p: (n-1)/2). So the score of frame f is known once frame
 
-    f + (T - T//2 - 1) + (n - 1)/2 + (batch - 1)
+    f + (T - T//2 - 1) + lookahead + (batch - 1)
 
 has arrived: with T = 16, n = 5 and one clip per batch, 9 frames later. Clips are batched for
 throughput; the batch size is chosen so that this latency plus the alert's `min_frames` stays
 within `max_latency` frames (default: one clip). The first T//2 and last T - T//2 - 1 frames of a
 stream have no score (no clip is centred there), exactly as in evaluation.
 
-Scores equal file scoring of the same frames: the clips, the model call (``clip_errors``) and E_p
-(``period_error_at``, truncated at the ends of the stream) are the same code.
+Scores equal file scoring of the same frames: the clips, the model call (``score_batch``) and the
+window components (truncated at the ends of the stream) are the same code.
 """
 
 from __future__ import annotations
@@ -27,18 +29,20 @@ from ..alerts.alert_tracker import AlertEvent, AlertTracker
 from ..alerts.calibration import Calibration
 from ..data.frames import resize_frame
 from ..errors import DataError
-from ..evaluate.scoring import clip_errors
-from ..evaluate.sliding_window import period_error_at
+from ..evaluate.scoring import score_batch
+from ..methods.base import Method
 
 
 @dataclass
 class FrameScore:
     frame: int
-    psnr: float
-    t_p: int
-    period_error: float
+    components: dict[str, float]  # the method's raw component values
+    t_p: int  # period position (-1 without a period head)
     score: float
     hot: bool
+
+    def row(self) -> dict:
+        return {"frame": self.frame, **self.components, "t_p": self.t_p, "score": self.score, "hot": self.hot}
 
 
 def structural_latency(clip_len: int, window: int, batch: int, min_frames: int = 1) -> int:
@@ -54,26 +58,31 @@ class StreamScorer:
     """``push(frame)`` RGB uint8 (H, W, 3) frames in order; get back the FrameScores (and, in
     ``events``, the alert events) that became known. ``close()`` at the end of the stream."""
 
-    def __init__(self, model: torch.nn.Module, calibration: Calibration, device: str | torch.device = "cpu",
-                 batch_clips: int | None = None, max_latency: int | None = None, amp: bool = True,
-                 name: str = "stream", check_size: bool = True):
+    def __init__(self, method: Method, model: torch.nn.Module, calibration: Calibration,
+                 device: str | torch.device = "cpu", batch_clips: int | None = None, max_latency: int | None = None,
+                 amp: bool = True, name: str = "stream", check_size: bool = True):
         c = self.cal = calibration
+        if c.method != method.name:
+            raise ValueError(f"calibration of {c.method} given for a {method.name} model")
+        self.method, self.ctx = method, c.context()
+        self.window_names = [n for n in method.window_components if n in c.components]
+        self.lookahead = method.lookahead(self.ctx) if self.window_names else 0
         self.device = torch.device(device)
         self.model = model.eval().to(self.device)
         self.amp, self.name, self.check_size = amp, name, check_size
         self.T, self.size = c.clip_len, tuple(c.frame_size)
         self.max_latency = max_latency if max_latency is not None else c.clip_len
-        self.batch = batch_clips or batch_for_latency(self.T, c.window, c.min_frames, self.max_latency)
-        self.latency = structural_latency(self.T, c.window if c.period_weight else 1, self.batch, c.min_frames)
+        self.batch = batch_clips or batch_for_latency(self.T, 2 * self.lookahead + 1, c.min_frames, self.max_latency)
+        self.latency = structural_latency(self.T, 2 * self.lookahead + 1, self.batch, c.min_frames)
         self.tracker = AlertTracker(c.threshold, c.min_frames, c.merge_gap)
         self._frames: list[np.ndarray] = []  # frames not yet uploaded (model-sized uint8)
         self._tail: torch.Tensor | None = None  # the last T - 1 uploaded frames, on the device
         self._n_in = 0  # frames pushed
         self._pending = 0  # clips waiting for a batch
-        self._psnr: list[float] = []  # of every scored clip still needed, in order
+        self._values: dict[str, list[float]] = {n: [] for n in method.clip_components}  # clips still needed, in order
         self._t_p: list[int] = []
         self._emitted = 0  # clips whose frame score has been emitted
-        self._offset = 0  # clips dropped from the front of _psnr / _t_p (long streams)
+        self._offset = 0  # clips dropped from the front of _values / _t_p (long streams)
         self.events: list[AlertEvent] = []
 
     @property
@@ -128,22 +137,24 @@ class StreamScorer:
         buf = buf[-(T - 1 + n):]
         windows = buf.unfold(0, T, 1)  # (n, H, W, 3, T), no copy
         x = windows.permute(0, 3, 4, 1, 2).float().div_(127.5).sub_(1.0)  # as data/clip_dataset.py
-        res = clip_errors(self.model, x, self.amp)
-        self._psnr += res["psnr"].cpu().tolist()
-        self._t_p += res["t_p"].cpu().tolist()
+        res = score_batch(self.method, self.model, x, self.amp)
+        for j, n in enumerate(res.names):
+            self._values[n] += res.values[:, j].cpu().tolist()
+        self._t_p += res.phase.cpu().tolist() if res.phase is not None else [-1] * len(res)
         self._pending = 0
         self._frames.clear()
         self._tail = buf[-(T - 1):].clone()
 
     def _emit(self, final: bool) -> list[FrameScore]:
         c, out = self.cal, []
-        half_w = (c.window - 1) // 2 if c.period_weight else 0
+        half_w = self.lookahead
         ready = len(self._t_p) if final else len(self._t_p) - half_w
         for i in range(self._emitted, max(self._emitted, ready)):
-            psnr, tp = self._psnr[i], self._t_p[i]
-            ep = period_error_at(self._t_p, i, c.n_classes, c.window, c.period_step) if c.period_weight else float("nan")
-            score = float(c.score([psnr], [ep])[0])
-            fs = FrameScore(self._offset + i + self.T // 2, psnr, int(tp), ep, score, score > c.threshold)
+            values = {n: v[i] for n, v in self._values.items()}
+            if self.window_names:
+                values.update(self.method.window_values_at(self._t_p, i, self.ctx))
+            score = float(c.score({n: [v] for n, v in values.items()})[0])
+            fs = FrameScore(self._offset + i + self.T // 2, values, int(self._t_p[i]), score, score > c.threshold)
             for ev in self.tracker.update(fs.frame, score):
                 ev.arrived = self._n_in - 1
                 self.events.append(ev)
@@ -152,7 +163,9 @@ class StreamScorer:
         # keep only what later windows still need
         keep = max(0, self._emitted - half_w)
         if keep > 4096:
-            del self._psnr[:keep], self._t_p[:keep]
+            for v in self._values.values():
+                del v[:keep]
+            del self._t_p[:keep]
             self._emitted -= keep
             self._offset += keep
         return out

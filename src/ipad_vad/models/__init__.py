@@ -1,5 +1,9 @@
-"""Pure nn.Modules: the IPAD-VAD model, its parts, and the baselines of the paper's Table 2.
+"""Pure nn.Modules: the IPAD-VAD model, its parts, the baselines of the paper's Table 2 and the
+reference detector's bank. Which module a method uses, and how it is trained, adapted, scored and
+saved, is the method's business (``ipad_vad.methods``)."""
 
-Training, logging and I/O live elsewhere (`ipad_vad.train`, `ipad_vad.evaluate`). Every model's
-forward takes a clip batch (B, 3, T, H, W) in [-1, 1] and returns a dict with at least `recon`.
-"""
+from torch import nn
+
+
+def count_parameters(model: nn.Module, trainable_only: bool = False) -> int:
+    return sum(p.numel() for p in model.parameters() if p.requires_grad or not trainable_only)

@@ -81,8 +81,15 @@ def _infer_window(n: int, like) -> tuple[int, int, int]:
 
 
 def load_pretrained(encoder, path: str | Path, strict: bool = False) -> dict:
-    """Load a Video Swin checkpoint file into `encoder`; returns {loaded, missing, unexpected}."""
+    """Load a Video Swin checkpoint file into `encoder` (a VideoSwinEncoder: anything else is an
+    error, never a silent non-strict load); returns {loaded, missing, unexpected}."""
+    from ..errors import ConfigError
+    from .video_swin import VideoSwinEncoder
+
     path = Path(path)
+    if not isinstance(encoder, VideoSwinEncoder):
+        raise ConfigError(f"model.pretrained_encoder ({path}): a Video Swin checkpoint loads only into a Video Swin "
+                          f"encoder, not into {type(encoder).__name__}")
     if not path.is_file():
         raise DataError(path, "pretrained checkpoint not found (weights are never downloaded: give a local file)")
     try:

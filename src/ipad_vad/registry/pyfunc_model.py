@@ -1,6 +1,8 @@
-"""The registered model: an MLflow pyfunc that rebuilds the base model and applies the device's
-LoRA adapter (merged for inference). Input: clips (N, 3, T, H, W) float32 in [-1, 1]. Output: per
-clip ``[psnr, mse, t_p]`` of the centre frame (t_p = -1 for models without a period head)."""
+"""The registered model: an MLflow pyfunc that rebuilds any method's model from its saved files (a
+base ``model.pt``; a device's adapted folder: LoRA adapter merged for inference, or a whole model)
+and carries the device's calibration (alert threshold). Input: clips (N, 3, T, H, W) float32 in
+[-1, 1]. Output: one row per clip with the method's clip-level score components as named columns,
+plus ``t_p`` (the period position; -1 for methods without a period head)."""
 
 from __future__ import annotations
 
@@ -8,42 +10,53 @@ from pathlib import Path
 
 import mlflow
 import numpy as np
+import pandas as pd
 
 
 class IpadScorer(mlflow.pyfunc.PythonModel):
     def load_context(self, context) -> None:
-        from ..train.lora import load_adapter
-        from ..train.runs import load_model
+        from ..methods import load_model_file
+        from ..methods.adaptation import load_adapted
 
-        model, state = load_model(context.artifacts["base"])
-        if "adapter" in context.artifacts:
-            model = load_adapter(model, context.artifacts["adapter"], merge=True)
+        art = context.artifacts
+        if "adapted" in art:
+            self.method, model = load_adapted(art["adapted"], art.get("base"))
+        else:
+            self.method, model = load_model_file(art["base"])
         self.model = model.eval()
-        self.clip = state["clip"]
+        self.clip = self.method.params["clip"]
         self.calibration = None  # score statistics + alert threshold, chosen at evaluation (alerts/calibration.py)
-        if "calibration" in context.artifacts:
+        if "calibration" in art:
             from ..alerts.calibration import Calibration
 
-            self.calibration = Calibration.load(context.artifacts["calibration"])
+            self.calibration = Calibration.load(art["calibration"])
 
     def predict(self, context, model_input, params=None):
         import torch
 
-        from ..evaluate.scoring import clip_errors
+        from ..evaluate.scoring import score_batch
 
-        res = clip_errors(self.model, torch.as_tensor(np.asarray(model_input, dtype=np.float32)))
-        return np.stack([res["psnr"].numpy(), res["mse"].numpy(), res["t_p"].float().numpy()], 1)
+        res = score_batch(self.method, self.model, torch.as_tensor(np.asarray(model_input, dtype=np.float32)))
+        out = pd.DataFrame(res.values.numpy(), columns=list(res.names))
+        out["t_p"] = res.phase.numpy() if res.phase is not None else -1
+        return out
 
 
-def log_scorer(base: str | Path, adapter: str | Path | None, registered_name: str, example: np.ndarray,
+def log_scorer(registered_name: str, example: np.ndarray, base: str | Path, adapted: str | Path | None = None,
                tags: dict | None = None, calibration: str | Path | None = None):
     """Log the scorer in the active run and register it; returns the new ModelVersion. The
     calibration file travels with the model, and its threshold is also a version tag."""
     from mlflow.models import infer_signature
 
+    from ..methods.adaptation import is_adapted_dir
+
     artifacts = {"base": str(base)}
-    if adapter is not None:
-        artifacts["adapter"] = str(adapter)
+    if adapted is not None:
+        if not is_adapted_dir(adapted):
+            from ..errors import DataError
+
+            raise DataError(adapted, "not an adapted model folder (method.json missing)")
+        artifacts["adapted"] = str(adapted)
     if calibration is not None:
         artifacts["calibration"] = str(calibration)
     scorer = IpadScorer()
@@ -55,6 +68,6 @@ def log_scorer(base: str | Path, adapter: str | Path | None, registered_name: st
                                    input_example=example[:1])
     client = mlflow.MlflowClient()
     version = client.get_model_version(registered_name, info.registered_model_version)
-    for k, v in (tags or {}).items():
+    for k, v in {"method": scorer.method.name, **(tags or {})}.items():
         client.set_model_version_tag(registered_name, version.version, k, str(v))
     return version

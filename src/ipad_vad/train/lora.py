@@ -16,6 +16,8 @@ from torch import nn
 
 # module-name suffixes trained in full alongside the adapters (the encoder's embedding + norms)
 ENCODER_TRAINABLE = ["patch_embed", "norm1", "norm2", "encoder.norm"]
+# LoRA on the q and v projections of every attention block of the Video Swin encoder (seed 000 §4.4)
+SWIN_QV = r".*encoder\.stages\.\d+\.\d+\.attn\.(q|v)$"
 MERGE_NORMS = "merges.{i}.norm"
 
 
@@ -40,13 +42,27 @@ def _modules_to_save(model: nn.Module, s: LoraSettings) -> list[str]:
     return names
 
 
-def add_lora(model: nn.Module, s: LoraSettings):
-    """Wrap `model` (IPADVAD or VSwinAE) in a peft model with LoRA on the encoder's q and v."""
+def add_lora(model: nn.Module, s: LoraSettings, targets: str | None = SWIN_QV, what: str = "model"):
+    """Wrap a Video Swin model (IPADVAD, VSwinAE) in a peft model with LoRA on the modules matching
+    `targets` (default: the encoder's q and v). Anything else is a clear error, not a silent no-op:
+    a model without a Video Swin encoder, or targets that match no module."""
+    import re
+
     from peft import LoraConfig, get_peft_model
 
+    from ..errors import ConfigError
+    from ..models.video_swin import VideoSwinEncoder
+
+    if not targets:
+        raise ConfigError(f"{what}: this method names no modules for LoRA; adapt it by 'full' or 'refit'")
+    if not isinstance(getattr(model, "encoder", None), VideoSwinEncoder):
+        raise ConfigError(f"{what}: LoRA needs a Video Swin model (an encoder with q/v attention projections), "
+                          f"got {type(model).__name__}; adapt it by 'full' fine-tuning instead")
+    if not any(re.fullmatch(targets, n) for n, _ in model.named_modules()):
+        raise ConfigError(f"{what}: LoRA targets {targets!r} match no module of {type(model).__name__}")
     cfg = LoraConfig(
         r=s.rank, lora_alpha=s.alpha, lora_dropout=s.dropout, bias="none",
-        target_modules=r".*encoder\.stages\.\d+\.\d+\.attn\.(q|v)$",
+        target_modules=targets,
         modules_to_save=_modules_to_save(model, s),
     )
     return get_peft_model(model, cfg)

@@ -5,8 +5,14 @@ they use (DVC cannot take a list parameter as dependencies):
 
     data/prepared/pretrain/{cache,flow,periods}/<scene>     pretrain scenes (synthetic)
     data/prepared/devices/{cache,flow,periods}/<scene>      devices (adapted, registered)
-    models/base/<method>/                                   model.pt, train.json
-    models/adapters/<device>/<method>/                      adapter/, ipad_adapter.json
+    models/base/<method>/                                   model.pt, method.json
+    models/adapters/<device>/<method>/                      method.json + adapter/ (lora) or model.pt
+    eval/pretrain/<method>/<scene>/                         a pretrain scene scored by a method's base
+    eval/devices/<device>/<method>/                         a device scored by the adapted method
+                                                            (+ calibration.json: its alert threshold)
+
+One DVC stage per method (pretrain, evaluation of the pretrain scenes) and per method and device
+(adaptation, evaluation), so changing one method reruns only its stages.
 
 A dataset without pretraining scenes (``pipeline.pretrain_scenes: []``) pretrains on the devices'
 training footage; the pretrain stage then depends on ``data/prepared/devices``
@@ -70,3 +76,11 @@ def base_dir(params: dict, method: str) -> Path:
 
 def adapter_dir(params: dict, method: str, device: str) -> Path:
     return Path(params["pipeline"]["models_root"]) / "adapters" / device / method
+
+
+def eval_dir(params: dict, scene: str, method: str) -> Path:
+    """Where a method's evaluation of a scene goes (by the scene's role, see above)."""
+    root = Path(params["pipeline"]["eval_root"])
+    if role(params, scene) == "devices":
+        return root / "devices" / scene / method
+    return root / "pretrain" / method / scene

@@ -1,0 +1,115 @@
+"""The `ipad` console script: the library's commands (``ipad_vad.cli``) plus the pipeline steps,
+each of which runs its Prefect flow (``flows/steps.py``). DVC stages call these. The orchestration
+layer adds itself to the library's app here; the library never imports this package."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from ipad_vad.cli import ProfileOpt, _console, _params, app, storage_app
+from ipad_vad.cli import main as _library_main
+
+MethodOpt = typer.Option(None, "--method", help="one method (default: every method of pipeline.methods)")
+
+
+def _run_flow(name: str, **kw):
+    from flows import steps
+
+    return steps.get(name)(**kw)
+
+
+@app.command("prepare")
+def step_prepare(scene: str = typer.Option(..., "--scene"), profile: Optional[str] = ProfileOpt):
+    """Pipeline step: decoded cache, optical flow and period estimation for one scene."""
+    res = _run_flow("prepare_flow", scene=scene, profile=profile)
+    _console().print(f"{scene}: cycle {res['cycle_frames']} frames (estimated {res['estimated_cycle_frames']}"
+                     + (f", error {res['error_frames']} frames" if res["error_frames"] is not None else "") + ")")
+
+
+@app.command("pretrain")
+def step_pretrain(method: Optional[str] = MethodOpt, profile: Optional[str] = ProfileOpt):
+    """Pipeline step: fit a method's base model on the pretrain scenes (and register it when the method
+    competes for devices)."""
+    _console().print(_run_flow("pretrain_flow", method=method, profile=profile))
+
+
+@app.command("finetune")
+def step_finetune(device: str = typer.Option(..., "--device"), method: Optional[str] = MethodOpt,
+                  profile: Optional[str] = ProfileOpt):
+    """Pipeline step: adapt a method (lora | full | refit) to one device."""
+    _console().print(_run_flow("finetune_flow", device=device, method=method, profile=profile))
+
+
+@app.command("evaluate")
+def step_evaluate(scene: Optional[str] = typer.Option(None, "--scene", help="default: every pretrain scene"),
+                  method: Optional[str] = MethodOpt, profile: Optional[str] = ProfileOpt):
+    """Pipeline step: score a scene (or every pretrain scene) with a method; AUCs; a device's alert calibration."""
+    res = _run_flow("evaluate_flow", scene=scene, method=method, profile=profile)
+    _console().print(", ".join(f"{k}: {v['auc']:.3f}" for k, v in res.items()))
+
+
+@app.command("report")
+def step_report(profile: Optional[str] = ProfileOpt):
+    """Pipeline step: the Table-2-style results table (Markdown and JSON) and the per-scene plots."""
+    _run_flow("report_flow", profile=profile)
+    p = _params(Path("params.yaml"), profile)
+    _console().print((Path(p["pipeline"]["reports_root"]) / "results.md").read_text())
+
+
+@app.command("promote")
+def step_promote(device: str = typer.Option(..., "--device"), profile: Optional[str] = ProfileOpt):
+    """Pipeline step: register the device's best method; `champion` only if it beats the current one."""
+    r = _run_flow("promote_flow", device=device, profile=profile)
+    cands = ", ".join(f"{m} {a:.3f}" for m, a in r["candidates"].items())
+    _console().print(f"{r['model']} v{r['version']}: {r['method']} (candidates: {cands}) -> {r['alias']}"
+                     + (f" (champion v{r['previous_champion']}: {r['previous_auc']:.3f})" if r["previous_champion"] else ""))
+
+
+@app.command("pipeline")
+def step_pipeline(profile: Optional[str] = ProfileOpt,
+                  devices: Optional[str] = typer.Option(None, "--devices", help="only these devices (retraining)"),
+                  spread: bool = typer.Option(False, "--spread", help="fine-tune each device as its own flow run on the gpu pool's workers")):
+    """The whole pipeline as one Prefect flow (validate -> prepare -> pretrain -> finetune -> evaluate -> report -> promote)."""
+    from flows.pipeline import ipad_pipeline
+
+    ipad_pipeline(profile=profile, devices=devices.split(",") if devices else None, spread=spread)
+
+
+@app.command("ingest")
+def step_ingest(
+    landing: Path = typer.Argument(Path("landing"), help="landing folder: <device>/[<split>/]<name>.mp4"),
+    devices: Optional[str] = typer.Option(None, "--devices", help="only these devices"),
+    no_commit: bool = typer.Option(False, "--no-commit", help="do not git-commit the new data version"),
+    profile: Optional[str] = ProfileOpt,
+):
+    """Ingest new footage, version it (dvc add), rerun the affected devices' stages (dvc repro).
+
+    Runs the retraining flow (flows/retrain.py); ingesting the same files again changes nothing.
+    """
+    from flows.retrain import retrain_on_footage
+
+    res = retrain_on_footage(str(landing), devices.split(",") if devices else None, profile, not no_commit)
+    _console().print(res)
+
+
+@storage_app.command("poll")
+def storage_poll(devices: Optional[str] = typer.Option(None, "--devices", help="only these devices"),
+                 no_commit: bool = typer.Option(False, "--no-commit", help="do not commit (then nothing is archived)"),
+                 no_push: bool = typer.Option(False, "--no-push", help="do not dvc pull/push"),
+                 profile: Optional[str] = ProfileOpt):
+    """Ingest what is new in the landing prefix and retrain the affected devices (the flow behind
+    the ipad-retrain-on-footage deployment)."""
+    from flows.landing import retrain_from_landing
+
+    _console().print(retrain_from_landing(devices.split(",") if devices else None, profile, not no_commit, not no_push))
+
+
+def main() -> None:
+    _library_main()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,70 @@
+"""Promotion of a device's detector across methods.
+
+The methods of ``pipeline.promote_methods`` compete on the device's labelled test footage (scene-norm
+AUC of each method's combined score, as evaluated): the best one is registered as a new version of
+``ipad-vad-<device>`` (with its adapted model, base and calibration; its method in the ``method``
+tag) and becomes ``champion`` only if it beats the current champion by ``pipeline.promote_margin``
+(registry/promotion.py), else ``challenger``. This selection uses labelled acceptance footage of the
+device; the report shows every method unselected.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from ..io_utils import read_dataframe, write_json
+from ..registry import base_model_name, device_model_name
+from ..registry.promotion import promote
+from ..registry.pyfunc_model import log_scorer
+from .data import DataSource, clip_dataset
+from .layout import adapter_dir, base_dir, eval_dir, pretrain_scenes
+from .settings import PipelineSettings
+
+
+def candidates(params: dict, device: str) -> dict[str, float]:
+    """Each competing method's AUC on the device (scene norm, combined score)."""
+    pipe = PipelineSettings.from_params(params)
+    out = {}
+    for m in pipe.promote_methods:
+        f = eval_dir(params, device, m) / "metrics.json"
+        if not f.is_file():
+            raise FileNotFoundError(f"{f}: {m} was not evaluated on {device} (run its evaluate stage)")
+        out[m] = float(json.loads(f.read_text())["auc"]["scene_norm"]["score"])
+    return out
+
+
+def _example(params: dict, scene: str, split: str, source: DataSource) -> np.ndarray:
+    ds = clip_dataset(params, read_dataframe(params["data"]["manifest"]), split, [scene], source)
+    return ds[0]["clip"][None].numpy().astype(np.float32)
+
+
+def promote_device(params: dict, device: str, tags: dict | None = None, source: DataSource = DataSource.PREPARED) -> dict:
+    """Register the device's best method (within the active MLflow run) and apply the champion rule;
+    writes ``<registry_root>/<device>.json``."""
+    pipe = PipelineSettings.from_params(params)
+    aucs = candidates(params, device)
+    method = max(aucs, key=lambda m: (aucs[m], -pipe.promote_methods.index(m)))
+    calibration = eval_dir(params, device, method) / "calibration.json"
+    cal = json.loads(calibration.read_text())
+    version = log_scorer(device_model_name(device), _example(params, device, "testing", source),
+                         base_dir(params, method) / "model.pt", adapter_dir(params, method, device),
+                         tags={"scene": device, "auc": f"{aucs[method]:.6f}", "threshold": repr(cal["threshold"]),
+                               "false_alarm_rate": cal["false_alarm_rate"],
+                               "candidates": json.dumps({m: round(a, 4) for m, a in aucs.items()}), **(tags or {})},
+                         calibration=calibration)
+    decision = promote(device_model_name(device), version.version, aucs[method], pipe.promote_margin)
+    record = {"device": device, "model": decision.name, "version": decision.version, "method": method,
+              "auc": aucs[method], "candidates": aucs, "threshold": cal["threshold"], "alias": decision.alias,
+              "previous_champion": decision.previous_champion, "previous_auc": decision.previous_auc}
+    write_json(Path(pipe.registry_root) / f"{device}.json", record)
+    return record
+
+
+def register_base(params: dict, method: str, tags: dict | None = None, source: DataSource = DataSource.PREPARED) -> dict:
+    """Register a method's pretrained base as a new version of ``ipad-vad-base-<method>``."""
+    version = log_scorer(base_model_name(method), _example(params, pretrain_scenes(params)[0], "training", source),
+                         base_dir(params, method) / "model.pt", tags=tags)
+    return {"model": base_model_name(method), "version": version.version}

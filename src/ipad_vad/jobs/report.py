@@ -1,0 +1,118 @@
+"""The Table-2-style report over every scene and method, and the per-scene plots (ROC of every
+method, score curves), from the evaluation files of ``jobs/evaluate.py``.
+
+Rows are the methods of ``pipeline.methods`` (combined score) and, for a method with several
+components, one row per component alone (IPAD-VAD's reconstruction error alone is the paper's
+"without sliding window" ablation). Nothing here knows a method by name: labels and components come
+from each method's evaluation."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from ..io_utils import read_dataframe, write_dataframe, write_json, write_text
+from .layout import eval_dir
+
+TYPE_ORDER = ["pause", "order", "speed", "missing_step", "color", "shape", "shift", "tilt", "sorting", "missing_part"]
+
+
+def _load(params: dict, scenes: list[str], methods: list[str]) -> dict:
+    out = {}
+    for s in scenes:
+        out[s] = {}
+        for m in methods:
+            f = eval_dir(params, s, m) / "metrics.json"
+            if not f.is_file():
+                raise FileNotFoundError(f"{f}: no evaluation of {m} on {s} (run its evaluate stage)")
+            out[s][m] = json.loads(f.read_text())
+    return out
+
+
+def _rows(per_scene: dict, scenes: list[str], methods: list[str]) -> list[tuple[str, str, str]]:
+    """(row key, label, AUC key) of the report: each method, then its components when it has several."""
+    rows = []
+    for m in methods:
+        first = per_scene[scenes[0]][m]
+        rows.append((m, first["label"], "score"))
+        comps = [c for c, w in first["weights"].items() if w > 0]
+        if len(comps) > 1:
+            rows += [(f"{m}:{c}", f"{first['label']} — {c} alone", c) for c in comps]
+    return rows
+
+
+def plot_scene(params: dict, scene: str, methods: list[str], per_method: dict) -> None:
+    from ..evaluate.plots import plot_roc, plot_score_curves, roc_points
+
+    scored = {per_method[m]["label"]: read_dataframe(eval_dir(params, scene, m) / "scores.parquet") for m in methods}
+    points = roc_points(scored)
+    plots = Path(params["pipeline"]["plots_root"]) / scene
+    write_dataframe(plots / "roc.csv", points)
+    aucs = {per_method[m]["label"]: per_method[m]["auc"]["scene_norm"]["score"] for m in methods}
+    plot_roc(points, aucs, f"{scene}: frame-level ROC (scene norm)", plots / "roc.png")
+    plot_score_curves(scored, scene, plots / "scores.png")
+
+
+def report(params: dict, plots: bool = True) -> dict:
+    """Methods as rows, scenes as columns, average; both protocols; per anomaly type; alerts per device."""
+    pipe = params["pipeline"]
+    scenes, methods = list(pipe["scenes"]), list(pipe["methods"])
+    per_scene = _load(params, scenes, methods)
+    rows = _rows(per_scene, scenes, methods)
+    tables, md = {}, []
+    for proto in ("scene_norm", "video_norm"):
+        table = {}
+        for key, _, auc_key in rows:
+            m = key.split(":")[0]
+            vals = {s: per_scene[s][m]["auc"][proto][auc_key] for s in scenes}
+            vals["avg"] = float(np.nanmean(list(vals.values())))
+            table[key] = vals
+        tables[proto] = table
+        md += [f"### Frame-level AUC (%), {proto.replace('_', ' ')}", "",
+               "| method | " + " | ".join(scenes) + " | avg |", "|---" * (len(scenes) + 2) + "|"]
+        for key, label, _ in rows:
+            md.append(f"| {label} | " + " | ".join(f"{100 * table[key][s]:.1f}" for s in scenes)
+                      + f" | **{100 * table[key]['avg']:.1f}** |")
+        md.append("")
+    per_type = {}
+    for m in methods:
+        per_type[m] = {}
+        for t in TYPE_ORDER:
+            vals = [per_scene[s][m]["auc_per_type"][t] for s in scenes if t in per_scene[s][m].get("auc_per_type", {})]
+            per_type[m][t] = float(np.nanmean(vals)) if vals else float("nan")
+    present = [t for t in TYPE_ORDER if any(not np.isnan(per_type[m][t]) for m in per_type)]
+    labels = {m: per_scene[scenes[0]][m]["label"] for m in methods}
+    if present:  # only when the footage has per-frame anomaly types (test_types/)
+        md += ["### AUC (%) per anomaly type (each type vs normal frames, scene norm, averaged over scenes)", "",
+               "| method | " + " | ".join(present) + " |", "|---" * (len(present) + 1) + "|"]
+        for m, vals in per_type.items():
+            md.append(f"| {labels[m]} | " + " | ".join(f"{100 * vals[t]:.1f}" for t in present) + " |")
+        md.append("")
+    alerts = {f"{d}/{m}": per_scene[d][m]["alerts"] for d in pipe["devices"] if d in per_scene
+              for m in methods if "alerts" in per_scene[d][m]}
+    if alerts:
+        md += ["### Alerts at the calibrated threshold (devices; threshold from held-out normal footage)", "",
+               "| device / method | target false-alarm rate | false-alarm rate (test normal frames) | recall (test anomalous frames) "
+               "| anomalous spans alerted | false alerts (per 1,000 normal frames) | AUC of the calibrated score |", "|---" * 7 + "|"]
+        for k, a in alerts.items():
+            d, m = k.split("/")
+            md.append(f"| {d} / {labels[m]} | {100 * a['target_false_alarm_rate']:.1f} % "
+                      f"| {100 * a['test_false_alarm_rate']:.1f} % | {100 * a['test_recall']:.1f} % "
+                      f"| {a['spans_alerted']} / {a['anomalous_spans']} | {a['false_alerts']} ({a['false_alerts_per_1000']:.1f}) "
+                      f"| {100 * a['auc_calibrated']:.1f} |")
+        md.append("")
+    md += ["Every method is shown on every scene, unselected: which method becomes a device's champion is decided "
+           "by `ipad promote` on the device's labelled footage (pipeline.promote_methods).", ""]
+    result = {"scenes": scenes, "methods": methods, "labels": {k: lab for k, lab, _ in rows}, "auc": tables,
+              "auc_per_type": per_type, "alerts": alerts, "summary": {k: tables["scene_norm"][k]["avg"] for k, _, _ in rows}}
+    reports = Path(pipe["reports_root"])
+    write_json(reports / "results.json", result)
+    write_text(reports / "results.md", "\n".join(md) + "\n")
+    write_json(Path(pipe["metrics_root"]) / "summary.json",
+               {f"auc_{k.replace(':', '_')}": round(v, 4) for k, v in result["summary"].items()})
+    if plots:
+        for s in scenes:
+            plot_scene(params, s, methods, per_scene[s])
+    return result

@@ -1,0 +1,98 @@
+"""Typed views of the params sections the jobs read (params.yaml with its profile applied)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ..errors import ConfigError
+
+
+def _pick(cls, d: dict, where: str, **over):
+    d = {**(d or {}), **{k: v for k, v in over.items() if v is not None}}
+    unknown = sorted(set(d) - set(cls.__dataclass_fields__))
+    if unknown:
+        raise ConfigError(f"{where}: unknown keys {unknown}; known: {sorted(cls.__dataclass_fields__)}")
+    return cls(**d)
+
+
+@dataclass(frozen=True)
+class EvaluateSettings:
+    batch_size: int = 32
+    window: int = 5  # sliding-window size n (seed 000 §4.3)
+    period_weight: float = 0.5  # weight of E_p in IPAD-VAD's combined score
+
+    @classmethod
+    def from_params(cls, p: dict) -> "EvaluateSettings":
+        return _pick(cls, p.get("evaluate", {}), "evaluate")
+
+
+@dataclass(frozen=True)
+class AlertSettings:
+    false_alarm_rate: float = 0.005
+    min_frames: int = 2
+    merge_gap: int = 8
+    min_calibration_frames: int = 32
+
+    @classmethod
+    def from_params(cls, p: dict) -> "AlertSettings":
+        return _pick(cls, p.get("alert", {}), "alert")
+
+
+@dataclass(frozen=True)
+class FinetuneSettings:
+    epochs: int = 3
+    lr: float = 5e-4
+    fraction: float = 0.2  # share of a device's training clips every adaptation sees
+    fraction_mode: str = "contiguous"
+    lora: dict = field(default_factory=dict)
+
+    @classmethod
+    def from_params(cls, p: dict) -> "FinetuneSettings":
+        s = _pick(cls, p.get("finetune", {}), "finetune")
+        if not 0 < s.fraction <= 1:
+            raise ConfigError(f"finetune.fraction must be in (0, 1], got {s.fraction}")
+        return s
+
+    def train_settings(self, p: dict):
+        from ..train.loop import TrainSettings
+
+        return TrainSettings.from_params(p["train"], epochs=self.epochs, lr=self.lr, fraction=self.fraction,
+                                         fraction_mode=self.fraction_mode)
+
+    def lora_settings(self):
+        from ..train.lora import LoraSettings
+
+        return LoraSettings(**self.lora)
+
+
+@dataclass(frozen=True)
+class PipelineSettings:
+    scenes: list
+    pretrain_scenes: list
+    devices: list
+    methods: list  # the report's rows: every method in src/ipad_vad/methods/ named here
+    promote_methods: list  # the methods that compete for a device's champion
+    promote_margin: float = 0.0
+    pretrain_data: str = "pretrain"
+    prepared_root: str = "data/prepared"
+    models_root: str = "models"
+    eval_root: str = "eval"
+    plots_root: str = "plots"
+    metrics_root: str = "metrics"
+    reports_root: str = "reports"
+    registry_root: str = "registry"
+
+    @classmethod
+    def from_params(cls, p: dict) -> "PipelineSettings":
+        from ..methods import method_names
+
+        s = _pick(cls, p.get("pipeline", {}), "pipeline")
+        known = method_names()
+        for key in ("methods", "promote_methods"):
+            bad = [m for m in getattr(s, key) if m not in known]
+            if bad:
+                raise ConfigError(f"pipeline.{key}: unknown methods {bad}; known: {known}")
+        outside = [m for m in s.promote_methods if m not in s.methods]
+        if outside:
+            raise ConfigError(f"pipeline.promote_methods {outside} are not in pipeline.methods (they must be evaluated)")
+        return s

@@ -1,0 +1,56 @@
+"""Detection methods, one file each, registering themselves with ``@register``.
+
+Adding a method is one file here (its ``nn.Module`` in ``models/``) and a ``methods.<name>`` entry in
+params.yaml; the pipeline, the report, calibration, the registry and ``ipad score`` pick it up from
+the registry. The interface is in ``base.py``, the shared adaptation implementations in
+``adaptation.py``; the reference detector ``knn.py`` is the smallest complete example.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+
+from ..errors import ConfigError
+from .base import ClipScores, FitHooks, FitResult, Method, ScoreComponent, ScoreContext, load_model_file  # noqa: F401
+
+_REGISTRY: dict[str, type[Method]] = {}
+_INFRASTRUCTURE = {"base", "adaptation"}  # modules of this package that are not methods
+_discovered = False
+
+
+def register(cls: type[Method]) -> type[Method]:
+    """Class decorator: make a Method subclass known under its ``name``."""
+    name = getattr(cls, "name", None)
+    if not name:
+        raise TypeError(f"{cls.__qualname__}: a method needs a `name`")
+    if name in _REGISTRY and _REGISTRY[name] is not cls:
+        raise TypeError(f"method {name!r} registered twice ({_REGISTRY[name].__module__} and {cls.__module__})")
+    _REGISTRY[name] = cls
+    return cls
+
+
+def _discover() -> None:
+    global _discovered
+    if not _discovered:
+        for mod in pkgutil.iter_modules(__path__):
+            if mod.name not in _INFRASTRUCTURE and not mod.name.startswith("_"):
+                importlib.import_module(f"{__name__}.{mod.name}")
+        _discovered = True
+
+
+def method_names() -> list[str]:
+    _discover()
+    return sorted(_REGISTRY)
+
+
+def get_method_class(name: str) -> type[Method]:
+    _discover()
+    if name not in _REGISTRY:
+        raise ConfigError(f"unknown method {name!r}; known: {sorted(_REGISTRY)}")
+    return _REGISTRY[name]
+
+
+def get_method(name: str, params: dict) -> Method:
+    """The method `name` configured by `params` (params.yaml with its profile applied)."""
+    return get_method_class(name)(params)

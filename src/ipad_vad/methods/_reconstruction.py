@@ -1,0 +1,65 @@
+"""Shared parts of the reconstruction autoencoders (IPAD-VAD, V-Swin-T, conAE, memAE): the
+centre-frame reconstruction error as a score component, and the Video Swin models' build from the
+shared ``model:`` section (with an optional local pretrained encoder)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from .base import ClipScores, FitHooks, FitResult, Method, ScoreComponent
+
+RECON_ERROR = ScoreComponent("recon_error", "reconstruction error of the clip's centre frame (-PSNR, dB)")
+
+
+def psnr_from_mse(mse: torch.Tensor, value_range: float = 2.0) -> torch.Tensor:
+    """PSNR in dB of images in [-1, 1] (range 2), as the official code does on [0, 1] images."""
+    return 10 * torch.log10(value_range**2 / mse.clamp_min(1e-10))
+
+
+def centre_recon_error(out: dict, x: torch.Tensor) -> torch.Tensor:
+    """-PSNR of the reconstructed centre frame of each clip (the official evaluation's score)."""
+    half = x.shape[2] // 2
+    mse = (out["recon"].float()[:, :, half] - x[:, :, half].float()).pow(2).flatten(1).mean(1)
+    return -psnr_from_mse(mse)
+
+
+class ReconstructionMethod(Method):
+    """A method whose model returns ``{"recon": clip}`` and is scored by its centre-frame error."""
+
+    components = (RECON_ERROR,)
+
+    def score_batch(self, model: nn.Module, x: torch.Tensor) -> ClipScores:
+        out = model(x)
+        return ClipScores(self.clip_components, centre_recon_error(out, x)[:, None])
+
+
+class SwinMethod(ReconstructionMethod):
+    """A Video Swin model built from the shared ``model:`` section (encoder, decoder sizes)."""
+
+    adaptations = ("lora", "full")
+    shared_params = ("model",)
+
+    @property
+    def encoder_cfg(self) -> dict:
+        return {k: tuple(v) if isinstance(v, list) else v for k, v in self.params["model"]["encoder"].items()}
+
+    @property
+    def decoder_cfg(self) -> dict:
+        return dict(self.params["model"].get("decoder") or {})
+
+    def fit(self, dataset, out_dir, settings, hooks: FitHooks | None = None, model: nn.Module | None = None) -> FitResult:
+        """From scratch, or from a local pretrained Video Swin checkpoint (``model.pretrained_encoder``)."""
+        loaded = None
+        weights = self.params["model"].get("pretrained_encoder")
+        if model is None and weights:
+            from ..models.pretrained import load_pretrained
+
+            model = self.build()
+            loaded = load_pretrained(model.encoder, Path(weights))
+        res = super().fit(dataset, out_dir, settings, hooks, model)
+        if loaded:
+            res.info["pretrained_encoder"] = {"path": str(weights), **loaded}
+        return res

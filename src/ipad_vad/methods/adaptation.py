@@ -1,0 +1,76 @@
+"""Adapting a pretrained method to one device: the three shared implementations.
+
+* ``lora``  - peft LoRA adapters on the modules the method names (``Method.lora_targets``), the
+  encoder's embedding and norms trained in full (seed 000 §4.4); saved as the adapter only, on top
+  of the shared base (``adapter/``);
+* ``full``  - every parameter fine-tuned from the base; saved as a whole ``model.pt``;
+* ``refit`` - the method's ``fit`` run again on the device's footage (a memory bank is rebuilt);
+  saved as a whole ``model.pt``.
+
+All three see the same share of the device's training clips (``finetune.fraction``), so methods
+compare on equal footing and the rest of the footage stays unseen for calibration. Every adapted
+folder has a ``method.json`` saying which method and adaptation it is and which base it builds on.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+from torch import nn
+
+from ..errors import ConfigError, DataError
+from .base import FitHooks, Method, load_model_file, write_method_json
+
+
+def adapt(method: Method, base_path: str | Path, dataset, out_dir: str | Path, settings,
+          hooks: FitHooks | None = None, lora=None) -> dict:
+    """Adapt the saved base `base_path` of `method` to a device's clips `dataset`; writes `out_dir`.
+    `settings`: TrainSettings with the fine-tuning epochs, lr and data share; `lora`: LoraSettings."""
+    out_dir = Path(out_dir)
+    base_method, base = load_model_file(base_path)
+    if base_method.name != method.name:
+        raise ConfigError(f"{base_path}: a {base_method.name} model, not {method.name}")
+    info: dict = {"base": str(base_path), "fraction": settings.fraction,
+                  "clips_used": int(np.ceil(settings.fraction * len(dataset)))}
+    if method.adaptation == "lora":
+        from ..train.lora import LoraSettings, add_lora, save_adapter, trainable_summary
+
+        lora = lora or LoraSettings()
+        peft_model = add_lora(base, lora, method.lora_targets, f"{method.name} ({base_path})")
+        res = method.fit(dataset, out_dir, settings, hooks, model=peft_model)
+        adapter = save_adapter(res.model, out_dir / "adapter")
+        info.update(lora=lora.__dict__, trainable=trainable_summary(res.model),
+                    bytes=sum(p.stat().st_size for p in adapter.iterdir()))
+    elif method.adaptation == "full":
+        res = method.fit(dataset, out_dir, settings, hooks, model=base)
+        info["bytes"] = method.save(res.model, out_dir / "model.pt").stat().st_size
+    elif method.adaptation == "refit":
+        res = method.fit(dataset, out_dir, settings, hooks)
+        info["bytes"] = method.save(res.model, out_dir / "model.pt").stat().st_size
+    else:  # guarded by Method.__init__
+        raise ConfigError(f"unknown adaptation {method.adaptation!r}")
+    info.update(history=res.history, **res.info)
+    write_method_json(out_dir, method, **info)
+    return info
+
+
+def load_adapted(adapted_dir: str | Path, base_path: str | Path | None = None) -> tuple[Method, nn.Module]:
+    """A device's adapted model (LoRA merged into the base for inference). `base_path` overrides the
+    base recorded in ``method.json`` (the registered model carries its base as an artifact)."""
+    adapted_dir = Path(adapted_dir)
+    meta_path = adapted_dir / "method.json"
+    if not meta_path.is_file():
+        raise DataError(adapted_dir, "not an adapted model folder (method.json missing)")
+    meta = json.loads(meta_path.read_text())
+    if meta.get("adaptation") == "lora":
+        from ..train.lora import load_adapter
+
+        method, base = load_model_file(base_path or meta["base"])
+        return method, load_adapter(base, adapted_dir / "adapter", merge=True)
+    return load_model_file(adapted_dir / "model.pt")
+
+
+def is_adapted_dir(path: str | Path) -> bool:
+    return (Path(path) / "method.json").is_file()

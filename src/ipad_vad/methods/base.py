@@ -1,0 +1,227 @@
+"""What a detection method is: the interface every file in ``methods/`` implements.
+
+A method declares, in one class that registers itself (``@register``, as timm's ``@register_model``):
+
+* **build**: its pure ``nn.Module`` (in ``models/``) from params (``methods.<name>`` plus the shared
+  sections it names in ``shared_params``);
+* **fit**: how it learns from normal footage. Default: the shared gradient trainer
+  (``train/loop.py``); a memory-bank method overrides it with a refit;
+* **adaptation**: how it adapts to a device, one of the shared implementations in
+  ``methods/adaptation.py``: ``lora`` (adapters on the modules named by ``lora_targets``), ``full``
+  (every parameter), ``refit`` (``fit`` again on the device's footage). ``methods.<name>.adaptation``
+  may pick another of the method's ``adaptations``;
+* **score**: its output per clip as *named score components* (``ScoreComponent``) in a typed
+  ``ClipScores``; components marked ``window`` are computed over a video's sequence of clips (the
+  sliding-window period error of seed 000 §4.3) from the clips' period positions;
+* **save / load**: ``model.pt`` holds the method's name, the params it was built from and the state
+  dict, so a saved model rebuilds itself without params.yaml (a bank of any size included:
+  ``from_state`` may size the module from the state dict).
+
+Every score component is "higher = more anomalous". The method's combined score is the weighted sum
+of its normalised components (``weights``); evaluation, calibration, the registered model and
+streaming all iterate over ``components`` and never assume a particular one.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, ClassVar
+
+import numpy as np
+import torch
+from torch import nn
+
+from ..errors import ConfigError, DataError
+from ..io_utils import atomic_path, write_json
+
+ADAPTATIONS = ("lora", "full", "refit")
+
+
+@dataclass(frozen=True)
+class ScoreComponent:
+    """One named anomaly score of a method (higher = more anomalous)."""
+
+    name: str  # column name in score tables, e.g. "recon_error"
+    label: str  # what it is, for reports
+    window: bool = False  # computed over a video's clip sequence from the period positions (eq. 7-8)
+
+
+@dataclass(frozen=True)
+class ScoreContext:
+    """Scene-level settings a method's window components need (stored with a device's calibration so
+    that streaming computes exactly what evaluation did)."""
+
+    n_classes: int = 0  # period classes; 0: the method has no period head
+    window: int = 5  # sliding-window size n (eq. 7)
+    period_step: float = 1.0  # classes a normal machine advances per clip
+
+
+@dataclass(frozen=True)
+class ClipScores:
+    """Per-clip output of a method for a batch: ``values[:, j]`` is clip-level component
+    ``names[j]``; ``phase`` the period position t_p of each clip (None without a period head)."""
+
+    names: tuple[str, ...]
+    values: torch.Tensor  # (N, len(names)) float32
+    phase: torch.Tensor | None = None  # (N,) long
+
+    def __post_init__(self):
+        if self.values.ndim != 2 or self.values.shape[1] != len(self.names):
+            raise ValueError(f"ClipScores: values of shape {tuple(self.values.shape)} for components {self.names}")
+
+    def __getitem__(self, name: str) -> torch.Tensor:
+        try:
+            return self.values[:, self.names.index(name)]
+        except ValueError:
+            raise KeyError(f"no score component {name!r}; this method has {self.names}") from None
+
+    def __len__(self) -> int:
+        return self.values.shape[0]
+
+
+@dataclass
+class FitHooks:
+    """Callbacks of a fit (trackers live outside the library core)."""
+
+    on_epoch_end: Callable[[int, dict], None] | None = None
+    progress: bool = True
+
+
+@dataclass
+class FitResult:
+    model: nn.Module
+    history: list[dict] = field(default_factory=list)
+    info: dict = field(default_factory=dict)
+
+
+class Method:
+    """Base class; subclasses set the class attributes and override what differs."""
+
+    name: ClassVar[str]
+    label: ClassVar[str]
+    components: ClassVar[tuple[ScoreComponent, ...]]
+    adaptations: ClassVar[tuple[str, ...]] = ("full",)  # the first is the default
+    lora_targets: ClassVar[str | None] = None  # regex of the module names LoRA adapts
+    shared_params: ClassVar[tuple[str, ...]] = ()  # params sections the model is built from besides methods.<name>
+
+    def __init__(self, params: dict):
+        self.params = params
+        self.cfg = dict((params.get("methods") or {}).get(self.name) or {})
+        self.adaptation = self.cfg.get("adaptation", self.adaptations[0])
+        if self.adaptation not in self.adaptations:
+            raise ConfigError(f"methods.{self.name}.adaptation: {self.adaptation!r} is not possible for {self.name}; "
+                              f"choose one of {list(self.adaptations)}")
+
+    # -- the model -----------------------------------------------------------------------------
+    def build(self) -> nn.Module:
+        raise NotImplementedError
+
+    def from_state(self, state_dict: dict) -> nn.Module:
+        """The module for a saved state dict (override when its shapes depend on data)."""
+        model = self.build()
+        model.load_state_dict(state_dict)
+        return model
+
+    @property
+    def clip_len(self) -> int:
+        return int(self.params["clip"]["length"])
+
+    def model_params(self) -> dict:
+        """What ``model.pt`` stores to rebuild the model: clip settings, the shared sections and the
+        method's own section."""
+        keep = {"clip": self.params["clip"], "methods": {self.name: self.cfg}}
+        for k in self.shared_params:
+            keep[k] = self.params.get(k, {})
+        return copy.deepcopy(keep)
+
+    # -- fitting -------------------------------------------------------------------------------
+    @property
+    def n_classes(self) -> int:
+        """Period classes of the model's period head (0: none)."""
+        return 0
+
+    def fit(self, dataset, out_dir: str | Path, settings, hooks: FitHooks | None = None,
+            model: nn.Module | None = None) -> FitResult:
+        """Learn from the clips of `dataset` (normal footage). Default: the shared gradient trainer,
+        resuming from ``out_dir/checkpoint.pt``; `model` continues from given weights (fine-tuning)."""
+        from ..train.loop import Trainer
+
+        hooks = hooks or FitHooks()
+        model = model if model is not None else self.build()
+        trainer = Trainer(model, settings, self.n_classes or None, Path(out_dir) / "checkpoint.pt",
+                          on_epoch_end=hooks.on_epoch_end, progress=hooks.progress)
+        history = trainer.fit(dataset)
+        return FitResult(trainer.model, history)
+
+    # -- scoring -------------------------------------------------------------------------------
+    @property
+    def clip_components(self) -> tuple[str, ...]:
+        return tuple(c.name for c in self.components if not c.window)
+
+    @property
+    def window_components(self) -> tuple[str, ...]:
+        return tuple(c.name for c in self.components if c.window)
+
+    def weights(self) -> dict[str, float]:
+        """Weight of each component in the combined score (sums to 1)."""
+        return {c.name: 1.0 / len(self.components) for c in self.components}
+
+    def active_components(self) -> tuple[str, ...]:
+        return tuple(n for n, w in self.weights().items() if w > 0)
+
+    def score_batch(self, model: nn.Module, x: torch.Tensor) -> ClipScores:
+        """The clip-level components of a batch of clips (N, 3, T, H, W) in [-1, 1]."""
+        raise NotImplementedError
+
+    def context(self, cycle_frames: float | None) -> ScoreContext:
+        """Scene settings of the window components (a scene's cycle length in frames, if known)."""
+        return ScoreContext()
+
+    def lookahead(self, ctx: ScoreContext) -> int:
+        """Clips after clip t whose output the window components of t need (streaming latency)."""
+        return 0
+
+    def window_values(self, phase: np.ndarray, ctx: ScoreContext) -> dict[str, np.ndarray]:
+        """Window components of one whole video from its clips' period positions, in order."""
+        return {}
+
+    def window_values_at(self, phase: list, t: int, ctx: ScoreContext) -> dict[str, float]:
+        """The same for clip `t` from the positions known so far (streaming); equals
+        ``window_values`` once `lookahead` clips past t are known."""
+        return {}
+
+    # -- persistence ---------------------------------------------------------------------------
+    def save(self, model: nn.Module, path: str | Path) -> Path:
+        state = {"method": self.name, "params": self.model_params(),
+                 "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()}}
+        with atomic_path(path) as tmp:
+            torch.save(state, tmp)
+        return Path(path)
+
+    def describe(self) -> dict:
+        return {"method": self.name, "label": self.label, "adaptation": self.adaptation,
+                "components": [c.name for c in self.components], "weights": self.weights()}
+
+
+def load_model_file(path: str | Path) -> tuple[Method, nn.Module]:
+    """Rebuild a saved ``model.pt`` (any method) without params.yaml."""
+    from . import get_method_class
+
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(path, "model file not found")
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=False)
+        name, params, sd = state["method"], state["params"], state["state_dict"]
+    except (KeyError, TypeError) as e:
+        raise DataError(path, f"not a model file of this version of ipad-vad (missing {e})") from None
+    except Exception as e:  # noqa: BLE001 - torch raises many kinds for a corrupt file
+        raise DataError(path, f"cannot read model file: {e}") from None
+    method = get_method_class(name)(params)
+    return method, method.from_state(sd)
+
+
+def write_method_json(out_dir: str | Path, method: Method, **extra) -> None:
+    write_json(Path(out_dir) / "method.json", {**method.describe(), **extra})

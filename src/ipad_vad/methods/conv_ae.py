@@ -1,0 +1,21 @@
+"""conAE baseline (Hasan et al. 2016; seed 000 Table 2): a 2D convolutional autoencoder over the
+clip's frames stacked as channels (``models/conv_ae.py``); centre-frame reconstruction error. Small
+enough to fine-tune in full on a device (it has no attention layers for LoRA)."""
+
+from __future__ import annotations
+
+from torch import nn
+
+from ..models.conv_ae import ConvAE
+from . import register
+from ._reconstruction import ReconstructionMethod
+
+
+@register
+class ConvAEMethod(ReconstructionMethod):
+    name = "conv_ae"
+    label = "conAE"
+    adaptations = ("full",)
+
+    def build(self) -> nn.Module:
+        return ConvAE(self.clip_len, tuple(self.cfg.get("channels", (64, 128, 256))))

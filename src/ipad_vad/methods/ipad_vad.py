@@ -1,0 +1,60 @@
+"""IPAD-VAD (seed 000 §4): Video Swin reconstruction with the period head and period memory
+(``models/ipad_vad.py``, eq. 1-6), scored by the centre-frame reconstruction error and the
+sliding-window period error E_p (§4.3, eq. 7-8), combined as (1 - w) * recon + w * E_p with
+w = ``evaluate.period_weight``. Adapted to a device with LoRA on the encoder's q and v (§4.4)."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from torch import nn
+
+from ..evaluate.sliding_window import expected_step, period_error, period_error_at
+from ..models.ipad_vad import IPADVAD
+from ..train.lora import SWIN_QV
+from . import register
+from ._reconstruction import RECON_ERROR, SwinMethod, centre_recon_error
+from .base import ClipScores, ScoreComponent, ScoreContext
+
+PERIOD_ERROR = ScoreComponent("period_error", "sliding-window period error E_p (eq. 7-8)", window=True)
+
+
+@register
+class IPADVADMethod(SwinMethod):
+    name = "ipad_vad"
+    label = "IPAD-VAD"
+    components = (RECON_ERROR, PERIOD_ERROR)
+    lora_targets = SWIN_QV
+
+    def section(self) -> dict:
+        return self.cfg
+
+    def build(self) -> nn.Module:
+        c = self.section()
+        return IPADVAD(self.encoder_cfg, c.get("period", {}), c.get("memory", {}), self.decoder_cfg)
+
+    @property
+    def n_classes(self) -> int:
+        return int(self.section().get("period", {}).get("n_classes", 200))
+
+    def weights(self) -> dict[str, float]:
+        w = float(self.params.get("evaluate", {}).get("period_weight", 0.5))
+        return {"recon_error": 1 - w, "period_error": w}
+
+    def score_batch(self, model: nn.Module, x: torch.Tensor) -> ClipScores:
+        out = model(x)
+        return ClipScores(self.clip_components, centre_recon_error(out, x)[:, None],
+                          phase=out["period_logits"].float().argmax(-1))
+
+    def context(self, cycle_frames: float | None) -> ScoreContext:
+        return ScoreContext(self.n_classes, int(self.params.get("evaluate", {}).get("window", 5)),
+                            expected_step(self.n_classes, 1, cycle_frames))
+
+    def lookahead(self, ctx: ScoreContext) -> int:
+        return (ctx.window - 1) // 2
+
+    def window_values(self, phase: np.ndarray, ctx: ScoreContext) -> dict[str, np.ndarray]:
+        return {"period_error": period_error(phase, ctx.n_classes, ctx.window, ctx.period_step)}
+
+    def window_values_at(self, phase: list, t: int, ctx: ScoreContext) -> dict[str, float]:
+        return {"period_error": period_error_at(phase, t, ctx.n_classes, ctx.window, ctx.period_step)}

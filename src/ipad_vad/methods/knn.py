@@ -1,0 +1,66 @@
+"""The reference detector (issue 11, DESIGN §9): nearest-neighbour distance of each clip to a
+device's normal training clips in a brightness-normalised, downsampled descriptor
+(``models/knn_reference.py``). It learns nothing, fits in seconds on a CPU, and every learned method
+has to beat it. Fitting collects the descriptors of the training clips (the same share of the footage
+the trainer would see); adapting to a device refits the bank on that device's footage.
+
+This file is the worked example of a method: a name, its components, how it is built, fitted,
+adapted, scored and loaded; saving is the base class's (the bank is a buffer of the module).
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+from torch.utils.data import DataLoader
+
+from ..data.sampling import FractionSampler
+from ..models.knn_reference import KnnReference
+from . import register
+from .base import ClipScores, FitHooks, FitResult, Method, ScoreComponent
+
+
+@register
+class KnnMethod(Method):
+    name = "knn"
+    label = "Reference (kNN)"
+    components = (ScoreComponent("distance", "distance to the nearest normal clips (brightness-normalised descriptor)"),)
+    adaptations = ("refit",)
+
+    def _settings(self) -> dict:
+        c = self.cfg
+        return {"frames": int(c.get("frames", 5)), "size": tuple(c.get("size", (16, 16))),
+                "normalise": c.get("normalise", "frame"), "k": int(c.get("k", 1))}
+
+    def build(self) -> nn.Module:
+        return KnnReference(**self._settings())
+
+    def from_state(self, state_dict: dict) -> nn.Module:
+        return KnnReference.from_state_dict(state_dict, **self._settings())
+
+    @torch.no_grad()
+    def fit(self, dataset, out_dir, settings, hooks: FitHooks | None = None, model: nn.Module | None = None) -> FitResult:
+        """The bank: descriptors of the training clips the trainer would use (settings.fraction),
+        evenly thinned to ``max_bank`` clips."""
+        hooks = hooks or FitHooks()
+        model = self.build()
+        sampler = FractionSampler(dataset, settings.fraction, settings.fraction_mode, seed=settings.seed, shuffle=False)
+        loader = DataLoader(dataset, batch_size=64, sampler=sampler, num_workers=0)
+        if hooks.progress:
+            from tqdm.auto import tqdm
+
+            loader = tqdm(loader, desc=f"{self.name} bank", leave=False, disable=None)
+        descriptors = [model.descriptor(b["clip"]) for b in loader]
+        if not descriptors:
+            raise ValueError("no training clips to fit the reference bank on")
+        bank = torch.cat(descriptors)
+        cap = int(self.cfg.get("max_bank", 0) or 0)
+        if cap and len(bank) > cap:
+            bank = bank[torch.linspace(0, len(bank) - 1, cap).round().long()]
+        model.set_bank(bank)
+        if hooks.on_epoch_end:
+            hooks.on_epoch_end(1, {"bank_size": float(len(bank))})
+        return FitResult(model, [{"epoch": 1, "bank_size": float(len(bank))}], {"bank_size": len(bank)})
+
+    def score_batch(self, model: nn.Module, x: torch.Tensor) -> ClipScores:
+        return ClipScores(self.clip_components, model(x)["distance"][:, None])

@@ -1,0 +1,220 @@
+"""The method interface: the registry, save -> load -> identical scores for every method, a memory
+bank of any size, the adaptation guards, and promotion across methods with `ipad score` on the
+champion of either kind."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import mlflow
+import numpy as np
+import pytest
+import torch
+
+from ipad_vad.config import load_params
+from ipad_vad.errors import ConfigError
+from ipad_vad.evaluate.scoring import score_batch
+from ipad_vad.methods import get_method, load_model_file, method_names
+from ipad_vad.methods.base import ClipScores, FitHooks, Method
+from ipad_vad.train.loop import TrainSettings
+
+SMOKE = load_params("params.yaml", "smoke")
+METHODS_DIR = Path(__file__).resolve().parents[1] / "src/ipad_vad/methods"
+
+
+def test_the_registry_lists_every_method_file():
+    files = {p.stem for p in METHODS_DIR.glob("*.py") if not p.stem.startswith("_") and p.stem not in ("base", "adaptation")}
+    assert set(method_names()) == files
+    for name in method_names():
+        m = get_method(name, SMOKE)
+        assert isinstance(m, Method) and m.name == name and m.label and m.components
+        assert m.adaptation in ("lora", "full", "refit")
+        assert abs(sum(m.weights().values()) - 1) < 1e-9 and set(m.weights()) == {c.name for c in m.components}
+    assert get_method("knn", SMOKE).adaptation == "refit" and get_method("ipad_vad", SMOKE).adaptation == "lora"
+    with pytest.raises(ConfigError, match="unknown method 'nope'"):
+        get_method("nope", SMOKE)
+
+
+def _clips(n=4, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    return torch.rand(n, 3, SMOKE["clip"]["length"], *SMOKE["clip"]["size"], generator=g) * 2 - 1
+
+
+class _Frames:
+    def __init__(self, frames):
+        self.f = frames
+
+    def __len__(self):
+        return len(self.f)
+
+    def read(self, idx):
+        return self.f[list(idx)]
+
+
+def _dataset(n, seed):
+    """n random clips (stride 1) of one video."""
+    from ipad_vad.data.clip_dataset import ClipDataset, VideoRecord
+
+    T, (H, W) = SMOKE["clip"]["length"], SMOKE["clip"]["size"]
+    frames = np.random.default_rng(seed).integers(0, 256, (n + T - 1, H, W, 3), dtype=np.uint8)
+    return ClipDataset([VideoRecord(_Frames(frames))], clip_len=T, stride=1)
+
+
+def _stack(ds, k=None):
+    return torch.stack([ds[i]["clip"] for i in range(k or len(ds))])
+
+
+@pytest.mark.parametrize("name", sorted(method_names()))
+def test_every_method_round_trips_save_load_with_identical_scores(name, tmp_path):
+    torch.manual_seed(0)
+    m = get_method(name, SMOKE)
+    if m.adaptation == "refit":  # a memory bank: fitted, not initialised
+        model = m.fit(_dataset(12, 1), tmp_path, TrainSettings(), FitHooks(progress=False)).model
+    else:
+        model = m.build()
+    model.eval()
+    x = _clips()
+    before = score_batch(m, model, x)
+    assert isinstance(before, ClipScores) and before.names == m.clip_components and before.values.shape == (4, len(before.names))
+    assert (before.phase is not None) == bool(m.window_components)
+    m.save(model, tmp_path / "model.pt")
+    loaded_method, loaded = load_model_file(tmp_path / "model.pt")  # no params needed: the file describes itself
+    assert loaded_method.name == name
+    after = score_batch(loaded_method, loaded.eval(), x)
+    assert torch.equal(before.values, after.values)
+    if before.phase is not None:
+        assert torch.equal(before.phase, after.phase)
+
+
+def test_a_memory_bank_of_another_size_loads_and_scores(tmp_path):
+    knn = get_method("knn", SMOKE)
+    sizes = []
+    for n in (5, 23):
+        bank = _dataset(n, n)
+        model = knn.fit(bank, tmp_path, TrainSettings(), FitHooks(progress=False)).model
+        knn.save(model, tmp_path / f"bank{n}.pt")
+        _, back = load_model_file(tmp_path / f"bank{n}.pt")
+        sizes.append(back.bank.shape[0])
+        # a clip of the bank is at distance 0 from it; another clip is not
+        d = score_batch(knn, back, _stack(bank, 2))["distance"]
+        assert torch.allclose(d, torch.zeros(2), atol=1e-5)
+        assert (score_batch(knn, back, _clips(2, 99))["distance"] > 0.1).all()
+    assert sizes == [5, 23]
+
+
+def test_knn_descriptor_ignores_a_global_brightness_change_but_sees_a_colour_change(tmp_path):
+    knn = get_method("knn", SMOKE)
+    data = _dataset(8, 3)
+    normal = _stack(data)
+    model = knn.fit(data, tmp_path, TrainSettings(), FitHooks(progress=False)).model
+    brighter = (normal[:2] * 0.8 + 0.15)  # gain and offset: lighting drift
+    recoloured = normal[:2].clone()
+    recoloured[:, 0] = recoloured[:, 0] * 0.2  # the red channel nearly gone: a colour anomaly
+    d_light, d_colour = (score_batch(knn, model, v)["distance"] for v in (brighter, recoloured))
+    assert (d_light < 1e-4).all() and (d_colour > 0.1).all()
+
+
+def test_lora_and_pretrained_weights_refuse_models_that_are_not_video_swin(tmp_path):
+    from ipad_vad.models.pretrained import load_pretrained
+    from ipad_vad.train.lora import SWIN_QV, LoraSettings, add_lora
+
+    conv = get_method("conv_ae", SMOKE).build()  # has an `encoder` attribute, but no attention
+    with pytest.raises(ConfigError, match="LoRA needs a Video Swin model.*ConvAE"):
+        add_lora(conv, LoraSettings(), SWIN_QV, "conv_ae base")
+    with pytest.raises(ConfigError, match="conv_ae.adaptation: 'lora' is not possible"):
+        get_method("conv_ae", {**SMOKE, "methods": {**SMOKE["methods"], "conv_ae": {"adaptation": "lora"}}})
+    torch.save({"state_dict": {}}, tmp_path / "swin.pth")
+    with pytest.raises(ConfigError, match="loads only into a Video Swin encoder, not into Sequential"):
+        load_pretrained(conv.encoder, tmp_path / "swin.pth")
+
+
+@pytest.fixture(scope="module")
+def device_project(tmp_path_factory):
+    """A smoke dataset (S01 pretrain, R01 device), prepared, with IPAD-VAD and the reference detector
+    pretrained, adapted and evaluated by the jobs, in its own working directory and MLflow store."""
+    from ipad_vad.data.manifest import build_manifest
+    from ipad_vad.data.synth.generator import SynthConfig, generate
+    from ipad_vad.io_utils import write_dataframe
+    from ipad_vad.jobs.adapt import adapt_device
+    from ipad_vad.jobs.evaluate import evaluate_scene
+    from ipad_vad.jobs.layout import prepared
+    from ipad_vad.jobs.pretrain import pretrain
+    from ipad_vad.preprocess.cache import cache_scene
+    from ipad_vad.preprocess.period import period_scene
+
+    root = tmp_path_factory.mktemp("methods")
+    old = os.getcwd()
+    os.chdir(root)
+    p = json.loads(json.dumps(SMOKE))
+    p["pipeline"].update(scenes=["S01", "R01"], pretrain_scenes=["S01"], devices=["R01"], methods=["ipad_vad", "knn"],
+                         promote_methods=["ipad_vad", "knn"])
+    generate(root / "data", SynthConfig.from_params(p["synth"], scenes=["S01", "R01"], workers=1))
+    manifest = build_manifest(root / "data")
+    write_dataframe(p["data"]["manifest"], manifest)
+    for s in ("S01", "R01"):
+        cache_scene(manifest, s, tuple(p["clip"]["size"]), prepared(p, s, "cache"))
+        period_scene(manifest, s, prepared(p, s, "cache"), prepared(p, s, "periods"))
+    quiet = FitHooks(progress=False)
+    for m in ("ipad_vad", "knn"):
+        pretrain(p, m, quiet)
+        adapt_device(p, m, "R01", quiet)
+        evaluate_scene(p, m, "R01", progress=False)
+    env = dict(os.environ, MLFLOW_TRACKING_URI=f"sqlite:///{root / 'mlflow.db'}")
+    env.pop("IPAD_PIPELINE_ID", None)
+    yield {"root": root, "params": p, "env": env}
+    os.chdir(old)
+
+
+def _set_auc(p, method, auc):
+    from ipad_vad.jobs.layout import eval_dir
+
+    f = eval_dir(p, "R01", method) / "metrics.json"
+    m = json.loads(f.read_text())
+    m["auc"]["scene_norm"]["score"] = auc
+    f.write_text(json.dumps(m))
+
+
+def _score(project, tmp_path):
+    frames = project["root"] / "data/R01/testing/frames/02"
+    r = subprocess.run([str(Path(sys.executable).parent / "ipad"), "score", "--device", "R01", str(frames), "--out",
+                        str(tmp_path)], cwd=project["root"], env=project["env"], capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-3000:]
+    return json.loads((tmp_path / "02.alerts.json").read_text()), r.stdout
+
+
+def test_promotion_picks_the_better_method_records_it_and_ipad_score_uses_either(device_project, tmp_path, monkeypatch):
+    from ipad_vad.jobs.promote import promote_device
+    from ipad_vad.registry import tracking
+
+    p = device_project["params"]
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", device_project["env"]["MLFLOW_TRACKING_URI"])
+    monkeypatch.delenv("IPAD_PIPELINE_ID", raising=False)
+    # acceptance AUCs set by hand, so that each method wins once
+    _set_auc(p, "ipad_vad", 0.60)
+    _set_auc(p, "knn", 0.90)
+    with tracking.run("promote R01", "promote", "R01"):
+        first = promote_device(p, "R01")
+    assert first["method"] == "knn" and first["alias"] == "champion" and first["candidates"] == {"ipad_vad": 0.6, "knn": 0.9}
+    client = mlflow.MlflowClient()
+    assert client.get_model_version("ipad-vad-R01", first["version"]).tags["method"] == "knn"
+    summary, out = _score(device_project, tmp_path / "knn")
+    assert summary["method"] == "knn" and summary["scored_frames"] > 0 and "Reference (kNN)" in out
+    _set_auc(p, "ipad_vad", 0.95)
+    with tracking.run("promote R01", "promote", "R01"):
+        second = promote_device(p, "R01")
+    assert second["method"] == "ipad_vad" and second["alias"] == "champion" and second["previous_auc"] == pytest.approx(0.9)
+    assert client.get_model_version("ipad-vad-R01", second["version"]).tags["method"] == "ipad_vad"
+    summary, out = _score(device_project, tmp_path / "ipad")
+    assert summary["method"] == "ipad_vad" and "IPAD-VAD" in out
+    import pandas as pd
+
+    table = pd.read_csv(tmp_path / "ipad" / "02.scores.csv")
+    assert {"recon_error", "period_error", "t_p", "score"} <= set(table.columns)
+    _set_auc(p, "ipad_vad", 0.50)  # both worse than the champion: the best of them is only a challenger
+    _set_auc(p, "knn", 0.70)
+    with tracking.run("promote R01", "promote", "R01"):
+        third = promote_device(p, "R01")
+    assert third["method"] == "knn" and third["alias"] == "challenger"
+    assert str(client.get_model_version_by_alias("ipad-vad-R01", "champion").version) == str(second["version"])
