@@ -76,3 +76,16 @@ def build_model(name: str, params: dict, clip_len: int | None = None, drop_path:
     if drop_path is not None:
         p["model"]["encoder"]["drop_path"] = drop_path
     return get_method(name, p).build()
+
+
+class ArraySource:
+    """Frames held in memory as a clip dataset's frame source."""
+
+    def __init__(self, frames):
+        self.frames = frames
+
+    def __len__(self):
+        return len(self.frames)
+
+    def read(self, idx):
+        return self.frames[list(idx)]

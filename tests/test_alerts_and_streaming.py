@@ -20,6 +20,8 @@ from ipad_vad.inference.frame_sources import open_footage
 from ipad_vad.inference.stream_scorer import StreamScorer, structural_latency
 from ipad_vad.methods import get_method
 
+from .helpers import ArraySource
+
 SMOKE = load_params("params.yaml", "smoke")
 T, SIZE = 8, (32, 32)
 METHOD = get_method("ipad_vad", {**SMOKE, "clip": {**SMOKE["clip"], "length": T}})
@@ -68,17 +70,6 @@ def test_alert_tracker_events_by_hand():
     assert [(a.start, a.end) for a in find_alerts([1, 2, 10, 11], [3, 3, 3, 3], 1.0, 2, 2)] == [(1, 2), (10, 11)]
     with pytest.raises(ValueError, match="increase"):
         tr.update(3, 0.0)
-
-
-class ArraySource:
-    def __init__(self, frames):
-        self.frames = frames
-
-    def __len__(self):
-        return len(self.frames)
-
-    def read(self, idx):
-        return self.frames[list(idx)]
 
 
 def _frames(n=60, seed=0):

@@ -20,6 +20,8 @@ from ipad_vad.methods import get_method, load_model_file, method_names
 from ipad_vad.methods.base import ClipScores, FitHooks, Method
 from ipad_vad.train.loop import TrainSettings
 
+from .helpers import ArraySource
+
 SMOKE = load_params("params.yaml", "smoke")
 METHODS_DIR = Path(__file__).resolve().parents[1] / "src/ipad_vad/methods"
 
@@ -42,24 +44,13 @@ def _clips(n=4, seed=0):
     return torch.rand(n, 3, SMOKE["clip"]["length"], *SMOKE["clip"]["size"], generator=g) * 2 - 1
 
 
-class _Frames:
-    def __init__(self, frames):
-        self.f = frames
-
-    def __len__(self):
-        return len(self.f)
-
-    def read(self, idx):
-        return self.f[list(idx)]
-
-
 def _dataset(n, seed):
     """n random clips (stride 1) of one video."""
     from ipad_vad.data.clip_dataset import ClipDataset, VideoRecord
 
     T, (H, W) = SMOKE["clip"]["length"], SMOKE["clip"]["size"]
     frames = np.random.default_rng(seed).integers(0, 256, (n + T - 1, H, W, 3), dtype=np.uint8)
-    return ClipDataset([VideoRecord(_Frames(frames))], clip_len=T, stride=1)
+    return ClipDataset([VideoRecord(ArraySource(frames))], clip_len=T, stride=1)
 
 
 def _stack(ds, k=None):
@@ -218,3 +209,31 @@ def test_promotion_picks_the_better_method_records_it_and_ipad_score_uses_either
         third = promote_device(p, "R01")
     assert third["method"] == "knn" and third["alias"] == "challenger"
     assert str(client.get_model_version_by_alias("ipad-vad-R01", "champion").version) == str(second["version"])
+
+
+def test_the_reference_bank_is_dense_within_the_adaptation_share_and_never_sees_calibration_footage(tmp_path):
+    from ipad_vad.data.sampling import contiguous_share_ends
+
+    knn = get_method("knn", SMOKE)
+    T = SMOKE["clip"]["length"]
+    train = _dataset(60, 5)  # one video of 60 + T - 1 frames
+    sparse = type(train)(train.videos, clip_len=T, stride=4)  # clips as the trainer sees them
+    end = contiguous_share_ends(sparse, 0.2)[0]  # calibration footage starts at this frame
+    model = knn.fit(sparse, tmp_path, TrainSettings(fraction=0.2), FitHooks(progress=False)).model
+    assert len(model.bank) == end - T + 1  # every clip (stride 1) inside the share
+    inside = score_batch(knn, model, _stack(train, end - T + 1))["distance"]
+    assert torch.allclose(inside, torch.zeros_like(inside), atol=1e-5)
+    first_held_out = train[end]["clip"][None]  # starts where calibration footage starts: not in the bank
+    assert score_batch(knn, model, first_held_out)["distance"].item() > 0.1
+
+
+def test_typed_settings_reject_unknown_keys():
+    from ipad_vad.jobs.settings import EvaluateSettings, PipelineSettings
+
+    with pytest.raises(ConfigError, match=r"evaluate: unknown keys \['windw'\]; known: \['batch_size', 'period_weight', 'window'\]"):
+        EvaluateSettings.from_params({"evaluate": {"windw": 3}})
+    bad = {**SMOKE["pipeline"], "promote_methods": ["knn", "v_swin_ae"]}
+    with pytest.raises(ConfigError, match=r"promote_methods \['v_swin_ae'\] are not in pipeline.methods"):
+        PipelineSettings.from_params({"pipeline": bad})
+    with pytest.raises(ConfigError, match="unknown methods \\['nope'\\]"):
+        PipelineSettings.from_params({"pipeline": {**SMOKE["pipeline"], "methods": ["nope"]}})

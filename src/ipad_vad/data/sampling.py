@@ -49,3 +49,24 @@ class FractionSampler(Sampler[int]):
             return iter(self.indices)
         g = torch.Generator().manual_seed(self.seed * 1_000_003 + self.epoch)
         return iter([self.indices[j] for j in torch.randperm(len(self.indices), generator=g).tolist()])
+
+
+def contiguous_share_ends(dataset: ClipDataset, fraction: float) -> dict[int, int]:
+    """For each video (by index) the frame after the last one that the contiguous `fraction` of its
+    clips covers: adaptation sees frames before it, calibration the frames from it on."""
+    ends: dict[int, int] = {}
+    for i in FractionSampler(dataset, fraction, "contiguous", shuffle=False).indices:
+        vi, start = dataset.index[i]
+        ends[vi] = max(ends.get(vi, 0), start + dataset.clip_len)
+    return ends
+
+
+def restrict_to_share(dataset: ClipDataset, ends: dict[int, int], stride: int) -> ClipDataset:
+    """The clips at `stride` of `dataset`'s videos that lie before `ends` (see contiguous_share_ends)."""
+    import dataclasses
+
+    videos = []
+    for vi, v in enumerate(dataset.videos):
+        lo, hi = v.span or (0, len(v.source))
+        videos.append(dataclasses.replace(v, span=(lo, min(hi, ends.get(vi, lo)))))
+    return ClipDataset(videos, clip_len=dataset.clip_len, stride=stride)

@@ -20,7 +20,7 @@ import pandas as pd
 
 from ..data.clip_dataset import ClipDataset
 from ..data.periods import read_period_file
-from ..data.sampling import FractionSampler
+from ..data.sampling import contiguous_share_ends
 from ..errors import DataError
 from .layout import prepared
 
@@ -92,11 +92,7 @@ def heldout_dataset(params: dict, manifest: pd.DataFrame, scene: str, source: Da
     full = clip_dataset(params, manifest, "training", [scene], source, stride=1)
     T = tuned.clip_len
     if fraction_mode == "contiguous" and fraction < 1:
-        used = FractionSampler(tuned, fraction, "contiguous", shuffle=False).indices
-        cutoff: dict[int, int] = {}
-        for i in used:
-            vi, start = tuned.index[i]
-            cutoff[vi] = max(cutoff.get(vi, 0), start + T)
+        cutoff = contiguous_share_ends(tuned, fraction)
         videos = []
         for vi, v in enumerate(full.videos):
             lo, hi = v.span or (0, len(v.source))

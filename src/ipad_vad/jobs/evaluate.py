@@ -15,7 +15,7 @@ from ..data.synth.anomalies import CODE_TO_NAME
 from ..evaluate.metrics import add_scores, add_window_components, scene_metrics
 from ..evaluate.scoring import score_clips
 from ..io_utils import read_dataframe, write_dataframe, write_json
-from ..methods import Method, ScoreContext, load_model_file
+from ..methods import Method, ScoreContext, get_method, load_model_file
 from ..methods.adaptation import load_adapted
 from ..train.loop import resolve_device
 from .data import DataSource, clip_dataset, scene_cycle_frames
@@ -52,9 +52,7 @@ def evaluate_scene(params: dict, method_name: str, scene: str, progress: bool = 
 
     manifest = read_dataframe(params["data"]["manifest"])
     _, model = load_for_scene(params, method_name, scene)
-    from ..methods import get_method
-
-    method = get_method(method_name, params)  # scoring settings of this run (evaluate.*), the model's own weights
+    method = get_method(method_name, params)  # this run's scoring settings (evaluate.*) with the saved model
     scored, metrics, ctx = evaluate(params, method, model, manifest, scene, source, progress)
     out = eval_dir(params, scene, method_name)
     if role(params, scene) == "devices":  # the alert threshold that ships with the registered model

@@ -2,44 +2,47 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
+from typing import ClassVar
 
 from ..errors import ConfigError
 
 
-def _pick(cls, d: dict, where: str, **over):
-    d = {**(d or {}), **{k: v for k, v in over.items() if v is not None}}
-    unknown = sorted(set(d) - set(cls.__dataclass_fields__))
-    if unknown:
-        raise ConfigError(f"{where}: unknown keys {unknown}; known: {sorted(cls.__dataclass_fields__)}")
-    return cls(**d)
+class _Section:
+    """A typed params section: unknown keys are an error naming them."""
+
+    section: ClassVar[str]
+
+    @classmethod
+    def from_params(cls, p: dict):
+        d = dict(p.get(cls.section) or {})
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(d) - known)
+        if unknown:
+            raise ConfigError(f"{cls.section}: unknown keys {unknown}; known: {sorted(known)}")
+        return cls(**d)
 
 
 @dataclass(frozen=True)
-class EvaluateSettings:
+class EvaluateSettings(_Section):
+    section: ClassVar[str] = "evaluate"
     batch_size: int = 32
     window: int = 5  # sliding-window size n (seed 000 §4.3)
     period_weight: float = 0.5  # weight of E_p in IPAD-VAD's combined score
 
-    @classmethod
-    def from_params(cls, p: dict) -> "EvaluateSettings":
-        return _pick(cls, p.get("evaluate", {}), "evaluate")
-
 
 @dataclass(frozen=True)
-class AlertSettings:
+class AlertSettings(_Section):
+    section: ClassVar[str] = "alert"
     false_alarm_rate: float = 0.005
     min_frames: int = 2
     merge_gap: int = 8
     min_calibration_frames: int = 32
 
-    @classmethod
-    def from_params(cls, p: dict) -> "AlertSettings":
-        return _pick(cls, p.get("alert", {}), "alert")
-
 
 @dataclass(frozen=True)
-class FinetuneSettings:
+class FinetuneSettings(_Section):
+    section: ClassVar[str] = "finetune"
     epochs: int = 3
     lr: float = 5e-4
     fraction: float = 0.2  # share of a device's training clips every adaptation sees
@@ -48,7 +51,7 @@ class FinetuneSettings:
 
     @classmethod
     def from_params(cls, p: dict) -> "FinetuneSettings":
-        s = _pick(cls, p.get("finetune", {}), "finetune")
+        s = super().from_params(p)
         if not 0 < s.fraction <= 1:
             raise ConfigError(f"finetune.fraction must be in (0, 1], got {s.fraction}")
         return s
@@ -66,7 +69,8 @@ class FinetuneSettings:
 
 
 @dataclass(frozen=True)
-class PipelineSettings:
+class PipelineSettings(_Section):
+    section: ClassVar[str] = "pipeline"
     scenes: list
     pretrain_scenes: list
     devices: list
@@ -86,7 +90,7 @@ class PipelineSettings:
     def from_params(cls, p: dict) -> "PipelineSettings":
         from ..methods import method_names
 
-        s = _pick(cls, p.get("pipeline", {}), "pipeline")
+        s = super().from_params(p)
         known = method_names()
         for key in ("methods", "promote_methods"):
             bad = [m for m in getattr(s, key) if m not in known]

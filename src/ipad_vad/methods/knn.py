@@ -14,7 +14,7 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader
 
-from ..data.sampling import FractionSampler
+from ..data.sampling import FractionSampler, contiguous_share_ends, restrict_to_share
 from ..models.knn_reference import KnnReference
 from . import register
 from .base import ClipScores, FitHooks, FitResult, Method, ScoreComponent
@@ -40,12 +40,20 @@ class KnnMethod(Method):
 
     @torch.no_grad()
     def fit(self, dataset, out_dir, settings, hooks: FitHooks | None = None, model: nn.Module | None = None) -> FitResult:
-        """The bank: descriptors of the training clips the trainer would use (settings.fraction),
-        evenly thinned to ``max_bank`` clips."""
+        """The bank: descriptors of every clip starting each ``bank_stride`` frames within the footage
+        the trainer would see (the contiguous ``settings.fraction`` of each video: the rest stays unseen
+        for calibration), evenly thinned to ``max_bank`` clips. A dense bank matters: on the demo data
+        stride 1 instead of the training stride 4 raised the AUC on every scene measured (README)."""
         hooks = hooks or FitHooks()
         model = self.build()
-        sampler = FractionSampler(dataset, settings.fraction, settings.fraction_mode, seed=settings.seed, shuffle=False)
-        loader = DataLoader(dataset, batch_size=64, sampler=sampler, num_workers=0)
+        stride = int(self.cfg.get("bank_stride", 1)) or dataset.stride
+        if settings.fraction_mode == "contiguous":
+            data = restrict_to_share(dataset, contiguous_share_ends(dataset, settings.fraction), stride)
+            sampler = None
+        else:  # a random share of the training clips, as the trainer draws it
+            data = dataset
+            sampler = FractionSampler(dataset, settings.fraction, settings.fraction_mode, seed=settings.seed, shuffle=False)
+        loader = DataLoader(data, batch_size=64, sampler=sampler, num_workers=0)
         if hooks.progress:
             from tqdm.auto import tqdm
 
