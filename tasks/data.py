@@ -15,5 +15,5 @@ def validate_task(p: dict) -> dict:
     finally:
         write_report(report, v["report_dir"])
     write_dataframe(d["manifest"], kept)
-    write_scene_manifests(kept, d["manifests"])
+    write_scene_manifests(kept, d["manifests"], {"pretrain": list(p["pipeline"]["pretrain_scenes"])})
     return {"videos": len(kept), "excluded": len(report.excluded), "passed": report.success}

@@ -32,7 +32,7 @@ def test_full_pipeline_flow_with_fan_out(tmp_path, monkeypatch):
         state = ipad_pipeline(return_state=True)
     assert state.is_completed(), state
     result = state.result()
-    assert set(result["summary"]) == {"ipad_vad", "ipad_vad:recon_error", "ipad_vad:period_error", "conv_ae", "knn"}
+    assert set(result["summary"]) == {"ipad_vad", "ipad_vad:recon_error", "ipad_vad:period_error", "knn"}
     [decision] = result["promotions"]
     assert decision["device"] == "R01" and decision["alias"] == "champion" and decision["method"] in ("ipad_vad", "knn")
     assert json.loads((tmp_path / "reports/results.json").read_text())["scenes"] == ["S01", "S02", "R01"]

@@ -17,7 +17,7 @@ from .conftest import ROOT, VENV_BIN, copy_project_skeleton, sh as _sh
 
 pytestmark = pytest.mark.slow
 DEVICES = ["cutter.B7", "press_line-2"]
-METHODS = ["ipad_vad", "conv_ae", "knn"]  # pipeline.methods of the smoke profile
+METHODS = ["ipad_vad"]
 
 
 @pytest.fixture(scope="module")
@@ -29,11 +29,12 @@ def project(tmp_path_factory, prefect_server):
     params = yaml.safe_load((repo / "params.yaml").read_text())
     for synth in (params["synth"], params["profiles"]["smoke"]["synth"]):
         synth["train_cycles"] = 12  # enough normal footage to hold some out for the threshold
-    # IPAD-VAD's alerts are what this test checks; the reference detector, calibrated on the rest of the
-    # recording its bank came from, puts 26-33 % of a new recording's normal frames above its threshold at
-    # these sizes (README, "Which method serves a device"), so it does not compete here
+    # IPAD-VAD alone: its alerts are what this test checks. The reference detector, calibrated on the rest
+    # of the recording its bank came from, puts a large share of a new recording's normal frames above its
+    # threshold at these sizes (README, "Known limit of the reference detector's alerts"); promotion across
+    # methods and `ipad score` with either champion are tested in test_methods.py
     for pipe in (params["pipeline"], params["profiles"]["smoke"]["pipeline"]):
-        pipe["promote_methods"] = ["ipad_vad"]
+        pipe["methods"] = pipe["promote_methods"] = METHODS
     (repo / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     env = dict(os.environ, PATH=f"{VENV_BIN}:{os.environ['PATH']}", PREFECT_API_URL=prefect_server["url"],
                PREFECT_HOME=prefect_server["home"], MLFLOW_TRACKING_URI=f"sqlite:///{repo / 'mlflow.db'}",
@@ -90,20 +91,12 @@ def test_each_device_has_a_champion_whose_threshold_is_the_evaluated_one(project
 
 
 def test_ipad_score_flags_anomalous_footage_and_not_normal_footage(project, tmp_path):
-    """New footage of the device that the model has never seen (the generator's next training
-    recording of the same scene: same camera and background, new cycles, lighting and jitter): the
+    """New footage of the device the model has never seen (the generator with another seed): the
     normal recording raises no alert; the same recording with an object that does not belong there
-    in frames 50-69 (written as a video file) raises an alert overlapping exactly that span.
-
-    (Another generator seed would draw another background texture for the scene: a different-looking
-    installation, which the reference detector rightly calls abnormal throughout.)"""
+    in frames 50-69 (written as a video file) raises an alert overlapping exactly that span."""
     path, env = project["path"], project["env"]
-    params = yaml.safe_load((path / "params.yaml").read_text())
-    for synth in (params["synth"], params["profiles"]["smoke"]["synth"]):
-        synth["train_videos"] = 2  # video 01 is the one the device was trained on; 02 is new
-    (tmp_path / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
-    _sh(f"ipad data synth --params {tmp_path / 'params.yaml'} --profile smoke --scenes R01 --out ../fresh", path, env)
-    normal = path.parent / "fresh/R01/training/frames/02"
+    _sh("ipad data synth --profile smoke --scenes R01 --seed 7 --out ../fresh", path, env)
+    normal = path.parent / "fresh/R01/training/frames/01"
     files = sorted(normal.iterdir(), key=lambda p: int(p.stem))
     frames = [cv2.imread(str(f)) for f in files]
     h, w = frames[0].shape[:2]
@@ -117,7 +110,7 @@ def test_ipad_score_flags_anomalous_footage_and_not_normal_footage(project, tmp_
     d = DEVICES[0]
     r = _sh(["ipad", "score", "--device", d, str(normal), str(tmp_path / "shift_b.mkv"), "--out", "scores"], path, env)
     out = path / "scores"
-    quiet = json.loads((out / "02.alerts.json").read_text())
+    quiet = json.loads((out / "01.alerts.json").read_text())
     assert quiet["alerts"] == [] and quiet["scored_frames"] == len(frames) - 7, quiet
     res = json.loads((out / "shift_b.alerts.json").read_text())
     assert res["alerts"] and all(a["start"] <= 69 and a["end"] >= 50 for a in res["alerts"]), res["alerts"]

@@ -24,7 +24,7 @@ def test_finetune_runs_as_deployment_flow_runs_on_a_gpu_pool_worker(smoke_projec
     env = dict(smoke_project["env"], IPAD_REPO_DIR=str(path), PYTHONPATH=str(path))
     sh("prefect work-pool create gpu --type process --overwrite", path, env)
     sh("prefect --no-prompt deploy --name ipad-finetune-device", path, env)
-    adapter = path / "models/adapters/R01/ipad_vad/ipad_adapter.json"
+    adapter = path / "models/adapters/R01/ipad_vad/method.json"
     before = adapter.stat().st_mtime
     worker = subprocess.Popen(["prefect", "worker", "start", "--pool", "gpu", "--limit", "1"], cwd=path, env=env,
                               stdout=open(path / "worker.log", "w"), stderr=subprocess.STDOUT, start_new_session=True)

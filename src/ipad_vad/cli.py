@@ -115,7 +115,8 @@ def data_validate(
         raise typer.Exit(code=1)
     path = write_report(report, report_dir)
     write_dataframe(manifest_out, kept)
-    write_scene_manifests(kept, Path(d.get("manifests", manifest_out.parent / "manifests")))
+    write_scene_manifests(kept, Path(d.get("manifests", manifest_out.parent / "manifests")),
+                          {"pretrain": list(p.get("pipeline", {}).get("pretrain_scenes") or [])})
     con.print(("[green]" if report.success else "[yellow]") + report.summary() + "[/]")
     if report.excluded:
         con.print(f"excluded {len(report.excluded)} video(s) (validation.on_failure=exclude), listed in {report_dir / 'summary.md'}")

@@ -153,17 +153,22 @@ def scene_summary(manifest: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def write_scene_manifests(manifest: pd.DataFrame, out_dir: str | Path) -> None:
+def write_scene_manifests(manifest: pd.DataFrame, out_dir: str | Path, groups: dict[str, list[str]] | None = None) -> None:
     """One manifest file per scene, so that a scene's stages depend on their own rows only: an
-    unchanged scene rewrites identical bytes and DVC reruns nothing for it. Files of scenes no longer
-    present are removed."""
+    unchanged scene rewrites identical bytes and DVC reruns nothing for it. Each of `groups` (name ->
+    scenes, e.g. the pretrain scenes) also gets ``_<name>.parquet`` with its scenes' rows, for stages
+    that read a group at once (no scene name starts with "_"). Files no longer wanted are removed."""
     from ..io_utils import write_dataframe
 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    scenes = set(manifest.scene)
+    wanted = set(manifest.scene)
     for scene, g in manifest.groupby("scene", sort=True):
         write_dataframe(out_dir / f"{scene}.parquet", g.reset_index(drop=True))
+    for name, scenes in (groups or {}).items():
+        rows = manifest[manifest.scene.isin(list(scenes))].sort_values(["scene", "split", "video"])
+        write_dataframe(out_dir / f"_{name}.parquet", rows.reset_index(drop=True))
+        wanted.add(f"_{name}")
     for p in out_dir.glob("*.parquet"):
-        if p.stem not in scenes:
+        if p.stem not in wanted:
             p.unlink()
