@@ -90,3 +90,10 @@ def test_cycle_length_of_a_clean_signal_and_harmonics():
     assert np.allclose(np.diff(starts), 23.5, atol=1)
     with pytest.raises(ValueError):
         estimate_cycle_length([sig[:9]], 8, 100)
+
+
+def test_cycle_length_when_every_autocorrelation_peak_is_negative():
+    # found by the quality benchmark with three times the demo's camera jitter: the 0.85 * best rule
+    # selected no peak when the best one was negative, and the period stage died with StopIteration
+    sig = np.random.default_rng(47).normal(size=40)  # every local maximum of its autocorrelation in [8, 20) is < 0
+    assert 8 <= estimate_cycle_length([sig], 8, 400) <= 20

@@ -72,7 +72,9 @@ def estimate_cycle_length(signals: list[np.ndarray], min_len: int, max_len: int)
     if not ks:
         raise ValueError("no periodicity found in the allowed range")
     best = max(r[k] for k in ks)
-    k = next(k for k in ks if r[k] >= 0.85 * best)
+    # the first peak within 15 % of the best (of its magnitude: under heavy jitter every peak can be
+    # negative, and 0.85 * best would then lie above all of them)
+    k = next(k for k in ks if r[k] >= best - 0.15 * abs(best))
     a, b, c = r[k - 1], r[k], r[k + 1]
     denom = a - 2 * b + c
     return float(k + (0.5 * (a - c) / denom if abs(denom) > 1e-12 else 0.0))
