@@ -1,8 +1,10 @@
-"""The reference detector (issue 11, DESIGN §9): nearest-neighbour distance of each clip to a
-device's normal training clips in a brightness-normalised, downsampled descriptor
-(``models/knn_reference.py``). It learns nothing, fits in seconds on a CPU, and every learned method
-has to beat it. Fitting collects the descriptors of the training clips (the same share of the footage
-the trainer would see); adapting to a device refits the bank on that device's footage.
+"""The reference detector (issue 11, DESIGN §9): each clip against a device's normal training clips
+in a brightness-normalised, downsampled descriptor (``models/knn_reference.py``): with ``score:
+local`` (issue 12) the worst small cell of its residual to the nearest normal clips, light offsets
+removed and each cell aligned within ``shift`` pixels; with ``score: global`` the whole-clip distance.
+It learns nothing, fits in seconds on a CPU, and every learned method has to beat it. Fitting
+collects the descriptors of the training clips (the same share of the footage the trainer would
+see); adapting to a device refits the bank on that device's footage.
 
 This file is the worked example of a method: a name, its components, how it is built, fitted,
 adapted, scored and loaded; saving is the base class's (the bank is a buffer of the module).
@@ -24,13 +26,16 @@ from .base import ClipScores, FitHooks, FitResult, Method, ScoreComponent
 class KnnMethod(Method):
     name = "knn"
     label = "Reference (kNN)"
-    components = (ScoreComponent("distance", "distance to the nearest normal clips (brightness-normalised descriptor)"),)
+    components = (ScoreComponent("distance", "distance to the nearest normal clips (brightness-normalised descriptor; "
+                                             "score: local = the worst cell of the residual)"),)
     adaptations = ("refit",)
 
     def _settings(self) -> dict:
         c = self.cfg
         return {"frames": int(c.get("frames", 5)), "size": tuple(c.get("size", (16, 16))),
-                "normalise": c.get("normalise", "frame"), "k": int(c.get("k", 1))}
+                "normalise": c.get("normalise", "frame"), "k": int(c.get("k", 1)), "score": c.get("score", "global"),
+                "cell": int(c.get("cell", 4)), "offset_cell": int(c.get("offset_cell", 0)),
+                "retrieve_pool": int(c.get("retrieve_pool", 1)), "shift": int(c.get("shift", 0))}
 
     def build(self) -> nn.Module:
         return KnnReference(**self._settings())

@@ -7,10 +7,23 @@ area-downsampled to `size` and, with ``normalise="frame"``, brightness-normalise
 gain drops out while colour differences between parts stay), flattened and concatenated:
 d(x) in R^{frames * 3 * h * w}.
 
-Score: the mean Euclidean distance to the k nearest descriptors of the bank of normal clips,
-divided by sqrt(dim) (an RMS difference per descriptor element). No learning: `bank` is a buffer
-filled by ``set_bank``; its size varies with the footage, and a saved model of any bank size loads
-(``KnnReference.from_state_dict``).
+Scores (``score``):
+
+* ``global``: the mean Euclidean distance to the k nearest descriptors of the bank of normal clips,
+  divided by sqrt(dim) (an RMS difference per descriptor element).
+* ``local`` (issue 12): the k nearest bank clips are retrieved by that distance, then each is
+  compared cell by cell: the residual d(x) - d(b_j), seen as ``frames`` images (3, h, w), is scored
+  by its worst ``cell`` x ``cell`` block after the local light offset is removed
+  (``evaluate/local_error.py``), averaged over the frames; the score is the smallest of the k:
+  s(x) = min_j mean_f e(r_{j,f}). A small wrong part is a large residual in one cell, where the
+  global distance spreads it over the whole clip; a light spot that moves between recordings is a
+  smooth offset, removed before the cells are scored. With ``shift`` > 0 each cell is compared with
+  the bank clip moved by up to ``shift`` descriptor pixels in each direction and the best alignment
+  counts (camera jitter; a part shifted further still shows).
+
+No learning: `bank` is a buffer filled by ``set_bank``, stored as float16 (a dense bank of 32 x 32
+descriptors is large; half precision changes no nearest neighbour that matters); its size varies
+with the footage, and a saved model of any bank size loads (``KnnReference.from_state_dict``).
 """
 
 from __future__ import annotations
@@ -20,6 +33,8 @@ import math
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+from ..evaluate.local_error import cell_errors, local_error
 
 
 class ClipDescriptor(nn.Module):
@@ -45,32 +60,85 @@ class ClipDescriptor(nn.Module):
 
 class KnnReference(nn.Module):
     def __init__(self, frames: int = 5, size: tuple[int, int] = (16, 16), normalise: str = "frame", k: int = 1,
-                 bank_size: int = 0, chunk: int = 4096):
+                 score: str = "global", cell: int = 4, offset_cell: int = 0, retrieve_pool: int = 1,
+                 shift: int = 0, bank_size: int = 0, chunk: int = 4096):
         super().__init__()
+        if score not in ("global", "local"):
+            raise ValueError(f"score must be 'global' or 'local', got {score!r}")
         self.descriptor = ClipDescriptor(frames, size, normalise)
-        self.k, self.chunk = int(k), int(chunk)
-        self.register_buffer("bank", torch.zeros(bank_size, self.descriptor.dim))
+        self.k, self.chunk, self.score = int(k), int(chunk), score
+        self.cell, self.offset_cell, self.retrieve_pool = int(cell), int(offset_cell), int(retrieve_pool)
+        self.shift = int(shift)
+        if score == "local":  # fail at build time, not on the first clip
+            local_error(torch.zeros(1, 3, *self.descriptor.size), self.cell, self.offset_cell)
+            local_error(torch.zeros(1, 3, *self.descriptor.size), self.retrieve_pool)
+        self.register_buffer("bank", torch.zeros(bank_size, self.descriptor.dim, dtype=torch.float16))
+        self._bank32: tuple | None = None  # (bank identity, float32 copy): converted once, not per batch
+
+    def banks(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """(the bank in float32, its retrieval view), computed once per bank content (set_bank,
+        load_state_dict, .to()), not per batch."""
+        key = (self.bank.data_ptr(), self.bank._version, self.bank.device)
+        if self._bank32 is None or self._bank32[0] != key:
+            bank = self.bank.float()
+            self._bank32 = (key, bank, self.retrieval_view(bank))
+        return self._bank32[1:]
+
+    def retrieval_view(self, d: torch.Tensor) -> torch.Tensor:
+        """Descriptors area-pooled by ``retrieve_pool`` for the nearest-neighbour search of the local
+        score (4x fewer multiplications at 2; the residual is then taken at full size)."""
+        if self.score != "local" or self.retrieve_pool <= 1:
+            return d
+        shape = (self.descriptor.frames, 3, *self.descriptor.size)
+        x = F.avg_pool2d(d.unflatten(-1, shape).flatten(0, 1), self.retrieve_pool)
+        return x.reshape(len(d), -1)  # only the ranking of the neighbours is used
 
     @torch.no_grad()
     def set_bank(self, descriptors: torch.Tensor) -> None:
         if descriptors.ndim != 2 or descriptors.shape[1] != self.descriptor.dim:
             raise ValueError(f"bank descriptors must be (n, {self.descriptor.dim}), got {tuple(descriptors.shape)}")
-        self.bank = descriptors.detach().float().to(self.bank.device).contiguous()
+        self.bank = descriptors.detach().to(self.bank.device, torch.float16).contiguous()
 
-    def distance(self, d: torch.Tensor) -> torch.Tensor:
-        """Mean distance of descriptors `d` (N, dim) to their k nearest bank entries, / sqrt(dim)."""
+    def nearest(self, d: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(distances, bank indices) of the k nearest bank entries of descriptors `d` (N, dim)."""
         if len(self.bank) == 0:
             raise RuntimeError("the reference bank is empty: fit the detector on normal footage first")
         k = min(self.k, len(self.bank))
-        best = None
-        for s in range(0, len(self.bank), self.chunk):  # bounded memory for large banks
-            dist = torch.cdist(d.float(), self.bank[s:s + self.chunk])
+        best = idx = None
+        bank = self.banks()[1]
+        d = self.retrieval_view(d.float())
+        for s in range(0, len(bank), self.chunk):  # bounded memory for large banks
+            dist = torch.cdist(d, bank[s:s + self.chunk])
+            ids = torch.arange(s, s + dist.shape[1], device=d.device).expand_as(dist)
             best = dist if best is None else torch.cat([best, dist], 1)
-            best = best.topk(min(k, best.shape[1]), dim=1, largest=False).values
-        return best.mean(1) / math.sqrt(self.descriptor.dim)
+            idx = ids if idx is None else torch.cat([idx, ids], 1)
+            top = best.topk(min(k, best.shape[1]), dim=1, largest=False)
+            best, idx = top.values, idx.gather(1, top.indices)
+        return best, idx
+
+    def distance(self, d: torch.Tensor) -> torch.Tensor:
+        """Mean distance of descriptors `d` (N, dim) to their k nearest bank entries, / sqrt(dim)
+        (the global score)."""
+        return self.nearest(d)[0].mean(1) / math.sqrt(self.descriptor.dim)
+
+    def local_distance(self, d: torch.Tensor) -> torch.Tensor:
+        """min over the k nearest bank clips of the frame-mean worst-cell residual (module docstring)."""
+        _, idx = self.nearest(d)
+        shape = (self.descriptor.frames, 3, *self.descriptor.size)
+        q = d.float()[:, None].unflatten(-1, shape)  # N, 1, F, 3, h, w
+        b = self.banks()[0][idx].unflatten(-1, shape)  # N, k, F, 3, h, w
+        if self.shift <= 0:
+            cells = cell_errors(q - b, self.cell, self.offset_cell)
+        else:  # each cell against the bank clip shifted by up to `shift` pixels: the best alignment (jitter)
+            s, (h, w) = self.shift, self.descriptor.size
+            padded = F.pad(b.flatten(0, 2), (s, s, s, s), mode="replicate").unflatten(0, b.shape[:3])
+            cells = torch.stack([cell_errors(q - padded[..., dy:dy + h, dx:dx + w], self.cell, self.offset_cell)
+                                 for dy in range(2 * s + 1) for dx in range(2 * s + 1)]).amin(0)
+        return cells.flatten(-2).amax(-1).mean(-1).amin(1)
 
     def forward(self, x: torch.Tensor) -> dict:
-        return {"distance": self.distance(self.descriptor(x))}
+        d = self.descriptor(x)
+        return {"distance": self.local_distance(d) if self.score == "local" else self.distance(d)}
 
     @classmethod
     def from_state_dict(cls, state_dict: dict, **settings) -> "KnnReference":
