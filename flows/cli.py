@@ -61,11 +61,14 @@ def step_report(profile: Optional[str] = ProfileOpt):
 
 @app.command("promote")
 def step_promote(device: str = typer.Option(..., "--device"), profile: Optional[str] = ProfileOpt):
-    """Pipeline step: register the device's best method; `champion` only if it beats the current one."""
+    """Pipeline step: register the device's best method; `champion` only if it reaches
+    pipeline.promote_min_auc and beats the current one."""
     r = _run_flow("promote_flow", device=device, profile=profile)
     cands = ", ".join(f"{m} {a:.3f}" for m, a in r["candidates"].items())
     _console().print(f"{r['model']} v{r['version']}: {r['method']} (candidates: {cands}) -> {r['alias']}"
-                     + (f" (champion v{r['previous_champion']}: {r['previous_auc']:.3f})" if r["previous_champion"] else ""))
+                     + (f" (champion v{r['previous_champion']}: {r['previous_auc']:.3f})" if r["previous_champion"] else "")
+                     + ("" if r.get("usable", True) else f"; below promote_min_auc {r['min_auc']:g}: "
+                        f"{device} has no usable detector"), markup=False)
 
 
 @app.command("pipeline")

@@ -35,7 +35,12 @@ def test_full_pipeline_flow_with_fan_out(tmp_path, monkeypatch):
     assert set(result["summary"]) == {"ipad_vad", "ipad_vad:recon_error", "ipad_vad:period_error", "knn"}
     [decision] = result["promotions"]
     assert decision["device"] == "R01" and decision["alias"] == "champion" and decision["method"] in ("ipad_vad", "knn")
-    assert json.loads((tmp_path / "reports/results.json").read_text())["scenes"] == ["S01", "S02", "R01"]
+    report = json.loads((tmp_path / "reports/results.json").read_text())
+    assert report["scenes"] == ["S01", "S02", "R01"]
+    # the report names the method promotion picks for each device and whether it reaches promote_min_auc (0 in smoke)
+    assert report["usable"]["R01"]["method"] == decision["method"] and report["usable"]["R01"]["usable"] is True
+    assert decision["usable"] is True
+    assert "Usable detector per device" in (tmp_path / "reports/results.md").read_text()
     for scene in ("S01", "S02", "R01"):
         assert (tmp_path / "data/prepared" / ("devices" if scene == "R01" else "pretrain") / "periods" / scene / "periods.json").is_file()
     client = mlflow.MlflowClient(tracking_uri=os.environ["MLFLOW_TRACKING_URI"])

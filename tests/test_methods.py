@@ -237,3 +237,11 @@ def test_typed_settings_reject_unknown_keys():
         PipelineSettings.from_params({"pipeline": bad})
     with pytest.raises(ConfigError, match="unknown methods \\['nope'\\]"):
         PipelineSettings.from_params({"pipeline": {**SMOKE["pipeline"], "methods": ["nope"]}})
+    with pytest.raises(ConfigError, match=r"pipeline.promote_min_auc must lie in \[0, 1\] \(an AUC\), got 70"):
+        PipelineSettings.from_params({"pipeline": {**SMOKE["pipeline"], "promote_min_auc": 70}})
+
+
+def test_the_reference_detector_rejects_cells_that_do_not_divide_its_descriptor():
+    cfg = {**SMOKE["methods"]["knn"], "size": [32, 32], "cell": 5}
+    with pytest.raises(ValueError, match="cell=5 must divide the frame size 32x32"):
+        get_method("knn", {**SMOKE, "methods": {**SMOKE["methods"], "knn": cfg}}).build()

@@ -93,3 +93,35 @@ def test_runs_carry_tags_and_share_a_pipeline_parent(store, monkeypatch):
     assert len(a.data.tags["git_commit"]) in (7, 40) or a.data.tags["git_commit"] == "unknown"
     hist = client.get_metric_history(r1.info.run_id, "loss")
     assert [(m.step, m.value) for m in hist] == [(1, 0.5), (2, 0.25)]
+
+
+def test_a_model_below_the_minimum_auc_is_never_champion_and_the_device_is_refused(store):
+    from ipad_vad.errors import ConfigError
+    from ipad_vad.inference.champion import load_scorer
+
+    base, adapter = _base_and_adapter(store)
+    clips = (torch.rand(1, 3, 8, 32, 32) * 2 - 1).numpy()
+    name = device_model_name("R03")
+    versions = []
+    for _ in range(3):
+        with tracking.run("finetune R03", "finetune", "R03"):
+            versions.append(log_scorer(name, clips, base, adapter, tags={"scene": "R03"}).version)
+    d = promote(name, versions[0], 0.22, min_auc=0.7)  # worse than a coin: no champion, even as the first
+    assert d.alias == "challenger" and not d.usable and d.previous_champion is None
+    client = mlflow.MlflowClient()
+    assert client.get_model_version(name, versions[0]).tags["usable"] == "false"
+    [row] = list_models(min_auc=0.7)
+    assert row["champion"] is None and row["usable"] is False
+    with pytest.raises(ConfigError, match=rf"'R03' has no usable detector: .*v{versions[0]} .*AUC 0.220.*"
+                                          rf"promote_min_auc = 0.7.*--model-uri models:/{name}/{versions[0]}"):
+        load_scorer("R03", min_auc=0.7)
+    d = promote(name, versions[1], 0.75, min_auc=0.7)  # usable: champion
+    assert d.promoted and d.usable
+    d = promote(name, versions[2], 0.69, min_auc=0.7, margin=-1.0)  # a negative margin cannot lift it over the minimum
+    assert d.alias == "challenger"
+    [row] = list_models(min_auc=0.7)
+    assert row["champion"] == versions[1] and row["usable"] is True
+    [row] = list_models(min_auc=0.8)  # a stricter minimum: the same champion is no longer usable
+    assert row["usable"] is False
+    with pytest.raises(ConfigError, match=rf"has no usable detector: .*v{versions[1]} .*AUC 0.750"):
+        load_scorer("R03", min_auc=0.8)

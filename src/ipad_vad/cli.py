@@ -398,7 +398,7 @@ def score(
     p = _params(params, profile)
     sc = p.get("score", {})
     configure()
-    loaded = load_scorer(device, model_uri)
+    loaded = load_scorer(device, model_uri, float(p.get("pipeline", {}).get("promote_min_auc", 0.0)))
     dev = str(resolve_device(accelerator or sc.get("device", "auto")))
     con = _console()
     cal = loaded.calibration
@@ -489,19 +489,27 @@ app.add_typer(models_app, name="models")
 
 
 @models_app.command("list")
-def models_list():
-    """Each device's registered model: champion and challenger versions with their AUC."""
+def models_list(params: Path = ParamsOpt, profile: Optional[str] = ProfileOpt):
+    """Each device's registered model: champion and challenger versions with their AUC, and whether
+    the device has a usable detector (a champion at or above pipeline.promote_min_auc)."""
     from rich.table import Table
 
+    from .registry import BASE_PREFIX
     from .registry.promotion import list_models
     from .registry.tracking import configure, tracking_uri
 
+    min_auc = float(_params(params, profile).get("pipeline", {}).get("promote_min_auc", 0.0))
     configure()
-    t = Table("model", "versions", "champion", "AUC", "challenger", "AUC", title=f"registry: {tracking_uri()}")
-    for r in list_models():
+    t = Table(title=f"registry: {tracking_uri()}", caption=f"usable: a champion with AUC >= {min_auc:g} "
+              "(pipeline.promote_min_auc); `ipad score --device` refuses the others")
+    t.add_column("model", no_wrap=True)  # a model's name is what one types next: never cut
+    for col in ("vers.", "champ.", "AUC", "chall.", "AUC", "usable"):  # fits 80 columns
+        t.add_column(col, no_wrap=True)
+    for r in list_models(min_auc=min_auc):
         f = lambda v: f"{v:.3f}" if v is not None else "-"  # noqa: E731
+        use = "-" if r["name"].startswith(BASE_PREFIX) else "yes" if r["usable"] else "no"
         t.add_row(r["name"], str(r["versions"]), f"v{r['champion']}" if r["champion"] else "-", f(r["champion_auc"]),
-                  f"v{r['challenger']}" if r["challenger"] else "-", f(r["challenger_auc"]))
+                  f"v{r['challenger']}" if r["challenger"] else "-", f(r["challenger_auc"]), use)
     _console().print(t)
 
 

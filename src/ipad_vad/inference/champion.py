@@ -21,9 +21,11 @@ class LoadedScorer:
     version: str | None
 
 
-def load_scorer(device: str | None = None, model_uri: str | None = None) -> LoadedScorer:
+def load_scorer(device: str | None = None, model_uri: str | None = None, min_auc: float = 0.0) -> LoadedScorer:
     """Load `model_uri`, or the champion of `device`. Clear errors for a device that has no
-    registered model or no champion, and for a model registered without a calibration."""
+    registered model, no champion or no usable one (its best AUC below `min_auc`,
+    ``pipeline.promote_min_auc``: alerts of such a model would be noise), and for a model registered
+    without a calibration. An explicit `model_uri` is loaded whatever its AUC."""
     import mlflow
     from mlflow.exceptions import MlflowException
 
@@ -36,13 +38,29 @@ def load_scorer(device: str | None = None, model_uri: str | None = None) -> Load
         client = mlflow.MlflowClient()
         name = device_model_name(device)
         try:
-            version = client.get_model_version_by_alias(name, "champion").version
+            champion = client.get_model_version_by_alias(name, "champion")
         except MlflowException:
+            champion = None
+        best = _best_version(client, name) if champion is None or not _usable(champion, min_auc) else None
+        if best is not None and not _usable(best, min_auc):
+            raise ConfigError(
+                f"device {device!r} has no usable detector: its best registered version {name} v{best.version} "
+                f"({best.tags.get('method', '?')}) has AUC {float(best.tags['auc']):.3f} on its labelled test footage, "
+                f"below pipeline.promote_min_auc = {min_auc:g}; its alerts would be noise. More normal footage or "
+                f"another method may help (see the report); to score with it anyway: --model-uri models:/{name}/{best.version}")
+        if best is not None and champion is not None:  # the minimum was raised after this champion was chosen
+            raise ConfigError(
+                f"the champion of {device!r} ({name} v{champion.version}) has AUC {float(champion.tags.get('auc', 'nan')):.3f}, "
+                f"below pipeline.promote_min_auc = {min_auc:g}; v{best.version} reaches it: run `ipad promote --device "
+                f"{device}` again, or pass --model-uri models:/{name}/{best.version}")
+        if champion is not None:
+            version = champion.version
+        else:
             known = sorted(m.name.removeprefix("ipad-vad-") for m in client.search_registered_models(
                 filter_string="name LIKE 'ipad-vad-%'") if not m.name.startswith(BASE_PREFIX))
             raise ConfigError(f"device {device!r} has no champion in the registry at {mlflow.get_tracking_uri()} "
                               f"(no model {name!r} with alias 'champion'); devices with models: {known or 'none'}. "
-                              "Run the pipeline for it (dvc repro) or pass --model-uri.") from None
+                              "Run the pipeline for it (dvc repro) or pass --model-uri.")
         uri = f"models:/{name}/{version}"
     try:
         scorer = mlflow.pyfunc.load_model(uri).unwrap_python_model()
@@ -53,3 +71,18 @@ def load_scorer(device: str | None = None, model_uri: str | None = None) -> Load
         raise ConfigError(f"model {uri} was registered without a calibration (threshold); re-run its device's "
                           "evaluate and promote stages with this version of ipad-vad")
     return LoadedScorer(scorer.method, scorer.model, cal, uri, version)
+
+
+def _usable(version, min_auc: float) -> bool:
+    return "auc" in version.tags and float(version.tags["auc"]) >= min_auc
+
+
+def _best_version(client, name: str):
+    """The registered version of `name` with the highest AUC tag (None when there is none)."""
+    from mlflow.exceptions import MlflowException
+
+    try:
+        versions = [v for v in client.search_model_versions(f"name='{name}'") if "auc" in v.tags]
+    except MlflowException:
+        return None
+    return max(versions, key=lambda v: float(v.tags["auc"]), default=None)

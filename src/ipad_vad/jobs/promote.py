@@ -3,9 +3,10 @@
 The methods of ``pipeline.promote_methods`` compete on the device's labelled test footage (scene-norm
 AUC of each method's combined score, as evaluated): the best one is registered as a new version of
 ``ipad-vad-<device>`` (with its adapted model, base and calibration; its method in the ``method``
-tag) and becomes ``champion`` only if it beats the current champion by ``pipeline.promote_margin``
-(registry/promotion.py), else ``challenger``. This selection uses labelled acceptance footage of the
-device; the report shows every method unselected.
+tag) and becomes ``champion`` only if its AUC reaches ``pipeline.promote_min_auc`` and it beats the
+current champion by ``pipeline.promote_margin`` (registry/promotion.py), else ``challenger``; a device
+whose best method stays below the minimum has no usable detector, and ``ipad score`` says so.
+This selection uses labelled acceptance footage of the device; the report shows every method unselected.
 """
 
 from __future__ import annotations
@@ -55,9 +56,11 @@ def promote_device(params: dict, device: str, tags: dict | None = None, source: 
                                "false_alarm_rate": cal["false_alarm_rate"],
                                "candidates": json.dumps({m: round(a, 4) for m, a in aucs.items()}), **(tags or {})},
                          calibration=calibration)
-    decision = promote(device_model_name(device), version.version, aucs[method], pipe.promote_margin)
+    decision = promote(device_model_name(device), version.version, aucs[method], pipe.promote_margin,
+                       pipe.promote_min_auc)
     record = {"device": device, "model": decision.name, "version": decision.version, "method": method,
               "auc": aucs[method], "candidates": aucs, "threshold": cal["threshold"], "alias": decision.alias,
+              "usable": decision.usable, "min_auc": pipe.promote_min_auc,
               "previous_champion": decision.previous_champion, "previous_auc": decision.previous_auc}
     write_json(Path(pipe.registry_root) / f"{device}.json", record)
     return record

@@ -103,10 +103,20 @@ def report(params: dict, plots: bool = True) -> dict:
                       f"| {a['spans_alerted']} / {a['anomalous_spans']} | {a['false_alerts']} ({a['false_alerts_per_1000']:.1f}) "
                       f"| {100 * a['auc_calibrated']:.1f} |")
         md.append("")
+    usable = _usable_detectors(params, per_scene, labels)
+    if usable:
+        min_auc = float(pipe.get("promote_min_auc", 0.0))
+        md += [f"### Usable detector per device (best of pipeline.promote_methods; usable: AUC >= promote_min_auc = "
+               f"{100 * min_auc:.0f} %)", "", "| device | best method | AUC (scene norm) | usable |", "|---|---|---|---|"]
+        md += [f"| {d} | {u['label']} | {100 * u['auc']:.1f} | "
+               + ("yes" if u["usable"] else f"**no usable detector** ({100 * (min_auc - u['auc']):.1f} points short)") + " |"
+               for d, u in usable.items()]
+        md.append("")
     md += ["Every method is shown on every scene, unselected: which method becomes a device's champion is decided "
-           "by `ipad promote` on the device's labelled footage (pipeline.promote_methods).", ""]
+           "by `ipad promote` on the device's labelled footage (pipeline.promote_methods), and only at or above "
+           "pipeline.promote_min_auc.", ""]
     result = {"scenes": scenes, "methods": methods, "labels": {k: lab for k, lab, _ in rows}, "auc": tables,
-              "auc_per_type": per_type, "alerts": alerts, "summary": {k: tables["scene_norm"][k]["avg"] for k, _, _ in rows}}
+              "auc_per_type": per_type, "alerts": alerts, "usable": usable, "summary": {k: tables["scene_norm"][k]["avg"] for k, _, _ in rows}}
     reports = Path(pipe["reports_root"])
     write_json(reports / "results.json", result)
     write_text(reports / "results.md", "\n".join(md) + "\n")
@@ -116,3 +126,18 @@ def report(params: dict, plots: bool = True) -> dict:
         for s in scenes:
             plot_scene(params, s, methods, per_scene[s])
     return result
+
+
+def _usable_detectors(params: dict, per_scene: dict, labels: dict) -> dict:
+    """Per device: the method promotion would pick (best scene-norm AUC among promote_methods, ties to
+    the first listed, as jobs/promote.py) and whether it reaches pipeline.promote_min_auc."""
+    pipe = params["pipeline"]
+    min_auc = float(pipe.get("promote_min_auc", 0.0))
+    out = {}
+    for d in pipe["devices"]:
+        aucs = {m: per_scene[d][m]["auc"]["scene_norm"]["score"] for m in pipe.get("promote_methods", [])
+                if d in per_scene and m in per_scene[d]}
+        if aucs:
+            best = max(aucs, key=lambda m: (aucs[m], -pipe["promote_methods"].index(m)))
+            out[d] = {"method": best, "label": labels.get(best, best), "auc": aucs[best], "usable": aucs[best] >= min_auc}
+    return out

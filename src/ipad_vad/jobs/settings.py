@@ -77,6 +77,7 @@ class PipelineSettings(_Section):
     methods: list  # the report's rows: every method in src/ipad_vad/methods/ named here
     promote_methods: list  # the methods that compete for a device's champion
     promote_margin: float = 0.0
+    promote_min_auc: float = 0.0  # below it a version is never champion: the device has no usable detector
     pretrain_data: str = "pretrain"
     prepared_root: str = "data/prepared"
     models_root: str = "models"
@@ -96,6 +97,8 @@ class PipelineSettings(_Section):
             bad = [m for m in getattr(s, key) if m not in known]
             if bad:
                 raise ConfigError(f"pipeline.{key}: unknown methods {bad}; known: {known}")
+        if not 0.0 <= s.promote_min_auc <= 1.0:
+            raise ConfigError(f"pipeline.promote_min_auc must lie in [0, 1] (an AUC), got {s.promote_min_auc}")
         outside = [m for m in s.promote_methods if m not in s.methods]
         if outside:
             raise ConfigError(f"pipeline.promote_methods {outside} are not in pipeline.methods (they must be evaluated)")

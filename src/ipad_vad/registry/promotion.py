@@ -1,6 +1,10 @@
-"""Promotion: a new version becomes `champion` only if its AUC beats the current champion's by
-`margin`; otherwise it is aliased `challenger`. Versions are never deleted or overwritten, so a
-worse model never replaces a better one and every earlier model stays reachable."""
+"""Promotion: a new version becomes `champion` only if its AUC reaches `min_auc` (a detector no
+better than a coin is no detector: issue 12) and beats the current champion's by `margin`;
+otherwise it is aliased `challenger`. Versions are never deleted or overwritten, so a worse model
+never replaces a better one and every earlier model stays reachable.
+
+A device is *usable* when it has a champion whose AUC reaches `min_auc`; ``ipad score --device``
+refuses a device that is not (inference/champion.py), ``ipad models list`` and the report say so."""
 
 from __future__ import annotations
 
@@ -17,6 +21,12 @@ class Decision:
     alias: str
     previous_champion: str | None
     previous_auc: float | None
+    min_auc: float = 0.0
+
+    @property
+    def usable(self) -> bool:
+        """The version reaches the minimum AUC (it may still be challenger by the margin rule)."""
+        return self.auc >= self.min_auc
 
     @property
     def promoted(self) -> bool:
@@ -32,24 +42,32 @@ def _alias_version(client, name: str, alias: str):
         return None
 
 
-def promote(name: str, version: str, auc: float, margin: float = 0.0, client=None) -> Decision:
+def usable(auc: float | None, min_auc: float) -> bool:
+    return auc is not None and auc >= min_auc
+
+
+def promote(name: str, version: str, auc: float, margin: float = 0.0, min_auc: float = 0.0, client=None) -> Decision:
     import mlflow
 
     client = client or mlflow.MlflowClient()
     client.set_model_version_tag(name, version, "auc", f"{auc:.6f}")
     champ = _alias_version(client, name, CHAMPION)
     champ_auc = float(champ.tags["auc"]) if champ is not None and "auc" in champ.tags else None
-    if champ is None or champ_auc is None or auc > champ_auc + margin:
-        alias = CHAMPION
+    if not usable(auc, min_auc):
+        alias = CHALLENGER  # below the minimum: never champion, whatever the current one is
+    elif champ is None or not usable(champ_auc, min_auc) or auc > champ_auc + margin:
+        alias = CHAMPION  # also replaces a champion registered before the minimum applied
     else:
         alias = CHALLENGER
     client.set_registered_model_alias(name, alias, version)
     client.set_model_version_tag(name, version, "promotion", alias)
-    return Decision(name, str(version), auc, alias, champ.version if champ else None, champ_auc)
+    client.set_model_version_tag(name, version, "usable", str(usable(auc, min_auc)).lower())
+    return Decision(name, str(version), auc, alias, champ.version if champ else None, champ_auc, min_auc)
 
 
-def list_models(prefix: str = "ipad-vad-", client=None) -> list[dict]:
-    """Each registered model with its champion and challenger (version, AUC)."""
+def list_models(prefix: str = "ipad-vad-", min_auc: float = 0.0, client=None) -> list[dict]:
+    """Each registered model with its champion and challenger (version, AUC) and whether it is
+    usable (a champion at or above `min_auc`)."""
     import mlflow
 
     client = client or mlflow.MlflowClient()
@@ -60,5 +78,6 @@ def list_models(prefix: str = "ipad-vad-", client=None) -> list[dict]:
             v = _alias_version(client, rm.name, alias)
             row[alias] = v.version if v else None
             row[f"{alias}_auc"] = float(v.tags["auc"]) if v is not None and "auc" in v.tags else None
+        row["usable"] = row[CHAMPION] is not None and usable(row["champion_auc"], min_auc)
         rows.append(row)
     return sorted(rows, key=lambda r: r["name"])
