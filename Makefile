@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.setup-stamp
 PROFILE ?= demo
 
-.PHONY: setup demo test test-fast bench preview clean-data help
+.PHONY: setup demo test test-fast bench bench-quality bench-quality-ablation preview clean-data help
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -24,7 +24,7 @@ setup: $(STAMP)  ## create .venv with torch and the pinned stack (idempotent)
 demo: setup  ## the whole pipeline (dvc repro, demo profile) on the embedded synthetic IPAD-like data
 	bash scripts/demo.sh
 
-test: setup  ## run the whole test suite (about 10 minutes on 2 CPU cores)
+test: setup  ## run the whole test suite (about 16 minutes on 2 CPU cores)
 	$(BIN)/python -m pytest
 
 test-fast: setup  ## tests without the ones marked slow
@@ -36,6 +36,27 @@ bench: setup  ## run the benchmarks; JSON results land in benchmarks/results/
 	$(BIN)/python benchmarks/bench_models.py
 	$(BIN)/python benchmarks/bench_score.py
 	$(BIN)/python benchmarks/bench_pipeline.py
+
+bench-quality: setup  ## detection quality of every method over 3 generator seeds (~70 min here): benchmarks/results/bench_quality.{json,md}
+	$(BIN)/python benchmarks/bench_quality.py --seeds 0,1,2 --methods all --table3 --readme
+
+# Leave-one-out ablation of the reference detector's settings (issue 12), each over the same 3 seeds (~12 min);
+# name:KEY=VALUE+KEY=VALUE (bench_quality.py --set).
+KNN_ABLATION := \
+	global:methods.knn.score=global \
+	no_offset:methods.knn.offset_cell=0 \
+	no_shift:methods.knn.shift=0 \
+	bank2000:methods.knn.max_bank=2000 \
+	frames5:methods.knn.frames=5 \
+	size16:methods.knn.size=[16,16]+methods.knn.cell=2+methods.knn.offset_cell=4+methods.knn.retrieve_pool=1 \
+	issue11:methods.knn.frames=5+methods.knn.size=[16,16]+methods.knn.k=1+methods.knn.score=global+methods.knn.shift=0
+bench-quality-ablation: setup  ## the reference detector without each of its settings: benchmarks/results/bench_quality_knn_*.json
+	$(BIN)/python benchmarks/bench_quality.py --seeds 0,1,2 --methods knn --out bench_quality_knn_final
+	@for v in $(KNN_ABLATION); do name=$${v%%:*}; sets=$${v#*:}; \
+	  $(BIN)/python benchmarks/bench_quality.py --seeds 0,1,2 --methods knn --out bench_quality_knn_$$name \
+	    $$(echo $$sets | tr '+' '\n' | sed 's/^/--set /') > /dev/null || exit 1; \
+	  echo "$$name: $$(grep -o '| \*\*[0-9.]*\*\*' benchmarks/results/bench_quality_knn_$$name.md | head -1)"; done
+	$(BIN)/python benchmarks/bench_quality.py --ablation-table bench_quality_knn --readme
 
 clean-data:  ## remove generated data and reports (the DVC cache keeps every version)
 	rm -rf data reports
