@@ -8,7 +8,8 @@ import platform
 import time
 from pathlib import Path
 
-RESULTS = Path(__file__).resolve().parent / "results"
+# IPAD_BENCH_RESULTS: another folder for the JSON/Markdown results (the tests run benchmarks into a temp folder)
+RESULTS = Path(os.environ.get("IPAD_BENCH_RESULTS") or Path(__file__).resolve().parent / "results")
 
 
 def machine() -> dict:
