@@ -10,6 +10,7 @@ import torch
 from ..alerts.calibration import Calibration
 from ..errors import ConfigError
 from ..methods.base import Method
+from ..registry.promotion import usable, version_auc
 
 
 @dataclass
@@ -45,12 +46,14 @@ def load_scorer(device: str | None = None, model_uri: str | None = None, min_auc
         if best is not None and not _usable(best, min_auc):
             raise ConfigError(
                 f"device {device!r} has no usable detector: its best registered version {name} v{best.version} "
-                f"({best.tags.get('method', '?')}) has AUC {float(best.tags['auc']):.3f} on its labelled test footage, "
+                f"({best.tags.get('method', '?')}) has AUC {version_auc(best):.3f} on its labelled test footage, "
                 f"below pipeline.promote_min_auc = {min_auc:g}; its alerts would be noise. More normal footage or "
                 f"another method may help (see the report); to score with it anyway: --model-uri models:/{name}/{best.version}")
         if best is not None and champion is not None:  # the minimum was raised after this champion was chosen
+            champ_auc = version_auc(champion)
             raise ConfigError(
-                f"the champion of {device!r} ({name} v{champion.version}) has AUC {float(champion.tags.get('auc', 'nan')):.3f}, "
+                f"the champion of {device!r} ({name} v{champion.version}) has AUC "
+                f"{'unknown' if champ_auc is None else f'{champ_auc:.3f}'}, "
                 f"below pipeline.promote_min_auc = {min_auc:g}; v{best.version} reaches it: run `ipad promote --device "
                 f"{device}` again, or pass --model-uri models:/{name}/{best.version}")
         if champion is not None:
@@ -74,7 +77,7 @@ def load_scorer(device: str | None = None, model_uri: str | None = None, min_auc
 
 
 def _usable(version, min_auc: float) -> bool:
-    return "auc" in version.tags and float(version.tags["auc"]) >= min_auc
+    return usable(version_auc(version), min_auc)
 
 
 def _best_version(client, name: str):
@@ -82,7 +85,7 @@ def _best_version(client, name: str):
     from mlflow.exceptions import MlflowException
 
     try:
-        versions = [v for v in client.search_model_versions(f"name='{name}'") if "auc" in v.tags]
+        versions = [v for v in client.search_model_versions(f"name='{name}'") if version_auc(v) is not None]
     except MlflowException:
         return None
-    return max(versions, key=lambda v: float(v.tags["auc"]), default=None)
+    return max(versions, key=version_auc, default=None)

@@ -18,7 +18,7 @@ import numpy as np
 
 from ..io_utils import read_dataframe, write_json
 from ..registry import base_model_name, device_model_name
-from ..registry.promotion import promote
+from ..registry.promotion import best_candidate, promote
 from ..registry.pyfunc_model import log_scorer
 from .data import DataSource, clip_dataset
 from .layout import adapter_dir, base_dir, eval_dir, pretrain_scenes
@@ -47,7 +47,7 @@ def promote_device(params: dict, device: str, tags: dict | None = None, source: 
     writes ``<registry_root>/<device>.json``."""
     pipe = PipelineSettings.from_params(params)
     aucs = candidates(params, device)
-    method = max(aucs, key=lambda m: (aucs[m], -pipe.promote_methods.index(m)))
+    method = best_candidate(aucs, pipe.promote_methods)
     calibration = eval_dir(params, device, method) / "calibration.json"
     cal = json.loads(calibration.read_text())
     version = log_scorer(device_model_name(device), _example(params, device, "testing", source),

@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from ..io_utils import read_dataframe, write_dataframe, write_json, write_text
+from ..registry.promotion import best_candidate, usable
 from .layout import eval_dir
 
 TYPE_ORDER = ["pause", "order", "speed", "missing_step", "color", "shape", "shift", "tilt", "sorting", "missing_part"]
@@ -129,8 +130,8 @@ def report(params: dict, plots: bool = True) -> dict:
 
 
 def _usable_detectors(params: dict, per_scene: dict, labels: dict) -> dict:
-    """Per device: the method promotion would pick (best scene-norm AUC among promote_methods, ties to
-    the first listed, as jobs/promote.py) and whether it reaches pipeline.promote_min_auc."""
+    """Per device: the method promotion would pick (registry/promotion.best_candidate over the
+    promote_methods' scene-norm AUCs) and whether it reaches pipeline.promote_min_auc."""
     pipe = params["pipeline"]
     min_auc = float(pipe.get("promote_min_auc", 0.0))
     out = {}
@@ -138,6 +139,7 @@ def _usable_detectors(params: dict, per_scene: dict, labels: dict) -> dict:
         aucs = {m: per_scene[d][m]["auc"]["scene_norm"]["score"] for m in pipe.get("promote_methods", [])
                 if d in per_scene and m in per_scene[d]}
         if aucs:
-            best = max(aucs, key=lambda m: (aucs[m], -pipe["promote_methods"].index(m)))
-            out[d] = {"method": best, "label": labels.get(best, best), "auc": aucs[best], "usable": aucs[best] >= min_auc}
+            best = best_candidate(aucs, pipe["promote_methods"])
+            out[d] = {"method": best, "label": labels.get(best, best), "auc": aucs[best],
+                      "usable": usable(aucs[best], min_auc)}
     return out

@@ -26,7 +26,7 @@ class Decision:
     @property
     def usable(self) -> bool:
         """The version reaches the minimum AUC (it may still be challenger by the margin rule)."""
-        return self.auc >= self.min_auc
+        return usable(self.auc, self.min_auc)
 
     @property
     def promoted(self) -> bool:
@@ -46,13 +46,24 @@ def usable(auc: float | None, min_auc: float) -> bool:
     return auc is not None and auc >= min_auc
 
 
+def version_auc(version) -> float | None:
+    """The AUC a registered version was promoted with (its ``auc`` tag), None when it has none."""
+    return float(version.tags["auc"]) if version is not None and "auc" in version.tags else None
+
+
+def best_candidate(aucs: dict[str, float], order: list[str]) -> str:
+    """The method with the highest AUC; a tie goes to the one listed first in `order`
+    (``pipeline.promote_methods``). Promotion and the report both pick with this."""
+    return max(aucs, key=lambda m: (aucs[m], -order.index(m)))
+
+
 def promote(name: str, version: str, auc: float, margin: float = 0.0, min_auc: float = 0.0, client=None) -> Decision:
     import mlflow
 
     client = client or mlflow.MlflowClient()
     client.set_model_version_tag(name, version, "auc", f"{auc:.6f}")
     champ = _alias_version(client, name, CHAMPION)
-    champ_auc = float(champ.tags["auc"]) if champ is not None and "auc" in champ.tags else None
+    champ_auc = version_auc(champ)
     if not usable(auc, min_auc):
         alias = CHALLENGER  # below the minimum: never champion, whatever the current one is
     elif champ is None or not usable(champ_auc, min_auc) or auc > champ_auc + margin:
@@ -77,7 +88,7 @@ def list_models(prefix: str = "ipad-vad-", min_auc: float = 0.0, client=None) ->
         for alias in (CHAMPION, CHALLENGER):
             v = _alias_version(client, rm.name, alias)
             row[alias] = v.version if v else None
-            row[f"{alias}_auc"] = float(v.tags["auc"]) if v is not None and "auc" in v.tags else None
+            row[f"{alias}_auc"] = version_auc(v)
         row["usable"] = row[CHAMPION] is not None and usable(row["champion_auc"], min_auc)
         rows.append(row)
     return sorted(rows, key=lambda r: r["name"])
