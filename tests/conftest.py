@@ -50,6 +50,29 @@ def sh(cmd, cwd, env, check=True):
     return r
 
 
+def _stage_code_deps() -> set[str]:
+    """Every library path a stage of dvc.yaml depends on, read from dvc.yaml itself so that a new
+    dependency is never missed by a hand-kept list. A templated dep
+    (``src/ipad_vad/methods/${item.method}.py``) stands for its whole folder."""
+    import yaml
+
+    deps: set[str] = set()
+
+    def walk(node):
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if key == "deps":
+                    deps.update(d for d in value if isinstance(d, str) and d.startswith("src/"))
+                else:
+                    walk(value)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item)
+
+    walk(yaml.safe_load((ROOT / "dvc.yaml").read_text()))
+    return {str(Path(d).parent) if "${" in d else d for d in deps}
+
+
 def copy_project_skeleton(repo: Path) -> None:
     """What a DVC project of ipad-vad holds besides its data: dvc.yaml and the library sources its
     stages depend on (the code itself runs from the installed package)."""
@@ -58,8 +81,13 @@ def copy_project_skeleton(repo: Path) -> None:
     repo.mkdir(parents=True, exist_ok=True)
     for f in ("dvc.yaml", ".dvcignore", ".gitignore"):
         shutil.copy(ROOT / f, repo / f)
-    for d in ("preprocess", "models", "train", "evaluate", "alerts", "methods", "jobs"):
-        shutil.copytree(ROOT / "src/ipad_vad" / d, repo / "src/ipad_vad" / d, ignore=shutil.ignore_patterns("__pycache__"))
+    for dep in sorted(_stage_code_deps()):
+        src, dst = ROOT / dep, repo / dep
+        if src.is_dir():
+            shutil.copytree(src, dst, ignore=shutil.ignore_patterns("__pycache__"), dirs_exist_ok=True)
+        else:
+            dst.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(src, dst)
 
 
 def ran_stages(out: str) -> list[str]:
