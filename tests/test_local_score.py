@@ -83,3 +83,38 @@ def test_the_local_score_separates_a_small_mark_that_the_clip_distance_confuses_
     auc = {k: roc_auc_score(labels, m.score_batch(model, x)["distance"].numpy()) for k, (m, model) in knn.items()}
     assert auc["local"] > 0.99, auc  # measured 1.0
     assert auc["global"] < 0.9, auc  # measured 0.86: the wandering spot moves the clip distance as much as the mark
+
+
+def test_centre_frame_weights_against_a_hand_count():
+    from ipad_vad.models.knn_reference import KnnReference
+
+    # 9 frames, width 0.5: the triangle reaches zero 0.5 * 10 / 2 = 2.5 frames from the centre
+    w = KnnReference.weights_of_frames(9, "centre", 0.5)
+    assert torch.allclose(w, torch.tensor([0, 0, 0.2, 0.6, 1, 0.6, 0.2, 0, 0]) / 2.6)
+    assert torch.allclose(KnnReference.weights_of_frames(4, "uniform", 0.5), torch.full((4,), 0.25))
+    with pytest.raises(ValueError, match="centre_width"):
+        KnnReference(frames=5, score="local", frame_weight="centre", centre_width=0.0)
+
+
+def test_centre_weights_put_a_brief_wrong_part_on_its_own_frames_not_on_its_neighbours(tmp_path):
+    """A mark visible for 3 frames: with uniform weights every clip that sees it scores high, so the
+    normal frames around it score like the marked ones; centre weights give it to its own frames."""
+    from ipad_vad.data.clip_dataset import ClipDataset, VideoRecord
+
+    T, size, n = 16, 32, 60
+    params = {**SMOKE, "clip": {**SMOKE["clip"], "length": T, "size": [size, size]}}
+    train = ClipDataset([VideoRecord(ArraySource(_video(160, s, size, False))) for s in (1, 2)], clip_len=T)
+    test = _video(n, 20, size, False)
+    test[28:31, 26:28, 4:6] = (60, 200, 60)  # the wrong part, frames 28-30
+    v = torch.from_numpy(test).permute(3, 0, 1, 2).float() / 127.5 - 1
+    x = torch.stack([v[:, s:s + T] for s in range(n - T + 1)])
+    labels = [int(28 <= s + T // 2 <= 30) for s in range(n - T + 1)]  # each clip stands for its centre frame
+    auc = {}
+    for weight in ("uniform", "centre"):
+        cfg = {**SMOKE["methods"]["knn"], "score": "local", "k": 3, "frames": 9, "size": [size, size], "cell": 4,
+               "offset_cell": 8, "retrieve_pool": 2, "frame_weight": weight, "centre_width": 0.5}
+        method = get_method("knn", {**params, "methods": {**SMOKE["methods"], "knn": cfg}})
+        model = method.fit(train, tmp_path, TrainSettings(), FitHooks(progress=False)).model
+        auc[weight] = roc_auc_score(labels, method.score_batch(model, x)["distance"].numpy())
+    assert auc["centre"] > 0.95, auc  # measured 1.0
+    assert auc["uniform"] < auc["centre"] - 0.1, auc  # measured 0.66

@@ -35,7 +35,8 @@ class KnnMethod(Method):
         return {"frames": int(c.get("frames", 5)), "size": tuple(c.get("size", (16, 16))),
                 "normalise": c.get("normalise", "frame"), "k": int(c.get("k", 1)), "score": c.get("score", "global"),
                 "cell": int(c.get("cell", 4)), "offset_cell": int(c.get("offset_cell", 0)),
-                "retrieve_pool": int(c.get("retrieve_pool", 1)), "shift": int(c.get("shift", 0))}
+                "retrieve_pool": int(c.get("retrieve_pool", 1)), "shift": int(c.get("shift", 0)),
+                "frame_weight": c.get("frame_weight", "uniform"), "centre_width": float(c.get("centre_width", 0.5))}
 
     def build(self) -> nn.Module:
         return KnnReference(**self._settings())

@@ -15,11 +15,22 @@ Scores (``score``):
   compared cell by cell: the residual d(x) - d(b_j), seen as ``frames`` images (3, h, w), is scored
   by its worst ``cell`` x ``cell`` block after the local light offset is removed
   (``evaluate/local_error.py``), averaged over the frames; the score is the smallest of the k:
-  s(x) = min_j mean_f e(r_{j,f}). A small wrong part is a large residual in one cell, where the
+  s(x) = min_j sum_f w_f e(r_{j,f}). A small wrong part is a large residual in one cell, where the
   global distance spreads it over the whole clip; a light spot that moves between recordings is a
   smooth offset, removed before the cells are scored. With ``shift`` > 0 each cell is compared with
   the bank clip moved by up to ``shift`` descriptor pixels in each direction and the best alignment
   counts (camera jitter; a part shifted further still shows).
+
+  Frame weights w_f (``frame_weight``): ``uniform`` (1/frames each) or ``centre``: a triangle that
+  peaks at the clip's centre frame and reaches zero ``centre_width`` x half the clip away,
+
+      w_f ∝ max(0, 1 - |f - (F-1)/2| / (centre_width * (F+1)/2)),  normalised to sum 1.
+
+  The score of a clip is the score of its centre frame (the evaluation labels it by that frame), yet
+  with uniform weights a wrong part seen 7 frames before the centre counts as much as one at it: the
+  score of the normal frames around every anomaly rises, and a short look anomaly (a wrong shape for
+  3 of the 9 sampled frames) is diluted. Centre weights localise it while the frames around still
+  carry the motion (pause, speed, order). Measured in docs/quality.md §2.1.
 
 No learning: `bank` is a buffer filled by ``set_bank``, stored as float16 (a dense bank of 32 x 32
 descriptors is large; half precision changes no nearest neighbour that matters); its size varies
@@ -61,7 +72,8 @@ class ClipDescriptor(nn.Module):
 class KnnReference(nn.Module):
     def __init__(self, frames: int = 5, size: tuple[int, int] = (16, 16), normalise: str = "frame", k: int = 1,
                  score: str = "global", cell: int = 4, offset_cell: int = 0, retrieve_pool: int = 1,
-                 shift: int = 0, bank_size: int = 0, chunk: int = 4096):
+                 shift: int = 0, frame_weight: str = "uniform", centre_width: float = 0.5, bank_size: int = 0,
+                 chunk: int = 4096):
         super().__init__()
         if score not in ("global", "local"):
             raise ValueError(f"score must be 'global' or 'local', got {score!r}")
@@ -69,11 +81,28 @@ class KnnReference(nn.Module):
         self.k, self.chunk, self.score = int(k), int(chunk), score
         self.cell, self.offset_cell, self.retrieve_pool = int(cell), int(offset_cell), int(retrieve_pool)
         self.shift = int(shift)
+        if frame_weight not in ("uniform", "centre"):
+            raise ValueError(f"frame_weight must be 'uniform' or 'centre', got {frame_weight!r}")
+        if not 0 < centre_width <= 1:
+            raise ValueError(f"centre_width must be in (0, 1], got {centre_width}")
+        self.frame_weight, self.centre_width = frame_weight, float(centre_width)
+        self.register_buffer("frame_weights", self.weights_of_frames(self.descriptor.frames, frame_weight, centre_width),
+                             persistent=False)
         if score == "local":  # fail at build time, not on the first clip
             local_error(torch.zeros(1, 3, *self.descriptor.size), self.cell, self.offset_cell)
             local_error(torch.zeros(1, 3, *self.descriptor.size), self.retrieve_pool)
         self.register_buffer("bank", torch.zeros(bank_size, self.descriptor.dim, dtype=torch.float16))
         self._bank32: tuple | None = None  # (bank identity, float32 copy): converted once, not per batch
+
+    @staticmethod
+    def weights_of_frames(n_frames: int, frame_weight: str, centre_width: float) -> torch.Tensor:
+        """w_f of the local score (module docstring), summing to 1."""
+        if frame_weight == "uniform":
+            w = torch.ones(n_frames)
+        else:
+            w = (1 - (torch.arange(n_frames) - (n_frames - 1) / 2).abs() / (centre_width * (n_frames + 1) / 2))
+            w = w.clamp_min(0)
+        return w / w.sum()
 
     def banks(self) -> tuple[torch.Tensor, torch.Tensor]:
         """(the bank in float32, its retrieval view), computed once per bank content (set_bank,
@@ -122,7 +151,7 @@ class KnnReference(nn.Module):
         return self.nearest(d)[0].mean(1) / math.sqrt(self.descriptor.dim)
 
     def local_distance(self, d: torch.Tensor) -> torch.Tensor:
-        """min over the k nearest bank clips of the frame-mean worst-cell residual (module docstring)."""
+        """min over the k nearest bank clips of the frame-weighted worst-cell residual (module docstring)."""
         _, idx = self.nearest(d)
         shape = (self.descriptor.frames, 3, *self.descriptor.size)
         q = d.float()[:, None].unflatten(-1, shape)  # N, 1, F, 3, h, w
@@ -134,7 +163,7 @@ class KnnReference(nn.Module):
             padded = F.pad(b.flatten(0, 2), (s, s, s, s), mode="replicate").unflatten(0, b.shape[:3])
             cells = torch.stack([cell_errors(q - padded[..., dy:dy + h, dx:dx + w], self.cell, self.offset_cell)
                                  for dy in range(2 * s + 1) for dx in range(2 * s + 1)]).amin(0)
-        return cells.flatten(-2).amax(-1).mean(-1).amin(1)
+        return (cells.flatten(-2).amax(-1) * self.frame_weights).sum(-1).amin(1)
 
     def forward(self, x: torch.Tensor) -> dict:
         d = self.descriptor(x)
