@@ -24,7 +24,7 @@ setup: $(STAMP)  ## create .venv with torch and the pinned stack (idempotent)
 demo: setup  ## the whole pipeline (dvc repro, demo profile) on the embedded synthetic IPAD-like data
 	bash scripts/demo.sh
 
-test: setup  ## run the whole test suite (16-18 minutes on 2 CPU cores)
+test: setup  ## run the whole test suite (12-18 minutes on 2 CPU cores)
 	$(BIN)/python -m pytest
 
 test-fast: setup  ## tests without the ones marked slow
@@ -40,10 +40,11 @@ bench: setup  ## run the benchmarks; JSON results land in benchmarks/results/
 bench-quality: setup  ## detection quality of every method over 3 generator seeds (~70 min here): benchmarks/results/bench_quality.{json,md}
 	$(BIN)/python benchmarks/bench_quality.py --seeds 0,1,2 --methods all --table3 --readme
 
-# Leave-one-out ablation of the reference detector's settings (issue 12), each over the same 3 seeds (~15 min);
+# Leave-one-out ablation of the reference detector's settings (issue 12), each over the same 3 seeds (~17 min);
 # name:KEY=VALUE+KEY=VALUE (bench_quality.py --set).
 KNN_ABLATION := \
 	global:methods.knn.score=global \
+	share_bank:methods.knn.bank_footage=finetune \
 	uniform:methods.knn.frame_weight=uniform \
 	width0.7:methods.knn.centre_width=0.7 \
 	no_offset:methods.knn.offset_cell=0 \
@@ -51,7 +52,7 @@ KNN_ABLATION := \
 	bank2000:methods.knn.max_bank=2000 \
 	frames5:methods.knn.frames=5 \
 	size16:methods.knn.size=[16,16]+methods.knn.cell=2+methods.knn.offset_cell=4+methods.knn.retrieve_pool=1 \
-	issue11:methods.knn.frames=5+methods.knn.size=[16,16]+methods.knn.k=1+methods.knn.score=global+methods.knn.shift=0+methods.knn.frame_weight=uniform
+	issue11:methods.knn.frames=5+methods.knn.size=[16,16]+methods.knn.k=1+methods.knn.score=global+methods.knn.shift=0+methods.knn.frame_weight=uniform+methods.knn.bank_footage=finetune
 bench-quality-ablation: setup  ## the reference detector without each of its settings: benchmarks/results/bench_quality_knn_*.json
 	$(BIN)/python benchmarks/bench_quality.py --seeds 0,1,2 --methods knn --out bench_quality_knn_final
 	@for v in $(KNN_ABLATION); do name=$${v%%:*}; sets=$${v#*:}; \

@@ -7,6 +7,13 @@ gets when it records more normal footage than it trains on). Test labels are nev
 the threshold. When nothing is held out (fraction 1, `random` mode, or too short videos) the
 calibration falls back to all training footage and says so in `source`: such a threshold is
 optimistic, since the model has seen those frames.
+
+A method that adapted on all of the footage but can leave a recording out of its model
+(``Method.heldout_model``: the reference detector with ``bank_footage: all``) is calibrated on every
+training recording, each scored by the model without it (leave one recording out): every
+calibration score comes from footage its model has not seen, as a new recording will be, and no
+footage is kept from the model. It needs two training recordings or more; with one, the held-out
+share above is used.
 """
 
 from __future__ import annotations
@@ -17,13 +24,14 @@ import torch
 
 from ..alerts.alert_tracker import find_alerts
 from ..alerts.calibration import Calibration, fit_calibration
+from ..data.clip_dataset import ClipDataset
 from ..evaluate.metrics import add_window_components
 from ..evaluate.plots import true_runs
 from ..evaluate.protocols import frame_auc
 from ..evaluate.scoring import score_clips
 from ..methods import Method, ScoreContext
 from ..train.loop import resolve_device
-from .data import DataSource, heldout_dataset
+from .data import DataSource, clip_dataset, heldout_dataset
 from .settings import AlertSettings, EvaluateSettings, FinetuneSettings
 
 
@@ -33,10 +41,18 @@ def calibrate(params: dict, method: Method, model: torch.nn.Module, manifest: pd
     """Score the held-out normal footage and fit the calibration (alerts/calibration.py) of every
     component in the method's combined score. `ctx`: the evaluation's scoring context."""
     e = EvaluateSettings.from_params(params)
-    ds, source_text = heldout_dataset(params, manifest, scene, source, finetune.fraction, finetune.fraction_mode,
-                                      max(2 * e.window, alert.min_calibration_frames))
     device = str(resolve_device(params["train"].get("device", "auto")))
-    df = score_clips(method, model, ds, e.batch_size, device, progress=progress, amp=params["train"].get("amp", True))
+    amp = params["train"].get("amp", True)
+    n_recordings = int(((manifest.scene == scene) & (manifest.split == "training")).sum())
+    fraction = method.adapt_fraction(finetune.fraction, n_recordings)
+    left_out = leave_one_recording_out(params, method, model, manifest, scene, source, e.batch_size, device, amp,
+                                       progress) if fraction >= 1 else None
+    if left_out is not None:
+        df, ds, source_text = left_out
+    else:
+        ds, source_text = heldout_dataset(params, manifest, scene, source, fraction, finetune.fraction_mode,
+                                          max(2 * e.window, alert.min_calibration_frames))
+        df = score_clips(method, model, ds, e.batch_size, device, progress=progress, amp=amp)
     df = add_window_components(df, method, ctx)
     rows = manifest[(manifest.scene == scene) & (manifest.split == "training")]
     return fit_calibration(
@@ -44,6 +60,31 @@ def calibrate(params: dict, method: Method, model: torch.nn.Module, manifest: pd
         period_step=ctx.period_step, clip_len=ds.clip_len, frame_size=tuple(params["clip"]["size"]),
         source_size=(int(rows.height.iloc[0]), int(rows.width.iloc[0])), min_frames=alert.min_frames,
         merge_gap=alert.merge_gap, source=source_text)
+
+
+def leave_one_recording_out(params: dict, method: Method, model: torch.nn.Module, manifest: pd.DataFrame,
+                            scene: str, source: DataSource, batch_size: int, device: str, amp: bool,
+                            progress: bool = False) -> tuple[pd.DataFrame, ClipDataset, str] | None:
+    """Scores of every stride-1 clip of the scene's training recordings, each recording scored by
+    ``method.heldout_model(model, its index)``; None when there are fewer than two recordings or the
+    method cannot leave one out."""
+    full = clip_dataset(params, manifest, "training", [scene], source, stride=1)
+    if len(full.videos) < 2:
+        return None
+    parts = []
+    for vi, video in enumerate(full.videos):
+        held = method.heldout_model(model, vi)
+        if held is None:
+            return None
+        one = ClipDataset([video], clip_len=full.clip_len, stride=1)
+        if len(one) == 0:
+            continue
+        part = score_clips(method, held, one, batch_size, device, progress=progress, amp=amp)
+        parts.append(part.assign(video_index=vi))
+    if not parts:
+        return None
+    text = f"all {len(full.videos)} training recordings, each against the model without it (leave one recording out)"
+    return pd.concat(parts, ignore_index=True), full, text
 
 
 def alert_metrics(scored: pd.DataFrame, cal: Calibration) -> dict:

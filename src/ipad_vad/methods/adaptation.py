@@ -8,12 +8,16 @@
   saved as a whole ``model.pt``.
 
 All three see the same share of the device's training clips (``finetune.fraction``), so methods
-compare on equal footing and the rest of the footage stays unseen for calibration. Every adapted
+compare on equal footing and the rest of the footage stays unseen for calibration — except a method
+that can leave a recording out of its model (``Method.heldout_model``, the reference detector with
+``bank_footage: all``): it adapts on all of it (``Method.adapt_fraction``) and is calibrated on each
+recording against the others. Every adapted
 folder has a ``method.json`` saying which method and adaptation it is and which base it builds on.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -32,6 +36,7 @@ def adapt(method: Method, base_path: str | Path, dataset, out_dir: str | Path, s
     base_method, base = load_model_file(base_path)
     if base_method.name != method.name:
         raise ConfigError(f"{base_path}: a {base_method.name} model, not {method.name}")
+    settings = dataclasses.replace(settings, fraction=method.adapt_fraction(settings.fraction, len(dataset.videos)))
     info: dict = {"base": str(base_path), "fraction": settings.fraction,
                   "clips_used": int(np.ceil(settings.fraction * len(dataset)))}
     if method.adaptation == "lora":

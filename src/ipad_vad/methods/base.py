@@ -155,6 +155,21 @@ class Method:
         history = trainer.fit(dataset)
         return FitResult(trainer.model, history)
 
+    # -- adaptation share and calibration -------------------------------------------------------
+    def adapt_fraction(self, fraction: float, n_recordings: int) -> float:
+        """The share of a device's training footage (`n_recordings` recordings) this method adapts on:
+        ``finetune.fraction``, the same for every method (equal footing; the rest calibrates the alert
+        threshold), unless the method can calibrate on footage it has seen (``heldout_model``, which
+        needs two recordings or more) and is set to use it all."""
+        return fraction
+
+    def heldout_model(self, model: nn.Module, recording: int) -> nn.Module | None:
+        """`model` as if it had never seen training recording `recording` (its index among the
+        device's training videos), to calibrate on footage it was fitted on, each recording against
+        the others. None: the method cannot forget (a trained network); it calibrates on held-out
+        footage instead."""
+        return None
+
     # -- scoring -------------------------------------------------------------------------------
     @property
     def clip_components(self) -> tuple[str, ...]:

@@ -4,7 +4,9 @@ local`` (issue 12) the worst small cell of its residual to the nearest normal cl
 removed and each cell aligned within ``shift`` pixels; with ``score: global`` the whole-clip distance.
 It learns nothing, fits in seconds on a CPU, and every learned method has to beat it. Fitting
 collects the descriptors of the training clips (the same share of the footage the trainer would
-see); adapting to a device refits the bank on that device's footage.
+see); adapting to a device refits the bank on that device's footage — the ``finetune.fraction``
+share as every method, or with ``bank_footage: all`` all of it, the alert threshold then calibrated
+on each training recording against a bank of the others.
 
 This file is the worked example of a method: a name, its components, how it is built, fitted,
 adapted, scored and loaded; saving is the base class's (the bank is a buffer of the module).
@@ -32,6 +34,8 @@ class KnnMethod(Method):
 
     def _settings(self) -> dict:
         c = self.cfg
+        if c.get("bank_footage", "finetune") not in ("finetune", "all"):
+            raise ValueError(f"methods.knn.bank_footage must be 'finetune' or 'all', got {c.get('bank_footage')!r}")
         return {"frames": int(c.get("frames", 5)), "size": tuple(c.get("size", (16, 16))),
                 "normalise": c.get("normalise", "frame"), "k": int(c.get("k", 1)), "score": c.get("score", "global"),
                 "cell": int(c.get("cell", 4)), "offset_cell": int(c.get("offset_cell", 0)),
@@ -64,17 +68,30 @@ class KnnMethod(Method):
             from tqdm.auto import tqdm
 
             loader = tqdm(loader, desc=f"{self.name} bank", leave=False, disable=None)
-        descriptors = [model.descriptor(b["clip"]) for b in loader]
+        descriptors, recording = [], []
+        for b in loader:
+            descriptors.append(model.descriptor(b["clip"]))
+            recording.append(torch.as_tensor(b["video_index"]))
         if not descriptors:
             raise ValueError("no training clips to fit the reference bank on")
-        bank = torch.cat(descriptors)
+        bank, recording = torch.cat(descriptors), torch.cat(recording)
         cap = int(self.cfg.get("max_bank", 0) or 0)
         if cap and len(bank) > cap:
-            bank = bank[torch.linspace(0, len(bank) - 1, cap).round().long()]
-        model.set_bank(bank)
+            keep = torch.linspace(0, len(bank) - 1, cap).round().long()
+            bank, recording = bank[keep], recording[keep]
+        model.set_bank(bank, recording)
         if hooks.on_epoch_end:
             hooks.on_epoch_end(1, {"bank_size": float(len(bank))})
         return FitResult(model, [{"epoch": 1, "bank_size": float(len(bank))}], {"bank_size": len(bank)})
+
+    def adapt_fraction(self, fraction: float, n_recordings: int) -> float:
+        """``bank_footage: all``: the device bank holds all of its training footage, calibration then
+        leaving one recording out (with two recordings or more; with one, the share as ``finetune``);
+        ``finetune``: the ``finetune.fraction`` share, as every method."""
+        return 1.0 if self.cfg.get("bank_footage", "finetune") == "all" and n_recordings >= 2 else fraction
+
+    def heldout_model(self, model: nn.Module, recording: int) -> nn.Module | None:
+        return model.without_recording(recording)
 
     def score_batch(self, model: nn.Module, x: torch.Tensor) -> ClipScores:
         return ClipScores(self.clip_components, model(x)["distance"][:, None])

@@ -32,6 +32,11 @@ Scores (``score``):
   3 of the 9 sampled frames) is diluted. Centre weights localise it while the frames around still
   carry the motion (pause, speed, order). Measured in docs/quality.md §2.1.
 
+Each bank clip keeps the index of the recording it comes from (``bank_recording``; -1: unknown, in
+models saved before it was kept), so that ``without_recording`` gives the detector as if it had never
+seen one recording: the alert threshold is then calibrated on footage the bank holds, each recording
+against the others (``methods/knn.py``, ``bank_footage: all``).
+
 No learning: `bank` is a buffer filled by ``set_bank``, stored as float16 (a dense bank of 32 x 32
 descriptors is large; half precision changes no nearest neighbour that matters); its size varies
 with the footage, and a saved model of any bank size loads (``KnnReference.from_state_dict``).
@@ -39,6 +44,7 @@ with the footage, and a saved model of any bank size loads (``KnnReference.from_
 
 from __future__ import annotations
 
+import copy
 import math
 
 import torch
@@ -92,6 +98,7 @@ class KnnReference(nn.Module):
             local_error(torch.zeros(1, 3, *self.descriptor.size), self.cell, self.offset_cell)
             local_error(torch.zeros(1, 3, *self.descriptor.size), self.retrieve_pool)
         self.register_buffer("bank", torch.zeros(bank_size, self.descriptor.dim, dtype=torch.float16))
+        self.register_buffer("bank_recording", torch.full((bank_size,), -1, dtype=torch.long))
         self._bank32: tuple | None = None  # (bank identity, float32 copy): converted once, not per batch
 
     @staticmethod
@@ -123,10 +130,29 @@ class KnnReference(nn.Module):
         return x.reshape(len(d), -1)  # only the ranking of the neighbours is used
 
     @torch.no_grad()
-    def set_bank(self, descriptors: torch.Tensor) -> None:
+    def set_bank(self, descriptors: torch.Tensor, recording: torch.Tensor | None = None) -> None:
+        """The normal clips' descriptors (n, dim) and, if known, the recording each comes from (n,)."""
         if descriptors.ndim != 2 or descriptors.shape[1] != self.descriptor.dim:
             raise ValueError(f"bank descriptors must be (n, {self.descriptor.dim}), got {tuple(descriptors.shape)}")
+        n = len(descriptors)
+        recording = torch.full((n,), -1) if recording is None else torch.as_tensor(recording)
+        if recording.shape != (n,):
+            raise ValueError(f"recording must have one entry per bank descriptor ({n}), got {tuple(recording.shape)}")
         self.bank = descriptors.detach().to(self.bank.device, torch.float16).contiguous()
+        self.bank_recording = recording.long().to(self.bank.device)
+
+    def without_recording(self, recording: int) -> "KnnReference | None":
+        """A detector whose bank leaves out every clip of `recording`; None when the bank's provenance
+        is unknown or nothing else would be left."""
+        if (self.bank_recording < 0).any():
+            return None
+        keep = self.bank_recording != int(recording)
+        if not keep.any():
+            return None
+        other = copy.copy(self)  # shares the settings and the descriptor; new buffers
+        other._buffers = dict(self._buffers, bank=self.bank[keep], bank_recording=self.bank_recording[keep])
+        other._bank32 = None
+        return other
 
     def nearest(self, d: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """(distances, bank indices) of the k nearest bank entries of descriptors `d` (N, dim)."""
@@ -171,6 +197,9 @@ class KnnReference(nn.Module):
 
     @classmethod
     def from_state_dict(cls, state_dict: dict, **settings) -> "KnnReference":
-        model = cls(**settings, bank_size=int(state_dict["bank"].shape[0]))
+        n = int(state_dict["bank"].shape[0])
+        model = cls(**settings, bank_size=n)
+        # a model saved before the bank's provenance was kept: unknown (-1), calibrated on held-out footage
+        state_dict = {"bank_recording": torch.full((n,), -1, dtype=torch.long), **state_dict}
         model.load_state_dict(state_dict)
         return model
