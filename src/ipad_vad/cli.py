@@ -33,9 +33,18 @@ def _params(params: Path, profile: Optional[str]) -> dict:
 
 
 def _console():
+    """The CLI's console. Text is printed literally: no rich markup (a path like
+    ``cam [2]/[v2] broken.mp4`` or a detail ``[n_frames=812, n_labels=790]`` would lose its
+    brackets) and no highlighting; colour comes only from ``style=`` (issue 16)."""
     from rich.console import Console
 
-    return Console(stderr=False)
+    return Console(stderr=False, markup=False, highlight=False)
+
+
+def _styled(text: str, style: str):
+    from rich.text import Text
+
+    return Text(text, style=style)
 
 
 @data_app.command("import")
@@ -71,9 +80,9 @@ def _print_import(report, out: Path) -> None:
               f"quarantined {len(report.quarantined)}, ignored {len(report.ignored)}  -> {out}")
     # plain lines, not a table: paths stay whole (copyable) however narrow the terminal
     for q in report.quarantined:
-        con.print(f"[red]quarantined[/red] {q['path']}: {q['reason']}", soft_wrap=True, highlight=False)
+        con.print(_styled("quarantined", "red"), f"{q['path']}: {q['reason']}", soft_wrap=True)
     for q in report.ignored:
-        con.print(f"ignored {q['path']}: {q['reason']}", soft_wrap=True, highlight=False)
+        con.print(f"ignored {q['path']}: {q['reason']}", soft_wrap=True)
     con.print(f"report: {report.path}")
 
 
@@ -111,13 +120,14 @@ def data_validate(
         kept = apply_policy(manifest, report, policy)
     except ValidationFailed as e:
         path = write_report(report, report_dir)
-        con.print(f"[red]{e}[/red]\nFull result: {path}")
+        con.print(str(e), style="red")
+        con.print(f"Full result: {path}")
         raise typer.Exit(code=1)
     path = write_report(report, report_dir)
     write_dataframe(manifest_out, kept)
     write_scene_manifests(kept, Path(d.get("manifests", manifest_out.parent / "manifests")),
                           {"pretrain": list(p.get("pipeline", {}).get("pretrain_scenes") or [])})
-    con.print(("[green]" if report.success else "[yellow]") + report.summary() + "[/]")
+    con.print(report.summary(), style="green" if report.success else "yellow")
     if report.excluded:
         con.print(f"excluded {len(report.excluded)} video(s) (validation.on_failure=exclude), listed in {report_dir / 'summary.md'}")
     con.print(f"manifest: {manifest_out} ({len(kept)} videos)   result: {path}")
@@ -384,9 +394,12 @@ def score(
     """Score footage with a device's champion: per-frame scores, alert intervals (JSON), a plot.
 
     Scores are calibrated on the device's normal footage and the threshold was chosen at evaluation
-    (alert.false_alarm_rate); both travel with the registered model version.
+    (alert.false_alarm_rate); both travel with the registered model version. Every good input is
+    scored; every bad one is reported (its file and the problem) and the exit status is then 2.
     """
     from rich.table import Table
+
+    from .errors import IpadError
 
     from .inference.champion import load_scorer
     from .inference.score_footage import score_footage
@@ -409,22 +422,33 @@ def score(
         a = ev.alert
         when = f" t={a.start / fps:.1f}s" if fps else ""
         if ev.kind == "start":
-            con.print(f"[red]ALERT[/red] from frame {a.start}{when} (raised when frame {ev.arrived} arrived)", highlight=False)
+            con.print(_styled("ALERT", "red"), f"from frame {a.start}{when} (raised when frame {ev.arrived} arrived)")
         else:
-            con.print(f"alert over: frames {a.start}-{a.end}, peak {a.peak_score:.2f} at {a.peak_frame}", highlight=False)
+            con.print(f"alert over: frames {a.start}-{a.end}, peak {a.peak_score:.2f} at {a.peak_frame}")
 
     stems = [q.stem if q.is_file() else q.name for q in paths]
     names = [s if stems.count(s) == 1 else "_".join(q.resolve().parts[-3:]).replace(".", "_") for s, q in zip(stems, paths)]
     timeout = idle_timeout if idle_timeout is not None else sc.get("idle_timeout", 30)
     t = Table("footage", "frames", "alerts", "first alert (frame)", "frames/s", title=f"ipad score -> {out}/<footage>.*")
+    failed: list[IpadError] = []
     for path, name in zip(paths, names):
-        res = score_footage(loaded, path, out, name, fmt or sc.get("format", "csv"), dev,
-                            batch_clips or (sc.get("batch_clips") or None), sc.get("max_latency", cal.clip_len) or 1,
-                            p.get("train", {}).get("amp", True), follow, sc.get("poll_s", 0.5), timeout or None, any_size,
-                            on_event)
+        try:
+            res = score_footage(loaded, path, out, name, fmt or sc.get("format", "csv"), dev,
+                                batch_clips or (sc.get("batch_clips") or None), sc.get("max_latency", cal.clip_len) or 1,
+                                p.get("train", {}).get("amp", True), follow, sc.get("poll_s", 0.5), timeout or None,
+                                any_size, on_event)
+        except IpadError as e:  # bad input: report it, score the rest
+            failed.append(e)
+            t.add_row(name, "-", "-", "-", "-")
+            continue
         first = res["alerts"][0]["start"] if res["alerts"] else "-"
         t.add_row(name, str(res["frames"]), str(len(res["alerts"])), str(first), f"{res['frames_per_s']:.1f}")
     con.print(t)
+    for e in failed:
+        print(f"error: {e}", file=sys.stderr)
+    if failed:
+        print(f"error: {len(failed)} of {len(paths)} input(s) not scored (above)", file=sys.stderr)
+        raise typer.Exit(code=2)
 
 
 storage_app = typer.Typer(help="Object storage (S3 / MinIO): the landing prefix for new footage.", no_args_is_help=True)

@@ -9,6 +9,8 @@ T = TypeVar("T")
 
 
 def rich_progress(iterable: Iterable[T], total: int, description: str) -> Iterable[T]:
+    from rich.markup import escape
     from rich.progress import track
 
-    return track(iterable, total=total, description=description, transient=False)
+    # the bar's description is rich markup: escape it, so a path in it keeps its brackets
+    return track(iterable, total=total, description=escape(description), transient=False)

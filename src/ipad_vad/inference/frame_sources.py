@@ -75,6 +75,9 @@ def _checked(path: Path, fps, feed: Iterator[tuple[np.ndarray, tuple[int, int]]]
 
 def _folder(folder: Path, size, chunk: int):
     files = list_frame_files(folder)
+    for i, f in enumerate(files):  # rows of the scores are frame numbers: a gap would shift every later one
+        if int(f.stem) != i:
+            raise DataError(f, f"frame {i} is missing before {f.name} (frames are numbered 0, 1, 2, ... without gaps)")
     _check_channels(files[0])
     reduce = jpeg_reduce(files[0], size)
     native = decode_frame(files[0]).shape[:2]
