@@ -38,7 +38,8 @@ import numpy as np
 from ..errors import DataError
 from ..io_utils import atomic_dir, write_bytes, write_json
 from .labels import load_labels, load_npy_labels
-from .layout import is_ipad_tree, label_file_name, period_file_name, read_sources, scan_ipad
+from .layout import (TYPE_NAMES_FILE, is_ipad_tree, label_file_name, period_file_name, read_sources, scan_ipad,
+                     scene_name_problem, type_names_file)
 from .manifest import inspect_video, manifest_frame
 from .video_reader import VIDEO_SUFFIXES, VideoFileSource
 
@@ -185,6 +186,9 @@ def _import_ipad_tree(src: Path, out: Path, min_frames: int, report: ImportRepor
                 bad.setdefault((r["scene"], r["split"], r["video"]), []).append(f"{f.check}: {r['file']} [{r['detail']}]")
     it = progress(entries, len(entries), "copying videos") if progress else entries
     for e in it:
+        if scene_name_problem(e.scene):
+            report.quarantined.append({"path": str(e.frames_dir), "reason": scene_name_problem(e.scene)})
+            continue
         if (e.scene, e.split, e.video) in bad:
             report.quarantined.append({"path": str(e.frames_dir), "reason": "; ".join(bad[(e.scene, e.split, e.video)])})
             continue
@@ -215,6 +219,9 @@ def _copy_ipad_video(e, out: Path, report: ImportReport) -> None:
         types = e.frames_dir.parents[2] / "test_types" / label_file_name(e.video)
         if types.is_file():  # per-frame anomaly types (the generator's side file) travel with the labels
             write_bytes(scene_dir / "test_types" / label_file_name(e.video), types.read_bytes())
+            names = type_names_file(e.frames_dir.parents[3], e.scene)  # ... and what their codes mean
+            if names is not None and not (scene_dir / TYPE_NAMES_FILE).is_file():
+                write_bytes(scene_dir / TYPE_NAMES_FILE, names.read_bytes())
     if e.period_path is not None:
         write_bytes(scene_dir / "periods" / period_file_name(e.split, e.video), e.period_path.read_bytes())
     n = sum(1 for _ in target.iterdir())
@@ -228,6 +235,8 @@ def import_source(src: str | Path, out: str | Path, scene: str | None = None, sp
     src, out = Path(src), Path(out)
     if not src.exists():
         raise DataError(src, "source does not exist")
+    if scene is not None and scene_name_problem(scene):
+        raise DataError(src, scene_name_problem(scene).replace("; rename the folder or pass --scene", " (--scene)"))
     report = ImportReport()
     if src.is_dir() and is_ipad_tree(src):
         _import_ipad_tree(src, out, min_frames, report, progress)
@@ -239,6 +248,9 @@ def import_source(src: str | Path, out: str | Path, scene: str | None = None, sp
         it: Iterable = progress(videos, len(videos), "importing videos") if progress else videos
         per_scene: dict[str, _SceneSources] = {}
         for path, sc, sp in it:
+            if scene_name_problem(sc):  # checked here, not first at `ipad data scenes` after the import
+                report.quarantined.append({"path": str(path), "reason": scene_name_problem(sc)})
+                continue
             sources = per_scene.setdefault(sc, _SceneSources(out / sc))
             try:
                 import_video_file(path, out, sc, sp, jpeg_quality, report, sources)

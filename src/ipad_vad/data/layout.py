@@ -15,12 +15,24 @@ video `01`; a `.npy` file wins over the `.mat` alternative when both exist.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import DataError
 
 SPLITS = ("training", "testing")
+# a scene becomes a folder, DVC stage names (`evaluate@<scene>`) and a registered model (`ipad-vad-<scene>`)
+SCENE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+
+
+def scene_name_problem(name: str) -> str | None:
+    """Why `name` cannot be a scene (None when it can)."""
+    if SCENE_NAME.match(str(name)):
+        return None
+    return (f"scene name {str(name)!r} is not allowed: use letters, digits, '.', '_' and '-', starting with a "
+            "letter or digit (it becomes a folder, DVC stage names and a registered model name); rename the "
+            "folder or pass --scene")
 
 
 @dataclass(frozen=True)
@@ -104,6 +116,32 @@ def scan_ipad(root: str | Path, scenes: list[str] | None = None) -> list[VideoEn
     if not entries:
         raise DataError(root, "no videos found (expected <scene>/training|testing/frames/<NN>/)")
     return entries
+
+
+TYPE_NAMES_FILE = "anomaly_types.json"
+
+
+def type_names_file(root: str | Path, scene: str) -> Path | None:
+    """Where a scene declares the names of its ``test_types`` codes: ``<scene>/anomaly_types.json``,
+    else ``anomaly_types.json`` at the data root (as the generator writes it); None when neither."""
+    for p in (Path(root) / scene / TYPE_NAMES_FILE, Path(root) / TYPE_NAMES_FILE):
+        if p.is_file():
+            return p
+    return None
+
+
+def read_type_names(root: str | Path, scene: str) -> dict[int, str]:
+    """{code: name} of the scene's anomaly types, as the footage declares them ({name: {"code": c,
+    ...}}). Empty when it declares none: types are then shown by their code, never under the names
+    of another dataset (issue 16)."""
+    p = type_names_file(root, scene)
+    if p is None:
+        return {}
+    try:
+        data = json.loads(p.read_text())
+        return {int(v["code"]): str(name) for name, v in data.items()}
+    except (ValueError, TypeError, KeyError, AttributeError) as e:
+        raise DataError(p, f"anomaly type names must be {{name: {{\"code\": <int>, ...}}}}: {e}") from None
 
 
 def read_sources(scene_dir: Path) -> dict:

@@ -11,7 +11,7 @@ from pathlib import Path
 import pandas as pd
 import torch
 
-from ..data.synth.anomalies import CODE_TO_NAME
+from ..data.layout import read_type_names
 from ..evaluate.metrics import add_scores, add_window_components, scene_metrics
 from ..evaluate.scoring import score_clips
 from ..io_utils import read_dataframe, write_dataframe, write_json
@@ -32,7 +32,7 @@ def evaluate(params: dict, method: Method, model: torch.nn.Module, manifest: pd.
     df = score_clips(method, model, ds, e.batch_size, device, progress=progress, amp=params["train"].get("amp", True))
     ctx = method.context(scene_cycle_frames(params, manifest, scene, source))
     df = add_window_components(df, method, ctx)
-    metrics = scene_metrics(df, method, CODE_TO_NAME)
+    metrics = scene_metrics(df, method, read_type_names(params["data"]["root"], scene))
     metrics.update({"scene": scene, "method": method.name, "label": method.label, "n_clips": len(df),
                     "n_anomalous": int((df.label == 1).sum()), "weights": method.weights(), "context": asdict(ctx)})
     return add_scores(df, method, "scene"), metrics, ctx

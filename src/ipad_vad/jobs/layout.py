@@ -21,13 +21,10 @@ training footage; the pretrain stage then depends on ``data/prepared/devices``
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
+from ..data.layout import SCENE_NAME  # noqa: F401  (scene_roles and the checks below use it)
 from ..errors import ConfigError
-
-
-SCENE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 
 
 def check(params: dict) -> None:
