@@ -18,6 +18,7 @@ import numpy as np
 
 from ..io_utils import read_dataframe, write_json
 from ..registry import base_model_name, device_model_name
+from ..registry.idempotency import CONTENT_TAG, content_key, registered_version
 from ..registry.promotion import best_candidate, promote
 from ..registry.pyfunc_model import log_scorer
 from .data import DataSource, clip_dataset
@@ -50,12 +51,12 @@ def promote_device(params: dict, device: str, tags: dict | None = None, source: 
     method = best_candidate(aucs, pipe.promote_methods)
     calibration = eval_dir(params, device, method) / "calibration.json"
     cal = json.loads(calibration.read_text())
-    version = log_scorer(device_model_name(device), _example(params, device, "testing", source),
-                         base_dir(params, method) / "model.pt", adapter_dir(params, method, device),
-                         tags={"scene": device, "auc": f"{aucs[method]:.6f}", "threshold": repr(cal["threshold"]),
-                               "false_alarm_rate": cal["false_alarm_rate"],
-                               "candidates": json.dumps({m: round(a, 4) for m, a in aucs.items()}), **(tags or {})},
-                         calibration=calibration)
+    base, adapted = base_dir(params, method) / "model.pt", adapter_dir(params, method, device)
+    version_tags = {"scene": device, "auc": f"{aucs[method]:.6f}", "threshold": repr(cal["threshold"]),
+                    "false_alarm_rate": cal["false_alarm_rate"],
+                    "candidates": json.dumps({m: round(a, 4) for m, a in aucs.items()}), **(tags or {})}
+    version = _register(device_model_name(device), _example(params, device, "testing", source), base, adapted,
+                        calibration, version_tags)
     decision = promote(device_model_name(device), version.version, aucs[method], pipe.promote_margin,
                        pipe.promote_min_auc)
     record = {"device": device, "model": decision.name, "version": decision.version, "method": method,
@@ -67,7 +68,25 @@ def promote_device(params: dict, device: str, tags: dict | None = None, source: 
 
 
 def register_base(params: dict, method: str, tags: dict | None = None, source: DataSource = DataSource.PREPARED) -> dict:
-    """Register a method's pretrained base as a new version of ``ipad-vad-base-<method>``."""
-    version = log_scorer(base_model_name(method), _example(params, pretrain_scenes(params)[0], "training", source),
-                         base_dir(params, method) / "model.pt", tags=tags)
+    """Register a method's pretrained base as a version of ``ipad-vad-base-<method>`` (the same
+    base registered again is the same version)."""
+    version = _register(base_model_name(method), _example(params, pretrain_scenes(params)[0], "training", source),
+                        base_dir(params, method) / "model.pt", None, None, tags or {})
     return {"model": base_model_name(method), "version": version.version}
+
+
+def _register(name: str, example: np.ndarray, base: Path, adapted: Path | None, calibration: Path | None,
+              tags: dict):
+    """Log and register the scorer, or — when these very files are already a version of `name`
+    (a retry, a rerun on unchanged models) — that version, its tags set again
+    (registry/idempotency.py)."""
+    import mlflow
+
+    key = content_key(base, adapted, calibration)
+    existing = registered_version(name, key)
+    if existing is None:
+        return log_scorer(name, example, base, adapted, tags={**tags, CONTENT_TAG: key}, calibration=calibration)
+    client = mlflow.MlflowClient()
+    for k, v in tags.items():
+        client.set_model_version_tag(name, existing.version, k, str(v))
+    return client.get_model_version(name, existing.version)

@@ -61,15 +61,22 @@ def promote(name: str, version: str, auc: float, margin: float = 0.0, min_auc: f
     import mlflow
 
     client = client or mlflow.MlflowClient()
+    auc = round(float(auc), 6)  # as the tag keeps it: a re-promotion compares equal values
     client.set_model_version_tag(name, version, "auc", f"{auc:.6f}")
     champ = _alias_version(client, name, CHAMPION)
     champ_auc = version_auc(champ)
     if not usable(auc, min_auc):
         alias = CHALLENGER  # below the minimum: never champion, whatever the current one is
+    elif champ is not None and str(champ.version) == str(version):
+        alias = CHAMPION  # promoting the champion again (a retry): it stays champion
     elif champ is None or not usable(champ_auc, min_auc) or auc > champ_auc + margin:
         alias = CHAMPION  # also replaces a champion registered before the minimum applied
     else:
         alias = CHALLENGER
+    other = CHALLENGER if alias == CHAMPION else CHAMPION
+    held = _alias_version(client, name, other)
+    if held is not None and str(held.version) == str(version):  # a version holds one of the two aliases
+        client.delete_registered_model_alias(name, other)
     client.set_registered_model_alias(name, alias, version)
     client.set_model_version_tag(name, version, "promotion", alias)
     client.set_model_version_tag(name, version, "usable", str(usable(auc, min_auc)).lower())
