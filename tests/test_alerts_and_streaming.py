@@ -155,6 +155,16 @@ def test_bad_frames_are_rejected_with_the_stream_and_problem(model_and_cal, tmp_
         open_footage(folder, SIZE, expected_size=(64, 64))
 
 
+def test_a_frame_folder_with_a_gap_is_refused_naming_the_frame_after_it(tmp_path):
+    """Issue 16: scores are rows by frame number; a gap would give every later row the wrong file."""
+    folder = tmp_path / "gap"
+    folder.mkdir()
+    for i in (0, 1, 2, 4, 5):
+        cv2.imwrite(str(folder / f"{i}.jpg"), np.zeros((*SIZE, 3), np.uint8))
+    with pytest.raises(DataError, match=r"4\.jpg: frame 3 is missing before 4\.jpg"):
+        open_footage(folder, SIZE)
+
+
 def test_follow_a_filling_folder_scores_like_the_finished_folder(model_and_cal, tmp_path):
     model, cal = model_and_cal
     frames = _frames(40)

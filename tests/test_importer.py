@@ -126,12 +126,14 @@ def _ipad(*args, cwd):
 
 
 def test_cli_import_validate_info(tmp_path):
-    src = tmp_path / "footage"
+    # brackets in paths and details are printed literally (issue 16: rich markup ate `[cam]`, `[v2]`
+    # and the validation details `[n_frames=…, n_labels=…]`)
+    src = tmp_path / "odd src [cam]"
     _video_tree(src)
-    (src / "conveyor" / "training" / "bad.mp4").write_text("nope")
+    (src / "conveyor" / "training" / "[v2] bad.mp4").write_text("nope")
     r = _ipad("data", "import", str(src), "--out", "data/ipad", cwd=tmp_path)
     assert r.returncode == 0, r.stderr
-    assert "quarantined 1" in r.stdout and "bad.mp4" in r.stdout
+    assert "quarantined 1" in r.stdout and f"{src}/conveyor/training/[v2] bad.mp4" in r.stdout, r.stdout
     r = _ipad("data", "validate", "--root", "data/ipad", "--manifest", "data/manifest.parquet",
               "--report-dir", "reports/validation", cwd=tmp_path)
     assert r.returncode == 0, r.stdout + r.stderr
@@ -142,6 +144,52 @@ def test_cli_import_validate_info(tmp_path):
     np.save(tmp_path / "data/ipad/conveyor/test_label/001.npy", np.zeros(31, np.uint8))
     r = _ipad("data", "validate", "--root", "data/ipad", "--report-dir", "reports/validation", cwd=tmp_path)
     assert r.returncode == 1 and "001.npy" in r.stdout and "label_length_equals_frame_count" in r.stdout
+    assert "[n_frames=30, n_labels=31]" in r.stdout, r.stdout
     assert json.loads((tmp_path / "reports/validation/result.json").read_text())["success"] is False
     r = _ipad("data", "import", str(tmp_path / "nowhere"), cwd=tmp_path)
     assert r.returncode == 2 and "nowhere: source does not exist" in r.stderr
+
+
+def test_scene_names_that_the_pipeline_cannot_use_are_refused_at_import(tmp_path):
+    """Issue 16: `press 3` and `Presse-ü` were imported and only refused later by `ipad data scenes`."""
+    src, out = tmp_path / "footage", tmp_path / "data"
+    write_video(src / "press 3" / "training" / "a.mkv", 20)
+    write_video(src / "Presse-ü" / "training" / "a.mkv", 20)
+    write_video(src / "press-3" / "training" / "a.mkv", 20)
+    rep = import_source(src, out)
+    assert [r["as"] for r in rep.imported] == ["press-3/training/01"]
+    reasons = {Path(q["path"]).parent.parent.name: q["reason"] for q in rep.quarantined}
+    assert set(reasons) == {"press 3", "Presse-ü"} and "scene name 'press 3' is not allowed" in reasons["press 3"]
+    assert not (out / "press 3").exists() and not (out / "Presse-ü").exists()
+    with pytest.raises(DataError, match=r"scene name 'press 3' is not allowed.*\(--scene\)"):
+        import_source(src / "press-3" / "training", out, scene="press 3")
+    tree = tmp_path / "tree"
+    make_ipad_tree(tree, scenes=("S 1",))
+    rep = import_source(tree, tmp_path / "data2", min_frames=16)
+    assert not rep.imported and rep.quarantined and all("scene name 'S 1'" in q["reason"] for q in rep.quarantined)
+
+
+def test_anomaly_type_names_come_from_the_footage_never_from_the_generator(tmp_path):
+    """Issue 16: footage with its own type codes was reported under the generator's names (its code 4
+    shown as "tilt"). Names come from the footage's anomaly_types.json, carried by import; without one,
+    types are shown by code."""
+    from ipad_vad.data.layout import read_type_names
+    from ipad_vad.evaluate.protocols import per_type_auc
+
+    tree = tmp_path / "tree"
+    make_ipad_tree(tree, scenes=("press",), padded_scene=None)
+    (tree / "press" / "test_types").mkdir(exist_ok=True)
+    for f in (tree / "press" / "test_label").iterdir():  # someone else's scheme: their code 4 is a jam
+        np.save(tree / "press" / "test_types" / f.name, np.load(f).astype(np.int16) * 4)
+    out = tmp_path / "data"
+    import_source(tree, out, min_frames=16)
+    assert read_type_names(out, "press") == {}  # none declared: shown by code
+    labels, types = np.array([0, 0, 1, 1]), np.array([0, 0, 4, 4])
+    assert set(per_type_auc(labels, types, np.array([0.1, 0.2, 0.8, 0.9]), read_type_names(out, "press"))) == {"4"}
+    (tree / "anomaly_types.json").write_text(json.dumps({"jam": {"code": 4, "family": "motion"}}))
+    out2 = tmp_path / "data2"
+    import_source(tree, out2, min_frames=16)
+    assert (out2 / "press" / "anomaly_types.json").is_file() and read_type_names(out2, "press") == {4: "jam"}
+    (out2 / "press" / "anomaly_types.json").write_text('{"jam": 4}')
+    with pytest.raises(DataError, match="anomaly_types.json: anomaly type names must be"):
+        read_type_names(out2, "press")

@@ -211,6 +211,32 @@ def test_promotion_picks_the_better_method_records_it_and_ipad_score_uses_either
     assert str(client.get_model_version_by_alias("ipad-vad-R01", "champion").version) == str(second["version"])
 
 
+def test_a_retried_promotion_registers_nothing_new_and_keeps_the_champion(device_project, monkeypatch):
+    """Issue 16: a retry after the registration succeeded (or a rerun on unchanged models) registered
+    the same model again; register + alias is now keyed by the registered files."""
+    from ipad_vad.jobs.promote import promote_device
+    from ipad_vad.registry import tracking
+    from ipad_vad.registry.idempotency import CONTENT_TAG
+
+    p = device_project["params"]
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", device_project["env"]["MLFLOW_TRACKING_URI"])
+    monkeypatch.delenv("IPAD_PIPELINE_ID", raising=False)
+    client = mlflow.MlflowClient()
+    _set_auc(p, "ipad_vad", 0.95)
+    _set_auc(p, "knn", 0.70)
+    with tracking.run("promote R01", "promote", "R01"):
+        first = promote_device(p, "R01")
+    n_versions = len(client.search_model_versions("name='ipad-vad-R01'"))
+    for _ in range(2):  # the task retried, then the stage rerun
+        with tracking.run("promote R01", "promote", "R01"):
+            again = promote_device(p, "R01")
+        assert again["version"] == first["version"] and again["alias"] == "champion", again
+    assert len(client.search_model_versions("name='ipad-vad-R01'")) == n_versions
+    champion = client.get_model_version_by_alias("ipad-vad-R01", "champion")
+    assert str(champion.version) == str(first["version"]) and CONTENT_TAG in champion.tags
+    assert champion.aliases == ["champion"]  # not also challenger
+
+
 def test_the_reference_bank_is_dense_within_the_adaptation_share_and_never_sees_calibration_footage(tmp_path):
     from ipad_vad.data.sampling import contiguous_share_ends
 
@@ -245,3 +271,73 @@ def test_the_reference_detector_rejects_cells_that_do_not_divide_its_descriptor(
     cfg = {**SMOKE["methods"]["knn"], "size": [32, 32], "cell": 5}
     with pytest.raises(ValueError, match="cell=5 must divide the frame size 32x32"):
         get_method("knn", {**SMOKE, "methods": {**SMOKE["methods"], "knn": cfg}}).build()
+
+
+def test_the_reference_detector_forgets_one_recording_and_only_that_one(tmp_path):
+    from ipad_vad.data.clip_dataset import ClipDataset
+
+    knn = get_method("knn", SMOKE)
+    a, b = _dataset(8, 1), _dataset(8, 2)
+    both = ClipDataset(a.videos + b.videos, clip_len=a.clip_len, stride=1)
+    model = knn.fit(both, tmp_path, TrainSettings(), FitHooks(progress=False)).model
+    assert model.bank_recording.tolist() == [0] * 8 + [1] * 8
+    clips_a = _stack(a)
+    assert torch.allclose(score_batch(knn, model, clips_a)["distance"], torch.zeros(8), atol=1e-5)  # in the bank
+    without_a = knn.heldout_model(model, 0)
+    assert len(without_a.bank) == 8 and without_a.bank_recording.tolist() == [1] * 8 and len(model.bank) == 16
+    assert (score_batch(knn, without_a, clips_a)["distance"] > 0.1).all()  # recording 0 is new to it
+    without_b = knn.heldout_model(model, 1)
+    assert torch.allclose(score_batch(knn, without_b, clips_a)["distance"], torch.zeros(8), atol=1e-5)
+    # a bank of unknown provenance (saved before it was kept) cannot leave a recording out
+    state = {k: v for k, v in model.state_dict().items() if k != "bank_recording"}
+    old = knn.from_state(state)
+    assert (old.bank_recording == -1).all() and knn.heldout_model(old, 0) is None
+    assert knn.adapt_fraction(0.2, 1) == 0.2  # one recording: nothing to leave out, the share as every method
+    assert knn.adapt_fraction(0.2, 2) == (1.0 if SMOKE["methods"]["knn"]["bank_footage"] == "all" else 0.2)
+
+
+def test_a_bank_of_all_footage_is_calibrated_leaving_one_recording_out(tmp_path, monkeypatch):
+    """With ``bank_footage: all`` the device bank holds every training recording; its threshold comes
+    from each recording scored against the others. Calibrated on the footage the bank holds instead,
+    every clip finds itself and the threshold collapses."""
+    from ipad_vad.data.manifest import build_manifest
+    from ipad_vad.data.synth.generator import SynthConfig, generate
+    from ipad_vad.jobs.adapt import adapt_to_device
+    from ipad_vad.data.clip_dataset import ClipDataset
+    from ipad_vad.evaluate.scoring import score_clips
+    from ipad_vad.jobs.calibrate import calibrate
+    from ipad_vad.jobs.data import DataSource, clip_dataset
+    from ipad_vad.jobs.layout import base_dir, prepared
+    from ipad_vad.jobs.pretrain import fit_method
+    from ipad_vad.jobs.settings import AlertSettings, FinetuneSettings
+    from ipad_vad.methods.adaptation import load_adapted
+    from ipad_vad.preprocess.cache import cache_scene
+    from ipad_vad.preprocess.period import period_scene
+
+    monkeypatch.chdir(tmp_path)
+    p = json.loads(json.dumps(SMOKE))
+    p["synth"]["train_videos"] = n_recordings = 3
+    p["methods"]["knn"]["bank_footage"] = "all"
+    generate(tmp_path / "data", SynthConfig.from_params(p["synth"], scenes=["R01"], workers=1))
+    manifest = build_manifest(tmp_path / "data")
+    cache_scene(manifest, "R01", tuple(p["clip"]["size"]), prepared(p, "R01", "cache"))
+    period_scene(manifest, "R01", prepared(p, "R01", "cache"), prepared(p, "R01", "periods"))
+    fit_method(p, "knn", manifest, ["R01"], base_dir(p, "knn"), DataSource.PREPARED, FitHooks(progress=False))
+    info = adapt_to_device(p, "knn", "R01", manifest, base_dir(p, "knn") / "model.pt", tmp_path / "knn",
+                           DataSource.PREPARED, FitHooks(progress=False))
+    assert info["fraction"] == 1.0
+    method, model = load_adapted(tmp_path / "knn")
+    assert set(model.bank_recording.tolist()) == set(range(n_recordings))
+    args = (p, method, model, manifest, "R01", method.context(None), DataSource.PREPARED,
+            FinetuneSettings.from_params(p), AlertSettings.from_params(p))
+    left_out = calibrate(*args)
+    assert "leave one recording out" in left_out.source and f"all {n_recordings} training recordings" in left_out.source
+    method.heldout_model = lambda model, recording: None  # a method that cannot forget: its own footage
+    seen = calibrate(*args)
+    assert "optimistic" in seen.source
+    # a new all-normal recording (test video 01) against each threshold
+    test = clip_dataset(p, manifest, "testing", ["R01"], DataSource.PREPARED, stride=1)
+    new = score_clips(method, model, ClipDataset(test.videos[:1], clip_len=test.clip_len, stride=1))
+    assert (new.label == 0).all()
+    above = {k: float((c.score(new) > c.threshold).mean()) for k, c in (("left_out", left_out), ("seen", seen))}
+    assert above["seen"] > 0.5 and above["left_out"] < 0.2, above  # measured 0.77 and 0.0
