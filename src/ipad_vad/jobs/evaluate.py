@@ -32,10 +32,19 @@ def evaluate(params: dict, method: Method, model: torch.nn.Module, manifest: pd.
     df = score_clips(method, model, ds, e.batch_size, device, progress=progress, amp=params["train"].get("amp", True))
     ctx = method.context(scene_cycle_frames(params, manifest, scene, source))
     df = add_window_components(df, method, ctx)
-    metrics = scene_metrics(df, method, read_type_names(params["data"]["root"], scene))
+    metrics = scene_metrics(df, method, scene_type_names(manifest, scene))
     metrics.update({"scene": scene, "method": method.name, "label": method.label, "n_clips": len(df),
                     "n_anomalous": int((df.label == 1).sum()), "weights": method.weights(), "context": asdict(ctx)})
     return add_scores(df, method, "scene"), metrics, ctx
+
+
+def scene_type_names(manifest: pd.DataFrame, scene: str) -> dict[int, str]:
+    """The anomaly type names the scene's footage declares, found beside its frames (the manifest
+    says where: ``<root>/<scene>/<split>/frames/<NN>``); empty (types shown by code) if none."""
+    rows = manifest[manifest.scene == scene]
+    if rows.empty:
+        return {}
+    return read_type_names(Path(rows.frames_dir.iloc[0]).parents[3], scene)
 
 
 def load_for_scene(params: dict, method_name: str, scene: str) -> tuple[Method, torch.nn.Module]:
