@@ -186,8 +186,8 @@ def _import_ipad_tree(src: Path, out: Path, min_frames: int, report: ImportRepor
                 bad.setdefault((r["scene"], r["split"], r["video"]), []).append(f"{f.check}: {r['file']} [{r['detail']}]")
     it = progress(entries, len(entries), "copying videos") if progress else entries
     for e in it:
-        if scene_name_problem(e.scene):
-            report.quarantined.append({"path": str(e.frames_dir), "reason": scene_name_problem(e.scene)})
+        if problem := scene_name_problem(e.scene):
+            report.quarantined.append({"path": str(e.frames_dir), "reason": problem})
             continue
         if (e.scene, e.split, e.video) in bad:
             report.quarantined.append({"path": str(e.frames_dir), "reason": "; ".join(bad[(e.scene, e.split, e.video)])})
@@ -235,8 +235,8 @@ def import_source(src: str | Path, out: str | Path, scene: str | None = None, sp
     src, out = Path(src), Path(out)
     if not src.exists():
         raise DataError(src, "source does not exist")
-    if scene is not None and scene_name_problem(scene):
-        raise DataError(src, scene_name_problem(scene).replace("; rename the folder or pass --scene", " (--scene)"))
+    if scene is not None and (problem := scene_name_problem(scene, " (--scene)")):
+        raise DataError(src, problem)
     report = ImportReport()
     if src.is_dir() and is_ipad_tree(src):
         _import_ipad_tree(src, out, min_frames, report, progress)
@@ -248,8 +248,8 @@ def import_source(src: str | Path, out: str | Path, scene: str | None = None, sp
         it: Iterable = progress(videos, len(videos), "importing videos") if progress else videos
         per_scene: dict[str, _SceneSources] = {}
         for path, sc, sp in it:
-            if scene_name_problem(sc):  # checked here, not first at `ipad data scenes` after the import
-                report.quarantined.append({"path": str(path), "reason": scene_name_problem(sc)})
+            if problem := scene_name_problem(sc):  # checked here, not first at `ipad data scenes` after the import
+                report.quarantined.append({"path": str(path), "reason": problem})
                 continue
             sources = per_scene.setdefault(sc, _SceneSources(out / sc))
             try:

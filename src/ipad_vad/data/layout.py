@@ -26,13 +26,12 @@ SPLITS = ("training", "testing")
 SCENE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 
 
-def scene_name_problem(name: str) -> str | None:
-    """Why `name` cannot be a scene (None when it can)."""
+def scene_name_problem(name: str, fix: str = "; rename the folder or pass --scene") -> str | None:
+    """Why `name` cannot be a scene, followed by `fix`, how to mend it (None when it can be)."""
     if SCENE_NAME.match(str(name)):
         return None
     return (f"scene name {str(name)!r} is not allowed: use letters, digits, '.', '_' and '-', starting with a "
-            "letter or digit (it becomes a folder, DVC stage names and a registered model name); rename the "
-            "folder or pass --scene")
+            f"letter or digit (it becomes a folder, DVC stage names and a registered model name){fix}")
 
 
 @dataclass(frozen=True)

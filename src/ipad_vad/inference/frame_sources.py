@@ -16,7 +16,8 @@ from typing import Callable, Iterator
 import cv2
 import numpy as np
 
-from ..data.frames import FRAME_SUFFIXES, decode_frame, jpeg_reduce, list_frame_files, resize_frame, structural_problem
+from ..data.frames import (FRAME_SUFFIXES, decode_frame, jpeg_reduce, list_frame_files, missing_indices, resize_frame,
+                           structural_problem)
 from ..data.video_reader import VIDEO_SUFFIXES, VideoFileSource
 from ..errors import DataError
 
@@ -75,9 +76,10 @@ def _checked(path: Path, fps, feed: Iterator[tuple[np.ndarray, tuple[int, int]]]
 
 def _folder(folder: Path, size, chunk: int):
     files = list_frame_files(folder)
-    for i, f in enumerate(files):  # rows of the scores are frame numbers: a gap would shift every later one
-        if int(f.stem) != i:
-            raise DataError(f, f"frame {i} is missing before {f.name} (frames are numbered 0, 1, 2, ... without gaps)")
+    gaps = missing_indices(files)  # rows of the scores are frame numbers: a gap would shift every later one
+    if gaps:
+        f = files[gaps[0]]  # the first file after the first missing number
+        raise DataError(f, f"frame {gaps[0]} is missing before {f.name} (frames are numbered 0, 1, 2, ... without gaps)")
     _check_channels(files[0])
     reduce = jpeg_reduce(files[0], size)
     native = decode_frame(files[0]).shape[:2]
