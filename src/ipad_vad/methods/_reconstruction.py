@@ -4,12 +4,10 @@ shared ``model:`` section (with an optional local pretrained encoder)."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import torch
 from torch import nn
 
-from .base import ClipScores, FitHooks, FitResult, Method, ScoreComponent
+from .base import ClipScores, Method, ScoreComponent
 
 RECON_ERROR = ScoreComponent("recon_error", "reconstruction error of the clip's centre frame (-PSNR, dB)")
 
@@ -50,16 +48,11 @@ class SwinMethod(ReconstructionMethod):
     def decoder_cfg(self) -> dict:
         return dict(self.params["model"].get("decoder") or {})
 
-    def fit(self, dataset, out_dir, settings, hooks: FitHooks | None = None, model: nn.Module | None = None) -> FitResult:
-        """From scratch, or from a local pretrained Video Swin checkpoint (``model.pretrained_encoder``)."""
-        loaded = None
+    def encoder_checkpoint(self):
+        """A local pretrained Video Swin checkpoint (``model.pretrained_encoder``)."""
         weights = self.params["model"].get("pretrained_encoder")
-        if model is None and weights:
-            from ..models.pretrained import load_pretrained
+        if not weights:
+            return None
+        from ..models.pretrained import load_pretrained
 
-            model = self.build()
-            loaded = load_pretrained(model.encoder, Path(weights))
-        res = super().fit(dataset, out_dir, settings, hooks, model)
-        if loaded:
-            res.info["pretrained_encoder"] = {"path": str(weights), **loaded}
-        return res
+        return "pretrained_encoder", weights, load_pretrained

@@ -43,7 +43,8 @@ def adapt(method: Method, base_path: str | Path, dataset, out_dir: str | Path, s
         from ..train.lora import LoraSettings, add_lora, save_adapter, trainable_summary
 
         lora = lora or LoraSettings()
-        peft_model = add_lora(base, lora, method.lora_targets, f"{method.name} ({base_path})")
+        peft_model = add_lora(base, lora, method.lora_targets, f"{method.name} ({base_path})",
+                              method.lora_modules_to_save(lora))
         res = method.fit(dataset, out_dir, settings, hooks, model=peft_model)
         adapter = save_adapter(res.model, out_dir / "adapter")
         info.update(lora=lora.__dict__, trainable=trainable_summary(res.model),

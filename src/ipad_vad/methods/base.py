@@ -5,7 +5,8 @@ A method declares, in one class that registers itself (``@register``, as timm's 
 * **build**: its pure ``nn.Module`` (in ``models/``) from params (``methods.<name>`` plus the shared
   sections it names in ``shared_params``);
 * **fit**: how it learns from normal footage. Default: the shared gradient trainer
-  (``train/loop.py``); a memory-bank method overrides it with a refit;
+  (``train/loop.py``) minimising the method's ``training_loss`` (default: reconstruct the clip; a
+  prediction method predicts a frame); a memory-bank method overrides ``fit`` with a refit;
 * **adaptation**: how it adapts to a device, one of the shared implementations in
   ``methods/adaptation.py``: ``lora`` (adapters on the modules named by ``lora_targets``), ``full``
   (every parameter), ``refit`` (``fit`` again on the device's footage). ``methods.<name>.adaptation``
@@ -149,11 +150,37 @@ class Method:
         from ..train.loop import Trainer
 
         hooks = hooks or FitHooks()
+        loaded = None
+        encoder = self.encoder_checkpoint() if model is None else None
+        if encoder:
+            setting, path, loader = encoder
+            model = self.build()
+            loaded = {setting: {"path": str(path), **loader(model.encoder, Path(path))}}
         model = model if model is not None else self.build()
         trainer = Trainer(model, settings, self.n_classes or None, Path(out_dir) / "checkpoint.pt",
-                          on_epoch_end=hooks.on_epoch_end, progress=hooks.progress)
+                          on_epoch_end=hooks.on_epoch_end, progress=hooks.progress,
+                          loss_fn=lambda m, b: self.training_loss(m, b, settings))
         history = trainer.fit(dataset)
-        return FitResult(trainer.model, history)
+        return FitResult(trainer.model, history, loaded or {})
+
+    def encoder_checkpoint(self) -> tuple[str, str, Callable[[nn.Module, Path], dict]] | None:
+        """A local checkpoint the model's encoder starts from when fitted from scratch: (the setting that
+        names it, its path, the loader that puts it into ``model.encoder``). None: from scratch. Nothing
+        is ever downloaded."""
+        return None
+
+    def training_loss(self, model: nn.Module, batch: dict, settings) -> tuple[torch.Tensor, dict]:
+        """The loss of one training step on a prepared batch (``batch["clip"]`` (N, 3, T, H, W) in [-1, 1])
+        and its named parts for the history. Default: reconstruct the clip (``train/losses.py``)."""
+        from ..train.losses import reconstruction_loss
+
+        return reconstruction_loss(model(batch["clip"]), batch, settings.loss)
+
+    def lora_modules_to_save(self, lora) -> list[str] | None:
+        """Module-name suffixes trained in full beside the LoRA adapters (saved with them); None: the
+        Video Swin default (``train/lora.py``). A model with BatchNorm must list its norms here, or
+        their running statistics would change in the base without being saved."""
+        return None
 
     # -- adaptation share and calibration -------------------------------------------------------
     def adapt_fraction(self, fraction: float, n_recordings: int) -> float:

@@ -6,6 +6,8 @@
   uninterrupted one would (tested);
 * a checkpoint (model, optimizer, epoch, history) is written atomically after every epoch and picked
   up by ``fit(resume=True)``;
+* the loss of a step is the method's (``loss_fn(model, batch)``, default: reconstruct the clip with
+  ``train/losses.reconstruction_loss``; a prediction method passes its own);
 * a progress bar per epoch, and callbacks ``on_step(step, metrics)`` / ``on_epoch_end(epoch, metrics)``
   for trackers (the MLflow hook lives outside the library core).
 """
@@ -77,8 +79,10 @@ class Trainer:
                  checkpoint: str | Path | None = None,
                  on_step: Callable[[int, dict], None] | None = None,
                  on_epoch_end: Callable[[int, dict], None] | None = None,
-                 progress: bool = True):
+                 progress: bool = True,
+                 loss_fn: Callable[[nn.Module, dict], tuple[torch.Tensor, dict]] | None = None):
         self.s = settings
+        self.loss_fn = loss_fn or (lambda model, b: reconstruction_loss(model(b["clip"]), b, self.s.loss))
         self.device = resolve_device(settings.device)
         self.model = model.to(self.device)
         self.n_classes = n_classes
@@ -142,8 +146,7 @@ class Trainer:
             for batch in it:
                 b = prepare_batch(batch, self.n_classes, self.s.period_target, self.device)
                 with self._autocast():
-                    out = self.model(b["clip"])
-                loss, parts = reconstruction_loss(out, b, self.s.loss)
+                    loss, parts = self.loss_fn(self.model, b)
                 if not math.isfinite(loss.item()):
                     raise FloatingPointError(f"loss is {loss.item()} at epoch {self.epoch + 1}, step {self.step}")
                 self.opt.zero_grad(set_to_none=True)

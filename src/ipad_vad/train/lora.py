@@ -42,10 +42,13 @@ def _modules_to_save(model: nn.Module, s: LoraSettings) -> list[str]:
     return names
 
 
-def add_lora(model: nn.Module, s: LoraSettings, targets: str | None = SWIN_QV, what: str = "model"):
-    """Wrap a Video Swin model (IPADVAD, VSwinAE) in a peft model with LoRA on the modules matching
-    `targets` (default: the encoder's q and v). Anything else is a clear error, not a silent no-op:
-    a model without a Video Swin encoder, or targets that match no module."""
+def add_lora(model: nn.Module, s: LoraSettings, targets: str | None = SWIN_QV, what: str = "model",
+             modules_to_save: list[str] | None = None):
+    """Wrap a model in a peft model with LoRA on the modules matching `targets` and the modules named
+    by `modules_to_save` (name suffixes) trained in full. Without `modules_to_save`: a Video Swin model
+    (IPADVAD, VSwinAE), default targets its encoder's q and v, trained in full its embedding, norms
+    and, by setting, decoder and period head. Anything else is a clear error, not a silent no-op:
+    a model without a Video Swin encoder there, or targets that match no module."""
     import re
 
     from peft import LoraConfig, get_peft_model
@@ -55,7 +58,7 @@ def add_lora(model: nn.Module, s: LoraSettings, targets: str | None = SWIN_QV, w
 
     if not targets:
         raise ConfigError(f"{what}: this method names no modules for LoRA; adapt it by 'full' or 'refit'")
-    if not isinstance(getattr(model, "encoder", None), VideoSwinEncoder):
+    if modules_to_save is None and not isinstance(getattr(model, "encoder", None), VideoSwinEncoder):
         raise ConfigError(f"{what}: LoRA needs a Video Swin model (an encoder with q/v attention projections), "
                           f"got {type(model).__name__}; adapt it by 'full' fine-tuning instead")
     if not any(re.fullmatch(targets, n) for n, _ in model.named_modules()):
@@ -63,7 +66,7 @@ def add_lora(model: nn.Module, s: LoraSettings, targets: str | None = SWIN_QV, w
     cfg = LoraConfig(
         r=s.rank, lora_alpha=s.alpha, lora_dropout=s.dropout, bias="none",
         target_modules=targets,
-        modules_to_save=_modules_to_save(model, s),
+        modules_to_save=_modules_to_save(model, s) if modules_to_save is None else modules_to_save,
     )
     return get_peft_model(model, cfg)
 
