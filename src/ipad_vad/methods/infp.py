@@ -1,0 +1,120 @@
+"""INFP (seed 001): frequency-prioritised future-frame prediction (``models/infp/``).
+
+A clip's score stands for its centre frame t: the network sees the ``n_input`` frames before t
+(t - n_input .. t - 1) and predicts frame t; trained with alpha * L_2 + (1 - alpha) * the gradient
+loss (eq. 5-7, ``train/losses.prediction_loss``). The frames of the clip after t are not used, so
+the latency of streaming is that of every other method.
+
+Score components (higher = more anomalous), weighted by ``methods.infp.weights``:
+
+* ``pred_error``: -PSNR of the predicted frame (the paper's score; the prediction clamped to the
+  frames' range [-1, 1]);
+* ``pred_local``: the worst ``cell`` x ``cell`` region of the prediction residual, its local light
+  offset removed over ``offset_cell`` blocks (``evaluate/local_error.py``, the local score of the
+  quality issue), which a small anomaly moves by its whole size rather than its share of the frame.
+
+Adapted to a device by LoRA on the convolutions and linears of the encoder and the multi-feature
+parts (peft; the adapter-only artifact, the BatchNorms trained in full so that their statistics are
+saved with it) or by full fine-tuning. Table 2's ablations are the settings ``fusion`` and ``filter``
+(methods ``infp_baseline``, ``infp_fusion``, ``infp_filter``, a file each).
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from ..errors import ConfigError
+from ..evaluate.local_error import local_error
+from ..models.infp import INFP, INFPConfig
+from . import register
+from ._reconstruction import psnr_from_mse
+from .base import ClipScores, Method, ScoreComponent
+
+PRED_ERROR = ScoreComponent("pred_error", "prediction error of the clip's centre frame from the frames before it "
+                                          "(-PSNR, dB)")
+PRED_LOCAL = ScoreComponent("pred_local", "worst cell of the prediction residual (local light offset removed)")
+# LoRA targets: every convolution and linear of the encoder, the frame merge, the frequency branch and the
+# context fusion (the decoder's transposed convolutions have no LoRA in peft; the decoder adapts by its norms,
+# or in full with finetune.lora.train_decoder)
+INFP_LORA = r"(encoder\..*conv\d?|merge\.s\d|frequency\..*(conv\d?|fc\d)|fusion\.(corners\.\w+|gate\.fc\d))"
+NORMS = ["bn1", "bn2", "norm"]  # every BatchNorm of the network ends in one of these
+DECODER = ["up8", "up4", "up2", "filter", "head"]
+
+
+@register
+class INFPMethod(Method):
+    name = "infp"
+    label = "INFP"
+    components = (PRED_ERROR, PRED_LOCAL)
+    adaptations = ("lora", "full")
+    lora_targets = INFP_LORA
+    overrides: dict = {}  # settings an ablation fixes over methods.infp (infp_baseline.py, infp_fusion.py, infp_filter.py)
+
+    def __init__(self, params: dict):
+        super().__init__(params)
+        if self.name != "infp":  # an ablation: methods.infp with its own entry and the fixed settings over it
+            base = dict((params.get("methods") or {}).get("infp") or {})
+            self.cfg = {**base, **self.cfg, **self.overrides}
+            self.adaptation = self.cfg.get("adaptation", self.adaptations[0])
+        self.config = INFPConfig.from_dict(self.cfg, size=tuple(self.params["clip"]["size"]))
+        self.alpha = float(self.cfg.get("alpha", 0.5))
+        self.cell, self.offset_cell = int(self.cfg.get("cell", 8)), int(self.cfg.get("offset_cell", 16))
+        self.normalise = self.cfg.get("normalise", "none")
+        if self.normalise not in ("none", "frame"):
+            raise ConfigError(f"methods.{self.name}.normalise must be 'none' or 'frame', got {self.normalise!r}")
+        if self.clip_len // 2 < self.config.n_input:
+            raise ConfigError(f"methods.{self.name}: predicting a clip's centre frame from the {self.config.n_input} "
+                              f"frames before it needs clips of {2 * self.config.n_input} frames or more "
+                              f"(clip.length is {self.clip_len})")
+        if not 0.0 <= self.alpha <= 1.0:
+            raise ConfigError(f"methods.{self.name}.alpha must lie in [0, 1] (eq. 7), got {self.alpha}")
+
+    def build(self) -> nn.Module:
+        return INFP(self.config)
+
+    def weights(self) -> dict[str, float]:
+        w = {c.name: float((self.cfg.get("weights") or {}).get(c.name, 0.0)) for c in self.components}
+        total = sum(w.values())
+        if total <= 0 or any(v < 0 for v in w.values()):
+            raise ConfigError(f"methods.{self.name}.weights: non-negative weights of {list(w)} with a positive sum, "
+                              f"got {self.cfg.get('weights')}")
+        return {k: v / total for k, v in w.items()}
+
+    # -- frames in, frame out ------------------------------------------------------------------
+    def split(self, clip: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(inputs (N, 3, n_input, H, W), target centre frame (N, 3, H, W)) of clips (N, 3, T, H, W)."""
+        t = clip.shape[2] // 2
+        frames = clip[:, :, t - self.config.n_input:t + 1]
+        if self.normalise == "frame":  # each frame to zero mean, unit std: a global gain or offset (flicker) drops out
+            dims = (1, 3, 4)
+            frames = (frames - frames.mean(dims, keepdim=True)) / frames.std(dims, keepdim=True).clamp_min(1e-3)
+        return frames[:, :, :-1], frames[:, :, -1]
+
+    def training_loss(self, model: nn.Module, batch: dict, settings) -> tuple[torch.Tensor, dict]:
+        inputs, target = self.split(batch["clip"])
+        from ..train.losses import prediction_loss
+
+        return prediction_loss(model(inputs)["pred"], target, self.alpha)
+
+    def score_batch(self, model: nn.Module, x: torch.Tensor) -> ClipScores:
+        inputs, target = self.split(x)
+        pred = model(inputs)["pred"].float()
+        residual = (pred.clamp(-1, 1) if self.normalise == "none" else pred) - target.float()
+        mse = residual.pow(2).flatten(1).mean(1)
+        vals = {"pred_error": -psnr_from_mse(mse), "pred_local": local_error(residual, self.cell, self.offset_cell)}
+        return ClipScores(self.clip_components, torch.stack([vals[n] for n in self.clip_components], 1))
+
+    # -- fitting and adaptation -----------------------------------------------------------------
+    def encoder_checkpoint(self):
+        """From scratch (as the official code), or with the encoder from a local checkpoint
+        (``methods.infp.encoder_checkpoint``)."""
+        weights = self.cfg.get("encoder_checkpoint")
+        if not weights:
+            return None
+        from ..models.infp.wide_resnet import load_encoder_checkpoint
+
+        return "encoder_checkpoint", weights, load_encoder_checkpoint
+
+    def lora_modules_to_save(self, lora) -> list[str]:
+        return NORMS + (DECODER if getattr(lora, "train_decoder", False) else [])
