@@ -37,7 +37,7 @@ bench: setup  ## run the benchmarks; JSON results land in benchmarks/results/
 	$(BIN)/python benchmarks/bench_score.py
 	$(BIN)/python benchmarks/bench_pipeline.py
 
-bench-quality: setup  ## detection quality of every method over 3 generator seeds (~70 min here): benchmarks/results/bench_quality.{json,md}
+bench-quality: setup  ## detection quality of every method over 3 generator seeds (~95 min here): benchmarks/results/bench_quality.{json,md}
 	$(BIN)/python benchmarks/bench_quality.py --seeds 0,1,2 --methods all --table3 --readme
 
 # Leave-one-out ablation of the reference detector's settings (issue 12), each over the same 3 seeds (~17 min);

@@ -1,4 +1,5 @@
-"""Model cost: parameter counts, forward clips/s and training-step time per model at the demo and
+"""Model cost: parameter counts, scoring clips/s (the method's forward and score components) and
+training-step time (the method's own loss: reconstruction, or INFP's prediction) per model at the demo and
 paper sizes (this CPU, and the GPU when one is present: batched, bf16 autocast), and LoRA trainable
 parameters vs full fine-tuning. Writes benchmarks/results/bench_models.json.
 
@@ -21,13 +22,13 @@ from ipad_vad.config import load_params
 from ipad_vad.methods import get_method, method_names
 from ipad_vad.models import count_parameters
 from ipad_vad.train.lora import LoraSettings, add_lora, trainable_summary
-from ipad_vad.train.losses import LossWeights, reconstruction_loss
+from ipad_vad.train.loop import TrainSettings
 
 ROOT = Path(__file__).resolve().parents[1]
 # the methods measured are the registered ones with a learned model (IPAD-VAD, V-Swin-T, conAE,
 # memAE); left out: the no-memory ablation (IPAD-VAD's architecture less its memory) here, and any
 # model without parameters (the kNN reference's bank) below
-SKIP = {"ipad_vad_no_memory"}
+SKIP = {"ipad_vad_no_memory", "infp_baseline", "infp_fusion", "infp_filter"}  # ablations: their parent's size
 
 
 def _time(fn, repeat: int, sync) -> float:
@@ -64,7 +65,8 @@ def main() -> None:
             if name in SKIP:
                 continue
             torch.manual_seed(0)
-            m = get_method(name, p).build()
+            method = get_method(name, p)
+            m = method.build()
             if count_parameters(m) == 0:  # nothing to train (the kNN reference)
                 continue
             m = m.to(device)
@@ -72,13 +74,12 @@ def main() -> None:
 
             def fwd():
                 with torch.no_grad(), amp:
-                    m.eval()(x)
+                    method.score_batch(m.eval(), x)
 
             def step():
                 m.train()
                 with amp:
-                    out = m(x)
-                loss, _ = reconstruction_loss(out, {"clip": x}, LossWeights())
+                    loss, _ = method.training_loss(m, {"clip": x}, TrainSettings())
                 opt.zero_grad()
                 loss.backward()
                 opt.step()
@@ -92,12 +93,16 @@ def main() -> None:
         for r in rows.values():
             r["forward_speed_vs_conv_ae"] = round(r["forward_clips_per_s"] / base["forward_clips_per_s"], 3)
             r["train_step_vs_conv_ae"] = round(r["train_step_s"] / base["train_step_s"], 3)
-        ipad = get_method("ipad_vad", p)
-        lora = trainable_summary(add_lora(ipad.build(), LoraSettings(**p["finetune"]["lora"]), ipad.lora_targets))
-        full = count_parameters(ipad.build())
-        results[size] = {"clip": [T, H, W], "batch": batch, "models": rows,
-                         "lora": {"trainable": lora["trainable"], "full_finetune_trainable": full,
-                                  "share": round(lora["trainable"] / full, 4)}}
+        lora_rows = {}
+        for name in ("ipad_vad", "infp"):
+            method = get_method(name, p)
+            settings = LoraSettings(**p["finetune"]["lora"])
+            lora = trainable_summary(add_lora(method.build(), settings, method.lora_targets, name,
+                                              method.lora_modules_to_save(settings)))
+            full = count_parameters(method.build())
+            lora_rows[name] = {"trainable": lora["trainable"], "full_finetune_trainable": full,
+                               "share": round(lora["trainable"] / full, 4)}
+        results[size] = {"clip": [T, H, W], "batch": batch, "models": rows, "lora": lora_rows}
     write_result("bench_models_gpu" if device.type == "cuda" else "bench_models", {"device": str(device), "results": results})
 
 

@@ -189,7 +189,8 @@ TEMPORAL_TYPES = ("pause", "order", "speed", "missing_step")
 
 
 def targets(ms: dict, labels: dict[str, str]) -> list[tuple[str, str, bool]]:
-    """Issue 12's targets against a result's methods: (target, measured, met)."""
+    """Issue 12's targets (and issue 13's, when INFP is in the result) against a result's methods:
+    (target, measured, met)."""
     best = max(ms, key=lambda n: ms[n]["auc_scene_norm_mean"])
     b = ms[best]
     worst_type = min(b["auc_per_type"], key=lambda t: b["auc_per_type"][t])
@@ -211,6 +212,14 @@ def targets(ms: dict, labels: dict[str, str]) -> list[tuple[str, str, bool]]:
     else:
         rows.append(("period parts (IPAD-VAD − V-Swin-T) ≥ +5 on pause, order, speed, missing step",
                      "V-Swin-T not in this run (`--methods ipad_vad,v_swin_ae,...`)", False))
+    if "infp" in ms and "ipad_vad" in ms:  # issue 13
+        d = ms["infp"]["auc_scene_norm_mean"] - ms["ipad_vad"]["auc_scene_norm_mean"]
+        rows.append(("INFP ≥ IPAD-VAD (the paper: +3.2)", f"{100 * d:+.1f}", d >= 0))
+    if all(n in ms for n in ("infp", "infp_baseline", "infp_fusion", "infp_filter")):  # seed 001 Table 2
+        base = ms["infp_baseline"]["auc_scene_norm_mean"]
+        gains = {n: ms[n]["auc_scene_norm_mean"] - base for n in ("infp_fusion", "infp_filter", "infp")}
+        rows.append(("INFP Table 2: +Fusion, +Filter, both above the baseline (the paper: +7.2, +5.9, +10.5)",
+                     ", ".join(f"{labels[n]} {100 * g:+.1f}" for n, g in gains.items()), all(g > 0 for g in gains.values())))
     rows += [("≥ 90 % of anomalous spans alerted (best method)", f"{100 * (b['spans_alerted_share'] or 0):.1f} %",
               (b["spans_alerted_share"] or 0) >= 0.9),
              ("≤ 1 false alert per 1,000 normal frames (best method)", f"{b['false_alerts_per_1000']:.1f}",
@@ -241,7 +250,7 @@ def markdown(result: dict, labels: dict[str, str]) -> str:
     lines += ["", "AUC (%) per scene (scene norm):", "", "| method | " + " | ".join(scenes) + " |",
               "|---|" + "---|" * len(scenes)]
     lines += [f"| {labels[n]} | " + " | ".join(pct(m["auc_per_scene"][s]) for s in scenes) + " |" for n, m in ms.items()]
-    lines += ["", "Targets of issue 12 (this run):", "", "| target | measured | met |", "|---|---|---|"]
+    lines += ["", "Targets of issues 12 and 13 (this run):", "", "| target | measured | met |", "|---|---|---|"]
     lines += [f"| {t} | {v} | {'yes' if ok else '**no**'} |" for t, v, ok in targets(ms, labels)]
     if result.get("table3"):
         lines += ["", "Seed 000 Table 3 on the devices (IPAD-VAD, first seed): adaptation data, AUC and wall time:", "",
