@@ -79,6 +79,20 @@ def test_every_method_round_trips_save_load_with_identical_scores(name, tmp_path
         assert torch.equal(before.phase, after.phase)
 
 
+def test_saving_the_same_model_twice_writes_the_same_bytes(tmp_path):
+    """A rerun that refits the same weights must be recognisable as unchanged by the registry's content
+    key (registry/idempotency.py): torch would otherwise name the archive after the random temporary file."""
+    from ipad_vad.registry.idempotency import content_key
+
+    m = get_method("conv_ae", SMOKE)
+    torch.manual_seed(0)
+    model = m.build()
+    m.save(model, tmp_path / "a" / "model.pt")
+    m.save(model, tmp_path / "b" / "model.pt")
+    assert (tmp_path / "a/model.pt").read_bytes() == (tmp_path / "b/model.pt").read_bytes()
+    assert content_key(tmp_path / "a") == content_key(tmp_path / "b")
+
+
 def test_a_memory_bank_of_another_size_loads_and_scores(tmp_path):
     knn = get_method("knn", SMOKE)
     sizes = []

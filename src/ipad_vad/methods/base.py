@@ -238,8 +238,11 @@ class Method:
     def save(self, model: nn.Module, path: str | Path) -> Path:
         state = {"method": self.name, "params": self.model_params(),
                  "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()}}
-        with atomic_path(path) as tmp:
-            torch.save(state, tmp)
+        with atomic_path(path) as tmp, open(tmp, "wb") as fh:
+            # through a file object: torch names the archive's records after a path's file name, which
+            # here is a random temporary one, so the same model would differ byte for byte on every save
+            # and a rerun could not be recognised as unchanged (registry/idempotency.py)
+            torch.save(state, fh)
         return Path(path)
 
     def describe(self) -> dict:
