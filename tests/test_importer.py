@@ -193,3 +193,54 @@ def test_anomaly_type_names_come_from_the_footage_never_from_the_generator(tmp_p
     (out2 / "press" / "anomaly_types.json").write_text('{"jam": 4}')
     with pytest.raises(DataError, match="anomaly_types.json: anomaly type names must be"):
         read_type_names(out2, "press")
+
+
+def test_corrected_labels_are_new_data_for_video_files_and_ipad_trees(tmp_path):
+    """Issue 16 (2): a re-import with a fixed label file rewrites the labels and reports them as a new
+    data version (the report lands inside the data folder); the frames stay untouched."""
+    src, out = tmp_path / "footage", tmp_path / "data"
+    _video_tree(src)
+    import_source(src, out)
+    frames_before = sorted((p.relative_to(out), p.stat().st_mtime_ns) for p in (out / "conveyor/testing").rglob("*"))
+    fixed = np.zeros(30, np.uint8)
+    fixed[10:22] = 1
+    np.save(src / "conveyor" / "test" / "jam.npy", fixed)
+    rep = import_source(src, out)
+    assert not rep.imported and not rep.quarantined
+    assert [r["as"] for r in rep.relabelled] == ["conveyor/testing/01"] and "jam.npy" in rep.relabelled[0]["labels"]
+    assert np.array_equal(np.load(out / "conveyor/test_label/001.npy"), fixed)
+    assert rep.path == out / "import_report.json"  # a new data version carries its report
+    assert sorted((p.relative_to(out), p.stat().st_mtime_ns) for p in (out / "conveyor/testing").rglob("*")) == frames_before
+    again = import_source(src, out)
+    assert not again.relabelled and len(again.unchanged) == 3
+    bad = np.zeros(31, np.uint8)  # a corrected file of the wrong length is refused, the old labels kept
+    np.save(src / "conveyor" / "test" / "jam.npy", bad)
+    rep = import_source(src, out)
+    assert not rep.relabelled and "jam.npy" in rep.quarantined[0]["path"] and "31" in rep.quarantined[0]["reason"]
+    assert np.array_equal(np.load(out / "conveyor/test_label/001.npy"), fixed)
+
+    tree, out2 = make_ipad_tree(tmp_path / "IPAD_dataset", n_frames=20), tmp_path / "data2"
+    import_source(tree, out2)
+    relabel = np.zeros(20, np.uint8)
+    relabel[3:9] = 1
+    np.save(tree / "R01/test_label/001.npy", relabel)
+    rep = import_source(tree, out2)
+    assert [r["as"] for r in rep.relabelled] == ["R01/testing/01"] and len(rep.unchanged) == 7
+    assert np.array_equal(np.load(out2 / "R01/test_label/001.npy"), relabel)
+
+
+def test_a_video_file_may_be_in_one_split_only(tmp_path):
+    """Issue 16 (3): a training file byte-identical to an imported testing video is refused by name,
+    not reported 'unchanged' as the testing video; the same file again in its own split is unchanged."""
+    src, out = tmp_path / "footage", tmp_path / "data"
+    _video_tree(src)
+    import_source(src, out)
+    (src / "conveyor" / "training" / "jam_again.mkv").write_bytes((src / "conveyor" / "test" / "jam.mkv").read_bytes())
+    (src / "conveyor" / "training" / "morning_copy.mkv").write_bytes((src / "conveyor" / "training" / "morning.mkv").read_bytes())
+    rep = import_source(src, out)
+    assert not rep.imported
+    (q,) = rep.quarantined
+    assert q["path"].endswith("jam_again.mkv")
+    assert "testing/01" in q["reason"] and "one split only" in q["reason"]
+    assert sorted(r["as"] for r in rep.unchanged) == ["conveyor/testing/01", "conveyor/training/01",
+                                                        "conveyor/training/02", "conveyor/training/02"]

@@ -24,6 +24,10 @@ def test_ingest_imports_each_device_once_and_quarantines_bad_files(tmp_path):
     assert "R01/training/03" in keys and "R01/testing/03" in keys
     again = ingest_landing(landing, data, min_frames=16)
     assert again.devices == [] and again.unchanged == 2
+    np.save(landing / "R01" / "testing" / "jam.npy", np.r_[np.zeros(8), np.ones(12)].astype(np.uint8))
+    fixed = ingest_landing(landing, data, min_frames=16)  # corrected labels: new data for R01 (issue 16, 2)
+    assert fixed.devices == ["R01"] and [r["as"] for r in fixed.imported["R01"]] == ["R01/testing/03"]
+    assert np.load(data / "R01" / "test_label" / "003.npy").sum() == 12
     only = ingest_landing(landing, data, devices=["R02"], min_frames=16)
     assert only.devices == [] and "R01" not in only.imported
     with pytest.raises(DataError, match="landing folder does not exist"):

@@ -59,7 +59,9 @@ def data_import(
     """Import footage into the IPAD layout. Bad videos are quarantined (listed), never abort the rest.
 
     Naming: SRC/<scene>/<split>/<name>.mp4, SRC/<scene>/<name>.mp4 (+ --split), or SRC/<name>.mp4
-    (+ --scene). Test labels: <name>.npy beside the video. Re-importing a file changes nothing.
+    (+ --scene). Test labels: <name>.npy beside the video. Re-importing a file changes nothing, except
+    a corrected label file, which replaces its labels (a new data version, "relabelled"); a video may
+    be in one split only (a byte-identical copy under another split is quarantined).
     """
     from .data.importer import import_source
     from .progress import rich_progress
@@ -71,14 +73,16 @@ def data_import(
                            min_frames=p.get("clip", {}).get("length", 16), progress=rich_progress)
     _print_import(report, out)
     if report.quarantined:
-        raise typer.Exit(code=0 if report.imported or report.unchanged else 1)
+        raise typer.Exit(code=0 if report.changed or report.unchanged else 1)
 
 
 def _print_import(report, out: Path) -> None:
     con = _console()
-    con.print(f"imported {len(report.imported)}, unchanged {len(report.unchanged)}, "
+    con.print(f"imported {len(report.imported)}, relabelled {len(report.relabelled)}, unchanged {len(report.unchanged)}, "
               f"quarantined {len(report.quarantined)}, ignored {len(report.ignored)}  -> {out}")
     # plain lines, not a table: paths stay whole (copyable) however narrow the terminal
+    for r in report.relabelled:
+        con.print(f"relabelled {r['as']} from {r['labels']}", soft_wrap=True)
     for q in report.quarantined:
         con.print(_styled("quarantined", "red"), f"{q['path']}: {q['reason']}", soft_wrap=True)
     for q in report.ignored:

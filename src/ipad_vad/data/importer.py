@@ -50,13 +50,19 @@ Progress = Callable[[Iterable, int, str], Iterable]
 @dataclass
 class ImportReport:
     imported: list[dict] = field(default_factory=list)
+    relabelled: list[dict] = field(default_factory=list)  # frames unchanged, corrected labels: new data too
     unchanged: list[dict] = field(default_factory=list)
     quarantined: list[dict] = field(default_factory=list)
     ignored: list[dict] = field(default_factory=list)
     path: Path | None = None  # where the report was written
 
     def as_dict(self) -> dict:
-        return {k: getattr(self, k) for k in ("imported", "unchanged", "quarantined", "ignored")}
+        return {k: getattr(self, k) for k in ("imported", "relabelled", "unchanged", "quarantined", "ignored")}
+
+    @property
+    def changed(self) -> bool:
+        """Whether this import made a new version of the data (new videos or corrected labels)."""
+        return bool(self.imported or self.relabelled)
 
 
 def sha256_file(path: Path, chunk: int = 1 << 20) -> str:
@@ -108,14 +114,41 @@ def _write_labels(scene_dir: Path, video: str, labels: np.ndarray) -> Path:
     return path
 
 
+def _relabel(scene_dir: Path, video: str, labels: np.ndarray) -> bool:
+    """Write `labels` for an imported video if they differ from the labels it has; True if written."""
+    current = scene_dir / "test_label" / label_file_name(video)
+    if current.is_file():
+        try:
+            if np.array_equal(np.load(current), labels.astype(np.uint8)):
+                return False
+        except (OSError, ValueError):  # unreadable: replaced by the corrected file
+            pass
+    _write_labels(scene_dir, video, labels)
+    return True
+
+
 def import_video_file(path: Path, out: Path, scene: str, split: str, jpeg_quality: int,
                       report: ImportReport, sources: _SceneSources) -> None:
     sha = sha256_file(path)
+    label_src = path.with_suffix(".npy")
     if (key := sources.find(sha)) is not None:
+        known_split, number = key.split("/")
+        if known_split != split:  # the same footage cannot be both normal training data and test data
+            raise DataError(path, f"byte-identical to {scene}/{key}, already imported as {known_split} footage; "
+                                  f"a video may be in one split only (remove the copy under {split}, or remove "
+                                  f"{scene}/{key} deliberately first)")
+        if label_src.is_file():  # a corrected label file is new data, the frames stay as they are
+            labels = load_npy_labels(label_src)
+            n = sources.data[key].get("n_frames")
+            if n is not None and labels.size != n:
+                raise DataError(label_src, f"label length {labels.size} != frame count {n} of {path.name} "
+                                           f"(imported as {scene}/{key}); its labels are kept")
+            if _relabel(out / scene, number, labels):
+                report.relabelled.append({"source": str(path), "labels": str(label_src), "as": f"{scene}/{key}"})
+                return
         report.unchanged.append({"source": str(path), "as": f"{scene}/{key}"})
         return
     labels = None
-    label_src = path.with_suffix(".npy")
     if label_src.is_file():
         labels = load_npy_labels(label_src)
     elif split == "testing":
@@ -206,6 +239,11 @@ def _copy_ipad_video(e, out: Path, report: ImportReport) -> None:
     key = f"{e.split}/{e.video}"
     if target.exists():
         if sources.data.get(key, {}).get("sha256") == fingerprint:
+            if e.label_path is not None and _relabel(scene_dir, e.video, load_labels(e.label_path, e.video)):
+                _copy_types(e, scene_dir)  # corrected labels bring their per-frame types along
+                report.relabelled.append({"source": str(e.frames_dir), "labels": str(e.label_path),
+                                          "as": f"{e.scene}/{key}"})
+                return
             report.unchanged.append({"source": str(e.frames_dir), "as": f"{e.scene}/{key}"})
             return
         raise DataError(target, "already exists with different content; refusing to overwrite "
@@ -216,17 +254,22 @@ def _copy_ipad_video(e, out: Path, report: ImportReport) -> None:
                 shutil.copy2(p, tmp / p.name)
     if e.label_path is not None:
         _write_labels(scene_dir, e.video, load_labels(e.label_path, e.video))
-        types = e.frames_dir.parents[2] / "test_types" / label_file_name(e.video)
-        if types.is_file():  # per-frame anomaly types (the generator's side file) travel with the labels
-            write_bytes(scene_dir / "test_types" / label_file_name(e.video), types.read_bytes())
-            names = type_names_file(e.frames_dir.parents[3], e.scene)  # ... and what their codes mean
-            if names is not None and not (scene_dir / TYPE_NAMES_FILE).is_file():
-                write_bytes(scene_dir / TYPE_NAMES_FILE, names.read_bytes())
+        _copy_types(e, scene_dir)
     if e.period_path is not None:
         write_bytes(scene_dir / "periods" / period_file_name(e.split, e.video), e.period_path.read_bytes())
     n = sum(1 for _ in target.iterdir())
     sources.add(key, {"source": str(e.frames_dir), "sha256": fingerprint, "fps": None, "n_frames": n})
     report.imported.append({"source": str(e.frames_dir), "as": f"{e.scene}/{key}", "n_frames": n})
+
+
+def _copy_types(e, scene_dir: Path) -> None:
+    """Per-frame anomaly types (the generator's side file) travel with the labels, and what their codes mean."""
+    types = e.frames_dir.parents[2] / "test_types" / label_file_name(e.video)
+    if types.is_file():
+        write_bytes(scene_dir / "test_types" / label_file_name(e.video), types.read_bytes())
+        names = type_names_file(e.frames_dir.parents[3], e.scene)
+        if names is not None and not (scene_dir / TYPE_NAMES_FILE).is_file():
+            write_bytes(scene_dir / TYPE_NAMES_FILE, names.read_bytes())
 
 
 def import_source(src: str | Path, out: str | Path, scene: str | None = None, split: str = "training",
@@ -256,7 +299,7 @@ def import_source(src: str | Path, out: str | Path, scene: str | None = None, sp
                 import_video_file(path, out, sc, sp, jpeg_quality, report, sources)
             except DataError as err:
                 report.quarantined.append({"path": err.path, "reason": err.problem})
-    if report.imported:  # the report of what this data version added travels with it
+    if report.changed:  # the report of what this data version added or corrected travels with it
         report.path = out / "import_report.json"
     else:  # nothing new: the data folder (a DVC-versioned dataset) is left byte-identical
         report.path = out.parent / f"{out.name}.import_report.json"

@@ -43,7 +43,7 @@ def ingest_landing(landing: str | Path, data_root: str | Path, devices: list[str
             if "no video files" in e.problem:
                 continue
             raise
-        result.imported[device] = rep.imported
+        result.imported[device] = rep.imported + rep.relabelled  # corrected labels are new data too
         result.unchanged += len(rep.unchanged)
         result.quarantined += rep.quarantined
     return result
