@@ -93,7 +93,11 @@ def step_ingest(
     Runs the retraining flow (flows/retrain.py); ingesting the same files again changes nothing.
     """
     from flows.retrain import retrain_on_footage
+    from ipad_vad.errors import DataError
 
+    if not landing.is_dir():  # before any flow run: one line, not a failed flow's logs around it
+        raise DataError(landing, "landing folder does not exist (cameras drop footage at "
+                                 "<landing>/<device>/[<split>/]<name>.mp4)")
     res = retrain_on_footage(str(landing), devices.split(",") if devices else None, profile, not no_commit)
     _console().print(res)
 

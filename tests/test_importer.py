@@ -244,3 +244,48 @@ def test_a_video_file_may_be_in_one_split_only(tmp_path):
     assert "testing/01" in q["reason"] and "one split only" in q["reason"]
     assert sorted(r["as"] for r in rep.unchanged) == ["conveyor/testing/01", "conveyor/training/01",
                                                         "conveyor/training/02", "conveyor/training/02"]
+
+
+def test_a_second_import_into_the_same_folder_is_refused_naming_who_holds_it(tmp_path):
+    """Issue 16 (7): one import at a time per data folder; the second stops at once naming the first
+    (not a raw FileExistsError), and the lock goes with its process - a killed import leaves none."""
+    import signal
+    import textwrap
+
+    from ipad_vad.data.import_lock import lock_paths
+
+    src, out = tmp_path / "footage", tmp_path / "data"
+    _video_tree(src)
+    holder = subprocess.Popen([sys.executable, "-c", textwrap.dedent(f"""
+        import time
+        from ipad_vad.data.import_lock import import_lock
+        with import_lock({str(out)!r}, "ipad data import other-footage"):
+            print("held", flush=True)
+            time.sleep(120)
+        """)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        with pytest.raises(DataError, match=f"another import is writing into this folder "
+                                            f"\\(ipad data import other-footage - process {holder.pid} on "):
+            import_source(src, out)
+        assert not (out / "conveyor").exists()  # nothing written by the refused import
+    finally:
+        holder.send_signal(signal.SIGKILL)
+        holder.wait()
+    rep = import_source(src, out)  # the killed holder left no stale lock
+    assert len(rep.imported) == 3
+    lock, holder_file = lock_paths(out)
+    assert lock.parent == out.parent and not holder_file.exists()  # beside the versioned folder, not in it
+    assert not any(p.name.startswith(".data.import") for p in out.rglob("*"))
+
+
+def test_ingest_with_a_missing_landing_folder_is_one_line(tmp_path):
+    """Issue 16 (7): the error is checked before the retraining flow starts, so it is not buried under
+    a failed flow run's logs."""
+    env = dict(os.environ, COLUMNS="200")
+    r = subprocess.run([sys.executable, "-m", "flows.cli", "ingest", str(tmp_path / "nowhere"), "--no-commit"],
+                       cwd=Path(__file__).resolve().parents[1], capture_output=True, text=True, env=env)
+    lines = [ln for ln in (r.stdout + r.stderr).splitlines() if ln.strip()]
+    assert r.returncode == 2
+    assert lines == [f"error: {tmp_path / 'nowhere'}: landing folder does not exist (cameras drop footage at "
+                     "<landing>/<device>/[<split>/]<name>.mp4)"]

@@ -37,6 +37,7 @@ import numpy as np
 
 from ..errors import DataError
 from ..io_utils import atomic_dir, write_bytes, write_json
+from .import_lock import import_lock
 from .labels import load_labels, load_npy_labels
 from .layout import (TYPE_NAMES_FILE, is_ipad_tree, label_file_name, period_file_name, read_sources, scan_ipad,
                      scene_name_problem, type_names_file)
@@ -280,6 +281,13 @@ def import_source(src: str | Path, out: str | Path, scene: str | None = None, sp
         raise DataError(src, "source does not exist")
     if scene is not None and (problem := scene_name_problem(scene, " (--scene)")):
         raise DataError(src, problem)
+    with import_lock(out, f"ipad data import {src}"):
+        report = _import(src, out, scene, split, jpeg_quality, min_frames, progress)
+    return report
+
+
+def _import(src: Path, out: Path, scene: str | None, split: str, jpeg_quality: int, min_frames: int,
+            progress: Progress | None) -> ImportReport:
     report = ImportReport()
     if src.is_dir() and is_ipad_tree(src):
         _import_ipad_tree(src, out, min_frames, report, progress)
