@@ -1,5 +1,7 @@
 """MLflow tracking and registry against a real temporary SQLite store."""
 
+from pathlib import Path
+
 import mlflow
 import numpy as np
 import pytest
@@ -75,6 +77,11 @@ def test_registry_pyfunc_scores_like_the_in_memory_model_and_promotion_rules(sto
         mse = (out["recon"][:, :, 4] - x[:, :, 4]).pow(2).flatten(1).mean(1)
     assert np.allclose(got["recon_error"], -10 * np.log10(4 / mse.numpy()), atol=1e-4)  # -PSNR of the centre frame
     assert (got["t_p"].to_numpy() == out["period_logits"].argmax(-1).numpy()).all()
+    # logged from code, not pickled (issue 16, 9): no python_model.pkl, the code file and plain artifacts
+    local = Path(mlflow.artifacts.download_artifacts(f"models:/{name}/{versions[2]}"))
+    files = {p.name for p in local.rglob("*") if p.is_file()}
+    assert "python_model.pkl" not in files and not any(f.endswith((".pkl", ".cloudpickle")) for f in files)
+    assert "scorer_code.py" in files and "model_code_path" in (local / "MLmodel").read_text()
 
 
 def test_runs_carry_tags_and_share_a_pipeline_parent(store, monkeypatch):

@@ -20,7 +20,7 @@ from ..io_utils import read_dataframe, write_json
 from ..registry import base_model_name, device_model_name
 from ..registry.idempotency import CONTENT_TAG, content_key, registered_version
 from ..registry.promotion import best_candidate, promote
-from ..registry.pyfunc_model import log_scorer
+from ..registry.pyfunc_model import SCORER_CODE, log_scorer
 from .data import DataSource, clip_dataset
 from .layout import adapter_dir, base_dir, eval_dir, pretrain_scenes
 from .settings import PipelineSettings
@@ -79,10 +79,11 @@ def _register(name: str, example: np.ndarray, base: Path, adapted: Path | None, 
               tags: dict):
     """Log and register the scorer, or — when these very files are already a version of `name`
     (a retry, a rerun on unchanged models) — that version, its tags set again
-    (registry/idempotency.py)."""
+    (registry/idempotency.py). The key includes the scorer's code: a version is files and the code
+    that reads them, so new code is a new version."""
     import mlflow
 
-    key = content_key(base, adapted, calibration)
+    key = content_key(base, adapted, calibration, *SCORER_CODE)
     existing = registered_version(name, key)
     if existing is None:
         return log_scorer(name, example, base, adapted, tags={**tags, CONTENT_TAG: key}, calibration=calibration)

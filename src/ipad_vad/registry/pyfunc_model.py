@@ -2,7 +2,10 @@
 base ``model.pt``; a device's adapted folder: LoRA adapter merged for inference, or a whole model)
 and carries the device's calibration (alert threshold). Input: clips (N, 3, T, H, W) float32 in
 [-1, 1]. Output: one row per clip with the method's clip-level score components as named columns,
-plus ``t_p`` (the period position; -1 for methods without a period head)."""
+plus ``t_p`` (the period position; -1 for methods without a period head).
+
+It is logged from code (MLflow's models-from-code, ``scorer_code.py``), not pickled: a registry entry
+holds weights, settings and calibration as files and the code that reads them."""
 
 from __future__ import annotations
 
@@ -11,6 +14,10 @@ from pathlib import Path
 import mlflow
 import numpy as np
 import pandas as pd
+
+
+# the code a registered version runs: the models-from-code file and the scorer it sets
+SCORER_CODE = (Path(__file__).with_name("scorer_code.py"), Path(__file__))
 
 
 class IpadScorer(mlflow.pyfunc.PythonModel):
@@ -63,7 +70,8 @@ def log_scorer(registered_name: str, example: np.ndarray, base: str | Path, adap
     ctx = type("Ctx", (), {"artifacts": artifacts})()
     scorer.load_context(ctx)
     signature = infer_signature(example, scorer.predict(ctx, example))
-    info = mlflow.pyfunc.log_model(name="model", python_model=scorer, artifacts=artifacts,
+    info = mlflow.pyfunc.log_model(name="model", python_model=str(SCORER_CODE[0]),
+                                   artifacts=artifacts,
                                    registered_model_name=registered_name, signature=signature,
                                    input_example=example[:1])
     client = mlflow.MlflowClient()
