@@ -22,14 +22,19 @@ app.add_typer(data_app, name="data")
 model_app = typer.Typer(help="Models: train (pretrain / baselines), LoRA fine-tune, evaluate.", no_args_is_help=True)
 app.add_typer(model_app, name="model")
 
-ParamsOpt = typer.Option(Path("params.yaml"), "--params", help="params file")
+DEFAULT_PARAMS = Path("params.yaml")
+ParamsOpt = typer.Option(None, "--params", help="params file (default: ./params.yaml if there is one, else built-in defaults)")
 ProfileOpt = typer.Option(None, "--profile", help="profile overlay (smoke|demo|paper); default: params.yaml `profile`")
 
 
-def _params(params: Path, profile: Optional[str]) -> dict:
+def _params(params: Optional[Path], profile: Optional[str]) -> dict:
+    """The params of a command: a file named by --params must exist (issue 16: a missing file was
+    silently replaced by the built-in defaults); without --params, ./params.yaml if there is one."""
     from .config import load_params
 
-    return load_params(params, profile) if params.is_file() else {}
+    if params is None:
+        return load_params(DEFAULT_PARAMS, profile) if DEFAULT_PARAMS.is_file() else {}
+    return load_params(params, profile)
 
 
 def _console():
@@ -53,7 +58,7 @@ def data_import(
     out: Path = typer.Option(None, "--out", help="data folder (default: params data.root)"),
     scene: Optional[str] = typer.Option(None, "--scene", help="scene for videos not in a <scene>/ folder"),
     split: str = typer.Option("training", "--split", help="split for videos not in a <split>/ folder"),
-    params: Path = ParamsOpt,
+    params: Optional[Path] = ParamsOpt,
     profile: Optional[str] = ProfileOpt,
 ):
     """Import footage into the IPAD layout. Bad videos are quarantined (listed), never abort the rest.
@@ -96,7 +101,7 @@ def data_validate(
     manifest_out: Path = typer.Option(None, "--manifest", help="validated manifest to write (default: params data.manifest)"),
     report_dir: Path = typer.Option(None, "--report-dir", help="where result.json and summary.md go"),
     on_failure: Optional[str] = typer.Option(None, "--on-failure", help="fail | exclude (default: params validation.on_failure)"),
-    params: Path = ParamsOpt,
+    params: Optional[Path] = ParamsOpt,
     profile: Optional[str] = ProfileOpt,
 ):
     """Build the manifest of the data folder and run the great-expectations gate over it.
@@ -145,7 +150,7 @@ def data_synth(
     scenes: Optional[str] = typer.Option(None, "--scenes", help="comma-separated subset, e.g. S01,R01"),
     workers: Optional[int] = typer.Option(None, "--workers", help="render processes (default: params synth.workers)"),
     force: bool = typer.Option(False, "--force", help="replace an existing output folder (only once the new one is complete)"),
-    params: Path = ParamsOpt,
+    params: Optional[Path] = ParamsOpt,
 ):
     """Generate synthetic IPAD-like footage (S01-S12 machines, R01-R04 real-domain twins).
 
@@ -174,7 +179,7 @@ def data_preview(
     root: Path = typer.Option(None, "--root", help="data folder (default: params data.root)"),
     out: Path = typer.Option(Path("reports/preview.png"), "--out", help="PNG to write"),
     scenes: Optional[str] = typer.Option(None, "--scenes", help="comma-separated subset"),
-    params: Path = ParamsOpt,
+    params: Optional[Path] = ParamsOpt,
     profile: Optional[str] = ProfileOpt,
 ):
     """Contact sheet: per scene, normal frames next to anomalous frames labelled with their type."""
@@ -190,7 +195,7 @@ def data_preview(
 def data_info(
     manifest: Path = typer.Option(None, "--manifest", help="a manifest file (parquet/csv)"),
     root: Path = typer.Option(None, "--root", help="or a data folder to scan"),
-    params: Path = ParamsOpt,
+    params: Optional[Path] = ParamsOpt,
     profile: Optional[str] = ProfileOpt,
 ):
     """Per-scene table: videos, frames, anomalous frames, frame size, fps."""
@@ -224,16 +229,16 @@ def data_scenes(
     root: Path = typer.Option(None, "--root", help="data folder (default: params data.root)"),
     devices: Optional[str] = typer.Option(None, "--devices", help="scenes to adapt and register (default: all but --pretrain)"),
     pretrain: Optional[str] = typer.Option(None, "--pretrain", help="scenes the base models learn from (default: none: the devices' own training footage)"),
-    params: Path = ParamsOpt,
+    params: Optional[Path] = ParamsOpt,
 ):
     """Write which scenes of a data folder the pipeline runs over, and their roles, into params.yaml.
 
     Example: ipad data scenes --root data/ipad --devices press-3,cutter.B   (then: dvc repro)
     """
-    from .config import load_params
     from .jobs.scene_roles import plan_roles, write_roles
 
-    root = root or Path(load_params(params).get("data", {}).get("root", "data/ipad"))
+    params = params or DEFAULT_PARAMS  # the file these roles are written into
+    root = root or Path(_params(params, None).get("data", {}).get("root", "data/ipad"))
     roles = plan_roles(root, devices.split(",") if devices else None, pretrain.split(",") if pretrain else None)
     changes = write_roles(params, root, roles)
     con = _console()
@@ -272,7 +277,7 @@ DataOpt = typer.Option("frames", "--data", help="frames: the manifest's frame fo
 
 
 @model_app.command("list")
-def model_list(params: Path = ParamsOpt, profile: Optional[str] = ProfileOpt):
+def model_list(params: Optional[Path] = ParamsOpt, profile: Optional[str] = ProfileOpt):
     """The registered detection methods (src/ipad_vad/methods/): components, adaptation, parameters."""
     from rich.table import Table
 
@@ -298,7 +303,7 @@ def model_train(
     scenes: Optional[str] = typer.Option(None, "--scenes", help="training scenes, e.g. S01,S02 (default: pipeline.pretrain_scenes)"),
     manifest: Optional[Path] = typer.Option(None, "--manifest", help="validated manifest (default: data.manifest)"),
     data: str = DataOpt,
-    params: Path = ParamsOpt,
+    params: Optional[Path] = ParamsOpt,
     profile: Optional[str] = ProfileOpt,
 ):
     """Fit a method from scratch on the training videos of some scenes. Resumes from
@@ -322,7 +327,7 @@ def model_finetune(
     out: Path = typer.Option(..., "--out", help="output folder: method.json + adapter/ or model.pt"),
     manifest: Optional[Path] = typer.Option(None, "--manifest"),
     data: str = DataOpt,
-    params: Path = ParamsOpt,
+    params: Optional[Path] = ParamsOpt,
     profile: Optional[str] = ProfileOpt,
 ):
     """Adapt a pretrained model to one device as its method declares (methods.<name>.adaptation:
@@ -350,7 +355,7 @@ def model_evaluate(
     out: Path = typer.Option(..., "--out", help="output folder: scores.parquet, metrics.json"),
     manifest: Optional[Path] = typer.Option(None, "--manifest"),
     data: str = DataOpt,
-    params: Path = ParamsOpt,
+    params: Optional[Path] = ParamsOpt,
     profile: Optional[str] = ProfileOpt,
 ):
     """Score every test clip of a scene; frame-level AUC under both protocols (combined score and
@@ -392,7 +397,7 @@ def score(
     accelerator: Optional[str] = typer.Option(None, "--accelerator", help="auto | cpu | cuda (default: params score.device)"),
     batch_clips: Optional[int] = typer.Option(None, "--batch-clips", help="clips per model call (default: largest within score.max_latency)"),
     any_size: bool = typer.Option(False, "--any-size", help="score footage whose resolution differs from the device's"),
-    params: Path = ParamsOpt,
+    params: Optional[Path] = ParamsOpt,
     profile: Optional[str] = ProfileOpt,
 ):
     """Score footage with a device's champion: per-frame scores, alert intervals (JSON), a plot.
@@ -468,7 +473,7 @@ def _zone(params: Path, profile: Optional[str]):
 
 @storage_app.command("check")
 def storage_check(create: bool = typer.Option(False, "--create", help="create the bucket if it does not exist"),
-                  params: Path = ParamsOpt, profile: Optional[str] = ProfileOpt):
+                  params: Optional[Path] = ParamsOpt, profile: Optional[str] = ProfileOpt):
     """Reach the bucket (endpoint and credentials from the environment); optionally create it."""
     from botocore.exceptions import ClientError
 
@@ -486,7 +491,7 @@ def storage_check(create: bool = typer.Option(False, "--create", help="create th
 def storage_upload(files: list[Path] = typer.Argument(..., help="video files (and .npy labels of test videos)"),
                    device: str = typer.Option(..., "--device"),
                    split: Optional[str] = typer.Option(None, "--split", help="training (default) | testing"),
-                   params: Path = ParamsOpt, profile: Optional[str] = ProfileOpt):
+                   params: Optional[Path] = ParamsOpt, profile: Optional[str] = ProfileOpt):
     """Drop footage into the landing prefix (with a SHA-256 checksum the download verifies)."""
     zone = _zone(params, profile)
     for f in files:
@@ -496,7 +501,7 @@ def storage_upload(files: list[Path] = typer.Argument(..., help="video files (an
 
 
 @storage_app.command("landing")
-def storage_landing(params: Path = ParamsOpt, profile: Optional[str] = ProfileOpt):
+def storage_landing(params: Optional[Path] = ParamsOpt, profile: Optional[str] = ProfileOpt):
     """What is in the landing prefix, and what the ledger says about each object."""
     from rich.table import Table
 
@@ -517,7 +522,7 @@ app.add_typer(models_app, name="models")
 
 
 @models_app.command("list")
-def models_list(params: Path = ParamsOpt, profile: Optional[str] = ProfileOpt):
+def models_list(params: Optional[Path] = ParamsOpt, profile: Optional[str] = ProfileOpt):
     """Each device's registered model: champion and challenger versions with their AUC, and whether
     the device has a usable detector (a champion at or above pipeline.promote_min_auc)."""
     from rich.table import Table

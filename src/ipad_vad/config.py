@@ -40,7 +40,14 @@ def load_params(path: str | Path = DEFAULT_PARAMS, profile: str | None = None) -
         raw = yaml.safe_load(path.read_text()) or {}
     except yaml.YAMLError as e:
         raise ConfigError(f"{path}: not valid YAML: {e}") from e
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path}: not a params file (a mapping of sections expected)")
     profiles = raw.pop("profiles", {}) or {}
+    from .params_schema import check_params
+
+    check_params(raw, str(path))  # before any work starts: every profile too, not only the active one
+    for pname, overlay in profiles.items():
+        check_params(deep_merge(raw, overlay or {}), f"{path} (profile {pname})")
     name = profile or os.environ.get("IPAD_PROFILE") or raw.get("profile")
     if name:
         if name not in profiles:
