@@ -86,6 +86,8 @@ def _print_import(report, out: Path) -> None:
     con.print(f"imported {len(report.imported)}, relabelled {len(report.relabelled)}, unchanged {len(report.unchanged)}, "
               f"quarantined {len(report.quarantined)}, ignored {len(report.ignored)}  -> {out}")
     # plain lines, not a table: paths stay whole (copyable) however narrow the terminal
+    for r in report.reconciled:
+        con.print(f"completed an interrupted import: {r} written again", soft_wrap=True)
     for r in report.relabelled:
         con.print(f"relabelled {r['as']} from {r['labels']}", soft_wrap=True)
     for q in report.quarantined:

@@ -37,6 +37,7 @@ import numpy as np
 
 from ..errors import DataError
 from ..io_utils import atomic_dir, write_bytes, write_json
+from .fault_points import reach
 from .import_lock import import_lock
 from .labels import load_labels, load_npy_labels
 from .layout import (TYPE_NAMES_FILE, is_ipad_tree, label_file_name, period_file_name, read_sources, scan_ipad,
@@ -56,9 +57,11 @@ class ImportReport:
     quarantined: list[dict] = field(default_factory=list)
     ignored: list[dict] = field(default_factory=list)
     path: Path | None = None  # where the report was written
+    reconciled: list[str] = field(default_factory=list)  # videos an interrupted import left half-written, undone
 
     def as_dict(self) -> dict:
-        return {k: getattr(self, k) for k in ("imported", "relabelled", "unchanged", "quarantined", "ignored")}
+        return {k: getattr(self, k) for k in ("imported", "relabelled", "unchanged", "quarantined", "ignored",
+                                              "reconciled")}
 
     @property
     def changed(self) -> bool:
@@ -84,7 +87,10 @@ def sha256_folder(folder: Path) -> str:
 
 
 class _SceneSources:
-    """sources.json of one output scene, written atomically after every change."""
+    """sources.json of one output scene, written atomically after every change. It is also the
+    import's journal: a video's record is written with ``importing: true`` *before* its frames are
+    renamed into place and rewritten without it once everything of the video is written; a record
+    still marked at the next import is an interrupted one (``reconcile``)."""
 
     def __init__(self, scene_dir: Path):
         self.scene_dir = scene_dir
@@ -100,9 +106,51 @@ class _SceneSources:
             used |= {int(p.name) for p in frames.iterdir() if p.name.isdigit()}
         return f"{max(used, default=0) + 1:02d}"
 
+    def begin(self, key: str, record: dict) -> None:
+        """Journal the intent to import `key` (before anything of it is written)."""
+        self.data[key] = {**record, "importing": True}
+        write_json(self.scene_dir / "sources.json", self.data)
+        reach("journal-written")
+
+    def forget(self, key: str) -> None:
+        """Drop the journal record of an import that failed cleanly (nothing of it was kept)."""
+        if self.data.pop(key, None) is not None:
+            write_json(self.scene_dir / "sources.json", self.data)
+
     def add(self, key: str, record: dict) -> None:
         self.data[key] = record
         write_json(self.scene_dir / "sources.json", self.data)
+        reach("recorded")
+
+
+def reconcile(out: Path) -> list[str]:
+    """Undo what interrupted imports left in data folder `out` (called under the import lock, so no
+    import is running): every video whose record is still marked ``importing`` loses its frames,
+    labels, types, periods and record, so the next import imports it again exactly as an
+    uninterrupted one would have; temporary files and folders of interrupted writes are removed.
+    Returns the keys undone (scene/split/NN)."""
+    undone = []
+    if not out.is_dir():
+        return undone
+    for scene_dir in sorted(p for p in out.iterdir() if p.is_dir() and not p.name.startswith(".")):
+        for tmp in sorted(scene_dir.rglob(".*.tmp"), reverse=True):  # atomic_path / atomic_dir leftovers
+            shutil.rmtree(tmp, ignore_errors=True) if tmp.is_dir() else tmp.unlink(missing_ok=True)
+        if not (scene_dir / "sources.json").is_file():
+            continue
+        sources = _SceneSources(scene_dir)
+        marked = [k for k, v in sources.data.items() if v.get("importing")]
+        for key in marked:
+            split, video = key.split("/")
+            shutil.rmtree(scene_dir / split / "frames" / video, ignore_errors=True)
+            if split == "testing":
+                for folder in ("test_label", "test_types"):
+                    (scene_dir / folder / label_file_name(video)).unlink(missing_ok=True)
+            (scene_dir / "periods" / period_file_name(split, video)).unlink(missing_ok=True)
+            del sources.data[key]
+            undone.append(f"{scene_dir.name}/{key}")
+        if marked:
+            write_json(scene_dir / "sources.json", sources.data)
+    return undone
 
 
 def _write_labels(scene_dir: Path, video: str, labels: np.ndarray) -> Path:
@@ -158,20 +206,28 @@ def import_video_file(path: Path, out: Path, scene: str, split: str, jpeg_qualit
     video = VideoFileSource(path)
     number = sources.next_number(split)
     target = out / scene / split / "frames" / number
+    sources.begin(f"{split}/{number}", {"source": str(path), "sha256": sha})
     n = 0
-    with atomic_dir(target) as tmp:
-        for start, frames in video.iter_chunks():
-            for i, frame in enumerate(frames):
-                ok, buf = cv2.imencode(".jpg", cv2.cvtColor(frame, cv2.COLOR_RGB2BGR),
-                                       [cv2.IMWRITE_JPEG_QUALITY, jpeg_quality])
-                if not ok:
-                    raise DataError(path, f"cannot encode frame {start + i} as JPEG")
-                (tmp / f"{start + i}.jpg").write_bytes(buf.tobytes())
-                n += 1
-        if labels is not None and labels.size != n:
-            raise DataError(label_src, f"label length {labels.size} != frame count {n} of {path.name}")
+    try:
+        with atomic_dir(target) as tmp:
+            for start, frames in video.iter_chunks():
+                for i, frame in enumerate(frames):
+                    ok, buf = cv2.imencode(".jpg", cv2.cvtColor(frame, cv2.COLOR_RGB2BGR),
+                                           [cv2.IMWRITE_JPEG_QUALITY, jpeg_quality])
+                    if not ok:
+                        raise DataError(path, f"cannot encode frame {start + i} as JPEG")
+                    (tmp / f"{start + i}.jpg").write_bytes(buf.tobytes())
+                    n += 1
+                    reach("frame-written")
+            if labels is not None and labels.size != n:
+                raise DataError(label_src, f"label length {labels.size} != frame count {n} of {path.name}")
+    except Exception:  # a bad video (quarantined by the caller) leaves nothing behind, not even its journal record
+        sources.forget(f"{split}/{number}")
+        raise
+    reach("frames-renamed")
     if labels is not None:
         _write_labels(out / scene, number, labels)
+        reach("labels-written")
     sources.add(f"{split}/{number}", {"source": str(path), "sha256": sha, "fps": video.fps, "n_frames": n})
     report.imported.append({"source": str(path), "as": f"{scene}/{split}/{number}", "n_frames": n})
 
@@ -249,15 +305,24 @@ def _copy_ipad_video(e, out: Path, report: ImportReport) -> None:
             return
         raise DataError(target, "already exists with different content; refusing to overwrite "
                         "(import into a new folder, or remove it deliberately)")
-    with atomic_dir(target) as tmp:
-        for p in e.frames_dir.iterdir():
-            if p.is_file() and not p.name.startswith("."):
-                shutil.copy2(p, tmp / p.name)
+    sources.begin(key, {"source": str(e.frames_dir), "sha256": fingerprint})
+    try:
+        with atomic_dir(target) as tmp:
+            for p in e.frames_dir.iterdir():
+                if p.is_file() and not p.name.startswith("."):
+                    shutil.copy2(p, tmp / p.name)
+                    reach("frame-written")
+    except Exception:
+        sources.forget(key)
+        raise
+    reach("frames-renamed")
     if e.label_path is not None:
         _write_labels(scene_dir, e.video, load_labels(e.label_path, e.video))
         _copy_types(e, scene_dir)
+        reach("labels-written")
     if e.period_path is not None:
         write_bytes(scene_dir / "periods" / period_file_name(e.split, e.video), e.period_path.read_bytes())
+        reach("periods-written")
     n = sum(1 for _ in target.iterdir())
     sources.add(key, {"source": str(e.frames_dir), "sha256": fingerprint, "fps": None, "n_frames": n})
     report.imported.append({"source": str(e.frames_dir), "as": f"{e.scene}/{key}", "n_frames": n})
@@ -282,13 +347,12 @@ def import_source(src: str | Path, out: str | Path, scene: str | None = None, sp
     if scene is not None and (problem := scene_name_problem(scene, " (--scene)")):
         raise DataError(src, problem)
     with import_lock(out, f"ipad data import {src}"):
-        report = _import(src, out, scene, split, jpeg_quality, min_frames, progress)
-    return report
+        undone = reconcile(out)  # an interrupted import's half-written videos, imported again below
+        return _import(src, out, scene, split, jpeg_quality, min_frames, progress, ImportReport(reconciled=undone))
 
 
 def _import(src: Path, out: Path, scene: str | None, split: str, jpeg_quality: int, min_frames: int,
-            progress: Progress | None) -> ImportReport:
-    report = ImportReport()
+            progress: Progress | None, report: ImportReport) -> ImportReport:
     if src.is_dir() and is_ipad_tree(src):
         _import_ipad_tree(src, out, min_frames, report, progress)
     else:
