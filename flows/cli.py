@@ -17,8 +17,11 @@ MethodOpt = typer.Option(None, "--method", help="one method (default: every meth
 
 def _run_flow(name: str, **kw):
     from flows import steps
+    from ipad_vad.data.fault_points import reach
 
-    return steps.get(name)(**kw)
+    res = steps.get(name)(**kw)
+    reach("step-done")  # crash tests: a pipeline step (a DVC stage) finished, the repro around it not
+    return res
 
 
 @app.command("prepare")

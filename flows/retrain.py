@@ -7,7 +7,8 @@ from __future__ import annotations
 from prefect import flow
 
 from tasks.common import params
-from tasks.ingest import dvc_add_task, dvc_repro_task, git_commit_task, ingest_task, pipeline_changed_task
+from tasks.ingest import (dvc_add_task, dvc_repro_task, git_commit_task, ingest_task, pipeline_changed_task,
+                          uncommitted_task)
 
 
 @flow(name="ipad-retrain", log_prints=True)
@@ -17,6 +18,10 @@ def retrain_on_footage(landing: str = "landing", devices: list[str] | None = Non
     ing = ingest_task(p, landing, devices)
     dvc_add_task(p)
     if not pipeline_changed_task():  # nothing new, and no earlier ingest left unversioned
+        if commit and uncommitted_task(p):  # an earlier run retrained, then died before its commit
+            git_commit_task(p, "ingest footage: commit the data version of an interrupted run")
+            print(f"nothing new in {landing}; committed the data version an interrupted run left uncommitted")
+            return {**ing, "retrained": False, "committed_earlier_run": True}
         print(f"nothing new in {landing} ({ing['unchanged']} already ingested, {len(ing['quarantined'])} quarantined)")
         return {**ing, "retrained": False}
     stages = dvc_repro_task()

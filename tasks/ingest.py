@@ -5,6 +5,7 @@ import subprocess
 
 from prefect import task
 
+from ipad_vad.data.fault_points import reach
 from ipad_vad.jobs.ingest import ingest_landing
 
 from .common import IO_RETRIES
@@ -27,7 +28,9 @@ def _run(cmd: list[str]) -> str:
 @task(name="dvc-add", **IO_RETRIES)
 def dvc_add_task(p: dict) -> str:
     """A new data version of the footage dataset (the previous ones stay in the DVC cache)."""
-    return _run(["dvc", "add", p["data"]["root"]])
+    out = _run(["dvc", "add", p["data"]["root"]])
+    reach("dvc-added")
+    return out
 
 
 @task(name="dvc-repro")
@@ -35,6 +38,7 @@ def dvc_repro_task() -> list[str]:
     """Rerun only what changed (DVC compares every stage's dependencies with dvc.lock); returns the
     stages that ran."""
     out = _run(["dvc", "repro"])
+    reach("repro-done")
     return [line.split("'")[1] for line in out.splitlines() if line.startswith("Running stage '")]
 
 
@@ -46,6 +50,14 @@ def git_commit_task(p: dict, message: str) -> str:
     if status.returncode == 0:
         return "nothing to commit"
     return _run(["git", "commit", "-q", "-m", message])
+
+
+@task(name="uncommitted")
+def uncommitted_task(p: dict) -> bool:
+    """Whether the data version or dvc.lock differ from git's HEAD: an earlier run that died between
+    its repro and its commit, which this run completes."""
+    root = p["data"]["root"]
+    return subprocess.run(["git", "diff", "--quiet", "HEAD", "--", f"{root}.dvc", "dvc.lock"]).returncode != 0
 
 
 @task(name="dvc-changed")

@@ -99,3 +99,39 @@ def test_new_footage_for_one_device_reruns_only_its_stages_and_ingest_is_idempot
     again = _sh(["ipad", "ingest", str(tmp_path / "landing"), "--no-commit"], path, env).stdout
     assert "'retrained': False" in again
     assert (path / "dvc.lock").read_text() == lock
+
+
+def test_ingest_killed_at_any_step_is_completed_by_the_next_run(repo, tmp_path):
+    """Issue 16 (1): `ipad ingest` and everything under it (dvc, the stage processes) killed with
+    SIGKILL after `dvc add`, after the first pipeline step of `dvc repro`, and after the repro before
+    the git commit (fault hook: data/fault_points.py); the next run completes it - the footage
+    imported once, every stage up to date, the data version and dvc.lock committed, nothing lost."""
+    import subprocess
+
+    path, env = repo["path"], repo["env"]
+    src = sorted((path / "data/ipad/R01/training/frames/01").iterdir(), key=lambda p: int(p.stem))
+    frames = [cv2.imread(str(p)) for p in src]
+    h, w = frames[0].shape[:2]
+    videos_before = sorted(p.name for p in (path / "data/ipad/R01/training/frames").iterdir())
+    mlflow.set_tracking_uri(env["MLFLOW_TRACKING_URI"])
+    versions_before = len(mlflow.MlflowClient().search_model_versions("name='ipad-vad-R01'"))
+    points = ("dvc-added", "step-done", "repro-done")
+    for k, point in enumerate(points):
+        landing = tmp_path / point
+        (landing / "R01" / "training").mkdir(parents=True)
+        writer = cv2.VideoWriter(str(landing / "R01" / "training" / f"shift{k}.mkv"), cv2.VideoWriter_fourcc(*"FFV1"),
+                                 2.0, (w, h))
+        for f in frames[k + 1:] + frames[:k + 1]:  # another recording of the same machine
+            writer.write(f)
+        writer.release()
+        killed = subprocess.run(["ipad", "ingest", str(landing)], cwd=path, capture_output=True, text=True,
+                                env={**env, "IPAD_FAULT": point, "IPAD_FAULT_GROUP": "1"}, start_new_session=True)
+        assert killed.returncode == -9, (point, killed.stdout[-2000:], killed.stderr[-2000:])
+        _sh(["ipad", "ingest", str(landing)], path, env)  # completes what the killed run left
+        assert "up to date" in _sh(["dvc", "status"], path, env).stdout, point
+        assert _sh("git diff --quiet HEAD -- data/ipad.dvc dvc.lock && echo clean", path, env).stdout.strip() == "clean", point
+        again = _sh(["ipad", "ingest", str(landing)], path, env).stdout
+        assert "'retrained': False" in again and "committed_earlier_run" not in again, point
+    videos = sorted(p.name for p in (path / "data/ipad/R01/training/frames").iterdir())
+    assert len(videos) == len(videos_before) + len(points) and not any(v.startswith(".") for v in videos)
+    assert len(mlflow.MlflowClient().search_model_versions("name='ipad-vad-R01'")) >= versions_before  # nothing lost

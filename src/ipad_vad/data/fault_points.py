@@ -3,7 +3,9 @@
 Code that writes calls ``reach("<point>")`` after each step that changes the disk. With the
 environment variable ``IPAD_FAULT=<point>[:<n>]`` set, the process dies on the spot — ``os._exit(137)``,
 no cleanup, no ``finally``, as under ``kill -9`` — the n-th time (default: the first) it reaches
-that point. Unset (always, outside the tests), ``reach`` does nothing.
+that point; with ``IPAD_FAULT_GROUP=1`` it kills its whole process group instead (``ipad ingest``
+with the ``dvc`` and stage processes under it, as a machine that goes down). Unset (always, outside
+the tests), ``reach`` does nothing.
 """
 
 from __future__ import annotations
@@ -24,4 +26,8 @@ def reach(point: str) -> None:
         return
     _reached[point] += 1
     if _reached[point] == int(nth or 1):
+        if os.environ.get("IPAD_FAULT_GROUP") == "1":
+            import signal
+
+            os.killpg(os.getpgid(0), signal.SIGKILL)
         os._exit(137)
