@@ -315,7 +315,7 @@ def test_an_import_killed_at_any_write_point_is_completed_by_the_next_one(tmp_pa
     expected = _tree_bytes(reference)
     runs = 0
     for point in FAULT_POINTS:
-        for nth in (1, 3):
+        for nth in ((1, 3) if point in ("frame-written", "recorded") else (2,)):  # first / later video
             out = tmp_path / f"out-{point}-{nth}"
             env = dict(os.environ, IPAD_FAULT=f"{point}:{nth}")
             r = subprocess.run([sys.executable, "-c", "import sys; from ipad_vad.data.importer import import_source; "
@@ -328,4 +328,4 @@ def test_an_import_killed_at_any_write_point_is_completed_by_the_next_one(tmp_pa
             assert not rep.quarantined
             again = import_source(src, out)
             assert not again.imported and not again.reconciled  # complete: a third run changes nothing
-    assert runs >= 8  # the kills really happened
+    assert runs >= 6  # the kills really happened
