@@ -28,9 +28,10 @@ from __future__ import annotations
 
 import hashlib
 import shutil
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable
+from typing import Callable, Iterable, Iterator
 
 import cv2
 import numpy as np
@@ -106,16 +107,19 @@ class _SceneSources:
             used |= {int(p.name) for p in frames.iterdir() if p.name.isdigit()}
         return f"{max(used, default=0) + 1:02d}"
 
-    def begin(self, key: str, record: dict) -> None:
-        """Journal the intent to import `key` (before anything of it is written)."""
+    @contextmanager
+    def importing(self, key: str, record: dict) -> Iterator[None]:
+        """Journal the intent to import `key` before anything of it is written; if the block fails
+        cleanly (a bad video, quarantined by the caller: nothing of it was kept) drop the record again."""
         self.data[key] = {**record, "importing": True}
         write_json(self.scene_dir / "sources.json", self.data)
         reach("journal-written")
-
-    def forget(self, key: str) -> None:
-        """Drop the journal record of an import that failed cleanly (nothing of it was kept)."""
-        if self.data.pop(key, None) is not None:
+        try:
+            yield
+        except Exception:
+            self.data.pop(key, None)
             write_json(self.scene_dir / "sources.json", self.data)
+            raise
 
     def add(self, key: str, record: dict) -> None:
         self.data[key] = record
@@ -206,24 +210,19 @@ def import_video_file(path: Path, out: Path, scene: str, split: str, jpeg_qualit
     video = VideoFileSource(path)
     number = sources.next_number(split)
     target = out / scene / split / "frames" / number
-    sources.begin(f"{split}/{number}", {"source": str(path), "sha256": sha})
     n = 0
-    try:
-        with atomic_dir(target) as tmp:
-            for start, frames in video.iter_chunks():
-                for i, frame in enumerate(frames):
-                    ok, buf = cv2.imencode(".jpg", cv2.cvtColor(frame, cv2.COLOR_RGB2BGR),
-                                           [cv2.IMWRITE_JPEG_QUALITY, jpeg_quality])
-                    if not ok:
-                        raise DataError(path, f"cannot encode frame {start + i} as JPEG")
-                    (tmp / f"{start + i}.jpg").write_bytes(buf.tobytes())
-                    n += 1
-                    reach("frame-written")
-            if labels is not None and labels.size != n:
-                raise DataError(label_src, f"label length {labels.size} != frame count {n} of {path.name}")
-    except Exception:  # a bad video (quarantined by the caller) leaves nothing behind, not even its journal record
-        sources.forget(f"{split}/{number}")
-        raise
+    with sources.importing(f"{split}/{number}", {"source": str(path), "sha256": sha}), atomic_dir(target) as tmp:
+        for start, frames in video.iter_chunks():
+            for i, frame in enumerate(frames):
+                ok, buf = cv2.imencode(".jpg", cv2.cvtColor(frame, cv2.COLOR_RGB2BGR),
+                                       [cv2.IMWRITE_JPEG_QUALITY, jpeg_quality])
+                if not ok:
+                    raise DataError(path, f"cannot encode frame {start + i} as JPEG")
+                (tmp / f"{start + i}.jpg").write_bytes(buf.tobytes())
+                n += 1
+                reach("frame-written")
+        if labels is not None and labels.size != n:
+            raise DataError(label_src, f"label length {labels.size} != frame count {n} of {path.name}")
     reach("frames-renamed")
     if labels is not None:
         _write_labels(out / scene, number, labels)
@@ -305,16 +304,11 @@ def _copy_ipad_video(e, out: Path, report: ImportReport) -> None:
             return
         raise DataError(target, "already exists with different content; refusing to overwrite "
                         "(import into a new folder, or remove it deliberately)")
-    sources.begin(key, {"source": str(e.frames_dir), "sha256": fingerprint})
-    try:
-        with atomic_dir(target) as tmp:
-            for p in e.frames_dir.iterdir():
-                if p.is_file() and not p.name.startswith("."):
-                    shutil.copy2(p, tmp / p.name)
-                    reach("frame-written")
-    except Exception:
-        sources.forget(key)
-        raise
+    with sources.importing(key, {"source": str(e.frames_dir), "sha256": fingerprint}), atomic_dir(target) as tmp:
+        for p in e.frames_dir.iterdir():
+            if p.is_file() and not p.name.startswith("."):
+                shutil.copy2(p, tmp / p.name)
+                reach("frame-written")
     reach("frames-renamed")
     if e.label_path is not None:
         _write_labels(scene_dir, e.video, load_labels(e.label_path, e.video))
