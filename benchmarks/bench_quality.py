@@ -92,8 +92,33 @@ def score_scene(p: dict, method_name: str, model, manifest, scene: str, device: 
     return out
 
 
-def run_method(p: dict, method_name: str, manifest, work: Path) -> dict:
-    """The pipeline's jobs for one method on one seed's data: timings and per-scene metrics."""
+PA = "+pa"  # a row `<method>+pa`: the method trained with pseudo-anomalies (issue 14)
+
+
+def with_pseudo_anomalies(p: dict, method_name: str) -> dict:
+    """Params in which `method_name` trains with the PAs of seed 002's method: its p_s and p_order
+    (``methods.pseudo_anomaly.pseudo_anomalies``; flow mixup only where the method reads flow)."""
+    p = copy.deepcopy(p)
+    mix = dict(p["methods"]["pseudo_anomaly"]["pseudo_anomalies"])
+    if not get_method(method_name, p).reads_flow:
+        mix.pop("temporal", None)
+    section = p["methods"].setdefault(method_name, {}) or {}
+    p["methods"][method_name] = {**section, "pseudo_anomalies": mix}
+    return p
+
+
+def row_label(p: dict, row: str) -> str:
+    name = row.removesuffix(PA)
+    return get_method(name, p).label + (" + PAs" if row.endswith(PA) else "")
+
+
+def run_method(p: dict, row: str, manifest, work: Path) -> dict:
+    """The pipeline's jobs for one method (a row: a method, or ``<method>+pa``) on one seed's data:
+    timings and per-scene metrics."""
+    method_name = row.removesuffix(PA)
+    if row.endswith(PA):
+        p = with_pseudo_anomalies(p, method_name)
+    work = work / row if row != method_name else work
     pre, devices = p["pipeline"]["pretrain_scenes"], p["pipeline"]["devices"]
     t = time.perf_counter()
     fit_method(p, method_name, manifest, pre, work / method_name / "base", SRC, QUIET)
@@ -189,7 +214,7 @@ TEMPORAL_TYPES = ("pause", "order", "speed", "missing_step")
 
 
 def targets(ms: dict, labels: dict[str, str]) -> list[tuple[str, str, bool]]:
-    """Issue 12's targets (and issue 13's, when INFP is in the result) against a result's methods:
+    """Issue 12's targets (and issue 13's and 14's, when their methods are in the result) against a result's methods:
     (target, measured, met)."""
     best = max(ms, key=lambda n: ms[n]["auc_scene_norm_mean"])
     b = ms[best]
@@ -220,6 +245,16 @@ def targets(ms: dict, labels: dict[str, str]) -> list[tuple[str, str, bool]]:
         gains = {n: ms[n]["auc_scene_norm_mean"] - base for n in ("infp_fusion", "infp_filter", "infp")}
         rows.append(("INFP Table 2: +Fusion, +Filter, both above the baseline (the paper: +7.2, +5.9, +10.5)",
                      ", ".join(f"{labels[n]} {100 * g:+.1f}" for n, g in gains.items()), all(g > 0 for g in gains.values())))
+    if "pseudo_anomaly" in ms and "pseudo_anomaly_baseline" in ms:  # issue 14
+        d = ms["pseudo_anomaly"]["auc_scene_norm_mean"] - ms["pseudo_anomaly_baseline"]["auc_scene_norm_mean"]
+        rows.append(("PAs raise the AEs they train by ≥ 3 (seed 002 method vs its baseline)", f"{100 * d:+.1f}",
+                     d >= 0.03))
+    with_pa = [n for n in ms if n.endswith(PA) and n.removesuffix(PA) in ms]
+    if with_pa:
+        gains = {n: ms[n]["auc_scene_norm_mean"] - ms[n.removesuffix(PA)]["auc_scene_norm_mean"] for n in with_pa}
+        rows.append(("PAs as a training option help (with − without)",
+                     ", ".join(f"{labels[n.removesuffix(PA)]} {100 * g:+.1f}" for n, g in gains.items()),
+                     all(g > 0 for g in gains.values())))
     rows += [("≥ 90 % of anomalous spans alerted (best method)", f"{100 * (b['spans_alerted_share'] or 0):.1f} %",
               (b["spans_alerted_share"] or 0) >= 0.9),
              ("≤ 1 false alert per 1,000 normal frames (best method)", f"{b['false_alerts_per_1000']:.1f}",
@@ -250,7 +285,7 @@ def markdown(result: dict, labels: dict[str, str]) -> str:
     lines += ["", "AUC (%) per scene (scene norm):", "", "| method | " + " | ".join(scenes) + " |",
               "|---|" + "---|" * len(scenes)]
     lines += [f"| {labels[n]} | " + " | ".join(pct(m["auc_per_scene"][s]) for s in scenes) + " |" for n, m in ms.items()]
-    lines += ["", "Targets of issues 12 and 13 (this run):", "", "| target | measured | met |", "|---|---|---|"]
+    lines += ["", "Targets of issues 12, 13 and 14 (this run):", "", "| target | measured | met |", "|---|---|---|"]
     lines += [f"| {t} | {v} | {'yes' if ok else '**no**'} |" for t, v, ok in targets(ms, labels)]
     if result.get("table3"):
         lines += ["", "Seed 000 Table 3 on the devices (IPAD-VAD, first seed): adaptation data, AUC and wall time:", "",
@@ -294,7 +329,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--seeds", default="0,1,2")
     ap.add_argument("--methods", default="", help="comma-separated, 'all' (every registered method); "
-                    "default: pipeline.methods of the profile")
+                    "default: pipeline.methods of the profile; <method>+pa: the method trained with pseudo-anomalies")
     ap.add_argument("--profile", default="demo")
     ap.add_argument("--table3", action="store_true", help="also seed 000 Table 3 for IPAD-VAD (first seed)")
     ap.add_argument("--work", default=None, help="work folder (default: a temporary one, removed at the end)")
@@ -317,7 +352,7 @@ def main() -> None:
         return
     if args.markdown_only:
         result = json.loads((RESULTS / f"{args.out}.json").read_text())
-        labels = {n: get_method(n, p).label for n in result["methods"]}
+        labels = {n: row_label(p, n) for n in result["methods"]}
         (RESULTS / f"{args.out}.md").write_text(markdown(result, labels))
         if args.readme:
             update_readme(args.out, markdown(result, labels))
@@ -371,7 +406,7 @@ def main() -> None:
         if "table3" in old and not t3:
             result["table3"] = old["table3"]
     write_result(args.out, result)
-    labels = {n: get_method(n, p).label for n in result["methods"]}
+    labels = {n: row_label(p, n) for n in result["methods"]}
     md = RESULTS / f"{args.out}.md"
     md.write_text(markdown(result, labels))
     print(md.read_text())

@@ -30,7 +30,7 @@ def test_bench_quality_writes_the_figures_the_readme_and_dashboards_read(tmp_pat
     assert 0 <= m["auc_scene_norm_mean"] <= 1 and set(m["auc_per_scene"]) == {"S01", "S02", "R01"}
     assert set(result["per_seed"]["knn"]) == {"0", "1"}
     md = (tmp_path / "q.md").read_text()
-    assert "| Reference (kNN) |" in md and "Targets of issues 12 and 13" in md
+    assert "| Reference (kNN) |" in md and "Targets of issues 12, 13 and 14" in md
     # an unknown setting is refused before any work
     bad = subprocess.run([*cmd[:-2], "--set", "methods.knn.nope=1"], cwd=ROOT, env=env, capture_output=True,
                          text=True, timeout=120)

@@ -181,15 +181,25 @@ def data_preview(
     root: Path = typer.Option(None, "--root", help="data folder (default: params data.root)"),
     out: Path = typer.Option(Path("reports/preview.png"), "--out", help="PNG to write"),
     scenes: Optional[str] = typer.Option(None, "--scenes", help="comma-separated subset"),
+    pseudo: bool = typer.Option(False, "--pseudo", help="pseudo-anomalies (params pseudo_anomalies) of training clips "
+                                                       "next to their normal source instead"),
+    seed: int = typer.Option(0, "--seed", help="--pseudo: which clips and PAs"),
     params: Optional[Path] = ParamsOpt,
     profile: Optional[str] = ProfileOpt,
 ):
-    """Contact sheet: per scene, normal frames next to anomalous frames labelled with their type."""
-    from .data.synth.preview import contact_sheet
-
+    """Contact sheet: per scene, normal frames next to anomalous frames labelled with their type
+    (--pseudo: next to pseudo-anomalies made from them)."""
     p = _params(params, profile)
     root = root or Path(p.get("data", {}).get("root", "data/ipad"))
-    path = contact_sheet(root, out, scenes.split(",") if scenes else None)
+    subset = scenes.split(",") if scenes else None
+    if pseudo:
+        from .pseudo.contact_sheet import pseudo_sheet
+
+        path = pseudo_sheet(root, out, p, subset, seed)
+    else:
+        from .data.synth.preview import contact_sheet
+
+        path = contact_sheet(root, out, subset)
     _console().print(f"contact sheet: {path}")
 
 

@@ -19,6 +19,7 @@ from typing import Annotated, Any, Literal, Optional
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from .errors import ConfigError
+from .pseudo.settings import PseudoSettings
 
 Pos = Annotated[int, Field(gt=0)]
 NonNeg = Annotated[int, Field(ge=0)]
@@ -220,6 +221,7 @@ class Params(_S):
     period: Optional[Period] = None
     model: Optional[Model] = None
     methods: Optional[dict[str, Optional[dict[str, Any]]]] = None
+    pseudo_anomalies: Optional[PseudoSettings] = None
     train: Optional[Train] = None
     finetune: Optional[Finetune] = None
     evaluate: Optional[Evaluate] = None
@@ -237,9 +239,8 @@ class Params(_S):
         return v
 
 
-def _known_keys(loc: tuple) -> list[str]:
-    """The keys allowed where an unknown key `loc` was found."""
-    model: Any = Params
+def _known_keys(loc: tuple, model: Any) -> list[str]:
+    """The keys allowed where an unknown key `loc` was found (under the schema `model`)."""
     for part in loc[:-1]:
         field = getattr(model, "model_fields", {}).get(part)
         if field is None:
@@ -251,18 +252,24 @@ def _known_keys(loc: tuple) -> list[str]:
     return sorted(getattr(model, "model_fields", {}))
 
 
-def check_params(raw: dict, where: str) -> None:
-    """Raise ConfigError for every problem of params dict `raw` (`where`: the file and profile)."""
+def validate_section(model: type[BaseModel], raw: dict, where: str, prefix: str = ""):
+    """`raw` validated by the schema `model`, or a ConfigError naming every problem (`where`: the file
+    and profile, or the section; `prefix`: the section's key path, before each key named)."""
     try:
-        Params.model_validate(raw)
+        return model.model_validate(raw)
     except ValidationError as e:
         lines = []
         for err in e.errors():
-            key = ".".join(str(p) for p in err["loc"])
+            key = ".".join([prefix] * bool(prefix) + [str(p) for p in err["loc"]])
             if err["type"] == "extra_forbidden":
-                lines.append(f"{key}: unknown key; known here: {_known_keys(err['loc'])}")
+                lines.append(f"{key}: unknown key; known here: {_known_keys(err['loc'], model)}")
             elif err["type"] == "value_error":  # a check of ours: its message names what is wrong
                 lines.append(f"{key}: {err['msg'].removeprefix('Value error, ')}")
             else:
                 lines.append(f"{key} = {err.get('input')!r}: {err['msg']}")
         raise ConfigError(f"{where}: " + "; ".join(lines)) from None
+
+
+def check_params(raw: dict, where: str) -> None:
+    """Raise ConfigError for every problem of params dict `raw` (`where`: the file and profile)."""
+    validate_section(Params, raw, where)

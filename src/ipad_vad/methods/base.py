@@ -14,6 +14,11 @@ A method declares, in one class that registers itself (``@register``, as timm's 
 * **score**: its output per clip as *named score components* (``ScoreComponent``) in a typed
   ``ClipScores``; components marked ``window`` are computed over a video's sequence of clips (the
   sliding-window period error of seed 000 §4.3) from the clips' period positions;
+* **pseudo-anomalies** (seed 002): ``methods.<name>.pseudo_anomalies`` (probabilities p_s, p_order,
+  p_t) replaces training clips by PAs (``pseudo/``) that the model must still map to the normal clip
+  - an option of every method trained by gradient (``training_input``);
+* **variants**: an ablation is a method whose ``variant_of`` names another; its settings are that
+  method's section with its own merged over it and its ``overrides`` fixed over both;
 * **save / load**: ``model.pt`` holds the method's name, the params it was built from and the state
   dict, so a saved model rebuilds itself without params.yaml (a bank of any size included:
   ``from_state`` may size the module from the state dict).
@@ -106,10 +111,28 @@ class Method:
     adaptations: ClassVar[tuple[str, ...]] = ("full",)  # the first is the default
     lora_targets: ClassVar[str | None] = None  # regex of the module names LoRA adapts
     shared_params: ClassVar[tuple[str, ...]] = ()  # params sections the model is built from besides methods.<name>
+    variant_of: ClassVar[str | None] = None  # an ablation of this method: its section merged under this one's
+    overrides: ClassVar[dict] = {}  # settings an ablation fixes
+    takes_pseudo_anomalies: ClassVar[bool] = True  # trained by gradient on clips: PAs are an option
+    reads_flow: ClassVar[bool] = False  # the model reads optical flow (flow-mixup PAs possible)
 
     def __init__(self, params: dict):
+        from ..config import deep_merge
+        from ..pseudo.settings import PseudoMix
+
         self.params = params
-        self.cfg = dict((params.get("methods") or {}).get(self.name) or {})
+        methods = params.get("methods") or {}
+        self.cfg = dict(methods.get(self.name) or {})
+        if self.variant_of:
+            self.cfg = deep_merge(deep_merge(methods.get(self.variant_of) or {}, self.cfg), self.overrides)
+        self.pseudo_mix = PseudoMix.from_method(self.cfg, self.name)
+        if self.pseudo_mix.active and not self.takes_pseudo_anomalies:
+            raise ConfigError(f"methods.{self.name}.pseudo_anomalies: {self.name} is not trained by gradient on clips; "
+                              f"pseudo-anomalies are no option for it")
+        if self.pseudo_mix.temporal > 0 and not self.reads_flow:
+            raise ConfigError(f"methods.{self.name}.pseudo_anomalies.temporal: {self.name} does not read optical flow; "
+                              f"flow-mixup PAs are no option for it (spatial and order are)")
+        self._mixer = None
         self.adaptation = self.cfg.get("adaptation", self.adaptations[0])
         if self.adaptation not in self.adaptations:
             raise ConfigError(f"methods.{self.name}.adaptation: {self.adaptation!r} is not possible for {self.name}; "
@@ -171,10 +194,30 @@ class Method:
 
     def training_loss(self, model: nn.Module, batch: dict, settings) -> tuple[torch.Tensor, dict]:
         """The loss of one training step on a prepared batch (``batch["clip"]`` (N, 3, T, H, W) in [-1, 1])
-        and its named parts for the history. Default: reconstruct the clip (``train/losses.py``)."""
+        and its named parts for the history. Default: reconstruct the (normal) clip from the
+        ``training_input`` (``train/losses.py``)."""
         from ..train.losses import reconstruction_loss
 
-        return reconstruction_loss(model(batch["clip"]), batch, settings.loss)
+        return reconstruction_loss(model(self.training_input(batch)), batch, settings.loss)
+
+    @property
+    def mixer(self):
+        """The PA mixer of ``methods.<name>.pseudo_anomalies`` (None: PAs off)."""
+        if self._mixer is None and self.pseudo_mix.active:
+            from ..pseudo.mixing import PseudoAnomalyMixer
+            from ..pseudo.settings import PseudoSettings
+
+            self._mixer = PseudoAnomalyMixer(PseudoSettings.from_params(self.params), self.pseudo_mix)
+        return self._mixer
+
+    def training_input(self, batch: dict) -> torch.Tensor:
+        """What the model is fed in a training step: the batch's clips, each replaced by a spatial or
+        frame-order PA with the method's probabilities (the target stays ``batch["clip"]``, eq. 4)."""
+        if self.mixer is None or (self.pseudo_mix.spatial == 0 and self.pseudo_mix.order == 0):
+            return batch["clip"]
+        from ..pseudo.mixing import torch_rng
+
+        return self.mixer.frames(batch["clip"], torch_rng())[0]
 
     def lora_modules_to_save(self, lora) -> list[str] | None:
         """Module-name suffixes trained in full beside the LoRA adapters (saved with them); None: the

@@ -49,14 +49,9 @@ class INFPMethod(Method):
     components = (PRED_ERROR, PRED_LOCAL)
     adaptations = ("lora", "full")
     lora_targets = INFP_LORA
-    overrides: dict = {}  # settings an ablation fixes over methods.infp (infp_baseline.py, infp_fusion.py, infp_filter.py)
 
     def __init__(self, params: dict):
         super().__init__(params)
-        if self.name != "infp":  # an ablation: methods.infp with its own entry and the fixed settings over it
-            base = dict((params.get("methods") or {}).get("infp") or {})
-            self.cfg = {**base, **self.cfg, **self.overrides}
-            self.adaptation = self.cfg.get("adaptation", self.adaptations[0])
         self.config = INFPConfig.from_dict(self.cfg, size=tuple(self.params["clip"]["size"]))
         self.alpha = float(self.cfg.get("alpha", 0.5))
         self.cell, self.offset_cell = int(self.cfg.get("cell", 8)), int(self.cfg.get("offset_cell", 16))
@@ -92,9 +87,10 @@ class INFPMethod(Method):
         return frames[:, :, :-1], frames[:, :, -1]
 
     def training_loss(self, model: nn.Module, batch: dict, settings) -> tuple[torch.Tensor, dict]:
-        inputs, target = self.split(batch["clip"])
         from ..train.losses import prediction_loss
 
+        inputs = self.split(self.training_input(batch))[0]  # PAs in the frames before t, if any ...
+        target = self.split(batch["clip"])[1]  # ... and the normal frame t to predict
         return prediction_loss(model(inputs)["pred"], target, self.alpha)
 
     def score_batch(self, model: nn.Module, x: torch.Tensor) -> ClipScores:

@@ -12,4 +12,5 @@ from .infp import INFPMethod
 class INFPBaseline(INFPMethod):
     name = "infp_baseline"
     label = "INFP baseline (Table 2)"
+    variant_of = "infp"
     overrides = {"fusion": False, "filter": False}

@@ -11,4 +11,5 @@ from .infp import INFPMethod
 class INFPFilter(INFPMethod):
     name = "infp_filter"
     label = "INFP +Filter (Table 2)"
+    variant_of = "infp"
     overrides = {"fusion": False, "filter": True}

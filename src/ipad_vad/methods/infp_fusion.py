@@ -11,4 +11,5 @@ from .infp import INFPMethod
 class INFPFusion(INFPMethod):
     name = "infp_fusion"
     label = "INFP +Fusion (Table 2)"
+    variant_of = "infp"
     overrides = {"fusion": True, "filter": False}

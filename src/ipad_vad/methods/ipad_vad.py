@@ -26,16 +26,13 @@ class IPADVADMethod(SwinMethod):
     components = (RECON_ERROR, PERIOD_ERROR)
     lora_targets = SWIN_QV
 
-    def section(self) -> dict:
-        return self.cfg
-
     def build(self) -> nn.Module:
-        c = self.section()
+        c = self.cfg
         return IPADVAD(self.encoder_cfg, c.get("period", {}), c.get("memory", {}), self.decoder_cfg)
 
     @property
     def n_classes(self) -> int:
-        return int(self.section().get("period", {}).get("n_classes", 200))
+        return int(self.cfg.get("period", {}).get("n_classes", 200))
 
     def weights(self) -> dict[str, float]:
         w = float(self.params.get("evaluate", {}).get("period_weight", 0.5))

@@ -31,6 +31,7 @@ class KnnMethod(Method):
     components = (ScoreComponent("distance", "distance to the nearest normal clips (brightness-normalised descriptor; "
                                              "score: local = the worst cell of the residual)"),)
     adaptations = ("refit",)
+    takes_pseudo_anomalies = False  # a memory bank of normal clips, not trained by gradient
 
     def _settings(self) -> dict:
         c = self.cfg

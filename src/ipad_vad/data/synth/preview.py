@@ -37,26 +37,18 @@ def _anomalous_examples(scene_dir: Path, entries, max_types: int) -> list[tuple[
     return out
 
 
-def contact_sheet(root: str | Path, out: str | Path, scenes: list[str] | None = None,
-                  n_normal: int = 3, n_anomalous: int = 5) -> Path:
+def tile_sheet(rows: list[tuple[str, list[tuple[np.ndarray, str, str]]]], title: str, out: str | Path,
+               tile: float = 1.6) -> Path:
+    """A PNG grid: one row per (row label, tiles), each tile (image, caption, caption colour)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    root, out = Path(root), Path(out)
-    scenes = scenes or list_scenes(root)
-    cols = n_normal + n_anomalous
-    fig, axes = plt.subplots(len(scenes), cols, figsize=(1.6 * cols, 1.75 * len(scenes)), squeeze=False)
-    for r, scene in enumerate(scenes):
-        entries = scan_ipad(root, [scene])
-        meta_p = root / scene / "scene.json"
-        meta = json.loads(meta_p.read_text()) if meta_p.is_file() else {}
-        train = next(e for e in entries if e.split == "training")
-        src = JpegFolderSource(train.frames_dir)
-        idx = np.linspace(0, len(src) - 1, n_normal + 2)[1:-1].astype(int)
-        tiles = [(f, f"normal ({train.video}:{i})") for f, i in zip(src.read(idx), idx)]
-        tiles += _anomalous_examples(root / scene, entries, n_anomalous)
+    out = Path(out)
+    cols = max(len(t) for _, t in rows)
+    fig, axes = plt.subplots(len(rows), cols, figsize=(tile * cols, (tile + 0.15) * len(rows)), squeeze=False)
+    for r, (label, tiles) in enumerate(rows):
         for c in range(cols):
             ax = axes[r, c]
             ax.set_xticks([])
@@ -64,15 +56,34 @@ def contact_sheet(root: str | Path, out: str | Path, scenes: list[str] | None = 
             for side in ax.spines.values():
                 side.set_visible(False)
             if c < len(tiles):
-                img, title = tiles[c]
-                ax.imshow(img, interpolation="nearest")
-                ax.set_title(title, fontsize=6, color="black" if title.startswith("normal") else "crimson")
+                img, caption, colour = tiles[c]
+                ax.imshow(img, interpolation="nearest", cmap=None if img.ndim == 3 else "magma")
+                ax.set_title(caption, fontsize=6, color=colour)
             if c == 0:
-                ax.set_ylabel(f"{scene}\n{meta.get('device', '')}", fontsize=7)
+                ax.set_ylabel(label, fontsize=7)
                 ax.yaxis.set_visible(True)
-    fig.suptitle(f"{root}: normal (black) vs anomalous (red) frames", fontsize=9)
+    fig.suptitle(title, fontsize=9)
     fig.tight_layout(rect=(0, 0, 1, 0.985))
+    out.parent.mkdir(parents=True, exist_ok=True)
     with atomic_path(out) as tmp:
         fig.savefig(tmp, dpi=110, format="png")
     plt.close(fig)
     return out
+
+
+def contact_sheet(root: str | Path, out: str | Path, scenes: list[str] | None = None,
+                  n_normal: int = 3, n_anomalous: int = 5) -> Path:
+    root, out = Path(root), Path(out)
+    scenes = scenes or list_scenes(root)
+    rows = []
+    for scene in scenes:
+        entries = scan_ipad(root, [scene])
+        meta_p = root / scene / "scene.json"
+        meta = json.loads(meta_p.read_text()) if meta_p.is_file() else {}
+        train = next(e for e in entries if e.split == "training")
+        src = JpegFolderSource(train.frames_dir)
+        idx = np.linspace(0, len(src) - 1, n_normal + 2)[1:-1].astype(int)
+        tiles = [(f, f"normal ({train.video}:{i})", "black") for f, i in zip(src.read(idx), idx)]
+        tiles += [(f, t, "crimson") for f, t in _anomalous_examples(root / scene, entries, n_anomalous)]
+        rows.append((f"{scene}\n{meta.get('device', '')}", tiles))
+    return tile_sheet(rows, f"{root}: normal (black) vs anomalous (red) frames", out)
