@@ -325,6 +325,29 @@ def update_readme(name: str, text: str) -> None:
     readme.write_text(head + start + "\n" + text + rest[rest.index(end):])
 
 
+def combine(parts: list[dict]) -> dict:
+    """One result from results run apart (each some rows on some seeds; same profile and overrides)."""
+    keys = {(r["profile"], json.dumps(r.get("overrides", []))) for r in parts}
+    if len(keys) != 1:
+        raise SystemExit(f"--combine: the results differ in profile or overrides: {sorted(keys)}")
+    per_seed: dict[str, dict[int, dict]] = {}
+    for r in parts:
+        for row, seeds in r["per_seed"].items():
+            for seed, v in seeds.items():
+                per_seed.setdefault(row, {})[int(seed)] = v
+    seeds = sorted({s for v in per_seed.values() for s in v})
+    missing = [f"{row} seed {s}" for row, v in per_seed.items() for s in seeds if s not in v]
+    if missing:
+        raise SystemExit(f"--combine: not every row has every seed: {missing}")
+    first = parts[0]
+    return {"profile": first["profile"], "overrides": first.get("overrides", []), "seeds": seeds,
+            "scenes": first["scenes"], "pretrain_scenes": first["pretrain_scenes"], "devices": first["devices"],
+            "methods": {row: summarise(v) for row, v in per_seed.items()},
+            "per_seed": {row: {str(s): r for s, r in sorted(v.items())} for row, v in per_seed.items()},
+            "prepare_s": {k: v for r in parts for k, v in r.get("prepare_s", {}).items()},
+            "total_s": max(r.get("total_s", 0) for r in parts), "combined_from": len(parts)}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--seeds", default="0,1,2")
@@ -337,6 +360,8 @@ def main() -> None:
     ap.add_argument("--merge", action="store_true", help="keep the other methods of an existing <out>.json "
                     "(same seeds, profile and overrides): rerun one method after a change")
     ap.add_argument("--markdown-only", action="store_true", help="rewrite <out>.md from the existing <out>.json")
+    ap.add_argument("--combine", metavar="NAME,NAME,...", help="write <out> from results run apart (one per seed "
+                    "or per row, e.g. in parallel on a GPU machine: same profile and overrides) and stop")
     ap.add_argument("--ablation-table", metavar="PREFIX", help="write <PREFIX>.md: a table of <PREFIX>_*.json and stop")
     ap.add_argument("--readme", action="store_true", help="also copy the tables into README.md (between "
                     "<!-- <out> --> markers)")
@@ -350,6 +375,10 @@ def main() -> None:
         if args.readme:
             update_readme(args.ablation_table, ablation_table(args.ablation_table))
         return
+    if args.combine:
+        result = combine([json.loads((RESULTS / f"{n}.json").read_text()) for n in args.combine.split(",")])
+        write_result(args.out, result)
+        args.markdown_only = True
     if args.markdown_only:
         result = json.loads((RESULTS / f"{args.out}.json").read_text())
         labels = {n: row_label(p, n) for n in result["methods"]}

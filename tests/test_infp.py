@@ -224,7 +224,7 @@ def test_frame_normalisation_makes_the_score_blind_to_a_flicker_of_the_predicted
         with torch.no_grad():
             a, b = m.score_batch(net, clip)["pred_error"], m.score_batch(net, flicker)["pred_error"]
         assert torch.allclose(a, b, atol=1e-4) == same
-    with pytest.raises(ConfigError, match="normalise must be 'none' or 'frame'"):
+    with pytest.raises(ConfigError, match=r"methods.infp.normalise = 'video': Input should be 'none' or 'frame'"):
         _method(normalise="video")
 
 

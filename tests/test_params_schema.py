@@ -36,6 +36,7 @@ def test_the_project_params_and_every_profile_pass():
     (lambda r: r["finetune"]["lora"].update(rank=0), r"finetune\.lora\.rank = 0: Input should be greater than 0"),
     (lambda r: r["methods"].update(infq={}), r"methods: unknown methods \['infq'\]; known: \[.*'infp'"),
     (lambda r: r.update(trian={"epochs": 3}), r"trian: unknown key; known here: \[.*'train'"),
+    (lambda r: r["pseudo_anomalies"].update(inpainter=3), r"pseudo_anomalies\.inpainter = 3: Input should be a valid string"),
     (lambda r: r["profiles"]["paper"]["clip"].update(size=[256]), r"params\.yaml \(profile paper\): clip\.size = \[256\]: "
                                                                   r"List should have at least 2 items"),
 ])
@@ -55,3 +56,26 @@ def test_a_params_file_named_on_the_command_line_must_exist(tmp_path):
                        cwd=tmp_path, capture_output=True, text=True, env=env)
     assert r.returncode == 2 and "clip.length = 'sixteen'" in r.stderr and "Traceback" not in r.stderr
     assert len(r.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("method,change,message", [
+    ("knn", {"frmes": 3}, r"methods\.knn\.frmes: unknown key; known here: \[.*'frames'"),
+    ("ipad_vad", {"memory": {"sise": 3}}, r"methods\.ipad_vad\.memory\.sise: unknown key; known here: \[.*'size'"),
+    ("ipad_vad", {"memory": {"softmax_over": "slots"}}, r"methods\.ipad_vad\.memory\.softmax_over = 'slots': "
+                                                         r"Input should be 'memory' or 'tokens'"),
+    ("infp", {"alpha": 2}, r"methods\.infp\.alpha = 2: Input should be less than or equal to 1"),
+    ("conv_ae", {"channels": [32, -1]}, r"methods\.conv_ae\.channels\.1 = -1: Input should be greater than 0"),
+    ("conv_ae", {"pseudo_anomalies": {"spatial": 0.7, "order": 0.6}}, r"methods\.conv_ae\.pseudo_anomalies: spatial "
+                                                                      r"\+ order .* must not exceed 1"),
+    ("pseudo_anomaly", {"weights": {"recon_error": -1}}, r"methods\.pseudo_anomaly\.weights\.recon_error = -1"),
+])
+def test_each_method_checks_its_section_by_its_own_schema_when_a_pipeline_run_starts(method, change, message):
+    """Inside ``methods.<name>`` the method's typed Settings decide; a pipeline run checks every method
+    of pipeline.methods before any work (PipelineSettings)."""
+    from ipad_vad.jobs.settings import PipelineSettings
+
+    p = load_params(ROOT / "params.yaml", "demo")
+    p["methods"][method] = {**(p["methods"][method] or {}), **change}
+    p["pipeline"]["methods"] = sorted(set(p["pipeline"]["methods"]) | {method})
+    with pytest.raises(ConfigError, match=message):
+        PipelineSettings.from_params(p)

@@ -7,8 +7,10 @@ the value and what is allowed, never a traceback from deep inside a stage. Keys 
 (the code has defaults); values are only checked, the loaded dict is returned as written.
 
 ``methods.<name>`` sections belong to their methods: here their names must be registered methods
-(files in ``methods/``); their settings are checked by the method when it is built (e.g. INFP's
-``INFPConfig.from_dict`` rejects unknown keys).
+(files in ``methods/``); their keys are checked against the method's own typed schema (its
+``Settings``, ``methods/base.py``) when the method is built - for every method of
+``pipeline.methods`` when a pipeline run starts (``jobs/settings.PipelineSettings``), and by every
+stage or job that builds one. Not here: that would import every method, and torch, on every command.
 """
 
 from __future__ import annotations

@@ -89,7 +89,7 @@ class PipelineSettings(_Section):
 
     @classmethod
     def from_params(cls, p: dict) -> "PipelineSettings":
-        from ..methods import method_names
+        from ..methods import get_method, method_names
 
         s = super().from_params(p)
         known = method_names()
@@ -97,6 +97,8 @@ class PipelineSettings(_Section):
             bad = [m for m in getattr(s, key) if m not in known]
             if bad:
                 raise ConfigError(f"pipeline.{key}: unknown methods {bad}; known: {known}")
+        for m in s.methods:  # each method checks its section methods.<m> against its typed Settings
+            get_method(m, p)
         if not 0.0 <= s.promote_min_auc <= 1.0:
             raise ConfigError(f"pipeline.promote_min_auc must lie in [0, 1] (an AUC), got {s.promote_min_auc}")
         outside = [m for m in s.promote_methods if m not in s.methods]

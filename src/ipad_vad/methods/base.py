@@ -2,8 +2,12 @@
 
 A method declares, in one class that registers itself (``@register``, as timm's ``@register_model``):
 
-* **build**: its pure ``nn.Module`` (in ``models/``) from params (``methods.<name>`` plus the shared
-  sections it names in ``shared_params``);
+* **settings**: the typed schema of its section ``methods.<name>`` (``Settings``, a pydantic model
+  extending ``MethodSettings``): an unknown key, a wrong type or a value out of range is a ConfigError
+  naming ``methods.<name>.<key>`` when the method is built - at the start of every stage and job that
+  uses it, and for every method of the pipeline when a pipeline run starts (``check_methods``);
+* **build**: its pure ``nn.Module`` (in ``models/``) from its settings (and the shared sections it
+  names in ``shared_params``);
 * **fit**: how it learns from normal footage. Default: the shared gradient trainer
   (``train/loop.py``) minimising the method's ``training_loss`` (default: reconstruct the clip; a
   prediction method predicts a frame); a memory-bank method overrides ``fit`` with a refit;
@@ -33,16 +37,32 @@ from __future__ import annotations
 import copy
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, ClassVar
+from typing import Annotated, Callable, ClassVar, Optional
 
 import numpy as np
 import torch
+from pydantic import BaseModel, ConfigDict, Field
 from torch import nn
 
 from ..errors import ConfigError, DataError
 from ..io_utils import atomic_path, write_json
+from ..pseudo.settings import PseudoMix
 
 ADAPTATIONS = ("lora", "full", "refit")
+
+
+PosInt = Annotated[int, Field(gt=0)]
+NonNegInt = Annotated[int, Field(ge=0)]
+Channels = Annotated[list[PosInt], Field(min_length=1)]
+
+
+class MethodSettings(BaseModel):
+    """The keys every ``methods.<name>`` section may hold; a method's ``Settings`` extends it."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    adaptation: Optional[str] = None  # one of the method's ``adaptations`` (default: its first)
+    pseudo_anomalies: PseudoMix = PseudoMix()  # seed 002: PAs in its training batches (off by default)
 
 
 @dataclass(frozen=True)
@@ -111,6 +131,7 @@ class Method:
     adaptations: ClassVar[tuple[str, ...]] = ("full",)  # the first is the default
     lora_targets: ClassVar[str | None] = None  # regex of the module names LoRA adapts
     shared_params: ClassVar[tuple[str, ...]] = ()  # params sections the model is built from besides methods.<name>
+    Settings: ClassVar[type[MethodSettings]] = MethodSettings  # the schema of methods.<name>
     variant_of: ClassVar[str | None] = None  # an ablation of this method: its section merged under this one's
     overrides: ClassVar[dict] = {}  # settings an ablation fixes
     takes_pseudo_anomalies: ClassVar[bool] = True  # trained by gradient on clips: PAs are an option
@@ -118,14 +139,15 @@ class Method:
 
     def __init__(self, params: dict):
         from ..config import deep_merge
-        from ..pseudo.settings import PseudoMix
+        from ..params_schema import validate_section
 
         self.params = params
         methods = params.get("methods") or {}
         self.cfg = dict(methods.get(self.name) or {})
         if self.variant_of:
             self.cfg = deep_merge(deep_merge(methods.get(self.variant_of) or {}, self.cfg), self.overrides)
-        self.pseudo_mix = PseudoMix.from_method(self.cfg, self.name)
+        self.settings = validate_section(self.Settings, self.cfg, f"{self.name} settings", f"methods.{self.name}")
+        self.pseudo_mix = self.settings.pseudo_anomalies
         if self.pseudo_mix.active and not self.takes_pseudo_anomalies:
             raise ConfigError(f"methods.{self.name}.pseudo_anomalies: {self.name} is not trained by gradient on clips; "
                               f"pseudo-anomalies are no option for it")
@@ -133,7 +155,7 @@ class Method:
             raise ConfigError(f"methods.{self.name}.pseudo_anomalies.temporal: {self.name} does not read optical flow; "
                               f"flow-mixup PAs are no option for it (spatial and order are)")
         self._mixer = None
-        self.adaptation = self.cfg.get("adaptation", self.adaptations[0])
+        self.adaptation = self.settings.adaptation or self.adaptations[0]
         if self.adaptation not in self.adaptations:
             raise ConfigError(f"methods.{self.name}.adaptation: {self.adaptation!r} is not possible for {self.name}; "
                               f"choose one of {list(self.adaptations)}")

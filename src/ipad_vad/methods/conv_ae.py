@@ -9,6 +9,11 @@ from torch import nn
 from ..models.conv_ae import ConvAE
 from . import register
 from ._reconstruction import ReconstructionMethod
+from .base import Channels, MethodSettings
+
+
+class ConvAESettings(MethodSettings):
+    channels: Channels = [64, 128, 256]  # 2D convolutions down (and mirrored up)
 
 
 @register
@@ -16,6 +21,7 @@ class ConvAEMethod(ReconstructionMethod):
     name = "conv_ae"
     label = "conAE"
     adaptations = ("full",)
+    Settings = ConvAESettings
 
     def build(self) -> nn.Module:
-        return ConvAE(self.clip_len, tuple(self.cfg.get("channels", (64, 128, 256))))
+        return ConvAE(self.clip_len, tuple(self.settings.channels))

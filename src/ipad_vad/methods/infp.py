@@ -24,16 +24,41 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from typing import Annotated, Literal
+
+from pydantic import ConfigDict, Field, model_validator
+
 from ..errors import ConfigError
 from ..evaluate.local_error import local_error
 from ..models.infp import INFP, INFPConfig
 from . import register
 from ._reconstruction import psnr_from_mse
-from .base import ClipScores, Method, ScoreComponent
+from .base import ClipScores, Method, MethodSettings, NonNegInt, PosInt, ScoreComponent
 
 PRED_ERROR = ScoreComponent("pred_error", "prediction error of the clip's centre frame from the frames before it "
                                           "(-PSNR, dB)")
 PRED_LOCAL = ScoreComponent("pred_local", "worst cell of the prediction residual (local light offset removed)")
+
+
+class INFPSettings(MethodSettings):
+    """The method's keys; every other key of ``methods.infp`` is a network size (``INFPConfig``, which
+    rejects the ones it does not know)."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+    alpha: Annotated[float, Field(ge=0, le=1)] = 0.5  # loss = alpha * L2 + (1 - alpha) * gradient loss (eq. 7)
+    normalise: Literal["none", "frame"] = "none"  # frame: each frame to zero mean, unit std (flicker drops out)
+    encoder_checkpoint: str = ""  # a local checkpoint of the encoder; never downloaded
+    cell: PosInt = 8  # pred_local: cells of the prediction residual ...
+    offset_cell: NonNegInt = 16  # ... its local light offset removed over blocks this size first (0: off)
+    weights: dict[Literal["pred_error", "pred_local"], Annotated[float, Field(ge=0)]] = {"pred_error": 1.0}
+
+    @model_validator(mode="after")
+    def _positive_sum(self):
+        if sum(self.weights.values()) <= 0:
+            raise ValueError(f"weights: a positive sum over pred_error, pred_local, got {self.weights}")
+        return self
+
+
 # LoRA targets: every convolution and linear of the encoder, the frame merge, the frequency branch and the
 # context fusion (the decoder's transposed convolutions have no LoRA in peft; the decoder adapts by its norms,
 # or in full with finetune.lora.train_decoder)
@@ -49,32 +74,24 @@ class INFPMethod(Method):
     components = (PRED_ERROR, PRED_LOCAL)
     adaptations = ("lora", "full")
     lora_targets = INFP_LORA
+    Settings = INFPSettings
 
     def __init__(self, params: dict):
         super().__init__(params)
-        self.config = INFPConfig.from_dict(self.cfg, size=tuple(self.params["clip"]["size"]))
-        self.alpha = float(self.cfg.get("alpha", 0.5))
-        self.cell, self.offset_cell = int(self.cfg.get("cell", 8)), int(self.cfg.get("offset_cell", 16))
-        self.normalise = self.cfg.get("normalise", "none")
-        if self.normalise not in ("none", "frame"):
-            raise ConfigError(f"methods.{self.name}.normalise must be 'none' or 'frame', got {self.normalise!r}")
+        s = self.settings
+        self.config = INFPConfig.from_dict(s.model_extra or {}, size=tuple(self.params["clip"]["size"]))
+        self.alpha, self.cell, self.offset_cell, self.normalise = s.alpha, s.cell, s.offset_cell, s.normalise
         if self.clip_len // 2 < self.config.n_input:
             raise ConfigError(f"methods.{self.name}: predicting a clip's centre frame from the {self.config.n_input} "
                               f"frames before it needs clips of {2 * self.config.n_input} frames or more "
                               f"(clip.length is {self.clip_len})")
-        if not 0.0 <= self.alpha <= 1.0:
-            raise ConfigError(f"methods.{self.name}.alpha must lie in [0, 1] (eq. 7), got {self.alpha}")
 
     def build(self) -> nn.Module:
         return INFP(self.config)
 
     def weights(self) -> dict[str, float]:
-        w = {c.name: float((self.cfg.get("weights") or {}).get(c.name, 0.0)) for c in self.components}
-        total = sum(w.values())
-        if total <= 0 or any(v < 0 for v in w.values()):
-            raise ConfigError(f"methods.{self.name}.weights: non-negative weights of {list(w)} with a positive sum, "
-                              f"got {self.cfg.get('weights')}")
-        return {k: v / total for k, v in w.items()}
+        w = {c.name: self.settings.weights.get(c.name, 0.0) for c in self.components}
+        return {k: v / sum(w.values()) for k, v in w.items()}
 
     # -- frames in, frame out ------------------------------------------------------------------
     def split(self, clip: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -105,7 +122,7 @@ class INFPMethod(Method):
     def encoder_checkpoint(self):
         """From scratch (as the official code), or with the encoder from a local checkpoint
         (``methods.infp.encoder_checkpoint``)."""
-        weights = self.cfg.get("encoder_checkpoint")
+        weights = self.settings.encoder_checkpoint
         if not weights:
             return None
         from ..models.infp.wide_resnet import load_encoder_checkpoint

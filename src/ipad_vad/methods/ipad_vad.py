@@ -9,12 +9,36 @@ import numpy as np
 import torch
 from torch import nn
 
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
 from ..evaluate.sliding_window import expected_step, period_error, period_error_at
 from ..models.ipad_vad import IPADVAD
 from ..train.lora import SWIN_QV
 from . import register
 from ._reconstruction import RECON_ERROR, SwinMethod, centre_recon_error
-from .base import ClipScores, ScoreComponent, ScoreContext
+from .base import ClipScores, MethodSettings, NonNegInt, PosInt, ScoreComponent, ScoreContext
+
+class PeriodSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    n_classes: PosInt = 200  # relative positions in the cycle (paper: 200)
+    head_hidden: NonNegInt = 0  # 0: a linear period head
+
+
+class MemorySettings(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    use: bool = True  # false: the "without memory" ablation
+    size: PosInt = 2000  # memory slots M (paper: 2000)
+    softmax_over: Literal["memory", "tokens"] = "memory"  # models/period_memory.py
+    boost_radius: NonNegInt = 0  # official code: 7; paper: 0
+    shrink_threshold: Annotated[float, Field(ge=0)] = 0.0  # MemAE hard shrinkage (official code); 0 = off
+
+
+class IPADVADSettings(MethodSettings):
+    period: PeriodSettings = PeriodSettings()
+    memory: MemorySettings = MemorySettings()
+
 
 PERIOD_ERROR = ScoreComponent("period_error", "sliding-window period error E_p (eq. 7-8)", window=True)
 
@@ -25,14 +49,15 @@ class IPADVADMethod(SwinMethod):
     label = "IPAD-VAD"
     components = (RECON_ERROR, PERIOD_ERROR)
     lora_targets = SWIN_QV
+    Settings = IPADVADSettings
 
     def build(self) -> nn.Module:
-        c = self.cfg
-        return IPADVAD(self.encoder_cfg, c.get("period", {}), c.get("memory", {}), self.decoder_cfg)
+        s = self.settings
+        return IPADVAD(self.encoder_cfg, s.period.model_dump(), s.memory.model_dump(), self.decoder_cfg)
 
     @property
     def n_classes(self) -> int:
-        return int(self.cfg.get("period", {}).get("n_classes", 200))
+        return self.settings.period.n_classes
 
     def weights(self) -> dict[str, float]:
         w = float(self.params.get("evaluate", {}).get("period_weight", 0.5))

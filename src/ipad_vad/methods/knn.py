@@ -14,14 +14,36 @@ adapted, scored and loaded; saving is the base class's (the bank is a buffer of 
 
 from __future__ import annotations
 
+from typing import Annotated, Literal
+
 import torch
+from pydantic import Field
 from torch import nn
 from torch.utils.data import DataLoader
 
 from ..data.sampling import FractionSampler, contiguous_share_ends, restrict_to_share
 from ..models.knn_reference import KnnReference
 from . import register
-from .base import ClipScores, FitHooks, FitResult, Method, ScoreComponent
+from .base import ClipScores, FitHooks, FitResult, Method, MethodSettings, NonNegInt, PosInt, ScoreComponent
+
+
+class KnnSettings(MethodSettings):
+    """``methods.knn`` (each setting measured in docs/quality.md)."""
+
+    frames: PosInt = 5  # frames of each clip in the descriptor, evenly spaced
+    size: Annotated[list[PosInt], Field(min_length=2, max_length=2)] = [16, 16]  # each frame downsampled to (H, W)
+    normalise: Literal["frame", "none"] = "frame"  # frame: zero mean, unit std per frame (lighting-robust)
+    k: PosInt = 1  # nearest normal clips
+    score: Literal["global", "local"] = "global"  # whole-clip distance | worst cell of the residual
+    cell: PosInt = 4  # local: cells of cell x cell descriptor pixels
+    offset_cell: NonNegInt = 0  # local: the local light offset removed over blocks this size first (0: off)
+    retrieve_pool: PosInt = 1  # local: the k nearest found on the descriptor pooled by this
+    shift: NonNegInt = 0  # local: each cell compared with the bank clip moved by up to this many pixels
+    frame_weight: Literal["uniform", "centre"] = "uniform"  # local: how the clip's frames count
+    centre_width: Annotated[float, Field(gt=0, le=1)] = 0.5  # centre: where the triangle reaches zero
+    bank_stride: NonNegInt = 1  # a bank clip starting every this many frames (0: clip.train_stride)
+    bank_footage: Literal["finetune", "all"] = "finetune"  # a device's bank: the finetune share | all footage
+    max_bank: NonNegInt = 0  # at most this many clips in the bank, evenly thinned (0: no limit)
 
 
 @register
@@ -32,16 +54,14 @@ class KnnMethod(Method):
                                              "score: local = the worst cell of the residual)"),)
     adaptations = ("refit",)
     takes_pseudo_anomalies = False  # a memory bank of normal clips, not trained by gradient
+    Settings = KnnSettings
 
     def _settings(self) -> dict:
-        c = self.cfg
-        if c.get("bank_footage", "finetune") not in ("finetune", "all"):
-            raise ValueError(f"methods.knn.bank_footage must be 'finetune' or 'all', got {c.get('bank_footage')!r}")
-        return {"frames": int(c.get("frames", 5)), "size": tuple(c.get("size", (16, 16))),
-                "normalise": c.get("normalise", "frame"), "k": int(c.get("k", 1)), "score": c.get("score", "global"),
-                "cell": int(c.get("cell", 4)), "offset_cell": int(c.get("offset_cell", 0)),
-                "retrieve_pool": int(c.get("retrieve_pool", 1)), "shift": int(c.get("shift", 0)),
-                "frame_weight": c.get("frame_weight", "uniform"), "centre_width": float(c.get("centre_width", 0.5))}
+        """The reference module's arguments."""
+        s = self.settings
+        return {"frames": s.frames, "size": tuple(s.size), "normalise": s.normalise, "k": s.k, "score": s.score,
+                "cell": s.cell, "offset_cell": s.offset_cell, "retrieve_pool": s.retrieve_pool, "shift": s.shift,
+                "frame_weight": s.frame_weight, "centre_width": s.centre_width}
 
     def build(self) -> nn.Module:
         return KnnReference(**self._settings())
@@ -57,7 +77,7 @@ class KnnMethod(Method):
         stride 1 instead of the training stride 4 raised the AUC on every scene measured (README)."""
         hooks = hooks or FitHooks()
         model = self.build()
-        stride = int(self.cfg.get("bank_stride", 1)) or dataset.stride
+        stride = self.settings.bank_stride or dataset.stride
         if settings.fraction_mode == "contiguous":
             data = restrict_to_share(dataset, contiguous_share_ends(dataset, settings.fraction), stride)
             sampler = None
@@ -76,7 +96,7 @@ class KnnMethod(Method):
         if not descriptors:
             raise ValueError("no training clips to fit the reference bank on")
         bank, recording = torch.cat(descriptors), torch.cat(recording)
-        cap = int(self.cfg.get("max_bank", 0) or 0)
+        cap = self.settings.max_bank
         if cap and len(bank) > cap:
             keep = torch.linspace(0, len(bank) - 1, cap).round().long()
             bank, recording = bank[keep], recording[keep]
@@ -89,7 +109,7 @@ class KnnMethod(Method):
         """``bank_footage: all``: the device bank holds all of its training footage, calibration then
         leaving one recording out (with two recordings or more; with one, the share as ``finetune``);
         ``finetune``: the ``finetune.fraction`` share, as every method."""
-        return 1.0 if self.cfg.get("bank_footage", "finetune") == "all" and n_recordings >= 2 else fraction
+        return 1.0 if self.settings.bank_footage == "all" and n_recordings >= 2 else fraction
 
     def heldout_model(self, model: nn.Module, recording: int) -> nn.Module | None:
         return model.without_recording(recording)

@@ -27,25 +27,45 @@ same networks without PAs (the paper's "Baseline (without PAs)").
 
 from __future__ import annotations
 
+from typing import Annotated, Literal
+
 import numpy as np
 import torch
 import torch.nn.functional as F
+from pydantic import Field, model_validator
 from torch import nn
 
-from ..errors import ConfigError
 from ..evaluate.local_error import local_error
 from ..models.spatio_temporal_pa import STPAConfig, SpatioTemporalPA
 from ..pseudo.mixing import SPATIAL, ORDER, to_uint8, torch_rng
 from ..pseudo.temporal import clip_flow
 from . import register
 from ._reconstruction import RECON_ERROR, centre_recon_error
-from .base import ClipScores, Method, ScoreComponent
+from .base import Channels, ClipScores, Method, MethodSettings, NonNegInt, PosInt, ScoreComponent
 
 FLOW_ERROR = ScoreComponent("flow_error", "reconstruction error of the flow into the centre frame (10 log10 MSE)")
 SEMANTIC = ScoreComponent("semantic", "discriminator's probability that the clip is a pseudo-anomaly")
 RECON_LOCAL = ScoreComponent("recon_local", "worst cell of the centre frame's reconstruction residual")
-SETTINGS = ("channels", "flow_channels", "disc_hidden", "features_checkpoint", "flow_scale", "disc_weight", "cell",
-            "offset_cell", "weights", "pseudo_anomalies", "adaptation")
+COMPONENTS = Literal["recon_error", "flow_error", "semantic", "recon_local"]
+
+
+class PseudoAnomalySettings(MethodSettings):
+    channels: Channels = [16, 32, 64, 64]  # A^s
+    flow_channels: Channels = [16, 32, 64]  # A^t
+    disc_hidden: PosInt = 64  # D's hidden layer
+    features_checkpoint: str = ""  # D on a local TorchScript feature extractor (clips -> (N, D)); never downloaded
+    flow_scale: Annotated[float, Field(gt=0)] = 1.0  # flow fields (pixels at optical_flow.size) divided by this
+    disc_weight: Annotated[float, Field(ge=0)] = 1.0  # D's cross-entropy beside the reconstruction losses
+    cell: PosInt = 8  # recon_local: cells of the centre frame's residual ...
+    offset_cell: NonNegInt = 16  # ... its local light offset removed over blocks this size first (0: off)
+    weights: dict[COMPONENTS, Annotated[float, Field(ge=0)]] = {"recon_error": 1.0, "flow_error": 1.0,
+                                                                  "semantic": 1.0}  # eta of eq. 6
+
+    @model_validator(mode="after")
+    def _positive_sum(self):
+        if sum(self.weights.values()) <= 0:
+            raise ValueError(f"weights: a positive sum, got {self.weights}")
+        return self
 
 
 @register
@@ -56,37 +76,23 @@ class PseudoAnomalyMethod(Method):
     adaptations = ("full",)
     shared_params = ("optical_flow", "pseudo_anomalies")
     reads_flow = True
+    Settings = PseudoAnomalySettings
 
     def __init__(self, params: dict):
         super().__init__(params)
-        unknown = sorted(set(self.cfg) - set(SETTINGS))
-        if unknown:
-            raise ConfigError(f"methods.{self.name}: unknown settings {unknown}; known: {sorted(SETTINGS)}")
-        c = self.cfg
-        self.config = STPAConfig(tuple(c.get("channels", STPAConfig.channels)),
-                                 tuple(c.get("flow_channels", STPAConfig.flow_channels)),
-                                 int(c.get("disc_hidden", STPAConfig.disc_hidden)), str(c.get("features_checkpoint", "")),
+        s = self.settings
+        self.config = STPAConfig(tuple(s.channels), tuple(s.flow_channels), s.disc_hidden, s.features_checkpoint,
                                  (self.clip_len, *self.params["clip"]["size"]))
-        self.flow_scale = float(c.get("flow_scale", 1.0))
-        self.disc_weight = float(c.get("disc_weight", 1.0))
-        self.cell, self.offset_cell = int(c.get("cell", 8)), int(c.get("offset_cell", 16))
+        self.flow_scale, self.disc_weight, self.cell, self.offset_cell = s.flow_scale, s.disc_weight, s.cell, s.offset_cell
         flow = self.params.get("optical_flow") or {}
         self.flow_method, self.flow_size = flow.get("method", "dis"), tuple(flow.get("size", (32, 32)))
-        if self.flow_scale <= 0 or self.disc_weight < 0:
-            raise ConfigError(f"methods.{self.name}: flow_scale > 0 and disc_weight >= 0, got {self.flow_scale}, "
-                              f"{self.disc_weight}")
 
     def build(self) -> nn.Module:
         return SpatioTemporalPA(self.config)
 
     def weights(self) -> dict[str, float]:
-        w = {n: float(v) for n, v in (self.cfg.get("weights") or {}).items()}
-        names = [c.name for c in self.components]
-        if set(w) - set(names) or any(v < 0 for v in w.values()) or sum(w.values()) <= 0:
-            raise ConfigError(f"methods.{self.name}.weights: non-negative weights of {names} with a positive sum, "
-                              f"got {self.cfg.get('weights')}")
-        total = sum(w.values())
-        return {n: w.get(n, 0.0) / total for n in names}
+        w = self.settings.weights
+        return {c.name: w.get(c.name, 0.0) / sum(w.values()) for c in self.components}
 
     def flows(self, x: torch.Tensor) -> torch.Tensor:
         """The scaled optical flow (N, 2, T - 1, h, w) of clips (N, 3, T, H, W) in [-1, 1]."""

@@ -47,7 +47,7 @@ class PseudoSettings(BaseModel):
     def from_params(cls, params: dict) -> "PseudoSettings":
         from ..params_schema import validate_section
 
-        return validate_section(cls, params.get("pseudo_anomalies") or {}, "params", "pseudo_anomalies")
+        return validate_section(cls, params.get("pseudo_anomalies") or {}, "pseudo-anomaly settings", "pseudo_anomalies")
 
 
 class PseudoMix(BaseModel):
@@ -70,10 +70,3 @@ class PseudoMix(BaseModel):
     @property
     def active(self) -> bool:
         return self.spatial > 0 or self.temporal > 0 or self.order > 0
-
-    @classmethod
-    def from_method(cls, cfg: dict, method: str) -> "PseudoMix":
-        """The mix of ``methods.<method>.pseudo_anomalies`` (absent: PAs off)."""
-        from ..params_schema import validate_section
-
-        return validate_section(cls, cfg.get("pseudo_anomalies") or {}, "params", f"methods.{method}.pseudo_anomalies")

@@ -58,8 +58,7 @@ class INFPConfig:
     @classmethod
     def from_dict(cls, d: dict, **over) -> "INFPConfig":
         known = {f.name for f in fields(cls)}
-        unknown = sorted(set(d) - known - {"adaptation", "alpha", "weights", "cell", "offset_cell",
-                                           "encoder_checkpoint", "normalise"})
+        unknown = sorted(set(d) - known)
         if unknown:
             from ...errors import ConfigError
 
