@@ -5,7 +5,8 @@ A method declares, in one class that registers itself (``@register``, as timm's 
 * **settings**: the typed schema of its section ``methods.<name>`` (``Settings``, a pydantic model
   extending ``MethodSettings``): an unknown key, a wrong type or a value out of range is a ConfigError
   naming ``methods.<name>.<key>`` when the method is built - at the start of every stage and job that
-  uses it, and for every method of the pipeline when a pipeline run starts (``check_methods``);
+  uses it, and for every method of ``pipeline.methods`` when a pipeline run starts
+  (``jobs/settings.PipelineSettings``);
 * **build**: its pure ``nn.Module`` (in ``models/``) from its settings (and the shared sections it
   names in ``shared_params``);
 * **fit**: how it learns from normal footage. Default: the shared gradient trainer

@@ -37,7 +37,7 @@ from torch import nn
 
 from ..evaluate.local_error import local_error
 from ..models.spatio_temporal_pa import STPAConfig, SpatioTemporalPA
-from ..pseudo.mixing import SPATIAL, ORDER, to_uint8, torch_rng
+from ..pseudo.mixing import ORDER, SPATIAL, to_uint8, torch_rng
 from ..pseudo.temporal import clip_flow
 from . import register
 from ._reconstruction import RECON_ERROR, centre_recon_error
