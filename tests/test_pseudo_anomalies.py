@@ -234,3 +234,20 @@ def test_indicators_normalised_and_aggregated_by_hand():
                    "recon_local": np.array([0.0])})
     sd = [np.std([-30, -28, -26]), np.std([1, 2, 3]), np.std([0.1, 0.1, 0.4])]
     assert np.allclose(z, 0.5 * (-24 + 28) / sd[0] + 0.25 * 0 + 0.25 * (0.2 - 0.2) / sd[2])
+
+
+def test_the_contact_sheet_draws_pas_of_a_generated_scene_and_names_a_missing_folder(tmp_path):
+    import subprocess
+    import sys
+
+    from PIL import Image
+
+    from ipad_vad.pseudo.contact_sheet import pseudo_sheet
+
+    _scene_clips(tmp_path)
+    png = pseudo_sheet(tmp_path / "data", tmp_path / "pseudo.png", SMOKE, ["S01"])
+    w, h = Image.open(png).size
+    assert w > 4 * h  # one scene: a row of six tiles
+    r = subprocess.run([sys.executable, "-m", "ipad_vad.cli", "data", "preview", "--pseudo", "--root",
+                        str(tmp_path / "nope"), "--out", str(tmp_path / "x.png")], capture_output=True, text=True)
+    assert r.returncode == 2 and f"{tmp_path / 'nope'}: no such data folder" in r.stderr and "Traceback" not in r.stderr

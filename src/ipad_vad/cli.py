@@ -191,11 +191,18 @@ def data_preview(
     (--pseudo: next to pseudo-anomalies made from them)."""
     p = _params(params, profile)
     root = root or Path(p.get("data", {}).get("root", "data/ipad"))
+    from .errors import DataError
+
+    if not root.is_dir():
+        raise DataError(root, "no such data folder (an IPAD-layout tree: <scene>/training/frames/...)")
     subset = scenes.split(",") if scenes else None
     if pseudo:
         from .pseudo.contact_sheet import pseudo_sheet
 
-        path = pseudo_sheet(root, out, p, subset, seed)
+        try:
+            path = pseudo_sheet(root, out, p, subset, seed)
+        except ValueError as e:  # no scene with training footage
+            raise DataError(root, str(e).removeprefix(f"{root}: ")) from None
     else:
         from .data.synth.preview import contact_sheet
 
