@@ -35,3 +35,28 @@ def test_bench_quality_writes_the_figures_the_readme_and_dashboards_read(tmp_pat
     bad = subprocess.run([*cmd[:-2], "--set", "methods.knn.nope=1"], cwd=ROOT, env=env, capture_output=True,
                          text=True, timeout=120)
     assert bad.returncode != 0 and "no setting methods.knn.nope" in bad.stderr
+
+
+@pytest.mark.slow
+def test_rows_run_apart_combine_into_the_joint_result_and_pa_rows_are_labelled(tmp_path):
+    """--combine (benchmarks/gpu_quality.sh runs every seed and row as its own process) gives what one
+    joint run gives; a `<method>+pa` row trains the method with pseudo-anomalies under its own label."""
+    env = dict(os.environ, IPAD_BENCH_RESULTS=str(tmp_path))
+    base = [sys.executable, str(ROOT / "benchmarks/bench_quality.py"), "--profile", "smoke"]
+
+    def run(*args):
+        r = subprocess.run([*base, *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+        assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-3000:]
+
+    run("--seeds", "0,1", "--methods", "knn", "--out", "joint")
+    run("--seeds", "0", "--methods", "knn", "--out", "s0")
+    run("--seeds", "1", "--methods", "knn,conv_ae+pa", "--out", "s1")
+    bad = subprocess.run([*base, "--combine", "s0,s1", "--out", "both"], cwd=ROOT, env=env, capture_output=True,
+                         text=True, timeout=120)
+    assert bad.returncode != 0 and "not every row has every seed: ['conv_ae+pa seed 0']" in bad.stderr
+    run("--seeds", "0", "--methods", "conv_ae+pa", "--out", "s0pa")
+    run("--combine", "s0,s1,s0pa", "--out", "both")
+    joint, both = (json.loads((tmp_path / f"{n}.json").read_text()) for n in ("joint", "both"))
+    assert both["seeds"] == [0, 1] and both["combined_from"] == 3
+    assert both["methods"]["knn"]["auc_per_scene"] == joint["methods"]["knn"]["auc_per_scene"]
+    assert "| conAE + PAs |" in (tmp_path / "both.md").read_text()
