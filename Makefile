@@ -40,9 +40,9 @@ bench: setup  ## run the benchmarks; JSON results land in benchmarks/results/
 bench-quality: setup  ## detection quality of every method over 3 generator seeds (~95 min here): benchmarks/results/bench_quality.{json,md}
 	$(BIN)/python benchmarks/bench_quality.py --seeds 0,1,2 --methods all --table3 --readme
 
-bench-quality-pa: setup  ## issue 14: seed 002's method, its baseline, and each learned method with pseudo-anomalies (~45 min), merged into bench_quality
+bench-quality-pa: setup  ## issue 14: seed 002's method, its baseline, and each learned method with pseudo-anomalies (~55 min), merged into bench_quality
 	$(BIN)/python benchmarks/bench_quality.py --seeds 0,1,2 --merge --readme \
-	  --methods pseudo_anomaly,pseudo_anomaly_baseline,conv_ae+pa,infp+pa,ipad_vad+pa
+	  --methods pseudo_anomaly,pseudo_anomaly_baseline,conv_ae+pa,infp+pa,ipad_vad+pa,v_swin_ae+pa
 
 # Leave-one-out ablation of the reference detector's settings (issue 12), each over the same 3 seeds (~17 min);
 # name:KEY=VALUE+KEY=VALUE (bench_quality.py --set).
