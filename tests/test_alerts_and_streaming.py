@@ -229,3 +229,40 @@ def test_streaming_a_method_without_window_components_equals_offline(tmp_path):
     assert np.allclose([g.components["distance"] for g in got], df.distance, atol=1e-5)
     with pytest.raises(ValueError, match="calibration of knn given for a ipad_vad model"):
         StreamScorer(METHOD, model, cal)
+
+
+def test_score_footage_takes_fps_and_labels_from_the_manifest_and_always_writes_the_event_log(model_and_cal, tmp_path):
+    """A frame folder has no fps of its own: where it is a video of the manifest, its fps gives seconds
+    and its labels are drawn and written beside the alerts; with no alert the events log still exists
+    (empty), as the summary names it."""
+    from dataclasses import replace
+
+    import pandas as pd
+
+    from ipad_vad.inference.champion import LoadedScorer
+    from ipad_vad.inference.footage_context import manifest_context
+    from ipad_vad.inference.score_footage import score_footage
+
+    model, cal = model_and_cal
+    folder = tmp_path / "S01" / "testing" / "frames" / "01"
+    folder.mkdir(parents=True)
+    for i, f in enumerate(_frames(40)):
+        cv2.imwrite(str(folder / f"{i:03d}.png"), cv2.cvtColor(f, cv2.COLOR_RGB2BGR))
+    labels = np.zeros(40, np.uint8)
+    labels[30:38] = 1
+    np.save(tmp_path / "01.npy", labels)
+    manifest = tmp_path / "manifest.parquet"
+    pd.DataFrame([{"scene": "S01", "split": "testing", "video": "01", "fps": 2.0, "frames_dir": str(folder),
+                   "label_path": str(tmp_path / "01.npy")}]).to_parquet(manifest)
+    ctx = manifest_context(manifest, folder)
+    assert ctx.fps == 2.0 and ctx.labels.tolist() == labels.tolist()
+    assert manifest_context(manifest, tmp_path).fps is None  # not a manifest video: nothing known
+    quiet = LoadedScorer(METHOD, model, replace(cal, threshold=1e9), "test:model", None)
+    res = score_footage(quiet, folder, tmp_path / "out", "01", context=ctx)
+    assert res["alerts"] == [] and res["fps"] == 2.0 and res["fps_from"] == "manifest"
+    assert res["labels_from"] == "S01/testing/01"
+    log = tmp_path / "out" / "01.alerts.jsonl"
+    assert res["outputs"]["events"] == str(log) and log.is_file() and log.read_text() == ""
+    df = pd.read_csv(tmp_path / "out" / "01.scores.csv")
+    assert df.time_s.tolist() == (df.frame / 2.0).tolist()
+    assert df.label.tolist() == labels[df.frame].tolist() and (tmp_path / "out" / "01.png").is_file()

@@ -40,7 +40,16 @@ def test_full_pipeline_flow_with_fan_out(tmp_path, monkeypatch):
     # the report names the method promotion picks for each device and whether it reaches promote_min_auc (0 in smoke)
     assert report["usable"]["R01"]["method"] == decision["method"] and report["usable"]["R01"]["usable"] is True
     assert decision["usable"] is True
-    assert "Usable detector per device" in (tmp_path / "reports/results.md").read_text()
+    md = (tmp_path / "reports/results.md").read_text()
+    assert "Usable detector per device" in md
+    # it opens with what was run, and bolds each column's best method (one per column, components not ranked)
+    assert md.startswith("## Results of profile `smoke`") and "* **Budget**: pretraining 1 epoch(s)" in md
+    scene_table = md.split("### Frame-level AUC (%), scene norm")[1].split("###")[0]
+    rows = [r for r in scene_table.splitlines() if r.startswith("| ") and not r.startswith("| method")]
+    for col in range(1, 5):  # S01, S02, R01, avg
+        cells = [r.split(" | ")[col] for r in rows if "alone" not in r]
+        assert sum(c.startswith("**") for c in cells) >= 1
+        assert not any(r.split(" | ")[col].startswith("**") for r in rows if "alone" in r)
     for scene in ("S01", "S02", "R01"):
         assert (tmp_path / "data/prepared" / ("devices" if scene == "R01" else "pretrain") / "periods" / scene / "periods.json").is_file()
     client = mlflow.MlflowClient(tracking_uri=os.environ["MLFLOW_TRACKING_URI"])

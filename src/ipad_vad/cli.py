@@ -430,6 +430,7 @@ def score(
     from .errors import IpadError
 
     from .inference.champion import load_scorer
+    from .inference.footage_context import manifest_context
     from .inference.score_footage import score_footage
     from .registry.tracking import configure
     from .train.loop import resolve_device
@@ -464,7 +465,7 @@ def score(
             res = score_footage(loaded, path, out, name, fmt or sc.get("format", "csv"), dev,
                                 batch_clips or (sc.get("batch_clips") or None), sc.get("max_latency", cal.clip_len) or 1,
                                 p.get("train", {}).get("amp", True), follow, sc.get("poll_s", 0.5), timeout or None,
-                                any_size, on_event)
+                                any_size, on_event, manifest_context(p.get("data", {}).get("manifest"), path))
         except IpadError as e:  # bad input: report it, score the rest
             failed.append(e)
             t.add_row(name, "-", "-", "-", "-")

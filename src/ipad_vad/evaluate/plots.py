@@ -1,5 +1,9 @@
 """Evaluation plots: ROC curves per method, and score curves in the style of the paper's Fig. 6
-(anomaly score over frames, ground-truth anomalous spans shaded)."""
+(anomaly score over frames, ground-truth anomalous spans shaded).
+
+One visual language in every plot: **labelled anomalous** frames are a grey hatched band, **alerts**
+(frames above the calibrated threshold) a red band - so a plot with both shows where the detector
+fired against where the labels say it should have."""
 
 from __future__ import annotations
 
@@ -10,6 +14,16 @@ import pandas as pd
 from sklearn.metrics import roc_curve
 
 from ..io_utils import atomic_path
+
+
+LABELLED = {"facecolor": "0.6", "alpha": 0.25, "hatch": "///", "edgecolor": "0.35", "lw": 0}
+ALERT = {"color": "crimson", "alpha": 0.22, "lw": 0}
+
+
+def first_frame_note(clip_len: int) -> str:
+    """Why a score curve starts at frame clip_len // 2."""
+    return (f"the first scored frame is {clip_len // 2}: a clip's score stands for its centre frame, so the first "
+            f"{clip_len // 2} frames have no whole clip around them")
 
 
 def _plt():
@@ -61,15 +75,17 @@ def plot_score_curves(scored: dict[str, pd.DataFrame], title: str, out: str | Pa
         lab = ref.label.to_numpy()
         x = ref.center.to_numpy()
         for s, e in true_runs(lab):
-            ax.axvspan(x[s] - 0.5, x[e - 1] + 0.5, color="crimson", alpha=0.15, lw=0)
+            ax.axvspan(x[s] - 0.5, x[e - 1] + 0.5, **LABELLED)
         for method, df in scored.items():
             d = df[df.video == video]
             ax.plot(d.center, d.score, lw=1, label=method)
-        ax.set_ylabel(f"video {video}", fontsize=7)
+        ax.set_ylabel(f"video {video}\nscore (0-1)", fontsize=7)
         ax.tick_params(labelsize=6)
     axes[0, 0].legend(fontsize=6, loc="upper right", ncol=len(scored))
-    axes[0, 0].set_title(f"{title}: anomaly score (scene-normalised); shaded = labelled anomalous", fontsize=8)
-    axes[-1, 0].set_xlabel("frame", fontsize=7)
+    axes[0, 0].set_title(f"{title}: each method's combined anomaly score, min-max normalised over the scene's test "
+                         f"videos; grey hatched = labelled anomalous", fontsize=8)
+    first = int(first.center.min()) if len(first) else 0
+    axes[-1, 0].set_xlabel(f"frame (a clip's centre; {first_frame_note(2 * first)})", fontsize=7)
     fig.tight_layout()
     with atomic_path(out) as tmp:
         fig.savefig(tmp, dpi=100, format="png")
@@ -90,21 +106,35 @@ def true_runs(labels: np.ndarray) -> list[tuple[int, int]]:
 
 
 def plot_alert_timeline(frames: np.ndarray, scores: np.ndarray, threshold: float, alerts: list, title: str,
-                        out: str | Path, fps: float | None = None) -> Path:
-    """Calibrated score over time with the threshold and the alert spans (what `ipad score` draws)."""
+                        out: str | Path, fps: float | None = None, labels: np.ndarray | None = None,
+                        score_label: str = "calibrated score", clip_len: int | None = None) -> Path:
+    """Calibrated score over time with the threshold, the alert spans (red) and, where the footage is
+    labelled (`labels` per scored frame, 1 = anomalous), the labelled spans (grey hatched): what
+    `ipad score` draws. Seconds on the axis when `fps` is known."""
+    from matplotlib.patches import Patch
+
     plt = _plt()
-    fig, ax = plt.subplots(figsize=(9, 2.6))
+    fig, ax = plt.subplots(figsize=(9, 2.8))
     scale = (1 / fps) if fps else 1
-    x = np.asarray(frames) * scale
+    frames = np.asarray(frames)
+    x = frames * scale
+    handles = []
+    if labels is not None:
+        for s, e in true_runs(np.asarray(labels) == 1):
+            ax.axvspan((frames[s] - 0.5) * scale, (frames[e - 1] + 0.5) * scale, **LABELLED)
+        handles.append(Patch(**{k: v for k, v in LABELLED.items() if k != "lw"}, label="labelled anomalous"))
     for a in alerts:
-        ax.axvspan((a.start - 0.5) * scale, (a.end + 0.5) * scale, color="crimson", alpha=0.2, lw=0)
-    ax.plot(x, scores, lw=1, color="tab:blue", label="score")
-    ax.axhline(threshold, color="crimson", lw=1, ls="--", label=f"threshold {threshold:.2f}")
-    ax.set_xlabel("time (s)" if fps else "frame", fontsize=8)
-    ax.set_ylabel("calibrated score", fontsize=8)
+        ax.axvspan((a.start - 0.5) * scale, (a.end + 0.5) * scale, **ALERT)
+    handles.append(Patch(color=ALERT["color"], alpha=ALERT["alpha"], label="alert"))
+    line, = ax.plot(x, scores, lw=1, color="tab:blue", label="score")
+    thr = ax.axhline(threshold, color="crimson", lw=1, ls="--", label=f"threshold {threshold:.2f}")
+    note = f"; {first_frame_note(clip_len)}" if clip_len else ""
+    ax.set_xlabel(("time (s)" if fps else "frame") + note, fontsize=7)
+    ax.set_ylabel(score_label if len(score_label) < 40 else "calibrated score", fontsize=8)
     ax.tick_params(labelsize=7)
-    ax.legend(fontsize=7, loc="upper right")
-    ax.set_title(f"{title}: {len(alerts)} alert(s) (shaded)", fontsize=9)
+    ax.legend(handles=[line, thr, *handles], fontsize=7, loc="upper right")
+    sub = f"\n{score_label}" if len(score_label) >= 40 else ""
+    ax.set_title(f"{title}: {len(alerts)} alert(s){sub}", fontsize=8)
     fig.tight_layout()
     with atomic_path(out) as tmp:
         fig.savefig(tmp, dpi=100, format="png")

@@ -8,11 +8,13 @@ import time
 from pathlib import Path
 from typing import Callable
 
+import numpy as np
 import pandas as pd
 
 from ..alerts.alert_tracker import AlertEvent
 from ..io_utils import write_dataframe, write_json
 from .champion import LoadedScorer
+from .footage_context import FootageContext
 from .frame_sources import open_footage
 from .stream_scorer import StreamScorer
 
@@ -21,9 +23,12 @@ def score_footage(scorer: LoadedScorer, path: str | Path, out_dir: str | Path, n
                   fmt: str = "csv", device: str = "cpu", batch_clips: int | None = None,
                   max_latency: int | None = None, amp: bool = True, follow: bool = False, poll_s: float = 0.5,
                   idle_timeout: float | None = None, any_size: bool = False,
-                  on_event: Callable[[AlertEvent, float | None], None] | None = None) -> dict:
-    """Writes ``<out>/<name>.scores.<fmt>``, ``<name>.alerts.json``, ``<name>.alerts.jsonl`` and
-    ``<name>.png``; returns the summary (the JSON's content)."""
+                  on_event: Callable[[AlertEvent, float | None], None] | None = None,
+                  context: FootageContext | None = None) -> dict:
+    """Writes ``<out>/<name>.scores.<fmt>``, ``<name>.alerts.json``, ``<name>.alerts.jsonl`` (one line per
+    alert event; empty when there is none) and ``<name>.png``; returns the summary (the JSON's content).
+    `context`: what the manifest knows of the footage (``footage_context.py``): its fps where the footage
+    has none (a frame folder), and labels, drawn beside the alerts and written as a ``label`` column."""
     if fmt not in ("csv", "parquet"):
         raise ValueError(f"format must be csv or parquet, got {fmt!r}")
     cal = scorer.calibration
@@ -32,19 +37,21 @@ def score_footage(scorer: LoadedScorer, path: str | Path, out_dir: str | Path, n
     name = name or footage.name
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
+    context = context or FootageContext()
+    fps = footage.fps or context.fps
     log = out_dir / f"{name}.alerts.jsonl"
-    log.unlink(missing_ok=True)
+    log.write_text("")  # the events log exists from the start (tail -f), empty while there is no alert
     stream = StreamScorer(scorer.method, scorer.model, cal, device, batch_clips, max_latency, amp, name=str(path), check_size=False)
     rows, t0 = [], time.perf_counter()
 
     def drain(scores):
         rows.extend(scores)
         for ev in stream.events:
-            record = {"event": ev.kind, "raised_at_frame": ev.arrived, **ev.alert.to_dict(footage.fps)}
+            record = {"event": ev.kind, "raised_at_frame": ev.arrived, **ev.alert.to_dict(fps)}
             with open(log, "a") as f:  # one line per event, flushed as it happens (tail -f friendly)
                 f.write(json.dumps(record) + "\n")
             if on_event:
-                on_event(ev, footage.fps)
+                on_event(ev, fps)
         stream.events.clear()
 
     for frame in footage.frames:
@@ -52,26 +59,34 @@ def score_footage(scorer: LoadedScorer, path: str | Path, out_dir: str | Path, n
     drain(stream.close())
     seconds = time.perf_counter() - t0
     df = pd.DataFrame([r.row() for r in rows])
-    if footage.fps:
-        df.insert(1, "time_s", df.frame / footage.fps)
+    if fps:
+        df.insert(1, "time_s", df.frame / fps)
     alerts = stream.tracker.alerts
     df["alert"] = False
     for a in alerts:
         df.loc[(df.frame >= a.start) & (df.frame <= a.end), "alert"] = True
+    labels = None
+    if context.labels is not None and len(df):
+        known = df.frame.to_numpy() < len(context.labels)
+        df["label"] = np.where(known, context.labels[np.minimum(df.frame.to_numpy(), len(context.labels) - 1)], -1)
+        labels = df.label.to_numpy()
     table = out_dir / f"{name}.scores.{fmt}"
     write_dataframe(table, df)
     from ..evaluate.plots import plot_alert_timeline
 
+    components = ", ".join(f"{w:g}·{c}" for c, w in zip(cal.components, cal.weights))
     plot = plot_alert_timeline(df.frame.to_numpy(), df.score.to_numpy(), cal.threshold, alerts, f"{name} ({scorer.uri})",
-                               out_dir / f"{name}.png", footage.fps)
+                               out_dir / f"{name}.png", fps, labels=labels,
+                               score_label=f"calibrated score: {components} (z-scores)", clip_len=cal.clip_len)
     summary = {
         "path": str(path), "model_uri": scorer.uri, "model_version": scorer.version, "method": scorer.method.name,
         "threshold": cal.threshold,
-        "false_alarm_rate": cal.false_alarm_rate, "fps": footage.fps, "frames": stream.frames_seen,
+        "false_alarm_rate": cal.false_alarm_rate, "fps": fps, "fps_from": "footage" if footage.fps else
+        ("manifest" if fps else None), "labels_from": context.source if labels is not None else None, "frames": stream.frames_seen,
         "scored_frames": len(df), "first_scored_frame": int(df.frame.min()) if len(df) else None,
         "batch_clips": stream.batch, "latency_frames": stream.latency, "seconds": round(seconds, 3),
         "frames_per_s": round(stream.frames_seen / seconds, 2) if seconds else None,
-        "alerts": [a.to_dict(footage.fps) for a in alerts],
+        "alerts": [a.to_dict(fps) for a in alerts],
         "outputs": {"scores": str(table), "plot": str(plot), "events": str(log)},
     }
     write_json(out_dir / f"{name}.alerts.json", summary)

@@ -56,13 +56,38 @@ def plot_scene(params: dict, scene: str, methods: list[str], per_method: dict) -
     plot_score_curves(scored, scene, plots / "scores.png")
 
 
+def _what_ran(params: dict, per_scene: dict, scenes: list[str], methods: list[str]) -> list[str]:
+    """The report's opening: profile, scenes, test frames scored, methods and their training budget."""
+    pipe, clip, train, ft = params["pipeline"], params["clip"], params.get("train", {}), params.get("finetune", {})
+    first = per_scene[scenes[0]]
+    clips = sum(per_scene[s][methods[0]].get("n_clips", 0) for s in scenes)
+    anomalous = sum(per_scene[s][methods[0]].get("n_anomalous", 0) for s in scenes)
+    return [f"## Results of profile `{params.get('profile', '-')}`", "",
+            f"* **Scenes**: {len(scenes)} — pretraining {', '.join(pipe.get('pretrain_scenes', []))}; devices "
+            f"{', '.join(pipe.get('devices', []))}.",
+            f"* **Test frames scored**: {clips:,} (one per clip of {clip['length']} frames at {clip['size'][0]}×"
+            f"{clip['size'][1]}), {anomalous:,} of them labelled anomalous.",
+            "* **Methods**: " + ", ".join(f"{first[m]['label']} (`{m}`)" for m in methods) + ".",
+            f"* **Budget**: pretraining {train.get('epochs')} epoch(s); adapting {ft.get('epochs')} epoch(s) on "
+            f"{100 * float(ft.get('fraction', 1)):.0f} % of each device's training footage (the rest calibrates "
+            f"the alert threshold).",
+            "* **Bold**: the best method in each column (a method's components alone are not ranked).", ""]
+
+
+def _bold_best(values: dict[str, float], rankable: set[str]) -> set[str]:
+    """The keys holding the column's best value among the rankable rows."""
+    vals = {k: v for k, v in values.items() if k in rankable and v == v}
+    best = max(vals.values(), default=None)
+    return {k for k, v in vals.items() if v == best}
+
+
 def report(params: dict, plots: bool = True) -> dict:
     """Methods as rows, scenes as columns, average; both protocols; per anomaly type; alerts per device."""
     pipe = params["pipeline"]
     scenes, methods = list(pipe["scenes"]), list(pipe["methods"])
     per_scene = _load(params, scenes, methods)
     rows = _rows(per_scene, scenes, methods)
-    tables, md = {}, []
+    tables, md = {}, _what_ran(params, per_scene, scenes, methods)
     for proto in ("scene_norm", "video_norm"):
         table = {}
         for key, _, auc_key in rows:
@@ -73,9 +98,10 @@ def report(params: dict, plots: bool = True) -> dict:
         tables[proto] = table
         md += [f"### Frame-level AUC (%), {proto.replace('_', ' ')}", "",
                "| method | " + " | ".join(scenes) + " | avg |", "|---" * (len(scenes) + 2) + "|"]
+        best = {c: _bold_best({k: table[k][c] for k, _, _ in rows}, set(methods)) for c in [*scenes, "avg"]}
+        cell = lambda k, c: f"**{100 * table[k][c]:.1f}**" if k in best[c] else f"{100 * table[k][c]:.1f}"  # noqa: E731
         for key, label, _ in rows:
-            md.append(f"| {label} | " + " | ".join(f"{100 * table[key][s]:.1f}" for s in scenes)
-                      + f" | **{100 * table[key]['avg']:.1f}** |")
+            md.append(f"| {label} | " + " | ".join(cell(key, c) for c in [*scenes, "avg"]) + " |")
         md.append("")
     per_type = {}
     for m in methods:
@@ -88,8 +114,10 @@ def report(params: dict, plots: bool = True) -> dict:
     if present:  # only when the footage has per-frame anomaly types (test_types/)
         md += ["### AUC (%) per anomaly type (each type vs normal frames, scene norm, averaged over scenes)", "",
                "| method | " + " | ".join(present) + " |", "|---" * (len(present) + 1) + "|"]
+        best = {t: _bold_best({m: per_type[m][t] for m in per_type}, set(per_type)) for t in present}
         for m, vals in per_type.items():
-            md.append(f"| {labels[m]} | " + " | ".join(f"{100 * vals[t]:.1f}" for t in present) + " |")
+            md.append(f"| {labels[m]} | " + " | ".join(f"**{100 * vals[t]:.1f}**" if m in best[t] else f"{100 * vals[t]:.1f}"
+                                                      for t in present) + " |")
         md.append("")
     alerts = {f"{d}/{m}": per_scene[d][m]["alerts"] for d in pipe["devices"] if d in per_scene
               for m in methods if "alerts" in per_scene[d][m]}
