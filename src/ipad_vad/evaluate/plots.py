@@ -82,8 +82,8 @@ def plot_score_curves(scored: dict[str, pd.DataFrame], title: str, out: str | Pa
         ax.set_ylabel(f"video {video}\nscore (0-1)", fontsize=7)
         ax.tick_params(labelsize=6)
     axes[0, 0].legend(fontsize=6, loc="upper right", ncol=len(scored))
-    axes[0, 0].set_title(f"{title}: each method's combined anomaly score, min-max normalised over the scene's test "
-                         f"videos; grey hatched = labelled anomalous", fontsize=8)
+    axes[0, 0].set_title(f"{title}: each method's combined score, min-max normalised over the scene's test videos\n"
+                         f"grey hatched = labelled anomalous", fontsize=8)
     first = int(first.center.min()) if len(first) else 0
     axes[-1, 0].set_xlabel(f"frame (a clip's centre; {first_frame_note(2 * first)})", fontsize=7)
     fig.tight_layout()
