@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.setup-stamp
 PROFILE ?= demo
 
-.PHONY: setup demo test test-fast bench bench-quality bench-quality-pa bench-quality-ablation preview clean-data help
+.PHONY: setup demo serve ui-snapshot test test-fast bench bench-quality bench-quality-pa bench-quality-ablation preview clean-data help
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -23,6 +23,12 @@ setup: $(STAMP)  ## create .venv with torch and the pinned stack (idempotent)
 
 demo: setup  ## the whole pipeline (dvc repro, demo profile) on the embedded synthetic IPAD-like data
 	bash scripts/demo.sh
+
+serve: setup  ## Prefect UI (runs, task runs; the deployments, with a local worker per pool) + MLflow UI, until Ctrl-C; IPAD_PREFECT_PORT / IPAD_MLFLOW_PORT
+	bash scripts/serve.sh
+
+ui-snapshot: setup  ## screenshots of both UIs after make demo (headless Chromium) into docs/img/ui/
+	bash scripts/ui_snapshot.sh
 
 test: setup  ## run the whole test suite (218 tests, about 17 minutes on 2 CPU cores)
 	$(BIN)/python -m pytest

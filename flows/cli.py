@@ -19,9 +19,26 @@ def _run_flow(name: str, **kw):
     from flows import steps
     from ipad_vad.data.fault_points import reach
 
-    res = steps.get(name)(**kw)
+    from flows.naming import tagged
+
+    with tagged():  # the pipeline's tag (IPAD_PIPELINE_ID) on this step's flow and task runs
+        res = steps.get(name)(**kw)
     reach("step-done")  # crash tests: a pipeline step (a DVC stage) finished, the repro around it not
     return res
+
+
+@app.command("validate")
+def step_validate(profile: Optional[str] = ProfileOpt):
+    """Pipeline step: the validation gate (`ipad data validate` as a flow run: manifest, great-expectations
+    checks, reports). Exits 1 when the gate fails."""
+    from ipad_vad.errors import ValidationFailed
+
+    try:
+        res = _run_flow("validate_flow", profile=profile)
+    except ValidationFailed as e:
+        _console().print(str(e), style="red")
+        raise typer.Exit(code=1)
+    _console().print(f"validation passed: {res['videos']} videos kept, {res['excluded']} excluded", highlight=False)
 
 
 @app.command("prepare")

@@ -62,7 +62,7 @@ def retrain_from_landing(devices: list[str] | None = None, profile: str | None =
     if good:
         dvc_add_task(p)
         if pipeline_changed_task():
-            summary["stages_run"] = dvc_repro_task()
+            summary["stages_run"] = dvc_repro_task(p)
         if commit:
             git_commit_task(p, f"ingest {len(good)} landing object(s) for {', '.join(sorted({o.device for o in good}))}")
             summary["committed"] = True

@@ -4,7 +4,13 @@ device) -> evaluate (per scene) -> report -> promote (per device). Per-scene wor
 
 from __future__ import annotations
 
+import contextlib
+import os
+from typing import Iterator
+
 from prefect import flow, unmapped
+
+from flows.naming import run_name, tagged
 
 from tasks.common import params
 from tasks.data import validate_task
@@ -26,7 +32,12 @@ def finetune_on_workers(devs: list[str], profile: str | None) -> None:
     from prefect import get_client
     from prefect.deployments import run_deployment
 
-    runs = {d: run_deployment(FINETUNE_DEPLOYMENT, parameters={"device": d, "profile": profile}, timeout=0).id for d in devs}
+    from flows.naming import pipeline_tags
+
+    pid = os.environ.get("IPAD_PIPELINE_ID")
+    env = {"IPAD_PIPELINE_ID": pid} if pid else {}  # their MLflow runs join this pipeline's parent
+    runs = {d: run_deployment(FINETUNE_DEPLOYMENT, parameters={"device": d, "profile": profile}, timeout=0,
+                              tags=pipeline_tags(), job_variables={"env": env}).id for d in devs}
     states = {}
     with get_client(sync_client=True) as client:
         while len(states) < len(runs):
@@ -40,12 +51,42 @@ def finetune_on_workers(devs: list[str], profile: str | None) -> None:
         raise RuntimeError(f"fine-tuning failed on the GPU workers for devices {failed}")
 
 
-@flow(name="ipad-pipeline", log_prints=True)
+@contextlib.contextmanager
+def pipeline_run(p: dict) -> Iterator[str]:
+    """The pipeline id of this run (``IPAD_PIPELINE_ID``, else one made from the flow run's id) for the
+    tasks' MLflow runs and the spread runs' tags; the MLflow parent run ends FINISHED or FAILED with
+    the run."""
+    from prefect.runtime import flow_run
+
+    from ipad_vad.jobs.pipeline_run import finish_pipeline_run
+
+    given = os.environ.get("IPAD_PIPELINE_ID")
+    pid = given or f"prefect-{flow_run.id}"
+    os.environ["IPAD_PIPELINE_ID"] = pid
+    try:
+        with tagged(pid):
+            yield pid
+    except BaseException:
+        finish_pipeline_run(p, pid, failed=True)
+        raise
+    else:
+        finish_pipeline_run(p, pid)
+    finally:
+        if given is None:
+            os.environ.pop("IPAD_PIPELINE_ID", None)
+
+
+@flow(name="ipad-pipeline", log_prints=True, flow_run_name=run_name("pipeline", "profile", "devices"))
 def ipad_pipeline(profile: str | None = None, devices: list[str] | None = None, spread: bool = False) -> dict:
     """`devices`: restrict fine-tuning, evaluation and promotion to these devices (retraining).
     `spread`: fine-tune each device in its own flow run on the `gpu` pool (several GPU workers)
     instead of in this run."""
     p = params(profile)
+    with pipeline_run(p):
+        return _pipeline(p, profile, devices, spread)
+
+
+def _pipeline(p: dict, profile: str | None, devices: list[str] | None, spread: bool) -> dict:
     pipe = p["pipeline"]
     scenes = list(pipe["scenes"]) if devices is None else list(devices)
     devs = [d for d in pipe["devices"] if devices is None or d in devices]

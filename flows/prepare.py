@@ -1,10 +1,12 @@
 from prefect import flow
 
+from flows.naming import run_name
+
 from tasks.common import params
 from tasks.prepare import cache_task, flow_task, period_task
 
 
-@flow(name="prepare")
+@flow(name="prepare", flow_run_name=run_name("prepare", "scene"))
 def prepare_flow(scene: str, profile: str | None = None) -> dict:
     """preprocess (decoded cache) -> optical flow -> period, for one scene."""
     p = params(profile)

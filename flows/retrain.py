@@ -24,7 +24,7 @@ def retrain_on_footage(landing: str = "landing", devices: list[str] | None = Non
             return {**ing, "retrained": False, "committed_earlier_run": True}
         print(f"nothing new in {landing} ({ing['unchanged']} already ingested, {len(ing['quarantined'])} quarantined)")
         return {**ing, "retrained": False}
-    stages = dvc_repro_task()
+    stages = dvc_repro_task(p)
     if commit:
         git_commit_task(p, f"ingest footage for {', '.join(ing['devices']) or 'devices imported by an earlier, interrupted run'}")
     print(f"ingested {ing['imported']}; stages rerun: {stages}")

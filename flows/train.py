@@ -1,11 +1,13 @@
 from prefect import flow
 
+from flows.naming import run_name
+
 from tasks.common import params
 from tasks.registry import register_base_task
 from tasks.train import finetune_task, pretrain_task
 
 
-@flow(name="pretrain")
+@flow(name="pretrain", flow_run_name=run_name("pretrain", "method"))
 def pretrain_flow(method: str | None = None, profile: str | None = None) -> dict:
     """Base model of one method (default: every method of pipeline.methods) on the pretrain scenes;
     the bases of the methods that compete for a device's champion are registered as
@@ -20,7 +22,7 @@ def pretrain_flow(method: str | None = None, profile: str | None = None) -> dict
     return results
 
 
-@flow(name="finetune")
+@flow(name="finetune", flow_run_name=run_name("finetune", "method", "device"))
 def finetune_flow(device: str, method: str | None = None, profile: str | None = None) -> dict:
     """Adapt one method (default: every method) to one device."""
     p = params(profile)

@@ -6,25 +6,20 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$PWD/.venv/bin:$PATH"
 if [ ! -d .dvc ]; then dvc init -q $(test -d .git || echo --no-scm); dvc config core.analytics false; fi
+source scripts/ui_common.sh
 export PREFECT_HOME="$PWD/.prefect"
-mkdir -p "$PREFECT_HOME"
 if [ -z "${PREFECT_API_URL:-}" ]; then
-  port="${IPAD_PREFECT_PORT:-4200}"
-  prefect server start --host 127.0.0.1 --port "$port" --no-services > "$PREFECT_HOME/server.log" 2>&1 &
-  server=$!
-  trap 'kill $server 2>/dev/null || true' EXIT
-  export PREFECT_API_URL="http://127.0.0.1:$port/api"
-  for _ in $(seq 1 90); do
-    curl -sf "$PREFECT_API_URL/health" >/dev/null && break
-    kill -0 $server 2>/dev/null || { cat "$PREFECT_HOME/server.log"; echo "prefect server failed to start"; exit 1; }
-    sleep 1
-  done
+  port="$(free_port "${IPAD_PREFECT_PORT:-4200}")"
+  start_prefect "$port" --no-scheduler  # with the services that record task runs and events (ui_common.sh)
+  trap 'kill $PREFECT_PID 2>/dev/null || true' EXIT
   echo "Prefect server: http://127.0.0.1:$port (log: $PREFECT_HOME/server.log)"
 fi
 export IPAD_PIPELINE_ID="${IPAD_PIPELINE_ID:-demo-$(date +%Y%m%d-%H%M%S)}"
 start=$(date +%s)
-dvc repro
+# The MLflow parent run of this pipeline run ends with its outcome (FAILED when a stage fails).
+dvc repro || { ipad runs finish --failed || true; exit 1; }
 elapsed=$(( $(date +%s) - start ))
+ipad runs finish
 echo
 cat reports/results.md
 ipad models list
@@ -36,6 +31,11 @@ cat <<MSG
 dvc repro took ${elapsed} s (profile: $(python -c "import yaml;print(yaml.safe_load(open('params.yaml'))['profile'])")).
 Results:   reports/results.md, metrics/summary.json (dvc metrics show), plots/<scene>/ (dvc plots show)
 Scores:    scores/<video>.{scores.csv,alerts.json,png}  (ipad score --device R02 VIDEO... ; --follow for a live feed)
-MLflow:    mlflow ui --backend-store-uri sqlite:///mlflow.db   (runs of pipeline $IPAD_PIPELINE_ID; registry: ipad-vad-*)
-Prefect:   PREFECT_HOME=.prefect prefect server start          (the flow runs of this demo)
+Browse:    make serve   Prefect UI (this demo's flow and task runs, tag pipeline:$IPAD_PIPELINE_ID; the
+                        deployments, with a worker that runs what the UI's Run button starts) and
+                        MLflow UI (runs of pipeline-$IPAD_PIPELINE_ID; registry: ipad-vad-*).
+                        Other ports: IPAD_PREFECT_PORT=4310 IPAD_MLFLOW_PORT=5010 make serve
+By hand, on any port P:
+  PREFECT_HOME=.prefect PREFECT_UI_API_URL=http://127.0.0.1:P/api prefect server start --port P
+  mlflow ui --backend-store-uri sqlite:///mlflow.db --port 5000
 MSG

@@ -1,4 +1,4 @@
-"""Settings shared by the tasks."""
+"""Settings and helpers shared by the tasks."""
 
 from prefect.tasks import exponential_backoff
 
@@ -15,3 +15,11 @@ def params(profile: str | None = None) -> dict:
     check(p)  # pipeline.scenes == pretrain_scenes + devices, or a clear error before any work
     PipelineSettings.from_params(p)  # known methods, promote_methods among them
     return p
+
+
+def log(message: str, *args) -> None:
+    """A line of the project's own in the run's log (what the Prefect UI shows under the flow or task
+    run): frames processed, loss per epoch, AUCs, the promotion decision."""
+    from prefect import get_run_logger
+
+    get_run_logger().info(message, *args)

@@ -8,16 +8,29 @@ from ipad_vad.jobs.layout import eval_dir
 from ipad_vad.jobs.report import report
 from ipad_vad.registry import tracking
 
-from .common import GPU_TAGS, IO_RETRIES
+from .common import GPU_TAGS, IO_RETRIES, log
 
 
-def _log_metrics(method: str, m: dict, prefix: str = "") -> None:
+def _log_metrics(m: dict, prefix: str = "") -> None:
+    """``auc_<protocol>/<component>``, ``auc_per_type/<type>``, ``alerts/<what>``: the same names in
+    every method's run (the method is the run's ``ipad.method`` tag and name), grouped by protocol
+    (``tracking.metric_name``), so MLflow's compare view lines the methods up column by column."""
+    name = tracking.metric_name
     for proto, aucs in m["auc"].items():
-        mlflow.log_metrics({f"{prefix}auc_{proto}_{method}_{k}": v for k, v in aucs.items() if v == v})
-    mlflow.log_metrics({f"{prefix}auc_type_{method}_{t}": v for t, v in m.get("auc_per_type", {}).items() if v == v})
-    for k, v in m.get("alerts", {}).items():  # devices: the threshold and how it does on the test set
-        if isinstance(v, (int, float)) and v == v:
-            mlflow.log_metric(f"{prefix}alert_{method}_{k}", v)
+        mlflow.log_metrics({name(prefix, f"auc_{proto}", k): v for k, v in aucs.items() if v == v})
+    mlflow.log_metrics({name(prefix, "auc_per_type", t): v for t, v in m.get("auc_per_type", {}).items() if v == v})
+    mlflow.log_metrics({name(prefix, "alerts", k): v for k, v in m.get("alerts", {}).items()  # devices: threshold, test set
+                        if isinstance(v, (int, float)) and v == v})
+
+
+def _log_lines(method: str, scene: str, m: dict) -> None:
+    auc = m["auc"]["scene_norm"]
+    log("%s on %s: %d clips scored (%d labelled anomalous); AUC scene norm %.1f (%s)", method, scene, m["n_clips"],
+        m["n_anomalous"], 100 * auc["score"], ", ".join(f"{k} {100 * v:.1f}" for k, v in auc.items() if k != "score"))
+    a = m.get("alerts")
+    if a:
+        log("%s on %s: alert threshold %.4g; test false-alarm rate %.3f, recall %.3f", method, scene, a["threshold"],
+            a.get("test_false_alarm_rate", float("nan")), a.get("test_recall", float("nan")))
 
 
 @task(name="evaluate", tags=GPU_TAGS)
@@ -27,7 +40,8 @@ def evaluate_task(p: dict, method: str, scene: str) -> dict:
                       manifest=p["data"]["manifest"]):
         mlflow.set_tag("ipad.method", method)
         m = evaluate_scene(p, method, scene, progress=False)
-        _log_metrics(method, m)
+        _log_metrics(m)
+        _log_lines(method, scene, m)
         out = eval_dir(p, scene, method)
         for f in ("metrics.json", "calibration.json"):
             if (out / f).is_file():
@@ -43,7 +57,8 @@ def evaluate_pretrain_task(p: dict, method: str) -> dict:
         mlflow.set_tag("ipad.method", method)
         res = evaluate_pretrain_scenes(p, method, progress=False)
         for scene, m in res.items():
-            _log_metrics(method, m, prefix=f"{scene}_")
+            _log_metrics(m, prefix=scene)
+            _log_lines(method, scene, m)
     return {scene: {"scene": scene, "method": method, "auc": m["auc"]["scene_norm"]["score"]} for scene, m in res.items()}
 
 
@@ -51,11 +66,12 @@ def evaluate_pretrain_task(p: dict, method: str) -> dict:
 def report_task(p: dict) -> dict:
     with tracking.run("report", "report", manifest=p["data"]["manifest"]):
         res = report(p)
-        mlflow.log_metrics({f"avg_auc_{m.replace(':', '_')}": v for m, v in res["summary"].items()})
+        mlflow.log_metrics(tracking.summary_metrics(res["summary"]))
         reports = Path(p["pipeline"]["reports_root"])
         mlflow.log_artifact(str(reports / "results.md"))
         mlflow.log_artifact(str(reports / "results.json"))
         plots = Path(p["pipeline"]["plots_root"])
         if plots.is_dir():
             mlflow.log_artifacts(str(plots), artifact_path="plots")
+    log("mean AUC (scene norm) per method: %s", ", ".join(f"{m} {100 * v:.1f}" for m, v in res["summary"].items()))
     return res["summary"]

@@ -8,18 +8,20 @@ from prefect import task
 from ipad_vad.data.fault_points import reach
 from ipad_vad.jobs.ingest import ingest_landing
 
-from .common import IO_RETRIES
+from .common import IO_RETRIES, log
 
 
 @task(name="ingest", **IO_RETRIES)
 def ingest_task(p: dict, landing: str, devices: list[str] | None = None) -> dict:
     res = ingest_landing(landing, p["data"]["root"], devices, min_frames=p["clip"]["length"])
+    log("ingest %s: imported %s, %d unchanged, %d quarantined", landing,
+        {d: len(v) for d, v in res.imported.items()} or "nothing", res.unchanged, len(res.quarantined))
     return {"devices": res.devices, "imported": {d: len(v) for d, v in res.imported.items()},
             "unchanged": res.unchanged, "quarantined": res.quarantined}
 
 
-def _run(cmd: list[str]) -> str:
-    out = subprocess.run(cmd, capture_output=True, text=True)
+def _run(cmd: list[str], env: dict | None = None) -> str:
+    out = subprocess.run(cmd, capture_output=True, text=True, env=env)
     if out.returncode != 0:
         raise RuntimeError(f"{' '.join(cmd)} failed ({out.returncode}):\n{out.stdout[-2000:]}\n{out.stderr[-2000:]}")
     return out.stdout
@@ -34,10 +36,24 @@ def dvc_add_task(p: dict) -> str:
 
 
 @task(name="dvc-repro")
-def dvc_repro_task() -> list[str]:
+def dvc_repro_task(p: dict) -> list[str]:
     """Rerun only what changed (DVC compares every stage's dependencies with dvc.lock); returns the
-    stages that ran."""
-    out = _run(["dvc", "repro"])
+    stages that ran. The stages form one pipeline run (``IPAD_PIPELINE_ID``, else one named after
+    this flow run): one tag in Prefect, one parent run in MLflow, ended with the repro's outcome."""
+    import os
+
+    from prefect.runtime import flow_run
+
+    from ipad_vad.jobs.pipeline_run import finish_pipeline_run
+
+    pid = os.environ.get("IPAD_PIPELINE_ID") or f"retrain-{flow_run.id}"
+    try:
+        out = _run(["dvc", "repro"], env={**os.environ, "IPAD_PIPELINE_ID": pid})
+    except BaseException:
+        finish_pipeline_run(p, pid, failed=True)
+        raise
+    finish_pipeline_run(p, pid)
+    log("dvc repro: pipeline run %s", pid)
     reach("repro-done")
     return [line.split("'")[1] for line in out.splitlines() if line.startswith("Running stage '")]
 

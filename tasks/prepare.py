@@ -6,23 +6,31 @@ from ipad_vad.preprocess.cache import cache_scene
 from ipad_vad.preprocess.optical_flow import flow_scene
 from ipad_vad.preprocess.period import period_scene
 
-from .common import IO_RETRIES
+from .common import IO_RETRIES, log
 
 
 @task(name="preprocess", **IO_RETRIES)
 def cache_task(p: dict, scene: str) -> dict:
-    return cache_scene(read_dataframe(p["data"]["manifest"]), scene, tuple(p["clip"]["size"]), prepared(p, scene, "cache"))
+    res = cache_scene(read_dataframe(p["data"]["manifest"]), scene, tuple(p["clip"]["size"]), prepared(p, scene, "cache"))
+    log("%s: decoded %d frames of %d video(s) at %s", scene, res["frames"], res["videos"], p["clip"]["size"])
+    return res
 
 
 @task(name="optical-flow", **IO_RETRIES)
 def flow_task(p: dict, scene: str) -> dict:
     f = p["optical_flow"]
-    return flow_scene(prepared(p, scene, "cache"), scene, prepared(p, scene, "flow"), f["method"], tuple(f["size"]))
+    res = flow_scene(prepared(p, scene, "cache"), scene, prepared(p, scene, "flow"), f["method"], tuple(f["size"]))
+    log("%s: optical flow (%s) of %d video(s) at %s", scene, f["method"], res["videos"], f["size"])
+    return res
 
 
 @task(name="period", **IO_RETRIES)
 def period_task(p: dict, scene: str) -> dict:
     per = p["period"]
-    return period_scene(read_dataframe(p["data"]["manifest"]), scene, prepared(p, scene, "cache"),
-                        prepared(p, scene, "periods"), prepared(p, scene, "flow"), per["signal"], per["min_frames"],
-                        per["max_frames"], per["use_annotations"])
+    res = period_scene(read_dataframe(p["data"]["manifest"]), scene, prepared(p, scene, "cache"),
+                       prepared(p, scene, "periods"), prepared(p, scene, "flow"), per["signal"], per["min_frames"],
+                       per["max_frames"], per["use_annotations"])
+    err = res.get("error_frames")
+    log("%s: cycle %s frames (estimated %s%s)", scene, res.get("cycle_frames"), res.get("estimated_cycle_frames"),
+        "" if err is None else f", {err} frames from the annotated period")
+    return res

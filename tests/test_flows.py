@@ -54,3 +54,36 @@ def test_full_pipeline_flow_with_fan_out(tmp_path, monkeypatch):
         assert (tmp_path / "data/prepared" / ("devices" if scene == "R01" else "pretrain") / "periods" / scene / "periods.json").is_file()
     client = mlflow.MlflowClient(tracking_uri=os.environ["MLFLOW_TRACKING_URI"])
     assert str(client.get_model_version_by_alias("ipad-vad-R01", "champion").version) == "1"
+    # the flow made its own pipeline id: one MLflow parent run, ended FINISHED with the mean AUC per method
+    [parent] = _pipeline_runs(client)
+    assert parent.info.status == "FINISHED" and parent.data.tags["ipad.pipeline_id"].startswith("prefect-")
+    assert set(parent.data.metrics) == {f"mean_auc/{m}" for m in result["summary"]}
+    children = client.search_runs([parent.info.experiment_id], f"tags.mlflow.parentRunId = '{parent.info.run_id}'")
+    assert {r.data.tags["ipad.stage"] for r in children} >= {"pretrain", "finetune", "evaluate", "report", "promote"}
+    assert "IPAD_PIPELINE_ID" not in os.environ
+
+
+def _pipeline_runs(client):
+    exp = client.get_experiment_by_name("ipad-vad")
+    return client.search_runs([exp.experiment_id], "tags.`ipad.role` = 'pipeline'")
+
+
+def test_a_failing_stage_ends_the_mlflow_parent_run_failed(tmp_path, monkeypatch):
+    """The gate fails (no footage where params point): the flow run fails and the pipeline's MLflow
+    run ends FAILED instead of staying "Running" forever."""
+    import subprocess
+
+    subprocess.run([sys.executable, str(ROOT / "scripts/smoke_params.py"), "smoke", str(tmp_path / "params.yaml")],
+                   check=True)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
+    monkeypatch.delenv("IPAD_PIPELINE_ID", raising=False)
+    (tmp_path / "data/synth").mkdir(parents=True)  # an empty data folder: validation fails
+    from flows.pipeline import ipad_pipeline
+
+    with prefect_test_harness(server_startup_timeout=120):
+        state = ipad_pipeline(return_state=True)
+    assert state.is_failed(), state
+    [parent] = _pipeline_runs(mlflow.MlflowClient(tracking_uri=os.environ["MLFLOW_TRACKING_URI"]))
+    assert parent.info.status == "FAILED" and parent.info.end_time is not None
+    assert parent.data.params["profile"] == "smoke"

@@ -45,12 +45,75 @@ def test_dvc_repro_runs_every_stage_and_tracks_results(repo):
     assert len(parents) == 1  # one pipeline run groups every stage's run
     evaluate_r01 = [r for r in runs if r.data.tags.get("ipad.stage") == "evaluate" and r.data.tags.get("ipad.scene") == "R01"]
     assert {r.data.tags["ipad.method"] for r in evaluate_r01} == set(METHODS)  # one run per method
-    assert all(any(k.startswith(f"auc_scene_norm_{r.data.tags['ipad.method']}") for k in r.data.metrics) for r in evaluate_r01)
+    # structured metric names: the same in every method's run, grouped by protocol
+    for r in evaluate_r01:
+        assert {"auc_scene_norm/score", "auc_video_norm/score", "alerts/threshold"} <= set(r.data.metrics), r.data.metrics
+        assert not any(r.data.tags["ipad.method"] in k for k in r.data.metrics)
     assert all(len(r.data.tags.get("data_version", "")) == 16 for r in evaluate_r01)
     client = mlflow.MlflowClient()
     for m in ("ipad_vad", "knn"):  # the bases of the methods that compete for the device are registered
-        assert len(client.search_model_versions(f"name='ipad-vad-base-{m}'")) == 1
-    assert client.get_model_version("ipad-vad-R01", "1").tags["method"] == decision["method"]
+        [base] = client.search_model_versions(f"name='ipad-vad-base-{m}'")
+        [pre] = [r for r in runs if r.data.tags.get("ipad.stage") == "pretrain" and r.data.tags["ipad.method"] == m]
+        assert base.tags["pretrain_run_id"] == pre.info.run_id
+        assert m in client.get_registered_model(f"ipad-vad-base-{m}").description
+    version = client.get_model_version("ipad-vad-R01", "1")
+    assert version.tags["method"] == decision["method"]
+    # lineage: the version names the fine-tune run that produced the registered adapter (not the promote run)
+    [tuned] = [r for r in runs if r.data.tags.get("ipad.stage") == "finetune" and r.data.tags.get("ipad.scene") == "R01"
+               and r.data.tags["ipad.method"] == decision["method"]]
+    assert version.tags["finetune_run_id"] == tuned.info.run_id != version.run_id
+    description = client.get_registered_model("ipad-vad-R01").description
+    assert "R01" in description and "champion" in description and "promote_min_auc" in description
+    # the parent run ended with the pipeline (ipad runs finish): FINISHED, settings, mean AUC per method, report
+    [parent] = [r for r in runs if r.data.tags.get("ipad.role") == "pipeline"]
+    assert parent.info.status == "FINISHED" and parent.info.end_time is not None
+    assert {f"mean_auc/{k}": round(v, 6) for k, v in res["summary"].items()} == \
+        {k: round(v, 6) for k, v in parent.data.metrics.items()}
+    assert parent.data.params["profile"] == "smoke" and parent.data.params["methods"] == ",".join(METHODS)
+    assert "results.md" in {a.path for a in client.list_artifacts(parent.info.run_id)}
+
+
+def _prefect(repo, path: str, body: dict) -> list[dict]:
+    """Every row a filter endpoint of the Prefect API returns, page by page."""
+    import urllib.request
+
+    rows: list[dict] = []
+    while True:
+        req = urllib.request.Request(repo["env"]["PREFECT_API_URL"] + path, method="POST",
+                                     data=json.dumps({**body, "limit": 200, "offset": len(rows)}).encode(),
+                                     headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(req, timeout=30) as r:
+            page = json.loads(r.read())
+        rows += page
+        if len(page) < 200:
+            return rows
+
+
+def test_prefect_shows_named_tagged_flow_runs_their_task_runs_and_the_projects_log_lines(repo):
+    """What an operator sees in the Prefect UI after the pipeline ran against the server: every step
+    a flow run named by step and subject, tagged with the pipeline id; each with its task runs and
+    their states; logs with the project's own lines (frames, losses, AUCs, the promotion)."""
+    tag = "pipeline:e2e-test"
+    flows = _prefect(repo, "/flow_runs/filter", {"flow_runs": {"tags": {"all_": [tag]}}})
+    names = {f["name"] for f in flows}
+    assert {"validate", "prepare S01", "prepare R01", "pretrain knn", "finetune knn R01", "evaluate knn R01",
+            "report", "promote R01"} <= names, names
+    assert all(f["state_type"] == "COMPLETED" for f in flows)
+    tasks = _prefect(repo, "/task_runs/filter", {"flow_runs": {"tags": {"all_": [tag]}}})
+    by_flow = {}
+    for t in tasks:
+        by_flow.setdefault(t["flow_run_id"], []).append(t)
+    runs = {f["name"]: f["id"] for f in flows}
+    task_names = lambda n: sorted(t["name"].rsplit("-", 1)[0] for t in by_flow.get(runs[n], []))  # noqa: E731
+    assert task_names("prepare R01") == ["optical-flow", "period", "preprocess"]
+    assert task_names("evaluate knn R01") == ["evaluate"] and task_names("promote R01") == ["promote"]
+    assert task_names("validate") == ["validate"]
+    assert all(t["state_type"] == "COMPLETED" for t in tasks)
+    logs = _prefect(repo, "/logs/filter", {"logs": {"flow_run_id": {"any_": list(runs.values())}}})
+    text = "\n".join(entry["message"] for entry in logs)
+    for line in ("R01: decoded", "knn on R01:", "AUC scene norm", "promote R01: ipad-vad-R01 v1", "validation:",
+                 "finetune ipad_vad R01: epoch 1:"):
+        assert line in text, (line, text[:3000])
 
 
 def test_second_repro_reruns_nothing(repo):

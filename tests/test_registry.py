@@ -102,6 +102,56 @@ def test_runs_carry_tags_and_share_a_pipeline_parent(store, monkeypatch):
     assert [(m.step, m.value) for m in hist] == [(1, 0.5), (2, 0.25)]
 
 
+def test_the_pipeline_parent_run_ends_with_its_status_summary_and_settings(store, monkeypatch):
+    monkeypatch.setenv("IPAD_PIPELINE_ID", "p-7")
+    with tracking.run("a", "evaluate", scene="R01"):
+        mlflow.log_metric(tracking.metric_name("R01", "auc_scene_norm", "score"), 0.6)
+    client = mlflow.MlflowClient()
+    [parent] = client.search_runs([tracking.configure()], "tags.`ipad.role` = 'pipeline'")
+    assert parent.info.status == "RUNNING"  # what the UI showed forever before the pipeline ended it
+    (store / "results.md").write_text("# results")
+    rid = tracking.finish_pipeline("p-7", "FAILED", {"knn": 0.87, "ipad_vad:recon_error": 0.51},
+                                   {"profile": "smoke", "train": {"epochs": 3}}, (store / "results.md", store / "absent.json"))
+    run = client.get_run(rid)
+    assert rid == parent.info.run_id and run.info.status == "FAILED" and run.info.end_time >= run.info.start_time
+    assert run.data.metrics == {"mean_auc/knn": 0.87, "mean_auc/ipad_vad:recon_error": 0.51}
+    assert run.data.params == {"profile": "smoke", "train.epochs": "3"}
+    assert [a.path for a in client.list_artifacts(rid)] == ["results.md"]
+    # ended again (a rerun of the finishing step) with other settings: the status follows, params stay
+    tracking.finish_pipeline("p-7", "FINISHED", {"knn": 0.9}, {"profile": "demo"})
+    run = client.get_run(rid)
+    assert run.info.status == "FINISHED" and run.data.params["profile"] == "smoke" and run.data.metrics["mean_auc/knn"] == 0.9
+    with pytest.raises(ValueError, match="RUNNING"):
+        tracking.finish_pipeline("p-7", "RUNNING")
+    # a pipeline that failed before any tracked stage still gets its (failed) parent run
+    other = client.get_run(tracking.finish_pipeline("p-8", "FAILED"))
+    assert other.data.tags["ipad.pipeline_id"] == "p-8" and other.info.status == "FAILED"
+
+
+def test_lineage_finds_the_run_that_produced_the_registered_files(store):
+    from ipad_vad.registry.lineage import lineage_tags, mark_produced, producing_run
+
+    base, adapted = store / "base.pt", store / "adapted"
+    adapted.mkdir()
+    base.write_bytes(b"base v1")
+    (adapted / "adapter.bin").write_bytes(b"adapter of R01")
+    with tracking.run("pretrain m", "pretrain"):
+        mark_produced(base)
+    with tracking.run("finetune m R01", "finetune", "R01") as first:
+        mark_produced(adapted)
+    (adapted / "adapter.bin").write_bytes(b"adapter of R01, retrained")
+    with tracking.run("finetune m R01", "finetune", "R01") as second:
+        mark_produced(adapted)
+    assert producing_run("finetune", adapted) == second.info.run_id
+    (adapted / "adapter.bin").write_bytes(b"adapter of R01")  # the first run's bytes again (DVC checked them out)
+    assert producing_run("finetune", adapted) == first.info.run_id
+    assert producing_run("pretrain", adapted) is None  # stage and bytes must both match
+    tags = lineage_tags(base, adapted)
+    assert tags["finetune_run_id"] == first.info.run_id and set(tags) == {"pretrain_run_id", "finetune_run_id"}
+    (adapted / "adapter.bin").write_bytes(b"made by hand, outside a tracked run")
+    assert lineage_tags(base, adapted).keys() == {"pretrain_run_id"}  # absent, not guessed
+
+
 def test_a_model_below_the_minimum_auc_is_never_champion_and_the_device_is_refused(store):
     from ipad_vad.errors import ConfigError
     from ipad_vad.inference.champion import load_scorer

@@ -111,37 +111,23 @@ def data_validate(
     Writes the validated manifest (what every later stage reads), the full GX result as JSON and a
     Markdown summary. Exits 1 with the failed checks and files when the gate fails.
     """
-    from .data.manifest import build_manifest, write_scene_manifests
-    from .data.validation import apply_policy, validate_manifest, write_report
     from .errors import ValidationFailed
-    from .io_utils import write_dataframe
+    from .jobs.validate import validate_footage
     from .progress import rich_progress
 
     p = _params(params, profile)
-    d, v = p.get("data", {}), p.get("validation", {})
-    root = root or Path(d.get("root", "data/ipad"))
-    manifest_out = manifest_out or Path(d.get("manifest", "data/manifest.parquet"))
-    report_dir = report_dir or Path(v.get("report_dir", "reports/validation"))
-    policy = on_failure or v.get("on_failure", "fail")
-    scenes = d.get("scenes") or None
-    manifest = build_manifest(root, scenes=scenes, sample_decode=v.get("sample_decode", 3), progress=rich_progress)
-    report = validate_manifest(manifest, min_frames=p.get("clip", {}).get("length", 16))
     con = _console()
     try:
-        kept = apply_policy(manifest, report, policy)
+        done = validate_footage(p, root, manifest_out, report_dir, on_failure, progress=rich_progress)
     except ValidationFailed as e:
-        path = write_report(report, report_dir)
         con.print(str(e), style="red")
-        con.print(f"Full result: {path}")
+        con.print(f"Full result: {Path(report_dir or p.get('validation', {}).get('report_dir', 'reports/validation')) / 'result.json'}")
         raise typer.Exit(code=1)
-    path = write_report(report, report_dir)
-    write_dataframe(manifest_out, kept)
-    write_scene_manifests(kept, Path(d.get("manifests", manifest_out.parent / "manifests")),
-                          {"pretrain": list(p.get("pipeline", {}).get("pretrain_scenes") or [])})
+    report = done.report
     con.print(report.summary(), style="green" if report.success else "yellow")
     if report.excluded:
-        con.print(f"excluded {len(report.excluded)} video(s) (validation.on_failure=exclude), listed in {report_dir / 'summary.md'}")
-    con.print(f"manifest: {manifest_out} ({len(kept)} videos)   result: {path}")
+        con.print(f"excluded {len(report.excluded)} video(s) (validation.on_failure=exclude), listed in {done.result.parent / 'summary.md'}")
+    con.print(f"manifest: {done.manifest} ({len(done.kept)} videos)   result: {done.result}")
 
 
 @data_app.command("synth")
@@ -564,6 +550,27 @@ def models_list(params: Optional[Path] = ParamsOpt, profile: Optional[str] = Pro
         t.add_row(r["name"], str(r["versions"]), f"v{r['champion']}" if r["champion"] else "-", f(r["champion_auc"]),
                   f"v{r['challenger']}" if r["challenger"] else "-", f(r["challenger_auc"]), use)
     _console().print(t)
+
+
+runs_app = typer.Typer(help="MLflow runs of the pipeline.", no_args_is_help=True)
+app.add_typer(runs_app, name="runs")
+
+
+@runs_app.command("finish")
+def runs_finish(failed: bool = typer.Option(False, "--failed", help="the pipeline failed (a stage did)"),
+                pipeline_id: Optional[str] = typer.Option(None, "--pipeline-id", envvar="IPAD_PIPELINE_ID",
+                                                          help="default: $IPAD_PIPELINE_ID"),
+                params: Optional[Path] = ParamsOpt, profile: Optional[str] = ProfileOpt):
+    """End the pipeline's parent MLflow run (FINISHED, or FAILED with --failed) with its settings, the
+    mean AUC per method and the report: what `make demo` runs after `dvc repro`."""
+    from .errors import ConfigError
+    from .jobs.pipeline_run import finish_pipeline_run
+
+    if not pipeline_id:
+        raise ConfigError("no pipeline id: pass --pipeline-id or set IPAD_PIPELINE_ID (the id the stages ran with)")
+    res = finish_pipeline_run(_params(params, profile), pipeline_id, failed)
+    _console().print(f"MLflow run pipeline-{pipeline_id} ({res['run_id']}) ended {res['status']}; "
+                     f"mean AUC logged for {len(res['summary'])} method row(s)", highlight=False)
 
 
 def main() -> None:

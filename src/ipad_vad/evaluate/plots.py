@@ -64,9 +64,11 @@ def plot_roc(points: pd.DataFrame, aucs: dict[str, float], title: str, out: str 
     return Path(out)
 
 
-def plot_score_curves(scored: dict[str, pd.DataFrame], title: str, out: str | Path) -> Path:
-    """One panel per test video: each method's score over frames, anomalous frames shaded."""
+def plot_score_curves(scored: dict[str, pd.DataFrame], title: str, out: str | Path, fps: float | None = None) -> Path:
+    """One panel per test video: each method's score over frames, anomalous frames shaded; seconds
+    on the axis when the scene's `fps` is known (the manifest's)."""
     plt = _plt()
+    scale = (1 / fps) if fps else 1
     first = next(iter(scored.values()))
     videos = list(dict.fromkeys(first.video))
     fig, axes = plt.subplots(len(videos), 1, figsize=(8, 1.6 * len(videos)), squeeze=False, sharey=True)
@@ -75,17 +77,18 @@ def plot_score_curves(scored: dict[str, pd.DataFrame], title: str, out: str | Pa
         lab = ref.label.to_numpy()
         x = ref.center.to_numpy()
         for s, e in true_runs(lab):
-            ax.axvspan(x[s] - 0.5, x[e - 1] + 0.5, **LABELLED)
+            ax.axvspan((x[s] - 0.5) * scale, (x[e - 1] + 0.5) * scale, **LABELLED)
         for method, df in scored.items():
             d = df[df.video == video]
-            ax.plot(d.center, d.score, lw=1, label=method)
+            ax.plot(d.center * scale, d.score, lw=1, label=method)
         ax.set_ylabel(f"video {video}\nscore (0-1)", fontsize=7)
         ax.tick_params(labelsize=6)
     axes[0, 0].legend(fontsize=6, loc="upper right", ncol=len(scored))
     axes[0, 0].set_title(f"{title}: each method's combined score, min-max normalised over the scene's test videos\n"
                          f"grey hatched = labelled anomalous", fontsize=8)
     first = int(first.center.min()) if len(first) else 0
-    axes[-1, 0].set_xlabel(f"frame (a clip's centre; {first_frame_note(2 * first)})", fontsize=7)
+    axes[-1, 0].set_xlabel(f"{f'time (s) at {fps:g} fps' if fps else 'frame'} (a clip's centre; "
+                           f"{first_frame_note(2 * first)})", fontsize=7)
     fig.tight_layout()
     with atomic_path(out) as tmp:
         fig.savefig(tmp, dpi=100, format="png")

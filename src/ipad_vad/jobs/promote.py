@@ -17,8 +17,9 @@ from pathlib import Path
 import numpy as np
 
 from ..io_utils import read_dataframe, write_json
-from ..registry import base_model_name, device_model_name
+from ..registry import base_model_name, descriptions, device_model_name
 from ..registry.idempotency import CONTENT_TAG, content_key, registered_version
+from ..registry.lineage import lineage_tags
 from ..registry.promotion import best_candidate, promote
 from ..registry.pyfunc_model import SCORER_CODE, log_scorer
 from .data import DataSource, clip_dataset
@@ -54,9 +55,12 @@ def promote_device(params: dict, device: str, tags: dict | None = None, source: 
     base, adapted = base_dir(params, method) / "model.pt", adapter_dir(params, method, device)
     version_tags = {"scene": device, "auc": f"{aucs[method]:.6f}", "threshold": repr(cal["threshold"]),
                     "false_alarm_rate": cal["false_alarm_rate"],
-                    "candidates": json.dumps({m: round(a, 4) for m, a in aucs.items()}), **(tags or {})}
+                    "candidates": json.dumps({m: round(a, 4) for m, a in aucs.items()}),
+                    **lineage_tags(base, adapted), **(tags or {})}
     version = _register(device_model_name(device), _example(params, device, "testing", source), base, adapted,
                         calibration, version_tags)
+    _describe(device_model_name(device), descriptions.device_model(device, list(pipe.promote_methods), method,
+                                                                   pipe.promote_margin, pipe.promote_min_auc))
     decision = promote(device_model_name(device), version.version, aucs[method], pipe.promote_margin,
                        pipe.promote_min_auc)
     record = {"device": device, "model": decision.name, "version": decision.version, "method": method,
@@ -70,9 +74,19 @@ def promote_device(params: dict, device: str, tags: dict | None = None, source: 
 def register_base(params: dict, method: str, tags: dict | None = None, source: DataSource = DataSource.PREPARED) -> dict:
     """Register a method's pretrained base as a version of ``ipad-vad-base-<method>`` (the same
     base registered again is the same version)."""
+    from ..methods import get_method_class
+
+    base = base_dir(params, method) / "model.pt"
     version = _register(base_model_name(method), _example(params, pretrain_scenes(params)[0], "training", source),
-                        base_dir(params, method) / "model.pt", None, None, tags or {})
+                        base, None, None, {**lineage_tags(base, None), **(tags or {})})
+    _describe(base_model_name(method), descriptions.base_model(method, get_method_class(method).label))
     return {"model": base_model_name(method), "version": version.version}
+
+
+def _describe(name: str, text: str) -> None:
+    import mlflow
+
+    mlflow.MlflowClient().update_registered_model(name, description=text)
 
 
 def _register(name: str, example: np.ndarray, base: Path, adapted: Path | None, calibration: Path | None,

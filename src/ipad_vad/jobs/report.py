@@ -53,7 +53,11 @@ def plot_scene(params: dict, scene: str, methods: list[str], per_method: dict) -
     write_dataframe(plots / "roc.csv", points)
     aucs = {per_method[m]["label"]: per_method[m]["auc"]["scene_norm"]["score"] for m in methods}
     plot_roc(points, aucs, f"{scene}: frame-level ROC (scene norm)", plots / "roc.png")
-    plot_score_curves(scored, scene, plots / "scores.png")
+    manifest = read_dataframe(params["data"]["manifest"])
+    rates = manifest[(manifest.scene == scene) & (manifest.split == "testing")].fps.dropna()
+    rates = rates[rates > 0]
+    fps = float(rates.iloc[0]) if len(rates) and rates.nunique() == 1 else None  # seconds only when one rate holds
+    plot_score_curves(scored, scene, plots / "scores.png", fps)
 
 
 def _what_ran(params: dict, per_scene: dict, scenes: list[str], methods: list[str]) -> list[str]:

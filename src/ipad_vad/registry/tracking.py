@@ -4,7 +4,13 @@
 Runs are tagged with the git commit and the data version (a hash of the validated manifest, which
 names every video with its frame count and labels). Pipeline steps that run in separate processes
 (DVC stages) share a parent run through ``IPAD_PIPELINE_ID``: the first step creates the parent,
-the others find it by that tag.
+the others find it by that tag, and whoever drove the stages ends it (``finish_pipeline``: ``ipad runs
+finish`` after ``dvc repro`` in ``make demo``, the pipeline flow itself, the retraining flows' repro
+task) with the pipeline's status, its settings, the mean AUC per method and the report.
+
+Metric names are structured ``<group>/<name>`` (``auc_scene_norm/score``, ``auc_per_type/shift``,
+``alerts/threshold``, ``mean_auc/knn``): the same names in every method's run, so the compare view
+lines methods up, and MLflow's charts group them by protocol.
 """
 
 from __future__ import annotations
@@ -91,6 +97,44 @@ def run(name: str, stage: str, scene: str | None = None, params: dict | None = N
         if params:
             mlflow.log_params(flatten(params))
         yield r
+
+
+def metric_name(*parts: str) -> str:
+    """``a/b/c`` from the parts that are set (a scene prefix is optional)."""
+    return "/".join(p for p in parts if p)
+
+
+def summary_metrics(summary: dict[str, float]) -> dict[str, float]:
+    """The report's mean AUC (scene norm) per method and per component row (``ipad_vad:recon_error``)."""
+    return {metric_name("mean_auc", m): float(v) for m, v in summary.items() if v == v}
+
+
+def finish_pipeline(pipeline_id: str, status: str = "FINISHED", summary: dict[str, float] | None = None,
+                    params: dict | None = None, artifacts: tuple[str | Path, ...] = ()) -> str:
+    """End the pipeline's parent run with ``status`` (FINISHED | FAILED | KILLED): the summary metrics,
+    the settings that describe the run (params already logged keep their value: a parent is finished
+    once per pipeline run, and a second call only ends it again) and the report files that exist.
+    Creates the parent when no stage did (a pipeline that failed before its first tracked stage).
+    Returns the run id."""
+    import time
+
+    import mlflow
+    from mlflow.entities import Metric, Param
+
+    if status not in ("FINISHED", "FAILED", "KILLED"):
+        raise ValueError(f"status must be FINISHED, FAILED or KILLED, got {status!r}")
+    run_id = _parent_run_id(pipeline_id, configure())
+    client = mlflow.MlflowClient()
+    now = int(time.time() * 1000)
+    known = client.get_run(run_id).data.params
+    client.log_batch(run_id, metrics=[Metric(k, v, now, 0) for k, v in summary_metrics(summary or {}).items()],
+                     params=[Param(k, v) for k, v in flatten(params or {}).items() if k not in known])
+    for a in artifacts:
+        if Path(a).is_file():
+            client.log_artifact(run_id, str(a))
+    client.set_tag(run_id, "ipad.status", status)
+    client.set_terminated(run_id, status)
+    return run_id
 
 
 def flatten(d: dict, prefix: str = "") -> dict:
