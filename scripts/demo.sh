@@ -17,7 +17,8 @@ fi
 export IPAD_PIPELINE_ID="${IPAD_PIPELINE_ID:-demo-$(date +%Y%m%d-%H%M%S)}"
 start=$(date +%s)
 # The MLflow parent run of this pipeline run ends with its outcome (FAILED when a stage fails).
-dvc repro || { ipad runs finish --failed || true; exit 1; }
+# IPAD_REPRO_ARGS: options for dvc repro (--force: every stage again; --no-run-cache: run, never restore)
+dvc repro ${IPAD_REPRO_ARGS:-} || { ipad runs finish --failed || true; exit 1; }
 elapsed=$(( $(date +%s) - start ))
 ipad runs finish
 echo
