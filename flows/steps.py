@@ -3,13 +3,13 @@ step needs (a preprocessing step never loads torch or MLflow). Each runs ephemer
 local server) when no PREFECT_API_URL is set, and shows in the Prefect UI when it is.
 
     flows.data:      validate_flow
-
-Flow runs are named by step and subject (``evaluate knn R02``) and tagged with the pipeline id
-(``flows/naming.py``).
     flows.prepare:   prepare_flow(scene)
     flows.train:     pretrain_flow(method), finetune_flow(device, method)
     flows.evaluate:  evaluate_flow(scene, method), report_flow
     flows.promote:   promote_flow(device)
+
+Flow runs are named by step and subject (``evaluate knn R02``) and tagged with the pipeline id
+(``flows/naming.py``).
 """
 
 STEP_MODULES = {

@@ -16,7 +16,16 @@ source scripts/ui_common.sh
 export PREFECT_HOME="$PWD/.prefect"  # the project's server database (make demo's runs)
 unset PREFECT_API_URL
 pids=()
-trap 'kill "${pids[@]}" 2>/dev/null || true' EXIT INT TERM
+stop() {  # the workers and the MLflow UI first (a worker shuts down cleanly only while its server answers),
+  # then the server; whatever is still there after 15 s is killed
+  trap - EXIT INT TERM
+  kill "${pids[@]:1}" 2>/dev/null || true
+  for _ in $(seq 15); do kill -0 "${pids[@]:1}" 2>/dev/null || break; sleep 1; done
+  kill "${pids[0]}" 2>/dev/null || true
+  sleep 1
+  kill -9 "${pids[@]}" 2>/dev/null || true
+}
+trap stop EXIT INT TERM
 
 pport="$(free_port "${IPAD_PREFECT_PORT:-4200}")"
 start_prefect "$pport"

@@ -84,8 +84,11 @@ def test_serve_deploys_locally_and_a_run_started_like_the_ui_button_completes_on
         exp = _api(mlflow_ui, "/api/2.0/mlflow/experiments/get-by-name?experiment_name=ipad-vad")
         assert exp["experiment"]["name"] == "ipad-vad"
     finally:
-        os.killpg(serve.pid, signal.SIGTERM)
+        serve.send_signal(signal.SIGTERM)  # Ctrl-C's equivalent: serve.sh stops what it started
         try:
-            serve.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(serve.pid, signal.SIGKILL)
+            serve.wait(timeout=60)
+        finally:
+            try:
+                os.killpg(serve.pid, signal.SIGKILL)  # nothing of it may outlive the test
+            except ProcessLookupError:
+                pass
