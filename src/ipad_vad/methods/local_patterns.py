@@ -29,10 +29,10 @@ Score components (higher = more anomalous), each region's value over that region
 training footage, then the max over regions:
 
 * ``prediction_error``: the SMM's squared error of predicting the region's (standardised) features
-  at the clip's centre frame from the tube of L frames ending Δt before it (abnormal dynamics
-  predict badly: seed 003's score);
-* ``spatial_novelty``: the distance of the region's feature at the centre frame to the nearest normal
-  feature of the same region (a novel spatial pattern: a wrong colour, shape or position).
+  at a frame from the tube of L frames ending Δt before it (abnormal dynamics predict badly: seed
+  003's score), averaged over the clip's centre frame and ``context`` frames each side;
+* ``spatial_novelty``: the distance of the region's feature to the nearest normal feature of the same
+  region (a novel spatial pattern: a wrong colour, shape or position), averaged over the same frames.
 
 Combined with fixed weights (``weights``, no labels). Ablations: ``local_patterns_no_itam`` (backbone
 features only), ``local_patterns_no_smm`` (a plain MLP predictor); O and L via ``order``/``length``.
@@ -90,14 +90,15 @@ class LocalPatternsSettings(MethodSettings):
     order: PosInt = 4  # O Legendre motion components
     length: PosInt = 5  # L frames of a tube
     dt: PosInt = 1  # predicted Δt frames ahead
+    context: int = Field(2, ge=0)  # scores averaged over the centre frame and this many frames each side
     channels: PosInt = 8  # M state machines side by side (the paper: 1)
-    itam_epochs: int = Field(3, ge=0)
-    smm_epochs: int = Field(5, ge=0)
-    adapt_epochs: int = Field(3, ge=0)  # the SMM fine-tuned on a device
+    itam_epochs: int = Field(10, ge=0)
+    smm_epochs: int = Field(15, ge=0)
+    adapt_epochs: int = Field(5, ge=0)  # the SMM fine-tuned on a device
     lr: Annotated[float, Field(gt=0)] = 1e-3
     batch_size: PosInt = 128
     temperature: Annotated[float, Field(gt=0)] = 0.07
-    bank_size: PosInt = 512  # normal features kept per region
+    bank_size: PosInt = 2048  # normal features kept per region
     clip_checkpoint: str = ""  # a local TorchScript image encoder instead of the backbone; never downloaded
     weights: dict[COMPONENTS, Annotated[float, Field(ge=0)]] = {"prediction_error": 1.0, "spatial_novelty": 1.0}
 
@@ -132,7 +133,7 @@ class LocalPatternsMethod(Method):
         super().__init__(params)
         s = self.settings
         self.config = LocalPatternsConfig(s.crop, tuple(s.widths), s.visual, s.hidden, s.queries, s.embed, s.heads,
-                                          s.itam, s.smm, s.order, s.length, s.dt, s.channels)
+                                          s.itam, s.smm, s.order, s.length, s.dt, s.channels, context=s.context)
         flow = self.params.get("optical_flow") or {}
         self.flow_method, self.flow_size = flow.get("method", "dis"), tuple(flow.get("size", (32, 32)))
 

@@ -45,6 +45,7 @@ class LocalPatternsConfig:
     channels: int = 8
     vocab: int = 2
     max_len: int = 8
+    context: int = 2  # frames each side of the centre whose scores are averaged
 
 
 def standardise(frames: torch.Tensor) -> torch.Tensor:
@@ -113,24 +114,28 @@ class LocalPatterns(nn.Module):
 
     # -- scores ----------------------------------------------------------------------------------
     def forward(self, x: torch.Tensor) -> dict:
-        """Scores of clips (N, 3, T, H, W) in [-1, 1] at their centre frame c = T // 2 (module docstring
-        of the method): the SMM error of predicting v(c) from v(c-dt-L+1 .. c-dt), and the distance of
-        v(c) to the nearest normal feature of its region, each over its region's scale, max over regions."""
-        cfg = self.cfg
+        """Scores of clips (N, 3, T, H, W) in [-1, 1] around their centre frame c = T // 2: for each frame
+        t of c - w .. c + w (w = ``context``), the SMM error of predicting v(t) from v(t-dt-L+1 .. t-dt)
+        and the distance of v(t) to the nearest normal feature of its region, each over its region's
+        scale and averaged over the 2w + 1 frames; then the max over regions."""
+        cfg, w = self.cfg, self.cfg.context
         N, _, T, _, _ = x.shape
         c = T // 2
-        first = c - cfg.dt - cfg.length + 1
-        if first < 0:
-            raise ValueError(f"clips of {T} frames are too short for tubes of {cfg.length} + dt {cfg.dt} before frame {c}")
-        frames = x[:, :, first:c + 1].transpose(1, 2)  # N, t, 3, H, W
+        first = c - w - cfg.dt - cfg.length + 1
+        if first < 0 or c + w >= T:
+            raise ValueError(f"clips of {T} frames are too short for tubes of {cfg.length} + dt {cfg.dt} "
+                             f"before frames {c - w}..{c + w}")
+        frames = x[:, :, first:c + w + 1].transpose(1, 2)  # N, t, 3, H, W
         cam = self.camera_of(x[:, :, c])
         crops = torch.stack([self.crops(frames[:, i], cam) for i in range(frames.shape[1])], 2)  # N, R, t, 3, c, c
         v = self.region_features(crops)  # N, R, t, n
-        pred = self.predictor(v[:, :, :cfg.length])
-        err = (pred - v[:, :, -1]).pow(2).mean(-1) / self.pred_scale[cam]
+        k = 2 * w + 1
+        tubes = torch.stack([v[:, :, j:j + cfg.length] for j in range(k)], 2)  # N, R, k, L, n
+        target = v[:, :, -k:]  # N, R, k, n
+        err = (self.predictor(tubes) - target).pow(2).mean(-1).mean(-1) / self.pred_scale[cam]
         bank = self.bank[cam].float()  # N, R, M, n
-        d = torch.cdist(v[:, :, -1:].float(), bank)[:, :, 0]  # N, R, M
-        d = d.masked_fill(~self.bank_valid[cam], float("inf")).amin(-1) / self.novelty_scale[cam]
+        d = torch.cdist(target.float(), bank)  # N, R, k, M
+        d = d.masked_fill(~self.bank_valid[cam][:, :, None], float("inf")).amin(-1).mean(-1) / self.novelty_scale[cam]
         valid = self.valid[cam]
         return {"prediction_error": err.masked_fill(~valid, float("-inf")).amax(1),
                 "spatial_novelty": d.masked_fill(~valid, float("-inf")).amax(1)}
