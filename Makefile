@@ -24,7 +24,7 @@ setup: $(STAMP)  ## create .venv with torch and the pinned stack (idempotent)
 demo: setup  ## the whole pipeline (dvc repro, demo profile) on the embedded synthetic IPAD-like data
 	bash scripts/demo.sh
 
-test: setup  ## run the whole test suite (218 tests, about 17 minutes on 2 CPU cores)
+test: setup  ## run the whole test suite (230 tests, about 17 minutes on 2 CPU cores)
 	$(BIN)/python -m pytest
 
 test-fast: setup  ## tests without the ones marked slow

@@ -36,6 +36,12 @@ training footage, then the max over regions:
 
 Combined with fixed weights (``weights``, no labels). Ablations: ``local_patterns_no_itam`` (backbone
 features only), ``local_patterns_no_smm`` (a plain MLP predictor); O and L via ``order``/``length``.
+
+Measured (README "Local patterns", three generator seeds): 64.1 mean AUC against the reference
+detector's 87.1 - short by 22.3 on the position family and 38.2 on the motion family; the defaults
+(threshold 0.5 and tiled bands, 24-pixel crops, 10 ITAM epochs, a 2048-feature bank, scores over
+the centre frame +- 2, 15 SMM epochs) are what raised seed 0 from 55.3 to 65.0, each step recorded
+there with what did not help.
 """
 
 from __future__ import annotations
