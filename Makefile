@@ -30,7 +30,7 @@ serve: setup  ## Prefect UI (runs, task runs; the deployments, with a local work
 ui-snapshot: setup  ## screenshots of both UIs after make demo (headless Chromium) into docs/img/ui/
 	bash scripts/ui_snapshot.sh
 
-test: setup  ## run the whole test suite (218 tests, about 17 minutes on 2 CPU cores)
+test: setup  ## run the whole test suite (235 tests, about 17 minutes on 2 CPU cores)
 	$(BIN)/python -m pytest
 
 test-fast: setup  ## tests without the ones marked slow

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import zlib
 from dataclasses import dataclass, field
+from typing import Callable
 
 import numpy as np
 
@@ -18,7 +19,7 @@ from .canvas import Canvas
 from .devices import DEVICES, Device
 from .nuisance import DomainShiftConfig, Nuisance, NuisanceConfig, texture_background
 from .scenes import SCENES, SceneSpec
-from .timeline import Timeline, build_timeline
+from .timeline import State, Timeline, build_timeline
 
 _PURPOSES = {"plan": 0, "timeline": 1, "looks": 2, "nuisance": 3, "scene": 4, "anomaly": 5}
 CODES = {k: v["code"] for k, v in ANOMALY_TYPES.items()}
@@ -101,8 +102,11 @@ def plan_test_videos(scene: str, device: Device, n_videos: int, cycles_short: in
 
 
 def render_video(plan: VideoPlan, cfg: RenderConfig, seed: int, drop: tuple[str, ...] = (),
-                 nuisance: bool = True) -> RenderedVideo:
-    """Render `plan`. `drop` lists anomaly types to leave out (counterfactual renders)."""
+                 nuisance: bool = True, canvas_cls: type[Canvas] = Canvas,
+                 on_frame: Callable[[int, State, Canvas, LookBook], None] | None = None) -> RenderedVideo:
+    """Render `plan`. `drop` lists anomaly types to leave out (counterfactual renders). `canvas_cls` and
+    `on_frame` (called with each frame's index, timeline state, canvas and looks once the device has
+    drawn) let a caller see what was drawn where (``captions.py``); they change no pixel."""
     spec = SCENES[plan.scene]
     device = DEVICES[spec.device]()
     h, w = cfg.size
@@ -132,9 +136,11 @@ def render_video(plan: VideoPlan, cfg: RenderConfig, seed: int, drop: tuple[str,
 
     frames, labels, types = [], timeline.labels.copy(), timeline.types.copy()
     for f, state in enumerate(timeline.states):
-        canvas = Canvas(bg)
+        canvas = canvas_cls(bg)
         book.start_frame()
         device.draw(canvas, state, book)
+        if on_frame is not None:
+            on_frame(f, state, canvas, book)
         if book.drawn:
             # an anomalous look counts only where it is visible: compare with a normal-look redraw
             ref = Canvas(bg)
