@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.setup-stamp
 PROFILE ?= demo
 
-.PHONY: setup demo serve ui-snapshot test test-fast bench bench-quality bench-quality-pa bench-quality-ablation preview clean-data help
+.PHONY: setup demo serve ui-snapshot test test-fast bench bench-quality bench-quality-pa bench-quality-lp-variants bench-quality-ablation preview clean-data help
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -30,7 +30,7 @@ serve: setup  ## Prefect UI (runs, task runs; the deployments, with a local work
 ui-snapshot: setup  ## screenshots of both UIs after make demo (headless Chromium) into docs/img/ui/
 	bash scripts/ui_snapshot.sh
 
-test: setup  ## run the whole test suite (235 tests, about 17 minutes on 2 CPU cores)
+test: setup  ## run the whole test suite (235 tests, about 20 minutes on 2 CPU cores)
 	$(BIN)/python -m pytest
 
 test-fast: setup  ## tests without the ones marked slow
@@ -49,6 +49,14 @@ bench-quality: setup  ## detection quality of every method over 3 generator seed
 bench-quality-pa: setup  ## issue 14: seed 002's method, its baseline, and each learned method with pseudo-anomalies (~55 min), merged into bench_quality
 	$(BIN)/python benchmarks/bench_quality.py --seeds 0,1,2 --merge --readme \
 	  --methods pseudo_anomaly,pseudo_anomaly_baseline,conv_ae+pa,infp+pa,ipad_vad+pa,v_swin_ae+pa
+
+# Issue 15: local patterns with O and L varied (default O = 4, L = 5), each over the same 3 seeds (~7 min each).
+LP_VARIANTS := O2:methods.local_patterns.order=2 O8:methods.local_patterns.order=8 L3:methods.local_patterns.length=3
+bench-quality-lp-variants: setup  ## local patterns with O = 2, 8 and L = 3: benchmarks/results/bench_quality_lp_*.json
+	@for v in $(LP_VARIANTS); do name=$${v%%:*}; \
+	  OMP_NUM_THREADS=1 $(BIN)/python benchmarks/bench_quality.py --seeds 0,1,2 --methods local_patterns \
+	    --out bench_quality_lp_$$name --set $${v#*:} > /dev/null || exit 1; \
+	  echo "$$name: $$(grep -o '| \*\*[0-9.]*\*\*' benchmarks/results/bench_quality_lp_$$name.md | head -1)"; done
 
 # Leave-one-out ablation of the reference detector's settings (issue 12), each over the same 3 seeds (~17 min);
 # name:KEY=VALUE+KEY=VALUE (bench_quality.py --set).
