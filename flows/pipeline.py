@@ -58,19 +58,14 @@ def pipeline_run(p: dict) -> Iterator[str]:
     the run."""
     from prefect.runtime import flow_run
 
-    from ipad_vad.jobs.pipeline_run import finish_pipeline_run
+    from ipad_vad.jobs.pipeline_run import ends_with_outcome
 
     given = os.environ.get("IPAD_PIPELINE_ID")
     pid = given or f"prefect-{flow_run.id}"
     os.environ["IPAD_PIPELINE_ID"] = pid
     try:
-        with tagged(pid):
+        with ends_with_outcome(p, pid), tagged(pid):
             yield pid
-    except BaseException:
-        finish_pipeline_run(p, pid, failed=True)
-        raise
-    else:
-        finish_pipeline_run(p, pid)
     finally:
         if given is None:
             os.environ.pop("IPAD_PIPELINE_ID", None)

@@ -44,15 +44,11 @@ def dvc_repro_task(p: dict) -> list[str]:
 
     from prefect.runtime import flow_run
 
-    from ipad_vad.jobs.pipeline_run import finish_pipeline_run
+    from ipad_vad.jobs.pipeline_run import ends_with_outcome
 
     pid = os.environ.get("IPAD_PIPELINE_ID") or f"retrain-{flow_run.id}"
-    try:
+    with ends_with_outcome(p, pid):
         out = _run(["dvc", "repro"], env={**os.environ, "IPAD_PIPELINE_ID": pid})
-    except BaseException:
-        finish_pipeline_run(p, pid, failed=True)
-        raise
-    finish_pipeline_run(p, pid)
     log("dvc repro: pipeline run %s", pid)
     reach("repro-done")
     return [line.split("'")[1] for line in out.splitlines() if line.startswith("Running stage '")]

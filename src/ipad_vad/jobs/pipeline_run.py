@@ -5,8 +5,10 @@ method and the report itself. Called by whoever drove the stages: ``ipad runs fi
 
 from __future__ import annotations
 
+import contextlib
 import json
 from pathlib import Path
+from typing import Iterator
 
 from ..registry import tracking
 
@@ -28,3 +30,14 @@ def finish_pipeline_run(params: dict, pipeline_id: str, failed: bool = False) ->
     run_id = tracking.finish_pipeline(pipeline_id, status, summary, run_settings(params),
                                       (reports / "results.md", results))
     return {"run_id": run_id, "status": status, "summary": summary}
+
+
+@contextlib.contextmanager
+def ends_with_outcome(params: dict, pipeline_id: str) -> Iterator[None]:
+    """The parent run ends FAILED when the block raises (the error goes on), FINISHED when it completes."""
+    try:
+        yield
+    except BaseException:
+        finish_pipeline_run(params, pipeline_id, failed=True)
+        raise
+    finish_pipeline_run(params, pipeline_id)

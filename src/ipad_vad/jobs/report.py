@@ -44,7 +44,15 @@ def _rows(per_scene: dict, scenes: list[str], methods: list[str]) -> list[tuple[
     return rows
 
 
-def plot_scene(params: dict, scene: str, methods: list[str], per_method: dict) -> None:
+def scene_fps(manifest, scene: str) -> float | None:
+    """The frame rate of a scene's test videos in the manifest; None unless exactly one positive rate holds."""
+    rates = manifest[(manifest.scene == scene) & (manifest.split == "testing")].fps.dropna()
+    rates = rates[rates > 0]
+    return float(rates.iloc[0]) if len(rates) and rates.nunique() == 1 else None
+
+
+def plot_scene(params: dict, scene: str, methods: list[str], per_method: dict, fps: float | None = None) -> None:
+    """ROC and score curves of one scene (seconds on the curves' axis when `fps` is known)."""
     from ..evaluate.plots import plot_roc, plot_score_curves, roc_points
 
     scored = {per_method[m]["label"]: read_dataframe(eval_dir(params, scene, m) / "scores.parquet") for m in methods}
@@ -53,10 +61,6 @@ def plot_scene(params: dict, scene: str, methods: list[str], per_method: dict) -
     write_dataframe(plots / "roc.csv", points)
     aucs = {per_method[m]["label"]: per_method[m]["auc"]["scene_norm"]["score"] for m in methods}
     plot_roc(points, aucs, f"{scene}: frame-level ROC (scene norm)", plots / "roc.png")
-    manifest = read_dataframe(params["data"]["manifest"])
-    rates = manifest[(manifest.scene == scene) & (manifest.split == "testing")].fps.dropna()
-    rates = rates[rates > 0]
-    fps = float(rates.iloc[0]) if len(rates) and rates.nunique() == 1 else None  # seconds only when one rate holds
     plot_score_curves(scored, scene, plots / "scores.png", fps)
 
 
@@ -156,8 +160,9 @@ def report(params: dict, plots: bool = True) -> dict:
     write_json(Path(pipe["metrics_root"]) / "summary.json",
                {f"auc_{k.replace(':', '_')}": round(v, 4) for k, v in result["summary"].items()})
     if plots:
+        manifest = read_dataframe(params["data"]["manifest"])
         for s in scenes:
-            plot_scene(params, s, methods, per_scene[s])
+            plot_scene(params, s, methods, per_scene[s], scene_fps(manifest, s))
     return result
 
 

@@ -38,11 +38,11 @@ from __future__ import annotations
 import copy
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Callable, ClassVar, Optional
+from typing import Annotated, Callable, ClassVar, Optional, get_args
 
 import numpy as np
 import torch
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 from torch import nn
 
 from ..errors import ConfigError, DataError
@@ -64,6 +64,22 @@ class MethodSettings(BaseModel):
 
     adaptation: Optional[str] = None  # one of the method's ``adaptations`` (default: its first)
     pseudo_anomalies: PseudoMix = PseudoMix()  # seed 002: PAs in its training batches (off by default)
+
+
+class WeightedSettings(MethodSettings):
+    """Settings of a method whose combined score weighs its components by fixed ``weights`` (never
+    tuned on labels; ``Method.weights`` normalises them). A subclass redeclares ``weights`` with its
+    component names as the keys (``dict[Literal[...], float]``) and its defaults."""
+
+    weights: dict[str, Annotated[float, Field(ge=0)]] = {}
+
+    @model_validator(mode="after")
+    def _positive_sum(self):
+        if sum(self.weights.values()) <= 0:
+            keys = get_args(get_args(type(self).model_fields["weights"].annotation)[0])
+            over = f" over {', '.join(keys)}" if keys else ""
+            raise ValueError(f"weights: a positive sum{over}, got {self.weights}")
+        return self
 
 
 @dataclass(frozen=True)
@@ -273,8 +289,13 @@ class Method:
         return tuple(c.name for c in self.components if c.window)
 
     def weights(self) -> dict[str, float]:
-        """Weight of each component in the combined score (sums to 1)."""
-        return {c.name: 1.0 / len(self.components) for c in self.components}
+        """Weight of each component in the combined score (sums to 1): the settings' ``weights``
+        normalised (``WeightedSettings``; a component they do not name weighs 0), else equal."""
+        given = getattr(self.settings, "weights", None)
+        if given is None:
+            return {c.name: 1.0 / len(self.components) for c in self.components}
+        raw = {c.name: float(given.get(c.name, 0.0)) for c in self.components}
+        return {k: v / sum(raw.values()) for k, v in raw.items()}
 
     def active_components(self) -> tuple[str, ...]:
         return tuple(n for n, w in self.weights().items() if w > 0)

@@ -26,21 +26,21 @@ from torch import nn
 
 from typing import Annotated, Literal
 
-from pydantic import ConfigDict, Field, model_validator
+from pydantic import ConfigDict, Field
 
 from ..errors import ConfigError
 from ..evaluate.local_error import local_error
 from ..models.infp import INFP, INFPConfig
 from . import register
 from ._reconstruction import psnr_from_mse
-from .base import ClipScores, Method, MethodSettings, NonNegInt, PosInt, ScoreComponent
+from .base import ClipScores, Method, NonNegInt, PosInt, ScoreComponent, WeightedSettings
 
 PRED_ERROR = ScoreComponent("pred_error", "prediction error of the clip's centre frame from the frames before it "
                                           "(-PSNR, dB)")
 PRED_LOCAL = ScoreComponent("pred_local", "worst cell of the prediction residual (local light offset removed)")
 
 
-class INFPSettings(MethodSettings):
+class INFPSettings(WeightedSettings):
     """The method's keys; every other key of ``methods.infp`` is a network size (``INFPConfig``, which
     rejects the ones it does not know)."""
 
@@ -51,12 +51,6 @@ class INFPSettings(MethodSettings):
     cell: PosInt = 8  # pred_local: cells of the prediction residual ...
     offset_cell: NonNegInt = 16  # ... its local light offset removed over blocks this size first (0: off)
     weights: dict[Literal["pred_error", "pred_local"], Annotated[float, Field(ge=0)]] = {"pred_error": 1.0}
-
-    @model_validator(mode="after")
-    def _positive_sum(self):
-        if sum(self.weights.values()) <= 0:
-            raise ValueError(f"weights: a positive sum over pred_error, pred_local, got {self.weights}")
-        return self
 
 
 # LoRA targets: every convolution and linear of the encoder, the frame merge, the frequency branch and the
@@ -88,10 +82,6 @@ class INFPMethod(Method):
 
     def build(self) -> nn.Module:
         return INFP(self.config)
-
-    def weights(self) -> dict[str, float]:
-        w = {c.name: self.settings.weights.get(c.name, 0.0) for c in self.components}
-        return {k: v / sum(w.values()) for k, v in w.items()}
 
     # -- frames in, frame out ------------------------------------------------------------------
     def split(self, clip: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

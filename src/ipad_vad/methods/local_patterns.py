@@ -64,7 +64,7 @@ from ..models.local_patterns.itam import contrastive_loss
 from ..models.local_patterns.model import LocalPatterns, LocalPatternsConfig, camera_key
 from ..models.local_patterns.regions import grid_regions, mean_flow_magnitude, motion_regions
 from . import register
-from .base import Channels, ClipScores, FitHooks, FitResult, Method, MethodSettings, PosInt, ScoreComponent
+from .base import Channels, ClipScores, FitHooks, FitResult, Method, PosInt, ScoreComponent, WeightedSettings
 
 log = logging.getLogger(__name__)
 
@@ -77,7 +77,7 @@ Share = Annotated[float, Field(gt=0, le=1)]
 BACKGROUND = "still background"
 
 
-class LocalPatternsSettings(MethodSettings):
+class LocalPatternsSettings(WeightedSettings):
     regions: Literal["flow", "grid"] = "flow"  # flow: where the training footage moves | grid: grid x grid
     grid: PosInt = 2
     max_regions: PosInt = 6
@@ -109,9 +109,7 @@ class LocalPatternsSettings(MethodSettings):
     weights: dict[COMPONENTS, Annotated[float, Field(ge=0)]] = {"prediction_error": 1.0, "spatial_novelty": 1.0}
 
     @model_validator(mode="after")
-    def _check(self):
-        if sum(self.weights.values()) <= 0:
-            raise ValueError(f"weights: a positive sum, got {self.weights}")
+    def _two_widths(self):
         if len(self.widths) != 2:
             raise ValueError(f"widths: two backbone convolutions, got {self.widths}")
         return self
@@ -170,10 +168,6 @@ class LocalPatternsMethod(Method):
         model = self._module(vocab, K, R, M)
         model.load_state_dict(state_dict)
         return model
-
-    def weights(self) -> dict[str, float]:
-        w = self.settings.weights
-        return {c.name: w.get(c.name, 0.0) / sum(w.values()) for c in self.components}
 
     # -- fitting ---------------------------------------------------------------------------------
     def _footage(self, dataset, fraction: float) -> list[tuple[object, int, np.ndarray]]:

@@ -32,7 +32,7 @@ from typing import Annotated, Literal
 import numpy as np
 import torch
 import torch.nn.functional as F
-from pydantic import Field, model_validator
+from pydantic import Field
 from torch import nn
 
 from ..evaluate.local_error import local_error
@@ -41,7 +41,7 @@ from ..pseudo.mixing import ORDER, SPATIAL, to_uint8, torch_rng
 from ..pseudo.temporal import clip_flow
 from . import register
 from ._reconstruction import RECON_ERROR, centre_recon_error
-from .base import Channels, ClipScores, Method, MethodSettings, NonNegInt, PosInt, ScoreComponent
+from .base import Channels, ClipScores, Method, NonNegInt, PosInt, ScoreComponent, WeightedSettings
 
 FLOW_ERROR = ScoreComponent("flow_error", "reconstruction error of the flow into the centre frame (10 log10 MSE)")
 SEMANTIC = ScoreComponent("semantic", "discriminator's probability that the clip is a pseudo-anomaly")
@@ -49,7 +49,7 @@ RECON_LOCAL = ScoreComponent("recon_local", "worst cell of the centre frame's re
 COMPONENTS = Literal["recon_error", "flow_error", "semantic", "recon_local"]
 
 
-class PseudoAnomalySettings(MethodSettings):
+class PseudoAnomalySettings(WeightedSettings):
     channels: Channels = [16, 32, 64, 64]  # A^s
     flow_channels: Channels = [16, 32, 64]  # A^t
     disc_hidden: PosInt = 64  # D's hidden layer
@@ -60,12 +60,6 @@ class PseudoAnomalySettings(MethodSettings):
     offset_cell: NonNegInt = 16  # ... its local light offset removed over blocks this size first (0: off)
     weights: dict[COMPONENTS, Annotated[float, Field(ge=0)]] = {"recon_error": 1.0, "flow_error": 1.0,
                                                                   "semantic": 1.0}  # eta of eq. 6
-
-    @model_validator(mode="after")
-    def _positive_sum(self):
-        if sum(self.weights.values()) <= 0:
-            raise ValueError(f"weights: a positive sum, got {self.weights}")
-        return self
 
 
 @register
@@ -89,10 +83,6 @@ class PseudoAnomalyMethod(Method):
 
     def build(self) -> nn.Module:
         return SpatioTemporalPA(self.config)
-
-    def weights(self) -> dict[str, float]:
-        w = self.settings.weights
-        return {c.name: w.get(c.name, 0.0) / sum(w.values()) for c in self.components}
 
     def flows(self, x: torch.Tensor) -> torch.Tensor:
         """The scaled optical flow (N, 2, T - 1, h, w) of clips (N, 3, T, H, W) in [-1, 1]."""
