@@ -44,19 +44,19 @@ bench: setup  ## run the benchmarks; JSON results land in benchmarks/results/
 	$(BIN)/python benchmarks/bench_pipeline.py
 
 bench-quality: setup  ## detection quality of every method over 3 generator seeds (~95 min here): benchmarks/results/bench_quality.{json,md}
-	$(BIN)/python benchmarks/bench_quality.py --seeds 0,1,2 --methods all --table3 --readme
+	$(BIN)/python benchmarks/bench_quality.py --seeds 0,1,2 --methods all --table3 --docs
 
 bench-quality-pa: setup  ## issue 14: seed 002's method, its baseline, and each learned method with pseudo-anomalies (~55 min), merged into bench_quality
-	$(BIN)/python benchmarks/bench_quality.py --seeds 0,1,2 --merge --readme \
+	$(BIN)/python benchmarks/bench_quality.py --seeds 0,1,2 --merge --docs \
 	  --methods pseudo_anomaly,pseudo_anomaly_baseline,conv_ae+pa,infp+pa,ipad_vad+pa,v_swin_ae+pa
 
 # Issue 15: local patterns with O and L varied (default O = 4, L = 5), each over the same 3 seeds (~7 min each).
 LP_VARIANTS := O2:methods.local_patterns.order=2 O8:methods.local_patterns.order=8 L3:methods.local_patterns.length=3
-bench-quality-lp-variants: setup  ## local patterns with O = 2, 8 and L = 3: benchmarks/results/bench_quality_lp_*.json
+bench-quality-lp-variants: setup  ## local patterns with O = 2, 8 and L = 3: benchmarks/results/ablations/bench_quality_lp_*.json
 	@for v in $(LP_VARIANTS); do name=$${v%%:*}; \
 	  OMP_NUM_THREADS=1 $(BIN)/python benchmarks/bench_quality.py --seeds 0,1,2 --methods local_patterns \
-	    --out bench_quality_lp_$$name --set $${v#*:} > /dev/null || exit 1; \
-	  echo "$$name: $$(grep -o '| \*\*[0-9.]*\*\*' benchmarks/results/bench_quality_lp_$$name.md | head -1)"; done
+	    --out ablations/bench_quality_lp_$$name --set $${v#*:} > /dev/null || exit 1; \
+	  echo "$$name: $$(grep -o '| \*\*[0-9.]*\*\*' benchmarks/results/ablations/bench_quality_lp_$$name.md | head -1)"; done
 
 # Leave-one-out ablation of the reference detector's settings (issue 12), each over the same 3 seeds (~17 min);
 # name:KEY=VALUE+KEY=VALUE (bench_quality.py --set).
@@ -71,13 +71,13 @@ KNN_ABLATION := \
 	frames5:methods.knn.frames=5 \
 	size16:methods.knn.size=[16,16]+methods.knn.cell=2+methods.knn.offset_cell=4+methods.knn.retrieve_pool=1 \
 	issue11:methods.knn.frames=5+methods.knn.size=[16,16]+methods.knn.k=1+methods.knn.score=global+methods.knn.shift=0+methods.knn.frame_weight=uniform+methods.knn.bank_footage=finetune
-bench-quality-ablation: setup  ## the reference detector without each of its settings: benchmarks/results/bench_quality_knn_*.json
-	$(BIN)/python benchmarks/bench_quality.py --seeds 0,1,2 --methods knn --out bench_quality_knn_final
+bench-quality-ablation: setup  ## the reference detector without each of its settings: benchmarks/results/ablations/bench_quality_knn_*.json
+	$(BIN)/python benchmarks/bench_quality.py --seeds 0,1,2 --methods knn --out ablations/bench_quality_knn_final
 	@for v in $(KNN_ABLATION); do name=$${v%%:*}; sets=$${v#*:}; \
-	  $(BIN)/python benchmarks/bench_quality.py --seeds 0,1,2 --methods knn --out bench_quality_knn_$$name \
+	  $(BIN)/python benchmarks/bench_quality.py --seeds 0,1,2 --methods knn --out ablations/bench_quality_knn_$$name \
 	    $$(echo $$sets | tr '+' '\n' | sed 's/^/--set /') > /dev/null || exit 1; \
-	  echo "$$name: $$(grep -o '| \*\*[0-9.]*\*\*' benchmarks/results/bench_quality_knn_$$name.md | head -1)"; done
-	$(BIN)/python benchmarks/bench_quality.py --ablation-table bench_quality_knn --readme
+	  echo "$$name: $$(grep -o '| \*\*[0-9.]*\*\*' benchmarks/results/ablations/bench_quality_knn_$$name.md | head -1)"; done
+	$(BIN)/python benchmarks/bench_quality.py --ablation-table ablations/bench_quality_knn --docs
 
 clean-data:  ## remove generated data and reports (the DVC cache keeps every version)
 	rm -rf data reports

@@ -40,3 +40,24 @@ def write_result(name: str, result: dict) -> Path:
     print(json.dumps(result, indent=2))
     print(f"-> {path}")
     return path
+
+
+def replace_block(path: Path, name: str, text: str) -> None:
+    """Replace the block between ``<!-- name -->`` and ``<!-- /name -->`` of the Markdown file `path` with `text`
+    (the generated tables of the docs: bench_quality.py, scripts/demo.sh)."""
+    s = path.read_text()
+    start, end = f"<!-- {name} -->", f"<!-- /{name} -->"
+    if start not in s or end not in s:
+        raise SystemExit(f"{path} has no {start} ... {end} block")
+    head, rest = s.split(start, 1)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(head + start + "\n" + text.rstrip("\n") + "\n" + rest[rest.index(end):])
+    tmp.replace(path)
+
+
+if __name__ == "__main__":  # python benchmarks/_common.py FILE NAME SOURCE: the block NAME of FILE := SOURCE's text
+    import sys
+
+    if len(sys.argv) != 4:
+        raise SystemExit("usage: python benchmarks/_common.py FILE NAME SOURCE")
+    replace_block(Path(sys.argv[1]), sys.argv[2], Path(sys.argv[3]).read_text())

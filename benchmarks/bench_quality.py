@@ -1,9 +1,9 @@
 """Detection quality of every method over several generator seeds (issue 12).
 
     python benchmarks/bench_quality.py [--seeds 0,1,2] [--methods ipad_vad,conv_ae,knn | all]
-        [--profile demo] [--table3] [--set KEY=VALUE ...] [--merge] [--readme] [--work DIR] [--out bench_quality]
-    python benchmarks/bench_quality.py --markdown-only [--readme]      # tables again from the JSON
-    make bench-quality                 # the README's figures (--readme)
+        [--profile demo] [--table3] [--set KEY=VALUE ...] [--merge] [--docs] [--work DIR] [--out bench_quality]
+    python benchmarks/bench_quality.py --markdown-only [--docs]      # tables again from the JSON
+    make bench-quality                 # the figures of docs/quality-benchmark.md (--docs)
     make bench-quality-ablation        # the reference detector without each of its settings
 
 For each generator seed: the synthetic benchmark at the profile's settings (``synth.seed`` = the
@@ -21,7 +21,7 @@ of it, AUC and wall time side by side.
 Writes ``benchmarks/results/<out>.json`` (``methods.<name>``: ``auc_scene_norm_mean``,
 ``auc_video_norm_mean`` (0-1, mean over seeds and scenes), ``auc_per_type``, ``auc_per_family``,
 ``auc_per_scene``, ``components``, ``spans_alerted_share``, ``false_alerts_per_1000``, ``fit_s``,
-``adapt_s``, ``score_s`` (seconds per seed), per-seed means) and ``<out>.md`` (the README's tables).
+``adapt_s``, ``score_s`` (seconds per seed), per-seed means) and ``<out>.md`` (the tables of docs/quality-benchmark.md).
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ import numpy as np
 import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
-from _common import RESULTS, write_result  # noqa: E402
+from _common import RESULTS, replace_block, write_result  # noqa: E402
 from ipad_vad.config import load_params  # noqa: E402
 from ipad_vad.data.manifest import build_manifest  # noqa: E402
 from ipad_vad.data.synth.anomalies import ANOMALY_TYPES  # noqa: E402
@@ -297,7 +297,8 @@ def markdown(result: dict, labels: dict[str, str]) -> str:
 def ablation_table(prefix: str) -> str:
     """One row per ``<prefix>_<variant>.json`` (same seeds): what was changed and the reference's figures,
     with the difference to ``<prefix>_final``."""
-    runs = {f.stem.removeprefix(prefix + "_"): json.loads(f.read_text()) for f in sorted(RESULTS.glob(f"{prefix}_*.json"))}
+    runs = {f.stem.removeprefix(Path(prefix).name + "_"): json.loads(f.read_text())
+            for f in sorted(RESULTS.glob(f"{prefix}_*.json"))}
     if "final" not in runs:
         raise SystemExit(f"no {prefix}_final.json in {RESULTS}")
     pct = lambda v: "–" if v is None else f"{100 * v:.1f}"  # noqa: E731
@@ -314,15 +315,13 @@ def ablation_table(prefix: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-def update_readme(name: str, text: str) -> None:
-    """Replace the README's block between ``<!-- name -->`` and ``<!-- /name -->`` with `text`."""
-    readme = ROOT / "README.md"
-    s = readme.read_text()
-    start, end = f"<!-- {name} -->", f"<!-- /{name} -->"
-    if start not in s or end not in s:
-        raise SystemExit(f"README.md has no {start} ... {end} block")
-    head, rest = s.split(start, 1)
-    readme.write_text(head + start + "\n" + text + rest[rest.index(end):])
+QUALITY_DOC = ROOT / "docs" / "quality-benchmark.md"  # the page whose tables this benchmark writes
+
+
+def update_docs(name: str, text: str) -> None:
+    """Fill the ``<!-- name -->`` block of docs/quality-benchmark.md with `text` (a result in a subfolder,
+    ablations/..., fills the block of its file name)."""
+    replace_block(QUALITY_DOC, Path(name).name, text)
 
 
 def combine(parts: list[dict]) -> dict:
@@ -363,8 +362,8 @@ def main() -> None:
     ap.add_argument("--combine", metavar="NAME,NAME,...", help="write <out> from results run apart (one per seed "
                     "or per row, e.g. in parallel on a GPU machine: same profile and overrides) and stop")
     ap.add_argument("--ablation-table", metavar="PREFIX", help="write <PREFIX>.md: a table of <PREFIX>_*.json and stop")
-    ap.add_argument("--readme", action="store_true", help="also copy the tables into README.md (between "
-                    "<!-- <out> --> markers)")
+    ap.add_argument("--docs", "--readme", dest="docs", action="store_true", help="also copy the tables into "
+                    "docs/quality-benchmark.md (between <!-- <out> --> markers; --readme: the old spelling)")
     ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                     help="override a setting (YAML value), e.g. synth.nuisance.jitter=0.036 or methods.knn.shift=1")
     args = ap.parse_args()
@@ -372,8 +371,8 @@ def main() -> None:
     if args.ablation_table:
         (RESULTS / f"{args.ablation_table}.md").write_text(ablation_table(args.ablation_table))
         print((RESULTS / f"{args.ablation_table}.md").read_text())
-        if args.readme:
-            update_readme(args.ablation_table, ablation_table(args.ablation_table))
+        if args.docs:
+            update_docs(args.ablation_table, ablation_table(args.ablation_table))
         return
     if args.combine:
         result = combine([json.loads((RESULTS / f"{n}.json").read_text()) for n in args.combine.split(",")])
@@ -383,8 +382,8 @@ def main() -> None:
         result = json.loads((RESULTS / f"{args.out}.json").read_text())
         labels = {n: row_label(p, n) for n in result["methods"]}
         (RESULTS / f"{args.out}.md").write_text(markdown(result, labels))
-        if args.readme:
-            update_readme(args.out, markdown(result, labels))
+        if args.docs:
+            update_docs(args.out, markdown(result, labels))
         return
     for item in args.set:
         key, _, value = item.partition("=")
@@ -439,8 +438,8 @@ def main() -> None:
     md = RESULTS / f"{args.out}.md"
     md.write_text(markdown(result, labels))
     print(md.read_text())
-    if args.readme:
-        update_readme(args.out, markdown(result, labels))
+    if args.docs:
+        update_docs(args.out, markdown(result, labels))
 
 
 if __name__ == "__main__":

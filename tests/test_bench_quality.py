@@ -1,5 +1,5 @@
 """The quality benchmark end to end at smoke size: the JSON keys CI and dashboards read, the Markdown
-tables, and the README block it fills (into a temp results folder and a copy of the README)."""
+tables, and the docs block it fills (into a temp results folder)."""
 
 from __future__ import annotations
 

@@ -32,7 +32,7 @@ def project(tmp_path_factory, prefect_server):
     # IPAD-VAD alone: its alerts are what this test checks. With one training recording per device here the
     # reference detector cannot be calibrated leaving one recording out: calibrated on the rest of the
     # recording its bank came from, it puts a large share of a new recording's normal frames above its
-    # threshold (README, "The reference detector's alerts"); promotion across methods and `ipad score` with
+    # threshold (docs/methods/knn.md, "The reference detector's alerts"); promotion across methods and `ipad score` with
     # either champion, and the left-one-out calibration, are tested in test_methods.py
     for pipe in (params["pipeline"], params["profiles"]["smoke"]["pipeline"]):
         pipe["methods"] = pipe["promote_methods"] = METHODS
