@@ -10,7 +10,7 @@ taken out of the residual before the cells are scored: the residual's mean over 
 each ``offset_cell`` x ``offset_cell`` block is subtracted from every channel of the block. What
 remains is structure and colour (a blue part on grey and a cream part on grey differ in their
 channel pattern, which the offset does not remove). On the demo data this removal raised the mean
-AUC of the reference detector by about 1 point over the local score alone (README, "Detection quality").
+AUC of the reference detector by about 1 point over the local score alone (docs/quality-benchmark.md).
 
     e(r) = max_c  1/|c| * sum_{p in c} || r_p - o(p) ||^2,   o(p) = mean over channels and the
                                                                offset block of p of r

@@ -74,7 +74,7 @@ class KnnMethod(Method):
         """The bank: descriptors of every clip starting each ``bank_stride`` frames within the footage
         the trainer would see (the contiguous ``settings.fraction`` of each video: the rest stays unseen
         for calibration), evenly thinned to ``max_bank`` clips. A dense bank matters: on the demo data
-        stride 1 instead of the training stride 4 raised the AUC on every scene measured (README)."""
+        stride 1 instead of the training stride 4 raised the AUC on every scene measured (docs/methods/knn.md)."""
         hooks = hooks or FitHooks()
         model = self.build()
         stride = self.settings.bank_stride or dataset.stride

@@ -3,7 +3,7 @@ parts move, each described per frame by a backbone + ITAM image attention traine
 captions (eq. 1), the dynamics of each region's features over tubes of L frames modelled by the SMM
 (Legendre motion components, eq. 2-6) that predicts them Δt ahead (``models/local_patterns/``).
 
-Substitutes for what cannot be had here (README "Local patterns"):
+Substitutes for what cannot be had here (docs/methods/local-patterns.md):
 
 * **regions**: the paper's region proposal network (RegionCLIP) cannot be downloaded; a fixed
   camera's moving parts are found from the optical flow of its normal training footage
@@ -37,7 +37,7 @@ training footage, then the max over regions:
 Combined with fixed weights (``weights``, no labels). Ablations: ``local_patterns_no_itam`` (backbone
 features only), ``local_patterns_no_smm`` (a plain MLP predictor); O and L via ``order``/``length``.
 
-Measured (README "Local patterns", three generator seeds): 64.1 mean AUC against the reference
+Measured (docs/methods/local-patterns.md, three generator seeds): 64.1 mean AUC against the reference
 detector's 87.1 - short by 22.3 on the position family and 38.2 on the motion family; the defaults
 (threshold 0.5 and tiled bands, 24-pixel crops, 10 ITAM epochs, a 2048-feature bank, scores over
 the centre frame +- 2, 15 SMM epochs) are what raised seed 0 from 55.3 to 65.0, each step recorded
