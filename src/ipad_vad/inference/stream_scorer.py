@@ -95,8 +95,7 @@ class StreamScorer:
         if self._n_in >= self.T:
             self._pending += 1
         if self._pending >= self.batch:
-            self._run()
-            return self._emit(final=False)
+            return self.accept(score_batch(self.method, self.model, self.take_clips(), self.amp))
         return []
 
     def push_many(self, frames: Iterable[np.ndarray]) -> list[FrameScore]:
@@ -106,9 +105,8 @@ class StreamScorer:
         return out
 
     def close(self) -> list[FrameScore]:
-        if self._pending:
-            self._run()
-        out = self._emit(final=True)
+        out = self.accept(score_batch(self.method, self.model, self.take_clips(), self.amp)) if self._pending else []
+        out += self._emit(final=True)
         self.events += self.tracker.close()
         return out
 
@@ -127,23 +125,35 @@ class StreamScorer:
                                    "model (pass check_size=False / --any-size to score anyway)")
         return resize_frame(frame, self.size)
 
+    @property
+    def pending(self) -> int:
+        """Clips complete but not yet scored."""
+        return self._pending
+
     @torch.no_grad()
-    def _run(self) -> None:
-        """Each frame crosses to the device once, as uint8; the overlapping clips are views built
-        there (a clip batch as float32 on the host would be T x 4 times the bytes)."""
+    def take_clips(self) -> torch.Tensor:
+        """The pending clips as the model's input (n, 3, T, H, W), taken out of the stream: score them
+        (``score_batch``, alone or inside a larger batch of other streams' clips) and hand the result to
+        ``accept`` before taking more. Each frame crosses to the device once, as uint8; the overlapping
+        clips are views built there (a clip batch as float32 on the host would be T x 4 times the bytes)."""
         n, T = self._pending, self.T
         new = torch.from_numpy(np.stack(self._frames)).to(self.device, non_blocking=True)
         buf = new if self._tail is None else torch.cat([self._tail, new])
         buf = buf[-(T - 1 + n):]
         windows = buf.unfold(0, T, 1)  # (n, H, W, 3, T), no copy
         x = windows.permute(0, 3, 4, 1, 2).float().div_(127.5).sub_(1.0)  # as data/clip_dataset.py
-        res = score_batch(self.method, self.model, x, self.amp)
-        for j, n in enumerate(res.names):
-            self._values[n] += res.values[:, j].cpu().tolist()
-        self._t_p += res.phase.cpu().tolist() if res.phase is not None else [-1] * len(res)
         self._pending = 0
         self._frames.clear()
         self._tail = buf[-(T - 1):].clone()
+        return x
+
+    def accept(self, res) -> list[FrameScore]:
+        """The scores (``ClipScores``) of the clips last taken by ``take_clips``; returns the frame
+        scores that became known."""
+        for j, n in enumerate(res.names):
+            self._values[n] += res.values[:, j].cpu().tolist()
+        self._t_p += res.phase.cpu().tolist() if res.phase is not None else [-1] * len(res)
+        return self._emit(final=False)
 
     def _emit(self, final: bool) -> list[FrameScore]:
         c, out = self.cal, []
