@@ -61,7 +61,7 @@ def _stack(ds, k=None):
 def test_every_method_round_trips_save_load_with_identical_scores(name, tmp_path):
     torch.manual_seed(0)
     m = get_method(name, SMOKE)
-    if m.adaptation == "refit":  # a memory bank: fitted, not initialised
+    if m.adaptation == "refit" or m.needs_fit_to_score:  # a memory bank: fitted, not initialised
         model = m.fit(_dataset(12, 1), tmp_path, TrainSettings(), FitHooks(progress=False)).model
     else:
         model = m.build()

@@ -153,6 +153,7 @@ class Method:
     overrides: ClassVar[dict] = {}  # settings an ablation fixes
     takes_pseudo_anomalies: ClassVar[bool] = True  # trained by gradient on clips: PAs are an option
     reads_flow: ClassVar[bool] = False  # the model reads optical flow (flow-mixup PAs possible)
+    needs_fit_to_score: ClassVar[bool] = False  # a built model cannot score before ``fit`` (a memory bank)
 
     def __init__(self, params: dict):
         from ..config import deep_merge

@@ -39,7 +39,13 @@ against the others (``methods/knn.py``, ``bank_footage: all``).
 
 No learning: `bank` is a buffer filled by ``set_bank``, stored as float16 (a dense bank of 32 x 32
 descriptors is large; half precision changes no nearest neighbour that matters); its size varies
-with the footage, and a saved model of any bank size loads (``KnnReference.from_state_dict``).
+with the footage, and a saved state of any bank size loads into a detector of another size (the bank
+buffers take the saved size: ``load_state_dict``, also when peft loads an adapter that carries a bank).
+
+The matching is independent of what the descriptor holds: ``descriptor`` may be any module with
+``frames``, ``channels``, ``size`` and ``dim`` (a clip's descriptor is ``frames`` maps of ``channels`` x
+``size``, flattened), and ``score_descriptors`` scores descriptors computed elsewhere - the feature
+bank (``models/feature_bank.py``) matches a learned encoder's feature maps with this same machinery.
 """
 
 from __future__ import annotations
@@ -55,6 +61,8 @@ from ..evaluate.local_error import cell_errors, local_error
 
 
 class ClipDescriptor(nn.Module):
+    channels = 3  # RGB
+
     def __init__(self, frames: int = 5, size: tuple[int, int] = (16, 16), normalise: str = "frame"):
         super().__init__()
         if normalise not in ("frame", "none"):
@@ -63,7 +71,7 @@ class ClipDescriptor(nn.Module):
 
     @property
     def dim(self) -> int:
-        return self.frames * 3 * self.size[0] * self.size[1]
+        return self.frames * self.channels * self.size[0] * self.size[1]
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         N, C, T, H, W = x.shape
@@ -79,11 +87,13 @@ class KnnReference(nn.Module):
     def __init__(self, frames: int = 5, size: tuple[int, int] = (16, 16), normalise: str = "frame", k: int = 1,
                  score: str = "global", cell: int = 4, offset_cell: int = 0, retrieve_pool: int = 1,
                  shift: int = 0, frame_weight: str = "uniform", centre_width: float = 0.5, bank_size: int = 0,
-                 chunk: int = 4096):
+                 chunk: int = 4096, descriptor: nn.Module | None = None):
         super().__init__()
         if score not in ("global", "local"):
             raise ValueError(f"score must be 'global' or 'local', got {score!r}")
-        self.descriptor = ClipDescriptor(frames, size, normalise)
+        # `descriptor`: another descriptor of the same layout (frames, channels, size, dim); then frames,
+        # size and normalise are its own
+        self.descriptor = descriptor if descriptor is not None else ClipDescriptor(frames, size, normalise)
         self.k, self.chunk, self.score = int(k), int(chunk), score
         self.cell, self.offset_cell, self.retrieve_pool = int(cell), int(offset_cell), int(retrieve_pool)
         self.shift = int(shift)
@@ -95,8 +105,8 @@ class KnnReference(nn.Module):
         self.register_buffer("frame_weights", self.weights_of_frames(self.descriptor.frames, frame_weight, centre_width),
                              persistent=False)
         if score == "local":  # fail at build time, not on the first clip
-            local_error(torch.zeros(1, 3, *self.descriptor.size), self.cell, self.offset_cell)
-            local_error(torch.zeros(1, 3, *self.descriptor.size), self.retrieve_pool)
+            local_error(torch.zeros(1, self.descriptor.channels, *self.descriptor.size), self.cell, self.offset_cell)
+            local_error(torch.zeros(1, self.descriptor.channels, *self.descriptor.size), self.retrieve_pool)
         self.register_buffer("bank", torch.zeros(bank_size, self.descriptor.dim, dtype=torch.float16))
         self.register_buffer("bank_recording", torch.full((bank_size,), -1, dtype=torch.long))
         self._bank32: tuple | None = None  # (bank identity, float32 copy): converted once, not per batch
@@ -110,6 +120,21 @@ class KnnReference(nn.Module):
             w = (1 - (torch.arange(n_frames) - (n_frames - 1) / 2).abs() / (centre_width * (n_frames + 1) / 2))
             w = w.clamp_min(0)
         return w / w.sum()
+
+    @property
+    def map_shape(self) -> tuple[int, ...]:
+        """A descriptor seen as its maps: (frames, channels, h, w)."""
+        return (self.descriptor.frames, self.descriptor.channels, *self.descriptor.size)
+
+    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
+        """The bank buffers take the size of the saved bank (a bank's size varies with the footage)."""
+        for name in ("bank", "bank_recording"):
+            saved = state_dict.get(prefix + name)
+            if saved is not None and saved.shape != self._buffers[name].shape:
+                self._buffers[name] = torch.empty(saved.shape, dtype=self._buffers[name].dtype,
+                                                  device=self._buffers[name].device)
+        self._bank32 = None
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
 
     def banks(self) -> tuple[torch.Tensor, torch.Tensor]:
         """(the bank in float32, its retrieval view), computed once per bank content (set_bank,
@@ -125,7 +150,7 @@ class KnnReference(nn.Module):
         score (4x fewer multiplications at 2; the residual is then taken at full size)."""
         if self.score != "local" or self.retrieve_pool <= 1:
             return d
-        shape = (self.descriptor.frames, 3, *self.descriptor.size)
+        shape = self.map_shape
         x = F.avg_pool2d(d.unflatten(-1, shape).flatten(0, 1), self.retrieve_pool)
         return x.reshape(len(d), -1)  # only the ranking of the neighbours is used
 
@@ -179,7 +204,7 @@ class KnnReference(nn.Module):
     def local_distance(self, d: torch.Tensor) -> torch.Tensor:
         """min over the k nearest bank clips of the frame-weighted worst-cell residual (module docstring)."""
         _, idx = self.nearest(d)
-        shape = (self.descriptor.frames, 3, *self.descriptor.size)
+        shape = self.map_shape
         q = d.float()[:, None].unflatten(-1, shape)  # N, 1, F, 3, h, w
         b = self.banks()[0][idx].unflatten(-1, shape)  # N, k, F, 3, h, w
         if self.shift <= 0:
@@ -191,9 +216,12 @@ class KnnReference(nn.Module):
                                  for dy in range(2 * s + 1) for dx in range(2 * s + 1)]).amin(0)
         return (cells.flatten(-2).amax(-1) * self.frame_weights).sum(-1).amin(1)
 
+    def score_descriptors(self, d: torch.Tensor) -> torch.Tensor:
+        """The score (``score``: local or global) of descriptors `d` (N, dim)."""
+        return self.local_distance(d) if self.score == "local" else self.distance(d)
+
     def forward(self, x: torch.Tensor) -> dict:
-        d = self.descriptor(x)
-        return {"distance": self.local_distance(d) if self.score == "local" else self.distance(d)}
+        return {"distance": self.score_descriptors(self.descriptor(x))}
 
     @classmethod
     def from_state_dict(cls, state_dict: dict, **settings) -> "KnnReference":

@@ -1,0 +1,245 @@
+"""Learned features in a memory bank (issue 25, item 3): the reference detector's matching over the
+feature maps of an encoder trained on normal footage instead of over pixels (``models/feature_bank.py``).
+
+The recipe of PatchCore-like detectors - features of a pretrained network against a bank of normal
+features - with this project's own network and its own matching: every clip's descriptor is the
+feature maps of ``frames`` of its frames; scoring is ``KnnReference``'s (the k nearest normal clips,
+the worst ``cell`` x ``cell`` block of the residual, ``offset_cell`` local offsets removed, each cell
+aligned within ``shift`` feature cells, centre-weighted frames, ``evaluate/local_error.py``), and the
+bank keeps each clip's recording so that the alert threshold is calibrated leaving one recording out
+(``bank_footage: all``), exactly as the reference detector. Only the descriptor differs.
+
+Why this encoder. A pretrained ImageNet/Kinetics backbone cannot be downloaded here, and the
+project's own networks (IPAD-VAD's Video Swin, INFP's encoder) learned to reconstruct or predict,
+which on this CPU stops at a mean image (docs/quality.md §1): their features carry little of the
+parts. What pixels cannot give and a generator of normal footage can teach is invariance to what
+changes on normal footage: a small convolutional encoder (3 convolutions, 16 x 16 x 16 features per
+64 x 64 frame, ~14 k parameters, a few minutes on two CPU cores) trained self-supervised - two
+views of the same normal frame under a random global and smooth lighting change, a +-1 pixel shift,
+blur and noise must give the same feature in every cell, other cells and other frames (other
+phases of the cycle) a different one (dense InfoNCE), and the features must still reconstruct the
+frame (so a changed part moves its cell). No labels, no anomaly types, no scene names: only normal
+footage and the kinds of nuisance a camera produces.
+
+Training: ``steps`` optimiser steps of ``batch_frames`` frames drawn from the training footage's
+frames (pretraining on the synthetic scenes), cosine learning rate from ``lr``; per device
+(``adaptation``):
+
+* ``lora`` (default): LoRA adapters on the encoder's convolutions (``lora_targets``, rank from
+  ``finetune.lora``), ``adapt_steps`` of the same objective on the device's normal footage, then the
+  bank refitted; the adapter file holds the adapters and the device's bank (the matcher is a module
+  peft saves in full: ``lora_modules_to_save``);
+* ``full``: every weight fine-tuned ``adapt_steps``, then the bank refitted;
+* ``refit``: the whole recipe from scratch on the device's footage (no synthetic pretraining).
+
+The bank is always the device's own. Ablations (a file each): ``feature_bank_random`` (the
+encoder's random initialisation, never trained: what the training is worth) and
+``feature_bank_no_adapt`` (pretrained, no adaptation steps: the bank alone is refitted); the pixel
+counterpart is ``knn`` itself. With ``bank_footage: all`` the LoRA steps see all of a device's
+training footage; the held-out recording of the threshold calibration was then seen by the encoder
+(not by the bank), which may lower the calibration scores slightly - never the AUC.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from typing import Annotated, Literal
+
+import numpy as np
+import torch
+from pydantic import BaseModel, ConfigDict, Field
+from torch import nn
+
+from ..data.sampling import FractionSampler, contiguous_share_ends, restrict_to_share
+from ..models.feature_bank import FeatureBank, Nuisances, active, invariance_loss
+from . import register
+from .base import Channels, ClipScores, FitHooks, FitResult, Method, MethodSettings, NonNegInt, PosInt, ScoreComponent
+
+Positive = Annotated[float, Field(gt=0)]
+NonNeg = Annotated[float, Field(ge=0)]
+
+
+class NuisanceSettings(BaseModel):
+    """``methods.feature_bank.nuisances``: how far two views of a frame differ (``models/feature_bank.Nuisances``)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    gain: NonNeg = 0.3  # global brightness x exp(N(0, gain))
+    cast: NonNeg = 0.1  # each channel x exp(N(0, cast))
+    field: Annotated[float, Field(ge=0, lt=1)] = 0.25  # a smooth light field of this amplitude
+    shift: NonNegInt = 1  # camera jitter: pixels each direction
+    blur: Annotated[float, Field(ge=0, le=1)] = 0.5  # probability of a 3x3 blur
+    noise: NonNeg = 0.04  # sensor noise std up to this ([-1, 1] units)
+
+
+class FeatureBankSettings(MethodSettings):
+    """``methods.feature_bank``."""
+
+    frames: PosInt = 9  # frames of each clip in the descriptor, evenly spaced (as knn)
+    widths: Channels = [16, 32, 32]  # encoder convolutions (stride 2 but the last): cells of 2^(n-1) pixels
+    channels: PosInt = 16  # feature channels per cell
+    decoder_width: PosInt = 32  # the training-only decoder
+    k: PosInt = 5  # the best of the k nearest normal clips
+    cell: PosInt = 2  # worst cell of cell x cell feature cells (2 x 4 = 8 pixels, as knn's 4 descriptor pixels)
+    offset_cell: NonNegInt = 0  # the local offset removed over blocks this size first (0: off; features are
+    #                             trained lighting-invariant)
+    retrieve_pool: PosInt = 2  # the k nearest found on the features pooled by this (speed)
+    shift: NonNegInt = 0  # each cell compared with the bank clip moved by up to this many feature cells
+    frame_weight: Literal["uniform", "centre"] = "centre"
+    centre_width: Annotated[float, Field(gt=0, le=1)] = 0.5
+    bank_stride: NonNegInt = 1  # a bank clip starting every this many frames (0: clip.train_stride)
+    bank_footage: Literal["finetune", "all"] = "all"  # as knn: all = calibrated leaving one recording out
+    max_bank: NonNegInt = 4000  # at most this many bank clips, evenly thinned (0: no limit)
+    steps: NonNegInt = 1000  # pretraining optimiser steps (0: the random initialisation)
+    adapt_steps: NonNegInt = 200  # per device, LoRA or full (0: the bank alone is refitted)
+    batch_frames: PosInt = 32  # frames per step (two views each)
+    lr: Positive = 0.002  # pretraining (cosine to 0)
+    adapt_lr: Positive = 0.001  # per device
+    cells: PosInt = 1024  # feature-map cells per InfoNCE step
+    tau: Positive = 0.1  # InfoNCE temperature
+    same_content: NonNeg = 0.15  # cells whose normalised pixels differ by less (RMS) are no negatives
+    recon: NonNeg = 1.0  # weight of the reconstruction MSE
+    nuisances: NuisanceSettings = NuisanceSettings()
+    log_every: PosInt = 100  # steps per history entry
+
+
+@register
+class FeatureBankMethod(Method):
+    name = "feature_bank"
+    label = "Feature bank (learned features, kNN)"
+    components = (ScoreComponent("distance", "worst cell of the feature residual to the nearest normal clips "
+                                             "(a self-supervised encoder's features, matched as the reference)"),)
+    adaptations = ("lora", "full", "refit")
+    lora_targets = r"encoder\.(convs\.conv\d+|proj)"
+    takes_pseudo_anomalies = False  # trained on nuisance views of normal frames, not on clips
+    needs_fit_to_score = True  # the bank is fitted
+    Settings = FeatureBankSettings
+
+    def _module(self, bank_size: int = 0) -> FeatureBank:
+        s = self.settings
+        return FeatureBank(tuple(self.params["clip"]["size"]), s.frames, tuple(s.widths), s.channels, s.decoder_width,
+                           bank_size=bank_size, k=s.k, score="local", cell=s.cell, offset_cell=s.offset_cell,
+                           retrieve_pool=s.retrieve_pool, shift=s.shift, frame_weight=s.frame_weight,
+                           centre_width=s.centre_width)
+
+    def build(self) -> nn.Module:
+        return self._module()
+
+    def lora_modules_to_save(self, lora) -> list[str]:
+        return ["matcher"]  # the device's bank travels with the adapter
+
+    # -- fitting ---------------------------------------------------------------------------------
+    def _bank_clips(self, dataset, settings) -> list[tuple[int, int]]:
+        """(video index, first frame) of the bank's clips: as knn's bank, every ``bank_stride`` frames within
+        the share of the footage the trainer would see, evenly thinned to ``max_bank``."""
+        stride = self.settings.bank_stride or dataset.stride
+        if settings.fraction_mode == "contiguous":
+            clips = list(restrict_to_share(dataset, contiguous_share_ends(dataset, settings.fraction), stride).index)
+        else:
+            sampler = FractionSampler(dataset, settings.fraction, settings.fraction_mode, seed=settings.seed, shuffle=False)
+            clips = [dataset.index[i] for i in sampler.indices]
+        if not clips:
+            raise ValueError("no training clips to fit the feature bank on")
+        cap = self.settings.max_bank
+        if cap and len(clips) > cap:
+            clips = [clips[i] for i in np.linspace(0, len(clips) - 1, cap).round().astype(int)]
+        return clips
+
+    def _footage(self, dataset, clips) -> dict[int, tuple[int, np.ndarray]]:
+        """Per video: (first frame, its frames (n, H, W, 3) uint8) covering the bank's clips."""
+        T, out = dataset.clip_len, {}
+        for vi in sorted({v for v, _ in clips}):
+            starts = [s for v, s in clips if v == vi]
+            lo, hi = min(starts), max(starts) + T
+            out[vi] = (lo, np.asarray(dataset.videos[vi].source.read(range(lo, hi))))
+        return out
+
+    @staticmethod
+    def _to_frames(a: np.ndarray | torch.Tensor, device) -> torch.Tensor:
+        return torch.as_tensor(a).to(device).permute(0, 3, 1, 2).float().div(127.5).sub(1.0)
+
+    def _train(self, model: FeatureBank, pool: torch.Tensor, steps: int, lr: float, seed: int, device,
+               hooks: FitHooks) -> list[dict]:
+        """`steps` of the invariance objective on frames drawn from `pool` (n, H, W, 3) uint8."""
+        s = self.settings
+        params = [p for p in model.parameters() if p.requires_grad]
+        if steps == 0 or not params:
+            return []
+        opt = torch.optim.Adam(params, lr=lr)
+        sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda i: 0.5 * (1 + math.cos(math.pi * i / steps)))
+        g = torch.Generator().manual_seed(seed)
+        n = Nuisances(**s.nuisances.model_dump())
+        history, sums, count = [], {}, 0
+        model.train()
+        for step in range(1, steps + 1):
+            idx = torch.randint(len(pool), (min(s.batch_frames, len(pool)),), generator=g)
+            x = self._to_frames(pool[idx], device)
+            loss, parts = invariance_loss(model, x, n, g, s.cells, s.tau, s.same_content, s.recon)
+            if not math.isfinite(loss.item()):
+                raise FloatingPointError(f"{self.name}: loss is {loss.item()} at step {step}")
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            sched.step()
+            for k, v in parts.items():
+                sums[k] = sums.get(k, 0.0) + v
+            count += 1
+            if step % s.log_every == 0 or step == steps:
+                entry = {"epoch": len(history) + 1, "step": step, **{k: v / count for k, v in sums.items()}}
+                history.append(entry)
+                if hooks.on_epoch_end:
+                    hooks.on_epoch_end(entry["epoch"], entry)
+                sums, count = {}, 0
+        model.eval()
+        return history
+
+    @torch.no_grad()
+    def _set_bank(self, model: FeatureBank, footage, clips, T: int, device) -> int:
+        """Descriptors of the bank's clips, each frame encoded once."""
+        model.eval()
+        offsets = model.frame_indices(T).numpy()
+        feats = {}
+        for vi, (lo, frames) in footage.items():
+            x = self._to_frames(frames, device)
+            feats[vi] = (lo, torch.cat([model.encoder(x[i:i + 256]) for i in range(0, len(x), 256)]))
+        bank = torch.stack([feats[vi][1][torch.as_tensor(s - feats[vi][0] + offsets)].reshape(-1) for vi, s in clips])
+        active(model.matcher).set_bank(bank.cpu(), torch.tensor([vi for vi, _ in clips]))
+        return len(bank)
+
+    def fit(self, dataset, out_dir, settings, hooks: FitHooks | None = None, model: nn.Module | None = None) -> FitResult:
+        """From scratch (`model` None): ``steps`` of the invariance objective, then the bank. Adapting
+        (`model`: the base, wrapped by peft for LoRA): ``adapt_steps`` on the device's footage, then its bank."""
+        from ..train.loop import resolve_device
+
+        hooks = hooks or FitHooks()
+        s = self.settings
+        device = resolve_device(settings.device)
+        adapting = model is not None
+        net = model if adapting else self.build()
+        net = net.to(device)
+        inner = net.get_base_model() if hasattr(net, "get_base_model") else net
+        clips = self._bank_clips(dataset, settings)
+        footage = self._footage(dataset, clips)
+        pool = torch.cat([torch.as_tensor(f) for _, f in footage.values()])
+        steps, lr = (s.adapt_steps, s.adapt_lr) if adapting else (s.steps, s.lr)
+        history = self._train(inner, pool, steps, lr, int(settings.seed), device, hooks)
+        n = self._set_bank(inner, footage, clips, dataset.clip_len, device)
+        net = net.cpu()
+        info = {"bank_size": n, "train_frames": len(pool), "steps": steps if history else 0}
+        return FitResult(net, history or [{"epoch": 1, "bank_size": float(n)}], info)
+
+    # -- calibration and scoring -------------------------------------------------------------------
+    def adapt_fraction(self, fraction: float, n_recordings: int) -> float:
+        """As knn: ``bank_footage: all`` adapts on all of a device's footage (two recordings or more)."""
+        return 1.0 if self.settings.bank_footage == "all" and n_recordings >= 2 else fraction
+
+    def heldout_model(self, model: nn.Module, recording: int) -> nn.Module | None:
+        matcher = model.matcher.without_recording(recording)
+        if matcher is None:
+            return None
+        other = copy.copy(model)  # the same encoder; the bank without that recording
+        other._modules = dict(model._modules, matcher=matcher)
+        return other
+
+    def score_batch(self, model: nn.Module, x: torch.Tensor) -> ClipScores:
+        return ClipScores(self.clip_components, model(x)["distance"][:, None])
