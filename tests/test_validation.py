@@ -61,3 +61,45 @@ def test_each_check_fires_on_its_defect(tmp_path):
     assert by_check["test_scene_has_anomalous_frames"].rows[0]["scene"] == "S02"
     kept = apply_policy(m, report, "exclude")
     assert set(kept.scene) == {"S01"} and len(kept) == 2  # S02 whole scene out, two S01 videos out
+
+
+def test_a_half_finished_import_fails_the_gate_until_the_import_is_run_again(tmp_path):
+    """Issue 29 (3): after a kill -9 mid-video (fault hook, data/fault_points.py) the gate said `all
+    checks passed` with `importing: true` in sources.json and a hidden temporary folder left, so
+    `dvc add` would have versioned partial data. It fails, under either policy, naming the video and
+    the folder and saying to rerun the import; the rerun completes it and the gate passes."""
+    import os
+    import subprocess
+    import sys
+
+    from ipad_vad.data.importer import import_source
+    from ipad_vad.jobs.validate import validate_footage
+
+    from .helpers import write_video
+
+    src, out = tmp_path / "footage", tmp_path / "data"
+    write_video(src / "conveyor" / "testing" / "jam.mkv", 30)
+    labels = np.zeros(30, np.uint8)
+    labels[12:20] = 1
+    np.save(src / "conveyor" / "testing" / "jam.npy", labels)
+    write_video(src / "conveyor" / "training" / "evening.mkv", 25)
+    write_video(src / "conveyor" / "training" / "morning.mkv", 20)
+    r = subprocess.run([sys.executable, "-c", "import sys; from ipad_vad.data.importer import import_source; "
+                        "import_source(sys.argv[1], sys.argv[2])", str(src), str(out)],
+                       env=dict(os.environ, IPAD_FAULT="frame-written:60"), capture_output=True, text=True)
+    assert r.returncode == 137, r.stderr  # killed writing frame 4 of training/02 (morning)
+    [tmp] = list((out / "conveyor/training/frames").glob(".02.*.tmp"))
+    kw = dict(root=out, manifest_out=tmp_path / "manifest.parquet", report_dir=tmp_path / "rep")
+    for policy in ("fail", "exclude"):
+        with pytest.raises(ValidationFailed) as e:
+            validate_footage({}, on_failure=policy, **kw)
+        text = str(e.value)
+        assert "FAILED import_complete" in text and "run the same `ipad data import` again" in text
+        assert f"conveyor/training/02: {out}/conveyor/sources.json  [importing: true - the import of " \
+               f"{src}/conveyor/training/morning.mkv was interrupted]" in text, text
+        assert f"conveyor: {tmp}  [temporary folder of an interrupted write]" in text
+        assert json.loads((tmp_path / "rep/result.json").read_text())["success"] is False
+    assert not (tmp_path / "manifest.parquet").exists()
+    rep = import_source(src, out)
+    assert rep.reconciled == ["conveyor/training/02"] and len(rep.imported) == 1
+    assert validate_footage({}, **kw).report.success

@@ -8,6 +8,13 @@ data/ipad/R02/test_label/003.npy (n_frames=812, n_labels=790)", not just "1 unex
 Policy (`validation.on_failure`): ``fail`` stops the pipeline; ``exclude`` drops the offending
 videos (or, for a scene-level failure, the whole scene), lists them, and passes the rest on.
 Nothing is ever truncated to make a check pass.
+
+Besides the suites, one check of the data folder itself (``import_complete``, level ``folder``, listed first): an
+import killed half-way leaves its journal entry (``importing: true`` in ``<scene>/sources.json``)
+and hidden ``.*.tmp`` files or folders; the manifest cannot see either (half a video is not in the
+layout yet), so the gate would pass and ``dvc add`` version partial data (issue 29, 3). It fails
+under either policy, naming the video or temporary path, until the import is run again (which
+completes it).
 """
 
 from __future__ import annotations
@@ -20,6 +27,7 @@ import pandas as pd
 
 from ..errors import ConfigError, ValidationFailed
 from ..io_utils import write_json, write_text
+from .layout import read_sources
 from .manifest import scene_summary
 
 ID_COLUMNS = ["scene", "split", "video"]
@@ -94,6 +102,36 @@ class Failure:
     rows: list[dict]  # {scene, split, video, file, detail}
 
 
+IMPORT_COMPLETE = "import_complete"
+
+
+def import_interrupted(root: str | Path) -> Failure | None:
+    """The ``import_complete`` failure of data folder `root` (None when no import was interrupted):
+    one row per video whose ``sources.json`` record is still marked ``importing`` and per temporary
+    ``.*.tmp`` file or folder an interrupted atomic write left."""
+    root = Path(root)
+    rows: list[dict] = []
+    if not root.is_dir():
+        return None
+    scene_dirs = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
+    for scene_dir in scene_dirs:
+        for key, rec in read_sources(scene_dir).items():
+            if isinstance(rec, dict) and rec.get("importing"):
+                split, _, video = key.partition("/")
+                rows.append({"scene": scene_dir.name, "split": split, "video": video,
+                             "file": str(scene_dir / "sources.json"),
+                             "detail": f"importing: true - the import of {rec.get('source', '?')} was interrupted"})
+    for tmp in sorted(root.rglob(".*.tmp")):
+        parts = tmp.relative_to(root).parts
+        rows.append({"scene": parts[0] if len(parts) > 1 else "", "split": "", "video": "", "file": str(tmp),
+                     "detail": f"temporary {'folder' if tmp.is_dir() else 'file'} of an interrupted write"})
+    if not rows:
+        return None
+    return Failure(IMPORT_COMPLETE, "folder",
+                   "no import into the data folder was interrupted half-way: run the same `ipad data import` "
+                   "again (it completes the interrupted one) before validating or `dvc add`", rows)
+
+
 @dataclass
 class ValidationReport:
     success: bool
@@ -108,9 +146,13 @@ class ValidationReport:
             return f"all checks passed ({self.n_videos} videos, {self.n_scenes} scenes)"
         lines = []
         for f in self.failures:
-            lines.append(f"FAILED {f.check} ({f.description}): {len(f.rows)} {f.level}(s)")
+            unit = "leftover" if f.level == "folder" else f.level  # a video or a temporary path
+            lines.append(f"FAILED {f.check} ({f.description}): {len(f.rows)} {unit}(s)")
             for r in f.rows[:20]:
-                where = r["scene"] if f.level == "scene" else f"{r['scene']}/{r['split']}/{r['video']}"
+                if f.level == "folder":  # a video of an interrupted import, or a temporary path
+                    where = "/".join(x for x in (r["scene"], r["split"], r["video"]) if x) or "data folder"
+                else:
+                    where = r["scene"] if f.level == "scene" else f"{r['scene']}/{r['split']}/{r['video']}"
                 lines.append(f"  - {where}: {r['file']}  [{r['detail']}]")
             if len(f.rows) > 20:
                 lines.append(f"  ... and {len(f.rows) - 20} more (see the JSON result)")
@@ -202,7 +244,7 @@ def apply_policy(manifest: pd.DataFrame, report: ValidationReport, on_failure: s
         raise ConfigError(f"validation.on_failure must be 'fail' or 'exclude', got {on_failure!r}")
     if report.success:
         return manifest
-    if on_failure == "fail":
+    if on_failure == "fail" or any(f.level == "folder" for f in report.failures):  # nothing to exclude it by
         raise ValidationFailed(report.summary())
     bad_videos, bad_scenes = report.offending_keys()
     keys = list(zip(manifest.scene, manifest.split, manifest.video))
