@@ -329,3 +329,141 @@ def test_an_import_killed_at_any_write_point_is_completed_by_the_next_one(tmp_pa
             again = import_source(src, out)
             assert not again.imported and not again.reconciled  # complete: a third run changes nothing
     assert runs >= 6  # the kills really happened
+
+
+def test_a_label_file_beside_a_training_video_never_overwrites_a_test_videos_labels(tmp_path):
+    """Issue 29 (1): `a.npy` beside training video `a` was written as `test_label/001.npy`, over test
+    video 01's labels (every AUC after it silently wrong). Training footage is normal by contract: an
+    all-zero file is ignored (listed), one with anomalous frames refuses the video naming the file."""
+    src, out = tmp_path / "footage", tmp_path / "data"
+    write_video(src / "cam1" / "testing" / "t.mkv", 30)
+    labels = np.zeros(30, np.uint8)
+    labels[5:15] = 1
+    np.save(src / "cam1" / "testing" / "t.npy", labels)
+    write_video(src / "cam1" / "training" / "a.mkv", 25)
+    np.save(src / "cam1" / "training" / "a.npy", np.zeros(25, np.uint8))
+    rep = import_source(src, out)
+    assert sorted(r["as"] for r in rep.imported) == ["cam1/testing/01", "cam1/training/01"] and not rep.quarantined
+    assert np.load(out / "cam1/test_label/001.npy").sum() == 10
+    assert sorted(p.name for p in (out / "cam1/test_label").iterdir()) == ["001.npy"]
+    (ign,) = rep.ignored
+    assert ign["path"].endswith("training/a.npy") and "all frames normal" in ign["reason"]
+    # anomalous frames beside a training video: the video is refused, naming the label file
+    write_video(src / "cam1" / "training" / "b.mkv", 20)
+    bad = np.zeros(20, np.uint8)
+    bad[:4] = 1
+    np.save(src / "cam1" / "training" / "b.npy", bad)
+    np.save(src / "cam1" / "training" / "a.npy", np.ones(25, np.uint8))  # and beside an imported one
+    rep = import_source(src, out)
+    assert not rep.imported and not rep.relabelled
+    reasons = {Path(q["path"]).name: q["reason"] for q in rep.quarantined}
+    assert set(reasons) == {"a.npy", "b.npy"}
+    assert "marks 4 of 20 frames anomalous, but b.mkv is training footage, which must be normal" in reasons["b.npy"]
+    assert "a.mkv was imported as cam1/training/01, training footage, which must be normal" in reasons["a.npy"]
+    assert not (out / "cam1/training/frames/02").exists()
+    assert np.array_equal(np.load(out / "cam1/test_label/001.npy"), labels)
+    assert sorted(p.name for p in (out / "cam1/test_label").iterdir()) == ["001.npy"]
+
+
+def test_an_empty_or_unreadable_label_file_is_quarantined_and_the_rest_imported(tmp_path):
+    """Issue 29 (2): a 0-byte label file made np.load raise EOFError, which aborted the whole import
+    (`Aborted.`, exit 1, the later videos not imported, no report, no file named)."""
+    src, out = tmp_path / "footage", tmp_path / "data"
+    _video_tree(src)
+    write_video(src / "conveyor" / "test" / "empty.mkv", 20)
+    (src / "conveyor" / "test" / "empty.npy").write_bytes(b"")
+    write_video(src / "conveyor" / "test" / "cut.mkv", 22)
+    np.save(src / "conveyor" / "test" / "cut.npy", np.zeros(22, np.uint8))
+    (src / "conveyor" / "test" / "cut.npy").write_bytes((src / "conveyor" / "test" / "cut.npy").read_bytes()[:100])
+    r = _ipad("data", "import", str(src), "--out", "data", cwd=tmp_path)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "imported 3, relabelled 0, unchanged 0, quarantined 2" in r.stdout, r.stdout
+    assert f"{src}/conveyor/test/empty.npy: cannot read label file: it is empty (0 bytes)" in r.stdout
+    assert f"{src}/conveyor/test/cut.npy: cannot read label file" in r.stdout
+    rep = json.loads((out / "import_report.json").read_text())
+    assert sorted(Path(q["path"]).name for q in rep["quarantined"]) == ["cut.npy", "empty.npy"]
+    assert [e.key for e in scan_ipad(out)] == ["conveyor/training/01", "conveyor/training/02", "conveyor/testing/01"]
+    # an emptied label file in the data folder is replaced by the source's on the next import
+    (out / "conveyor/test_label/001.npy").write_bytes(b"")
+    rep = import_source(src, out)
+    assert [r["as"] for r in rep.relabelled] == ["conveyor/testing/01"]
+    assert np.load(out / "conveyor/test_label/001.npy").sum() == 8
+
+
+def test_a_frame_that_does_not_decode_is_quarantined_at_import_naming_it(tmp_path):
+    """Issue 29 (4): only three frames per video were decoded at import, so a frame with intact JPEG
+    markers but undecodable data was imported (and failed later, in prepare). Every frame is decoded."""
+    src = make_ipad_tree(tmp_path / "IPAD_dataset", n_frames=20)
+    bad = src / "S01/training/frames/02/5.jpg"
+    bad.write_bytes(b"\xff\xd8" + bytes(200) + b"\xff\xd9")  # markers intact, nothing decodable between
+    out = tmp_path / "data"
+    rep = import_source(src, out, min_frames=16)
+    (q,) = rep.quarantined
+    assert q["path"] == str(bad)
+    assert "cannot decode frame" in q["reason"] and "video S01/training/02 not imported" in q["reason"]
+    assert len(rep.imported) == 7 and not (out / "S01/training/frames/02").exists()
+    assert "training/02" not in json.loads((out / "S01/sources.json").read_text())
+    assert not list(out.rglob("*.tmp"))
+
+
+def _no_import_left_half_done(out: Path) -> None:
+    assert not list(out.rglob(".*.tmp"))
+    for sources in out.glob("*/sources.json"):
+        assert not any(v.get("importing") for v in json.loads(sources.read_text()).values()), sources
+
+
+def test_a_full_disk_stops_the_import_with_one_line_naming_the_path_and_the_report(tmp_path):
+    """Issue 29 (5): ENOSPC mid-import was an 18-frame traceback naming no path, the later videos
+    skipped, no report. Now: one line naming the path and the full disk, the video being written
+    undone, the report of what was imported before; the next import, with space, completes it.
+    The full disk is injected (data/fault_points.py, IPAD_FAULT=<point>:<n>:enospc)."""
+    src = tmp_path / "footage"
+    _video_tree(src)  # imported in this order: test/jam (30 frames), training/evening (25), training/morning
+    reference = tmp_path / "reference"
+    import_source(src, reference)
+    env = dict(os.environ, COLUMNS="200", IPAD_FAULT="frame-written:40:enospc")  # frame 9 of evening
+    r = subprocess.run([sys.executable, "-m", "ipad_vad.cli", "data", "import", str(src), "--out", "data"],
+                       cwd=tmp_path, capture_output=True, text=True, env=env)
+    out = tmp_path / "data"
+    assert r.returncode == 2, r.stdout + r.stderr
+    assert r.stderr.strip().splitlines() == [
+        "error: data/conveyor/training/frames/01: no space left on device (the disk is full) while writing "
+        "frame 9.jpg; the import stopped: 1 video(s) imported and 0 relabelled before are kept (listed in "
+        "data/import_report.json), what was half written is undone; free space and run the same import again"]
+    assert "imported 1, relabelled 0, unchanged 0, quarantined 0" in r.stdout and "Traceback" not in r.stdout + r.stderr
+    written = json.loads((out / "import_report.json").read_text())
+    assert [x["as"] for x in written["imported"]] == ["conveyor/testing/01"]
+    _no_import_left_half_done(out)
+    assert [e.key for e in scan_ipad(out)] == ["conveyor/testing/01"]
+    rep = import_source(src, out)  # space again: the rest is imported, as if nothing had happened
+    assert len(rep.imported) == 2 and len(rep.unchanged) == 1 and not rep.reconciled
+    assert _tree_bytes(out) == _tree_bytes(reference)
+
+
+@pytest.mark.parametrize("kind,point", [("videos", "journal-written:2"), ("videos", "labels-written:1"),
+                                        ("ipad_tree", "frame-written:30"), ("ipad_tree", "periods-written:2")])
+def test_a_full_disk_at_any_write_leaves_the_data_folder_consistent(tmp_path, monkeypatch, kind, point):
+    """Issue 29 (5), in-process at other write points: DiskFull (a DataError: one line) naming the file,
+    nothing half-written, the report lists exactly what is in the folder, the next import completes it."""
+    from ipad_vad.data import fault_points
+    from ipad_vad.data.importer import DiskFull
+
+    if kind == "videos":
+        src = tmp_path / "footage"
+        _video_tree(src)
+    else:
+        src = make_ipad_tree(tmp_path / "IPAD_dataset", scenes=("S01",), n_train=2, n_test=2, n_frames=20)
+    reference, out = tmp_path / "reference", tmp_path / "data"
+    import_source(src, reference)
+    fault_points.reset()
+    monkeypatch.setenv("IPAD_FAULT", f"{point}:enospc")
+    with pytest.raises(DiskFull, match="no space left on device \\(the disk is full\\)") as e:
+        import_source(src, out)
+    assert isinstance(e.value, DataError) and "\n" not in str(e.value)
+    assert Path(e.value.path).is_relative_to(out)
+    _no_import_left_half_done(out)
+    in_folder = [x.key for x in scan_ipad(out)] if any(out.glob("*/*/frames/*")) else []
+    assert sorted(x["as"] for x in e.value.report.imported) == sorted(in_folder)
+    monkeypatch.delenv("IPAD_FAULT")
+    import_source(src, out)
+    assert _tree_bytes(out) == _tree_bytes(reference)

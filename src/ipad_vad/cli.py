@@ -68,14 +68,18 @@ def data_import(
     a corrected label file, which replaces its labels (a new data version, "relabelled"); a video may
     be in one split only (a byte-identical copy under another split is quarantined).
     """
-    from .data.importer import import_source
+    from .data.importer import DiskFull, import_source
     from .progress import rich_progress
 
     p = _params(params, profile)
     d = p.get("data", {})
     out = out or Path(d.get("root", "data/ipad"))
-    report = import_source(src, out, scene=scene, split=split, jpeg_quality=d.get("jpeg_quality", 95),
-                           min_frames=p.get("clip", {}).get("length", 16), progress=rich_progress)
+    try:
+        report = import_source(src, out, scene=scene, split=split, jpeg_quality=d.get("jpeg_quality", 95),
+                               min_frames=p.get("clip", {}).get("length", 16), progress=rich_progress)
+    except DiskFull as e:  # what was imported before the disk filled, then the one-line error (main)
+        _print_import(e.report, out)
+        raise
     _print_import(report, out)
     if report.quarantined:
         raise typer.Exit(code=0 if report.changed or report.unchanged else 1)
@@ -94,7 +98,7 @@ def _print_import(report, out: Path) -> None:
         con.print(_styled("quarantined", "red"), f"{q['path']}: {q['reason']}", soft_wrap=True)
     for q in report.ignored:
         con.print(f"ignored {q['path']}: {q['reason']}", soft_wrap=True)
-    con.print(f"report: {report.path}")
+    con.print(f"report: {report.path or 'not written (the disk is full)'}")
 
 
 @data_app.command("validate")

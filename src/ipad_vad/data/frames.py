@@ -2,7 +2,8 @@
 
 Reading is RGB uint8 (H, W, 3). Corruption is found in two ways: a cheap structural check of every
 file (JPEG start/end markers, the way a truncated copy shows) and a full decode where a frame is
-actually used; both raise :class:`DataError` naming the file.
+actually used — at import every frame is decoded once (``decode_frame_bytes``); both raise
+:class:`DataError` naming the file.
 """
 
 from __future__ import annotations
@@ -85,6 +86,15 @@ def decode_frame(path: str | Path, reduce: int = 1) -> np.ndarray:
         buf = np.fromfile(path, dtype=np.uint8)
     except OSError as e:
         raise DataError(path, f"cannot read frame: {e}") from e
+    return decode_frame_bytes(buf, path, reduce)
+
+
+def decode_frame_bytes(data: bytes | np.ndarray, path: str | Path, reduce: int = 1) -> np.ndarray:
+    """Decode the bytes of frame file `path` (already read) to RGB uint8 (H, W, 3), exactly as
+    :func:`decode_frame` would; DataError naming `path` if they are not a decodable image. The importer
+    decodes every frame this way from the bytes it copies, so a frame whose JPEG markers are intact
+    but whose data is not is quarantined at import, not found later in prepare (issue 29, 4)."""
+    buf = np.frombuffer(data, dtype=np.uint8) if isinstance(data, (bytes, bytearray, memoryview)) else data
     img = cv2.imdecode(buf, _REDUCED[reduce]) if buf.size else None
     if img is None:
         raise DataError(path, "cannot decode frame (corrupt or not an image)")

@@ -13,19 +13,31 @@ Naming rules for video files (mp4/avi/mkv/mov/m4v/webm), by their place under SR
 
 Videos of a scene/split get the next free number (01, 02, ...) in file-name order; labels for a test
 video are read from ``<name>.npy`` beside it (one 0/1 value per frame) and written as
-``test_label/<NNN>.npy``. Every imported video is recorded in ``<scene>/sources.json`` with the
+``test_label/<NNN>.npy``. Only a *test* video's label file is a test label: ``test_label/`` is numbered
+by test video, so a training video's file written there overwrote a test video's labels (issue 29, 1).
+Training footage is normal by contract, so a ``<name>.npy`` beside a training video is checked, never
+written: all zeros, it is not needed (the video is imported, the file listed as ignored); with
+anomalous frames, or unreadable, the video is quarantined naming the label file (anomalous footage
+belongs under testing/). Every imported video is recorded in ``<scene>/sources.json`` with the
 source path and its sha256, so importing the same file again changes nothing. An IPAD tree keeps
 its scene names and video numbers; `.mat` labels are converted to `.npy`.
 
-A bad input (corrupt frame, truncated or non-video file, empty folder, label of the wrong length or
-dtype) never aborts the others: it is quarantined, with the file and the reason, in the import report
+A bad input (corrupt frame — every frame of an IPAD tree is decoded once while it is copied —,
+truncated or non-video file, empty folder, an empty or unreadable label file, a label of the wrong
+length or dtype) never aborts the others: it is quarantined, with the file and the reason, in the import report
 (``<out>/import_report.json`` when videos were imported; ``<out>.import_report.json`` beside the
 folder when nothing was, so that a repeated import leaves the versioned dataset untouched). Each video is written to a temporary folder and renamed into place,
 so a crash never leaves half a video; an existing video is never overwritten.
+
+A full disk is not a bad input: the import stops at the first write that fails with ENOSPC, undoes
+the video it was writing (the journal below), writes the report of what it imported before (if
+that still fits) and raises :class:`DiskFull` naming the path it was writing, with the report
+attached; the next import, once there is space, carries on.
 """
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import shutil
 from contextlib import contextmanager
@@ -39,6 +51,7 @@ import numpy as np
 from ..errors import DataError
 from ..io_utils import atomic_dir, write_bytes, write_json
 from .fault_points import reach
+from .frames import FRAME_SUFFIXES, decode_frame_bytes
 from .import_lock import import_lock
 from .labels import load_labels, load_npy_labels
 from .layout import (TYPE_NAMES_FILE, is_ipad_tree, label_file_name, period_file_name, read_sources, scan_ipad,
@@ -48,6 +61,28 @@ from .video_reader import VIDEO_SUFFIXES, VideoFileSource
 
 SPLIT_ALIASES = {"training": "training", "train": "training", "testing": "testing", "test": "testing"}
 Progress = Callable[[Iterable, int, str], Iterable]
+DISK_FULL_ERRNOS = (errno.ENOSPC, errno.EDQUOT)  # no space left / disk quota exceeded
+
+
+class DiskFull(DataError):
+    """The disk filled up while the import wrote `path`. Not a bad input to quarantine: every later
+    write would fail too, so the import stops; `report` is what it did before (set by import_source)."""
+
+    def __init__(self, path: str | Path, problem: str, report: "ImportReport | None" = None):
+        super().__init__(path, problem)
+        self.report = report
+
+
+@contextmanager
+def _writing(path: Path, what: str = "") -> Iterator[None]:
+    """Turn a write's ``OSError(ENOSPC)`` — which names no file — into DiskFull naming `path`."""
+    try:
+        yield
+    except OSError as e:
+        if e.errno not in DISK_FULL_ERRNOS:
+            raise
+        full = "no space left on device (the disk is full)" if e.errno == errno.ENOSPC else "disk quota exceeded"
+        raise DiskFull(path, f"{full} while writing{' ' + what if what else ''}") from e
 
 
 @dataclass
@@ -112,19 +147,26 @@ class _SceneSources:
         """Journal the intent to import `key` before anything of it is written; if the block fails
         cleanly (a bad video, quarantined by the caller: nothing of it was kept) drop the record again."""
         self.data[key] = {**record, "importing": True}
-        write_json(self.scene_dir / "sources.json", self.data)
-        reach("journal-written")
+        self._write("journal-written")
         try:
             yield
         except Exception:
             self.data.pop(key, None)
-            write_json(self.scene_dir / "sources.json", self.data)
+            try:
+                self._write()
+            except (OSError, DiskFull):  # the disk is full: the record stays marked, the next import undoes it
+                pass
             raise
 
     def add(self, key: str, record: dict) -> None:
         self.data[key] = record
-        write_json(self.scene_dir / "sources.json", self.data)
-        reach("recorded")
+        self._write("recorded")
+
+    def _write(self, point: str | None = None) -> None:
+        with _writing(self.scene_dir / "sources.json"):
+            write_json(self.scene_dir / "sources.json", self.data)
+            if point:
+                reach(point)
 
 
 def reconcile(out: Path) -> list[str]:
@@ -136,6 +178,8 @@ def reconcile(out: Path) -> list[str]:
     undone = []
     if not out.is_dir():
         return undone
+    for tmp in out.glob(".*.tmp"):  # the import report's own atomic write
+        shutil.rmtree(tmp, ignore_errors=True) if tmp.is_dir() else tmp.unlink(missing_ok=True)
     for scene_dir in sorted(p for p in out.iterdir() if p.is_dir() and not p.name.startswith(".")):
         for tmp in sorted(scene_dir.rglob(".*.tmp"), reverse=True):  # atomic_path / atomic_dir leftovers
             shutil.rmtree(tmp, ignore_errors=True) if tmp.is_dir() else tmp.unlink(missing_ok=True)
@@ -157,27 +201,58 @@ def reconcile(out: Path) -> list[str]:
     return undone
 
 
-def _write_labels(scene_dir: Path, video: str, labels: np.ndarray) -> Path:
+def _write_file(path: Path, data: bytes, point: str | None = None) -> None:
+    """Atomic write of one file of the data folder; a full disk is DiskFull naming `path`."""
+    with _writing(path):
+        write_bytes(path, data)
+        if point:
+            reach(point)
+
+
+def _write_labels(scene_dir: Path, video: str, labels: np.ndarray, point: str | None = None) -> Path:
+    """Labels of *test* video `video` (``test_label/`` is numbered by test video only)."""
     import io
 
     buf = io.BytesIO()
     np.save(buf, labels.astype(np.uint8))
     path = scene_dir / "test_label" / label_file_name(video)
-    write_bytes(path, buf.getvalue())
+    _write_file(path, buf.getvalue(), point)
     return path
 
 
 def _relabel(scene_dir: Path, video: str, labels: np.ndarray) -> bool:
-    """Write `labels` for an imported video if they differ from the labels it has; True if written."""
+    """Write `labels` for an imported test video if they differ from the labels it has; True if written."""
     current = scene_dir / "test_label" / label_file_name(video)
     if current.is_file():
         try:
             if np.array_equal(np.load(current), labels.astype(np.uint8)):
                 return False
-        except (OSError, ValueError):  # unreadable: replaced by the corrected file
+        except (OSError, ValueError, EOFError):  # unreadable (or empty): replaced by the corrected file
             pass
     _write_labels(scene_dir, video, labels)
     return True
+
+
+def _check_training_labels(video: Path, label_src: Path, report: ImportReport, imported_as: str | None = None) -> None:
+    """A label file beside a *training* video is not a test label: it is never written to
+    ``test_label/`` (numbered by test video: it would overwrite a test video's labels). Training
+    footage is normal by contract, so an all-zero file is accepted and ignored (listed in the report's
+    ``ignored``), and a file that marks anomalous frames — or cannot be read, so nothing says the
+    footage is normal — refuses the video: DataError naming the label file (quarantined by the
+    caller; the footage with anomalies belongs under testing/, beside its labels). `imported_as`: the
+    video was imported as training footage before (its frames are left as they are)."""
+    labels = load_npy_labels(label_src)
+    if n_anomalous := int(labels.sum()):
+        if imported_as:
+            raise DataError(label_src, f"marks {n_anomalous} of {labels.size} frames anomalous, but {video.name} was "
+                                       f"imported as {imported_as}, training footage, which must be normal (remove "
+                                       f"{imported_as} deliberately and import the video under testing/, or remove "
+                                       "the label file if the footage is normal)")
+        raise DataError(label_src, f"marks {n_anomalous} of {labels.size} frames anomalous, but {video.name} is "
+                                   "training footage, which must be normal: not imported (move the video and its "
+                                   "labels to testing/, or remove the label file if the footage is normal)")
+    report.ignored.append({"path": str(label_src), "reason": f"label file beside training video {video.name}: all "
+                           "frames normal, as training footage is by contract; not used (labels are for test videos)"})
 
 
 def import_video_file(path: Path, out: Path, scene: str, split: str, jpeg_quality: int,
@@ -190,7 +265,9 @@ def import_video_file(path: Path, out: Path, scene: str, split: str, jpeg_qualit
             raise DataError(path, f"byte-identical to {scene}/{key}, already imported as {known_split} footage; "
                                   f"a video may be in one split only (remove the copy under {split}, or remove "
                                   f"{scene}/{key} deliberately first)")
-        if label_src.is_file():  # a corrected label file is new data, the frames stay as they are
+        if label_src.is_file() and known_split == "training":
+            _check_training_labels(path, label_src, report, f"{scene}/{key}")
+        elif label_src.is_file():  # a corrected label file is new data, the frames stay as they are
             labels = load_npy_labels(label_src)
             n = sources.data[key].get("n_frames")
             if n is not None and labels.size != n:
@@ -202,7 +279,9 @@ def import_video_file(path: Path, out: Path, scene: str, split: str, jpeg_qualit
         report.unchanged.append({"source": str(path), "as": f"{scene}/{key}"})
         return
     labels = None
-    if label_src.is_file():
+    if label_src.is_file() and split == "training":
+        _check_training_labels(path, label_src, report)
+    elif label_src.is_file():
         labels = load_npy_labels(label_src)
     elif split == "testing":
         report.ignored.append({"path": str(path), "reason": "test video without a <name>.npy label file "
@@ -211,22 +290,23 @@ def import_video_file(path: Path, out: Path, scene: str, split: str, jpeg_qualit
     number = sources.next_number(split)
     target = out / scene / split / "frames" / number
     n = 0
-    with sources.importing(f"{split}/{number}", {"source": str(path), "sha256": sha}), atomic_dir(target) as tmp:
+    with sources.importing(f"{split}/{number}", {"source": str(path), "sha256": sha}), \
+            _writing(target), atomic_dir(target) as tmp:
         for start, frames in video.iter_chunks():
             for i, frame in enumerate(frames):
                 ok, buf = cv2.imencode(".jpg", cv2.cvtColor(frame, cv2.COLOR_RGB2BGR),
                                        [cv2.IMWRITE_JPEG_QUALITY, jpeg_quality])
                 if not ok:
                     raise DataError(path, f"cannot encode frame {start + i} as JPEG")
-                (tmp / f"{start + i}.jpg").write_bytes(buf.tobytes())
+                with _writing(target, f"frame {start + i}.jpg"):
+                    (tmp / f"{start + i}.jpg").write_bytes(buf.tobytes())
+                    reach("frame-written")
                 n += 1
-                reach("frame-written")
         if labels is not None and labels.size != n:
             raise DataError(label_src, f"label length {labels.size} != frame count {n} of {path.name}")
     reach("frames-renamed")
     if labels is not None:
-        _write_labels(out / scene, number, labels)
-        reach("labels-written")
+        _write_labels(out / scene, number, labels, "labels-written")
     sources.add(f"{split}/{number}", {"source": str(path), "sha256": sha, "fps": video.fps, "n_frames": n})
     report.imported.append({"source": str(path), "as": f"{scene}/{split}/{number}", "n_frames": n})
 
@@ -282,7 +362,10 @@ def _import_ipad_tree(src: Path, out: Path, min_frames: int, report: ImportRepor
             report.quarantined.append({"path": str(e.frames_dir), "reason": "; ".join(bad[(e.scene, e.split, e.video)])})
             continue
         try:
-            _copy_ipad_video(e, out, report)
+            with _writing(out / e.scene / e.split, f"the files of {e.key}"):
+                _copy_ipad_video(e, out, report)
+        except DiskFull:
+            raise
         except DataError as err:
             report.quarantined.append({"path": err.path, "reason": err.problem})
 
@@ -304,19 +387,25 @@ def _copy_ipad_video(e, out: Path, report: ImportReport) -> None:
             return
         raise DataError(target, "already exists with different content; refusing to overwrite "
                         "(import into a new folder, or remove it deliberately)")
-    with sources.importing(key, {"source": str(e.frames_dir), "sha256": fingerprint}), atomic_dir(target) as tmp:
-        for p in e.frames_dir.iterdir():
+    with sources.importing(key, {"source": str(e.frames_dir), "sha256": fingerprint}), \
+            _writing(target), atomic_dir(target) as tmp:
+        for p in sorted(e.frames_dir.iterdir()):
             if p.is_file() and not p.name.startswith("."):
-                shutil.copy2(p, tmp / p.name)
-                reach("frame-written")
+                data = p.read_bytes()
+                if p.suffix.lower() in FRAME_SUFFIXES:  # every frame decoded once, from the bytes copied
+                    _check_decodes(data, p, e)
+                with _writing(target, f"frame {p.name}"):
+                    (tmp / p.name).write_bytes(data)
+                    shutil.copystat(p, tmp / p.name)  # as shutil.copy2 did
+                    reach("frame-written")
     reach("frames-renamed")
     if e.label_path is not None:
         _write_labels(scene_dir, e.video, load_labels(e.label_path, e.video))
         _copy_types(e, scene_dir)
         reach("labels-written")
     if e.period_path is not None:
-        write_bytes(scene_dir / "periods" / period_file_name(e.split, e.video), e.period_path.read_bytes())
-        reach("periods-written")
+        _write_file(scene_dir / "periods" / period_file_name(e.split, e.video), e.period_path.read_bytes(),
+                    "periods-written")
     n = sum(1 for _ in target.iterdir())
     sources.add(key, {"source": str(e.frames_dir), "sha256": fingerprint, "fps": None, "n_frames": n})
     report.imported.append({"source": str(e.frames_dir), "as": f"{e.scene}/{key}", "n_frames": n})
@@ -326,10 +415,19 @@ def _copy_types(e, scene_dir: Path) -> None:
     """Per-frame anomaly types (the generator's side file) travel with the labels, and what their codes mean."""
     types = e.frames_dir.parents[2] / "test_types" / label_file_name(e.video)
     if types.is_file():
-        write_bytes(scene_dir / "test_types" / label_file_name(e.video), types.read_bytes())
+        _write_file(scene_dir / "test_types" / label_file_name(e.video), types.read_bytes())
         names = type_names_file(e.frames_dir.parents[3], e.scene)
         if names is not None and not (scene_dir / TYPE_NAMES_FILE).is_file():
-            write_bytes(scene_dir / TYPE_NAMES_FILE, names.read_bytes())
+            _write_file(scene_dir / TYPE_NAMES_FILE, names.read_bytes())
+
+
+def _check_decodes(data: bytes, frame: Path, e) -> None:
+    """DataError naming `frame` if its bytes do not decode: the import report (and the validation
+    gate's sample) would otherwise miss a frame whose JPEG markers are intact (issue 29, 4)."""
+    try:
+        decode_frame_bytes(data, frame)
+    except DataError as err:
+        raise DataError(frame, f"{err.problem}; video {e.scene}/{e.split}/{e.video} not imported") from None
 
 
 def import_source(src: str | Path, out: str | Path, scene: str | None = None, split: str = "training",
@@ -347,6 +445,37 @@ def import_source(src: str | Path, out: str | Path, scene: str | None = None, sp
 
 def _import(src: Path, out: Path, scene: str | None, split: str, jpeg_quality: int, min_frames: int,
             progress: Progress | None, report: ImportReport) -> ImportReport:
+    try:
+        _import_all(src, out, scene, split, jpeg_quality, min_frames, progress, report)
+    except DiskFull as err:
+        try:
+            reconcile(out)  # undo the video being written when the disk filled (removing it frees space)
+        except (OSError, DataError):
+            pass  # its record stays marked `importing` in sources.json: the next import undoes it
+        try:
+            _write_report(report, out)
+            where = f"listed in {report.path}"
+        except (OSError, DataError):
+            report.path, where = None, "the report could not be written either"
+        raise DiskFull(err.path, f"{err.problem}; the import stopped: {len(report.imported)} video(s) imported "
+                                 f"and {len(report.relabelled)} relabelled before are kept ({where}), what was half "
+                                 "written is undone; free space and run the same import again", report) from None
+    _write_report(report, out)
+    return report
+
+
+def _write_report(report: ImportReport, out: Path) -> None:
+    if report.changed:  # the report of what this data version added or corrected travels with it
+        report.path = out / "import_report.json"
+    else:  # nothing new: the data folder (a DVC-versioned dataset) is left byte-identical
+        report.path = out.parent / f"{out.name}.import_report.json"
+    with _writing(report.path):
+        report.path.parent.mkdir(parents=True, exist_ok=True)
+        write_json(report.path, report.as_dict())
+
+
+def _import_all(src: Path, out: Path, scene: str | None, split: str, jpeg_quality: int, min_frames: int,
+                progress: Progress | None, report: ImportReport) -> None:
     if src.is_dir() and is_ipad_tree(src):
         _import_ipad_tree(src, out, min_frames, report, progress)
     else:
@@ -362,14 +491,10 @@ def _import(src: Path, out: Path, scene: str | None, split: str, jpeg_quality: i
                 continue
             sources = per_scene.setdefault(sc, _SceneSources(out / sc))
             try:
-                import_video_file(path, out, sc, sp, jpeg_quality, report, sources)
+                with _writing(out / sc / sp, f"the files of {path.name}"):
+                    import_video_file(path, out, sc, sp, jpeg_quality, report, sources)
+            except DiskFull:
+                raise
             except DataError as err:
                 report.quarantined.append({"path": err.path, "reason": err.problem})
-    if report.changed:  # the report of what this data version added or corrected travels with it
-        report.path = out / "import_report.json"
-    else:  # nothing new: the data folder (a DVC-versioned dataset) is left byte-identical
-        report.path = out.parent / f"{out.name}.import_report.json"
-    report.path.parent.mkdir(parents=True, exist_ok=True)
-    write_json(report.path, report.as_dict())
-    return report
 

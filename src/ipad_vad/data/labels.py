@@ -1,7 +1,7 @@
 """Frame-level labels: `test_label/<NNN>.npy` (IPAD) or `<scene>.mat` with key `gt` (INFP/ASTNet).
 
 Labels are returned as uint8 0/1 arrays, one value per frame. Anything else — values other than
-0/1, non-numeric dtypes, 2-D arrays, an unreadable file — raises DataError naming the file.
+0/1, non-numeric dtypes, 2-D arrays, an unreadable file (empty, cut off, not .npy) — raises DataError naming the file.
 """
 
 from __future__ import annotations
@@ -30,9 +30,11 @@ def normalize_labels(arr, path: str | Path) -> np.ndarray:
 def load_npy_labels(path: str | Path) -> np.ndarray:
     path = Path(path)
     try:
+        if path.stat().st_size == 0:
+            raise DataError(path, "cannot read label file: it is empty (0 bytes)")
         arr = np.load(path, allow_pickle=False)
-    except (OSError, ValueError) as e:
-        raise DataError(path, f"cannot read label file: {e}") from e
+    except (OSError, ValueError, EOFError) as e:  # np.load raises EOFError for an empty or cut-off file
+        raise DataError(path, f"cannot read label file: {e or type(e).__name__}") from e
     return normalize_labels(arr, path)
 
 
