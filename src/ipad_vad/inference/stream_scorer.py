@@ -125,6 +125,26 @@ class StreamScorer:
                                    "model (pass check_size=False / --any-size to score anyway)")
         return resize_frame(frame, self.size)
 
+    def swap_model(self, method: Method, model: torch.nn.Module, calibration: Calibration) -> bool:
+        """Score the clips from now on with another model of the same shape (a new champion of the
+        device: same method, clip length, frame size and window), its calibration (threshold, alert
+        settings) applying to the frames emitted from now on. False, and nothing changed, when the new
+        model does not fit this stream (it needs a stream of its own)."""
+        c = calibration
+        window_names = [n for n in method.window_components if n in c.components]
+        lookahead = method.lookahead(c.context()) if window_names else 0
+        if (method.name != self.method.name or c.clip_len != self.T or tuple(c.frame_size) != self.size
+                or lookahead != self.lookahead or window_names != self.window_names):
+            return False
+        self.method, self.cal, self.ctx = method, c, c.context()
+        self.model = model.eval().to(self.device)
+        make = getattr(AlertTracker, "from_calibration", None)  # an alert under way goes on under the new settings
+        fresh = make(c) if make else AlertTracker(c.threshold, c.min_frames, c.merge_gap)
+        for k in ("threshold", "min_frames", "merge_gap", "release"):
+            if hasattr(fresh, k):
+                setattr(self.tracker, k, getattr(fresh, k))
+        return True
+
     @property
     def pending(self) -> int:
         """Clips complete but not yet scored."""
