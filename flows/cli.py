@@ -15,7 +15,15 @@ from ipad_vad.cli import main as _library_main
 MethodOpt = typer.Option(None, "--method", help="one method (default: every method of pipeline.methods)")
 
 
+def _check_params(profile: Optional[str]) -> None:
+    """Validate ./params.yaml (the file every flow reads) and its profile before any Prefect server or
+    flow run starts: a bad setting (an unknown method in pipeline.methods, issue 29) is then a one-line
+    error, not a failed flow run's traceback after a temporary server has started."""
+    _params(None, profile)
+
+
 def _run_flow(name: str, **kw):
+    _check_params(kw.get("profile"))
     from flows import steps
     from ipad_vad.data.fault_points import reach
 
@@ -96,6 +104,7 @@ def step_pipeline(profile: Optional[str] = ProfileOpt,
                   devices: Optional[str] = typer.Option(None, "--devices", help="only these devices (retraining)"),
                   spread: bool = typer.Option(False, "--spread", help="fine-tune each device as its own flow run on the gpu pool's workers")):
     """The whole pipeline as one Prefect flow (validate -> prepare -> pretrain -> finetune -> evaluate -> report -> promote)."""
+    _check_params(profile)
     from flows.pipeline import ipad_pipeline
 
     ipad_pipeline(profile=profile, devices=devices.split(",") if devices else None, spread=spread)
@@ -112,8 +121,10 @@ def step_ingest(
 
     Runs the retraining flow (flows/retrain.py); ingesting the same files again changes nothing.
     """
-    from flows.retrain import retrain_on_footage
     from ipad_vad.errors import DataError
+
+    _check_params(profile)
+    from flows.retrain import retrain_on_footage
 
     if not landing.is_dir():  # before any flow run: one line, not a failed flow's logs around it
         raise DataError(landing, "landing folder does not exist (cameras drop footage at "
@@ -129,6 +140,7 @@ def storage_poll(devices: Optional[str] = typer.Option(None, "--devices", help="
                  profile: Optional[str] = ProfileOpt):
     """Ingest what is new in the landing prefix and retrain the affected devices (the flow behind
     the ipad-retrain-on-footage deployment)."""
+    _check_params(profile)
     from flows.landing import retrain_from_landing
 
     _console().print(retrain_from_landing(devices.split(",") if devices else None, profile, not no_commit, not no_push))

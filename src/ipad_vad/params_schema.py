@@ -72,6 +72,15 @@ class Pipeline(_S):
     reports_root: Optional[str] = None
     registry_root: Optional[str] = None
 
+    @field_validator("methods", "promote_methods")
+    @classmethod
+    def _registered_methods(cls, v):  # issue 29: before any server or flow starts, not inside a flow run
+        unknown = [m for m in v or [] if m not in method_files()]
+        if unknown:
+            raise ValueError(f"unknown method{'s' * (len(unknown) > 1)} {', '.join(map(repr, unknown))} "
+                             f"(in {v}); known: {method_files()}")
+        return v
+
 
 class OpticalFlow(_S):
     method: Optional[Literal["dis", "tvl1"]] = None
