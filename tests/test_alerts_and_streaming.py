@@ -155,6 +155,30 @@ def test_bad_frames_are_rejected_with_the_stream_and_problem(model_and_cal, tmp_
         open_footage(folder, SIZE, expected_size=(64, 64))
 
 
+def test_a_grey_video_is_refused_like_a_grey_frame_folder(tmp_path):
+    """Issue 29, 6: decord decodes a grey video to three identical channels, so it was scored as colour.
+    Grey is what the file stores, for folders and videos alike: a grey pixel format is refused, naming
+    the file, whether read whole or followed; a colour video is scored even when its first frame is
+    grey (all black here), as a 3-channel JPEG of a grey scene is."""
+    def write(path, fourcc, colour, frames):
+        w = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*fourcc), 5.0, SIZE[::-1], isColor=colour)
+        for f in frames:
+            w.write(f if colour else cv2.cvtColor(f, cv2.COLOR_RGB2GRAY))
+        w.release()
+
+    frames = _frames(20)
+    write(tmp_path / "grey.mkv", "FFV1", False, frames)
+    with pytest.raises(DataError, match=r"grey\.mkv: expected a colour \(3-channel\) frame, got 1 channel\(s\) "
+                                        r"\(a grey video: pixel format 'Y800'\)"):
+        open_footage(tmp_path / "grey.mkv", SIZE)
+    with pytest.raises(DataError, match=r"grey\.mkv: expected a colour \(3-channel\) frame, got 1 channel"):
+        open_footage(tmp_path / "grey.mkv", SIZE, follow=True, poll_s=0.01, idle_timeout=0.1)
+    dark = np.concatenate([np.zeros_like(frames[:1]), frames[1:]])  # a colour camera's black first frame
+    write(tmp_path / "colour.mkv", "FFV1", True, dark)
+    footage = open_footage(tmp_path / "colour.mkv", SIZE)
+    assert len(list(footage.frames)) == 20
+
+
 def test_a_frame_folder_with_a_gap_is_refused_naming_the_frame_after_it(tmp_path):
     """Issue 16: scores are rows by frame number; a gap would give every later row the wrong file."""
     folder = tmp_path / "gap"

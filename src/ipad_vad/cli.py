@@ -9,6 +9,7 @@ lazy (inside the commands) so that `ipad --help` answers at once.
 from __future__ import annotations
 
 import sys
+from enum import Enum
 from pathlib import Path
 from typing import Optional
 
@@ -394,13 +395,21 @@ def model_evaluate(
     con.print(f"-> {out}")
 
 
+class ScoreFormat(str, Enum):
+    """Formats of the per-frame scores table: a choice on the command line, so that a wrong one is
+    refused before anything loads (issue 29)."""
+
+    csv = "csv"
+    parquet = "parquet"
+
+
 @app.command("score")
 def score(
     paths: list[Path] = typer.Argument(..., help="video files or frame folders (one growing file/folder with --follow)"),
     device: Optional[str] = typer.Option(None, "--device", help="score with this device's champion from the registry"),
     model_uri: Optional[str] = typer.Option(None, "--model-uri", help="any MLflow model URI instead, e.g. models:/ipad-vad-R01/3"),
     out: Path = typer.Option(Path("scores"), "--out", help="output folder"),
-    fmt: Optional[str] = typer.Option(None, "--format", help="per-frame scores: csv | parquet (default: params score.format)"),
+    fmt: Optional[ScoreFormat] = typer.Option(None, "--format", help="per-frame scores (default: params score.format)"),
     follow: bool = typer.Option(False, "--follow", help="keep reading frames as they arrive (a growing file or folder)"),
     idle_timeout: Optional[float] = typer.Option(None, "--idle-timeout", help="--follow: stop after this many seconds without frames (0: never)"),
     accelerator: Optional[str] = typer.Option(None, "--accelerator", help="auto | cpu | cuda (default: params score.device)"),
@@ -414,24 +423,32 @@ def score(
     Scores are calibrated on the device's normal footage and the threshold was chosen at evaluation
     (alert.false_alarm_rate); both travel with the registered model version. Every good input is
     scored; every bad one is reported (its file and the problem) and the exit status is then 2.
+
+    --follow ends after --idle-timeout seconds without a frame, or on Ctrl-C (SIGINT) or SIGTERM: the
+    frames read until then are scored and every output written, exit status 0; a second Ctrl-C aborts.
     """
+    from contextlib import nullcontext
+
     from rich.table import Table
 
     from .errors import IpadError
-
+    from .inference.accelerator import scoring_device
     from .inference.champion import load_scorer
     from .inference.footage_context import manifest_context
     from .inference.score_footage import score_footage
+    from .inference.stop import StopOnSignals
     from .registry.tracking import configure
-    from .train.loop import resolve_device
 
     if follow and len(paths) != 1:
         raise typer.BadParameter("--follow takes exactly one file or folder")
     p = _params(params, profile)
     sc = p.get("score", {})
+    # settings first, then the model (issue 29): a bad one is refused before anything loads
+    dev = scoring_device(accelerator, "--accelerator") if accelerator else scoring_device(
+        sc.get("device", "auto"), f"score.device of {params or DEFAULT_PARAMS}")
+    fmt = fmt.value if fmt else sc.get("format", "csv")
     configure()
     loaded = load_scorer(device, model_uri, float(p.get("pipeline", {}).get("promote_min_auc", 0.0)))
-    dev = str(resolve_device(accelerator or sc.get("device", "auto")))
     con = _console()
     cal = loaded.calibration
     con.print(f"model {loaded.uri} ({loaded.method.label}): threshold {cal.threshold:.3f} (false-alarm rate {cal.false_alarm_rate:g} on "
@@ -450,16 +467,22 @@ def score(
     timeout = idle_timeout if idle_timeout is not None else sc.get("idle_timeout", 30)
     t = Table("footage", "frames", "alerts", "first alert (frame)", "frames/s", title=f"ipad score -> {out}/<footage>.*")
     failed: list[IpadError] = []
+    # following: a signal ends the stream and the outputs are written (inference/stop.py), not lost
+    stopping = StopOnSignals("stopping: scoring the frames read, then writing the outputs (again to abort)")
     for path, name in zip(paths, names):
         try:
-            res = score_footage(loaded, path, out, name, fmt or sc.get("format", "csv"), dev,
-                                batch_clips or (sc.get("batch_clips") or None), sc.get("max_latency", cal.clip_len) or 1,
-                                p.get("train", {}).get("amp", True), follow, sc.get("poll_s", 0.5), timeout or None,
-                                any_size, on_event, manifest_context(p.get("data", {}).get("manifest"), path))
+            with stopping if follow else nullcontext():
+                res = score_footage(loaded, path, out, name, fmt, dev,
+                                    batch_clips or (sc.get("batch_clips") or None), sc.get("max_latency", cal.clip_len) or 1,
+                                    p.get("train", {}).get("amp", True), follow, sc.get("poll_s", 0.5), timeout or None,
+                                    any_size, on_event, manifest_context(p.get("data", {}).get("manifest"), path),
+                                    stop=stopping if follow else None)
         except IpadError as e:  # bad input: report it, score the rest
             failed.append(e)
             t.add_row(name, "-", "-", "-", "-")
             continue
+        if res.get("stopped_by"):
+            con.print(f"{name}: stopped by {res['stopped_by']} after {res['frames']} frames; outputs written")
         first = res["alerts"][0]["start"] if res["alerts"] else "-"
         t.add_row(name, str(res["frames"]), str(len(res["alerts"])), str(first), f"{res['frames_per_s']:.1f}")
     con.print(t)

@@ -85,6 +85,9 @@ class Calibration:
     @classmethod
     def load(cls, path: str | Path) -> "Calibration":
         path = Path(path)
+        if not path.is_file():  # issue 29: a deleted file is missing, not "of another version"
+            raise DataError(path, "calibration file is missing" if not path.exists() else
+                            "calibration file expected, found a folder")
         try:
             return cls.from_dict(json.loads(path.read_text()))
         except (OSError, ValueError, KeyError, TypeError) as e:

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import torch
 
 from ..alerts.calibration import Calibration
-from ..errors import ConfigError
+from ..errors import ConfigError, DataError
 from ..methods.base import Method
 from ..registry.promotion import usable, version_auc
 
@@ -68,7 +68,10 @@ def load_scorer(device: str | None = None, model_uri: str | None = None, min_auc
     try:
         scorer = mlflow.pyfunc.load_model(uri).unwrap_python_model()
     except MlflowException as e:
-        raise ConfigError(f"cannot load model {uri}: {e.message}") from None
+        raise ConfigError(_load_problem(uri, e.message)) from None
+    except DataError as e:  # a file of the version (weights, calibration) is missing or unreadable
+        raise DataError(e.path, f"{e.problem} (a file of model {uri}: restore it from a backup of the artifact "
+                                "store, or pass another --model-uri)") from None
     cal = getattr(scorer, "calibration", None)
     if cal is None:
         raise ConfigError(f"model {uri} was registered without a calibration (threshold); re-run its device's "
@@ -89,3 +92,34 @@ def _best_version(client, name: str):
     except MlflowException:
         return None
     return max(versions, key=version_auc, default=None)
+
+
+def _load_problem(uri: str, message: str) -> str:
+    """Why `uri` did not load, naming where its files should be. MLflow says ``No such artifact: ''``
+    when a version's files were deleted from the artifact store (issue 29): that names neither the
+    model nor the missing folder."""
+    where = _artifact_location(uri)
+    if message.startswith("No such artifact"):
+        return (f"cannot load model {uri}: its files are missing from the artifact store"
+                + (f" (nothing at {where})" if where else "") + ": deleted or moved? Restore them there, or pass "
+                "another --model-uri (`ipad models list` shows the registered versions)")
+    return f"cannot load model {uri}: {message}" + (f" (its files: {where})" if where else "")
+
+
+def _artifact_location(uri: str) -> str | None:
+    """Where the files of model `uri` are stored (a models:/ or runs:/ URI resolved; a path as is), or
+    None when that cannot be told (an unknown version or run)."""
+    from mlflow.exceptions import MlflowException
+
+    try:
+        if uri.startswith("models:/"):
+            from mlflow.store.artifact.models_artifact_repo import ModelsArtifactRepository
+
+            return ModelsArtifactRepository.get_underlying_uri(uri)
+        if uri.startswith("runs:/"):
+            from mlflow.store.artifact.runs_artifact_repo import RunsArtifactRepository
+
+            return RunsArtifactRepository.get_underlying_uri(uri)
+    except MlflowException:
+        return None
+    return uri

@@ -24,16 +24,19 @@ def score_footage(scorer: LoadedScorer, path: str | Path, out_dir: str | Path, n
                   max_latency: int | None = None, amp: bool = True, follow: bool = False, poll_s: float = 0.5,
                   idle_timeout: float | None = None, any_size: bool = False,
                   on_event: Callable[[AlertEvent, float | None], None] | None = None,
-                  context: FootageContext | None = None) -> dict:
+                  context: FootageContext | None = None, stop: Callable[[], str | None] | None = None) -> dict:
     """Writes ``<out>/<name>.scores.<fmt>``, ``<name>.alerts.json``, ``<name>.alerts.jsonl`` (one line per
     alert event; empty when there is none) and ``<name>.png``; returns the summary (the JSON's content).
     `context`: what the manifest knows of the footage (``footage_context.py``): its fps where the footage
-    has none (a frame folder), and labels, drawn beside the alerts and written as a ``label`` column."""
+    has none (a frame folder), and labels, drawn beside the alerts and written as a ``label`` column.
+    `stop` (follow mode): once it returns a reason (``stop.py``: SIGINT or SIGTERM) no more frames are
+    read; the clips already taken are scored and every output is written for the frames read, with the
+    reason as ``stopped_by`` in the summary."""
     if fmt not in ("csv", "parquet"):
         raise ValueError(f"format must be csv or parquet, got {fmt!r}")
     cal = scorer.calibration
     footage = open_footage(path, cal.frame_size, None if any_size else cal.source_size, follow=follow,
-                           poll_s=poll_s, idle_timeout=idle_timeout)
+                           poll_s=poll_s, idle_timeout=idle_timeout, stop=stop)
     name = name or footage.name
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -86,7 +89,7 @@ def score_footage(scorer: LoadedScorer, path: str | Path, out_dir: str | Path, n
         "scored_frames": len(df), "first_scored_frame": int(df.frame.min()) if len(df) else None,
         "batch_clips": stream.batch, "latency_frames": stream.latency, "seconds": round(seconds, 3),
         "frames_per_s": round(stream.frames_seen / seconds, 2) if seconds else None,
-        "alerts": [a.to_dict(fps) for a in alerts],
+        "alerts": [a.to_dict(fps) for a in alerts], "stopped_by": stop() if stop else None,
         "outputs": {"scores": str(table), "plot": str(plot), "events": str(log)},
     }
     write_json(out_dir / f"{name}.alerts.json", summary)
