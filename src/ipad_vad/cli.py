@@ -600,6 +600,17 @@ def runs_finish(failed: bool = typer.Option(False, "--failed", help="the pipelin
                      f"mean AUC logged for {len(res['summary'])} method row(s)", highlight=False)
 
 
+@app.command("serve")
+def serve(config: Path = typer.Argument(..., help="YAML: cameras (name, device, source) and optional serve: overrides"),
+          host: Optional[str] = typer.Option(None, "--host", help="address of /metrics and /healthz (default: serve.host, 127.0.0.1)"),
+          port: Optional[int] = typer.Option(None, "--port", help="their port (default: serve.port; 0: any free port)"),
+          params: Optional[Path] = ParamsOpt, profile: Optional[str] = ProfileOpt):
+    """Score many cameras in one process, each with its device's champion, until SIGTERM (src/ipad_vad/serve/)."""
+    from .serve.run import serve_main
+
+    raise typer.Exit(code=serve_main(config, _params(params, profile), host, port))
+
+
 def main() -> None:
     from .errors import IpadError
 

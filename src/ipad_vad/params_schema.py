@@ -22,6 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from .errors import ConfigError
 from .pseudo.settings import PseudoSettings
+from .serve.settings import ServeSettings
 
 Pos = Annotated[int, Field(gt=0)]
 NonNeg = Annotated[int, Field(ge=0)]
@@ -239,6 +240,7 @@ class Params(_S):
     storage: Optional[Storage] = None
     alert: Optional[Alert] = None
     score: Optional[Score] = None
+    serve: Optional[ServeSettings] = None  # `ipad serve` (serve/settings.py)
     synth: Optional[Synth] = None
 
     @field_validator("methods")

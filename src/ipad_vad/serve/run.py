@@ -1,0 +1,39 @@
+"""`ipad serve CONFIG.yaml`: load the config and the champions, listen, serve until SIGTERM / Ctrl-C."""
+
+from __future__ import annotations
+
+import logging
+import signal
+from pathlib import Path
+
+
+def serve_main(config: Path, params: dict, host: str | None = None, port: int | None = None) -> int:
+    from ..registry.tracking import configure
+    from ..train.loop import resolve_device
+    from .config import load_config
+    from .server import Server, ServeOptions
+
+    cfg, settings = load_config(config, params)
+    if host is not None or port is not None:
+        settings = settings.model_copy(update={k: v for k, v in (("host", host), ("port", port)) if v is not None})
+    sc = params.get("score", {}) or {}
+    max_latency = sc.get("max_latency")  # as `ipad score`: 0 is one clip per batch, unset one clip of latency
+    options = ServeOptions(device=str(resolve_device(sc.get("device") or "auto")),
+                           max_latency=None if max_latency is None else (max_latency or 1), batch_clips=sc.get("batch_clips") or None,
+                           amp=(params.get("train", {}) or {}).get("amp", True),
+                           min_auc=float((params.get("pipeline", {}) or {}).get("promote_min_auc", 0.0)))
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    log = logging.getLogger("ipad.serve")
+    configure()
+    server = Server(cfg, settings, options, where=str(config))
+    server.load_models()
+    server.open_outputs()
+    addr = server.start_http()
+    for d, ld in server.devices.items():
+        log.info("device %s: %s (%s), threshold %.3f", d, ld.uri, ld.method.label, ld.calibration.threshold)
+    log.info("serving %d camera(s) on %s; http://%s:%d/metrics and /healthz; outputs in %s",
+             len(cfg.cameras), options.device, addr[0], addr[1], settings.out)
+    stop = lambda *_: server.stop()  # noqa: E731
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    return server.run()
