@@ -27,6 +27,9 @@ demo: setup  ## the whole pipeline (dvc repro, demo profile) on the embedded syn
 serve: setup  ## Prefect UI (runs, task runs; the deployments, with a local worker per pool) + MLflow UI, until Ctrl-C; IPAD_PREFECT_PORT / IPAD_MLFLOW_PORT
 	bash scripts/serve.sh
 
+serve-cameras: setup  ## after make demo: the demo devices' test videos as live cameras, scored by one `ipad serve` (/metrics, /healthz on 127.0.0.1:9108), until Ctrl-C
+	$(VENV)/bin/python scripts/serve_cameras.py
+
 ui-snapshot: setup  ## screenshots of both UIs after make demo (headless Chromium) into docs/img/ui/
 	bash scripts/ui_snapshot.sh
 
