@@ -31,6 +31,24 @@ def pipeline_tags(pipeline_id: str | None = None) -> list[str]:
     return [PIPELINE_TAG.format(pid)] if pid else []
 
 
+def tag_this_flow_run(pipeline_id: str | None = None) -> list[str]:
+    """Add the pipeline's tag to the running flow run itself (a run started from a deployment — the
+    UI's Run button, a schedule, ``run_deployment`` — is created by the server without it; the
+    ``tags`` context only reaches the runs created inside). Returns the run's tags."""
+    from prefect import get_client
+    from prefect.runtime import flow_run
+
+    new = pipeline_tags(pipeline_id)
+    if not new or flow_run.id is None:
+        return list(flow_run.tags or [])
+    with get_client(sync_client=True) as client:
+        have = list(client.read_flow_run(flow_run.id).tags or [])
+        if all(t in have for t in new):
+            return have
+        client.update_flow_run(flow_run.id, tags=[*have, *(t for t in new if t not in have)])
+        return [*have, *(t for t in new if t not in have)]
+
+
 @contextlib.contextmanager
 def tagged(pipeline_id: str | None = None) -> Iterator[None]:
     """Runs created inside carry the pipeline's tag (none without a pipeline id)."""

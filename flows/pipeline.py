@@ -10,7 +10,7 @@ from typing import Iterator
 
 from prefect import flow, unmapped
 
-from flows.naming import run_name, tagged
+from flows.naming import run_name, tag_this_flow_run, tagged
 
 from tasks.common import params
 from tasks.data import validate_task
@@ -54,8 +54,9 @@ def finetune_on_workers(devs: list[str], profile: str | None) -> None:
 @contextlib.contextmanager
 def pipeline_run(p: dict) -> Iterator[str]:
     """The pipeline id of this run (``IPAD_PIPELINE_ID``, else one made from the flow run's id) for the
-    tasks' MLflow runs and the spread runs' tags; the MLflow parent run ends FINISHED or FAILED with
-    the run."""
+    tasks' MLflow runs and the spread runs' tags, and this flow run's own ``pipeline:<id>`` tag (also
+    when a deployment started it); the MLflow parent run starts before the first step (validation)
+    and ends FINISHED or FAILED with the run."""
     from prefect.runtime import flow_run
 
     from ipad_vad.jobs.pipeline_run import ends_with_outcome
@@ -63,6 +64,7 @@ def pipeline_run(p: dict) -> Iterator[str]:
     given = os.environ.get("IPAD_PIPELINE_ID")
     pid = given or f"prefect-{flow_run.id}"
     os.environ["IPAD_PIPELINE_ID"] = pid
+    tag_this_flow_run(pid)
     try:
         with ends_with_outcome(p, pid), tagged(pid):
             yield pid
@@ -105,5 +107,5 @@ def _pipeline(p: dict, profile: str | None, devices: list[str] | None, spread: b
     evals.wait()
     summary = report_task(p) if devices is None else {f"{e['method']} {e['scene']}": e["auc"] for e in evals.result()}
     decisions = promote_task.map(unmapped(p), devs, wait_for=evals).result() if devs else []
-    print(f"pipeline done: {summary}")
+    print("pipeline done: mean AUC (%, scene norm) " + ", ".join(f"{k} {100 * v:.1f}" for k, v in summary.items()))
     return {"summary": summary, "promotions": decisions}

@@ -12,15 +12,11 @@ from .common import GPU_TAGS, IO_RETRIES, log
 
 
 def _log_metrics(m: dict, prefix: str = "") -> None:
-    """``auc_<protocol>/<component>``, ``auc_per_type/<type>``, ``alerts/<what>``: the same names in
-    every method's run (the method is the run's ``ipad.method`` tag and name), grouped by protocol
-    (``tracking.metric_name``), so MLflow's compare view lines the methods up column by column."""
-    name = tracking.metric_name
-    for proto, aucs in m["auc"].items():
-        mlflow.log_metrics({name(prefix, f"auc_{proto}", k): v for k, v in aucs.items() if v == v})
-    mlflow.log_metrics({name(prefix, "auc_per_type", t): v for t, v in m.get("auc_per_type", {}).items() if v == v})
-    mlflow.log_metrics({name(prefix, "alerts", k): v for k, v in m.get("alerts", {}).items()  # devices: threshold, test set
-                        if isinstance(v, (int, float)) and v == v})
+    """``auc_pct_<protocol>/<component>``, ``auc_pct_per_type/<type>``, ``alerts/<what>``
+    (``tracking.evaluation_metrics``, AUCs in percent): the same names in every method's run (the
+    method is the run's ``ipad.method`` tag and name), grouped by protocol, so MLflow's compare view
+    lines the methods up column by column."""
+    mlflow.log_metrics(tracking.evaluation_metrics(m, prefix))
 
 
 def _log_lines(method: str, scene: str, m: dict) -> None:
@@ -29,8 +25,10 @@ def _log_lines(method: str, scene: str, m: dict) -> None:
         m["n_anomalous"], 100 * auc["score"], ", ".join(f"{k} {100 * v:.1f}" for k, v in auc.items() if k != "score"))
     a = m.get("alerts")
     if a:
-        log("%s on %s: alert threshold %.4g; test false-alarm rate %.3f, recall %.3f", method, scene, a["threshold"],
-            a.get("test_false_alarm_rate", float("nan")), a.get("test_recall", float("nan")))
+        log("%s on %s: alert threshold %.4g; false-alarm rate targeted %.1f %%, measured on the test set %.1f %%; "
+            "recall measured on the test set %.1f %%", method, scene, a["threshold"],
+            100 * a.get("target_false_alarm_rate", float("nan")), 100 * a.get("test_false_alarm_rate", float("nan")),
+            100 * a.get("test_recall", float("nan")))
 
 
 @task(name="evaluate", tags=GPU_TAGS)

@@ -17,13 +17,13 @@ def promote_task(p: dict, device: str) -> dict:
     `ipad-vad-<device>`; `champion` only if it beats the current champion by the margin."""
     with tracking.run(f"promote {device}", "promote", device, manifest=p["data"]["manifest"]):
         record = promote_device(p, device, tags=_lineage(p))
-        mlflow.log_metric("auc", record["auc"])
-        mlflow.log_metrics({tracking.metric_name("candidate_auc", m): a for m, a in record["candidates"].items()})
+        mlflow.log_metric("auc_pct", record["auc"])  # the record's AUCs are in percent (jobs/promote.py)
+        mlflow.log_metrics({tracking.metric_name("candidate_auc_pct", m): a for m, a in record["candidates"].items()})
         mlflow.set_tags({"decision": record["alias"], "model_version": record["version"], "ipad.method": record["method"]})
-    prev = (f"; champion was v{record['previous_champion']} at {record['previous_auc']:.3f}"
+    prev = (f"; champion was v{record['previous_champion']} at AUC {record['previous_auc']:.1f}"
             if record["previous_champion"] else "; no champion before")
-    log("promote %s: %s v%s (%s, AUC %.3f among %s) -> %s%s%s", device, record["model"], record["version"],
-        record["method"], record["auc"], ", ".join(f"{m} {a:.3f}" for m, a in record["candidates"].items()),
+    log("promote %s: %s v%s (%s, AUC %.1f among %s) -> %s%s%s", device, record["model"], record["version"],
+        record["method"], record["auc"], ", ".join(f"{m} {a:.1f}" for m, a in record["candidates"].items()),
         record["alias"], prev, "" if record["usable"] else
         f"; below promote_min_auc {record['min_auc']:g}: {device} has no usable detector")
     return record

@@ -57,7 +57,7 @@ def test_full_pipeline_flow_with_fan_out(tmp_path, monkeypatch):
     # the flow made its own pipeline id: one MLflow parent run, ended FINISHED with the mean AUC per method
     [parent] = _pipeline_runs(client)
     assert parent.info.status == "FINISHED" and parent.data.tags["ipad.pipeline_id"].startswith("prefect-")
-    assert set(parent.data.metrics) == {f"mean_auc/{m}" for m in result["summary"]}
+    assert set(parent.data.metrics) == {f"mean_auc_pct/{m}" for m in result["summary"]}
     children = client.search_runs([parent.info.experiment_id], f"tags.mlflow.parentRunId = '{parent.info.run_id}'")
     assert {r.data.tags["ipad.stage"] for r in children} >= {"pretrain", "finetune", "evaluate", "report", "promote"}
     assert "IPAD_PIPELINE_ID" not in os.environ

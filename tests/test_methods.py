@@ -201,7 +201,7 @@ def test_promotion_picks_the_better_method_records_it_and_ipad_score_uses_either
     _set_auc(p, "knn", 0.90)
     with tracking.run("promote R01", "promote", "R01"):
         first = promote_device(p, "R01")
-    assert first["method"] == "knn" and first["alias"] == "champion" and first["candidates"] == {"ipad_vad": 0.6, "knn": 0.9}
+    assert first["method"] == "knn" and first["alias"] == "champion" and first["candidates"] == {"ipad_vad": 60.0, "knn": 90.0}
     client = mlflow.MlflowClient()
     assert client.get_model_version("ipad-vad-R01", first["version"]).tags["method"] == "knn"
     summary, out = _score(device_project, tmp_path / "knn")
@@ -209,7 +209,7 @@ def test_promotion_picks_the_better_method_records_it_and_ipad_score_uses_either
     _set_auc(p, "ipad_vad", 0.95)
     with tracking.run("promote R01", "promote", "R01"):
         second = promote_device(p, "R01")
-    assert second["method"] == "ipad_vad" and second["alias"] == "champion" and second["previous_auc"] == pytest.approx(0.9)
+    assert second["method"] == "ipad_vad" and second["alias"] == "champion" and second["previous_auc"] == pytest.approx(90.0)
     assert client.get_model_version("ipad-vad-R01", second["version"]).tags["method"] == "ipad_vad"
     summary, out = _score(device_project, tmp_path / "ipad")
     assert summary["method"] == "ipad_vad" and "IPAD-VAD" in out
@@ -277,8 +277,12 @@ def test_typed_settings_reject_unknown_keys():
         PipelineSettings.from_params({"pipeline": bad})
     with pytest.raises(ConfigError, match="unknown methods \\['nope'\\]"):
         PipelineSettings.from_params({"pipeline": {**SMOKE["pipeline"], "methods": ["nope"]}})
-    with pytest.raises(ConfigError, match=r"pipeline.promote_min_auc must lie in \[0, 1\] \(an AUC\), got 70"):
-        PipelineSettings.from_params({"pipeline": {**SMOKE["pipeline"], "promote_min_auc": 70}})
+    # issue 29: an AUC in percent, as everywhere it is shown; a fraction (the old unit) is named, not taken as 0.7 %
+    assert PipelineSettings.from_params({"pipeline": {**SMOKE["pipeline"], "promote_min_auc": 70}}).promote_min_auc == 70
+    with pytest.raises(ConfigError, match=r"pipeline.promote_min_auc is an AUC in percent, got 0.7 \(write 70 for"):
+        PipelineSettings.from_params({"pipeline": {**SMOKE["pipeline"], "promote_min_auc": 0.7}})
+    with pytest.raises(ConfigError, match=r"pipeline.promote_min_auc must lie in \[0, 100\] \(an AUC in percent\), got 700"):
+        PipelineSettings.from_params({"pipeline": {**SMOKE["pipeline"], "promote_min_auc": 700}})
 
 
 def test_the_reference_detector_rejects_cells_that_do_not_divide_its_descriptor():

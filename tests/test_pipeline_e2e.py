@@ -40,14 +40,14 @@ def test_dvc_repro_runs_every_stage_and_tracks_results(repo):
     mlflow.set_tracking_uri(repo["env"]["MLFLOW_TRACKING_URI"])
     runs = mlflow.search_runs(experiment_names=["ipad-vad"], output_format="list")
     stages = {r.data.tags.get("ipad.stage") for r in runs}
-    assert {"pretrain", "finetune", "evaluate", "report", "promote"} <= stages
+    assert {"validate", "prepare", "pretrain", "finetune", "evaluate", "report", "promote"} <= stages  # issue 29: all
     parents = {r.data.tags.get("mlflow.parentRunId") for r in runs if r.data.tags.get("ipad.stage")}
     assert len(parents) == 1  # one pipeline run groups every stage's run
     evaluate_r01 = [r for r in runs if r.data.tags.get("ipad.stage") == "evaluate" and r.data.tags.get("ipad.scene") == "R01"]
     assert {r.data.tags["ipad.method"] for r in evaluate_r01} == set(METHODS)  # one run per method
     # structured metric names: the same in every method's run, grouped by protocol
     for r in evaluate_r01:
-        assert {"auc_scene_norm/score", "auc_video_norm/score", "alerts/threshold"} <= set(r.data.metrics), r.data.metrics
+        assert {"auc_pct_scene_norm/score", "auc_pct_video_norm/score", "alerts/threshold"} <= set(r.data.metrics), r.data.metrics
         assert not any(r.data.tags["ipad.method"] in k for k in r.data.metrics)
     assert all(len(r.data.tags.get("data_version", "")) == 16 for r in evaluate_r01)
     client = mlflow.MlflowClient()
@@ -67,8 +67,8 @@ def test_dvc_repro_runs_every_stage_and_tracks_results(repo):
     # the parent run ended with the pipeline (ipad runs finish): FINISHED, settings, mean AUC per method, report
     [parent] = [r for r in runs if r.data.tags.get("ipad.role") == "pipeline"]
     assert parent.info.status == "FINISHED" and parent.info.end_time is not None
-    assert {f"mean_auc/{k}": round(v, 6) for k, v in res["summary"].items()} == \
-        {k: round(v, 6) for k, v in parent.data.metrics.items()}
+    assert {f"mean_auc_pct/{k}": round(100 * v, 4) for k, v in res["summary"].items()} == \
+        {k: round(v, 4) for k, v in parent.data.metrics.items()}  # percent, as the report shows it (issue 29)
     assert parent.data.params["profile"] == "smoke" and parent.data.params["methods"] == ",".join(METHODS)
     assert "results.md" in {a.path for a in client.list_artifacts(parent.info.run_id)}
 

@@ -47,23 +47,23 @@ def test_registry_pyfunc_scores_like_the_in_memory_model_and_promotion_rules(sto
     clips = (torch.rand(3, 3, 8, 32, 32) * 2 - 1).numpy()
     name = device_model_name("R01")
     versions = []
-    for auc in (0.70, 0.65, 0.80, 0.805):
+    for auc in (70.0, 65.0, 80.0, 80.5):
         with tracking.run("finetune R01", "finetune", "R01", params={"lora": {"rank": 4}}):
             v = log_scorer(name, clips, base, adapter, tags={"scene": "R01"})
         versions.append(v.version)
-    d1 = promote(name, versions[0], 0.70)
+    d1 = promote(name, versions[0], 70.0)  # AUCs in percent (issue 29)
     assert d1.promoted and d1.previous_champion is None
-    d2 = promote(name, versions[1], 0.65)  # worse: challenger, champion unchanged
+    d2 = promote(name, versions[1], 65.0)  # worse: challenger, champion unchanged
     assert d2.alias == "challenger" and d2.previous_champion == versions[0]
-    d3 = promote(name, versions[2], 0.80, margin=0.01)
+    d3 = promote(name, versions[2], 80.0, margin=1.0)
     assert d3.promoted
-    d4 = promote(name, versions[3], 0.805, margin=0.01)  # better, but not by the margin
+    d4 = promote(name, versions[3], 80.5, margin=1.0)  # better, but not by the margin
     assert not d4.promoted
     client = mlflow.MlflowClient()
     assert client.get_model_version_by_alias(name, "champion").version == versions[2]
     assert len(client.search_model_versions(f"name='{name}'")) == 4  # nothing lost
     [row] = list_models()
-    assert row["champion"] == versions[2] and row["champion_auc"] == pytest.approx(0.80)
+    assert row["champion"] == versions[2] and row["champion_auc"] == pytest.approx(80.0)
     assert row["challenger"] == versions[3] and row["versions"] == 4
     # the registered champion rebuilds base + adapter and scores like the in-memory model
     loaded = mlflow.pyfunc.load_model(f"models:/{name}@champion")
@@ -114,13 +114,13 @@ def test_the_pipeline_parent_run_ends_with_its_status_summary_and_settings(store
                                    {"profile": "smoke", "train": {"epochs": 3}}, (store / "results.md", store / "absent.json"))
     run = client.get_run(rid)
     assert rid == parent.info.run_id and run.info.status == "FAILED" and run.info.end_time >= run.info.start_time
-    assert run.data.metrics == {"mean_auc/knn": 0.87, "mean_auc/ipad_vad:recon_error": 0.51}
+    assert run.data.metrics == {"mean_auc_pct/knn": 87.0, "mean_auc_pct/ipad_vad:recon_error": 51.0}  # percent (issue 29)
     assert run.data.params == {"profile": "smoke", "train.epochs": "3"}
     assert [a.path for a in client.list_artifacts(rid)] == ["results.md"]
     # ended again (a rerun of the finishing step) with other settings: the status follows, params stay
     tracking.finish_pipeline("p-7", "FINISHED", {"knn": 0.9}, {"profile": "demo"})
     run = client.get_run(rid)
-    assert run.info.status == "FINISHED" and run.data.params["profile"] == "smoke" and run.data.metrics["mean_auc/knn"] == 0.9
+    assert run.info.status == "FINISHED" and run.data.params["profile"] == "smoke" and run.data.metrics["mean_auc_pct/knn"] == 90.0
     with pytest.raises(ValueError, match="RUNNING"):
         tracking.finish_pipeline("p-7", "RUNNING")
     # a pipeline that failed before any tracked stage still gets its (failed) parent run
@@ -163,22 +163,22 @@ def test_a_model_below_the_minimum_auc_is_never_champion_and_the_device_is_refus
     for _ in range(3):
         with tracking.run("finetune R03", "finetune", "R03"):
             versions.append(log_scorer(name, clips, base, adapter, tags={"scene": "R03"}).version)
-    d = promote(name, versions[0], 0.22, min_auc=0.7)  # worse than a coin: no champion, even as the first
+    d = promote(name, versions[0], 22.0, min_auc=70)  # worse than a coin: no champion, even as the first
     assert d.alias == "challenger" and not d.usable and d.previous_champion is None
     client = mlflow.MlflowClient()
     assert client.get_model_version(name, versions[0]).tags["usable"] == "false"
-    [row] = list_models(min_auc=0.7)
+    [row] = list_models(min_auc=70)
     assert row["champion"] is None and row["usable"] is False
-    with pytest.raises(ConfigError, match=rf"'R03' has no usable detector: .*v{versions[0]} .*AUC 0.220.*"
-                                          rf"promote_min_auc = 0.7.*--model-uri models:/{name}/{versions[0]}"):
-        load_scorer("R03", min_auc=0.7)
-    d = promote(name, versions[1], 0.75, min_auc=0.7)  # usable: champion
+    with pytest.raises(ConfigError, match=rf"'R03' has no usable detector: .*v{versions[0]} .*AUC 22.0 on.*"
+                                          rf"promote_min_auc = 70 %.*--model-uri models:/{name}/{versions[0]}"):
+        load_scorer("R03", min_auc=70)
+    d = promote(name, versions[1], 75.0, min_auc=70)  # usable: champion
     assert d.promoted and d.usable
-    d = promote(name, versions[2], 0.69, min_auc=0.7, margin=-1.0)  # a negative margin cannot lift it over the minimum
+    d = promote(name, versions[2], 69.0, min_auc=70, margin=-100.0)  # a negative margin cannot lift it over the minimum
     assert d.alias == "challenger"
-    [row] = list_models(min_auc=0.7)
+    [row] = list_models(min_auc=70)
     assert row["champion"] == versions[1] and row["usable"] is True
-    [row] = list_models(min_auc=0.8)  # a stricter minimum: the same champion is no longer usable
+    [row] = list_models(min_auc=80)  # a stricter minimum: the same champion is no longer usable
     assert row["usable"] is False
-    with pytest.raises(ConfigError, match=rf"has no usable detector: .*v{versions[1]} .*AUC 0.750"):
-        load_scorer("R03", min_auc=0.8)
+    with pytest.raises(ConfigError, match=rf"has no usable detector: .*v{versions[1]} .*AUC 75.0 on"):
+        load_scorer("R03", min_auc=80)

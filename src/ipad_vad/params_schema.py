@@ -64,7 +64,7 @@ class Pipeline(_S):
     methods: Optional[list[str]] = None
     promote_methods: Optional[list[str]] = None
     promote_margin: Optional[Annotated[float, Field(ge=0)]] = None
-    promote_min_auc: Optional[Share] = None
+    promote_min_auc: Optional[Annotated[float, Field(ge=0, le=100)]] = None  # percent (70), as every AUC shown
     prepared_root: Optional[str] = None
     models_root: Optional[str] = None
     eval_root: Optional[str] = None
@@ -129,6 +129,7 @@ class Train(_S):
     num_workers: Optional[NonNeg] = None
     worker_start: Optional[Literal["spawn", "fork", "forkserver"]] = None
     seed: Optional[int] = None
+    threads: Optional[NonNeg] = None
     device: Optional[str] = None
     amp: Optional[bool] = None
     period_target: Optional[Literal["annotation", "official"]] = None

@@ -57,10 +57,12 @@ def official_auc(psnr: list[np.ndarray], labels: list[np.ndarray], clip_len: int
 
 
 def per_type_auc(labels: np.ndarray, types: np.ndarray, scores: np.ndarray, names: dict[int, str]) -> dict[str, float]:
-    """AUC of each anomaly type against the normal frames (other anomalous frames left out)."""
+    """AUC of each anomaly type against the normal frames (other anomalous frames left out), in the
+    order `names` declares the types (then codes without a name, ascending)."""
     out = {}
     normal = labels == 0
-    for code in sorted(set(np.unique(types).tolist()) - {0, -1}):
+    codes = set(np.unique(types).tolist()) - {0, -1}
+    for code in [c for c in names if c in codes] + sorted(codes - set(names)):
         pos = (types == code) & (labels == 1)
         if pos.any() and normal.any():
             sel = pos | normal

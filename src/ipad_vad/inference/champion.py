@@ -46,15 +46,15 @@ def load_scorer(device: str | None = None, model_uri: str | None = None, min_auc
         if best is not None and not _usable(best, min_auc):
             raise ConfigError(
                 f"device {device!r} has no usable detector: its best registered version {name} v{best.version} "
-                f"({best.tags.get('method', '?')}) has AUC {version_auc(best):.3f} on its labelled test footage, "
-                f"below pipeline.promote_min_auc = {min_auc:g}; its alerts would be noise. More normal footage or "
+                f"({best.tags.get('method', '?')}) has AUC {version_auc(best):.1f} on its labelled test footage, "
+                f"below pipeline.promote_min_auc = {min_auc:g} %; its alerts would be noise. More normal footage or "
                 f"another method may help (see the report); to score with it anyway: --model-uri models:/{name}/{best.version}")
         if best is not None and champion is not None:  # the minimum was raised after this champion was chosen
             champ_auc = version_auc(champion)
             raise ConfigError(
                 f"the champion of {device!r} ({name} v{champion.version}) has AUC "
-                f"{'unknown' if champ_auc is None else f'{champ_auc:.3f}'}, "
-                f"below pipeline.promote_min_auc = {min_auc:g}; v{best.version} reaches it: run `ipad promote --device "
+                f"{'unknown' if champ_auc is None else f'{champ_auc:.1f}'}, "
+                f"below pipeline.promote_min_auc = {min_auc:g} %; v{best.version} reaches it: run `ipad promote --device "
                 f"{device}` again, or pass --model-uri models:/{name}/{best.version}")
         if champion is not None:
             version = champion.version

@@ -10,6 +10,7 @@ import torch
 from ..io_utils import read_dataframe
 from ..methods import FitHooks, get_method
 from ..methods.adaptation import adapt
+from ..train.loop import training_threads
 from .data import DataSource, clip_dataset
 from .layout import adapter_dir, base_dir
 from .settings import FinetuneSettings
@@ -21,7 +22,9 @@ def adapt_to_device(params: dict, method_name: str, device: str, manifest, base_
     f = FinetuneSettings.from_params(params)
     torch.manual_seed(int(params["train"].get("seed", 0)))
     ds = clip_dataset(params, manifest, "training", [device], source)
-    info = adapt(method, base_path, ds, out_dir, f.train_settings(params), hooks, f.lora_settings())
+    settings = f.train_settings(params)
+    with training_threads(settings.threads):  # also a method's own fitting loop: reproducible weights
+        info = adapt(method, base_path, ds, out_dir, settings, hooks, f.lora_settings())
     return {"method": method_name, "device": device, "adaptation": method.adaptation, **info}
 
 

@@ -1,6 +1,6 @@
-"""The end of one pipeline run in MLflow: its parent run (``IPAD_PIPELINE_ID``) ends FINISHED or
-FAILED with what describes the run (profile, scenes, methods, epochs), the report's mean AUC per
-method and the report itself. Called by whoever drove the stages: ``ipad runs finish`` after
+"""The start and end of one pipeline run in MLflow: its parent run (``IPAD_PIPELINE_ID``) starts
+before the first step (validation), and ends FINISHED or FAILED with what describes the run
+(profile, scenes, methods, epochs), the report's mean AUC per method and the report itself. Called by whoever drove the stages: ``ipad runs finish`` after
 ``dvc repro`` (``make demo``), the pipeline flow, the retraining flows' repro task."""
 
 from __future__ import annotations
@@ -32,9 +32,17 @@ def finish_pipeline_run(params: dict, pipeline_id: str, failed: bool = False) ->
     return {"run_id": run_id, "status": status, "summary": summary}
 
 
+def start_pipeline_run(params: dict, pipeline_id: str) -> str:
+    """Start the pipeline's MLflow parent run (before validation: every step runs under it) with the
+    settings that describe the run; returns its id."""
+    return tracking.start_pipeline(pipeline_id, run_settings(params))
+
+
 @contextlib.contextmanager
 def ends_with_outcome(params: dict, pipeline_id: str) -> Iterator[None]:
-    """The parent run ends FAILED when the block raises (the error goes on), FINISHED when it completes."""
+    """The parent run starts now (``start_pipeline_run``: before the block's first step) and ends
+    FAILED when the block raises (the error goes on), FINISHED when it completes."""
+    start_pipeline_run(params, pipeline_id)
     try:
         yield
     except BaseException:

@@ -10,7 +10,7 @@ import torch
 from ..io_utils import read_dataframe
 from ..methods import FitHooks, get_method
 from ..methods.base import write_method_json
-from ..train.loop import TrainSettings
+from ..train.loop import TrainSettings, training_threads
 from .data import DataSource, clip_dataset
 from .layout import base_dir, pretrain_scenes
 
@@ -22,7 +22,9 @@ def fit_method(params: dict, method_name: str, manifest, scenes: list[str], out_
     out_dir = Path(out_dir)
     torch.manual_seed(int(params["train"].get("seed", 0)))
     ds = clip_dataset(params, manifest, "training", scenes, source)
-    res = method.fit(ds, out_dir, TrainSettings.from_params(params["train"]), hooks)
+    settings = TrainSettings.from_params(params["train"])
+    with training_threads(settings.threads):  # also a method's own fitting loop: reproducible weights
+        res = method.fit(ds, out_dir, settings, hooks)
     path = method.save(res.model, out_dir / "model.pt")
     info = {"scenes": list(scenes), "clips": len(ds), "history": res.history, "path": str(path),
             "parameters": sum(p.numel() for p in res.model.parameters()), **res.info}

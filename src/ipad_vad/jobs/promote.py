@@ -7,6 +7,12 @@ tag) and becomes ``champion`` only if its AUC reaches ``pipeline.promote_min_auc
 current champion by ``pipeline.promote_margin`` (registry/promotion.py), else ``challenger``; a device
 whose best method stays below the minimum has no usable detector, and ``ipad score`` says so.
 This selection uses labelled acceptance footage of the device; the report shows every method unselected.
+
+AUCs here are in percent (``tracking.auc_pct``), as the settings (``promote_min_auc: 70``), the
+version's ``auc_pct`` tag and the record ``<registry_root>/<device>.json`` hold them. A version's
+alert tags say what was targeted and what was measured: ``false_alarm_rate_target`` (the rate the
+threshold was calibrated for on held-out normal footage) beside ``false_alarm_rate_measured_test`` and
+``recall_measured_test`` (that threshold on the labelled test footage), all fractions.
 """
 
 from __future__ import annotations
@@ -20,23 +26,36 @@ from ..io_utils import read_dataframe, write_json
 from ..registry import base_model_name, descriptions, device_model_name
 from ..registry.idempotency import CONTENT_TAG, content_key, registered_version
 from ..registry.lineage import lineage_tags
-from ..registry.promotion import best_candidate, promote
+from ..registry.promotion import AUC_TAG, best_candidate, promote
 from ..registry.pyfunc_model import SCORER_CODE, log_scorer
+from ..registry.tracking import auc_pct
 from .data import DataSource, clip_dataset
 from .layout import adapter_dir, base_dir, eval_dir, pretrain_scenes
 from .settings import PipelineSettings
 
 
+def _evaluation(params: dict, device: str, method: str) -> dict:
+    f = eval_dir(params, device, method) / "metrics.json"
+    if not f.is_file():
+        raise FileNotFoundError(f"{f}: {method} was not evaluated on {device} (run its evaluate stage)")
+    return json.loads(f.read_text())
+
+
 def candidates(params: dict, device: str) -> dict[str, float]:
-    """Each competing method's AUC on the device (scene norm, combined score)."""
+    """Each competing method's AUC in percent on the device (scene norm, combined score)."""
     pipe = PipelineSettings.from_params(params)
-    out = {}
-    for m in pipe.promote_methods:
-        f = eval_dir(params, device, m) / "metrics.json"
-        if not f.is_file():
-            raise FileNotFoundError(f"{f}: {m} was not evaluated on {device} (run its evaluate stage)")
-        out[m] = float(json.loads(f.read_text())["auc"]["scene_norm"]["score"])
-    return out
+    return {m: auc_pct(_evaluation(params, device, m)["auc"]["scene_norm"]["score"]) for m in pipe.promote_methods}
+
+
+def alert_tags(calibration: dict, evaluation: dict) -> dict[str, str]:
+    """The version's alert tags: the false-alarm rate the threshold targets, and the false-alarm rate
+    and recall measured with it on the test footage (when the evaluation measured them)."""
+    measured = evaluation.get("alerts", {})
+    tags = {"false_alarm_rate_target": repr(float(calibration["false_alarm_rate"]))}
+    for tag, key in (("false_alarm_rate_measured_test", "test_false_alarm_rate"), ("recall_measured_test", "test_recall")):
+        if isinstance(measured.get(key), (int, float)) and measured[key] == measured[key]:
+            tags[tag] = f"{measured[key]:.6f}"
+    return tags
 
 
 def _example(params: dict, scene: str, split: str, source: DataSource) -> np.ndarray:
@@ -53,9 +72,9 @@ def promote_device(params: dict, device: str, tags: dict | None = None, source: 
     calibration = eval_dir(params, device, method) / "calibration.json"
     cal = json.loads(calibration.read_text())
     base, adapted = base_dir(params, method) / "model.pt", adapter_dir(params, method, device)
-    version_tags = {"scene": device, "auc": f"{aucs[method]:.6f}", "threshold": repr(cal["threshold"]),
-                    "false_alarm_rate": cal["false_alarm_rate"],
-                    "candidates": json.dumps({m: round(a, 4) for m, a in aucs.items()}),
+    version_tags = {"scene": device, AUC_TAG: f"{aucs[method]:.4f}", "threshold": repr(cal["threshold"]),
+                    **alert_tags(cal, _evaluation(params, device, method)),
+                    "candidates_auc_pct": json.dumps({m: round(a, 2) for m, a in aucs.items()}),
                     **lineage_tags(base, adapted), **(tags or {})}
     version = _register(device_model_name(device), _example(params, device, "testing", source), base, adapted,
                         calibration, version_tags)

@@ -4,7 +4,8 @@ method, score curves), from the evaluation files of ``jobs/evaluate.py``.
 Rows are the methods of ``pipeline.methods`` (combined score) and, for a method with several
 components, one row per component alone (IPAD-VAD's reconstruction error alone is the paper's
 "without sliding window" ablation). Nothing here knows a method by name: labels and components come
-from each method's evaluation."""
+from each method's evaluation. AUCs are shown in percent (with ``metrics/summary.json``, ``auc_pct_<row>``);
+``results.json`` keeps the fractions the evaluations computed."""
 
 from __future__ import annotations
 
@@ -15,9 +16,21 @@ import numpy as np
 
 from ..io_utils import read_dataframe, write_dataframe, write_json, write_text
 from ..registry.promotion import best_candidate, usable
+from ..registry.tracking import auc_pct
 from .layout import eval_dir
 
 TYPE_ORDER = ["pause", "order", "speed", "missing_step", "color", "shape", "shift", "tilt", "sorting", "missing_part"]
+
+
+def type_columns(per_scene: dict, scenes: list[str], methods: list[str]) -> list[str]:
+    """The per-type table's columns: every anomaly type any evaluation scored, the generator's types
+    first (in ``TYPE_ORDER``), then the footage's own (``anomaly_types.json``) in the order they are
+    declared (the evaluations list them so), never dropped for a name the generator does not use."""
+    seen: list[str] = []
+    for s in scenes:
+        for m in methods:
+            seen += [t for t in per_scene[s][m].get("auc_per_type", {}) if t not in seen]
+    return [t for t in TYPE_ORDER if t in seen] + [t for t in seen if t not in TYPE_ORDER]
 
 
 def _load(params: dict, scenes: list[str], methods: list[str]) -> dict:
@@ -114,10 +127,10 @@ def report(params: dict, plots: bool = True) -> dict:
     per_type = {}
     for m in methods:
         per_type[m] = {}
-        for t in TYPE_ORDER:
+        for t in type_columns(per_scene, scenes, methods):
             vals = [per_scene[s][m]["auc_per_type"][t] for s in scenes if t in per_scene[s][m].get("auc_per_type", {})]
             per_type[m][t] = float(np.nanmean(vals)) if vals else float("nan")
-    present = [t for t in TYPE_ORDER if any(not np.isnan(per_type[m][t]) for m in per_type)]
+    present = [t for t in type_columns(per_scene, scenes, methods) if any(not np.isnan(per_type[m][t]) for m in per_type)]
     labels = {m: per_scene[scenes[0]][m]["label"] for m in methods}
     if present:  # only when the footage has per-frame anomaly types (test_types/)
         md += ["### AUC (%) per anomaly type (each type vs normal frames, scene norm, averaged over scenes)", "",
@@ -144,9 +157,9 @@ def report(params: dict, plots: bool = True) -> dict:
     if usable:
         min_auc = float(pipe.get("promote_min_auc", 0.0))
         md += [f"### Usable detector per device (best of pipeline.promote_methods; usable: AUC >= promote_min_auc = "
-               f"{100 * min_auc:.0f} %)", "", "| device | best method | AUC (scene norm) | usable |", "|---|---|---|---|"]
+               f"{min_auc:g} %)", "", "| device | best method | AUC (scene norm) | usable |", "|---|---|---|---|"]
         md += [f"| {d} | {u['label']} | {100 * u['auc']:.1f} | "
-               + ("yes" if u["usable"] else f"**no usable detector** ({100 * (min_auc - u['auc']):.1f} points short)") + " |"
+               + ("yes" if u["usable"] else f"**no usable detector** ({min_auc - auc_pct(u['auc']):.1f} points short)") + " |"
                for d, u in usable.items()]
         md.append("")
     md += ["Every method is shown on every scene, unselected: which method becomes a device's champion is decided "
@@ -157,8 +170,8 @@ def report(params: dict, plots: bool = True) -> dict:
     reports = Path(pipe["reports_root"])
     write_json(reports / "results.json", result)
     write_text(reports / "results.md", "\n".join(md) + "\n")
-    write_json(Path(pipe["metrics_root"]) / "summary.json",
-               {f"auc_{k.replace(':', '_')}": round(v, 4) for k, v in result["summary"].items()})
+    write_json(Path(pipe["metrics_root"]) / "summary.json",  # `dvc metrics show`: percent, as the report shows it
+               {f"auc_pct_{k.replace(':', '_')}": round(auc_pct(v), 2) for k, v in result["summary"].items()})
     if plots:
         manifest = read_dataframe(params["data"]["manifest"])
         for s in scenes:
@@ -168,7 +181,8 @@ def report(params: dict, plots: bool = True) -> dict:
 
 def _usable_detectors(params: dict, per_scene: dict, labels: dict) -> dict:
     """Per device: the method promotion would pick (registry/promotion.best_candidate over the
-    promote_methods' scene-norm AUCs) and whether it reaches pipeline.promote_min_auc."""
+    promote_methods' scene-norm AUCs) and whether it reaches pipeline.promote_min_auc (percent);
+    its `auc` a fraction, as every AUC of ``results.json``."""
     pipe = params["pipeline"]
     min_auc = float(pipe.get("promote_min_auc", 0.0))
     out = {}
@@ -178,5 +192,5 @@ def _usable_detectors(params: dict, per_scene: dict, labels: dict) -> dict:
         if aucs:
             best = best_candidate(aucs, pipe["promote_methods"])
             out[d] = {"method": best, "label": labels.get(best, best), "auc": aucs[best],
-                      "usable": usable(aucs[best], min_auc)}
+                      "usable": usable(auc_pct(aucs[best]), min_auc)}
     return out

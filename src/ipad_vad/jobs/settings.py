@@ -76,8 +76,8 @@ class PipelineSettings(_Section):
     devices: list
     methods: list  # the report's rows: every method in src/ipad_vad/methods/ named here
     promote_methods: list  # the methods that compete for a device's champion
-    promote_margin: float = 0.0
-    promote_min_auc: float = 0.0  # below it a version is never champion: the device has no usable detector
+    promote_margin: float = 0.0  # AUC points the new best must beat the champion by
+    promote_min_auc: float = 0.0  # AUC in percent (70): below it a version is never champion: no usable detector
     pretrain_data: str = "pretrain"
     prepared_root: str = "data/prepared"
     models_root: str = "models"
@@ -99,8 +99,11 @@ class PipelineSettings(_Section):
                 raise ConfigError(f"pipeline.{key}: unknown methods {bad}; known: {known}")
         for m in s.methods:  # each method checks its section methods.<m> against its typed Settings
             get_method(m, p)
-        if not 0.0 <= s.promote_min_auc <= 1.0:
-            raise ConfigError(f"pipeline.promote_min_auc must lie in [0, 1] (an AUC), got {s.promote_min_auc}")
+        if not 0.0 <= s.promote_min_auc <= 100.0:
+            raise ConfigError(f"pipeline.promote_min_auc must lie in [0, 100] (an AUC in percent), got {s.promote_min_auc}")
+        if 0.0 < s.promote_min_auc <= 1.0:  # a fraction, as the setting was before issue 29: 0.7 would pass anything
+            raise ConfigError(f"pipeline.promote_min_auc is an AUC in percent, got {s.promote_min_auc} "
+                              f"(write {100 * s.promote_min_auc:g} for an AUC of {s.promote_min_auc:g})")
         outside = [m for m in s.promote_methods if m not in s.methods]
         if outside:
             raise ConfigError(f"pipeline.promote_methods {outside} are not in pipeline.methods (they must be evaluated)")

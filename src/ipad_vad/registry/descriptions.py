@@ -10,9 +10,12 @@ def device_model(device: str, methods: list[str], champion_method: str, margin: 
             f"load with mlflow.pyfunc.load_model('models:/ipad-vad-{device}@champion')).\n\n"
             f"Each version is the best of the competing methods ({', '.join(methods)}) by frame-level AUC "
             f"(scene norm, combined score) on {device}'s labelled test footage; the latest is {champion_method}, "
-            f"its method in the version's `method` tag. A version becomes `champion` only if its AUC reaches "
-            f"{min_auc:g} (pipeline.promote_min_auc) and beats the current champion's by more than {margin:g} "
-            f"(pipeline.promote_margin); otherwise it is `challenger`. Versions are never deleted. Lineage tags: "
+            f"its method in the version's `method` tag, its AUC in percent in `auc_pct`. A version becomes "
+            f"`champion` only if its AUC reaches {min_auc:g} % (pipeline.promote_min_auc) and beats the current "
+            f"champion's by more than {margin:g} points (pipeline.promote_margin); otherwise it is `challenger`. "
+            f"Alert tags: `false_alarm_rate_target` (what the threshold was calibrated for), "
+            f"`false_alarm_rate_measured_test` and `recall_measured_test` (that threshold on the test footage). "
+            f"Versions are never deleted. Lineage tags: "
             f"`pretrain_run_id`, `finetune_run_id` (the training runs whose files were registered), `git_commit`, "
             f"`data_version`.")
 

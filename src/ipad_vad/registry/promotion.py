@@ -1,6 +1,8 @@
 """Promotion: a new version becomes `champion` only if its AUC reaches `min_auc` (a detector no
 better than a coin is no detector: issue 12) and beats the current champion's by `margin`;
-otherwise it is aliased `challenger`. Versions are never deleted or overwritten, so a worse model
+otherwise it is aliased `challenger`. AUCs here are in percent, as everywhere an operator reads one
+(logs, report, MLflow metrics and tags: issue 29): `min_auc` 70 (``pipeline.promote_min_auc``),
+`margin` in points, the version's ``auc_pct`` tag. Versions are never deleted or overwritten, so a worse model
 never replaces a better one and every earlier model stays reachable.
 
 A device is *usable* when it has a champion whose AUC reaches `min_auc`; ``ipad score --device``
@@ -11,6 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 CHAMPION, CHALLENGER = "champion", "challenger"
+AUC_TAG = "auc_pct"  # a version's AUC in percent (scene norm, combined score on its device's test footage)
+LEGACY_AUC_TAG = "auc"  # versions registered before issue 29: the AUC as a fraction
 
 
 @dataclass
@@ -47,8 +51,15 @@ def usable(auc: float | None, min_auc: float) -> bool:
 
 
 def version_auc(version) -> float | None:
-    """The AUC a registered version was promoted with (its ``auc`` tag), None when it has none."""
-    return float(version.tags["auc"]) if version is not None and "auc" in version.tags else None
+    """The AUC in percent a registered version was promoted with (its ``auc_pct`` tag; a version
+    registered before it holds ``auc``, a fraction), None when it has none."""
+    if version is None:
+        return None
+    if AUC_TAG in version.tags:
+        return float(version.tags[AUC_TAG])
+    if LEGACY_AUC_TAG in version.tags:
+        return round(100.0 * float(version.tags[LEGACY_AUC_TAG]), 4)
+    return None
 
 
 def best_candidate(aucs: dict[str, float], order: list[str]) -> str:
@@ -58,11 +69,12 @@ def best_candidate(aucs: dict[str, float], order: list[str]) -> str:
 
 
 def promote(name: str, version: str, auc: float, margin: float = 0.0, min_auc: float = 0.0, client=None) -> Decision:
+    """Alias version `version` of `name` champion or challenger; `auc`, `min_auc` in percent, `margin` in points."""
     import mlflow
 
     client = client or mlflow.MlflowClient()
-    auc = round(float(auc), 6)  # as the tag keeps it: a re-promotion compares equal values
-    client.set_model_version_tag(name, version, "auc", f"{auc:.6f}")
+    auc = round(float(auc), 4)  # percent, as the tag keeps it: a re-promotion compares equal values
+    client.set_model_version_tag(name, version, AUC_TAG, f"{auc:.4f}")
     champ = _alias_version(client, name, CHAMPION)
     champ_auc = version_auc(champ)
     if not usable(auc, min_auc):
@@ -84,7 +96,7 @@ def promote(name: str, version: str, auc: float, margin: float = 0.0, min_auc: f
 
 
 def list_models(prefix: str = "ipad-vad-", min_auc: float = 0.0, client=None) -> list[dict]:
-    """Each registered model with its champion and challenger (version, AUC) and whether it is
+    """Each registered model with its champion and challenger (version, AUC in percent) and whether it is
     usable (a champion at or above `min_auc`)."""
     import mlflow
 

@@ -3,14 +3,20 @@
 
 Runs are tagged with the git commit and the data version (a hash of the validated manifest, which
 names every video with its frame count and labels). Pipeline steps that run in separate processes
-(DVC stages) share a parent run through ``IPAD_PIPELINE_ID``: the first step creates the parent,
-the others find it by that tag, and whoever drove the stages ends it (``finish_pipeline``: ``ipad runs
+(DVC stages) share a parent run through ``IPAD_PIPELINE_ID``: the pipeline flow creates the parent
+before its first step (``start_pipeline``); under ``dvc repro`` the first tracked step (``validate``)
+creates it; the others find it by that tag, and whoever drove the stages ends it (``finish_pipeline``: ``ipad runs
 finish`` after ``dvc repro`` in ``make demo``, the pipeline flow itself, the retraining flows' repro
 task) with the pipeline's status, its settings, the mean AUC per method and the report.
 
-Metric names are structured ``<group>/<name>`` (``auc_scene_norm/score``, ``auc_per_type/shift``,
-``alerts/threshold``, ``mean_auc/knn``): the same names in every method's run, so the compare view
+Metric names are structured ``<group>/<name>`` (``auc_pct_scene_norm/score``, ``auc_pct_per_type/shift``,
+``alerts/threshold``, ``mean_auc_pct/knn``): the same names in every method's run, so the compare view
 lines methods up, and MLflow's charts group them by protocol.
+
+AUCs are in percent wherever an operator reads one — log lines, the report, MLflow metrics and
+registry tags, ``metrics/summary.json`` — and a name that holds one says so (``_pct``); only the
+evaluation's data files (``eval/**/metrics.json``, ``reports/results.json``) keep the fraction in
+[0, 1] that they compute (``auc_pct`` converts).
 """
 
 from __future__ import annotations
@@ -99,14 +105,54 @@ def run(name: str, stage: str, scene: str | None = None, params: dict | None = N
         yield r
 
 
+def auc_pct(auc: float) -> float:
+    """An AUC (a fraction in [0, 1], as evaluation computes it) in percent, as it is shown, logged and tagged."""
+    return round(100.0 * float(auc), 4)
+
+
+def evaluation_metrics(m: dict, prefix: str = "") -> dict[str, float]:
+    """The MLflow metrics of one evaluation (``metrics.json``): ``auc_pct_<protocol>/<component>``,
+    ``auc_pct_per_type/<type>`` and ``alerts/<what>`` (rates as fractions; the calibrated score's AUC
+    as ``alerts/auc_calibrated_pct``); NaNs left out. `prefix`: a scene, for runs over several."""
+    out = {metric_name(prefix, f"auc_pct_{proto}", k): auc_pct(v) for proto, aucs in m["auc"].items()
+           for k, v in aucs.items() if v == v}
+    out.update({metric_name(prefix, "auc_pct_per_type", t): auc_pct(v) for t, v in m.get("auc_per_type", {}).items()
+                if v == v})
+    for k, v in m.get("alerts", {}).items():  # devices: threshold, test set
+        if isinstance(v, (int, float)) and v == v:
+            if k.startswith("auc"):
+                out[metric_name(prefix, "alerts", f"{k}_pct")] = auc_pct(v)
+            else:
+                out[metric_name(prefix, "alerts", k)] = v
+    return out
+
+
 def metric_name(*parts: str) -> str:
     """``a/b/c`` from the parts that are set (a scene prefix is optional)."""
     return "/".join(p for p in parts if p)
 
 
 def summary_metrics(summary: dict[str, float]) -> dict[str, float]:
-    """The report's mean AUC (scene norm) per method and per component row (``ipad_vad:recon_error``)."""
-    return {metric_name("mean_auc", m): float(v) for m, v in summary.items() if v == v}
+    """The report's mean AUC (scene norm, in percent) per method and per component row
+    (``mean_auc_pct/ipad_vad:recon_error``); `summary` holds fractions, as ``results.json``."""
+    return {metric_name("mean_auc_pct", m): auc_pct(v) for m, v in summary.items() if v == v}
+
+
+def start_pipeline(pipeline_id: str, params: dict | None = None) -> str:
+    """Create the pipeline's parent run now (RUNNING), before its first step, so that every step —
+    validation and preparation included — runs under it and its start time is the pipeline's; the
+    settings that describe the run are logged at once. Idempotent: a parent that exists is kept.
+    Returns the run id."""
+    import mlflow
+    from mlflow.entities import Param
+
+    run_id = _parent_run_id(pipeline_id, configure())
+    client = mlflow.MlflowClient()
+    known = client.get_run(run_id).data.params
+    params = [Param(k, v) for k, v in flatten(params or {}).items() if k not in known]
+    if params:
+        client.log_batch(run_id, params=params)
+    return run_id
 
 
 def finish_pipeline(pipeline_id: str, status: str = "FINISHED", summary: dict[str, float] | None = None,

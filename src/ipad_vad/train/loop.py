@@ -4,6 +4,11 @@
 * seed control: each epoch reseeds torch with (seed, epoch) and draws its clip order from a
   generator seeded the same way, so a run resumed from a checkpoint continues exactly as an
   uninterrupted one would (tested);
+* reproducible on CPU: training runs with ``threads`` intra-op threads (``training_threads``), a
+  fixed count rather than the machine's cores, because CPU reductions (convolutions, matmuls, sums)
+  split their work by thread count and round differently: with the same count, the same seed gives
+  bit-identical weights on any machine of the same CPU kind (tested across 1 and 2 threads); another
+  instruction set (AVX2 against AVX-512, another BLAS build) or a GPU can still differ in the last bits;
 * a checkpoint (model, optimizer, epoch, history) is written atomically after every epoch and picked
   up by ``fit(resume=True)``;
 * the loss of a step is the method's (``loss_fn(model, batch)``, default: reconstruct the clip with
@@ -14,10 +19,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import math
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
 import torch
 from torch import nn
@@ -41,6 +47,9 @@ class TrainSettings:
     # threads and an event loop), "spawn" is safe everywhere; workers persist across epochs
     worker_start: str = "spawn"
     seed: int = 0
+    # intra-op threads while training (torch.set_num_threads): results depend on the count, so it is
+    # fixed rather than the machine's cores; 0 = torch's default (all cores: faster, not reproducible)
+    threads: int = 2
     device: str = "auto"
     amp: bool = True  # bf16 autocast, used on cuda only
     fraction: float = 1.0  # share of the training clips (1/5 for the paper's few-shot fine-tuning)
@@ -54,6 +63,19 @@ class TrainSettings:
         if "loss" in p and isinstance(p["loss"], dict):
             p["loss"] = LossWeights(**p["loss"])
         return cls(**{k: v for k, v in p.items() if k in cls.__dataclass_fields__})
+
+
+@contextlib.contextmanager
+def training_threads(threads: int) -> Iterator[None]:
+    """Run the block with `threads` intra-op threads (0: leave torch's count), then restore the
+    process's count: the same count gives the same weights whatever the machine's cores."""
+    before = torch.get_num_threads()
+    if threads > 0:
+        torch.set_num_threads(int(threads))
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
 
 
 def resolve_device(name: str) -> torch.device:
@@ -116,11 +138,13 @@ class Trainer:
     def _autocast(self):
         if self.device.type == "cuda" and self.s.amp:
             return torch.autocast("cuda", dtype=torch.bfloat16)
-        import contextlib
-
         return contextlib.nullcontext()
 
     def fit(self, dataset: Dataset, resume: bool = True) -> list[dict]:
+        with training_threads(self.s.threads):
+            return self._fit(dataset, resume)
+
+    def _fit(self, dataset: Dataset, resume: bool) -> list[dict]:
         if resume:
             self.load()
         sampler = FractionSampler(dataset, self.s.fraction, self.s.fraction_mode, seed=self.s.seed, shuffle=True)
