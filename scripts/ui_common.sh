@@ -8,6 +8,12 @@
 # The UI asks the API at PREFECT_UI_API_URL, which defaults to port 4200 whatever --port says: it is
 # set to the port the server really listens on.
 
+# Telemetry off (these machines are offline: the server's heartbeat otherwise logs `ERROR ... Failed to
+# send telemetry`), for the server and everything started after this file is sourced (workers, deploy,
+# dvc repro's steps); flows/__init__.py sets the same defaults for any `ipad` process.
+export PREFECT_SERVER_ANALYTICS_ENABLED="${PREFECT_SERVER_ANALYTICS_ENABLED:-false}"
+export DO_NOT_TRACK="${DO_NOT_TRACK:-1}"
+
 free_port() {  # the first free port from $1 upwards
   local p=$1
   while (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; do p=$((p + 1)); done

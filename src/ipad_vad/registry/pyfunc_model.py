@@ -38,7 +38,7 @@ class IpadScorer(mlflow.pyfunc.PythonModel):
 
             self.calibration = Calibration.load(art["calibration"])
 
-    def predict(self, context, model_input, params=None):
+    def predict(self, context, model_input: np.ndarray, params: dict | None = None) -> pd.DataFrame:
         import torch
 
         from ..evaluate.scoring import score_batch
