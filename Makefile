@@ -6,20 +6,32 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.setup-stamp
 PROFILE ?= demo
 
-.PHONY: setup demo serve ui-snapshot test test-fast bench bench-quality bench-quality-pa bench-quality-lp-variants bench-quality-ablation preview clean-data help
+.PHONY: setup lock demo serve ui-snapshot test test-fast bench bench-quality bench-quality-pa bench-quality-lp-variants bench-quality-ablation preview clean-data help
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
 
-# Re-installs only when pyproject.toml changed since the last install: a second `make setup` is instant.
-$(STAMP): pyproject.toml
+# Installs the resolved stack pinned by constraints.txt (issue 29: a fresh unpinned install is not the
+# install that was tested). Re-installs only when pyproject.toml or constraints.txt changed since the
+# last install: a second `make setup` is instant.
+CONSTRAINTS := constraints.txt
+$(STAMP): pyproject.toml $(CONSTRAINTS)
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet torch==2.14.1 torchvision==0.29.1
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -c $(CONSTRAINTS) torch==2.14.1 torchvision==0.29.1
+	$(BIN)/python -m pip install --quiet -c $(CONSTRAINTS) -e '.[dev]'
 	@touch $(STAMP)
 
-setup: $(STAMP)  ## create .venv with torch and the pinned stack (idempotent)
+setup: $(STAMP)  ## create .venv with torch and the pinned stack (constraints.txt; idempotent)
+
+# Resolves pyproject.toml's dependencies afresh (nothing is installed) and pins every package in
+# constraints.txt; then `make setup` and the tests (tests/test_stack.py) before committing it.
+LOCK_PY := $(if $(wildcard $(BIN)/python),$(BIN)/python,$(PYTHON))
+lock:  ## re-resolve the whole stack from pyproject.toml into constraints.txt (what make setup installs)
+	$(LOCK_PY) -m pip install --quiet --dry-run --ignore-installed --report $(CONSTRAINTS).report.json \
+	  torch==2.14.1 torchvision==0.29.1 -e '.[dev]'
+	$(LOCK_PY) scripts/lock_constraints.py $(CONSTRAINTS).report.json $(CONSTRAINTS)
+	@rm -f $(CONSTRAINTS).report.json
 
 demo: setup  ## the whole pipeline (dvc repro, demo profile) on the embedded synthetic IPAD-like data
 	bash scripts/demo.sh
