@@ -76,7 +76,7 @@ def step_evaluate(scene: Optional[str] = typer.Option(None, "--scene", help="def
                   method: Optional[str] = MethodOpt, profile: Optional[str] = ProfileOpt):
     """Pipeline step: score a scene (or every pretrain scene) with a method; AUCs; a device's alert calibration."""
     res = _run_flow("evaluate_flow", scene=scene, method=method, profile=profile)
-    _console().print(", ".join(f"{k}: {v['auc']:.3f}" for k, v in res.items()))
+    _console().print(", ".join(f"{k}: AUC {100 * v['auc']:.1f} %" for k, v in res.items()))  # percent, as everywhere
 
 
 @app.command("report")
@@ -92,10 +92,10 @@ def step_promote(device: str = typer.Option(..., "--device"), profile: Optional[
     """Pipeline step: register the device's best method; `champion` only if it reaches
     pipeline.promote_min_auc and beats the current one."""
     r = _run_flow("promote_flow", device=device, profile=profile)
-    cands = ", ".join(f"{m} {a:.3f}" for m, a in r["candidates"].items())
+    cands = ", ".join(f"{m} {a:.1f} %" for m, a in r["candidates"].items())  # AUCs in percent
     _console().print(f"{r['model']} v{r['version']}: {r['method']} (candidates: {cands}) -> {r['alias']}"
-                     + (f" (champion v{r['previous_champion']}: {r['previous_auc']:.3f})" if r["previous_champion"] else "")
-                     + ("" if r.get("usable", True) else f"; below promote_min_auc {r['min_auc']:g}: "
+                     + (f" (champion v{r['previous_champion']}: {r['previous_auc']:.1f} %)" if r["previous_champion"] else "")
+                     + ("" if r.get("usable", True) else f"; below promote_min_auc {r['min_auc']:g} %: "
                         f"{device} has no usable detector"), markup=False)
 
 

@@ -385,13 +385,14 @@ def model_evaluate(
     write_dataframe(out / "scores.parquet", scored)
     write_json(out / "metrics.json", metrics)
     kinds = list(metrics["auc"]["scene_norm"])
-    t = Table("protocol", *kinds, title=f"{scene}: frame-level AUC ({method.label})")
-    for proto, aucs in metrics["auc"].items():
-        t.add_row(proto, *[f"{aucs[k]:.3f}" for k in kinds])
+    t = Table("protocol", *kinds, title=f"{scene}: frame-level AUC (%) ({method.label})")
+    for proto, aucs in metrics["auc"].items():  # metrics.json keeps fractions; shown in percent, as everywhere
+        t.add_row(proto, *[f"{100 * aucs[k]:.1f}" for k in kinds])
     con = _console()
     con.print(t)
     if metrics["auc_per_type"]:
-        con.print("per type (scene norm): " + ", ".join(f"{k} {v:.3f}" for k, v in metrics["auc_per_type"].items()))
+        con.print("AUC (%) per type (scene norm): "
+                  + ", ".join(f"{k} {100 * v:.1f}" for k, v in metrics["auc_per_type"].items()))
     con.print(f"-> {out}")
 
 
@@ -566,13 +567,13 @@ def models_list(params: Optional[Path] = ParamsOpt, profile: Optional[str] = Pro
 
     min_auc = float(_params(params, profile).get("pipeline", {}).get("promote_min_auc", 0.0))
     configure()
-    t = Table(title=f"registry: {tracking_uri()}", caption=f"usable: a champion with AUC >= {min_auc:g} "
+    t = Table(title=f"registry: {tracking_uri()}", caption=f"usable: a champion with AUC >= {min_auc:g} % "
               "(pipeline.promote_min_auc); `ipad score --device` refuses the others")
     t.add_column("model", no_wrap=True)  # a model's name is what one types next: never cut
     for col in ("vers.", "champ.", "AUC", "chall.", "AUC", "usable"):  # fits 80 columns
         t.add_column(col, no_wrap=True)
     for r in list_models(min_auc=min_auc):
-        f = lambda v: f"{v:.3f}" if v is not None else "-"  # noqa: E731
+        f = lambda v: f"{v:.1f}" if v is not None else "-"  # noqa: E731  (AUC in percent)
         use = "-" if r["name"].startswith(BASE_PREFIX) else "yes" if r["usable"] else "no"
         t.add_row(r["name"], str(r["versions"]), f"v{r['champion']}" if r["champion"] else "-", f(r["champion_auc"]),
                   f"v{r['challenger']}" if r["challenger"] else "-", f(r["challenger_auc"]), use)
