@@ -53,3 +53,18 @@ def test_bad_video_files_name_the_file(tmp_path, kind):
     with pytest.raises(DataError) as e:
         VideoFileSource(p)
     assert str(p) in str(e.value)
+
+
+def test_jpeg_frames_smaller_than_the_model_are_read_whole_not_a_crash(tmp_path):
+    """A folder of 24x32 JPEGs scored by a 32x32 model: no JPEG scale-down fits, so they are read at
+    scale 1 (and resized up), where max() over no candidate used to raise ValueError."""
+    import cv2
+
+    from ipad_vad.data.frames import JpegFolderSource, jpeg_reduce
+
+    for i in range(3):
+        cv2.imwrite(str(tmp_path / f"{i:03d}.jpg"), np.full((24, 32, 3), 40 * i, np.uint8))
+    assert jpeg_reduce(tmp_path / "000.jpg", (32, 32)) == 1
+    assert jpeg_reduce(tmp_path / "000.jpg", (12, 16)) == 2
+    src = JpegFolderSource(tmp_path, size=(32, 32))
+    assert src.reduce == 1 and len(src) == 3

@@ -116,7 +116,8 @@ def jpeg_reduce(first: Path, size: tuple[int, int] | None) -> int:
     if size is None or first.suffix.lower() not in (".jpg", ".jpeg"):
         return 1
     h, w = decode_frame(first).shape[:2]
-    return max(f for f in (1, 2, 4, 8) if h // f >= size[0] and w // f >= size[1])
+    # a frame already smaller than the target is read whole (scale 1) and resized up, never reduced
+    return max((f for f in (1, 2, 4, 8) if h // f >= size[0] and w // f >= size[1]), default=1)
 
 
 @dataclass
