@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.setup-stamp
 PROFILE ?= demo
 
-.PHONY: setup lock demo serve ui-snapshot test test-fast bench bench-quality bench-quality-pa bench-quality-lp-variants bench-quality-ablation preview clean-data help
+.PHONY: setup lock demo serve ui-snapshot test test-fast bench bench-quality bench-quality-pa bench-quality-lp-variants bench-quality-ablation bench-alerts preview clean-data help
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -86,6 +86,10 @@ KNN_ABLATION := \
 	frames5:methods.knn.frames=5 \
 	size16:methods.knn.size=[16,16]+methods.knn.cell=2+methods.knn.offset_cell=4+methods.knn.retrieve_pool=1 \
 	issue11:methods.knn.frames=5+methods.knn.size=[16,16]+methods.knn.k=1+methods.knn.score=global+methods.knn.shift=0+methods.knn.frame_weight=uniform+methods.knn.bank_footage=finetune
+
+bench-alerts: setup  ## issue 26: false alerts per camera-hour, spans alerted, time to alert over streamed shifts (3 seeds, 4 h per device): benchmarks/results/bench_alerts.{json,png}
+	OMP_NUM_THREADS=1 nice -n 10 $(BIN)/python benchmarks/bench_alerts.py --seeds 0,1,2 --hours 4 --cal-hours 0.25
+
 bench-quality-ablation: setup  ## the reference detector without each of its settings: benchmarks/results/ablations/bench_quality_knn_*.json
 	$(BIN)/python benchmarks/bench_quality.py --seeds 0,1,2 --methods knn --out ablations/bench_quality_knn_final
 	@for v in $(KNN_ABLATION); do name=$${v%%:*}; sets=$${v#*:}; \

@@ -173,6 +173,10 @@ class Alert(_S):
     min_frames: Optional[Pos] = None
     merge_gap: Optional[NonNeg] = None
     min_calibration_frames: Optional[Pos] = None
+    alerts_per_hour: Optional[Annotated[float, Field(ge=0)]] = None  # issue 26: shift calibration
+    threshold_margin: Optional[float] = None
+    release_margin: Optional[Annotated[float, Field(ge=0)]] = None
+    smooth: Optional[Pos] = None
 
 
 class Score(_S):

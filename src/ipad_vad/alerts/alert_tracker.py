@@ -6,11 +6,20 @@ frames (isolated single-frame blips do not page anyone). The tracker works onlin
 time, and reports the start of an alert as soon as it is known and its end once `merge_gap` cold
 frames have followed it. `find_alerts` runs the same tracker over a whole array, so file scoring and
 streaming give the same alerts by construction.
+
+Temporal evidence (issue 26), both off by default (the tracker of issue 7):
+
+* ``smooth`` = k > 1: a frame is hot when the mean of the last k scores fed (its own included, NaNs
+  left out) is above the threshold - evidence accumulated over frames, causal, so streaming and
+  file scoring still agree;
+* ``release`` (hysteresis): once an alert has started, frames stay hot while that evidence is above
+  ``release`` (<= threshold), so an alert does not break up and re-raise while a problem lasts.
 """
 
 from __future__ import annotations
 
 import math
+from collections import deque
 from dataclasses import asdict, dataclass
 
 
@@ -38,10 +47,15 @@ class AlertEvent:
 
 
 class AlertTracker:
-    def __init__(self, threshold: float, min_frames: int = 2, merge_gap: int = 8):
-        if min_frames < 1 or merge_gap < 0:
-            raise ValueError("min_frames must be >= 1 and merge_gap >= 0")
+    def __init__(self, threshold: float, min_frames: int = 2, merge_gap: int = 8, release: float | None = None,
+                 smooth: int = 1):
+        if min_frames < 1 or merge_gap < 0 or smooth < 1:
+            raise ValueError("min_frames and smooth must be >= 1 and merge_gap >= 0")
+        if release is not None and release > threshold:
+            raise ValueError(f"release ({release}) must not be above the threshold ({threshold})")
         self.threshold, self.min_frames, self.merge_gap = threshold, min_frames, merge_gap
+        self.release = threshold if release is None else release
+        self._recent: deque[float] = deque(maxlen=smooth)
         self._span: Alert | None = None
         self._started = False
         self._last_frame = -1
@@ -57,7 +71,10 @@ class AlertTracker:
         if span is not None and frame - span.end > self.merge_gap + 1:
             events += self._close(frame - 1)  # frames were skipped: the gap is over
             span = None
-        hot = not math.isnan(score) and score > self.threshold
+        if not math.isnan(score):
+            self._recent.append(float(score))
+        evidence = sum(self._recent) / len(self._recent) if self._recent and not math.isnan(score) else math.nan
+        hot = not math.isnan(evidence) and evidence > (self.release if self._started else self.threshold)
         if hot:
             if span is None:
                 span = self._span = Alert(frame, frame, frame, float(score), 0)
@@ -84,8 +101,17 @@ class AlertTracker:
         return [AlertEvent("end", span, at)]
 
 
-def find_alerts(frames, scores, threshold: float, min_frames: int = 2, merge_gap: int = 8) -> list[Alert]:
-    tracker = AlertTracker(threshold, min_frames, merge_gap)
+    @classmethod
+    def from_calibration(cls, cal, offset: float = 0.0) -> "AlertTracker":
+        """The tracker a calibration (``alerts/calibration.Calibration``) ships, its threshold (and
+        release) moved by `offset` calibrated units (the benchmark's trade-off curve)."""
+        release = None if cal.release is None else cal.release + offset
+        return cls(cal.threshold + offset, cal.min_frames, cal.merge_gap, release, cal.smooth)
+
+
+def find_alerts(frames, scores, threshold: float, min_frames: int = 2, merge_gap: int = 8,
+                release: float | None = None, smooth: int = 1) -> list[Alert]:
+    tracker = AlertTracker(threshold, min_frames, merge_gap, release, smooth)
     for f, s in zip(frames, scores):
         tracker.update(int(f), float(s))
     tracker.close()

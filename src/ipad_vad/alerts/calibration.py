@@ -50,6 +50,8 @@ class Calibration:
     source_size: tuple[int, int] | None = None  # (H, W) of the device's footage (checked at scoring)
     min_frames: int = 2  # alert: at least this many frames above the threshold ...
     merge_gap: int = 8  # ... alerts closer than this many frames are one
+    release: float | None = None  # hysteresis: an alert lasts while the evidence is above this (None: threshold)
+    smooth: int = 1  # evidence: the mean of the last this many frame scores (1: the score itself)
     n_frames: int = 0  # normal frames the statistics come from
     source: str = ""  # which footage
     extra: dict = field(default_factory=dict)
@@ -114,3 +116,49 @@ def fit_calibration(method: str, values: Mapping[str, np.ndarray], weights: Mapp
     s = draft.score(arrays)
     threshold = float(np.quantile(s, 1 - false_alarm_rate, method="higher"))
     return Calibration(**{**draft.__dict__, "threshold": threshold})
+
+
+def count_alerts(s: np.ndarray, threshold: float, min_frames: int, merge_gap: int, release_margin: float,
+                 smooth: int) -> int:
+    from .alert_tracker import find_alerts
+
+    idx = np.flatnonzero(~np.isnan(s))
+    return len(find_alerts(idx, s[idx], threshold, min_frames, merge_gap, threshold - release_margin, smooth))
+
+
+def fit_shift_calibration(base: Calibration, values: Mapping[str, np.ndarray], alert, fps: float,
+                          source: str) -> Calibration:
+    """The alert threshold set on the tail of long normal footage (issue 26, 3): `base`'s affine map
+    of the components, and the lowest threshold at which `base`'s tracker with ``alert``'s temporal
+    evidence (``min_frames``, ``smooth``, ``release_margin``, ``merge_gap``) raises at most
+    ``alert.alerts_per_hour`` alerts per nominal hour of `values` (one array per component, frames
+    in order, NaN where no clip is centred; shift-length normal footage the evaluation never sees),
+    raised by ``alert.threshold_margin`` calibrated units. Never below `base`'s threshold."""
+    s = np.asarray(base.score({n: np.asarray(values[n], np.float64) for n in base.components}), np.float64)
+    n_ok = int(np.sum(~np.isnan(s)))
+    if n_ok < alert.min_calibration_frames:
+        raise ValueError(f"{source}: {n_ok} scored frames, fewer than alert.min_calibration_frames "
+                         f"({alert.min_calibration_frames})")
+    hours = n_ok / fps / 3600.0
+    allowed = int(np.floor(alert.alerts_per_hour * hours))
+    kw = dict(min_frames=alert.min_frames, merge_gap=alert.merge_gap, release_margin=alert.release_margin,
+              smooth=alert.smooth)
+    cand = np.unique(s[~np.isnan(s)])
+    cand = np.concatenate([cand[cand >= base.threshold], [cand.max() + 1e-6]]) if cand.size else np.array([base.threshold])
+    lo, hi = 0, len(cand) - 1  # the lowest candidate with few enough alerts (counts fall as it rises)
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if count_alerts(s, float(cand[mid]), **kw) <= allowed:
+            hi = mid
+        else:
+            lo = mid + 1
+    threshold = float(cand[lo]) + alert.threshold_margin
+    return Calibration(**{**base.__dict__, "threshold": threshold, "release": threshold - alert.release_margin,
+                          "smooth": alert.smooth, "min_frames": alert.min_frames, "merge_gap": alert.merge_gap,
+                          "n_frames": n_ok, "source": source,
+                          "extra": {**base.extra, "shift_calibration": {
+                              "hours": round(hours, 3), "alerts_per_hour": alert.alerts_per_hour,
+                              "alerts_on_footage": count_alerts(s, threshold, **kw),
+                              "threshold_margin": alert.threshold_margin, "release_margin": alert.release_margin,
+                              "smooth": alert.smooth, "min_frames": alert.min_frames, "merge_gap": alert.merge_gap,
+                              "base_threshold": base.threshold, "base_source": base.source}}})

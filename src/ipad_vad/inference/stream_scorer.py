@@ -74,7 +74,7 @@ class StreamScorer:
         self.max_latency = max_latency if max_latency is not None else c.clip_len
         self.batch = batch_clips or batch_for_latency(self.T, 2 * self.lookahead + 1, c.min_frames, self.max_latency)
         self.latency = structural_latency(self.T, 2 * self.lookahead + 1, self.batch, c.min_frames)
-        self.tracker = AlertTracker(c.threshold, c.min_frames, c.merge_gap)
+        self.tracker = AlertTracker.from_calibration(c)
         self._frames: list[np.ndarray] = []  # frames not yet uploaded (model-sized uint8)
         self._tail: torch.Tensor | None = None  # the last T - 1 uploaded frames, on the device
         self._n_in = 0  # frames pushed

@@ -98,7 +98,7 @@ def alert_metrics(scored: pd.DataFrame, cal: Calibration) -> dict:
         labels, frames = g.label.to_numpy(), g.center.to_numpy()
         s_all.append(s)
         labels_all.append(labels)
-        alerts = find_alerts(frames, s, cal.threshold, cal.min_frames, cal.merge_gap)
+        alerts = find_alerts(frames, s, cal.threshold, cal.min_frames, cal.merge_gap, cal.release, cal.smooth)
         for a in alerts:
             inside = labels[(frames >= a.start) & (frames <= a.end)]
             false_alerts += int(not (inside == 1).any())

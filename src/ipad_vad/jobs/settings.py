@@ -38,6 +38,11 @@ class AlertSettings(_Section):
     min_frames: int = 2
     merge_gap: int = 8
     min_calibration_frames: int = 32
+    # issue 26: the threshold set on long normal footage (alerts/calibration.fit_shift_calibration)
+    alerts_per_hour: float = 0.5  # at most this many alerts per nominal hour of that footage ...
+    threshold_margin: float = 0.0  # ... then raised by this (calibrated units)
+    release_margin: float = 0.0  # hysteresis: an alert ends below threshold - this
+    smooth: int = 1  # evidence: the mean of this many frame scores
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,154 @@
+"""Shift-length footage and the alerts that hold over it (issue 26, 1 and 3): the reference detector,
+its threshold set on a normal shift with everyday events, tolerates a planned stop and a light
+switch on another shift and alerts on a jam within the time target."""
+
+import cv2
+import numpy as np
+import pytest
+import torch
+
+from ipad_vad.alerts.alert_tracker import AlertTracker, find_alerts
+from ipad_vad.alerts.calibration import Calibration, fit_calibration, fit_shift_calibration
+from ipad_vad.config import load_params
+from ipad_vad.data.synth.generator import SynthConfig
+from ipad_vad.data.synth.render import VideoPlan, render_video
+from ipad_vad.data.synth.shift import EVERYDAY, ShiftConfig, shift_recording
+from ipad_vad.errors import ConfigError
+from ipad_vad.evaluate.plots import true_runs
+from ipad_vad.inference.stream_scorer import StreamScorer
+from ipad_vad.jobs.settings import AlertSettings
+from ipad_vad.methods import get_method
+
+P = load_params("params.yaml", "demo")
+SCENE = "R04"  # the drill: its home pose (index in) differs from the poses a jam can hold
+FPS = float(P["synth"]["fps"])
+TIME_TARGET_S = 2.0  # issue 26: median time to alert <= 2 nominal seconds
+SHORT = {"stop_minutes": (1.0, 1.5)}  # smoke-size shifts
+
+
+def _jpeg(frames, quality):
+    out = []
+    for f in frames:
+        ok, enc = cv2.imencode(".jpg", cv2.cvtColor(f, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, quality])
+        out.append(cv2.cvtColor(cv2.imdecode(enc, cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB))
+    return np.stack(out)
+
+
+def _score(method, model, cal, rec):
+    s = np.full(len(rec), np.nan)
+    labels = np.zeros(len(rec), np.uint8)
+    scorer = StreamScorer(method, model, cal, batch_clips=64, max_latency=10**6, amp=False, check_size=False)
+    for chunk in rec:
+        labels[chunk.start:chunk.start + len(chunk.labels)] = chunk.labels
+        for fs in scorer.push_many(chunk.frames):
+            s[fs.frame] = fs.components["distance"]
+    for fs in scorer.close():
+        s[fs.frame] = fs.components["distance"]
+    return s, labels
+
+
+@pytest.fixture(scope="module")
+def detector():
+    """The reference detector's bank on the device's generated training footage, calibrated on a
+    separate 12-minute normal shift holding a planned stop and a light switch."""
+    torch.set_num_threads(1)
+    cfg = SynthConfig.from_params(P["synth"])
+    train = [_jpeg(render_video(VideoPlan(SCENE, "training", v, cfg.train_cycles, {}, "normal"), cfg.render,
+                                cfg.seed).frames, cfg.real_jpeg_quality) for v in (1, 2)]
+    method = get_method("knn", P)
+    model = method.build().eval()
+    T = int(P["clip"]["length"])
+    with torch.no_grad():
+        clips = [torch.from_numpy(np.stack([v[i:i + T] for i in range(len(v) - T + 1)])) for v in train]
+        x = [c.permute(0, 4, 1, 2, 3).float().div(127.5).sub(1.0) for c in clips]
+        model.set_bank(torch.cat([model.descriptor(c) for c in x]),
+                       torch.cat([torch.full((len(c),), i) for i, c in enumerate(x)]))
+    probe = Calibration("knn", float("inf"), 0.005, ("distance",), (0.0,), (1.0,), (1.0,), clip_len=T,
+                        frame_size=tuple(P["clip"]["size"]))
+    rec = shift_recording(SCENE, P["synth"], 0, shift=1, hours=0.2, everyday=("light_drift", "walker"),
+                          at=[(120, "planned_stop"), (400, "light_switch")], **SHORT)
+    raw, _ = _score(method, model, probe, rec)
+    base = fit_calibration("knn", {"distance": raw[~np.isnan(raw)]}, {"distance": 1.0}, 0.005, clip_len=T,
+                           frame_size=tuple(P["clip"]["size"]))
+    cal = fit_shift_calibration(base, {"distance": raw}, AlertSettings.from_params(P), FPS, "test calibration shift")
+    return method, model, cal, base
+
+
+def test_shift_is_streamed_deterministic_and_schedules_its_events():
+    kw = dict(hours=0.05, chunk_frames=100, at=[(30, "planned_stop"), (60, "light_switch"), (70, "walker"), (80, "nudge")], **SHORT)
+    a, b = shift_recording(SCENE, P["synth"], 3, **kw), shift_recording(SCENE, P["synth"], 3, **kw)
+    chunks = list(a)
+    assert len(chunks) > 1 and sum(len(c.frames) for c in chunks) == len(a) == int(0.05 * 3600 * FPS)
+    assert all(np.array_equal(x.frames, y.frames) for x, y in zip(chunks, b))
+    kinds = {e.kind for e in a.events}
+    assert {"planned_stop", "light_switch", "walker", "nudge"} <= kinds and not any(e.anomaly for e in a.events)
+    stop = next(e for e in a.events if e.kind == "planned_stop")
+    assert 60 * FPS <= stop.end - stop.start <= 90 * FPS  # the stop_minutes asked for
+    assert sum(c.labels.sum() for c in chunks) == 0
+    with pytest.raises(ConfigError, match="unknown settings"):
+        ShiftConfig.from_params({"hourz": 8})
+    with pytest.raises(ConfigError, match="no 'order' anomaly"):
+        shift_recording("R01", P["synth"], 0, hours=0.01, anomalies=[(10, "order")])
+    assert set(EVERYDAY) == {"light_switch", "walker", "planned_stop", "light_drift", "slow_cycle", "nudge"}
+
+
+def test_hysteresis_and_smoothing_by_hand():
+    # smooth=2: the mean of two frames must pass 1.0; release 0.5 keeps the alert through a dip
+    tr = AlertTracker(threshold=1.0, min_frames=1, merge_gap=0, release=0.5, smooth=2)
+    hot = [bool(tr.update(i, s)) for i, s in enumerate([0, 3, 0.9, 0.6, 0.6, 0, 0, 0])]
+    tr.close()
+    assert [(a.start, a.end) for a in tr.alerts] == [(1, 4)]  # 0.8, 0.75, 0.6 stay above the release
+    assert [(a.start, a.end) for a in find_alerts(range(5), [0, 3, 0.9, 0.6, 0.6], 1.0, 1, 0)] == [(1, 1)]
+    with pytest.raises(ValueError, match="release"):
+        AlertTracker(threshold=1.0, release=2.0)
+
+
+def test_planned_stop_and_light_switch_raise_no_alert(detector):
+    method, model, cal, base = detector
+    rec = shift_recording(SCENE, P["synth"], 0, shift=2, hours=0.1, everyday=("light_drift",),
+                          at=[(60, "light_switch"), (150, "planned_stop")], **SHORT)
+    s, _ = _score(method, model, cal, rec)
+    stop = next(e for e in rec.events if e.kind == "planned_stop")
+    assert stop.end - stop.start >= 60 * FPS
+    z = base.score({"distance": s})
+    idx = np.flatnonzero(~np.isnan(z))
+    assert find_alerts(idx, z[idx], cal.threshold, cal.min_frames, cal.merge_gap, cal.release, cal.smooth) == []
+    assert cal.extra["shift_calibration"]["alerts_on_footage"] <= cal.extra["shift_calibration"]["alerts_per_hour"] * 0.2
+
+
+def _jam_alerts(detector, kind):
+    method, model, cal, base = detector
+    rec = shift_recording(SCENE, P["synth"], 0, shift=3, hours=0.05, everyday=("light_drift",),
+                          anomalies=[(90, kind)])
+    s, labels = _score(method, model, cal, rec)
+    (lo, hi), = true_runs(labels == 1)[:1]
+    tracker = AlertTracker.from_calibration(cal)
+    raised = [ev.at_frame for f in np.flatnonzero(~np.isnan(s))
+              for ev in tracker.update(int(f), float(base.score({"distance": s[f:f + 1]})[0])) if ev.kind == "start"]
+    return raised, lo, hi, cal
+
+
+@pytest.fixture(scope="module")
+def tilted(detector):
+    return _jam_alerts(detector, "tilt")  # a part jammed askew in the drill
+
+
+def test_a_jammed_part_raises_an_alert(tilted):
+    raised, lo, hi, cal = tilted
+    assert raised and all(r >= lo - cal.clip_len // 2 for r in raised)  # nothing before the jam ...
+    assert raised[0] <= hi  # ... and an alert while the part is in view
+
+
+@pytest.mark.xfail(strict=True, reason="measured: alerted 3.0 s after the tilted part comes into view (target 2 s)")
+def test_a_jammed_part_is_alerted_within_the_time_target(tilted):
+    raised, lo, _, _ = tilted
+    assert raised and (raised[0] - lo) / FPS <= TIME_TARGET_S
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "measured: a 6.5 s stop mid-cycle peaks at 2.6 calibrated units, below the 3.2 of this normal "
+    "footage's own tail and the 4.1 that tolerates a planned stop: the reference detector cannot tell "
+    "a short jam from an idle machine (issue 26, hard case)"))
+def test_a_stop_mid_cycle_raises_an_alert(detector):
+    raised, lo, hi, cal = _jam_alerts(detector, "pause")
+    assert raised and lo - cal.clip_len // 2 <= raised[0] <= hi
