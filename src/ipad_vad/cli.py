@@ -448,6 +448,9 @@ def score(
     dev = scoring_device(accelerator, "--accelerator") if accelerator else scoring_device(
         sc.get("device", "auto"), f"score.device of {params or DEFAULT_PARAMS}")
     fmt = fmt.value if fmt else sc.get("format", "csv")
+    from .alerts.operator_settings import EvidenceSettings
+
+    evidence = EvidenceSettings.from_params(p)
     configure()
     loaded = load_scorer(device, model_uri, float(p.get("pipeline", {}).get("promote_min_auc", 0.0)))
     con = _console()
@@ -463,6 +466,12 @@ def score(
         else:
             con.print(f"alert over: frames {a.start}-{a.end}, peak {a.peak_score:.2f} at {a.peak_frame}")
 
+    # what each alert carries (issue 26, 4): region, PNG beside the nearest normal frame of the device's footage
+    from .alerts.evidence import manifest_normal_frames
+    from .inference.score_footage import device_of_uri
+
+    scene = device or device_of_uri(loaded.uri)
+    normal_frame = manifest_normal_frames(p.get("data", {}).get("manifest"), scene)
     stems = [q.stem if q.is_file() else q.name for q in paths]
     names = [s if stems.count(s) == 1 else "_".join(q.resolve().parts[-3:]).replace(".", "_") for s, q in zip(stems, paths)]
     timeout = idle_timeout if idle_timeout is not None else sc.get("idle_timeout", 30)
@@ -477,7 +486,8 @@ def score(
                                     batch_clips or (sc.get("batch_clips") or None), sc.get("max_latency", cal.clip_len) or 1,
                                     p.get("train", {}).get("amp", True), follow, sc.get("poll_s", 0.5), timeout or None,
                                     any_size, on_event, manifest_context(p.get("data", {}).get("manifest"), path),
-                                    stop=stopping if follow else None)
+                                    stop=stopping if follow else None, evidence=evidence, normal_frame=normal_frame,
+                                    device_name=scene)
         except IpadError as e:  # bad input: report it, score the rest
             failed.append(e)
             t.add_row(name, "-", "-", "-", "-")
@@ -553,6 +563,8 @@ def storage_landing(params: Optional[Path] = ParamsOpt, profile: Optional[str] =
 
 models_app = typer.Typer(help="The MLflow model registry.", no_args_is_help=True)
 app.add_typer(models_app, name="models")
+from .alerts_cli import alerts_app  # noqa: E402 - `ipad alerts` (issue 26, 5): typer only, commands import lazily
+app.add_typer(alerts_app, name="alerts")
 
 
 @models_app.command("list")

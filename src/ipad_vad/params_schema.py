@@ -20,6 +20,7 @@ from typing import Annotated, Any, Literal, Optional
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from .alerts.operator_settings import EvidenceSettings, FeedbackSettings
 from .errors import ConfigError
 from .pseudo.settings import PseudoSettings
 from .serve.settings import ServeSettings
@@ -186,6 +187,7 @@ class Score(_S):
     poll_s: Optional[Annotated[float, Field(gt=0)]] = None
     idle_timeout: Optional[Annotated[float, Field(ge=0)]] = None
     device: Optional[str] = None
+    evidence: Optional[EvidenceSettings] = None  # what each alert carries (alerts/operator_settings.py)
 
 
 class Nuisance(_S):
@@ -246,6 +248,7 @@ class Params(_S):
     alert: Optional[Alert] = None
     score: Optional[Score] = None
     serve: Optional[ServeSettings] = None  # `ipad serve` (serve/settings.py)
+    feedback: Optional[FeedbackSettings] = None  # `ipad alerts` marks and export (alerts/operator_settings.py)
     synth: Optional[Synth] = None
 
     @field_validator("methods")

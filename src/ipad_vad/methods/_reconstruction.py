@@ -7,7 +7,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .base import ClipScores, Method, ScoreComponent
+from .base import ClipScores, Localisation, Method, ScoreComponent
 
 RECON_ERROR = ScoreComponent("recon_error", "reconstruction error of the clip's centre frame (-PSNR, dB)")
 
@@ -32,6 +32,13 @@ class ReconstructionMethod(Method):
     def score_batch(self, model: nn.Module, x: torch.Tensor) -> ClipScores:
         out = model(x)
         return ClipScores(self.clip_components, centre_recon_error(out, x)[:, None])
+
+    @torch.no_grad()
+    def localise(self, model: nn.Module, x: torch.Tensor) -> Localisation:
+        """The squared reconstruction error of the centre frame per pixel (summed over channels)."""
+        half = x.shape[2] // 2
+        recon = model(x)["recon"].float()[:, :, half]
+        return Localisation((recon - x[:, :, half].float()).pow(2).sum(1))
 
 
 class SwinMethod(ReconstructionMethod):

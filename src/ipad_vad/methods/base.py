@@ -24,6 +24,9 @@ A method declares, in one class that registers itself (``@register``, as timm's 
   - an option of every method trained by gradient (``training_input``);
 * **variants**: an ablation is a method whose ``variant_of`` names another; its settings are that
   method's section with its own merged over it and its ``overrides`` fixed over both;
+* **localise** (optional, issue 26): where in the frame a clip deviates (``Localisation``), for an
+  alert's heat map and box; the reference detector gives its per-cell residuals, the reconstruction
+  methods their per-pixel error of the centre frame; others give none;
 * **save / load**: ``model.pt`` holds the method's name, the params it was built from and the state
   dict, so a saved model rebuilds itself without params.yaml (a bank of any size included:
   ``from_state`` may size the module from the state dict).
@@ -122,6 +125,19 @@ class ClipScores:
 
     def __len__(self) -> int:
         return self.values.shape[0]
+
+
+@dataclass(frozen=True)
+class Localisation:
+    """Where a batch of clips deviates (``Method.localise``, issue 26): ``heat`` (N, h, w), higher =
+    more anomalous, over the whole frame at the method's own grid (cells, descriptor or model pixels);
+    for a memory-bank method, the normal clip each was matched with: ``nearest`` its bank index and,
+    where the bank knows them (-1: unknown), the training recording and centre frame it came from."""
+
+    heat: torch.Tensor  # (N, h, w)
+    nearest: torch.Tensor | None = None  # (N,) bank index
+    recording: torch.Tensor | None = None  # (N,) index among the device's training recordings
+    frame: torch.Tensor | None = None  # (N,) centre frame of the matched clip in that recording
 
 
 @dataclass
@@ -304,6 +320,11 @@ class Method:
     def score_batch(self, model: nn.Module, x: torch.Tensor) -> ClipScores:
         """The clip-level components of a batch of clips (N, 3, T, H, W) in [-1, 1]."""
         raise NotImplementedError
+
+    def localise(self, model: nn.Module, x: torch.Tensor) -> Localisation | None:
+        """Where clips (N, 3, T, H, W) in [-1, 1] deviate: a spatial map per clip from the method's
+        local scores (an alert's heat map and box). None: this method cannot tell (the default)."""
+        return None
 
     def context(self, cycle_frames: float | None) -> ScoreContext:
         """Scene settings of the window components (a scene's cycle length in frames, if known)."""

@@ -24,7 +24,7 @@ from torch.utils.data import DataLoader
 from ..data.sampling import FractionSampler, contiguous_share_ends, restrict_to_share
 from ..models.knn_reference import KnnReference
 from . import register
-from .base import ClipScores, FitHooks, FitResult, Method, MethodSettings, NonNegInt, PosInt, ScoreComponent
+from .base import ClipScores, FitHooks, FitResult, Localisation, Method, MethodSettings, NonNegInt, PosInt, ScoreComponent
 
 
 class KnnSettings(MethodSettings):
@@ -89,18 +89,19 @@ class KnnMethod(Method):
             from tqdm.auto import tqdm
 
             loader = tqdm(loader, desc=f"{self.name} bank", leave=False, disable=None)
-        descriptors, recording = [], []
+        descriptors, recording, centre = [], [], []
         for b in loader:
             descriptors.append(model.descriptor(b["clip"]))
             recording.append(torch.as_tensor(b["video_index"]))
+            centre.append(torch.as_tensor(b["center"]))
         if not descriptors:
             raise ValueError("no training clips to fit the reference bank on")
-        bank, recording = torch.cat(descriptors), torch.cat(recording)
+        bank, recording, centre = torch.cat(descriptors), torch.cat(recording), torch.cat(centre)
         cap = self.settings.max_bank
         if cap and len(bank) > cap:
             keep = torch.linspace(0, len(bank) - 1, cap).round().long()
-            bank, recording = bank[keep], recording[keep]
-        model.set_bank(bank, recording)
+            bank, recording, centre = bank[keep], recording[keep], centre[keep]
+        model.set_bank(bank, recording, centre)
         if hooks.on_epoch_end:
             hooks.on_epoch_end(1, {"bank_size": float(len(bank))})
         return FitResult(model, [{"epoch": 1, "bank_size": float(len(bank))}], {"bank_size": len(bank)})
@@ -116,3 +117,10 @@ class KnnMethod(Method):
 
     def score_batch(self, model: nn.Module, x: torch.Tensor) -> ClipScores:
         return ClipScores(self.clip_components, model(x)["distance"][:, None])
+
+    @torch.no_grad()
+    def localise(self, model: nn.Module, x: torch.Tensor) -> Localisation:
+        """The residual to the nearest normal clip per cell (``score: local``) or descriptor pixel, and
+        that clip's recording and centre frame (``KnnReference.local_map``)."""
+        heat, idx = model.local_map(model.descriptor(x))
+        return Localisation(heat, idx, model.bank_recording[idx], model.bank_frame[idx])

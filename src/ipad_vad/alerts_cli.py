@@ -1,0 +1,100 @@
+"""`ipad alerts`: the alerts `ipad score` wrote, and an operator's marks on them (issue 26, 5;
+``alerts/feedback.py``). Registered on the main app by one line in ``cli.py``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+alerts_app = typer.Typer(help="Alerts of `ipad score`: list them, mark false alarms or confirm them, export the "
+                              "marked footage as data.", no_args_is_help=True)
+
+ScoresOpt = typer.Option(Path("scores"), "--scores", help="the scores folder of `ipad score --out`")
+DataOpt = typer.Option(None, "--data", help="data folder (default: params data.root)")
+
+
+def _setup(params: Optional[Path], profile: Optional[str], data: Optional[Path]):
+    from .alerts.operator_settings import FeedbackSettings
+    from .cli import _params
+
+    p = _params(params, profile)
+    return p, FeedbackSettings.from_params(p), data or Path((p.get("data") or {}).get("root") or "data/ipad")
+
+
+@alerts_app.command("list")
+def alerts_list(scores: Path = ScoresOpt, params: Optional[Path] = typer.Option(None, "--params"),
+                profile: Optional[str] = typer.Option(None, "--profile")):
+    """Every alert in the scores folder: id, footage, device, span, peak, model version, mark."""
+    from .alerts.feedback import list_alerts, read_marks
+    from .cli import _console
+
+    _, settings, _ = _setup(params, profile, None)
+    alerts, marks = list_alerts(scores), read_marks(scores, settings)
+    con = _console()
+    for a in alerts:
+        m = marks.get(a.id) or {}
+        mark = m.get("verdict", "-") + (f" -> {m['exported']['as']}" if m.get("exported") else "")
+        con.print(f"{a.id}  {a.footage}  device {a.device or '?'}  {a.span_s}  peak {a.peak_score:.2f} at frame "
+                  f"{a.peak_frame}  model v{a.model_version or '?'}  mark {mark}"
+                  + (f"  png {a.thumbnail}" if a.thumbnail else ""), soft_wrap=True)
+    con.print(f"{len(alerts)} alert(s) in {scores}; marks: {scores / settings.marks_file}")
+
+
+def _mark(alert_id: str, verdict: str, scores: Path, data: Optional[Path], note: str, params, profile) -> None:
+    from .alerts.feedback import mark_alert
+    from .cli import _console
+
+    _, settings, root = _setup(params, profile, data)
+    m = mark_alert(scores, alert_id, verdict, root, settings, note)
+    split = "training (normal)" if verdict == "false_alarm" else "test (labelled anomalous)"
+    _console().print(f"{alert_id}: marked {verdict}; `ipad alerts export` imports its frames into {root}/{m['device']} "
+                     f"as {split} footage")
+
+
+@alerts_app.command("false-alarm")
+def alerts_false_alarm(alert_id: str = typer.Argument(..., help="an id of `ipad alerts list`, e.g. cam01:3"),
+                       scores: Path = ScoresOpt, data: Optional[Path] = DataOpt,
+                       note: str = typer.Option("", "--note", help="why (kept with the mark)"),
+                       params: Optional[Path] = typer.Option(None, "--params"),
+                       profile: Optional[str] = typer.Option(None, "--profile")):
+    """Mark an alert a false alarm: its footage becomes normal training footage of its device."""
+    _mark(alert_id, "false_alarm", scores, data, note, params, profile)
+
+
+@alerts_app.command("confirm")
+def alerts_confirm(alert_id: str = typer.Argument(..., help="an id of `ipad alerts list`"),
+                   scores: Path = ScoresOpt, data: Optional[Path] = DataOpt,
+                   note: str = typer.Option("", "--note", help="what it was (kept with the mark)"),
+                   params: Optional[Path] = typer.Option(None, "--params"),
+                   profile: Optional[str] = typer.Option(None, "--profile")):
+    """Confirm an alert: its footage becomes labelled test footage of its device."""
+    _mark(alert_id, "confirmed", scores, data, note, params, profile)
+
+
+@alerts_app.command("export")
+def alerts_export(scores: Path = ScoresOpt, data: Optional[Path] = DataOpt,
+                  params: Optional[Path] = typer.Option(None, "--params"),
+                  profile: Optional[str] = typer.Option(None, "--profile")):
+    """Import the footage of every marked, not yet exported alert (`ipad data import`'s path); then
+    version it (`ipad ingest` / `dvc add`) and retrain."""
+    from .alerts.feedback import export_marks
+    from .cli import _console, _print_import
+
+    p, settings, root = _setup(params, profile, data)
+    res = export_marks(scores, root, settings, int((p.get("data") or {}).get("jpeg_quality") or 95),
+                       int((p.get("clip") or {}).get("length") or 16), int((p.get("clip") or {}).get("length") or 16))
+    con = _console()
+    if res.report is not None:
+        _print_import(res.report, root)
+    for e in res.exported:
+        con.print(f"{e['alert']} ({e['verdict']}) -> {e['as']}", soft_wrap=True)
+    for f in res.failed:
+        con.print(f"not exported {f['alert']}: {f['reason']}", soft_wrap=True)
+    if not res.exported and not res.failed:
+        con.print("nothing to export: every marked alert is exported already (ipad alerts list)")
+    if res.exported:
+        con.print(f"next: version the data (ipad ingest, or dvc add {root}) and retrain the devices")
+    if res.failed:
+        raise typer.Exit(code=1)
