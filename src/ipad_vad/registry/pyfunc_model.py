@@ -2,7 +2,8 @@
 base ``model.pt``; a device's adapted folder: LoRA adapter merged for inference, or a whole model)
 and carries the device's calibration (alert threshold). Input: clips (N, 3, T, H, W) float32 in
 [-1, 1]. Output: one row per clip with the method's clip-level score components as named columns,
-plus ``t_p`` (the period position; -1 for methods without a period head).
+plus ``t_p`` (the period position; -1 for methods without a period head), a float column: an integer
+column in the output signature makes MLflow warn that missing values cannot be represented.
 
 It is logged from code (MLflow's models-from-code, ``scorer_code.py``), not pickled: a registry entry
 holds weights, settings and calibration as files and the code that reads them."""
@@ -45,7 +46,7 @@ class IpadScorer(mlflow.pyfunc.PythonModel):
 
         res = score_batch(self.method, self.model, torch.as_tensor(np.asarray(model_input, dtype=np.float32)))
         out = pd.DataFrame(res.values.numpy(), columns=list(res.names))
-        out["t_p"] = res.phase.numpy() if res.phase is not None else -1
+        out["t_p"] = res.phase.numpy().astype(np.float64) if res.phase is not None else -1.0
         return out
 
 
