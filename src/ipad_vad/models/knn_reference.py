@@ -35,7 +35,10 @@ Scores (``score``):
 Each bank clip keeps the index of the recording it comes from (``bank_recording``; -1: unknown, in
 models saved before it was kept), so that ``without_recording`` gives the detector as if it had never
 seen one recording: the alert threshold is then calibrated on footage the bank holds, each recording
-against the others (``methods/knn.py``, ``bank_footage: all``).
+against the others (``methods/knn.py``, ``bank_footage: all``). It also keeps the centre frame of each bank
+clip in its recording (``bank_frame``; -1: unknown), so that an alert can show the normal frame its
+clip was matched with (``local_map``: the per-cell residual to the nearest normal clip and that clip's
+bank index, issue 26).
 
 No learning: `bank` is a buffer filled by ``set_bank``, stored as float16 (a dense bank of 32 x 32
 descriptors is large; half precision changes no nearest neighbour that matters); its size varies
@@ -111,6 +114,7 @@ class KnnReference(nn.Module):
             local_error(torch.zeros(1, self.descriptor.channels, *self.descriptor.size), self.retrieve_pool)
         self.register_buffer("bank", torch.zeros(bank_size, self.descriptor.dim, dtype=torch.float16))
         self.register_buffer("bank_recording", torch.full((bank_size,), -1, dtype=torch.long))
+        self.register_buffer("bank_frame", torch.full((bank_size,), -1, dtype=torch.long))
         self._bank32: tuple | None = None  # (bank identity, float32 copy): converted once, not per batch
 
     @staticmethod
@@ -130,7 +134,10 @@ class KnnReference(nn.Module):
 
     def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
         """The bank buffers take the size of the saved bank (a bank's size varies with the footage)."""
-        for name in ("bank", "bank_recording"):
+        saved_bank = state_dict.get(prefix + "bank")
+        if saved_bank is not None and prefix + "bank_frame" not in state_dict:  # saved before it was kept: unknown
+            state_dict[prefix + "bank_frame"] = torch.full((saved_bank.shape[0],), -1, dtype=torch.long)
+        for name in ("bank", "bank_recording", "bank_frame"):
             saved = state_dict.get(prefix + name)
             if saved is not None and saved.shape != self._buffers[name].shape:
                 self._buffers[name] = torch.empty(saved.shape, dtype=self._buffers[name].dtype,
@@ -157,8 +164,10 @@ class KnnReference(nn.Module):
         return x.reshape(len(d), -1)  # only the ranking of the neighbours is used
 
     @torch.no_grad()
-    def set_bank(self, descriptors: torch.Tensor, recording: torch.Tensor | None = None) -> None:
-        """The normal clips' descriptors (n, dim) and, if known, the recording each comes from (n,)."""
+    def set_bank(self, descriptors: torch.Tensor, recording: torch.Tensor | None = None,
+                 frame: torch.Tensor | None = None) -> None:
+        """The normal clips' descriptors (n, dim) and, if known, the recording each comes from (n,) and
+        its centre frame in that recording (n,)."""
         if descriptors.ndim != 2 or descriptors.shape[1] != self.descriptor.dim:
             raise ValueError(f"bank descriptors must be (n, {self.descriptor.dim}), got {tuple(descriptors.shape)}")
         n = len(descriptors)
@@ -167,6 +176,10 @@ class KnnReference(nn.Module):
             raise ValueError(f"recording must have one entry per bank descriptor ({n}), got {tuple(recording.shape)}")
         self.bank = descriptors.detach().to(self.bank.device, torch.float16).contiguous()
         self.bank_recording = recording.long().to(self.bank.device)
+        frame = torch.full((n,), -1) if frame is None else torch.as_tensor(frame)
+        if frame.shape != (n,):
+            raise ValueError(f"frame must have one entry per bank descriptor ({n}), got {tuple(frame.shape)}")
+        self.bank_frame = frame.long().to(self.bank.device)
 
     def without_recording(self, recording: int) -> "KnnReference | None":
         """A detector whose bank leaves out every clip of `recording`; None when the bank's provenance
@@ -177,7 +190,8 @@ class KnnReference(nn.Module):
         if not keep.any():
             return None
         other = copy.copy(self)  # shares the settings and the descriptor; new buffers
-        other._buffers = dict(self._buffers, bank=self.bank[keep], bank_recording=self.bank_recording[keep])
+        other._buffers = dict(self._buffers, bank=self.bank[keep], bank_recording=self.bank_recording[keep],
+                              bank_frame=self.bank_frame[keep])
         other._bank32 = None
         return other
 
@@ -238,6 +252,33 @@ class KnnReference(nn.Module):
         padded = F.pad(b.flatten(0, 2), (s, s, s, s), mode="replicate").unflatten(0, b.shape[:3])
         return torch.stack([cell_errors(q - padded[..., dy:dy + h, dx:dx + w], self.cell, self.offset_cell)
                             for dy in range(2 * s + 1) for dx in range(2 * s + 1)]).amin(0)
+
+    @torch.no_grad()
+    def local_map(self, d: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Where descriptors `d` (N, dim) differ from normal: (the frame-weighted residual map to the
+        nearest normal clip (N, h', w'), that clip's bank index (N,)). ``local``: the cell errors
+        (h // cell, w // cell) of the one of the k nearest that gives the score; ``global``: the
+        squared residual per descriptor pixel (h, w) to the nearest. The alert's heat map (issue 26)."""
+        _, idx = self.nearest(d)
+        shape, w = self.map_shape, self.frame_weights
+        bank = self.banks()[0]
+        q = d.float()[:, None].unflatten(-1, shape)  # N, 1, F, C, h, w
+        if self.score != "local":
+            r = (q[:, 0] - bank[idx[:, 0]].unflatten(-1, shape)).pow(2).sum(2)  # N, F, h, w
+            return (r * w[:, None, None]).sum(1), idx[:, 0]
+        b = bank[idx].unflatten(-1, shape)  # N, k, F, C, h, w
+        if self.shift <= 0:
+            cells = cell_errors(q - b, self.cell, self.offset_cell)  # N, k, F, h', w'
+        else:  # as the score: each cell at its best alignment within `shift` pixels
+            s, (h, wd) = self.shift, self.descriptor.size
+            padded = F.pad(b.flatten(0, 2), (s, s, s, s), mode="replicate").unflatten(0, b.shape[:3])
+            cells = torch.stack([cell_errors(q - padded[..., dy:dy + h, dx:dx + wd], self.cell, self.offset_cell)
+                                 for dy in range(2 * s + 1) for dx in range(2 * s + 1)]).amin(0)
+        worst = (cells.flatten(-2).amax(-1) * w).sum(-1)  # N, k: the local score of each neighbour
+        j = worst.argmin(1)
+        heat = (cells * w[:, None, None]).sum(2)  # N, k, h', w'
+        rows = torch.arange(len(d), device=d.device)
+        return heat[rows, j], idx[rows, j]
 
     def score_descriptors(self, d: torch.Tensor) -> torch.Tensor:
         """The score (``score``: local or global) of descriptors `d` (N, dim)."""
