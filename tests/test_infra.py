@@ -18,7 +18,7 @@ ENV_EXAMPLE = dict(line.split("=", 1) for line in (INFRA / ".env.example").read_
 
 def test_compose_has_the_stack_with_health_checks_ports_and_named_volumes():
     s = COMPOSE["services"]
-    assert set(s) == {"postgres", "minio", "minio-init", "prefect-server", "mlflow", "worker-cpu", "worker-gpu"}
+    assert set(s) == {"postgres", "minio", "minio-init", "prefect-server", "mlflow", "worker-cpu", "worker-gpu", "serve"}
     for name in ("postgres", "minio", "prefect-server", "mlflow"):
         assert s[name]["healthcheck"]["test"], name
     ports = {name: [p.split(":")[-1] for p in svc.get("ports", [])] for name, svc in s.items()}
@@ -97,3 +97,63 @@ def test_dockerfiles_copy_files_that_exist():
         for src in re.findall(r"^COPY (.+) \S+$", f.read_text(), re.M):
             for part in src.split():
                 assert (context / part).exists(), (f.name, part)
+
+
+def _serve_config_problem(text: str, where: str):
+    """check_config of `ipad serve` on a camera config (its sources not opened: they are the cluster's)."""
+    from ipad_vad.serve.config import check_config
+
+    return check_config(yaml.safe_load(text), where, check_sources=False)
+
+
+def test_compose_serve_service_listens_on_all_addresses_with_a_healthcheck_gpu_and_a_valid_config():
+    svc = COMPOSE["services"]["serve"]
+    cmd = " ".join(svc["entrypoint"]) + " " + svc["command"]
+    assert cmd.split()[:3] == ["ipad", "serve", "/config/cameras.yaml"] and "--host 0.0.0.0" in cmd
+    port = re.search(r"--port (\d+)", cmd).group(1)
+    assert [p.split(":")[-1] for p in svc["ports"]] == [port]
+    assert f"localhost:{port}/healthz" in " ".join(svc["healthcheck"]["test"])
+    [dev] = svc["deploy"]["resources"]["reservations"]["devices"]
+    assert dev["driver"] == "nvidia" and "gpu" in dev["capabilities"]
+    assert svc["environment"]["MLFLOW_TRACKING_URI"] == "http://mlflow:5000"
+    assert svc["depends_on"]["mlflow"]["condition"] == "service_healthy"
+    mounts = {v.split(":")[1]: v.split(":")[0] for v in svc["volumes"]}
+    config = (INFRA / mounts["/config/cameras.yaml"]).resolve()
+    assert config.is_file()
+    cfg, settings = _serve_config_problem(config.read_text(), str(config))
+    assert cfg.cameras and settings.out.startswith("/data") and "/data" in mounts  # outputs on a volume
+    assert all(c.source.startswith("/cameras/") for c in cfg.cameras if not c.source.startswith("rtsp")) and "/cameras" in mounts
+    # the image has the params.yaml that `ipad serve` reads in its working_dir
+    assert re.search(r"^COPY params.yaml \./$", (INFRA / "docker/worker.Dockerfile").read_text(), re.M)
+    assert svc["working_dir"] == "/opt/ipad"
+
+
+def test_kubernetes_serve_deployment_probes_gpu_metrics_port_and_camera_configmap():
+    docs = {d["kind"]: d for d in yaml.safe_load_all((INFRA / "k8s/serve.yaml").read_text())}
+    assert set(docs) == {"ConfigMap", "Deployment", "Service"}
+    dep = docs["Deployment"]
+    pod = dep["spec"]["template"]
+    assert dep["spec"]["selector"]["matchLabels"].items() <= pod["metadata"]["labels"].items()
+    [c] = pod["spec"]["containers"]
+    assert c["command"][:3] == ["ipad", "serve", "/config/cameras.yaml"] and "0.0.0.0" in c["command"]
+    port = int(c["command"][c["command"].index("--port") + 1])
+    [cport] = c["ports"]
+    assert cport["containerPort"] == port
+    for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
+        get = c[probe]["httpGet"]
+        assert get["path"] == "/healthz" and get["port"] in (port, cport["name"]), probe
+    assert c["resources"]["requests"]["nvidia.com/gpu"] == 1 and c["resources"]["limits"]["nvidia.com/gpu"] == 1
+    ann = pod["metadata"]["annotations"]
+    assert ann["prometheus.io/scrape"] == "true" and int(ann["prometheus.io/port"]) == port
+    assert ann["prometheus.io/path"] == "/metrics"
+    # the ConfigMap is mounted where the command reads it, and is a valid serve config
+    mount = next(m for m in c["volumeMounts"] if m["mountPath"] == "/config")
+    vol = next(v for v in pod["spec"]["volumes"] if v["name"] == mount["name"])
+    cm = docs["ConfigMap"]
+    assert vol["configMap"]["name"] == cm["metadata"]["name"] and "cameras.yaml" in cm["data"]
+    cfg, settings = _serve_config_problem(cm["data"]["cameras.yaml"], "ConfigMap ipad-serve-cameras")
+    assert len(cfg.cameras) >= 2 and any(m["mountPath"] in settings.out for m in c["volumeMounts"])
+    # the Service selects the pod and exposes the metrics port
+    svc = docs["Service"]
+    assert svc["spec"]["selector"].items() <= pod["metadata"]["labels"].items()
+    assert [p["targetPort"] for p in svc["spec"]["ports"]] in ([port], [cport["name"]])

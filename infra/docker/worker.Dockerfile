@@ -8,6 +8,7 @@ RUN apt-get update && apt-get install -y --no-install-recommends git make curl l
     && rm -rf /var/lib/apt/lists/*
 WORKDIR /opt/ipad
 COPY pyproject.toml Makefile ./
+COPY params.yaml ./
 COPY src ./src
 COPY tasks ./tasks
 COPY flows ./flows
