@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.setup-stamp
 PROFILE ?= demo
 
-.PHONY: setup lock demo serve ui-snapshot test test-fast bench bench-quality bench-quality-pa bench-quality-lp-variants bench-quality-ablation bench-alerts preview clean-data help
+.PHONY: setup lock demo serve serve-cameras ui-snapshot test test-fast bench bench-quality bench-quality-pa bench-quality-lp-variants bench-quality-ablation bench-alerts bench-serve preview clean-data help
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -57,6 +57,9 @@ bench: setup  ## run the benchmarks; JSON results land in benchmarks/results/
 	$(BIN)/python benchmarks/bench_models.py
 	$(BIN)/python benchmarks/bench_score.py
 	$(BIN)/python benchmarks/bench_pipeline.py
+
+bench-serve: setup  ## issue 27: cameras sustained in real time by one `ipad serve` vs one `ipad score` per camera (knn, demo size; ~25 min here): benchmarks/results/bench_serve.json
+	nice -n 10 $(BIN)/python benchmarks/bench_serve.py
 
 bench-quality: setup  ## detection quality of every method over 3 generator seeds (~95 min here): benchmarks/results/bench_quality.{json,md}
 	$(BIN)/python benchmarks/bench_quality.py --seeds 0,1,2 --methods all --table3 --docs

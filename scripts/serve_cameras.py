@@ -5,6 +5,7 @@ them all (config: <serve.out>/cameras.yaml; /metrics and /healthz on serve.host:
 loop. Ctrl-C (or SIGTERM) drains and stops."""
 
 import shutil
+import signal
 import subprocess
 import sys
 import threading
@@ -38,8 +39,14 @@ def main() -> int:
     cfg = out / "cameras.yaml"
     cfg.write_text(yaml.safe_dump({"cameras": cams}, sort_keys=False))
     print(f"{len(cams)} cameras of {len(p['pipeline']['devices'])} devices -> {cfg}")
+    # Ctrl-C reaches `ipad serve` too (same process group) and it drains; this script must not kill it
+    # meanwhile (subprocess.call kills its child on KeyboardInterrupt), and a SIGTERM sent to this script
+    # is passed on to the server, which drains the same way.
+    server = subprocess.Popen([str(Path(sys.executable).parent / "ipad"), "serve", str(cfg), *sys.argv[1:]])
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, lambda *_: server.send_signal(signal.SIGTERM))
     try:
-        return subprocess.call([str(Path(sys.executable).parent / "ipad"), "serve", str(cfg), *sys.argv[1:]])
+        return server.wait()
     finally:
         stop.set()
 
