@@ -59,8 +59,12 @@ def _stalling(video, at, pause):
         yield f
 
 
-def _jsonl(p):
-    return [json.loads(line) for line in Path(p).read_text().splitlines()]
+def _jsonl(p, folder=None):
+    """The events of a JSONL file; with `folder`, the files they name (thumbnails, heat maps) relative to it."""
+    text = Path(p).read_text()
+    if folder is not None:
+        text = text.replace(json.dumps(str(folder))[1:-1] + "/", "")
+    return [json.loads(line) for line in text.splitlines()]
 
 
 def test_three_cameras_two_devices_alerts_faults_and_scores_like_ipad_score(registry, tmp_path):
@@ -108,8 +112,11 @@ def test_three_cameras_two_devices_alerts_faults_and_scores_like_ipad_score(regi
     assert df.frame.tolist() == ref_df.frame.tolist() == list(range(T // 2, 90 - (T - T // 2 - 1)))
     assert np.allclose(df.score, ref_df.score, rtol=0, atol=1e-6) and (df.hot == ref_df.hot).all()
     assert set(df.model_version.astype(str)) == {"1"}
-    events = _jsonl(out / "cam-a.alerts.jsonl")
-    assert events == _jsonl(tmp_path / "ref" / "cam-a.alerts.jsonl")
+    events = _jsonl(out / "cam-a.alerts.jsonl", out)  # with what each alert carries (region, thumbnail, ...)
+    assert events == _jsonl(tmp_path / "ref" / "cam-a.alerts.jsonl", tmp_path / "ref")
+    starts = [e for e in events if e["event"] == "start"]
+    assert starts and all(e["alert_id"].startswith("cam-a:") and e["device"] == "R01" and e["model_version"] == "1"
+                          and e["evidence"]["region"]["box"] and (out / e["evidence"]["thumbnail"]).exists() for e in starts)
     alerts = [(e["start"], e["end"]) for e in events if e["event"] == "end"]
     assert alerts and all(ANOMALY[0] - T // 2 <= s and e < ANOMALY[1] + T // 2 for s, e in alerts), alerts
     # the other cameras: no alert; the stall, the wrongly sized and the corrupt frame reported

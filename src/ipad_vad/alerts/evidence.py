@@ -136,7 +136,19 @@ class AlertEvidence:
         rel = calibration.release
         self._level = calibration.threshold if rel is None else min(rel, calibration.threshold)
         self._gap = calibration.merge_gap + max(1, getattr(calibration, "smooth", 1))
-        self._ids: dict[int, int] = {}  # alert start frame -> its number k in this footage
+        self._ids: dict[int, int] = {}  # alert start frame (of the footage) -> its number k in this footage
+        self.offset = 0  # footage frame number of the stream's frame 0 (a server restarts a camera's stream)
+
+    def restart(self, offset: int) -> None:
+        """A new stream of the same footage whose frame 0 is footage frame `offset` (``ipad serve`` after a
+        bad frame): the recent frames are dropped; alert numbers go on."""
+        self._frames.clear()
+        self._n, self._peak, self._last_hot, self.offset = 0, None, -(10**9), offset
+
+    def use_model(self, method, model, calibration, model_version: str | None, model_uri: str | None) -> None:
+        """A new champion scores the stream from now on (a live swap): later alerts are explained by it."""
+        self.method, self.model, self.cal = method, model, calibration
+        self.model_version, self.model_uri = model_version, model_uri
 
     # -- feeding -------------------------------------------------------------------------------
     def push(self, frame: np.ndarray) -> None:
@@ -163,7 +175,7 @@ class AlertEvidence:
 
     # -- explaining ----------------------------------------------------------------------------
     def alert_number(self, alert) -> int:
-        return self._ids.setdefault(alert.start, len(self._ids) + 1)
+        return self._ids.setdefault(alert.start + self.offset, len(self._ids) + 1)
 
     def alert_id(self, alert) -> str:
         return f"{self.name}:{self.alert_number(alert)}"
@@ -172,7 +184,8 @@ class AlertEvidence:
         """What the event of alert ``ev.alert`` carries: id, model, and (``enabled``) the evidence."""
         a = ev.alert
         k = self.alert_number(a)
-        out = {"alert_id": f"{self.name}:{k}", "model_version": self.model_version, "model_uri": self.model_uri}
+        version = None if self.model_version is None else str(self.model_version)  # the registry's spelling
+        out = {"alert_id": f"{self.name}:{k}", "model_version": version, "model_uri": self.model_uri}
         if not self.settings.enabled:
             return out
         peak = self._peak
@@ -192,11 +205,11 @@ class AlertEvidence:
         x = torch.from_numpy(peak.clip).to(self.device).permute(3, 0, 1, 2)[None].float().div(127.5).sub(1.0)
         loc = self.method.localise(self.model, x)
         try:
-            anomalous = read_native_frames(self.footage, [peak.frame])[0]
+            anomalous = read_native_frames(self.footage, [peak.frame + self.offset])[0]
         except Exception:  # noqa: BLE001 - the footage is a stream being written; the model-sized frame does
             anomalous = peak.clip[self.T // 2]
         H, W = anomalous.shape[:2]
-        ev: dict = {"frame": peak.frame, "score": round(peak.score, 4), "components": self._components(peak),
+        ev: dict = {"frame": peak.frame + self.offset, "score": round(peak.score, 4), "components": self._components(peak),
                     "frame_size": [H, W]}
         heat = box = None
         if loc is None:
@@ -221,7 +234,7 @@ class AlertEvidence:
             ev["nearest_normal"]["bank_index"] = int(loc.nearest[0])
         png = self.out_dir / f"{self.name}.alert{k}.png"
         write_evidence_png(png, anomalous, heat, box, normal, self.settings,
-                           f"{self.name} alert {k}: frame {peak.frame}, score {peak.score:.2f}",
+                           f"{self.name} alert {k}: frame {peak.frame + self.offset}, score {peak.score:.2f}",
                            f"nearest normal: {normal_what}" if normal is not None else f"no nearest normal: {normal_what}")
         ev["thumbnail"] = str(png)
         return ev

@@ -8,6 +8,7 @@ from pathlib import Path
 
 
 def serve_main(config: Path, params: dict, host: str | None = None, port: int | None = None) -> int:
+    from ..alerts.operator_settings import EvidenceSettings
     from ..registry.tracking import configure
     from ..train.loop import resolve_device
     from .config import load_config
@@ -21,7 +22,9 @@ def serve_main(config: Path, params: dict, host: str | None = None, port: int | 
     options = ServeOptions(device=str(resolve_device(sc.get("device") or "auto")),
                            max_latency=None if max_latency is None else (max_latency or 1), batch_clips=sc.get("batch_clips") or None,
                            amp=(params.get("train", {}) or {}).get("amp", True),
-                           min_auc=float((params.get("pipeline", {}) or {}).get("promote_min_auc", 0.0)))
+                           min_auc=float((params.get("pipeline", {}) or {}).get("promote_min_auc", 0.0)),
+                           evidence=EvidenceSettings.from_params(params),
+                           manifest=(params.get("data", {}) or {}).get("manifest"))
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     log = logging.getLogger("ipad.serve")
     configure()

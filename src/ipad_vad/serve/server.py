@@ -32,6 +32,8 @@ from typing import Iterable
 
 import torch
 
+from ..alerts.evidence import AlertEvidence, manifest_normal_frames
+from ..alerts.operator_settings import EvidenceSettings
 from ..errors import ConfigError, DataError
 from ..evaluate.scoring import score_batch
 from ..inference.champion import LoadedScorer
@@ -56,6 +58,8 @@ class ServeOptions:
     batch_clips: int | None = None  # score.batch_clips: a fixed batch per camera
     amp: bool = True
     min_auc: float = 0.0
+    evidence: EvidenceSettings = field(default_factory=EvidenceSettings)  # score.evidence: what an alert carries
+    manifest: str | None = None  # data.manifest: where each device's nearest normal frames are found
 
 
 class Outputs:
@@ -109,6 +113,7 @@ class Camera:
     arrivals: list[float] = field(default_factory=list)
     arrival_of: dict[int, float] = field(default_factory=dict)
     last_fault: dict[str, float] = field(default_factory=dict)
+    explainer: AlertEvidence | None = None  # what each alert carries, as `ipad score` writes it (issue 26)
 
     @property
     def name(self) -> str:
@@ -177,6 +182,10 @@ class Server:
                          expected=tuple(cal.source_size) if cal.source_size else None, last_frame_t=time.monotonic())
             scorer.batch = NEVER
             cam.marks.append((0, ld.version))
+            cam.explainer = AlertEvidence(ld.method, scorer.model, cal, self.out, c.name, c.source or c.name,
+                                          self.o.evidence, ring=cal.clip_len + scorer.latency + scorer.batch + 2,
+                                          device=scorer.device, normal_frame=manifest_normal_frames(self.o.manifest, c.device) if self.o.manifest else None,
+                                          model_version=ld.version, model_uri=ld.uri)
             for kind, suffix in (("scores", "scores.csv"), ("alerts", "alerts.jsonl"), ("faults", "faults.jsonl")):
                 cam.files[kind] = self.out / f"{c.name}.{suffix}"
                 self.outputs.open(cam.files[kind])
@@ -340,6 +349,7 @@ class Server:
         self.metrics.frames.labels(cam.name).inc()
         self.metrics.up.labels(cam.name).set(1)
         cam.scorer.push(frame)
+        cam.explainer.push(frame)
 
     def _restart(self, cam: Camera, ld: LoadedScorer, offset: int) -> None:
         """End the camera's stream (its complete clips scored, the last frames' scores and any open
@@ -350,6 +360,8 @@ class Server:
             cam.batch, cam.scorer.batch = cam.scorer.batch, NEVER
         cam.offset, cam.clips = offset, 0
         cam.marks = [(offset, ld.version)]
+        cam.explainer.restart(offset)
+        cam.explainer.use_model(ld.method, cam.scorer.model, ld.calibration, ld.version, ld.uri)
 
     def _watch(self, cam: Camera, now: float) -> None:
         if not cam.stalled and not cam.ended and now - cam.last_frame_t > self.s.stall_s:
@@ -405,6 +417,8 @@ class Server:
 
     def _emit(self, cam: Camera, scores: list[FrameScore]) -> None:
         fps = cam.cfg.fps
+        for fs in scores:
+            cam.explainer.observe(fs)
         if scores:
             lines = []
             firsts = [m[0] for m in cam.marks]
@@ -430,7 +444,7 @@ class Server:
                                                          end=ev.alert.end + cam.offset,
                                                          peak_frame=ev.alert.peak_frame + cam.offset)
             record = {"event": ev.kind, "raised_at_frame": None if ev.arrived is None else ev.arrived + cam.offset,
-                      **a.to_dict(fps)}
+                      **a.to_dict(fps), "device": cam.cfg.device, **cam.explainer.explain(ev)}
             self.outputs.write(cam.files["alerts"], json.dumps(record) + "\n")
             if ev.kind == "start":
                 self.metrics.alerts.labels(cam.name).inc()
@@ -502,6 +516,8 @@ class Server:
                 if not cam.scorer.swap_model(ld.method, ld.model, ld.calibration):
                     # another method or clip shape: this stream ends with the old model, a new one starts
                     self._restart(cam, ld, cam.received)
+                else:
+                    cam.explainer.use_model(ld.method, cam.scorer.model, ld.calibration, ld.version, ld.uri)
                 cam.model_key, cam.version = key, ld.version
             for k in [k for k in self.models if all(c.model_key != k for c in self.cameras)]:
                 del self.models[k]
