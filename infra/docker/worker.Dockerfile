@@ -7,7 +7,7 @@ FROM python:3.11-slim
 RUN apt-get update && apt-get install -y --no-install-recommends git make curl libgl1 libglib2.0-0 \
     && rm -rf /var/lib/apt/lists/*
 WORKDIR /opt/ipad
-COPY pyproject.toml Makefile ./
+COPY pyproject.toml Makefile constraints.txt README.md ./
 COPY params.yaml ./
 COPY src ./src
 COPY tasks ./tasks
