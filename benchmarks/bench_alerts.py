@@ -1,7 +1,8 @@
 """Alerts over shifts (issue 26, 2): false alerts per camera-hour, spans alerted, time to alert.
 
     python benchmarks/bench_alerts.py [--seeds 0,1,2] [--methods knn,...] [--hours 4] [--cal-hours 0.25]
-        [--anomalies-per-hour 3] [--profile demo] [--work DIR] [--out bench_alerts]
+        [--anomalies-per-hour 3] [--profile demo] [--devices R01,...] [--work DIR] [--out bench_alerts]
+        [--feedback [--feedback-hours H] [--feedback-policy shift]]
     make bench-alerts
 
 For each generator seed, the quality benchmark's machinery (``bench_quality.prepare_seed``: the
@@ -27,6 +28,18 @@ percentile, nominal seconds; ``time_to_alert_s`` counts from the frame whose sco
 ``arrival`` adds the scorer's wait for the rest of the clip) and the trade-off curve (spans alerted
 against false alerts per hour as the threshold moves by ``CURVE_OFFSETS`` calibrated units).
 
+With ``--feedback`` (issue 26, 5) it measures the operator's feedback as ``ipad alerts`` gives it,
+per device and seed: the false alerts of the ``--feedback-policy`` raised and over in the first
+``--feedback-hours`` of the evaluation shift (default its first quarter: hours 1-2 of 8) are marked
+false alarms and exported (``alerts/feedback.py``: their frames +- ``feedback.context_frames`` become
+training recordings of the device through the import, into a copy of its data), the next data
+version prepared and the device adapted, evaluated and calibrated on it by the same jobs as above
+(normal footage only; the ``shift`` policy again on the calibration shift, rescored); then the rest
+of the evaluation shift, the same frames, is measured with the old and the new model: false alerts
+per camera-hour, spans alerted (the rest's injected ones and the test videos'), their ratio and
+change (JSON ``feedback``; an arrow in the plot). It scores the calibration and evaluation shifts
+again for each device and seed with marks: up to twice the scoring of a run without it.
+
 Writes ``benchmarks/results/<out>.json`` and ``<out>.png``. Scores are kept in ``--work`` (reused
 with ``--reuse``: the policies again on the same scores, in seconds).
 """
@@ -40,6 +53,7 @@ import shutil
 import sys
 import tempfile
 import time
+import zlib
 from dataclasses import replace
 from pathlib import Path
 
@@ -51,6 +65,7 @@ from _common import RESULTS, write_result  # noqa: E402
 from bench_quality import QUIET, SRC, prepare_seed  # noqa: E402
 from ipad_vad.alerts.alert_tracker import AlertTracker  # noqa: E402
 from ipad_vad.alerts.calibration import Calibration, fit_shift_calibration  # noqa: E402
+from ipad_vad.alerts.operator_settings import FeedbackSettings  # noqa: E402
 from ipad_vad.config import load_params  # noqa: E402
 from ipad_vad.data.synth.shift import shift_recording  # noqa: E402
 from ipad_vad.evaluate.plots import true_runs  # noqa: E402
@@ -66,6 +81,10 @@ from ipad_vad.methods.adaptation import load_adapted  # noqa: E402
 ROOT = Path(__file__).resolve().parents[1]
 CURVE_OFFSETS = tuple(np.round(np.arange(-2.0, 8.01, 0.25), 2))  # threshold moves, calibrated units
 STREAM_BATCH = 256  # clips per model call when scoring a shift (throughput; scores do not depend on it)
+POLICIES = ("shipped", "shift")  # policy_calibration's alert policies
+FEEDBACK_SHARE = 0.25  # --feedback: the marked hours are this share of the evaluation shift (hours 1-2 of 8)
+FEEDBACK_RATIO_TARGET = 0.5  # issue 26: the marks at least halve the false alerts of the rest of the shift ...
+FEEDBACK_SPAN_POINTS = 2.0  # ... with the share of spans alerted unchanged within this many points
 
 
 # -- scoring ----------------------------------------------------------------------------------
@@ -91,25 +110,47 @@ def score_shift(method, model, cal: Calibration, rec, amp: bool) -> dict[str, np
     return {**{f"c_{c}": v for c, v in comps.items()}, "label": labels, "type": types}
 
 
+def shift_scores(path: Path, reuse: bool, device: str, q: dict, seed: int, shift: int, hours: float, rate: float,
+                 dm: dict, timing: dict, what: str) -> dict[str, np.ndarray]:
+    """A streamed shift scored by the device model `dm` (kept in `path`; read back with `reuse`)."""
+    if reuse and path.is_file():
+        return dict(np.load(path))
+    t = time.perf_counter()
+    rec = shift_recording(device, q["synth"], seed, shift, hours=hours, anomalies_per_hour=rate)
+    out = score_shift(dm["method"], dm["model"], dm["cal"], rec, q["train"].get("amp", True))
+    timing["render_score_s"] += time.perf_counter() - t
+    timing["frames_scored"] += len(rec)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.stem + ".tmp.npz")
+    np.savez_compressed(tmp, **out)
+    tmp.replace(path)
+    print(f"{what}: {hours:.2f} h, {len(rec)} frames, {time.perf_counter() - t:.0f} s", flush=True)
+    return out
+
+
 def components(arrays: dict) -> dict[str, np.ndarray]:
     return {k[2:]: v for k, v in arrays.items() if k.startswith("c_")}
 
 
-def device_models(p: dict, method_name: str, manifest, work: Path) -> dict:
+def device_models(p: dict, method_name: str, manifest, work: Path, devices: list[str]) -> dict:
     """The method fitted and adapted to every device as the pipeline does; per device its model,
     the test footage's scores and the shipped calibration."""
     base = work / method_name / "base"
     fit_method(p, method_name, manifest, p["pipeline"]["pretrain_scenes"], base, SRC, QUIET)
-    out = {}
-    for d in p["pipeline"]["devices"]:
-        adapt_to_device(p, method_name, d, manifest, base / "model.pt", work / method_name / "adapters" / d, SRC, QUIET)
-        _, model = load_adapted(work / method_name / "adapters" / d)
-        method = get_method(method_name, p)
-        scored, _, ctx = evaluate(p, method, model, manifest, d, SRC, progress=False)
-        cal = calibrate(p, method, model, manifest, d, ctx, SRC, FinetuneSettings.from_params(p),
-                        AlertSettings.from_params(p), progress=False)
-        out[d] = {"method": method, "model": model, "scored": scored, "cal": cal}
-    return out
+    return {d: device_model(p, method_name, d, manifest, base / "model.pt", work / method_name / "adapters" / d)
+            for d in devices}
+
+
+def device_model(p: dict, method_name: str, device: str, manifest, base_path: Path, out: Path) -> dict:
+    """The pipeline's adapt, evaluate and calibrate jobs for one device on the footage of `manifest`."""
+    info = adapt_to_device(p, method_name, device, manifest, base_path, out, SRC, QUIET)
+    _, model = load_adapted(out)
+    method = get_method(method_name, p)
+    scored, _, ctx = evaluate(p, method, model, manifest, device, SRC, progress=False)
+    cal = calibrate(p, method, model, manifest, device, ctx, SRC, FinetuneSettings.from_params(p),
+                    AlertSettings.from_params(p), progress=False)
+    return {"method": method, "model": model, "scored": scored, "cal": cal,
+            "adapt": {k: info[k] for k in ("clips_used", "bank_size") if k in info}}
 
 
 # -- alert policies ---------------------------------------------------------------------------
@@ -137,6 +178,12 @@ def run_alerts(cal: Calibration, s: np.ndarray, offset: float = 0.0) -> list[tup
 def match(alerts, labels: np.ndarray, grace: int) -> tuple[int, list[float], int]:
     """(false alerts, frames from each anomalous span's start to its first alert (missed: absent),
     spans). An alert is on a span when it overlaps the span or the `grace` frames after it."""
+    on_span, delays, spans = on_spans(alerts, labels, grace)
+    return sum(not x for x in on_span), delays, spans
+
+
+def on_spans(alerts, labels: np.ndarray, grace: int) -> tuple[list[bool], list[float], int]:
+    """(whether each alert is on an anomalous span, delays as `match`, spans)."""
     runs = true_runs(labels == 1)
     delays = []
     on_span = [False] * len(alerts)
@@ -148,7 +195,7 @@ def match(alerts, labels: np.ndarray, grace: int) -> tuple[int, list[float], int
                 first = raised if first is None else min(first, raised)
         if first is not None:
             delays.append(first - lo)
-    return sum(not x for x in on_span), delays, len(runs)
+    return on_span, delays, len(runs)
 
 
 def evaluate_policy(cal: Calibration, eval_shift: dict, scored_test, fps: float, grace: int, offset: float = 0.0) -> dict:
@@ -186,6 +233,159 @@ def summarise(rows: list[dict], fps: float, latency_frames: int) -> dict:
     }
 
 
+# -- operator feedback (issue 26, 5) ---------------------------------------------------------
+def feedback_split(n_frames: int, fps: float, hours: float | None) -> int:
+    """First frame of the rest of the evaluation shift: after `hours` nominal hours of marks (None:
+    the first ``FEEDBACK_SHARE`` of the shift, hours 1-2 of 8)."""
+    split = int(round(hours * 3600 * fps)) if hours is not None else int(n_frames * FEEDBACK_SHARE)
+    if not 0 < split < n_frames:
+        raise ValueError(f"--feedback-hours {hours}: the evaluation shift has {n_frames / fps / 3600:.3g} nominal "
+                         "hours per device and seed; the marked hours must start it and leave a rest")
+    return split
+
+
+def rest_of_shift(arrays: dict[str, np.ndarray], split: int) -> dict[str, np.ndarray]:
+    """The frames of a scored shift from `split` on: the footage measured before and after feedback."""
+    return {k: v[split:] for k, v in arrays.items()}
+
+
+def marked_false_alerts(alerts, labels: np.ndarray, grace: int, split: int) -> list[tuple[int, int, int]]:
+    """The alerts an operator has marked as false alarms by frame `split`: those over no anomalous
+    span (`match`'s rule) that ended before it (an operator judges an alert once it is over)."""
+    on, _, _ = on_spans(alerts, labels, grace)
+    return [a for a, hit in zip(alerts, on) if not hit and a[2] < split]
+
+
+def write_footage(rec, n: int, path: Path, fps: float) -> None:
+    """The first `n` frames of a streamed shift as a lossless video (FFV1): what the camera recorded
+    in the marked hours, the footage ``ipad alerts export`` cuts the marked alerts from."""
+    import cv2
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.stem + ".tmp" + path.suffix)
+    writer = None
+    try:
+        for chunk in rec:
+            if chunk.start >= n:
+                break
+            for frame in chunk.frames[:n - chunk.start]:
+                if writer is None:
+                    writer = cv2.VideoWriter(str(tmp), cv2.VideoWriter_fourcc(*"FFV1"), fps, frame.shape[1::-1])
+                    if not writer.isOpened():
+                        raise RuntimeError(f"{tmp}: OpenCV's FFV1 writer did not open")
+                writer.write(cv2.cvtColor(frame, cv2.COLOR_RGB2BGR))
+    finally:
+        if writer is not None:
+            writer.release()
+    tmp.replace(path)
+
+
+def feedback_model(q: dict, method_name: str, device: str, seed: int, shift_kw: dict, split: int, alerts, marked,
+                   s: np.ndarray, base_path: Path, fb: Path, fps: float) -> tuple[dict, dict]:
+    """The device's model after the operator's marks, made as ``ipad alerts`` and the pipeline make it:
+    the marked hours' footage and its alerts (as ``ipad score`` lists them), each marked false alarm
+    marked (``alerts/feedback.mark_alert``) and exported through the import into a copy of the
+    device's data (``export_marks``: the alert's frames +- ``feedback.context_frames`` become a
+    training recording), the next data version prepared (cache, periods) and the device adapted,
+    evaluated and calibrated on it (``device_model``: normal footage only, as before)."""
+    from ipad_vad.alerts.feedback import export_marks, mark_alert
+    from ipad_vad.data.manifest import build_manifest
+    from ipad_vad.io_utils import write_json
+    from ipad_vad.jobs.layout import prepared
+    from ipad_vad.preprocess.cache import cache_scene
+    from ipad_vad.preprocess.period import period_scene
+
+    settings = FeedbackSettings.from_params(q)
+    if fb.exists():
+        shutil.rmtree(fb)
+    src, data = Path(q["data"]["root"]), fb / "data"
+    shutil.copytree(src / device, data / device)
+    for extra in ("anomaly_types.json", "synth.json"):  # the dataset's own files
+        if (src / extra).is_file():
+            shutil.copy2(src / extra, data / extra)
+    footage, scores = fb / "footage" / f"{device}_shift.mkv", fb / "scores"
+    write_footage(shift_recording(device, q["synth"], seed, 0, **shift_kw), split, footage, fps)
+    listed = [a for a in alerts if a[2] < split]
+    peaks = [a0 + int(np.nanargmax(s[a0:a1 + 1])) for a0, _, a1 in listed]
+    write_json(scores / f"{footage.stem}.alerts.json", {
+        "path": str(footage), "device": device, "fps": fps, "model_version": f"bench_alerts seed {seed}",
+        "model_uri": None, "alerts": [{"alert_id": f"{footage.stem}:{k}", "start": a0, "end": a1, "peak_frame": pk,
+                                       "peak_score": float(s[pk])} for k, ((a0, _, a1), pk) in enumerate(zip(listed, peaks), 1)]})
+    for k, a in enumerate(listed, 1):
+        if a in marked:
+            mark_alert(scores, f"{footage.stem}:{k}", "false_alarm", data, settings, note="bench_alerts: marked hours")
+    clip_len = int(q["clip"]["length"])
+    exp = export_marks(scores, data, settings, int(q["data"].get("jpeg_quality") or 95), clip_len, clip_len)
+    if exp.failed:
+        raise RuntimeError(f"{device}: marked alerts not exported: {exp.failed}")
+    p = copy.deepcopy(q)
+    p["data"].update(root=str(data), manifest=str(fb / "manifest.parquet"))
+    for key in ("prepared_root", "models_root", "eval_root"):
+        p["pipeline"][key] = str(fb / key.split("_")[0])
+    manifest = build_manifest(data, sample_decode=1)
+    per = p["period"]
+    cache_scene(manifest, device, tuple(p["clip"]["size"]), prepared(p, device, "cache"))
+    period_scene(manifest, device, prepared(p, device, "cache"), prepared(p, device, "periods"), None, per["signal"],
+                 per["min_frames"], per["max_frames"], per["use_annotations"])
+    model = device_model(p, method_name, device, manifest, base_path, fb / "adapter")
+    train = manifest[(manifest.scene == device) & (manifest.split == "training")]
+    info = {"alerts_marked_hours": len(listed), "marked": len(marked),
+            "marked_frames": int(sum(e["n_frames"] for e in exp.report.imported)) if exp.report else 0,
+            "exported_as": [e["as"] for e in exp.exported], "training_recordings": len(train)}
+    return model, info
+
+
+def measure_feedback(args, q: dict, m: str, d: str, seed: int, hours: float, dm: dict, shifts: dict, work: Path,
+                     alert: AlertSettings, fps: float, timing: dict) -> dict:
+    """One device and seed: the false alerts of the marked hours marked, the device readapted
+    (`feedback_model`), the calibration and evaluation shifts scored again by the new model, the
+    policy calibrated again on normal footage as before; the rest of the evaluation shift (the same
+    frames, `rest_of_shift`) measured with the old and the new model."""
+    pol, ev, grace = args.feedback_policy, shifts["evaluation"], dm["cal"].clip_len // 2
+    split = feedback_split(len(ev["label"]), fps, args.feedback_hours)
+    before_cal = policy_calibration(pol, dm["cal"], shifts["calibration"], alert, fps)
+    s = before_cal.score(components(ev))
+    alerts = run_alerts(before_cal, s)
+    marked = marked_false_alerts(alerts, ev["label"], grace, split)
+    info = {"alerts_marked_hours": sum(a[2] < split for a in alerts), "marked": len(marked), "marked_frames": 0,
+            "exported_as": [], "training_recordings": None}
+    after_dm, after_shifts, after_cal = dm, shifts, before_cal
+    if marked:  # nothing marked: nothing exported, the same model
+        fb = work / f"seed{seed}" / "feedback" / m / d
+        after_dm, info = feedback_model(q, m, d, seed, {"hours": hours, "anomalies_per_hour": args.anomalies_per_hour},
+                                        split, alerts, marked, s, work / f"seed{seed}" / m / "base" / "model.pt", fb, fps)
+        tag = f"feedback_{pol}_{split}_{zlib.crc32(repr((marked, after_dm['adapt'])).encode()):08x}"  # --reuse: same marks, same bank
+        after_shifts = {name: shift_scores(work / "scores" / f"{m}_seed{seed}_{d}_{name}_{h:g}h_{rate:g}_{tag}.npz",
+                                           args.reuse, d, q, seed, shift, h, rate, after_dm, timing,
+                                           f"seed {seed} {m} {d} {name} after feedback")
+                        for name, shift, h, rate in (("calibration", 1, args.cal_hours, 0.0),
+                                                     ("evaluation", 0, hours, args.anomalies_per_hour))
+                        if name == "evaluation" or pol != "shipped"}
+        after_cal = policy_calibration(pol, after_dm["cal"], after_shifts.get("calibration"), alert, fps)
+    return {"seed": seed, "split_frame": split, "rest_frames": len(ev["label"]) - split, **info,
+            "threshold_before": before_cal.threshold, "threshold_after": after_cal.threshold,
+            "adapt_before": dm["adapt"], "adapt_after": after_dm["adapt"],
+            "before": evaluate_policy(before_cal, rest_of_shift(ev, split), dm["scored"], fps, grace),
+            "after": evaluate_policy(after_cal, rest_of_shift(after_shifts["evaluation"], split), after_dm["scored"],
+                                     fps, grace)}
+
+
+def feedback_summary(rows: list[dict], fps: float, latency_frames: int) -> dict:
+    """Before and after the marks on the rest of the shift: false alerts per hour, spans alerted, and the
+    issue's target (false alerts at most halved, spans alerted within +- FEEDBACK_SPAN_POINTS points)."""
+    before = summarise([r["before"] for r in rows], fps, latency_frames)
+    after = summarise([r["after"] for r in rows], fps, latency_frames)
+    fb, fa = before["false_alerts_per_hour"], after["false_alerts_per_hour"]
+    ratio = fa / fb if fb else None
+    change = (100 * (after["spans_alerted_share"] - before["spans_alerted_share"])
+              if before["spans_alerted_share"] is not None and after["spans_alerted_share"] is not None else None)
+    return {"before": before, "after": after, "false_alerts_ratio": ratio, "spans_alerted_change_points": change,
+            "shift_spans_alerted_change_points": 100 * (after["shift_spans_alerted_share"] - before["shift_spans_alerted_share"]),
+            "marked": sum(r["marked"] for r in rows), "marked_frames": sum(r["marked_frames"] for r in rows),
+            "target_met": (ratio is not None and ratio <= FEEDBACK_RATIO_TARGET and change is not None
+                           and abs(change) <= FEEDBACK_SPAN_POINTS)}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--seeds", default="0,1,2")
@@ -199,6 +399,14 @@ def main() -> None:
     ap.add_argument("--work", default=None, help="work folder (default: a temporary one, removed at the end)")
     ap.add_argument("--reuse", action="store_true", help="reuse the scores kept in --work")
     ap.add_argument("--out", default="bench_alerts")
+    ap.add_argument("--devices", default=None, help="comma-separated devices (default: the profile's pipeline.devices)")
+    ap.add_argument("--feedback", action="store_true", help="also measure operator feedback: the false alerts of the "
+                    "first --feedback-hours of each evaluation shift marked (ipad alerts), exported, the device "
+                    "readapted; false alerts and spans alerted on the rest of the shift before and after")
+    ap.add_argument("--feedback-hours", type=float, default=None, help="nominal hours of marks at the start of each "
+                    f"evaluation shift (default: its first {FEEDBACK_SHARE:g}, hours 1-2 of 8)")
+    ap.add_argument("--feedback-policy", default="shift", help="the alert policy whose alerts the operator marks and "
+                    "that is measured before and after (default: shift)")
     args = ap.parse_args()
     t_all = time.perf_counter()
     p = load_params(ROOT / "params.yaml", args.profile)
@@ -209,10 +417,18 @@ def main() -> None:
     fps = float(p["synth"]["fps"])
     alert = AlertSettings.from_params(p)
     devices = p["pipeline"]["devices"]
+    if args.devices:
+        unknown = sorted(set(args.devices.split(",")) - set(devices))
+        if unknown:
+            ap.error(f"--devices {args.devices}: not devices of profile {args.profile} ({', '.join(devices)}): {unknown}")
+        devices = [d for d in devices if d in args.devices.split(",")]
+    if args.feedback_policy not in POLICIES:
+        ap.error(f"--feedback-policy {args.feedback_policy}: one of {', '.join(POLICIES)}")
     work = Path(args.work or tempfile.mkdtemp(prefix="bench_alerts_"))
     rows: dict = {m: {pol: {d: [] for d in devices} for pol in policies} for m in methods}
     curves: dict = {m: {pol: {str(o): [] for o in CURVE_OFFSETS} for pol in policies} for m in methods}
-    timing = {"prepare_s": 0.0, "models_s": 0.0, "render_score_s": 0.0, "frames_scored": 0}
+    timing = {"prepare_s": 0.0, "models_s": 0.0, "render_score_s": 0.0, "frames_scored": 0, "feedback_s": 0.0}
+    feedback_rows: dict = {m: {d: [] for d in devices} for m in methods}
     latency = {}
     try:
         for seed in seeds:
@@ -221,29 +437,17 @@ def main() -> None:
             timing["prepare_s"] += time.perf_counter() - t
             for m in methods:
                 t = time.perf_counter()
-                models = device_models(q, m, manifest, work / f"seed{seed}")
+                models = device_models(q, m, manifest, work / f"seed{seed}", devices)
                 timing["models_s"] += time.perf_counter() - t
                 for d in devices:
                     dm = models[d]
                     cal, method = dm["cal"], dm["method"]
                     latency[m] = (cal.clip_len - cal.clip_len // 2 - 1) + (method.lookahead(cal.context())
                                                                           if method.window_components else 0)
-                    shifts = {}
-                    for name, shift, h, rate in (("calibration", 1, args.cal_hours, 0.0), ("evaluation", 0, hours,
-                                                                                         args.anomalies_per_hour)):
-                        f = work / "scores" / f"{m}_seed{seed}_{d}_{name}_{h:g}h_{rate:g}.npz"
-                        if args.reuse and f.is_file():
-                            shifts[name] = dict(np.load(f))
-                            continue
-                        t = time.perf_counter()
-                        rec = shift_recording(d, q["synth"], seed, shift, hours=h, anomalies_per_hour=rate)
-                        shifts[name] = score_shift(method, dm["model"], cal, rec, q["train"].get("amp", True))
-                        timing["render_score_s"] += time.perf_counter() - t
-                        timing["frames_scored"] += len(rec)
-                        f.parent.mkdir(parents=True, exist_ok=True)
-                        np.savez_compressed(f, **shifts[name])
-                        print(f"seed {seed} {m} {d} {name}: {h:.2f} h, {len(rec)} frames, "
-                              f"{time.perf_counter() - t:.0f} s", flush=True)
+                    shifts = {name: shift_scores(work / "scores" / f"{m}_seed{seed}_{d}_{name}_{h:g}h_{rate:g}.npz",
+                                                 args.reuse, d, q, seed, shift, h, rate, dm, timing, f"seed {seed} {m} {d} {name}")
+                              for name, shift, h, rate in (("calibration", 1, args.cal_hours, 0.0),
+                                                           ("evaluation", 0, hours, args.anomalies_per_hour))}
                     for pol in policies:
                         c = policy_calibration(pol, cal, shifts["calibration"], alert, fps)
                         r = evaluate_policy(c, shifts["evaluation"], dm["scored"], fps, cal.clip_len // 2)
@@ -255,6 +459,16 @@ def main() -> None:
                         print(f"  {pol:8s} {d}: {s['false_alerts_per_hour']:.2f} false alerts/h, spans "
                               f"{100 * s['spans_alerted_share']:.0f} %, time to alert {s['time_to_alert_s']['median']}",
                               flush=True)
+                    if args.feedback:
+                        t = time.perf_counter()
+                        r = measure_feedback(args, q, m, d, seed, hours, dm, shifts, work, alert, fps, timing)
+                        feedback_rows[m][d].append(r)
+                        timing["feedback_s"] += time.perf_counter() - t
+                        b, a = summarise([r["before"]], fps, 0), summarise([r["after"]], fps, 0)
+                        print(f"  feedback {d}: {r['marked']} false alerts marked in the first {r['split_frame']} frames; "
+                              f"rest of the shift {b['false_alerts_per_hour']:.2f} -> {a['false_alerts_per_hour']:.2f} "
+                              f"false alerts/h, spans {100 * b['spans_alerted_share']:.0f} -> "
+                              f"{100 * a['spans_alerted_share']:.0f} %", flush=True)
     finally:
         if not args.work:
             shutil.rmtree(work, ignore_errors=True)
@@ -277,6 +491,16 @@ def main() -> None:
                 "per_seed_device": {d: rows[m][pol][d] for d in devices},
             }
             result["methods"][m][pol]["at_target"] = at_target(result["methods"][m][pol]["curve"])
+    if args.feedback:
+        result["feedback"] = {
+            "policy": args.feedback_policy, "marked_hours": args.feedback_hours, "marked_share": FEEDBACK_SHARE
+            if args.feedback_hours is None else None,
+            "context_frames": FeedbackSettings.from_params(p).context_frames,
+            "target": {"false_alerts_ratio_max": FEEDBACK_RATIO_TARGET, "spans_alerted_change_points_max": FEEDBACK_SPAN_POINTS},
+            "methods": {m: {**feedback_summary([r for d in devices for r in feedback_rows[m][d]], fps, latency[m]),
+                            "per_device": {d: feedback_summary(feedback_rows[m][d], fps, latency[m]) for d in devices},
+                            "per_seed_device": {d: feedback_rows[m][d] for d in devices}}
+                        for m in methods}}
     write_result(args.out, result)
     plot(result, RESULTS / f"{args.out}.png")
 
@@ -301,6 +525,19 @@ def plot(result: dict, path: Path) -> None:
             line, = ax.plot(xs, ys, marker=".", label=f"{m} / {pol}")
             ax.plot([r["false_alerts_per_hour"]], [100 * r["spans_alerted_share"]], "o", ms=9, color=line.get_color(),
                     mfc="none")
+    for m, r in (result.get("feedback") or {}).get("methods", {}).items():  # --feedback: the rest of the shift
+        b, a = r["before"], r["after"]
+        if None in (b["false_alerts_per_hour"], a["false_alerts_per_hour"], b["spans_alerted_share"],
+                    a["spans_alerted_share"]):
+            continue
+        xy0 = (b["false_alerts_per_hour"], 100 * b["spans_alerted_share"])
+        xy1 = (a["false_alerts_per_hour"], 100 * a["spans_alerted_share"])
+        ax.annotate("", xy=xy1, xytext=xy0, arrowprops={"arrowstyle": "->", "color": "black", "lw": 1.2})
+        ratio = f"x{r['false_alerts_ratio']:.2f}" if r["false_alerts_ratio"] is not None else "x -"
+        change = r["spans_alerted_change_points"]
+        ax.plot(*zip(xy0, xy1), "s", color="black", ms=5,
+                label=f"{m} / {result['feedback']['policy']}, rest of shift before -> after the marks: {ratio} false "
+                      f"alerts, spans {'-' if change is None else f'{change:+.1f}'} pts")
     ax.axvline(1.0, color="grey", ls="--", lw=0.8)
     ax.axhline(90, color="grey", ls="--", lw=0.8)
     ax.set_xscale("symlog", linthresh=1.0)

@@ -152,3 +152,48 @@ def test_a_jammed_part_is_alerted_within_the_time_target(tilted):
 def test_a_stop_mid_cycle_raises_an_alert(detector):
     raised, lo, hi, cal = _jam_alerts(detector, "pause")
     assert raised and lo - cal.clip_len // 2 <= raised[0] <= hi
+
+
+def test_feedback_marks_the_first_hours_and_measures_the_same_rest_before_and_after():
+    """bench_alerts --feedback (issue 26, 5): the marked false alerts are those of the first quarter
+    of the evaluation shift, over no anomaly and over before it ends; before and after are measured
+    on the same frames, the rest, where an alert of the marked hours no longer counts."""
+    import sys
+    from pathlib import Path
+
+    import pandas as pd
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    import bench_alerts as b
+
+    n = 800
+    assert b.feedback_split(n, FPS, None) == 200 and b.feedback_split(n, FPS, 50 / 3600) == 100
+    for bad in (0.0, n / FPS / 3600):
+        with pytest.raises(ValueError, match="must start it and leave a rest"):
+            b.feedback_split(n, FPS, bad)
+    labels = np.zeros(n, np.uint8)
+    labels[120:140] = 1  # an anomaly in the marked hours ...
+    labels[500:530] = 1  # ... and one in the rest
+    alerts = [(10, 12, 30), (125, 126, 135), (141, 141, 143), (150, 152, 170), (195, 196, 210), (300, 301, 320),
+              (505, 506, 520)]
+    # on the anomaly (or within the grace after it), across the split, after it: not marked
+    assert b.marked_false_alerts(alerts, labels, 4, 200) == [(10, 12, 30), (150, 152, 170)]
+    cal = Calibration("knn", 1.0, 0.005, ("distance",), (0.0,), (1.0,), (1.0,), clip_len=8, frame_size=(64, 64))
+    before, after = np.zeros(n, np.float32), np.zeros(n, np.float32)
+    for a0, _, a1 in alerts:
+        before[a0:a1 + 1] = 5.0
+    after[500:530] = 5.0  # the new model: the rest's false alert gone, the anomaly still alerted
+    ev = {"c_distance": before, "label": labels, "type": labels.astype(np.int16)}
+    split = b.feedback_split(n, FPS, None)
+    rest = b.rest_of_shift(ev, split)
+    rest_after = b.rest_of_shift({**ev, "c_distance": after}, split)
+    assert np.array_equal(rest["label"], rest_after["label"]) and len(rest["label"]) == n - split
+    no_tests = pd.DataFrame({"video_index": [], "center": [], "label": [], "distance": []})
+    r0 = b.evaluate_policy(cal, rest, no_tests, FPS, 4)
+    r1 = b.evaluate_policy(cal, rest_after, no_tests, FPS, 4)
+    assert r0["normal_hours"] == r1["normal_hours"] == (n - split - 30) / FPS / 3600
+    # before: the tail of the alert across the split and the one at 300; after: none; the anomaly alerted both times
+    assert (r0["false_alerts"], r1["false_alerts"]) == (2, 0)
+    assert r0["shift_spans"] == r1["shift_spans"] == r0["shift_spans_alerted"] == r1["shift_spans_alerted"] == 1
+    s = b.feedback_summary([{"before": r0, "after": r1, "marked": 2, "marked_frames": 70}], FPS, 0)
+    assert s["false_alerts_ratio"] == 0.0 and s["spans_alerted_change_points"] == 0.0 and s["target_met"]
