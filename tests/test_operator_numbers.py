@@ -23,7 +23,7 @@ def _params(tmp_path, methods=("ipad_vad", "knn")) -> dict:
     p = json.loads(json.dumps(SMOKE))
     p["pipeline"].update(scenes=["S01", "R01"], pretrain_scenes=["S01"], devices=["R01"], methods=list(methods),
                          promote_methods=list(methods), promote_min_auc=70,
-                         **{k: str(tmp_path / k) for k in ("eval_root", "reports_root", "metrics_root", "plots_root",
+                         **{k: str(tmp_path / k) for k in ("eval_root", "models_root", "reports_root", "metrics_root", "plots_root",
                                                           "registry_root")})
     return p
 
@@ -100,6 +100,7 @@ def test_a_version_is_tagged_with_the_targeted_and_the_measured_false_alarm_rate
     from ipad_vad.jobs.layout import eval_dir
     from ipad_vad.registry.promotion import Decision
 
+    monkeypatch.chdir(tmp_path)  # the layout's relative paths (models/...) are this test's, not the checkout's
     p = _params(tmp_path, methods=("knn",))
     alerts = {"threshold": 1.5, "target_false_alarm_rate": 0.005, "test_false_alarm_rate": 0.094, "test_recall": 0.61,
               "auc_calibrated": 0.7}
