@@ -45,7 +45,7 @@ serve-cameras: setup  ## after make demo: the demo devices' test videos as live 
 ui-snapshot: setup  ## screenshots of both UIs after make demo (headless Chromium) into docs/img/ui/
 	bash scripts/ui_snapshot.sh
 
-test: setup  ## run the whole test suite (235 tests, about 20 minutes on 2 CPU cores)
+test: setup  ## run the whole test suite (292 tests; 34 min on 2 CPU cores with a make demo beside it, 2026-12-02)
 	$(BIN)/python -m pytest
 
 test-fast: setup  ## tests without the ones marked slow
