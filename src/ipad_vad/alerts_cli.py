@@ -13,6 +13,9 @@ alerts_app = typer.Typer(help="Alerts of `ipad score`: list them, mark false ala
 
 ScoresOpt = typer.Option(Path("scores"), "--scores", help="the scores folder of `ipad score --out`")
 DataOpt = typer.Option(None, "--data", help="data folder (default: params data.root)")
+# as cli.py's (this module cannot import them: cli.py imports it to register `ipad alerts`)
+ParamsOpt = typer.Option(None, "--params", help="params file (default: ./params.yaml if there is one, else built-in defaults)")
+ProfileOpt = typer.Option(None, "--profile", help="profile overlay (smoke|demo|paper); default: params.yaml `profile`")
 
 
 def _setup(params: Optional[Path], profile: Optional[str], data: Optional[Path]):
@@ -24,8 +27,8 @@ def _setup(params: Optional[Path], profile: Optional[str], data: Optional[Path])
 
 
 @alerts_app.command("list")
-def alerts_list(scores: Path = ScoresOpt, params: Optional[Path] = typer.Option(None, "--params"),
-                profile: Optional[str] = typer.Option(None, "--profile")):
+def alerts_list(scores: Path = ScoresOpt, params: Optional[Path] = ParamsOpt,
+                profile: Optional[str] = ProfileOpt):
     """Every alert in the scores folder: id, footage, device, span, peak, model version, mark."""
     from .alerts.feedback import list_alerts, read_marks
     from .cli import _console
@@ -57,8 +60,8 @@ def _mark(alert_id: str, verdict: str, scores: Path, data: Optional[Path], note:
 def alerts_false_alarm(alert_id: str = typer.Argument(..., help="an id of `ipad alerts list`, e.g. cam01:3"),
                        scores: Path = ScoresOpt, data: Optional[Path] = DataOpt,
                        note: str = typer.Option("", "--note", help="why (kept with the mark)"),
-                       params: Optional[Path] = typer.Option(None, "--params"),
-                       profile: Optional[str] = typer.Option(None, "--profile")):
+                       params: Optional[Path] = ParamsOpt,
+                       profile: Optional[str] = ProfileOpt):
     """Mark an alert a false alarm: its footage becomes normal training footage of its device."""
     _mark(alert_id, "false_alarm", scores, data, note, params, profile)
 
@@ -67,24 +70,24 @@ def alerts_false_alarm(alert_id: str = typer.Argument(..., help="an id of `ipad 
 def alerts_confirm(alert_id: str = typer.Argument(..., help="an id of `ipad alerts list`"),
                    scores: Path = ScoresOpt, data: Optional[Path] = DataOpt,
                    note: str = typer.Option("", "--note", help="what it was (kept with the mark)"),
-                   params: Optional[Path] = typer.Option(None, "--params"),
-                   profile: Optional[str] = typer.Option(None, "--profile")):
+                   params: Optional[Path] = ParamsOpt,
+                   profile: Optional[str] = ProfileOpt):
     """Confirm an alert: its footage becomes labelled test footage of its device."""
     _mark(alert_id, "confirmed", scores, data, note, params, profile)
 
 
 @alerts_app.command("export")
 def alerts_export(scores: Path = ScoresOpt, data: Optional[Path] = DataOpt,
-                  params: Optional[Path] = typer.Option(None, "--params"),
-                  profile: Optional[str] = typer.Option(None, "--profile")):
+                  params: Optional[Path] = ParamsOpt,
+                  profile: Optional[str] = ProfileOpt):
     """Import the footage of every marked, not yet exported alert (`ipad data import`'s path); then
     version it (`ipad ingest` / `dvc add`) and retrain."""
     from .alerts.feedback import export_marks
     from .cli import _console, _print_import
 
     p, settings, root = _setup(params, profile, data)
-    res = export_marks(scores, root, settings, int((p.get("data") or {}).get("jpeg_quality") or 95),
-                       int((p.get("clip") or {}).get("length") or 16), int((p.get("clip") or {}).get("length") or 16))
+    clip_len = int((p.get("clip") or {}).get("length") or 16)  # as `ipad data import`: a recording needs one clip
+    res = export_marks(scores, root, settings, int((p.get("data") or {}).get("jpeg_quality") or 95), clip_len, clip_len)
     con = _console()
     if res.report is not None:
         _print_import(res.report, root)
