@@ -115,6 +115,8 @@ def test_a_version_is_tagged_with_the_targeted_and_the_measured_false_alarm_rate
     monkeypatch.setattr(job, "_register", register)
     monkeypatch.setattr(job, "_example", lambda *a: None)
     monkeypatch.setattr(job, "_describe", lambda *a: None)
+    # lineage looks the files up in whatever MLflow store an earlier test left configured: not this test's subject
+    monkeypatch.setattr(job, "lineage_tags", lambda base, adapted: {})
     monkeypatch.setattr(job, "promote", lambda name, version, auc, margin, min_auc: Decision(
         name, version, auc, "champion", None, None, min_auc))
     record = job.promote_device(p, "R01")
