@@ -1,0 +1,21 @@
+"""``alert:``: the alert threshold shipped with each registered device model (alerts/calibration.py)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import Field
+
+from ._base import Float, NonNeg, NonNegFloat, Pos, Section
+
+
+class Alert(Section):
+    false_alarm_rate: Annotated[Float, Field(gt=0, lt=1)] = 0.005  # share of held-out normal frames above it
+    min_frames: Pos = 2  # an alert needs this many frames above the threshold ...
+    merge_gap: NonNeg = 8  # ... and alerts closer than this many frames are one
+    min_calibration_frames: Pos = 32  # fewer held-out frames: calibrate on all training footage
+    # issue 26: the threshold set on long normal footage (alerts/calibration.fit_shift_calibration)
+    alerts_per_hour: NonNegFloat = 0.5  # at most this many alerts per nominal hour of that footage ...
+    threshold_margin: Float = 0.0  # ... then raised by this (calibrated units)
+    release_margin: NonNegFloat = 0.0  # hysteresis: an alert ends below threshold - this
+    smooth: Pos = 1  # evidence: the mean of this many frame scores

@@ -1,0 +1,44 @@
+"""``pipeline:``: what the DVC stages and Prefect flows run over, and where their results go."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import Field, field_validator
+
+from ._base import Float, NonNegFloat, Scenes, Section
+
+
+def method_files() -> list[str]:
+    """The registered methods' names: the files of ``methods/`` (one method each), found without
+    importing them (that would import torch for every command)."""
+    folder = Path(__file__).parents[1] / "methods"
+    return sorted(p.stem for p in folder.glob("*.py") if not p.stem.startswith("_") and p.stem not in ("base", "adaptation"))
+
+
+class Pipeline(Section):
+    scenes: Scenes = []
+    pretrain_scenes: Scenes = []  # the base models learn from these (pretrain_data: pretrain)
+    devices: Scenes = []  # each gets an adapted model and a registry entry
+    pretrain_data: Literal["pretrain", "devices"] = "pretrain"
+    methods: list[str] = []  # the report's rows
+    promote_methods: list[str] = []  # the methods that compete for a device's champion
+    promote_margin: NonNegFloat = 0.0  # AUC points the new best must beat the champion by
+    promote_min_auc: Annotated[Float, Field(ge=0, le=100)] = 0.0  # percent (70), as every AUC shown
+    prepared_root: str = "data/prepared"
+    models_root: str = "models"
+    eval_root: str = "eval"
+    plots_root: str = "plots"
+    metrics_root: str = "metrics"
+    reports_root: str = "reports"
+    registry_root: str = "registry"
+
+    @field_validator("methods", "promote_methods")
+    @classmethod
+    def _registered_methods(cls, v):  # issue 29: before any server or flow starts, not inside a flow run
+        unknown = [m for m in v if m not in method_files()]
+        if unknown:
+            raise ValueError(f"unknown method{'s' * (len(unknown) > 1)} {', '.join(map(repr, unknown))} "
+                             f"(in {v}); known: {method_files()}")
+        return v

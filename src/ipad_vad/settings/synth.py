@@ -1,0 +1,43 @@
+"""``synth:``: the embedded IPAD-like generator (DESIGN §4; data/synth/generator.SynthConfig is this
+section as the generator uses it)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Optional
+
+from pydantic import Field
+
+from ._base import Float, JpegQuality, NonNegFloat, Pos, PosFloat, Section, Share, Size
+
+
+class Nuisance(Section):  # normal conditions that must not be flagged (data/synth/nuisance.py)
+    light_drift: NonNegFloat = 0.12  # amplitude of the slow brightness drift (fraction)
+    flicker: NonNegFloat = 0.03  # std of frame-to-frame brightness flicker
+    spot: NonNegFloat = 0.15  # peak brightness added by the light spot (fraction of 255)
+    jitter: NonNegFloat = 0.012  # camera jitter std in frame widths
+
+
+class DomainShift(Section):  # the real-domain scenes only
+    cast: Annotated[list[Annotated[Float, Field(gt=0)]], Field(min_length=3, max_length=3)] = [1.12, 0.97, 0.82]  # RGB gains
+    blur: NonNegFloat = 0.012  # Gaussian sigma in frame widths
+    noise: NonNegFloat = 5.0  # sensor noise std (grey levels)
+    perspective: NonNegFloat = 0.04  # corner displacement in frame widths
+    texture: NonNegFloat = 0.22  # texture contrast on the scenery
+
+
+class Synth(Section):
+    seed: int = 0
+    scenes: Optional[list[str]] = None  # None: every scene the generator knows (data/synth/scenes.py)
+    size: Size = [64, 64]
+    fps: PosFloat = 3.0  # frames per nominal second
+    cycle_jitter: Share = 0.03  # cycle-to-cycle variation of the cycle length (std, fraction)
+    train_videos: Pos = 2
+    train_cycles: Pos = 8
+    test_videos: Pos = 4
+    test_cycles: Pos = 4  # cycles of the all-normal and all-abnormal test videos
+    jpeg_quality: JpegQuality = 92
+    real_jpeg_quality: JpegQuality = 55  # real-domain scenes: compression artefacts are part of the shift
+    write_mp4: bool = False
+    workers: Pos = 2
+    nuisance: Nuisance = Nuisance()
+    domain_shift: DomainShift = DomainShift()

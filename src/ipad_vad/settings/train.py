@@ -1,0 +1,31 @@
+"""``train:``: pretraining and from-scratch training by the shared trainer (train/loop.py, whose
+``TrainSettings`` is this section plus the share of clips a run sees)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from ._base import NonNeg, NonNegFloat, Pos, PosFloat, Section
+
+
+class Loss(Section):
+    entropy: NonNegFloat = 0.0002  # memory-weight entropy (official code)
+    period_ce: NonNegFloat = 0.02  # period head cross-entropy (official code)
+
+
+class Train(Section):
+    epochs: NonNeg = 5
+    batch_size: Pos = 8
+    lr: PosFloat = 1e-4
+    weight_decay: NonNegFloat = 0.0
+    grad_clip: NonNegFloat = 0.0  # 0: off
+    num_workers: NonNeg = 0
+    # how DataLoader workers start: "fork" workers die inside a Prefect task run, "spawn" is safe
+    worker_start: Literal["spawn", "fork", "forkserver"] = "spawn"
+    seed: int = 0
+    # intra-op threads while training: results depend on the count, so it is fixed; 0 = all cores
+    threads: NonNeg = 2
+    device: str = "auto"  # auto: cuda when present, else cpu
+    amp: bool = True  # bf16 autocast, on cuda only
+    period_target: Literal["annotation", "official"] = "annotation"  # annotation: official where a video has none
+    loss: Loss = Loss()
