@@ -128,9 +128,11 @@ def test_changing_one_methods_params_reruns_only_its_stages(repo):
     p["methods"]["knn"]["k"] = 3
     (path / "params.yaml").write_text(yaml.safe_dump(p, sort_keys=False))
     try:
+        _sh("dvc repro -q params", path, env)  # issue 28: the stages read their params from params.resolved.yaml
         changed = set(json.loads(_sh("dvc status --json", path, env).stdout))
     finally:
         (path / "params.yaml").write_text(original)
+        _sh("dvc repro -q params", path, env)
     assert changed == {"pretrain@knn", "finetune@knn-R01", "evaluate_pretrain@knn", "evaluate_device@knn-R01"}, changed
     assert json.loads(_sh("dvc status --json", path, env).stdout) == {}
 

@@ -624,6 +624,30 @@ def serve(config: Path = typer.Argument(..., help="YAML: cameras (name, device, 
     raise typer.Exit(code=serve_main(config, _params(params, profile), host, port))
 
 
+params_app = typer.Typer(help="Settings: a profile resolved into the tree the commands read (what DVC tracks).",
+                         no_args_is_help=True)
+app.add_typer(params_app, name="params")
+
+
+@params_app.command("show")
+def params_show(params: Optional[Path] = ParamsOpt, profile: Optional[str] = ProfileOpt):
+    """Print the resolved settings (YAML) of a profile: params.yaml's base sections with the profile's
+    overlay merged in and every default filled, exactly as every command reads them."""
+    from .params_resolve import dump
+
+    print(dump(_params(params, profile)), end="")
+
+
+@params_app.command("resolve")
+def params_resolve(params: Path = typer.Option(DEFAULT_PARAMS, "--params", help="params file")):
+    """Write params.resolved.yaml beside the params file: its own `profile:` resolved (never IPAD_PROFILE).
+    The first stage of dvc.yaml runs this; every other stage lists its params from that file."""
+    from .params_resolve import write_resolved
+
+    out, profile = write_resolved(params)
+    _console().print(f"{out} written (profile {profile!r})")
+
+
 def main() -> None:
     from .errors import IpadError
 
