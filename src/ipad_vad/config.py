@@ -2,8 +2,9 @@
 
 `params.yaml` holds every setting. Its `profiles:` section holds overlays (`smoke`, `demo`,
 `paper`); the active one is `profile:` (or the ``IPAD_PROFILE`` environment variable, or an
-explicit argument) and is deep-merged over the base sections. Keeping the overlays inside
-params.yaml (not in separate files) lets DVC track them with ordinary `params:` keys.
+explicit argument) and is deep-merged over the base sections. DVC cannot merge overlays: dvc.yaml's
+first stage writes the resolved tree to params.resolved.yaml and every stage lists its params from
+there; inside `dvc repro` only the file's own profile is accepted (params_resolve.py).
 """
 
 from __future__ import annotations
