@@ -204,7 +204,7 @@ def test_every_device_supports_sensible_anomalies():
 def test_refuses_to_overwrite_and_unknown_settings(tmp_path, smoke):
     with pytest.raises(ConfigError, match="exists"):
         generate(smoke, SMOKE)
-    with pytest.raises(ConfigError, match="unknown settings"):
+    with pytest.raises(ConfigError, match=r"synth\.sizee: unknown key; known here: \[.*'size'"):
         SynthConfig.from_params({"sizee": 3})
     with pytest.raises(ConfigError, match="unknown scenes"):
         SynthConfig.from_params({"scenes": ["X99"]})

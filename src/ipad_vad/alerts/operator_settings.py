@@ -24,7 +24,7 @@ class EvidenceSettings(BaseModel):
 
     @classmethod
     def from_params(cls, params: dict) -> "EvidenceSettings":
-        return _validated(cls, (params.get("score") or {}).get("evidence") or {}, "score.evidence")
+        return _validated(cls, params["score"]["evidence"], "score.evidence")
 
 
 class FeedbackSettings(BaseModel):
@@ -41,7 +41,7 @@ class FeedbackSettings(BaseModel):
 
     @classmethod
     def from_params(cls, params: dict) -> "FeedbackSettings":
-        return _validated(cls, params.get("feedback") or {}, "feedback")
+        return _validated(cls, params["feedback"], "feedback")
 
 
 

@@ -20,7 +20,7 @@ def adapt_to_device(params: dict, method_name: str, device: str, manifest, base_
                     source: DataSource, hooks: FitHooks | None = None) -> dict:
     method = get_method(method_name, params)
     f = FinetuneSettings.from_params(params)
-    torch.manual_seed(int(params["train"].get("seed", 0)))
+    torch.manual_seed(int(params["train"]["seed"]))
     ds = clip_dataset(params, manifest, "training", [device], source)
     settings = f.train_settings(params)
     with training_threads(settings.threads):  # also a method's own fitting loop: reproducible weights

@@ -41,8 +41,8 @@ def calibrate(params: dict, method: Method, model: torch.nn.Module, manifest: pd
     """Score the held-out normal footage and fit the calibration (alerts/calibration.py) of every
     component in the method's combined score. `ctx`: the evaluation's scoring context."""
     e = EvaluateSettings.from_params(params)
-    device = str(resolve_device(params["train"].get("device", "auto")))
-    amp = params["train"].get("amp", True)
+    device = str(resolve_device(params["train"]["device"]))
+    amp = params["train"]["amp"]
     n_recordings = int(((manifest.scene == scene) & (manifest.split == "training")).sum())
     fraction = method.adapt_fraction(finetune.fraction, n_recordings)
     left_out = leave_one_recording_out(params, method, model, manifest, scene, source, e.batch_size, device, amp,

@@ -28,8 +28,8 @@ def evaluate(params: dict, method: Method, model: torch.nn.Module, manifest: pd.
     """(scored clips with every component and the scene-norm scores, metrics, the scoring context)."""
     e = EvaluateSettings.from_params(params)
     ds = clip_dataset(params, manifest, "testing", [scene], source, stride=1)
-    device = str(resolve_device(params["train"].get("device", "auto")))
-    df = score_clips(method, model, ds, e.batch_size, device, progress=progress, amp=params["train"].get("amp", True))
+    device = str(resolve_device(params["train"]["device"]))
+    df = score_clips(method, model, ds, e.batch_size, device, progress=progress, amp=params["train"]["amp"])
     ctx = method.context(scene_cycle_frames(params, manifest, scene, source))
     df = add_window_components(df, method, ctx)
     metrics = scene_metrics(df, method, scene_type_names(manifest, scene))

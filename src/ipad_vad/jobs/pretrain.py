@@ -20,7 +20,7 @@ def fit_method(params: dict, method_name: str, manifest, scenes: list[str], out_
     """Fit `method_name` from scratch on the training footage of `scenes`; writes out_dir/model.pt."""
     method = get_method(method_name, params)
     out_dir = Path(out_dir)
-    torch.manual_seed(int(params["train"].get("seed", 0)))
+    torch.manual_seed(int(params["train"]["seed"]))
     ds = clip_dataset(params, manifest, "training", scenes, source)
     settings = TrainSettings.from_params(params["train"])
     with training_threads(settings.threads):  # also a method's own fitting loop: reproducible weights

@@ -53,11 +53,11 @@ class SwinMethod(ReconstructionMethod):
 
     @property
     def decoder_cfg(self) -> dict:
-        return dict(self.params["model"].get("decoder") or {})
+        return dict(self.params["model"]["decoder"])
 
     def encoder_checkpoint(self):
         """A local pretrained Video Swin checkpoint (``model.pretrained_encoder``)."""
-        weights = self.params["model"].get("pretrained_encoder")
+        weights = self.params["model"]["pretrained_encoder"]
         if not weights:
             return None
         from ..models.pretrained import load_pretrained

@@ -173,9 +173,9 @@ class Method:
 
     def __init__(self, params: dict):
         from ..config import deep_merge
-        from ..params_schema import validate_section
+        from ..params_schema import validate_section, with_defaults
 
-        self.params = params
+        self.params = with_defaults(params)  # a saved model's params (model.pt) hold only the sections it was built from
         methods = params.get("methods") or {}
         self.cfg = dict(methods.get(self.name) or {})
         if self.variant_of:
@@ -213,7 +213,7 @@ class Method:
         method's own section."""
         keep = {"clip": self.params["clip"], "methods": {self.name: self.cfg}}
         for k in self.shared_params:
-            keep[k] = self.params.get(k, {})
+            keep[k] = self.params[k]
         return copy.deepcopy(keep)
 
     # -- fitting -------------------------------------------------------------------------------

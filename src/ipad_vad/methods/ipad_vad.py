@@ -60,7 +60,7 @@ class IPADVADMethod(SwinMethod):
         return self.settings.period.n_classes
 
     def weights(self) -> dict[str, float]:
-        w = float(self.params.get("evaluate", {}).get("period_weight", 0.5))
+        w = float(self.params["evaluate"]["period_weight"])
         return {"recon_error": 1 - w, "period_error": w}
 
     def score_batch(self, model: nn.Module, x: torch.Tensor) -> ClipScores:
@@ -69,7 +69,7 @@ class IPADVADMethod(SwinMethod):
                           phase=out["period_logits"].float().argmax(-1))
 
     def context(self, cycle_frames: float | None) -> ScoreContext:
-        return ScoreContext(self.n_classes, int(self.params.get("evaluate", {}).get("window", 5)),
+        return ScoreContext(self.n_classes, int(self.params["evaluate"]["window"]),
                             expected_step(self.n_classes, 1, cycle_frames))
 
     def lookahead(self, ctx: ScoreContext) -> int:

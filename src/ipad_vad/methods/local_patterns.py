@@ -138,8 +138,8 @@ class LocalPatternsMethod(Method):
         s = self.settings
         self.config = LocalPatternsConfig(s.crop, tuple(s.widths), s.visual, s.hidden, s.queries, s.embed, s.heads,
                                           s.itam, s.smm, s.order, s.length, s.dt, s.channels, context=s.context)
-        flow = self.params.get("optical_flow") or {}
-        self.flow_method, self.flow_size = flow.get("method", "dis"), tuple(flow.get("size", (32, 32)))
+        flow = self.params["optical_flow"]
+        self.flow_method, self.flow_size = flow["method"], tuple(flow["size"])
 
     # -- the model -------------------------------------------------------------------------------
     def _module(self, vocab: int = 2, cameras: int = 0, regions: int = 1, bank: int = 0) -> LocalPatterns:
@@ -195,7 +195,7 @@ class LocalPatternsMethod(Method):
 
     def _synth_config(self):
         """The generator settings of the data root (captions can be made), or None (footage without captions)."""
-        path = Path((self.params.get("data") or {}).get("root", "")) / "synth.json"
+        path = Path(self.params["data"]["root"]) / "synth.json"
         if not path.is_file():
             return None
         from ..data.synth.generator import SynthConfig

@@ -78,8 +78,8 @@ class PseudoAnomalyMethod(Method):
         self.config = STPAConfig(tuple(s.channels), tuple(s.flow_channels), s.disc_hidden, s.features_checkpoint,
                                  (self.clip_len, *self.params["clip"]["size"]))
         self.flow_scale, self.disc_weight, self.cell, self.offset_cell = s.flow_scale, s.disc_weight, s.cell, s.offset_cell
-        flow = self.params.get("optical_flow") or {}
-        self.flow_method, self.flow_size = flow.get("method", "dis"), tuple(flow.get("size", (32, 32)))
+        flow = self.params["optical_flow"]
+        self.flow_method, self.flow_size = flow["method"], tuple(flow["size"])
 
     def build(self) -> nn.Module:
         return SpatioTemporalPA(self.config)

@@ -33,7 +33,7 @@ def pseudo_sheet(root: str | Path, out: str | Path, params: dict, scenes: list[s
     root = Path(root)
     s = PseudoSettings.from_params(params)
     clip_len, size = int(params["clip"]["length"]), tuple(params["clip"]["size"])
-    flow = params.get("optical_flow") or {}
+    flow = params["optical_flow"]
     inpainter = get_inpainter(s)
     rng = np.random.default_rng(seed)
     rows = []
@@ -49,7 +49,7 @@ def pseudo_sheet(root: str | Path, out: str | Path, params: dict, scenes: list[s
         for kind in ("motion", "random"):
             pa, mask = spatial_pa(frames, rng, s.model_copy(update={"mask": kind}), inpainter)
             tiles.append((_outlined(pa[c], mask[c]), f"spatial PA, {kind} mask", "crimson"))
-        f = clip_flow(frames, flow.get("method", "dis"), tuple(flow.get("size", size)))
+        f = clip_flow(frames, flow["method"], tuple(flow["size"]))
         mixed, box = flow_mixup(f, rng, s)
         mag = lambda x: np.sqrt((x[c - 1] ** 2).sum(-1))  # noqa: E731 - the flow into the centre frame
         vmax = max(mag(f).max(), mag(mixed).max(), 1e-6)

@@ -47,7 +47,7 @@ class PseudoSettings(BaseModel):
     def from_params(cls, params: dict) -> "PseudoSettings":
         from ..params_schema import validate_section
 
-        return validate_section(cls, params.get("pseudo_anomalies") or {}, "pseudo-anomaly settings", "pseudo_anomalies")
+        return validate_section(cls, params["pseudo_anomalies"], "pseudo-anomaly settings", "pseudo_anomalies")
 
 
 class PseudoMix(BaseModel):

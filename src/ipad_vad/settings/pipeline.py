@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import field_validator
 
 from ._base import Float, NonNegFloat, Scenes, Section
 
@@ -25,7 +25,7 @@ class Pipeline(Section):
     methods: list[str] = []  # the report's rows
     promote_methods: list[str] = []  # the methods that compete for a device's champion
     promote_margin: NonNegFloat = 0.0  # AUC points the new best must beat the champion by
-    promote_min_auc: Annotated[Float, Field(ge=0, le=100)] = 0.0  # percent (70), as every AUC shown
+    promote_min_auc: Float = 0.0  # percent (70), as every AUC shown: below it a version is never champion
     prepared_root: str = "data/prepared"
     models_root: str = "models"
     eval_root: str = "eval"
@@ -41,4 +41,13 @@ class Pipeline(Section):
         if unknown:
             raise ValueError(f"unknown method{'s' * (len(unknown) > 1)} {', '.join(map(repr, unknown))} "
                              f"(in {v}); known: {method_files()}")
+        return v
+
+    @field_validator("promote_min_auc")
+    @classmethod
+    def _percent(cls, v):
+        if not 0.0 <= v <= 100.0:
+            raise ValueError(f"an AUC in percent lies in [0, 100], got {v}")
+        if 0.0 < v <= 1.0:  # a fraction, as the setting was before issue 29: 0.7 would pass anything
+            raise ValueError(f"an AUC in percent, got {v} (write {100 * v:g} for an AUC of {v:g})")
         return v

@@ -19,30 +19,38 @@ import os
 from dataclasses import dataclass
 
 from ..errors import ConfigError
+from ..settings.storage import Storage
 
 
 @dataclass(frozen=True)
 class S3Settings:
+    """Where the landing zone is: params.yaml's ``storage:`` (its keys and defaults:
+    settings/storage.py) with the environment's overrides resolved."""
+
     bucket: str
-    endpoint_url: str | None = None
-    region: str | None = None
-    landing_prefix: str = "landing/"
-    archive_prefix: str = "archive/"
-    ledger_key: str = "ipad/landing-ledger.json"
+    endpoint_url: str | None
+    region: str | None
+    landing_prefix: str
+    archive_prefix: str
+    ledger_key: str
 
     @classmethod
     def from_params(cls, storage: dict | None = None, env: dict | None = None) -> "S3Settings":
-        storage, env = storage or {}, os.environ if env is None else env
-        bucket = env.get("IPAD_S3_BUCKET") or storage.get("bucket")
+        """`storage`: the ``storage:`` section (keys left out: their defaults); `env`: os.environ."""
+        from ..params_schema import validate_section
+
+        s = validate_section(Storage, storage or {}, "storage settings", "storage")
+        env = os.environ if env is None else env
+        first = lambda *names: next((env[n] for n in names if env.get(n)), "")  # noqa: E731 - the first set
+        bucket = first("IPAD_S3_BUCKET") or s.bucket
         if not bucket:
             raise ConfigError("no S3 bucket: set IPAD_S3_BUCKET or storage.bucket in params.yaml")
-        endpoint = (env.get("IPAD_S3_ENDPOINT_URL") or env.get("AWS_ENDPOINT_URL_S3") or env.get("AWS_ENDPOINT_URL")
-                    or storage.get("endpoint_url") or None)
-        region = env.get("AWS_DEFAULT_REGION") or env.get("AWS_REGION") or storage.get("region") or None
-        prefixes = {k: _slash(storage.get(k, d)) for k, d in (("landing_prefix", "landing/"), ("archive_prefix", "archive/"))}
-        if prefixes["landing_prefix"] == prefixes["archive_prefix"]:
+        endpoint = first("IPAD_S3_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL") or s.endpoint_url or None
+        region = first("AWS_DEFAULT_REGION", "AWS_REGION") or s.region or None
+        landing, archive = _slash(s.landing_prefix), _slash(s.archive_prefix)
+        if landing == archive:
             raise ConfigError("storage.landing_prefix and storage.archive_prefix must differ")
-        return cls(bucket, endpoint, region, ledger_key=storage.get("ledger_key", "ipad/landing-ledger.json"), **prefixes)
+        return cls(bucket, endpoint, region, landing, archive, s.ledger_key)
 
     def client(self):
         import boto3

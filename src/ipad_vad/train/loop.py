@@ -32,37 +32,44 @@ from torch.utils.data import DataLoader, Dataset
 from ..data.sampling import FractionSampler
 from ..io_utils import atomic_path
 from ..models.period_head import official_period_targets, period_targets
+from ..settings.finetune import Finetune
+from ..settings.train import Train
 from .losses import LossWeights, reconstruction_loss
+
+
+_TRAIN = Train.model_fields  # the defaults are the schema's (settings/train.py): one place
 
 
 @dataclass
 class TrainSettings:
-    epochs: int = 5
-    batch_size: int = 8
-    lr: float = 1e-4
-    weight_decay: float = 0.0
-    grad_clip: float = 0.0
-    num_workers: int = 0
-    # how DataLoader workers start: "fork" workers die inside a Prefect task run (its process has
-    # threads and an event loop), "spawn" is safe everywhere; workers persist across epochs
-    worker_start: str = "spawn"
-    seed: int = 0
-    # intra-op threads while training (torch.set_num_threads): results depend on the count, so it is
-    # fixed rather than the machine's cores; 0 = torch's default (all cores: faster, not reproducible)
-    threads: int = 2
-    device: str = "auto"
-    amp: bool = True  # bf16 autocast, used on cuda only
+    """What one training run uses: the ``train:`` section (its meanings and defaults:
+    settings/train.py) and the share of the training clips it sees (fine-tuning: ``finetune:``)."""
+
+    epochs: int = _TRAIN["epochs"].default
+    batch_size: int = _TRAIN["batch_size"].default
+    lr: float = _TRAIN["lr"].default
+    weight_decay: float = _TRAIN["weight_decay"].default
+    grad_clip: float = _TRAIN["grad_clip"].default
+    num_workers: int = _TRAIN["num_workers"].default
+    worker_start: str = _TRAIN["worker_start"].default  # workers persist across epochs
+    seed: int = _TRAIN["seed"].default
+    threads: int = _TRAIN["threads"].default  # torch.set_num_threads while training (0: torch's default)
+    device: str = _TRAIN["device"].default
+    amp: bool = _TRAIN["amp"].default  # bf16 autocast, used on cuda only
     fraction: float = 1.0  # share of the training clips (1/5 for the paper's few-shot fine-tuning)
-    fraction_mode: str = "contiguous"
-    period_target: str = "annotation"  # annotation (official fallback when a video has none) | official
+    fraction_mode: str = Finetune.model_fields["fraction_mode"].default
+    period_target: str = _TRAIN["period_target"].default
     loss: LossWeights = field(default_factory=LossWeights)
 
     @classmethod
     def from_params(cls, p: dict, **over) -> "TrainSettings":
-        p = {**p, **{k: v for k, v in over.items() if v is not None}}
-        if "loss" in p and isinstance(p["loss"], dict):
-            p["loss"] = LossWeights(**p["loss"])
-        return cls(**{k: v for k, v in p.items() if k in cls.__dataclass_fields__})
+        """The ``train:`` section `p` checked by its schema (an unknown or bad key: a one-line ConfigError
+        naming it), with `over` (the fine-tuning's epochs, lr, fraction; None: the section's) over it."""
+        from ..params_schema import validate_section
+
+        t = validate_section(Train, p, "train settings", "train")
+        kw = {**dict(t), "loss": LossWeights(**dict(t.loss))}
+        return cls(**{**kw, **{k: v for k, v in over.items() if v is not None}})
 
 
 @contextlib.contextmanager

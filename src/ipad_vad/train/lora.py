@@ -14,6 +14,8 @@ from pathlib import Path
 
 from torch import nn
 
+from ..settings.finetune import Lora
+
 # module-name suffixes trained in full alongside the adapters (the encoder's embedding + norms)
 ENCODER_TRAINABLE = ["patch_embed", "norm1", "norm2", "encoder.norm"]
 # LoRA on the q and v projections of every attention block of the Video Swin encoder (seed 000 §4.4)
@@ -21,13 +23,16 @@ SWIN_QV = r".*encoder\.stages\.\d+\.\d+\.attn\.(q|v)$"
 MERGE_NORMS = "merges.{i}.norm"
 
 
+_LORA = Lora.model_fields  # finetune.lora (its meanings and defaults: settings/finetune.py)
+
+
 @dataclass(frozen=True)
 class LoraSettings:
-    rank: int = 8
-    alpha: int = 16
-    dropout: float = 0.0
-    train_decoder: bool = False
-    train_period_head: bool = True
+    rank: int = _LORA["rank"].default
+    alpha: float = _LORA["alpha"].default
+    dropout: float = _LORA["dropout"].default
+    train_decoder: bool = _LORA["train_decoder"].default
+    train_period_head: bool = _LORA["train_period_head"].default
 
 
 def _modules_to_save(model: nn.Module, s: LoraSettings) -> list[str]:

@@ -11,12 +11,13 @@ import torch
 import torch.nn.functional as F
 
 from ..models.period_memory import memory_entropy
+from ..settings.train import Loss
 
 
 @dataclass(frozen=True)
-class LossWeights:
-    entropy: float = 0.0002
-    period_ce: float = 0.02
+class LossWeights:  # train.loss (its meanings and defaults: settings/train.py)
+    entropy: float = Loss.model_fields["entropy"].default
+    period_ce: float = Loss.model_fields["period_ce"].default
 
 
 def reconstruction_loss(out: dict, batch: dict, weights: LossWeights) -> tuple[torch.Tensor, dict]:

@@ -30,6 +30,7 @@ import numpy as np
 
 from ...errors import ConfigError
 from ...io_utils import atomic_dir, write_json
+from ...settings.synth import Synth
 from ..layout import label_file_name, period_file_name
 from .anomalies import ANOMALY_TYPES
 from .devices import DEVICES
@@ -38,47 +39,43 @@ from .render import RenderConfig, VideoPlan, cycle_frames, plan_test_videos, ren
 from .scenes import SCENES
 
 
+_SYNTH = Synth.model_fields  # the defaults are the schema's (settings/synth.py): one place
+
+
 @dataclass(frozen=True)
 class SynthConfig:
-    scenes: tuple[str, ...] = tuple(SCENES)
-    seed: int = 0
-    size: tuple[int, int] = (64, 64)
-    fps: float = 3.0  # frames per nominal second
-    cycle_jitter: float = 0.03
-    train_videos: int = 2
-    train_cycles: int = 8
-    test_videos: int = 4
-    test_cycles: int = 4  # cycles of the all-normal and all-abnormal test videos
-    jpeg_quality: int = 92
-    real_jpeg_quality: int = 55  # real-domain scenes: compression artefacts are part of the shift
-    write_mp4: bool = False
-    workers: int = 2
+    """The ``synth:`` section as the generator uses it (its meanings and defaults: settings/synth.py)."""
+
+    scenes: tuple[str, ...] = tuple(SCENES)  # synth.scenes None: every scene the generator knows
+    seed: int = _SYNTH["seed"].default
+    size: tuple[int, int] = tuple(_SYNTH["size"].default)
+    fps: float = _SYNTH["fps"].default
+    cycle_jitter: float = _SYNTH["cycle_jitter"].default
+    train_videos: int = _SYNTH["train_videos"].default
+    train_cycles: int = _SYNTH["train_cycles"].default
+    test_videos: int = _SYNTH["test_videos"].default
+    test_cycles: int = _SYNTH["test_cycles"].default
+    jpeg_quality: int = _SYNTH["jpeg_quality"].default
+    real_jpeg_quality: int = _SYNTH["real_jpeg_quality"].default
+    write_mp4: bool = _SYNTH["write_mp4"].default
+    workers: int = _SYNTH["workers"].default
     nuisance: NuisanceConfig = field(default_factory=NuisanceConfig)
     domain_shift: DomainShiftConfig = field(default_factory=DomainShiftConfig)
 
     @classmethod
     def from_params(cls, p: dict, **overrides) -> "SynthConfig":
-        p = {**p, **{k: v for k, v in overrides.items() if v is not None}}
-        known = set(cls.__dataclass_fields__)
-        unknown = set(p) - known - {"out"}
-        if unknown:
-            raise ConfigError(f"synth: unknown settings {sorted(unknown)}")
-        kw = {k: v for k, v in p.items() if k in known}
-        if "scenes" in kw:
-            kw["scenes"] = tuple(kw["scenes"])
-            bad = [s for s in kw["scenes"] if s not in SCENES]
-            if bad:
-                raise ConfigError(f"synth.scenes: unknown scenes {bad}; known: {list(SCENES)}")
-        if "size" in kw:
-            kw["size"] = tuple(kw["size"])
-        if "nuisance" in kw:
-            kw["nuisance"] = NuisanceConfig(**kw["nuisance"])
-        if "domain_shift" in kw:
-            ds = dict(kw["domain_shift"])
-            if "cast" in ds:
-                ds["cast"] = tuple(ds["cast"])
-            kw["domain_shift"] = DomainShiftConfig(**ds)
-        return cls(**kw)
+        """The ``synth:`` section `p` (or a synth.json's ``config``) checked by its schema, with
+        `overrides` (None: the section's) over it; ``out`` (the CLI's folder) is not a setting here."""
+        from ...params_schema import validate_section
+
+        p = {k: v for k, v in {**p, **{k: v for k, v in overrides.items() if v is not None}}.items() if k != "out"}
+        s = validate_section(Synth, p, "synth settings", "synth")
+        scenes = tuple(SCENES) if s.scenes is None else tuple(s.scenes)
+        bad = [x for x in scenes if x not in SCENES]
+        if bad:
+            raise ConfigError(f"synth.scenes: unknown scenes {bad}; known: {list(SCENES)}")
+        return cls(**{**dict(s), "scenes": scenes, "size": tuple(s.size), "nuisance": NuisanceConfig(**dict(s.nuisance)),
+                      "domain_shift": DomainShiftConfig(**{**dict(s.domain_shift), "cast": tuple(s.domain_shift.cast)})})
 
     @property
     def render(self) -> RenderConfig:

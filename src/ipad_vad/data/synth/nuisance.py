@@ -17,22 +17,27 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from ...settings.synth import DomainShift, Nuisance
+
+
+_N, _D = Nuisance.model_fields, DomainShift.model_fields  # synth.nuisance, synth.domain_shift: settings/synth.py
+
 
 @dataclass(frozen=True)
 class NuisanceConfig:
-    light_drift: float = 0.12  # amplitude of the slow brightness drift (fraction)
-    flicker: float = 0.03  # std of frame-to-frame brightness flicker
-    spot: float = 0.15  # peak brightness added by the light spot (fraction of 255)
-    jitter: float = 0.012  # camera jitter std in frame widths
+    light_drift: float = _N["light_drift"].default
+    flicker: float = _N["flicker"].default
+    spot: float = _N["spot"].default
+    jitter: float = _N["jitter"].default
 
 
 @dataclass(frozen=True)
 class DomainShiftConfig:
-    cast: tuple[float, float, float] = (1.12, 0.97, 0.82)  # RGB gains
-    blur: float = 0.012  # Gaussian sigma in frame widths
-    noise: float = 5.0  # sensor noise std (grey levels)
-    perspective: float = 0.04  # corner displacement in frame widths
-    texture: float = 0.22  # texture contrast on the scenery
+    cast: tuple[float, float, float] = tuple(_D["cast"].default)  # RGB gains
+    blur: float = _D["blur"].default
+    noise: float = _D["noise"].default
+    perspective: float = _D["perspective"].default
+    texture: float = _D["texture"].default
 
 
 class Nuisance:
