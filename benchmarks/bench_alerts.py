@@ -76,6 +76,7 @@ from ipad_vad.jobs.evaluate import evaluate  # noqa: E402
 from ipad_vad.jobs.pretrain import fit_method  # noqa: E402
 from ipad_vad.jobs.settings import AlertSettings, FinetuneSettings  # noqa: E402
 from ipad_vad.methods import get_method, load_model_file  # noqa: E402
+from ipad_vad.methods.abilities import lookahead  # noqa: E402
 from ipad_vad.methods.adaptation import load_adapted  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -442,8 +443,7 @@ def main() -> None:
                 for d in devices:
                     dm = models[d]
                     cal, method = dm["cal"], dm["method"]
-                    latency[m] = (cal.clip_len - cal.clip_len // 2 - 1) + (method.lookahead(cal.context())
-                                                                          if method.window_components else 0)
+                    latency[m] = (cal.clip_len - cal.clip_len // 2 - 1) + lookahead(method, cal.context())
                     shifts = {name: shift_scores(work / "scores" / f"{m}_seed{seed}_{d}_{name}_{h:g}h_{rate:g}.npz",
                                                  args.reuse, d, q, seed, shift, h, rate, dm, timing, f"seed {seed} {m} {d} {name}")
                               for name, shift, h, rate in (("calibration", 1, args.cal_hours, 0.0),

@@ -80,7 +80,7 @@ def copy_project_skeleton(repo: Path) -> None:
     import shutil
 
     repo.mkdir(parents=True, exist_ok=True)
-    for f in ("dvc.yaml", ".dvcignore", ".gitignore"):
+    for f in ("dvc.yaml", "stage_items.yaml", ".dvcignore", ".gitignore"):
         shutil.copy(ROOT / f, repo / f)
     for dep in sorted(_stage_code_deps()):
         src, dst = ROOT / dep, repo / dep

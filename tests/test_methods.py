@@ -17,6 +17,7 @@ from ipad_vad.config import load_params
 from ipad_vad.errors import ConfigError
 from ipad_vad.evaluate.scoring import score_batch
 from ipad_vad.methods import get_method, load_model_file, method_names
+from ipad_vad.methods.abilities import LoRAMixin, MemoryBankMixin, WindowScoringMixin
 from ipad_vad.methods.base import ClipScores, FitHooks, Method
 from ipad_vad.train.loop import TrainSettings
 
@@ -27,8 +28,20 @@ METHODS_DIR = Path(__file__).resolve().parents[1] / "src/ipad_vad/methods"
 
 
 def test_the_registry_lists_every_method_file():
-    files = {p.stem for p in METHODS_DIR.glob("*.py") if not p.stem.startswith("_") and p.stem not in ("base", "adaptation")}
-    assert set(method_names()) == files
+    """Every method file declares its method (named after the file); a variant is declared in its
+    parent's file (issue 28), and the names read without importing (settings checks) are the registry's."""
+    from ipad_vad.method_index import declared_methods
+    from ipad_vad.methods import get_method_class
+    from ipad_vad.settings.pipeline import method_files
+
+    files = {p.stem for p in METHODS_DIR.glob("*.py") if not p.stem.startswith("_")
+             and p.stem not in ("base", "abilities", "adaptation")}
+    assert files <= set(method_names()) and method_files() == method_names()
+    for name, d in declared_methods().items():
+        cls = get_method_class(name)
+        assert cls.__module__ == f"ipad_vad.methods.{d.file}" and cls.variant_of == d.variant_of
+        assert d.file == (cls.variant_of or name)  # a variant lives in its parent's file
+    assert declared_methods()["infp_baseline"].file == "infp"
     for name in method_names():
         m = get_method(name, SMOKE)
         assert isinstance(m, Method) and m.name == name and m.label and m.components
@@ -37,6 +50,39 @@ def test_the_registry_lists_every_method_file():
     assert get_method("knn", SMOKE).adaptation == "refit" and get_method("ipad_vad", SMOKE).adaptation == "lora"
     with pytest.raises(ConfigError, match="unknown method 'nope'"):
         get_method("nope", SMOKE)
+
+
+def test_a_method_has_only_the_abilities_it_declares():
+    """A small core; LoRA, window scoring and a memory bank are opt-in mixins (issue 28): a method
+    without one has none of its members, and `register` refuses a method that needs a missing one."""
+    from ipad_vad.methods import register
+    from ipad_vad.methods.base import ScoreComponent
+
+    conv, ipad, knn, fb = (get_method(n, SMOKE) for n in ("conv_ae", "ipad_vad", "knn", "feature_bank"))
+    for member in ("lora_targets", "window_values", "context", "lookahead", "adapt_fraction", "heldout_model",
+                   "window_components", "n_classes"):
+        assert not hasattr(conv, member), member
+    assert isinstance(ipad, (LoRAMixin, WindowScoringMixin)) and not isinstance(ipad, MemoryBankMixin)
+    assert isinstance(knn, MemoryBankMixin) and not isinstance(knn, (LoRAMixin, WindowScoringMixin))
+    assert isinstance(fb, MemoryBankMixin) and isinstance(fb, LoRAMixin)
+    assert type(knn).bank_clips is type(fb).bank_clips and type(knn).score_batch is type(fb).score_batch
+
+    class NoLora(Method):
+        name, label, components, adaptations = "no_lora_probe", "probe", (ScoreComponent("x", "x"),), ("lora",)
+
+    class NoWindow(Method):
+        name, label, components = "no_window_probe", "probe", (ScoreComponent("x", "x", window=True),)
+
+    class Orphan(Method):
+        name, label, components, variant_of = "orphan_probe", "probe", (ScoreComponent("x", "x"),), "nope"
+
+    with pytest.raises(TypeError, match="'lora' among its adaptations needs LoRAMixin"):
+        register(NoLora)
+    with pytest.raises(TypeError, match="window score components need WindowScoringMixin"):
+        register(NoWindow)
+    with pytest.raises(TypeError, match="variant of 'nope', which is not registered"):
+        register(Orphan)
+    assert not {"no_lora_probe", "no_window_probe", "orphan_probe"} & set(method_names())
 
 
 def _clips(n=4, seed=0):
@@ -61,7 +107,7 @@ def _stack(ds, k=None):
 def test_every_method_round_trips_save_load_with_identical_scores(name, tmp_path):
     torch.manual_seed(0)
     m = get_method(name, SMOKE)
-    if m.adaptation == "refit" or m.needs_fit_to_score:  # a memory bank: fitted, not initialised
+    if isinstance(m, MemoryBankMixin):  # a memory bank: fitted, not initialised
         model = m.fit(_dataset(12, 1), tmp_path, TrainSettings(), FitHooks(progress=False)).model
     else:
         model = m.build()
@@ -69,7 +115,7 @@ def test_every_method_round_trips_save_load_with_identical_scores(name, tmp_path
     x = _clips()
     before = score_batch(m, model, x)
     assert isinstance(before, ClipScores) and before.names == m.clip_components and before.values.shape == (4, len(before.names))
-    assert (before.phase is not None) == bool(m.window_components)
+    assert (before.phase is not None) == isinstance(m, WindowScoringMixin)
     m.save(model, tmp_path / "model.pt")
     loaded_method, loaded = load_model_file(tmp_path / "model.pt")  # no params needed: the file describes itself
     assert loaded_method.name == name
@@ -328,6 +374,7 @@ def test_a_bank_of_all_footage_is_calibrated_leaving_one_recording_out(tmp_path,
     from ipad_vad.jobs.layout import base_dir, prepared
     from ipad_vad.jobs.pretrain import fit_method
     from ipad_vad.jobs.settings import AlertSettings, FinetuneSettings
+    from ipad_vad.methods.abilities import score_context
     from ipad_vad.methods.adaptation import load_adapted
     from ipad_vad.preprocess.cache import cache_scene
     from ipad_vad.preprocess.period import period_scene
@@ -346,7 +393,7 @@ def test_a_bank_of_all_footage_is_calibrated_leaving_one_recording_out(tmp_path,
     assert info["fraction"] == 1.0
     method, model = load_adapted(tmp_path / "knn")
     assert set(model.bank_recording.tolist()) == set(range(n_recordings))
-    args = (p, method, model, manifest, "R01", method.context(None), DataSource.PREPARED,
+    args = (p, method, model, manifest, "R01", score_context(method, None), DataSource.PREPARED,
             FinetuneSettings.from_params(p), AlertSettings.from_params(p))
     left_out = calibrate(*args)
     assert "leave one recording out" in left_out.source and f"all {n_recordings} training recordings" in left_out.source

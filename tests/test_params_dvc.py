@@ -169,6 +169,7 @@ def test_ipad_profile_cannot_make_dvc_lock_lie(project):
 def params_dir(tmp_path, monkeypatch):
     (tmp_path / "params.yaml").write_text((ROOT / "params.yaml").read_text())
     (tmp_path / "dvc.yaml").write_text((ROOT / "dvc.yaml").read_text())
+    (tmp_path / "stage_items.yaml").write_text((ROOT / "stage_items.yaml").read_text())  # dvc.yaml's vars
     monkeypatch.delenv("IPAD_PROFILE", raising=False)
     monkeypatch.delenv("DVC_STAGE", raising=False)
     return tmp_path

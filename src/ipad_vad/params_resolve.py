@@ -99,8 +99,13 @@ def template_keys(dvc_yaml: str | Path) -> list[str]:
         elif isinstance(node, str):
             keys.update(m.group(1) for m in _TEMPLATE.finditer(node))
 
-    walk(_read(Path(dvc_yaml)))
-    return sorted(k for k in keys if k.split(".")[0] != "item")
+    tree = _read(Path(dvc_yaml))
+    walk(tree)
+    from .method_index import STAGE_ITEMS, STAGE_ITEMS_KEYS
+
+    if STAGE_ITEMS in (tree or {}).get("vars", []):  # the per-method stages run over items written from these
+        keys.update(STAGE_ITEMS_KEYS)
+    return sorted(k for k in keys if k.split(".")[0] not in ("item", "method_stages"))
 
 
 def _lookup(tree: dict, key: str) -> Any:
@@ -157,6 +162,10 @@ def write_resolved(path: str | Path, dvc_yaml: str | Path | None = None) -> tupl
     dvc_yaml = Path(dvc_yaml) if dvc_yaml else path.with_name("dvc.yaml")
     if dvc_yaml.is_file():
         check_template_keys(path, tree, dvc_yaml)
+        from .method_index import STAGE_ITEMS, check_stage_items
+
+        if STAGE_ITEMS in (_read(dvc_yaml) or {}).get("vars", []):  # the per-method stages' items
+            check_stage_items(path)
     out = resolved_path(path)
     text = HEADER.format(source=path.name, profile=tree.get("profile")) + dump(tree)
     with atomic_path(out) as tmp:

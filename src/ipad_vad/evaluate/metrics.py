@@ -8,16 +8,18 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ..methods.abilities import window_components
 from ..methods.base import Method, ScoreContext
 from .protocols import minmax, normalise, per_type_auc, scene_auc
 
 
 def add_window_components(df: pd.DataFrame, method: Method, ctx: ScoreContext) -> pd.DataFrame:
     """Add the method's window components, computed per video from its clips' t_p in order."""
-    if not method.window_components:
+    names = window_components(method)
+    if not names:
         return df
     df = df.copy()
-    for name in method.window_components:
+    for name in names:
         df[name] = np.nan
     for _, g in df.groupby("video_index", sort=True):
         vals = method.window_values(g.t_p.to_numpy(), ctx)

@@ -30,6 +30,7 @@ from ..alerts.calibration import Calibration
 from ..data.frames import resize_frame
 from ..errors import DataError
 from ..evaluate.scoring import score_batch
+from ..methods.abilities import lookahead, window_components
 from ..methods.base import Method
 
 
@@ -65,8 +66,8 @@ class StreamScorer:
         if c.method != method.name:
             raise ValueError(f"calibration of {c.method} given for a {method.name} model")
         self.method, self.ctx = method, c.context()
-        self.window_names = [n for n in method.window_components if n in c.components]
-        self.lookahead = method.lookahead(self.ctx) if self.window_names else 0
+        self.window_names = [n for n in window_components(method) if n in c.components]
+        self.lookahead = lookahead(method, self.ctx) if self.window_names else 0
         self.device = torch.device(device)
         self.model = model.eval().to(self.device)
         self.amp, self.name, self.check_size = amp, name, check_size
@@ -131,10 +132,10 @@ class StreamScorer:
         settings) applying to the frames emitted from now on. False, and nothing changed, when the new
         model does not fit this stream (it needs a stream of its own)."""
         c = calibration
-        window_names = [n for n in method.window_components if n in c.components]
-        lookahead = method.lookahead(c.context()) if window_names else 0
+        window_names = [n for n in window_components(method) if n in c.components]
+        ahead = lookahead(method, c.context()) if window_names else 0
         if (method.name != self.method.name or c.clip_len != self.T or tuple(c.frame_size) != self.size
-                or lookahead != self.lookahead or window_names != self.window_names):
+                or ahead != self.lookahead or window_names != self.window_names):
             return False
         self.method, self.cal, self.ctx = method, c, c.context()
         self.model = model.eval().to(self.device)

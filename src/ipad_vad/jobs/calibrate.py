@@ -9,7 +9,7 @@ calibration falls back to all training footage and says so in `source`: such a t
 optimistic, since the model has seen those frames.
 
 A method that adapted on all of the footage but can leave a recording out of its model
-(``Method.heldout_model``: the reference detector with ``bank_footage: all``) is calibrated on every
+(``MemoryBankMixin.heldout_model``: a memory bank with ``bank_footage: all``) is calibrated on every
 training recording, each scored by the model without it (leave one recording out): every
 calibration score comes from footage its model has not seen, as a new recording will be, and no
 footage is kept from the model. It needs two training recordings or more; with one, the held-out
@@ -30,6 +30,7 @@ from ..evaluate.plots import true_runs
 from ..evaluate.protocols import frame_auc
 from ..evaluate.scoring import score_clips
 from ..methods import Method, ScoreContext
+from ..methods.abilities import MemoryBankMixin, adapt_fraction
 from ..train.loop import resolve_device
 from .data import DataSource, clip_dataset, heldout_dataset
 from .settings import AlertSettings, EvaluateSettings, FinetuneSettings
@@ -44,7 +45,7 @@ def calibrate(params: dict, method: Method, model: torch.nn.Module, manifest: pd
     device = str(resolve_device(params["train"]["device"]))
     amp = params["train"]["amp"]
     n_recordings = int(((manifest.scene == scene) & (manifest.split == "training")).sum())
-    fraction = method.adapt_fraction(finetune.fraction, n_recordings)
+    fraction = adapt_fraction(method, finetune.fraction, n_recordings)
     left_out = leave_one_recording_out(params, method, model, manifest, scene, source, e.batch_size, device, amp,
                                        progress) if fraction >= 1 else None
     if left_out is not None:
@@ -67,7 +68,9 @@ def leave_one_recording_out(params: dict, method: Method, model: torch.nn.Module
                             progress: bool = False) -> tuple[pd.DataFrame, ClipDataset, str] | None:
     """Scores of every stride-1 clip of the scene's training recordings, each recording scored by
     ``method.heldout_model(model, its index)``; None when there are fewer than two recordings or the
-    method cannot leave one out."""
+    method cannot leave one out (no memory bank, or a bank that does not know its recordings)."""
+    if not isinstance(method, MemoryBankMixin):
+        return None
     full = clip_dataset(params, manifest, "training", [scene], source, stride=1)
     if len(full.videos) < 2:
         return None

@@ -16,6 +16,7 @@ from ..evaluate.metrics import add_scores, add_window_components, scene_metrics
 from ..evaluate.scoring import score_clips
 from ..io_utils import read_dataframe, write_dataframe, write_json
 from ..methods import Method, ScoreContext, get_method, load_model_file
+from ..methods.abilities import score_context
 from ..methods.adaptation import load_adapted
 from ..train.loop import resolve_device
 from .data import DataSource, clip_dataset, scene_cycle_frames
@@ -30,7 +31,7 @@ def evaluate(params: dict, method: Method, model: torch.nn.Module, manifest: pd.
     ds = clip_dataset(params, manifest, "testing", [scene], source, stride=1)
     device = str(resolve_device(params["train"]["device"]))
     df = score_clips(method, model, ds, e.batch_size, device, progress=progress, amp=params["train"]["amp"])
-    ctx = method.context(scene_cycle_frames(params, manifest, scene, source))
+    ctx = score_context(method, scene_cycle_frames(params, manifest, scene, source))
     df = add_window_components(df, method, ctx)
     metrics = scene_metrics(df, method, scene_type_names(manifest, scene))
     metrics.update({"scene": scene, "method": method.name, "label": method.label, "n_clips": len(df),

@@ -2,8 +2,10 @@
 
 Adding a method is one file here (its ``nn.Module`` in ``models/``) and a ``methods.<name>`` entry in
 params.yaml; the pipeline, the report, calibration, the registry and ``ipad score`` pick it up from
-the registry. The interface is in ``base.py``, the shared adaptation implementations in
-``adaptation.py``; the reference detector ``knn.py`` is the smallest complete example.
+the registry. An ablation variant is a subclass with ``variant_of`` declared in its parent's file.
+The core interface is in ``base.py``, the opt-in abilities (LoRA, window scoring, a memory bank) in
+``abilities.py``, the shared adaptation implementations in ``adaptation.py``; the reference detector
+``knn.py`` is the smallest complete example.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from ..errors import ConfigError
 from .base import ClipScores, FitHooks, FitResult, Method, ScoreComponent, ScoreContext, load_model_file  # noqa: F401
 
 _REGISTRY: dict[str, type[Method]] = {}
-_INFRASTRUCTURE = {"base", "adaptation"}  # modules of this package that are not methods
+_INFRASTRUCTURE = {"base", "abilities", "adaptation"}  # modules of this package that declare no method
 _discovered = False
 
 
@@ -26,8 +28,25 @@ def register(cls: type[Method]) -> type[Method]:
         raise TypeError(f"{cls.__qualname__}: a method needs a `name`")
     if name in _REGISTRY and _REGISTRY[name] is not cls:
         raise TypeError(f"method {name!r} registered twice ({_REGISTRY[name].__module__} and {cls.__module__})")
+    _check_abilities(cls)
     _REGISTRY[name] = cls
     return cls
+
+
+def _check_abilities(cls: type[Method]) -> None:
+    """A method that declares what an ability needs has that ability (``abilities.py``)."""
+    from .abilities import BankSettings, LoRAMixin, MemoryBankMixin, WindowScoringMixin
+
+    where = f"{cls.__module__}.{cls.__qualname__}"
+    if "lora" in cls.adaptations and not (issubclass(cls, LoRAMixin) and getattr(cls, "lora_targets", None)):
+        raise TypeError(f"{where}: 'lora' among its adaptations needs LoRAMixin and its lora_targets")
+    if any(c.window for c in cls.components) and not issubclass(cls, WindowScoringMixin):
+        raise TypeError(f"{where}: window score components need WindowScoringMixin")
+    if issubclass(cls, MemoryBankMixin) and not issubclass(cls.Settings, BankSettings):
+        raise TypeError(f"{where}: a MemoryBankMixin's Settings extend BankSettings")
+    if cls.variant_of and cls.variant_of not in _REGISTRY:
+        raise TypeError(f"{where}: variant of {cls.variant_of!r}, which is not registered before it "
+                        f"(declare a variant below its parent, in the parent's file)")
 
 
 def _discover() -> None:

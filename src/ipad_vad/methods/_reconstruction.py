@@ -7,6 +7,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from ..train.lora import SWIN_QV
+from .abilities import LoRAMixin
 from .base import ClipScores, Localisation, Method, ScoreComponent
 
 RECON_ERROR = ScoreComponent("recon_error", "reconstruction error of the clip's centre frame (-PSNR, dB)")
@@ -41,10 +43,12 @@ class ReconstructionMethod(Method):
         return Localisation((recon - x[:, :, half].float()).pow(2).sum(1))
 
 
-class SwinMethod(ReconstructionMethod):
-    """A Video Swin model built from the shared ``model:`` section (encoder, decoder sizes)."""
+class SwinMethod(LoRAMixin, ReconstructionMethod):
+    """A Video Swin model built from the shared ``model:`` section (encoder, decoder sizes), adapted
+    with LoRA on the attention's q and v (seed 000 §4.4)."""
 
     adaptations = ("lora", "full")
+    lora_targets = SWIN_QV
     shared_params = ("model",)
 
     @property

@@ -9,8 +9,8 @@
 
 All three see the same share of the device's training clips (``finetune.fraction``), so methods
 compare on equal footing and the rest of the footage stays unseen for calibration — except a method
-that can leave a recording out of its model (``Method.heldout_model``, the reference detector with
-``bank_footage: all``): it adapts on all of it (``Method.adapt_fraction``) and is calibrated on each
+that can leave a recording out of its model (a memory bank, ``MemoryBankMixin.heldout_model``, with
+``bank_footage: all``): it adapts on all of it (``MemoryBankMixin.adapt_fraction``) and is calibrated on each
 recording against the others. Every adapted
 folder has a ``method.json`` saying which method and adaptation it is and which base it builds on.
 """
@@ -25,6 +25,7 @@ import numpy as np
 from torch import nn
 
 from ..errors import ConfigError, DataError
+from .abilities import adapt_fraction
 from .base import FitHooks, Method, load_model_file, write_method_json
 
 
@@ -36,10 +37,10 @@ def adapt(method: Method, base_path: str | Path, dataset, out_dir: str | Path, s
     base_method, base = load_model_file(base_path)
     if base_method.name != method.name:
         raise ConfigError(f"{base_path}: a {base_method.name} model, not {method.name}")
-    settings = dataclasses.replace(settings, fraction=method.adapt_fraction(settings.fraction, len(dataset.videos)))
+    settings = dataclasses.replace(settings, fraction=adapt_fraction(method, settings.fraction, len(dataset.videos)))
     info: dict = {"base": str(base_path), "fraction": settings.fraction,
                   "clips_used": int(np.ceil(settings.fraction * len(dataset)))}
-    if method.adaptation == "lora":
+    if method.adaptation == "lora":  # a LoRAMixin (checked by `register`)
         from ..train.lora import LoraSettings, add_lora, save_adapter, trainable_summary
 
         lora = lora or LoraSettings()

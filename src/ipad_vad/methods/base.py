@@ -1,4 +1,6 @@
-"""What a detection method is: the interface every file in ``methods/`` implements.
+"""What a detection method is: the small core every method implements (``Method``); what only some
+methods can do are opt-in abilities, mixins in ``abilities.py`` (LoRA adaptation, window scoring, a
+memory bank), that callers ask for with ``isinstance``.
 
 A method declares, in one class that registers itself (``@register``, as timm's ``@register_model``):
 
@@ -13,17 +15,19 @@ A method declares, in one class that registers itself (``@register``, as timm's 
   (``train/loop.py``) minimising the method's ``training_loss`` (default: reconstruct the clip; a
   prediction method predicts a frame); a memory-bank method overrides ``fit`` with a refit;
 * **adaptation**: how it adapts to a device, one of the shared implementations in
-  ``methods/adaptation.py``: ``lora`` (adapters on the modules named by ``lora_targets``), ``full``
-  (every parameter), ``refit`` (``fit`` again on the device's footage). ``methods.<name>.adaptation``
-  may pick another of the method's ``adaptations``;
+  ``methods/adaptation.py``: ``lora`` (adapters on the modules named by ``lora_targets``: a
+  ``LoRAMixin``), ``full`` (every parameter), ``refit`` (``fit`` again on the device's footage).
+  ``methods.<name>.adaptation`` may pick another of the method's ``adaptations``;
 * **score**: its output per clip as *named score components* (``ScoreComponent``) in a typed
   ``ClipScores``; components marked ``window`` are computed over a video's sequence of clips (the
-  sliding-window period error of seed 000 §4.3) from the clips' period positions;
+  sliding-window period error of seed 000 §4.3) from the clips' period positions (a
+  ``WindowScoringMixin``); a memory bank of normal clips is a ``MemoryBankMixin``;
 * **pseudo-anomalies** (seed 002): ``methods.<name>.pseudo_anomalies`` (probabilities p_s, p_order,
   p_t) replaces training clips by PAs (``pseudo/``) that the model must still map to the normal clip
   - an option of every method trained by gradient (``training_input``);
-* **variants**: an ablation is a method whose ``variant_of`` names another; its settings are that
-  method's section with its own merged over it and its ``overrides`` fixed over both;
+* **variants**: an ablation is a method whose ``variant_of`` names another, declared in that method's
+  file below it (as timm registers a family's variants in its file); its settings are that method's
+  section with its own merged over it and its ``overrides`` fixed over both;
 * **localise** (optional, issue 26): where in the frame a clip deviates (``Localisation``), for an
   alert's heat map and box; the reference detector gives its per-cell residuals, the reconstruction
   methods their per-pixel error of the centre frame; others give none;
@@ -43,7 +47,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Callable, ClassVar, Optional, get_args
 
-import numpy as np
 import torch
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from torch import nn
@@ -161,15 +164,13 @@ class Method:
     name: ClassVar[str]
     label: ClassVar[str]
     components: ClassVar[tuple[ScoreComponent, ...]]
-    adaptations: ClassVar[tuple[str, ...]] = ("full",)  # the first is the default
-    lora_targets: ClassVar[str | None] = None  # regex of the module names LoRA adapts
+    adaptations: ClassVar[tuple[str, ...]] = ("full",)  # the first is the default (lora: a LoRAMixin)
     shared_params: ClassVar[tuple[str, ...]] = ()  # params sections the model is built from besides methods.<name>
     Settings: ClassVar[type[MethodSettings]] = MethodSettings  # the schema of methods.<name>
     variant_of: ClassVar[str | None] = None  # an ablation of this method: its section merged under this one's
     overrides: ClassVar[dict] = {}  # settings an ablation fixes
     takes_pseudo_anomalies: ClassVar[bool] = True  # trained by gradient on clips: PAs are an option
     reads_flow: ClassVar[bool] = False  # the model reads optical flow (flow-mixup PAs possible)
-    needs_fit_to_score: ClassVar[bool] = False  # a built model cannot score before ``fit`` (a memory bank)
 
     def __init__(self, params: dict):
         from ..config import deep_merge
@@ -217,18 +218,15 @@ class Method:
         return copy.deepcopy(keep)
 
     # -- fitting -------------------------------------------------------------------------------
-    @property
-    def n_classes(self) -> int:
-        """Period classes of the model's period head (0: none)."""
-        return 0
-
     def fit(self, dataset, out_dir: str | Path, settings, hooks: FitHooks | None = None,
             model: nn.Module | None = None) -> FitResult:
         """Learn from the clips of `dataset` (normal footage). Default: the shared gradient trainer,
         resuming from ``out_dir/checkpoint.pt``; `model` continues from given weights (fine-tuning)."""
         from ..train.loop import Trainer
+        from .abilities import WindowScoringMixin
 
         hooks = hooks or FitHooks()
+        n_classes = self.n_classes if isinstance(self, WindowScoringMixin) else 0  # period targets of a period head
         loaded = None
         encoder = self.encoder_checkpoint() if model is None else None
         if encoder:
@@ -236,7 +234,7 @@ class Method:
             model = self.build()
             loaded = {setting: {"path": str(path), **loader(model.encoder, Path(path))}}
         model = model if model is not None else self.build()
-        trainer = Trainer(model, settings, self.n_classes or None, Path(out_dir) / "checkpoint.pt",
+        trainer = Trainer(model, settings, n_classes or None, Path(out_dir) / "checkpoint.pt",
                           on_epoch_end=hooks.on_epoch_end, progress=hooks.progress,
                           loss_fn=lambda m, b: self.training_loss(m, b, settings))
         history = trainer.fit(dataset)
@@ -275,35 +273,11 @@ class Method:
 
         return self.mixer.frames(batch["clip"], torch_rng())[0]
 
-    def lora_modules_to_save(self, lora) -> list[str] | None:
-        """Module-name suffixes trained in full beside the LoRA adapters (saved with them); None: the
-        Video Swin default (``train/lora.py``). A model with BatchNorm must list its norms here, or
-        their running statistics would change in the base without being saved."""
-        return None
-
-    # -- adaptation share and calibration -------------------------------------------------------
-    def adapt_fraction(self, fraction: float, n_recordings: int) -> float:
-        """The share of a device's training footage (`n_recordings` recordings) this method adapts on:
-        ``finetune.fraction``, the same for every method (equal footing; the rest calibrates the alert
-        threshold), unless the method can calibrate on footage it has seen (``heldout_model``, which
-        needs two recordings or more) and is set to use it all."""
-        return fraction
-
-    def heldout_model(self, model: nn.Module, recording: int) -> nn.Module | None:
-        """`model` as if it had never seen training recording `recording` (its index among the
-        device's training videos), to calibrate on footage it was fitted on, each recording against
-        the others. None: the method cannot forget (a trained network); it calibrates on held-out
-        footage instead."""
-        return None
-
     # -- scoring -------------------------------------------------------------------------------
     @property
     def clip_components(self) -> tuple[str, ...]:
+        """The components ``score_batch`` returns (the others are window components)."""
         return tuple(c.name for c in self.components if not c.window)
-
-    @property
-    def window_components(self) -> tuple[str, ...]:
-        return tuple(c.name for c in self.components if c.window)
 
     def weights(self) -> dict[str, float]:
         """Weight of each component in the combined score (sums to 1): the settings' ``weights``
@@ -325,23 +299,6 @@ class Method:
         """Where clips (N, 3, T, H, W) in [-1, 1] deviate: a spatial map per clip from the method's
         local scores (an alert's heat map and box). None: this method cannot tell (the default)."""
         return None
-
-    def context(self, cycle_frames: float | None) -> ScoreContext:
-        """Scene settings of the window components (a scene's cycle length in frames, if known)."""
-        return ScoreContext()
-
-    def lookahead(self, ctx: ScoreContext) -> int:
-        """Clips after clip t whose output the window components of t need (streaming latency)."""
-        return 0
-
-    def window_values(self, phase: np.ndarray, ctx: ScoreContext) -> dict[str, np.ndarray]:
-        """Window components of one whole video from its clips' period positions, in order."""
-        return {}
-
-    def window_values_at(self, phase: list, t: int, ctx: ScoreContext) -> dict[str, float]:
-        """The same for clip `t` from the positions known so far (streaming); equals
-        ``window_values`` once `lookahead` clips past t are known."""
-        return {}
 
     # -- persistence ---------------------------------------------------------------------------
     def save(self, model: nn.Module, path: str | Path) -> Path:

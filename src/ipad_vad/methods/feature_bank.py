@@ -32,10 +32,12 @@ frames (pretraining on the synthetic scenes), cosine learning rate from ``lr``; 
 * ``full``: every weight fine-tuned ``adapt_steps``, then the bank refitted;
 * ``refit``: the whole recipe from scratch on the device's footage (no synthetic pretraining).
 
-The bank is always the device's own. Ablations (a file each): ``feature_bank_random`` (the
-encoder's random initialisation, never trained: what the training is worth) and
+The bank is always the device's own. Ablations (declared below the method): ``feature_bank_random``
+(the encoder's random initialisation, never trained: what the training is worth) and
 ``feature_bank_no_adapt`` (pretrained, no adaptation steps: the bank alone is refitted); the pixel
-counterpart is ``knn`` itself. With ``bank_footage: all`` the LoRA steps see all of a device's
+counterpart is ``knn`` itself. The bank's clips, the share of a device's footage it adapts on, the
+scoring and the bank's settings are the reference detector's (``abilities.MemoryBankMixin``,
+``BankSettings``). With ``bank_footage: all`` the LoRA steps see all of a device's
 training footage; the held-out recording of the threshold calibration was then seen by the encoder
 (not by the bank), which may lower the calibration scores slightly - never the AUC.
 """
@@ -51,10 +53,10 @@ import torch
 from pydantic import BaseModel, ConfigDict, Field
 from torch import nn
 
-from ..data.sampling import FractionSampler, contiguous_share_ends, restrict_to_share
 from ..models.feature_bank import FeatureBank, Nuisances, active, invariance_loss
 from . import register
-from .base import Channels, ClipScores, FitHooks, FitResult, Method, MethodSettings, NonNegInt, PosInt, ScoreComponent
+from .abilities import BankSettings, LoRAMixin, MemoryBankMixin
+from .base import Channels, FitHooks, FitResult, Method, NonNegInt, PosInt, ScoreComponent
 
 Positive = Annotated[float, Field(gt=0)]
 NonNeg = Annotated[float, Field(ge=0)]
@@ -72,8 +74,9 @@ class NuisanceSettings(BaseModel):
     noise: NonNeg = 0.04  # sensor noise std up to this ([-1, 1] units)
 
 
-class FeatureBankSettings(MethodSettings):
-    """``methods.feature_bank``."""
+class FeatureBankSettings(BankSettings):
+    """``methods.feature_bank``: the bank's and the matching's keys are ``BankSettings`` (cells and
+    shifts counted in feature cells), with these defaults changed."""
 
     frames: PosInt = 9  # frames of each clip in the descriptor, evenly spaced (as knn)
     widths: Channels = [16, 32, 32]  # encoder convolutions (stride 2 but the last): cells of 2^(n-1) pixels
@@ -81,13 +84,9 @@ class FeatureBankSettings(MethodSettings):
     decoder_width: PosInt = 32  # the training-only decoder
     k: PosInt = 5  # the best of the k nearest normal clips
     cell: PosInt = 2  # worst cell of cell x cell feature cells (2 x 4 = 8 pixels, as knn's 4 descriptor pixels)
-    offset_cell: NonNegInt = 0  # the local offset removed over blocks this size first (0: off; features are
-    #                             trained lighting-invariant)
+    # offset_cell 0 (off): the features are trained lighting-invariant
     retrieve_pool: PosInt = 2  # the k nearest found on the features pooled by this (speed)
-    shift: NonNegInt = 0  # each cell compared with the bank clip moved by up to this many feature cells
     frame_weight: Literal["uniform", "centre"] = "centre"
-    centre_width: Annotated[float, Field(gt=0, le=1)] = 0.5
-    bank_stride: NonNegInt = 1  # a bank clip starting every this many frames (0: clip.train_stride)
     bank_footage: Literal["finetune", "all"] = "all"  # as knn: all = calibrated leaving one recording out
     max_bank: NonNegInt = 4000  # at most this many bank clips, evenly thinned (0: no limit)
     steps: NonNegInt = 1000  # pretraining optimiser steps (0: the random initialisation)
@@ -104,7 +103,7 @@ class FeatureBankSettings(MethodSettings):
 
 
 @register
-class FeatureBankMethod(Method):
+class FeatureBankMethod(LoRAMixin, MemoryBankMixin, Method):
     name = "feature_bank"
     label = "Feature bank (learned features, kNN)"
     components = (ScoreComponent("distance", "worst cell of the feature residual to the nearest normal clips "
@@ -112,15 +111,12 @@ class FeatureBankMethod(Method):
     adaptations = ("lora", "full", "refit")
     lora_targets = r"encoder\.(convs\.conv\d+|proj)"
     takes_pseudo_anomalies = False  # trained on nuisance views of normal frames, not on clips
-    needs_fit_to_score = True  # the bank is fitted
     Settings = FeatureBankSettings
 
     def _module(self, bank_size: int = 0) -> FeatureBank:
         s = self.settings
         return FeatureBank(tuple(self.params["clip"]["size"]), s.frames, tuple(s.widths), s.channels, s.decoder_width,
-                           bank_size=bank_size, k=s.k, score="local", cell=s.cell, offset_cell=s.offset_cell,
-                           retrieve_pool=s.retrieve_pool, shift=s.shift, frame_weight=s.frame_weight,
-                           centre_width=s.centre_width)
+                           bank_size=bank_size, score="local", **s.matching())
 
     def build(self) -> nn.Module:
         return self._module()
@@ -129,22 +125,6 @@ class FeatureBankMethod(Method):
         return ["matcher"]  # the device's bank travels with the adapter
 
     # -- fitting ---------------------------------------------------------------------------------
-    def _bank_clips(self, dataset, settings) -> list[tuple[int, int]]:
-        """(video index, first frame) of the bank's clips: as knn's bank, every ``bank_stride`` frames within
-        the share of the footage the trainer would see, evenly thinned to ``max_bank``."""
-        stride = self.settings.bank_stride or dataset.stride
-        if settings.fraction_mode == "contiguous":
-            clips = list(restrict_to_share(dataset, contiguous_share_ends(dataset, settings.fraction), stride).index)
-        else:
-            sampler = FractionSampler(dataset, settings.fraction, settings.fraction_mode, seed=settings.seed, shuffle=False)
-            clips = [dataset.index[i] for i in sampler.indices]
-        if not clips:
-            raise ValueError("no training clips to fit the feature bank on")
-        cap = self.settings.max_bank
-        if cap and len(clips) > cap:
-            clips = [clips[i] for i in np.linspace(0, len(clips) - 1, cap).round().astype(int)]
-        return clips
-
     def _footage(self, dataset, clips) -> dict[int, tuple[int, np.ndarray]]:
         """Per video: (first frame, its frames (n, H, W, 3) uint8) covering the bank's clips."""
         T, out = dataset.clip_len, {}
@@ -218,7 +198,8 @@ class FeatureBankMethod(Method):
         net = model if adapting else self.build()
         net = net.to(device)
         inner = net.get_base_model() if hasattr(net, "get_base_model") else net
-        clips = self._bank_clips(dataset, settings)
+        data, indices = self.bank_clips(dataset, settings)
+        clips = [data.index[i] for i in indices]  # (video index, first frame)
         footage = self._footage(dataset, clips)
         pool = torch.cat([torch.as_tensor(f) for _, f in footage.values()])
         steps, lr = (s.adapt_steps, s.adapt_lr) if adapting else (s.steps, s.lr)
@@ -228,11 +209,7 @@ class FeatureBankMethod(Method):
         info = {"bank_size": n, "train_frames": len(pool), "steps": steps if history else 0}
         return FitResult(net, history or [{"epoch": 1, "bank_size": float(n)}], info)
 
-    # -- calibration and scoring -------------------------------------------------------------------
-    def adapt_fraction(self, fraction: float, n_recordings: int) -> float:
-        """As knn: ``bank_footage: all`` adapts on all of a device's footage (two recordings or more)."""
-        return 1.0 if self.settings.bank_footage == "all" and n_recordings >= 2 else fraction
-
+    # -- calibration ------------------------------------------------------------------------------
     def heldout_model(self, model: nn.Module, recording: int) -> nn.Module | None:
         matcher = model.matcher.without_recording(recording)
         if matcher is None:
@@ -241,5 +218,28 @@ class FeatureBankMethod(Method):
         other._modules = dict(model._modules, matcher=matcher)
         return other
 
-    def score_batch(self, model: nn.Module, x: torch.Tensor) -> ClipScores:
-        return ClipScores(self.clip_components, model(x)["distance"][:, None])
+
+@register
+class FeatureBankRandom(FeatureBankMethod):
+    """Ablation: the encoder keeps its random initialisation, never trained (no pretraining, no
+    adaptation steps): a fixed random convolutional descriptor matched as the reference detector. What
+    the feature bank scores above it is what the training is worth. Settings: ``methods.feature_bank``
+    with ``methods.feature_bank_random`` merged over it, the steps fixed at 0."""
+
+    name = "feature_bank_random"
+    label = "Feature bank, random encoder"
+    variant_of = "feature_bank"
+    overrides = {"steps": 0, "adapt_steps": 0}
+
+
+@register
+class FeatureBankNoAdapt(FeatureBankMethod):
+    """Ablation: pretrained on the synthetic scenes, not adapted to the device (no LoRA steps: the
+    device's bank alone is refitted). What the feature bank scores above it on the devices is what the
+    per-device adaptation is worth. Settings: ``methods.feature_bank`` with
+    ``methods.feature_bank_no_adapt`` merged over it, ``adapt_steps`` fixed at 0."""
+
+    name = "feature_bank_no_adapt"
+    label = "Feature bank, no adaptation"
+    variant_of = "feature_bank"
+    overrides = {"adapt_steps": 0}

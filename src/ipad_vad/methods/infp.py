@@ -16,7 +16,7 @@ Score components (higher = more anomalous), weighted by ``methods.infp.weights``
 Adapted to a device by LoRA on the convolutions and linears of the encoder and the multi-feature
 parts (peft; the adapter-only artifact, the BatchNorms trained in full so that their statistics are
 saved with it) or by full fine-tuning. Table 2's ablations are the settings ``fusion`` and ``filter``
-(methods ``infp_baseline``, ``infp_fusion``, ``infp_filter``, a file each).
+(methods ``infp_baseline``, ``infp_fusion``, ``infp_filter``, declared below the method).
 """
 
 from __future__ import annotations
@@ -33,6 +33,7 @@ from ..evaluate.local_error import local_error
 from ..models.infp import INFP, INFPConfig
 from . import register
 from ._reconstruction import psnr_from_mse
+from .abilities import LoRAMixin
 from .base import ClipScores, Method, NonNegInt, PosInt, ScoreComponent, WeightedSettings
 
 PRED_ERROR = ScoreComponent("pred_error", "prediction error of the clip's centre frame from the frames before it "
@@ -62,7 +63,7 @@ DECODER = ["up8", "up4", "up2", "filter", "head"]
 
 
 @register
-class INFPMethod(Method):
+class INFPMethod(LoRAMixin, Method):
     name = "infp"
     label = "INFP"
     components = (PRED_ERROR, PRED_LOCAL)
@@ -121,3 +122,35 @@ class INFPMethod(Method):
 
     def lora_modules_to_save(self, lora) -> list[str]:
         return NORMS + (DECODER if getattr(lora, "train_decoder", False) else [])
+
+
+@register
+class INFPBaseline(INFPMethod):
+    """Table 2's baseline, without the multi-feature fusion and the trajectory filter (AstNet-like: the
+    encoder, the temporal shift, the decoder with channel attention). Settings: ``methods.infp`` with
+    ``methods.infp_baseline`` merged over it, ``fusion`` and ``filter`` fixed."""
+
+    name = "infp_baseline"
+    label = "INFP baseline (Table 2)"
+    variant_of = "infp"
+    overrides = {"fusion": False, "filter": False}
+
+
+@register
+class INFPFusion(INFPMethod):
+    """Table 2: the baseline with only the multi-feature fusion (eq. 8-17)."""
+
+    name = "infp_fusion"
+    label = "INFP +Fusion (Table 2)"
+    variant_of = "infp"
+    overrides = {"fusion": True, "filter": False}
+
+
+@register
+class INFPFilter(INFPMethod):
+    """Table 2: the baseline with only the trajectory filter (eq. 18-21)."""
+
+    name = "infp_filter"
+    label = "INFP +Filter (Table 2)"
+    variant_of = "infp"
+    overrides = {"fusion": False, "filter": True}

@@ -1,7 +1,8 @@
 """IPAD-VAD (seed 000 §4): Video Swin reconstruction with the period head and period memory
 (``models/ipad_vad.py``, eq. 1-6), scored by the centre-frame reconstruction error and the
 sliding-window period error E_p (§4.3, eq. 7-8), combined as (1 - w) * recon + w * E_p with
-w = ``evaluate.period_weight``. Adapted to a device with LoRA on the encoder's q and v (§4.4)."""
+w = ``evaluate.period_weight``. Adapted to a device with LoRA on the encoder's q and v (§4.4).
+The "without memory" ablation of Table 4 (``ipad_vad_no_memory``) is declared below the method."""
 
 from __future__ import annotations
 
@@ -15,9 +16,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from ..evaluate.sliding_window import expected_step, period_error, period_error_at
 from ..models.ipad_vad import IPADVAD
-from ..train.lora import SWIN_QV
 from . import register
 from ._reconstruction import RECON_ERROR, SwinMethod, centre_recon_error
+from .abilities import WindowScoringMixin
 from .base import ClipScores, MethodSettings, NonNegInt, PosInt, ScoreComponent, ScoreContext
 
 class PeriodSettings(BaseModel):
@@ -44,11 +45,10 @@ PERIOD_ERROR = ScoreComponent("period_error", "sliding-window period error E_p (
 
 
 @register
-class IPADVADMethod(SwinMethod):
+class IPADVADMethod(WindowScoringMixin, SwinMethod):
     name = "ipad_vad"
     label = "IPAD-VAD"
     components = (RECON_ERROR, PERIOD_ERROR)
-    lora_targets = SWIN_QV
     Settings = IPADVADSettings
 
     def build(self) -> nn.Module:
@@ -80,3 +80,15 @@ class IPADVADMethod(SwinMethod):
 
     def window_values_at(self, phase: list, t: int, ctx: ScoreContext) -> dict[str, float]:
         return {"period_error": period_error_at(phase, t, ctx.n_classes, ctx.window, ctx.period_step)}
+
+
+@register
+class IPADVADNoMemory(IPADVADMethod):
+    """Without the period memory (seed 000 Table 4 ablation): the period head still runs, so
+    sliding-window inspection keeps working. Settings: ``methods.ipad_vad`` with
+    ``methods.ipad_vad_no_memory`` merged over it, ``memory.use`` fixed false."""
+
+    name = "ipad_vad_no_memory"
+    label = "IPAD-VAD w/o memory"
+    variant_of = "ipad_vad"
+    overrides = {"memory": {"use": False}}

@@ -19,35 +19,25 @@ from typing import Annotated, Literal
 import torch
 from pydantic import Field
 from torch import nn
-from torch.utils.data import DataLoader
+from torch.utils.data import DataLoader, Subset
 
-from ..data.sampling import FractionSampler, contiguous_share_ends, restrict_to_share
 from ..models.knn_reference import KnnReference
 from . import register
-from .base import ClipScores, FitHooks, FitResult, Localisation, Method, MethodSettings, NonNegInt, PosInt, ScoreComponent
+from .abilities import BankSettings, MemoryBankMixin
+from .base import FitHooks, FitResult, Localisation, Method, PosInt, ScoreComponent
 
 
-class KnnSettings(MethodSettings):
-    """``methods.knn`` (each setting measured in docs/quality.md)."""
+class KnnSettings(BankSettings):
+    """``methods.knn`` (each setting measured in docs/quality.md); the bank's and the matching's keys
+    (``frames``, ``k``, ``cell``, ... ``bank_footage``, ``max_bank``) are ``BankSettings``."""
 
-    frames: PosInt = 5  # frames of each clip in the descriptor, evenly spaced
     size: Annotated[list[PosInt], Field(min_length=2, max_length=2)] = [16, 16]  # each frame downsampled to (H, W)
     normalise: Literal["frame", "none"] = "frame"  # frame: zero mean, unit std per frame (lighting-robust)
-    k: PosInt = 1  # nearest normal clips
     score: Literal["global", "local"] = "global"  # whole-clip distance | worst cell of the residual
-    cell: PosInt = 4  # local: cells of cell x cell descriptor pixels
-    offset_cell: NonNegInt = 0  # local: the local light offset removed over blocks this size first (0: off)
-    retrieve_pool: PosInt = 1  # local: the k nearest found on the descriptor pooled by this
-    shift: NonNegInt = 0  # local: each cell compared with the bank clip moved by up to this many pixels
-    frame_weight: Literal["uniform", "centre"] = "uniform"  # local: how the clip's frames count
-    centre_width: Annotated[float, Field(gt=0, le=1)] = 0.5  # centre: where the triangle reaches zero
-    bank_stride: NonNegInt = 1  # a bank clip starting every this many frames (0: clip.train_stride)
-    bank_footage: Literal["finetune", "all"] = "finetune"  # a device's bank: the finetune share | all footage
-    max_bank: NonNegInt = 0  # at most this many clips in the bank, evenly thinned (0: no limit)
 
 
 @register
-class KnnMethod(Method):
+class KnnMethod(MemoryBankMixin, Method):
     name = "knn"
     label = "Reference (kNN)"
     components = (ScoreComponent("distance", "distance to the nearest normal clips (brightness-normalised descriptor; "
@@ -55,13 +45,12 @@ class KnnMethod(Method):
     adaptations = ("refit",)
     takes_pseudo_anomalies = False  # a memory bank of normal clips, not trained by gradient
     Settings = KnnSettings
+    bank_float64_spacing = False  # thinned in single precision since max_bank exists (results kept)
 
     def _settings(self) -> dict:
         """The reference module's arguments."""
         s = self.settings
-        return {"frames": s.frames, "size": tuple(s.size), "normalise": s.normalise, "k": s.k, "score": s.score,
-                "cell": s.cell, "offset_cell": s.offset_cell, "retrieve_pool": s.retrieve_pool, "shift": s.shift,
-                "frame_weight": s.frame_weight, "centre_width": s.centre_width}
+        return {"frames": s.frames, "size": tuple(s.size), "normalise": s.normalise, "score": s.score, **s.matching()}
 
     def build(self) -> nn.Module:
         return KnnReference(**self._settings())
@@ -71,20 +60,11 @@ class KnnMethod(Method):
 
     @torch.no_grad()
     def fit(self, dataset, out_dir, settings, hooks: FitHooks | None = None, model: nn.Module | None = None) -> FitResult:
-        """The bank: descriptors of every clip starting each ``bank_stride`` frames within the footage
-        the trainer would see (the contiguous ``settings.fraction`` of each video: the rest stays unseen
-        for calibration), evenly thinned to ``max_bank`` clips. A dense bank matters: on the demo data
-        stride 1 instead of the training stride 4 raised the AUC on every scene measured (docs/methods/knn.md)."""
+        """The bank: descriptors of the bank's clips (``MemoryBankMixin.bank_clips``)."""
         hooks = hooks or FitHooks()
         model = self.build()
-        stride = self.settings.bank_stride or dataset.stride
-        if settings.fraction_mode == "contiguous":
-            data = restrict_to_share(dataset, contiguous_share_ends(dataset, settings.fraction), stride)
-            sampler = None
-        else:  # a random share of the training clips, as the trainer draws it
-            data = dataset
-            sampler = FractionSampler(dataset, settings.fraction, settings.fraction_mode, seed=settings.seed, shuffle=False)
-        loader = DataLoader(data, batch_size=64, sampler=sampler, num_workers=0)
+        data, indices = self.bank_clips(dataset, settings)
+        loader = DataLoader(Subset(data, indices), batch_size=64, num_workers=0)
         if hooks.progress:
             from tqdm.auto import tqdm
 
@@ -94,29 +74,14 @@ class KnnMethod(Method):
             descriptors.append(model.descriptor(b["clip"]))
             recording.append(torch.as_tensor(b["video_index"]))
             centre.append(torch.as_tensor(b["center"]))
-        if not descriptors:
-            raise ValueError("no training clips to fit the reference bank on")
         bank, recording, centre = torch.cat(descriptors), torch.cat(recording), torch.cat(centre)
-        cap = self.settings.max_bank
-        if cap and len(bank) > cap:
-            keep = torch.linspace(0, len(bank) - 1, cap).round().long()
-            bank, recording, centre = bank[keep], recording[keep], centre[keep]
         model.set_bank(bank, recording, centre)
         if hooks.on_epoch_end:
             hooks.on_epoch_end(1, {"bank_size": float(len(bank))})
         return FitResult(model, [{"epoch": 1, "bank_size": float(len(bank))}], {"bank_size": len(bank)})
 
-    def adapt_fraction(self, fraction: float, n_recordings: int) -> float:
-        """``bank_footage: all``: the device bank holds all of its training footage, calibration then
-        leaving one recording out (with two recordings or more; with one, the share as ``finetune``);
-        ``finetune``: the ``finetune.fraction`` share, as every method."""
-        return 1.0 if self.settings.bank_footage == "all" and n_recordings >= 2 else fraction
-
     def heldout_model(self, model: nn.Module, recording: int) -> nn.Module | None:
         return model.without_recording(recording)
-
-    def score_batch(self, model: nn.Module, x: torch.Tensor) -> ClipScores:
-        return ClipScores(self.clip_components, model(x)["distance"][:, None])
 
     @torch.no_grad()
     def localise(self, model: nn.Module, x: torch.Tensor) -> Localisation:

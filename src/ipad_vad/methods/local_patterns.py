@@ -400,3 +400,29 @@ class LocalPatternsMethod(Method):
     def score_batch(self, model: nn.Module, x: torch.Tensor) -> ClipScores:
         out = model(x)
         return ClipScores(self.clip_components, torch.stack([out[n].float() for n in self.clip_components], 1))
+
+
+@register
+class LocalPatternsNoItam(LocalPatternsMethod):
+    """Seed 003's ablation without ITAM: region features are the backbone's tokens mean-pooled, no image
+    attention and no text alignment - and hence no training signal for the backbone, which keeps its
+    random initialisation (a fixed random convolutional descriptor; a decision: the paper does not say
+    how its "w/o ITAM" backbone is trained). The SMM and the normal banks as ``local_patterns``.
+    Settings: ``methods.local_patterns`` with ``methods.local_patterns_no_itam`` merged over it."""
+
+    name = "local_patterns_no_itam"
+    label = "Local patterns without ITAM"
+    variant_of = "local_patterns"
+    overrides = {"itam": False}
+
+
+@register
+class LocalPatternsNoSmm(LocalPatternsMethod):
+    """Seed 003's ablation without the SMM: a plain MLP predicts a region's features dt ahead from the
+    tube's L concatenated features (``models/local_patterns/smm.PlainPredictor``) instead of the Legendre
+    state machine. Settings: ``methods.local_patterns`` with ``methods.local_patterns_no_smm`` merged over it."""
+
+    name = "local_patterns_no_smm"
+    label = "Local patterns without SMM"
+    variant_of = "local_patterns"
+    overrides = {"smm": False}

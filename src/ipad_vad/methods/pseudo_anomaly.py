@@ -118,3 +118,15 @@ class PseudoAnomalyMethod(Method):
                 "semantic": torch.sigmoid(out["logit"].float()),
                 "recon_local": local_error(residual, self.cell, self.offset_cell)}
         return ClipScores(self.clip_components, torch.stack([vals[n] for n in self.clip_components], 1))
+
+
+@register
+class PseudoAnomalyBaseline(PseudoAnomalyMethod):
+    """Seed 002's "Baseline (without PAs)" (its Tables 1, 2): the networks trained on normal clips only,
+    scored by the two reconstruction errors (D, never shown a PA, is left out). Settings:
+    ``methods.pseudo_anomaly`` with ``methods.pseudo_anomaly_baseline`` merged over it."""
+
+    name = "pseudo_anomaly_baseline"
+    label = "Spatio-temporal AEs without PAs"
+    variant_of = "pseudo_anomaly"
+    overrides = {"pseudo_anomalies": {"spatial": 0.0, "temporal": 0.0, "order": 0.0}, "weights": {"semantic": 0.0}}

@@ -6,7 +6,6 @@ from __future__ import annotations
 from torch import nn
 
 from ..models.v_swin_ae import VSwinAE
-from ..train.lora import SWIN_QV
 from . import register
 from ._reconstruction import SwinMethod
 
@@ -15,7 +14,6 @@ from ._reconstruction import SwinMethod
 class VSwinAEMethod(SwinMethod):
     name = "v_swin_ae"
     label = "V-Swin-T"
-    lora_targets = SWIN_QV
 
     def build(self) -> nn.Module:
         return VSwinAE(self.encoder_cfg, self.decoder_cfg)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Literal
 
 from pydantic import field_validator
@@ -11,10 +10,11 @@ from ._base import Float, NonNegFloat, Scenes, Section
 
 
 def method_files() -> list[str]:
-    """The registered methods' names: the files of ``methods/`` (one method each), found without
-    importing them (that would import torch for every command)."""
-    folder = Path(__file__).parents[1] / "methods"
-    return sorted(p.stem for p in folder.glob("*.py") if not p.stem.startswith("_") and p.stem not in ("base", "adaptation"))
+    """The registered methods' names, read from the files of ``methods/`` without importing them (that
+    would import torch for every command); a variant is declared in its parent's file."""
+    from ..method_index import declared_methods
+
+    return sorted(declared_methods())
 
 
 class Pipeline(Section):
