@@ -15,10 +15,10 @@ from ipad_vad.data.clip_dataset import ClipDataset, VideoRecord
 from ipad_vad.errors import DataError
 from ipad_vad.evaluate.protocols import frame_auc, normalise
 from ipad_vad.evaluate.scoring import score_clips
-from ipad_vad.evaluate.sliding_window import period_error
 from ipad_vad.inference.frame_sources import open_footage
 from ipad_vad.inference.stream_scorer import StreamScorer, structural_latency
 from ipad_vad.methods import get_method
+from ipad_vad.models.sliding_window import period_error
 
 from .helpers import ArraySource
 

@@ -1,4 +1,4 @@
-"""The local error score (evaluate/local_error.py) and the reference detector's local score
+"""The local error score (models/local_error.py) and the reference detector's local score
 (issue 12): hand computation, the light-offset removal, and a small anomaly under a moving light
 spot that the whole-clip distance misses and the local score catches."""
 
@@ -10,9 +10,9 @@ import torch
 from sklearn.metrics import roc_auc_score
 
 from ipad_vad.config import load_params
-from ipad_vad.evaluate.local_error import cell_errors, local_error, remove_local_offset
 from ipad_vad.methods import get_method
 from ipad_vad.methods.base import FitHooks
+from ipad_vad.models.local_error import cell_errors, local_error, remove_local_offset
 from ipad_vad.train.loop import TrainSettings
 
 from .helpers import ArraySource

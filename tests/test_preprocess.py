@@ -5,10 +5,11 @@ import pytest
 from torch.utils.data import DataLoader
 
 from ipad_vad.data.clip_dataset import ClipDataset
+from ipad_vad.data.decoded_cache import CachedSource
 from ipad_vad.data.frames import JpegFolderSource
 from ipad_vad.data.manifest import build_manifest
 from ipad_vad.data.synth.generator import SynthConfig, generate
-from ipad_vad.preprocess.cache import CachedSource, cache_scene
+from ipad_vad.preprocess.cache import cache_scene
 from ipad_vad.preprocess.optical_flow import dense_flow, flow_scene
 from ipad_vad.preprocess.period import estimate_cycle_length, find_cycle_starts, period_scene
 

@@ -11,12 +11,13 @@ import torch
 from ipad_vad.config import load_params
 from ipad_vad.errors import ConfigError
 from ipad_vad.methods import FitHooks, get_method, load_model_file
+from ipad_vad.preprocess.optical_flow import clip_flow
 from ipad_vad.pseudo.inpainters import get_inpainter
 from ipad_vad.pseudo.masks import moving_pixels, pa_mask
 from ipad_vad.pseudo.mixing import NORMAL, ORDER, SPATIAL, PseudoAnomalyMixer
 from ipad_vad.pseudo.settings import PseudoMix, PseudoSettings
 from ipad_vad.pseudo.spatial import spatial_pa
-from ipad_vad.pseudo.temporal import clip_flow, flow_mixup, frame_order_pa, order_indices
+from ipad_vad.pseudo.temporal import flow_mixup, frame_order_pa, order_indices
 
 SMOKE = load_params("params.yaml", "smoke")
 

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from ipad_vad.evaluate.protocols import frame_auc, official_auc, per_type_auc, scene_auc
-from ipad_vad.evaluate.sliding_window import circular_distance, expected_step, period_error
+from ipad_vad.models.sliding_window import circular_distance, expected_step, period_error
 
 # two test videos of 20 frames, 16-frame clips: centres 8..12 -> labels[8:len-7], 5 per video
 LABELS = [np.array([0] * 10 + [1, 1] + [0] * 8), np.array([0] * 8 + [1] + [0] * 11)]

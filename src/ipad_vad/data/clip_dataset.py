@@ -122,7 +122,7 @@ class ClipDataset(Dataset):
         videos = []
         for r in rows.itertuples(index=False):
             if cache_root is not None:
-                from ..preprocess.cache import CachedSource, cache_file
+                from .decoded_cache import CachedSource, cache_file
 
                 src = CachedSource(cache_file(Path(cache_root), r.scene, r.split, r.video))
             else:

@@ -59,7 +59,7 @@ def clip_dataset(params: dict, manifest: pd.DataFrame, split: str, scenes: list[
 
 def check_cache(cache_root: Path, scene: str, rows: pd.DataFrame) -> None:
     """The decoded cache must hold exactly the manifest's videos."""
-    from ..preprocess.cache import read_index
+    from ..data.decoded_cache import read_index
 
     index = read_index(cache_root, scene)["videos"]
     for r in rows.itertuples(index=False):

@@ -5,7 +5,7 @@ The recipe of PatchCore-like detectors - features of a pretrained network agains
 features - with this project's own network and its own matching: every clip's descriptor is the
 feature maps of ``frames`` of its frames; scoring is ``KnnReference``'s (the k nearest normal clips,
 the worst ``cell`` x ``cell`` block of the residual, ``offset_cell`` local offsets removed, each cell
-aligned within ``shift`` feature cells, centre-weighted frames, ``evaluate/local_error.py``), and the
+aligned within ``shift`` feature cells, centre-weighted frames, ``models/local_error.py``), and the
 bank keeps each clip's recording so that the alert threshold is calibrated leaving one recording out
 (``bank_footage: all``), exactly as the reference detector. Only the descriptor differs.
 

@@ -10,7 +10,7 @@ Score components (higher = more anomalous), weighted by ``methods.infp.weights``
 * ``pred_error``: -PSNR of the predicted frame (the paper's score; the prediction clamped to the
   frames' range [-1, 1]);
 * ``pred_local``: the worst ``cell`` x ``cell`` region of the prediction residual, its local light
-  offset removed over ``offset_cell`` blocks (``evaluate/local_error.py``, the local score of the
+  offset removed over ``offset_cell`` blocks (``models/local_error.py``, the local score of the
   quality issue), which a small anomaly moves by its whole size rather than its share of the frame.
 
 Adapted to a device by LoRA on the convolutions and linears of the encoder and the multi-feature
@@ -29,8 +29,8 @@ from typing import Annotated, Literal
 from pydantic import ConfigDict, Field
 
 from ..errors import ConfigError
-from ..evaluate.local_error import local_error
 from ..models.infp import INFP, INFPConfig
+from ..models.local_error import local_error
 from . import register
 from ._reconstruction import psnr_from_mse
 from .abilities import LoRAMixin

@@ -14,8 +14,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from ..evaluate.sliding_window import expected_step, period_error, period_error_at
 from ..models.ipad_vad import IPADVAD
+from ..models.sliding_window import expected_step, period_error, period_error_at
 from . import register
 from ._reconstruction import RECON_ERROR, SwinMethod, centre_recon_error
 from .abilities import WindowScoringMixin

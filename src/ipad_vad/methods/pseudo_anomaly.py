@@ -15,7 +15,7 @@ Score components (higher = more anomalous), the paper's three indicators and a l
 * ``flow_error`` (omega_2): 10 log10 of the squared error of A^t's reconstruction of the flow into the
   centre frame;
 * ``semantic`` (omega_3): D's probability that the clip is a PA;
-* ``recon_local``: the worst cell of the centre frame's residual (``evaluate/local_error.py``), reported alone
+* ``recon_local``: the worst cell of the centre frame's residual (``models/local_error.py``), reported alone
   unless weighted.
 
 Eq. 6 aggregates the indicators with weights eta tuned per dataset; no labels may be used here, so the
@@ -35,10 +35,10 @@ import torch.nn.functional as F
 from pydantic import Field
 from torch import nn
 
-from ..evaluate.local_error import local_error
+from ..models.local_error import local_error
 from ..models.spatio_temporal_pa import STPAConfig, SpatioTemporalPA
+from ..preprocess.optical_flow import clip_flow
 from ..pseudo.mixing import ORDER, SPATIAL, to_uint8, torch_rng
-from ..pseudo.temporal import clip_flow
 from . import register
 from ._reconstruction import RECON_ERROR, centre_recon_error
 from .base import Channels, ClipScores, Method, NonNegInt, PosInt, ScoreComponent, WeightedSettings

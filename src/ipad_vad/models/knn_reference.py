@@ -14,7 +14,7 @@ Scores (``score``):
 * ``local`` (issue 12): the k nearest bank clips are retrieved by that distance, then each is
   compared cell by cell: the residual d(x) - d(b_j), seen as ``frames`` images (3, h, w), is scored
   by its worst ``cell`` x ``cell`` block after the local light offset is removed
-  (``evaluate/local_error.py``), averaged over the frames; the score is the smallest of the k:
+  (``models/local_error.py``), averaged over the frames; the score is the smallest of the k:
   s(x) = min_j sum_f w_f e(r_{j,f}). A small wrong part is a large residual in one cell, where the
   global distance spreads it over the whole clip; a light spot that moves between recordings is a
   smooth offset, removed before the cells are scored. With ``shift`` > 0 each cell is compared with
@@ -60,7 +60,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..evaluate.local_error import cell_errors, local_error
+from .local_error import cell_errors, local_error
 
 RESIDUAL_BYTES = 4 << 20  # local residuals of as many clips together as fit this (one residual, float32): cache-sized
 

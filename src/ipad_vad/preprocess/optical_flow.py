@@ -14,9 +14,9 @@ from typing import Callable, Iterable
 import cv2
 import numpy as np
 
+from ..data.decoded_cache import CachedSource, read_index
 from ..errors import ConfigError
 from ..io_utils import atomic_dir, write_json
-from .cache import CachedSource, read_index
 
 
 def make_flow(method: str):
@@ -41,6 +41,13 @@ def dense_flow(frames: np.ndarray, method: str = "dis", size: tuple[int, int] | 
     if len(frames) > 1:
         energy[0] = energy[1]
     return flow, energy
+
+
+def clip_flow(frames: np.ndarray, method: str, size: tuple[int, int]) -> np.ndarray:
+    """Flow fields (T - 1, h, w, 2) float32 between consecutive frames of `frames` (T, H, W, 3) uint8: the
+    prepare stage's flow of a clip's own frames, for what scores from frames alone (a method's regions,
+    temporal pseudo-anomalies): ``ipad score`` and a live stream have no prepared flow files."""
+    return dense_flow(frames, method, tuple(size))[0][1:].astype(np.float32)
 
 
 def flow_scene(cache_root: str | Path, scene: str, flow_root: str | Path, method: str = "dis",

@@ -26,9 +26,9 @@ import cv2
 import numpy as np
 import pandas as pd
 
+from ..data.decoded_cache import CachedSource, read_index
 from ..data.periods import read_period_file
 from ..io_utils import atomic_dir, write_json
-from .cache import CachedSource, read_index
 
 
 def appearance_signal(frames: np.ndarray, size: int = 12) -> np.ndarray:

@@ -13,10 +13,11 @@ import numpy as np
 from ..data.frames import JpegFolderSource, resize_frame
 from ..data.layout import list_scenes, scan_ipad
 from ..data.synth.preview import tile_sheet
+from ..preprocess.optical_flow import clip_flow
 from .inpainters import get_inpainter
 from .settings import PseudoSettings
 from .spatial import spatial_pa
-from .temporal import clip_flow, flow_mixup, frame_order_pa
+from .temporal import flow_mixup, frame_order_pa
 
 OUTLINE = (255, 0, 255)
 

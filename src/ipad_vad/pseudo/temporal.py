@@ -9,7 +9,7 @@ the same boxes and lambda in every flow field of the clip, so the part moves as 
 the whole clip. Only p' changes (bit-exact elsewhere).
 
 The flow of a clip is computed with the prepare stage's function and settings
-(``preprocess/optical_flow.dense_flow``, ``optical_flow.method``/``size``: DIS, or TV-L1 as the paper)
+(``preprocess/optical_flow.clip_flow``, ``optical_flow.method``/``size``: DIS, or TV-L1 as the paper)
 from the clip's own frames, not read from the prepare stage's files: scoring (``ipad score``, a live
 stream) has frames only, and a method must score the same way it trained.
 """
@@ -18,13 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..preprocess.optical_flow import dense_flow
 from .settings import PseudoSettings
-
-
-def clip_flow(frames: np.ndarray, method: str, size: tuple[int, int]) -> np.ndarray:
-    """Flow fields (T - 1, h, w, 2) float32 between consecutive frames of `frames` (T, H, W, 3) uint8."""
-    return dense_flow(frames, method, tuple(size))[0][1:].astype(np.float32)
 
 
 def flow_mixup(flow: np.ndarray, rng: np.random.Generator, s: PseudoSettings) -> tuple[np.ndarray, np.ndarray]:

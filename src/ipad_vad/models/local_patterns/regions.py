@@ -3,7 +3,7 @@
 The paper crops the boxes of a pretrained region proposal network (RegionCLIP's), which cannot be
 downloaded here. A fixed industrial camera sees its machine's parts move in the same places cycle
 after cycle, so the places come from the optical flow of normal footage (the prepare stage's flow
-function, ``pseudo/temporal.clip_flow``): the flow magnitude is averaged over the footage, pixels
+function, ``preprocess/optical_flow.clip_flow``): the flow magnitude is averaged over the footage, pixels
 above ``threshold`` x its maximum are moving, each connected component is a box, boxes that overlap
 are merged with their neighbours (the paper combines overlapping objects), a box is made square on
 its longest side and enlarged by 25 % along both dimensions (§3.1, fast-moving objects), clipped
@@ -17,7 +17,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from ...pseudo.temporal import clip_flow
+from ...preprocess.optical_flow import clip_flow
 
 Box = tuple[float, float, float, float]  # normalised x0, y0, x1, y1
 
