@@ -125,6 +125,25 @@ def test_captions_name_what_is_drawn_and_are_deterministic():
     assert colour_word((30, 200, 60)) == "green" and colour_word((128, 128, 128)) == "grey"
 
 
+def test_side_information_has_captions_for_generated_footage_and_none_for_other_footage(tmp_path):
+    """A method asks the data layer (data/side_info.py), not the generator, for captions (issue 28)."""
+    import json
+
+    from ipad_vad.data.side_info import NO_SIDE_INFO, side_info
+
+    assert side_info(tmp_path) is NO_SIDE_INFO  # a user's own footage: no generator summary
+    assert NO_SIDE_INFO.region_captions("S05", "training", "01") is None
+    settings = {"scenes": ["S05"], "size": [64, 64], "fps": 2, "train_cycles": 2}
+    (tmp_path / "synth.json").write_text(json.dumps({"config": settings}))
+    side = side_info(tmp_path)
+    assert side.region_captions("S05", "training", "01") == captions_for("S05", 1, SynthConfig.from_params(settings))
+    assert side.region_captions("S05", "testing", "01") is None  # only training videos are planned as normal
+    assert side.region_captions("S07", "training", "01") is None  # a scene the generator did not make
+    (tmp_path / "synth.json").write_text(json.dumps({"videos": []}))
+    with pytest.raises(DataError, match="synth.json: not a generator summary"):
+        side_info(tmp_path)
+
+
 def _video(n=40, seed=0):
     from ipad_vad.data.clip_dataset import ClipDataset, VideoRecord
 

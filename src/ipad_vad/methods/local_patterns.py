@@ -13,7 +13,8 @@ Substitutes for what cannot be had here (docs/methods/local-patterns.md):
   model: the base model holds the regions of every pretraining scene (a clip is scored with those of
   the nearest camera by a frame descriptor - no scene name is used), a device's adapted model its own.
 * **captions**: CLIP's sentences cannot be made; the generator knows what every region of every
-  frame shows (``data/synth/captions.py``): for each region the polygon it overlaps most gives two
+  frame shows (``data/synth/captions.py``, asked through the data layer's side information,
+  ``data/side_info.py``): for each region the polygon it overlaps most gives two
   sentences, the paper's action ("pick-and-place gripper carry middle") and appearance ("red disc")
   groups; "still background" where nothing is drawn. The text encoder is a token embedding + one
   self-attention layer over a vocabulary built from these captions, trained from scratch.
@@ -46,10 +47,8 @@ there with what did not help.
 
 from __future__ import annotations
 
-import json
 import logging
 from collections import defaultdict
-from pathlib import Path
 from typing import Annotated, Literal
 
 import numpy as np
@@ -59,6 +58,7 @@ from pydantic import Field, model_validator
 from torch import nn
 
 from ..data.sampling import contiguous_share_ends
+from ..data.side_info import NO_SIDE_INFO, SideInfo, side_info
 from ..models.local_patterns.backbone import load_image_encoder
 from ..models.local_patterns.itam import contrastive_loss
 from ..models.local_patterns.model import LocalPatterns, LocalPatternsConfig, camera_key
@@ -193,23 +193,15 @@ class LocalPatternsMethod(Method):
             log.info("local_patterns: no motion in a camera's footage; grid regions instead")
         return grid_regions(s.grid)
 
-    def _synth_config(self):
-        """The generator settings of the data root (captions can be made), or None (footage without captions)."""
-        path = Path(self.params["data"]["root"]) / "synth.json"
-        if not path.is_file():
-            return None
-        from ..data.synth.generator import SynthConfig
+    def _side_info(self) -> SideInfo:
+        """What the data layer knows of the data root's footage beyond its frames: captions for generated
+        footage, nothing (``NO_SIDE_INFO``) for any other."""
+        return side_info(self.params["data"]["root"])
 
-        return SynthConfig.from_params(json.loads(path.read_text())["config"])
-
-    def _captions(self, video, first: int, n: int, boxes: list[tuple], cfg) -> list[list[tuple[str, str]]] | None:
-        """(action, appearance) per frame and region of a generated training video; None if not generated."""
-        from ..data.synth.captions import captions_for
-
-        if cfg is None or video.scene not in cfg.scenes or video.split != "training" or not str(video.video).isdigit():
-            return None
-        frames = captions_for(video.scene, int(video.video), cfg)
-        if len(frames) < first + n:
+    def _captions(self, video, first: int, n: int, boxes: list[tuple], side: SideInfo) -> list[list[tuple[str, str]]] | None:
+        """(action, appearance) per frame and region of a training video; None where its footage has no captions."""
+        frames = side.region_captions(video.scene, video.split, video.video)
+        if frames is None or len(frames) < first + n:
             return None
         out = []
         for f in range(first, first + n):
@@ -230,7 +222,7 @@ class LocalPatternsMethod(Method):
         -> the SMM (or plain predictor) by the MSE of predicting v(t + dt) -> normal feature banks and
         scales. `model` (adapting to a device): its spatial part is kept, the predictor fine-tuned."""
         hooks = hooks or FitHooks()
-        s, cfg = self.settings, self.config
+        s = self.settings
         torch.manual_seed(int(settings.seed))
         footage = self._footage(dataset, settings.fraction)
         cameras: dict[str, list[int]] = defaultdict(list)
@@ -239,9 +231,9 @@ class LocalPatternsMethod(Method):
         names = list(cameras)
         boxes = {c: self._regions([footage[i][2] for i in cameras[c]]) for c in names}
         R = max(len(b) for b in boxes.values())
-        synth = self._synth_config() if model is None and s.itam else None
-        captions = {i: self._captions(v, lo, len(f), boxes[v.scene or "camera"], synth)
-                    for i, (v, lo, f) in enumerate(footage)} if synth else {}
+        side = self._side_info() if model is None and s.itam else NO_SIDE_INFO
+        captions = {i: self._captions(v, lo, len(f), boxes[v.scene or "camera"], side)
+                    for i, (v, lo, f) in enumerate(footage)}
         sentences = sorted({w for c in captions.values() if c for row in c for pair in row for w in pair})
         vocab = {w: i + 2 for i, w in enumerate(sorted({t for x in sentences for t in x.split()}))}  # 0 pad, 1 unknown
         base = model
