@@ -53,3 +53,17 @@ def test_a_variants_stages_depend_on_its_parents_file_and_settings(tmp_path):
         assert {"methods.infp", "methods.infp_baseline"} <= set(stages[stage]["params"]), stage
     assert "src/ipad_vad/methods/knn.py" in stages["pretrain@knn"]["deps"]
     assert "methods.infp" not in stages["pretrain@knn"]["params"]  # a method depends on its own family only
+
+
+def test_ipad_data_scenes_rewrites_the_stage_items_with_the_new_devices(tmp_path):
+    """`ipad data scenes` (jobs/scene_roles.write_roles) changes pipeline.devices: the per-method
+    stages must follow, or DVC would adapt and evaluate the old devices."""
+    from ipad_vad.jobs.scene_roles import write_roles
+
+    shutil.copy(ROOT / "params.yaml", tmp_path / "params.yaml")
+    write_stage_items(tmp_path / "params.yaml")
+    roles = {"scenes": ["cam1", "cam2"], "pretrain_scenes": [], "devices": ["cam1", "cam2"], "pretrain_data": "devices"}
+    write_roles(tmp_path / "params.yaml", tmp_path / "data", roles)
+    check_stage_items(tmp_path / "params.yaml")
+    items = yaml.safe_load((tmp_path / STAGE_ITEMS).read_text())["method_stages"]["method_devices"]
+    assert "knn-cam2" in items and not any(k.endswith("-R01") for k in items)

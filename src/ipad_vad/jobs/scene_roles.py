@@ -17,6 +17,7 @@ from pathlib import Path
 from ..data.layout import list_scenes
 from ..errors import ConfigError, DataError
 from ..io_utils import atomic_path
+from ..method_index import STAGE_ITEMS, write_stage_items
 from .layout import SCENE_NAME
 
 SCENE_KEYS = ("scenes", "pretrain_scenes", "devices", "pretrain_data")
@@ -75,4 +76,6 @@ def write_roles(params_path: str | Path, root: str | Path, roles: dict, syntheti
         doc["synth"]["scenes"] = []
     with atomic_path(params_path) as tmp, open(tmp, "w") as f:
         yaml.dump(doc, f)
+    if params_path.with_name(STAGE_ITEMS).is_file():  # dvc.yaml's per-method stages over the new devices
+        write_stage_items(params_path)
     return changes
