@@ -9,8 +9,9 @@ from typing import Optional
 
 import typer
 
-from ipad_vad.cli import ProfileOpt, _console, _params, app, storage_app
+from ipad_vad.cli import app, storage_app
 from ipad_vad.cli import main as _library_main
+from ipad_vad.cli_common import ProfileOpt, command_params, console
 
 MethodOpt = typer.Option(None, "--method", help="one method (default: every method of pipeline.methods)")
 
@@ -19,7 +20,7 @@ def _check_params(profile: Optional[str]) -> None:
     """Validate ./params.yaml (the file every flow reads) and its profile before any Prefect server or
     flow run starts: a bad setting (an unknown method in pipeline.methods, issue 29) is then a one-line
     error, not a failed flow run's traceback after a temporary server has started."""
-    _params(None, profile)
+    command_params(None, profile)
 
 
 def _run_flow(name: str, **kw):
@@ -44,16 +45,16 @@ def step_validate(profile: Optional[str] = ProfileOpt):
     try:
         res = _run_flow("validate_flow", profile=profile)
     except ValidationFailed as e:
-        _console().print(str(e), style="red")
+        console().print(str(e), style="red")
         raise typer.Exit(code=1)
-    _console().print(f"validation passed: {res['videos']} videos kept, {res['excluded']} excluded", highlight=False)
+    console().print(f"validation passed: {res['videos']} videos kept, {res['excluded']} excluded", highlight=False)
 
 
 @app.command("prepare")
 def step_prepare(scene: str = typer.Option(..., "--scene"), profile: Optional[str] = ProfileOpt):
     """Pipeline step: decoded cache, optical flow and period estimation for one scene."""
     res = _run_flow("prepare_flow", scene=scene, profile=profile)
-    _console().print(f"{scene}: cycle {res['cycle_frames']} frames (estimated {res['estimated_cycle_frames']}"
+    console().print(f"{scene}: cycle {res['cycle_frames']} frames (estimated {res['estimated_cycle_frames']}"
                      + (f", error {res['error_frames']} frames" if res["error_frames"] is not None else "") + ")")
 
 
@@ -61,14 +62,14 @@ def step_prepare(scene: str = typer.Option(..., "--scene"), profile: Optional[st
 def step_pretrain(method: Optional[str] = MethodOpt, profile: Optional[str] = ProfileOpt):
     """Pipeline step: fit a method's base model on the pretrain scenes (and register it when the method
     competes for devices)."""
-    _console().print(_run_flow("pretrain_flow", method=method, profile=profile))
+    console().print(_run_flow("pretrain_flow", method=method, profile=profile))
 
 
 @app.command("finetune")
 def step_finetune(device: str = typer.Option(..., "--device"), method: Optional[str] = MethodOpt,
                   profile: Optional[str] = ProfileOpt):
     """Pipeline step: adapt a method (lora | full | refit) to one device."""
-    _console().print(_run_flow("finetune_flow", device=device, method=method, profile=profile))
+    console().print(_run_flow("finetune_flow", device=device, method=method, profile=profile))
 
 
 @app.command("evaluate")
@@ -76,15 +77,15 @@ def step_evaluate(scene: Optional[str] = typer.Option(None, "--scene", help="def
                   method: Optional[str] = MethodOpt, profile: Optional[str] = ProfileOpt):
     """Pipeline step: score a scene (or every pretrain scene) with a method; AUCs; a device's alert calibration."""
     res = _run_flow("evaluate_flow", scene=scene, method=method, profile=profile)
-    _console().print(", ".join(f"{k}: AUC {100 * v['auc']:.1f} %" for k, v in res.items()))  # percent, as everywhere
+    console().print(", ".join(f"{k}: AUC {100 * v['auc']:.1f} %" for k, v in res.items()))  # percent, as everywhere
 
 
 @app.command("report")
 def step_report(profile: Optional[str] = ProfileOpt):
     """Pipeline step: the Table-2-style results table (Markdown and JSON) and the per-scene plots."""
     _run_flow("report_flow", profile=profile)
-    p = _params(Path("params.yaml"), profile)
-    _console().print((Path(p["pipeline"]["reports_root"]) / "results.md").read_text())
+    p = command_params(Path("params.yaml"), profile)
+    console().print((Path(p["pipeline"]["reports_root"]) / "results.md").read_text())
 
 
 @app.command("promote")
@@ -93,7 +94,7 @@ def step_promote(device: str = typer.Option(..., "--device"), profile: Optional[
     pipeline.promote_min_auc and beats the current one."""
     r = _run_flow("promote_flow", device=device, profile=profile)
     cands = ", ".join(f"{m} {a:.1f} %" for m, a in r["candidates"].items())  # AUCs in percent
-    _console().print(f"{r['model']} v{r['version']}: {r['method']} (candidates: {cands}) -> {r['alias']}"
+    console().print(f"{r['model']} v{r['version']}: {r['method']} (candidates: {cands}) -> {r['alias']}"
                      + (f" (champion v{r['previous_champion']}: {r['previous_auc']:.1f} %)" if r["previous_champion"] else "")
                      + ("" if r.get("usable", True) else f"; below promote_min_auc {r['min_auc']:g} %: "
                         f"{device} has no usable detector"), markup=False)
@@ -130,7 +131,7 @@ def step_ingest(
         raise DataError(landing, "landing folder does not exist (cameras drop footage at "
                                  "<landing>/<device>/[<split>/]<name>.mp4)")
     res = retrain_on_footage(str(landing), devices.split(",") if devices else None, profile, not no_commit)
-    _console().print(res)
+    console().print(res)
 
 
 @storage_app.command("poll")
@@ -143,7 +144,7 @@ def storage_poll(devices: Optional[str] = typer.Option(None, "--devices", help="
     _check_params(profile)
     from flows.landing import retrain_from_landing
 
-    _console().print(retrain_from_landing(devices.split(",") if devices else None, profile, not no_commit, not no_push))
+    console().print(retrain_from_landing(devices.split(",") if devices else None, profile, not no_commit, not no_push))
 
 
 def main() -> None:

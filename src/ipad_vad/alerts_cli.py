@@ -8,21 +8,19 @@ from typing import Optional
 
 import typer
 
+from .cli_common import ParamsOpt, ProfileOpt, command_params, console, print_import
+
 alerts_app = typer.Typer(help="Alerts of `ipad score`: list them, mark false alarms or confirm them, export the "
                               "marked footage as data.", no_args_is_help=True)
 
 ScoresOpt = typer.Option(Path("scores"), "--scores", help="the scores folder of `ipad score --out`")
 DataOpt = typer.Option(None, "--data", help="data folder (default: params data.root)")
-# as cli.py's (this module cannot import them: cli.py imports it to register `ipad alerts`)
-ParamsOpt = typer.Option(None, "--params", help="params file (default: ./params.yaml if there is one, else built-in defaults)")
-ProfileOpt = typer.Option(None, "--profile", help="profile overlay (smoke|demo|paper); default: params.yaml `profile`")
 
 
 def _setup(params: Optional[Path], profile: Optional[str], data: Optional[Path]):
     from .alerts.operator_settings import FeedbackSettings
-    from .cli import _params
 
-    p = _params(params, profile)
+    p = command_params(params, profile)
     return p, FeedbackSettings.from_params(p), data or Path((p.get("data") or {}).get("root") or "data/ipad")
 
 
@@ -31,11 +29,10 @@ def alerts_list(scores: Path = ScoresOpt, params: Optional[Path] = ParamsOpt,
                 profile: Optional[str] = ProfileOpt):
     """Every alert in the scores folder: id, footage, device, span, peak, model version, mark."""
     from .alerts.feedback import list_alerts, read_marks
-    from .cli import _console
 
     _, settings, _ = _setup(params, profile, None)
     alerts, marks = list_alerts(scores), read_marks(scores, settings)
-    con = _console()
+    con = console()
     for a in alerts:
         m = marks.get(a.id) or {}
         mark = m.get("verdict", "-") + (f" -> {m['exported']['as']}" if m.get("exported") else "")
@@ -47,12 +44,11 @@ def alerts_list(scores: Path = ScoresOpt, params: Optional[Path] = ParamsOpt,
 
 def _mark(alert_id: str, verdict: str, scores: Path, data: Optional[Path], note: str, params, profile) -> None:
     from .alerts.feedback import mark_alert
-    from .cli import _console
 
     _, settings, root = _setup(params, profile, data)
     m = mark_alert(scores, alert_id, verdict, root, settings, note)
     split = "training (normal)" if verdict == "false_alarm" else "test (labelled anomalous)"
-    _console().print(f"{alert_id}: marked {verdict}; `ipad alerts export` imports its frames into {root}/{m['device']} "
+    console().print(f"{alert_id}: marked {verdict}; `ipad alerts export` imports its frames into {root}/{m['device']} "
                      f"as {split} footage")
 
 
@@ -83,14 +79,13 @@ def alerts_export(scores: Path = ScoresOpt, data: Optional[Path] = DataOpt,
     """Import the footage of every marked, not yet exported alert (`ipad data import`'s path); then
     version it (`ipad ingest` / `dvc add`) and retrain."""
     from .alerts.feedback import export_marks
-    from .cli import _console, _print_import
 
     p, settings, root = _setup(params, profile, data)
     clip_len = int((p.get("clip") or {}).get("length") or 16)  # as `ipad data import`: a recording needs one clip
     res = export_marks(scores, root, settings, int((p.get("data") or {}).get("jpeg_quality") or 95), clip_len, clip_len)
-    con = _console()
+    con = console()
     if res.report is not None:
-        _print_import(res.report, root)
+        print_import(res.report, root)
     for e in res.exported:
         con.print(f"{e['alert']} ({e['verdict']}) -> {e['as']}", soft_wrap=True)
     for f in res.failed:

@@ -15,6 +15,14 @@ from typing import Optional
 
 import typer
 
+# The helpers every command module shares are public in cli_common.py (flows/cli.py and alerts_cli.py
+# import them from there); cli.py calls them by these short local names.
+from .cli_common import DEFAULT_PARAMS, ParamsOpt, ProfileOpt
+from .cli_common import command_params as _params
+from .cli_common import console as _console
+from .cli_common import print_import as _print_import
+from .cli_common import styled as _styled
+
 app = typer.Typer(help="ipad-vad: industrial process video anomaly detection pipeline.",
                   no_args_is_help=True, pretty_exceptions_enable=False, add_completion=False)
 data_app = typer.Typer(help="Data: import footage, generate synthetic data, validate, inspect.",
@@ -22,35 +30,6 @@ data_app = typer.Typer(help="Data: import footage, generate synthetic data, vali
 app.add_typer(data_app, name="data")
 model_app = typer.Typer(help="Models: train (pretrain / baselines), LoRA fine-tune, evaluate.", no_args_is_help=True)
 app.add_typer(model_app, name="model")
-
-DEFAULT_PARAMS = Path("params.yaml")
-ParamsOpt = typer.Option(None, "--params", help="params file (default: ./params.yaml if there is one, else built-in defaults)")
-ProfileOpt = typer.Option(None, "--profile", help="profile overlay (smoke|demo|paper); default: params.yaml `profile`")
-
-
-def _params(params: Optional[Path], profile: Optional[str]) -> dict:
-    """The params of a command: a file named by --params must exist (issue 16: a missing file was
-    silently replaced by the built-in defaults); without --params, ./params.yaml if there is one."""
-    from .config import load_params
-
-    if params is None:
-        return load_params(DEFAULT_PARAMS, profile) if DEFAULT_PARAMS.is_file() else {}
-    return load_params(params, profile)
-
-
-def _console():
-    """The CLI's console. Text is printed literally: no rich markup (a path like
-    ``cam [2]/[v2] broken.mp4`` or a detail ``[n_frames=812, n_labels=790]`` would lose its
-    brackets) and no highlighting; colour comes only from ``style=`` (issue 16)."""
-    from rich.console import Console
-
-    return Console(stderr=False, markup=False, highlight=False)
-
-
-def _styled(text: str, style: str):
-    from rich.text import Text
-
-    return Text(text, style=style)
 
 
 @data_app.command("import")
@@ -84,22 +63,6 @@ def data_import(
     _print_import(report, out)
     if report.quarantined:
         raise typer.Exit(code=0 if report.changed or report.unchanged else 1)
-
-
-def _print_import(report, out: Path) -> None:
-    con = _console()
-    con.print(f"imported {len(report.imported)}, relabelled {len(report.relabelled)}, unchanged {len(report.unchanged)}, "
-              f"quarantined {len(report.quarantined)}, ignored {len(report.ignored)}  -> {out}")
-    # plain lines, not a table: paths stay whole (copyable) however narrow the terminal
-    for r in report.reconciled:
-        con.print(f"completed an interrupted import: {r} written again", soft_wrap=True)
-    for r in report.relabelled:
-        con.print(f"relabelled {r['as']} from {r['labels']}", soft_wrap=True)
-    for q in report.quarantined:
-        con.print(_styled("quarantined", "red"), f"{q['path']}: {q['reason']}", soft_wrap=True)
-    for q in report.ignored:
-        con.print(f"ignored {q['path']}: {q['reason']}", soft_wrap=True)
-    con.print(f"report: {report.path or 'not written (the disk is full)'}")
 
 
 @data_app.command("validate")
