@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.setup-stamp
 PROFILE ?= demo
 
-.PHONY: setup lock demo serve serve-cameras ui-snapshot test test-fast bench bench-quality bench-quality-pa bench-quality-lp-variants bench-quality-ablation bench-alerts bench-alerts-feedback bench-serve preview clean-data help
+.PHONY: setup lock demo serve serve-cameras ui-snapshot lint test test-fast bench bench-quality bench-quality-pa bench-quality-lp-variants bench-quality-ablation bench-alerts bench-alerts-feedback bench-serve preview clean-data help
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -44,6 +44,14 @@ serve-cameras: setup  ## after make demo: the demo devices' test videos as live 
 
 ui-snapshot: setup  ## screenshots of both UIs after make demo (headless Chromium) into docs/img/ui/
 	bash scripts/ui_snapshot.sh
+
+# Issue 28: ruff's rules and format, and the import contracts (layers point one way; the library never
+# imports flows/, tasks/, Prefect or DVC), all configured in pyproject.toml. Changes nothing.
+LINT_PATHS := src tests flows tasks benchmarks scripts
+lint: setup  ## ruff check + ruff format --check + lint-imports (pyproject.toml); CI runs it before the tests
+	$(BIN)/ruff check $(LINT_PATHS)
+	$(BIN)/ruff format --check $(LINT_PATHS)
+	$(BIN)/lint-imports --no-cache
 
 test: setup  ## run the whole test suite (292 tests; 34 min on 2 CPU cores with a make demo beside it, 2026-12-02)
 	$(BIN)/python -m pytest
