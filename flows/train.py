@@ -12,7 +12,7 @@ def pretrain_flow(method: str | None = None, profile: str | None = None) -> dict
     """Base model of one method (default: every method of pipeline.methods) on the pretrain scenes;
     the bases of the methods that compete for a device's champion are registered as
     `ipad-vad-base-<method>`."""
-    p = params(profile)
+    p = params(profile, [method] if method else None)
     methods = [method] if method else list(p["pipeline"]["methods"])
     results = {}
     for m in methods:
@@ -25,6 +25,6 @@ def pretrain_flow(method: str | None = None, profile: str | None = None) -> dict
 @flow(name="finetune", flow_run_name=run_name("finetune", "method", "device"))
 def finetune_flow(device: str, method: str | None = None, profile: str | None = None) -> dict:
     """Adapt one method (default: every method) to one device."""
-    p = params(profile)
+    p = params(profile, [method] if method else None)
     methods = [method] if method else list(p["pipeline"]["methods"])
     return {m: finetune_task(p, m, device) for m in methods}

@@ -6,14 +6,18 @@ IO_RETRIES = dict(retries=2, retry_delay_seconds=exponential_backoff(backoff_fac
 GPU_TAGS = ["gpu"]
 
 
-def params(profile: str | None = None) -> dict:
+def params(profile: str | None = None, build: list[str] | None = None) -> dict:
+    """./params.yaml with its profile, checked before any work. `build`: the methods whose settings
+    (``methods.<m>``) are checked by building them: those the step runs, none for a step that runs no
+    method (it then never imports torch); default: every method of pipeline.methods, as at the start
+    of a pipeline run (the validate step, the pipeline and retraining flows)."""
     from ipad_vad.config import load_params
     from ipad_vad.jobs.layout import check
     from ipad_vad.jobs.settings import PipelineSettings
 
     p = load_params("params.yaml", profile)
     check(p)  # pipeline.scenes == pretrain_scenes + devices, or a clear error before any work
-    PipelineSettings.from_params(p)  # known methods, promote_methods among them
+    PipelineSettings.from_params(p, build)  # known methods, promote_methods among them
     return p
 
 

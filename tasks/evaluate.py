@@ -3,7 +3,6 @@ from pathlib import Path
 import mlflow
 from prefect import task
 
-from ipad_vad.jobs.evaluate import evaluate_pretrain_scenes, evaluate_scene
 from ipad_vad.jobs.layout import eval_dir
 from ipad_vad.jobs.report import report
 from ipad_vad.registry import tracking
@@ -34,6 +33,8 @@ def _log_lines(method: str, scene: str, m: dict) -> None:
 @task(name="evaluate", tags=GPU_TAGS)
 def evaluate_task(p: dict, method: str, scene: str) -> dict:
     """One method on one scene (a device is also calibrated)."""
+    from ipad_vad.jobs.evaluate import evaluate_scene  # here: the report step (same flow module) needs no torch
+
     with tracking.run(f"evaluate {method} {scene}", "evaluate", scene, params={"evaluate": p["evaluate"], "method": method},
                       manifest=p["data"]["manifest"]):
         mlflow.set_tag("ipad.method", method)
@@ -50,6 +51,8 @@ def evaluate_task(p: dict, method: str, scene: str) -> dict:
 @task(name="evaluate-pretrain", tags=GPU_TAGS)
 def evaluate_pretrain_task(p: dict, method: str) -> dict:
     """A method's base model on every pretrain scene."""
+    from ipad_vad.jobs.evaluate import evaluate_pretrain_scenes
+
     with tracking.run(f"evaluate {method} pretrain scenes", "evaluate", params={"evaluate": p["evaluate"], "method": method},
                       manifest=p["data"]["manifest"]):
         mlflow.set_tag("ipad.method", method)

@@ -43,7 +43,7 @@ def _evaluation(params: dict, device: str, method: str) -> dict:
 
 def candidates(params: dict, device: str) -> dict[str, float]:
     """Each competing method's AUC in percent on the device (scene norm, combined score)."""
-    pipe = PipelineSettings.from_params(params)
+    pipe = PipelineSettings.from_params(params, build=[])  # the section; the winner is built when it is logged
     return {m: auc_pct(_evaluation(params, device, m)["auc"]["scene_norm"]["score"]) for m in pipe.promote_methods}
 
 
@@ -66,7 +66,7 @@ def _example(params: dict, scene: str, split: str, source: DataSource) -> np.nda
 def promote_device(params: dict, device: str, tags: dict | None = None, source: DataSource = DataSource.PREPARED) -> dict:
     """Register the device's best method (within the active MLflow run) and apply the champion rule;
     writes ``<registry_root>/<device>.json``."""
-    pipe = PipelineSettings.from_params(params)
+    pipe = PipelineSettings.from_params(params, build=[])  # the section; the winner is built when it is logged
     aucs = candidates(params, device)
     method = best_candidate(aucs, pipe.promote_methods)
     calibration = eval_dir(params, device, method) / "calibration.json"

@@ -4,6 +4,7 @@ dict with a one-line ConfigError for a bad key, plus the checks that need more t
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import ClassVar
 
 from ..errors import ConfigError
@@ -52,13 +53,15 @@ class PipelineSettings(Pipeline, _FromParams):
     section: ClassVar[str] = "pipeline"
 
     @classmethod
-    def from_params(cls, p: dict) -> "PipelineSettings":
+    def from_params(cls, p: dict, build: Iterable[str] | None = None) -> "PipelineSettings":
         """The section, its methods built (each checks ``methods.<m>`` against its typed Settings) and
-        the methods that compete for a champion among those evaluated."""
-        from ..methods import get_method
-
+        the methods that compete for a champion among those evaluated. `build`: only these methods
+        (a pipeline step builds those it runs, a preprocessing step none: no torch); default: every
+        method of pipeline.methods, as a pipeline run's start."""
         s = super().from_params(p)
-        for m in s.methods:
+        for m in s.methods if build is None else build:
+            from ..methods import get_method  # here: methods/ imports torch
+
             get_method(m, p)
         outside = [m for m in s.promote_methods if m not in s.methods]
         if outside:

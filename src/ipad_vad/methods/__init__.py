@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
+from pathlib import Path
 
 from ..errors import ConfigError
 from .base import ClipScores, FitHooks, FitResult, Method, ScoreComponent, ScoreContext, load_model_file  # noqa: F401
@@ -64,7 +65,15 @@ def method_names() -> list[str]:
 
 
 def get_method_class(name: str) -> type[Method]:
-    _discover()
+    """The class of method `name`: its own file (``<name>.py``) is imported first, and every method
+    only when that does not register it (a variant in its parent's file, an unknown name): a step
+    that builds knn then never imports ipad_vad's Video Swin (timm, torchvision; ~3 s a process)."""
+    own = Path(__path__[0]) / f"{name}.py"
+    if name not in _REGISTRY and name.isidentifier() and name not in _INFRASTRUCTURE and not name.startswith("_") \
+            and own.is_file():
+        importlib.import_module(f"{__name__}.{name}")
+    if name not in _REGISTRY:
+        _discover()
     if name not in _REGISTRY:
         raise ConfigError(f"unknown method {name!r}; known: {sorted(_REGISTRY)}")
     return _REGISTRY[name]
