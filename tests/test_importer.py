@@ -300,7 +300,7 @@ def _tree_bytes(root: Path) -> dict:
             if p.is_file() and p.name != "import_report.json"}
 
 
-@pytest.mark.parametrize("kind", ["videos", "ipad_tree"])
+@pytest.mark.parametrize("kind", ["videos", pytest.param("ipad_tree", marks=pytest.mark.slow)])
 def test_an_import_killed_at_any_write_point_is_completed_by_the_next_one(tmp_path, kind):
     """Issue 16 (1): kill -9 (os._exit via the fault hook, data/fault_points.py) at every write point
     of an import, on the first and on a later video; the re-run's data folder equals an uninterrupted

@@ -235,6 +235,7 @@ def _score(project, tmp_path):
     return json.loads((tmp_path / "02.alerts.json").read_text()), r.stdout
 
 
+@pytest.mark.slow
 def test_promotion_picks_the_better_method_records_it_and_ipad_score_uses_either(device_project, tmp_path, monkeypatch):
     from ipad_vad.jobs.promote import promote_device
     from ipad_vad.registry import tracking

@@ -145,6 +145,7 @@ class _Rendered:
         return self.f[list(idx)]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", ["ipad_vad", "conv_ae"])
 def test_tiny_model_overfits_one_batch(name):
     torch.manual_seed(0)
@@ -158,6 +159,7 @@ def test_tiny_model_overfits_one_batch(name):
     assert last < first / 5
 
 
+@pytest.mark.slow
 def test_checkpoint_resume_continues_identically(tmp_path):
     ds = ClipDataset([VideoRecord(_Frames(20, 2)), VideoRecord(_Frames(14, 3))], clip_len=8, stride=2)
     s = TrainSettings(epochs=3, batch_size=2, lr=1e-3, device="cpu", num_workers=0, seed=7)
@@ -179,6 +181,7 @@ def test_checkpoint_resume_continues_identically(tmp_path):
     assert [h["loss"] for h in hist] == [h["loss"] for h in straight.history]
 
 
+@pytest.mark.slow
 def test_training_with_spawned_workers_inside_a_prefect_flow(tmp_path):
     """DataLoader workers started by fork die inside Prefect task runs; the loop spawns them."""
     import subprocess

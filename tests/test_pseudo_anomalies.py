@@ -162,6 +162,7 @@ def _scene_clips(tmp_path, n_frames=None):
                        clip_len=SMOKE["clip"]["length"], stride=1)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("inpainter", ["opencv", "patch"])
 def test_an_ae_trained_with_spatial_pas_reconstructs_their_region_worse(tmp_path, inpainter):
     """conAE with and without ``pseudo_anomalies.spatial`` on the same normal clips: fed held-out spatial

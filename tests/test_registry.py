@@ -42,6 +42,7 @@ def _base_and_adapter(tmp_path):
     return tmp_path / "base.pt", tmp_path / "adapted"
 
 
+@pytest.mark.slow
 def test_registry_pyfunc_scores_like_the_in_memory_model_and_promotion_rules(store):
     base, adapter = _base_and_adapter(store)
     clips = (torch.rand(3, 3, 8, 32, 32) * 2 - 1).numpy()
@@ -152,6 +153,7 @@ def test_lineage_finds_the_run_that_produced_the_registered_files(store):
     assert lineage_tags(base, adapted).keys() == {"pretrain_run_id"}  # absent, not guessed
 
 
+@pytest.mark.slow
 def test_a_model_below_the_minimum_auc_is_never_champion_and_the_device_is_refused(store):
     from ipad_vad.errors import ConfigError
     from ipad_vad.inference.champion import load_scorer

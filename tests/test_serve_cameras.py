@@ -227,7 +227,8 @@ def test_sigterm_drains_the_clips_and_exits_0(registry, tmp_path):
                          text=True)
     scores = tmp_path / "out" / "cam.scores.csv"
     deadline = time.time() + 120
-    while time.time() < deadline and (not scores.exists() or len(scores.read_text().splitlines()) < 20):
+    while (time.time() < deadline and p.poll() is None  # a crashed server fails the test now, not in 120 s
+           and (not scores.exists() or len(scores.read_text().splitlines()) < 20)):
         time.sleep(0.2)
     p.send_signal(signal.SIGTERM)
     out, _ = p.communicate(timeout=60)

@@ -136,6 +136,7 @@ def test_dvc_push_and_pull_round_trip_through_the_s3_remote(s3, tmp_path):
     assert after == before
 
 
+@pytest.mark.slow
 def test_mlflow_server_stores_artifacts_on_s3_and_reads_them_back(s3, tmp_path):
     import mlflow
 
