@@ -42,8 +42,14 @@ def project(tmp_path_factory):
     copy_project_skeleton(repo)
     (repo / "params.yaml").write_text((ROOT / "params.yaml").read_text())
     _edit(repo / "params.yaml", lambda p: p.update(profile="paper"))
-    env = dict(os.environ, PATH=f"{VENV_BIN}:{os.environ['PATH']}", GIT_AUTHOR_NAME="t", GIT_AUTHOR_EMAIL="t@t",
-               GIT_COMMITTER_NAME="t", GIT_COMMITTER_EMAIL="t@t")
+    env = dict(
+        os.environ,
+        PATH=f"{VENV_BIN}:{os.environ['PATH']}",
+        GIT_AUTHOR_NAME="t",
+        GIT_AUTHOR_EMAIL="t@t",
+        GIT_COMMITTER_NAME="t",
+        GIT_COMMITTER_EMAIL="t@t",
+    )
     env.pop("IPAD_PROFILE", None)
     sh("git init -q && dvc init -q && dvc config core.analytics false", repo, env)
     sh("dvc repro params", repo, env)  # the real `ipad params resolve`
@@ -56,13 +62,16 @@ def project(tmp_path_factory):
 def _placeholders(repo):
     """A small file for every output and input of every stage that is not there (a folder for a
     path without a suffix), so that `dvc commit` can record the pipeline without running it."""
-    code = ("from dvc.repo import Repo\n"
-            "r = Repo('.')\n"
-            "outs = [str(o.fs_path) for s in r.index.stages for o in s.outs]\n"
-            "deps = [str(d.fs_path) for s in r.index.stages for d in s.deps if not hasattr(d, 'params')]\n"
-            "print(__import__('json').dumps([outs, deps]))")
-    outs, deps = json.loads(subprocess.run([sys.executable, "-c", code], cwd=repo, capture_output=True, text=True,
-                                           check=True).stdout)
+    code = (
+        "from dvc.repo import Repo\n"
+        "r = Repo('.')\n"
+        "outs = [str(o.fs_path) for s in r.index.stages for o in s.outs]\n"
+        "deps = [str(d.fs_path) for s in r.index.stages for d in s.deps if not hasattr(d, 'params')]\n"
+        "print(__import__('json').dumps([outs, deps]))"
+    )
+    outs, deps = json.loads(
+        subprocess.run([sys.executable, "-c", code], cwd=repo, capture_output=True, text=True, check=True).stdout
+    )
     for path in [*outs, *deps]:
         p = Path(path)
         if p.exists():
@@ -103,8 +112,10 @@ def test_a_method_setting_inside_the_active_profile_reruns_only_that_methods_sta
         changed = _status(repo, env)
     finally:
         _restore(repo, env)
-    assert changed == ({"pretrain@infp", "evaluate_pretrain@infp"}
-                       | {f"{s}@infp-{d}" for s in ("finetune", "evaluate_device") for d in DEVICES}), changed
+    assert changed == (
+        {"pretrain@infp", "evaluate_pretrain@infp"}
+        | {f"{s}@infp-{d}" for s in ("finetune", "evaluate_device") for d in DEVICES}
+    ), changed
 
 
 @pytest.mark.slow  # real dvc over ~75 stages: ~20 s each
@@ -114,6 +125,7 @@ def test_inactive_profiles_and_overridden_base_values_rerun_nothing(project):
     def change(p):
         p["profiles"]["smoke"]["finetune"]["epochs"] = 2  # another profile
         p["finetune"]["epochs"] = 7  # a base value the active profile overrides
+
     _edit(repo / "params.yaml", change)
     try:
         sh("dvc repro -q params", repo, env)
@@ -133,8 +145,9 @@ def test_new_footage_for_one_device_still_reruns_only_its_stages(project):
         sh("dvc checkout -f -q data/manifests", repo, env)
     assert _status(repo, env) == set()
     # validate: its output changed here by hand; the device's stages, none of another device's
-    assert changed == {"validate", "prepare_device@R02"} | {f"{s}@{m}-R02" for s in ("finetune", "evaluate_device")
-                                                            for m in METHODS}, changed
+    assert changed == {"validate", "prepare_device@R02"} | {
+        f"{s}@{m}-R02" for s in ("finetune", "evaluate_device") for m in METHODS
+    }, changed
 
 
 @pytest.mark.slow  # real dvc over ~75 stages: ~20 s each
@@ -164,6 +177,7 @@ def test_ipad_profile_cannot_make_dvc_lock_lie(project):
 
 
 # -- the library's side, without DVC ------------------------------------------------------------
+
 
 @pytest.fixture
 def params_dir(tmp_path, monkeypatch):

@@ -34,8 +34,10 @@ from .errors import ConfigError
 RESOLVED_NAME = "params.resolved.yaml"
 DVC_STAGE_ENV = "DVC_STAGE"  # set by DVC (>= 3.49) for every stage command it runs
 PROFILE_ENV = "IPAD_PROFILE"
-HEADER = ("# Written by `ipad params resolve` (the `params` stage of dvc.yaml) from {source}, profile {profile!r}:\n"
-          "# the settings every stage reads, which dvc.yaml's stages list as params. Edit {source}, not this file.\n")
+HEADER = (
+    "# Written by `ipad params resolve` (the `params` stage of dvc.yaml) from {source}, profile {profile!r}:\n"
+    "# the settings every stage reads, which dvc.yaml's stages list as params. Edit {source}, not this file.\n"
+)
 _TEMPLATE = re.compile(r"\$\{\s*([^}\s]+)\s*\}")
 
 _writing = False  # set while the tree to write (or to compare with the file) is loaded: no check then
@@ -61,19 +63,25 @@ def check_inside_dvc(path: Path, active: str | None, own: str | None) -> None:
         return
     if active != own:
         how = f"{PROFILE_ENV}={active}" if os.environ.get(PROFILE_ENV) == active else f"--profile {active}"
-        raise ConfigError(f"{path}: {how} inside dvc repro (stage {stage}): dvc.lock records the file's own profile "
-                          f"{own!r}; set `profile: {active}` in {path.name} instead")
+        raise ConfigError(
+            f"{path}: {how} inside dvc repro (stage {stage}): dvc.lock records the file's own profile "
+            f"{own!r}; set `profile: {active}` in {path.name} instead"
+        )
     resolved = resolved_path(path)
     if not resolved.is_file():
-        raise ConfigError(f"{resolved}: missing inside dvc repro (stage {stage}); the `params` stage writes it "
-                          f"(`dvc repro` runs it first)")
+        raise ConfigError(
+            f"{resolved}: missing inside dvc repro (stage {stage}); the `params` stage writes it "
+            f"(`dvc repro` runs it first)"
+        )
     from .config import load_params
 
     with _resolving():
         tree = load_params(path, own)  # whatever load_params returns is what the file must hold
     if _read(resolved) != plain(tree):
-        raise ConfigError(f"{resolved}: not {path.name} resolved (stage {stage}); after editing {path.name} run "
-                          f"`dvc repro` (its `params` stage resolves the file first), not a single stage")
+        raise ConfigError(
+            f"{resolved}: not {path.name} resolved (stage {stage}); after editing {path.name} run "
+            f"`dvc repro` (its `params` stage resolves the file first), not a single stage"
+        )
 
 
 def _read(path: Path) -> Any:
@@ -123,9 +131,11 @@ def check_template_keys(path: Path, tree: dict, dvc_yaml: Path) -> None:
     base = _read(path)
     for key in template_keys(dvc_yaml):
         if _lookup(base, key) != _lookup(tree, key):
-            raise ConfigError(f"{path}: profile {tree.get('profile')!r} sets {key}, which {dvc_yaml.name} reads from "
-                              f"the base values (DVC cannot see profiles there); put it in the base sections "
-                              f"(scripts/smoke_params.py writes such a file)")
+            raise ConfigError(
+                f"{path}: profile {tree.get('profile')!r} sets {key}, which {dvc_yaml.name} reads from "
+                f"the base values (DVC cannot see profiles there); put it in the base sections "
+                f"(scripts/smoke_params.py writes such a file)"
+            )
 
 
 @contextlib.contextmanager
@@ -147,8 +157,10 @@ def resolve(path: str | Path) -> dict[str, Any]:
     own = raw.get("profile") if isinstance(raw, dict) else None
     env = os.environ.get(PROFILE_ENV)
     if env and env != own:
-        raise ConfigError(f"{path}: {PROFILE_ENV}={env} is not what `ipad params resolve` records (DVC tracks "
-                          f"the file's own profile {own!r}); set `profile: {env}` in {path.name} instead")
+        raise ConfigError(
+            f"{path}: {PROFILE_ENV}={env} is not what `ipad params resolve` records (DVC tracks "
+            f"the file's own profile {own!r}); set `profile: {env}` in {path.name} instead"
+        )
     with _resolving():
         return load_params(path)  # the checks of every load (a missing file, bad values) included
 
