@@ -2,6 +2,7 @@
 (the documented interface); the library only imports and reports which devices changed."""
 
 import subprocess
+from pathlib import Path
 
 from prefect import task
 
@@ -57,7 +58,10 @@ def dvc_repro_task(p: dict) -> list[str]:
 @task(name="git-commit", **IO_RETRIES)
 def git_commit_task(p: dict, message: str) -> str:
     root = p["data"]["root"]
-    _run(["git", "add", f"{root}.dvc", "dvc.lock", ".gitignore"])
+    # params.resolved.yaml: dvc.lock records its hash, so it travels with dvc.lock (a params.yaml edit
+    # before the ingest changes it in the repro)
+    resolved = ["params.resolved.yaml"] if Path("params.resolved.yaml").is_file() else []
+    _run(["git", "add", f"{root}.dvc", "dvc.lock", ".gitignore", *resolved])
     status = subprocess.run(["git", "diff", "--cached", "--quiet"])
     if status.returncode == 0:
         return "nothing to commit"
