@@ -89,3 +89,69 @@ def register_champion(root: Path, device: str, seed: int, threshold_margin: floa
                        calibration=folder / "calibration.json")
     mlflow.MlflowClient().set_registered_model_alias(name, "champion", v.version)
     return str(v.version)
+
+
+def register_lora_champions(root: Path, devices: dict[str, int], steps: int = 20, adapt_steps: int = 10) -> dict:
+    """One feature-bank base fitted on generated footage, adapted with LoRA to each device (its seed's
+    ``frames``: the encoder's adapters and the device's own bank), calibrated on more of the device's
+    footage and registered as the device's champion, each version carrying the base file as
+    ``promote`` registers it. Returns {device: version}."""
+    from ipad_vad.data.clip_dataset import ClipDataset, VideoRecord
+    from ipad_vad.io_utils import write_json
+    from ipad_vad.jobs.settings import AdaptSettings
+    from ipad_vad.methods import FitHooks, get_method
+    from ipad_vad.methods.adaptation import adapt, load_adapted
+    from ipad_vad.registry import tracking
+    from ipad_vad.train.loop import TrainSettings
+
+    try:
+        from .helpers import ArraySource
+    except ImportError:  # benchmarks import this file with tests/ on the path
+        from helpers import ArraySource
+
+    params = {**PARAMS, "methods": {**PARAMS["methods"], "feature_bank": {
+        **PARAMS["methods"].get("feature_bank", {}), "steps": steps, "adapt_steps": adapt_steps, "frames": 3,
+        "batch_frames": 8, "cells": 64, "adaptation": "lora"}}}
+    method = get_method("feature_bank", params)
+    quiet = FitHooks(progress=False)
+
+    def dataset(videos):
+        return ClipDataset([VideoRecord(ArraySource(v)) for v in videos], clip_len=T, stride=1)
+
+    root = Path(root)
+    torch.manual_seed(0)
+    base = method.fit(dataset([frames(60, 100)]), root / "fb-base", TrainSettings(), quiet).model
+    method.save(base, root / "fb-base" / "model.pt")
+    fin = AdaptSettings.from_params(params)
+    tracking.configure()
+    versions = {}
+    for device, seed in devices.items():
+        adapted = root / f"fb-{device}"
+        adapt(method, root / "fb-base" / "model.pt", dataset([frames(40, seed), frames(30, seed + 50)]), adapted,
+              fin.train_settings(params), quiet, fin.lora_settings())
+        _, model = load_adapted(adapted)
+        with torch.no_grad():
+            held = model(_clips(frames(48, seed + 7)))["distance"].numpy()
+        mu, sd = float(held.mean()), float(held.std() or 1.0)
+        cal = Calibration(method="feature_bank", threshold=float((held.max() - mu) / sd + 1.0), false_alarm_rate=0.01,
+                          components=("distance",), means=(mu,), stds=(sd,), weights=(1.0,), clip_len=T,
+                          frame_size=SIZE, source_size=SIZE, min_frames=2, merge_gap=3, n_frames=len(held))
+        write_json(adapted.parent / f"fb-{device}-calibration.json", cal.to_dict())
+        versions[device] = register_lora_again(root, device)
+    return versions
+
+
+def register_lora_again(root: Path, device: str) -> str:
+    """The files ``register_lora_champions`` made for `device` registered as a new version and made the
+    champion (a new version of the same adapter: scores unchanged); returns the version."""
+    import mlflow
+
+    from ipad_vad.registry import device_model_name, tracking
+    from ipad_vad.registry.pyfunc_model import log_scorer
+
+    root, name = Path(root), device_model_name(device)
+    with tracking.run(f"serve test {device} (LoRA)", "finetune", device):
+        v = log_scorer(name, _clips(frames(T + 1, 0)).numpy(), root / "fb-base" / "model.pt", root / f"fb-{device}",
+                       tags={"scene": device, "auc": 0.9}, calibration=root / f"fb-{device}-calibration.json")
+    mlflow.MlflowClient().set_registered_model_alias(name, "champion", v.version)
+    return str(v.version)

@@ -14,10 +14,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 
 from ipad_vad.errors import ConfigError, DataError
 
-from .serve_helpers import SIZE, T, frames, register_champion, write_folder
+from .serve_helpers import SIZE, T, frames, register_champion, register_lora_again, register_lora_champions, write_folder
 
 ANOMALY = (40, 50)
 
@@ -111,6 +112,8 @@ def test_three_cameras_two_devices_alerts_faults_and_scores_like_ipad_score(regi
     df = pd.read_csv(out / "cam-a.scores.csv")
     assert df.frame.tolist() == ref_df.frame.tolist() == list(range(T // 2, 90 - (T - T // 2 - 1)))
     assert np.allclose(df.score, ref_df.score, rtol=0, atol=1e-6) and (df.hot == ref_df.hot).all()
+    assert list(df.columns) == list(ref_df.columns) + ["model_version"]  # `ipad score`'s columns, alert included
+    assert df.alert.any() and (df.alert == ref_df.alert).all()
     assert set(df.model_version.astype(str)) == {"1"}
     events = _jsonl(out / "cam-a.alerts.jsonl", out)  # with what each alert carries (region, thumbnail, ...)
     assert events == _jsonl(tmp_path / "ref" / "cam-a.alerts.jsonl", tmp_path / "ref")
@@ -138,16 +141,82 @@ def test_three_cameras_two_devices_alerts_faults_and_scores_like_ipad_score(regi
     assert final.get_sample_value("ipad_serve_alerts_total", {"camera": "cam-a"}) == len(alerts)
 
 
+def test_devices_whose_lora_champions_adapt_one_base_hold_it_once_and_score_like_ipad_score(registry, tmp_path):
+    from ipad_vad.inference.champion import load_scorer
+    from ipad_vad.inference.score_footage import score_footage
+    from ipad_vad.inference.shared_base import tensor_bytes
+
+    versions = register_lora_champions(registry["root"], {"R03": 3, "R04": 4})
+    videos = {"cam-3": frames(80, 3, ANOMALY), "cam-4": frames(60, 4)}
+    go = threading.Event()
+
+    def gated(video):  # cam-3: its first 30 frames, then the rest once R03's champion has moved
+        for i, f in enumerate(video):
+            if i == 30:
+                go.wait(120)
+            yield f
+
+    server = _server([{"name": "cam-3", "device": "R03"}, {"name": "cam-4", "device": "R04"}], tmp_path / "out",
+                     {"cam-3": gated(videos["cam-3"]), "cam-4": iter(videos["cam-4"])}, idle_exit_s=0)
+    th = threading.Thread(target=server.run)
+    th.start()
+    while not server.metrics.registry.get_sample_value("ipad_serve_scored_frames_total", {"camera": "cam-3"}):
+        time.sleep(0.05)
+    (base,) = server.bases.values()
+    first = base.views[f"R03_v{versions['R03']}"]
+    v2 = register_lora_again(registry["root"], "R03")  # the same adapter as a new version: scores unchanged
+    assert server.check_champion("R03") == v2  # added to the shared base beside v1 while cam-4 is scored
+    while server.devices["R03"].version != v2:
+        time.sleep(0.05)
+    go.set()
+    th.join(60)
+    assert not th.is_alive()
+    # one base, an adapter per device (R03's first version dropped after the swap): the adapted layers'
+    # base weights are the same tensors for both devices
+    assert list(server.bases.values()) == [base]
+    assert sorted(base.views) == [f"R03_v{v2}", f"R04_v{versions['R04']}"] and first.adapter not in base.peft.peft_config
+    m3, m4 = server.devices["R03"].model, server.devices["R04"].model
+    assert m3.shared is m4.shared is base and m3.adapter != m4.adapter
+    own = {d: load_scorer(d) for d in ("R03", "R04")}  # as `ipad score --device` loads them: merged, one model each
+    weights = [n for n, _ in base.peft.named_parameters() if "base_layer.weight" in n]
+    assert len(weights) == sum(1 for n, _ in own["R03"].model.named_parameters() if n.startswith("encoder.")
+                               and n.endswith(".weight"))  # each adapted weight held once, not once per device
+    for m, dev in ((m3, "R03"), (m4, "R04")):  # each device's own bank
+        assert torch.equal(m.matcher.bank, own[dev].model.matcher.bank)
+    reg = server.metrics.registry
+    assert reg.get_sample_value("ipad_serve_shared_bases") == 1
+    assert reg.get_sample_value("ipad_serve_base_adapters", {"base": base.key[:16]}) == 2
+    # memory: the two devices' own models less one copy of the base's weights, plus the LoRA matrices
+    separate = sum(tensor_bytes([*ld.model.parameters(), *ld.model.buffers()]) for ld in own.values())
+    base_weights = tensor_bytes(p for n, p in own["R03"].model.named_parameters() if not n.startswith("matcher."))
+    lora = tensor_bytes(p for n, p in base.peft.named_parameters() if ".lora_" in n)
+    assert 0 < lora < base_weights
+    assert reg.get_sample_value("ipad_serve_model_bytes") == separate - base_weights + lora
+    # scores, hot and alert columns: `ipad score` with each device's own champion on the same footage
+    for cam, dev in (("cam-3", "R03"), ("cam-4", "R04")):
+        ref = score_footage(own[dev], write_folder(tmp_path / cam, videos[cam]), tmp_path / "ref", cam)
+        ref_df, df = pd.read_csv(ref["outputs"]["scores"]), pd.read_csv(tmp_path / "out" / f"{cam}.scores.csv")
+        assert list(df.columns) == list(ref_df.columns) + ["model_version"]
+        assert df.frame.tolist() == ref_df.frame.tolist() and len(df) == len(videos[cam]) - T + 1
+        assert np.allclose(df.score, ref_df.score, rtol=0, atol=1e-6), (df.score - ref_df.score).abs().max()
+        assert (df.hot == ref_df.hot).all() and (df.alert == ref_df.alert).all()
+        used = df.model_version.astype(str).tolist()
+        assert used[0] == versions[dev] and used[-1] == (v2 if dev == "R03" else versions[dev])
+    assert pd.read_csv(tmp_path / "out" / "cam-3.scores.csv").alert.any()  # the anomaly alerts through the adapter
+
+
 def test_a_champion_moved_mid_stream_is_picked_up_and_a_failing_version_is_reported(registry, tmp_path):
     from ipad_vad.serve.server import _load_champion
 
     done = threading.Event()
+    sent, scored = {}, {}
 
     def slow(video):  # half the frames, then the rest once the test has moved the alias twice
         for i, f in enumerate(video):
             if i == len(video) // 2:
                 done.wait(120)
             time.sleep(0.01)
+            sent[i] = time.monotonic()
             yield f
 
     def loader(device, version, min_auc):
@@ -157,6 +226,7 @@ def test_a_champion_moved_mid_stream_is_picked_up_and_a_failing_version_is_repor
 
     server = _server([{"name": "cam", "device": "R01"}], tmp_path / "out", {"cam": slow(frames(200, 0))}, idle_exit_s=0)
     server.loader = loader
+    server.on_scored = lambda cam, frames, t: scored.update(dict.fromkeys(frames, t))
     th = threading.Thread(target=server.run)
     th.start()
     while server.metrics.registry.get_sample_value("ipad_serve_scored_frames_total", {"camera": "cam"}) in (None, 0.0):
@@ -177,6 +247,10 @@ def test_a_champion_moved_mid_stream_is_picked_up_and_a_failing_version_is_repor
     assert [e["event"] for e in ev] == ["model_swapped", "model_load_failed"]
     assert "artifact store unreachable" in ev[1]["detail"] and ev[1]["version"] == "3"
     assert server.devices["R01"].version == v2
+    # no frame waited long for its score, the swaps included: from the frame that completed its clip
+    # (T - T//2 - 1 later) to its score, within a flush and a generous margin for this busy machine
+    waits = [scored[f] - sent[f + T - T // 2 - 1] for f in scored if f + T - T // 2 - 1 in sent]
+    assert len(waits) > 150 and max(waits) < server.s.flush_s + 2.0, max(waits)
     # the registry's alias is left as the test moved it
     import mlflow
     mlflow.MlflowClient().set_registered_model_alias("ipad-vad-R01", "champion", registry["versions"]["R01"])

@@ -88,6 +88,14 @@ class AlertTracker:
             events += self._close(frame)
         return events
 
+    def unsettled_from(self) -> int | None:
+        """The first frame fed whose place in an alert may still change (None: none). An open span
+        that is not yet an alert may become one, from its first hot frame; one that is can still grow
+        after its last hot frame. `ipad serve` writes a frame's alert column once it is settled."""
+        if self._span is None:
+            return None
+        return self._span.end + 1 if self._started else self._span.start
+
     def close(self) -> list[AlertEvent]:
         """End of the stream: an open alert ends at its last hot frame."""
         return self._close(self._last_frame)

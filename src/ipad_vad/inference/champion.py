@@ -4,6 +4,7 @@ URI), with the calibration (score statistics, threshold, alert settings) stored 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import torch
 
@@ -11,6 +12,9 @@ from ..alerts.calibration import Calibration
 from ..errors import ConfigError, DataError
 from ..methods.base import Method
 from ..registry.promotion import usable, version_auc
+
+if TYPE_CHECKING:
+    from .shared_base import AdapterFiles
 
 
 @dataclass
@@ -20,6 +24,9 @@ class LoadedScorer:
     calibration: Calibration
     uri: str
     version: str | None
+    content_key: str | None = None  # the registry's content tag: devices whose champions are the same files
+    shared: AdapterFiles | None = None  # `ipad serve`: a LoRA champion held as an adapter on a shared base
+    #                                        (inference/shared_base.py); method and model set once attached
 
 
 def load_scorer(device: str | None = None, model_uri: str | None = None, min_auc: float = 0.0) -> LoadedScorer:
@@ -27,44 +34,55 @@ def load_scorer(device: str | None = None, model_uri: str | None = None, min_auc
     registered model, no champion or no usable one (its best AUC below `min_auc`,
     ``pipeline.promote_min_auc``: alerts of such a model would be noise), and for a model registered
     without a calibration. An explicit `model_uri` is loaded whatever its AUC."""
+    if not (device or model_uri):
+        raise ConfigError("give --device (its champion is used) or --model-uri")
+    uri, version = (model_uri, None) if model_uri is not None else champion_uri(device, min_auc)
+    return LoadedScorer(*load_model(uri), uri, version)
+
+
+def champion_uri(device: str, min_auc: float = 0.0) -> tuple[str, str]:
+    """The model URI and version of the champion of `device`, with ``load_scorer``'s checks."""
     import mlflow
     from mlflow.exceptions import MlflowException
 
     from ..registry import BASE_PREFIX, device_model_name
 
-    if not (device or model_uri):
-        raise ConfigError("give --device (its champion is used) or --model-uri")
-    uri, version = model_uri, None
-    if model_uri is None:
-        client = mlflow.MlflowClient()
-        name = device_model_name(device)
-        try:
-            champion = client.get_model_version_by_alias(name, "champion")
-        except MlflowException:
-            champion = None
-        best = _best_version(client, name) if champion is None or not _usable(champion, min_auc) else None
-        if best is not None and not _usable(best, min_auc):
-            raise ConfigError(
-                f"device {device!r} has no usable detector: its best registered version {name} v{best.version} "
-                f"({best.tags.get('method', '?')}) has AUC {version_auc(best):.1f} on its labelled test footage, "
-                f"below pipeline.promote_min_auc = {min_auc:g} %; its alerts would be noise. More normal footage or "
-                f"another method may help (see the report); to score with it anyway: --model-uri models:/{name}/{best.version}")
-        if best is not None and champion is not None:  # the minimum was raised after this champion was chosen
-            champ_auc = version_auc(champion)
-            raise ConfigError(
-                f"the champion of {device!r} ({name} v{champion.version}) has AUC "
-                f"{'unknown' if champ_auc is None else f'{champ_auc:.1f}'}, "
-                f"below pipeline.promote_min_auc = {min_auc:g} %; v{best.version} reaches it: run `ipad promote --device "
-                f"{device}` again, or pass --model-uri models:/{name}/{best.version}")
-        if champion is not None:
-            version = champion.version
-        else:
-            known = sorted(m.name.removeprefix("ipad-vad-") for m in client.search_registered_models(
-                filter_string="name LIKE 'ipad-vad-%'") if not m.name.startswith(BASE_PREFIX))
-            raise ConfigError(f"device {device!r} has no champion in the registry at {mlflow.get_tracking_uri()} "
-                              f"(no model {name!r} with alias 'champion'); devices with models: {known or 'none'}. "
-                              "Run the pipeline for it (dvc repro) or pass --model-uri.")
-        uri = f"models:/{name}/{version}"
+    client = mlflow.MlflowClient()
+    name = device_model_name(device)
+    try:
+        champion = client.get_model_version_by_alias(name, "champion")
+    except MlflowException:
+        champion = None
+    best = _best_version(client, name) if champion is None or not _usable(champion, min_auc) else None
+    if best is not None and not _usable(best, min_auc):
+        raise ConfigError(
+            f"device {device!r} has no usable detector: its best registered version {name} v{best.version} "
+            f"({best.tags.get('method', '?')}) has AUC {version_auc(best):.1f} on its labelled test footage, "
+            f"below pipeline.promote_min_auc = {min_auc:g} %; its alerts would be noise. More normal footage or "
+            f"another method may help (see the report); to score with it anyway: --model-uri models:/{name}/{best.version}")
+    if best is not None and champion is not None:  # the minimum was raised after this champion was chosen
+        champ_auc = version_auc(champion)
+        raise ConfigError(
+            f"the champion of {device!r} ({name} v{champion.version}) has AUC "
+            f"{'unknown' if champ_auc is None else f'{champ_auc:.1f}'}, "
+            f"below pipeline.promote_min_auc = {min_auc:g} %; v{best.version} reaches it: run `ipad promote --device "
+            f"{device}` again, or pass --model-uri models:/{name}/{best.version}")
+    if champion is not None:
+        version = champion.version
+    else:
+        known = sorted(m.name.removeprefix("ipad-vad-") for m in client.search_registered_models(
+            filter_string="name LIKE 'ipad-vad-%'") if not m.name.startswith(BASE_PREFIX))
+        raise ConfigError(f"device {device!r} has no champion in the registry at {mlflow.get_tracking_uri()} "
+                          f"(no model {name!r} with alias 'champion'); devices with models: {known or 'none'}. "
+                          "Run the pipeline for it (dvc repro) or pass --model-uri.")
+    return f"models:/{name}/{version}", str(version)
+
+
+def load_model(uri: str):
+    """(method, model, calibration) of the registered model `uri`, with clear errors."""
+    import mlflow
+    from mlflow.exceptions import MlflowException
+
     try:
         scorer = mlflow.pyfunc.load_model(uri).unwrap_python_model()
     except MlflowException as e:
@@ -74,9 +92,13 @@ def load_scorer(device: str | None = None, model_uri: str | None = None, min_auc
                                 "store, or pass another --model-uri)") from None
     cal = getattr(scorer, "calibration", None)
     if cal is None:
-        raise ConfigError(f"model {uri} was registered without a calibration (threshold); re-run its device's "
-                          "evaluate and promote stages with this version of ipad-vad")
-    return LoadedScorer(scorer.method, scorer.model, cal, uri, version)
+        raise no_calibration(uri)
+    return scorer.method, scorer.model, cal
+
+
+def no_calibration(uri: str) -> ConfigError:
+    return ConfigError(f"model {uri} was registered without a calibration (threshold); re-run its device's "
+                       "evaluate and promote stages with this version of ipad-vad")
 
 
 def _usable(version, min_auc: float) -> bool:

@@ -29,6 +29,12 @@ class ServeMetrics:
                                    registry=r)
         self.model_failures = Counter("ipad_serve_model_load_failures", "new champion versions that failed to load "
                                       "(the old version kept scoring)", ["device"], registry=r)
+        self.shared_bases = Gauge("ipad_serve_shared_bases", "base models held once for the LoRA champions of "
+                                  "several devices (an adapter per device on each)", registry=r)
+        self.base_adapters = Gauge("ipad_serve_base_adapters", "device adapters on each shared base", ["base"],
+                                   registry=r)
+        self.model_bytes = Gauge("ipad_serve_model_bytes", "bytes of the weights and banks of every model held "
+                                 "(a tensor shared by several devices counted once)", registry=r)
         self.batch = Histogram("ipad_serve_batch_clips", "clips per model forward (all cameras of a model together)",
                                ["model"], buckets=BATCH_BUCKETS, registry=r)
         self.batch_cameras = Histogram("ipad_serve_batch_cameras", "cameras whose clips shared one forward", ["model"],

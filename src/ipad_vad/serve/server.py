@@ -3,13 +3,19 @@
 per-camera outputs, metrics, champion changes between batches, faults reported without stopping the
 other cameras.
 
+Devices whose champions are LoRA adaptations of one base share it: the base once, an adapter per device
+(``inference/shared_base.py``; ``serve.share_lora_bases``); their clips are batched per base and scored
+per device adapter.
+
 Latency: each camera's clips are scored at the latest once it has the batch that
 ``score.max_latency`` allows it (``stream_scorer.batch_for_latency``, as `ipad score`); the forward then
 takes the complete clips of every camera of that model, so no camera waits for another. A camera that
 goes quiet for ``serve.flush_s`` gets its complete clips scored at once.
 
-Outputs in ``serve.out`` per camera: ``<name>.scores.csv`` (frame, [time_s], the components, t_p, score,
-hot, model_version: the registry version that scored the frame; a frame that could not be used (corrupt,
+Outputs in ``serve.out`` per camera: ``<name>.scores.csv`` (`ipad score`'s columns - frame, [time_s], the
+components, t_p, score, hot, alert - and model_version: the registry version that scored the frame; a row
+is written once the frame's alert column is settled, at most an alert's ``min_frames`` and ``merge_gap``
+after its score is known; a frame that could not be used (corrupt,
 wrongly sized, missing) ends the camera's stream and a new one starts after it, so no clip spans it and
 the frames around it have no score, as at the ends of a video), ``<name>.alerts.jsonl`` (the alert events, as `ipad score`'s), and
 ``<name>.faults.jsonl`` (stalled, resumed, corrupt_frame, wrong_size, missing_frame, disconnected,
@@ -20,6 +26,7 @@ cannot be written (a full disk) stops the server with an error naming it.
 from __future__ import annotations
 
 import bisect
+import functools
 import json
 import logging
 import queue
@@ -28,7 +35,7 @@ import time
 from dataclasses import dataclass, field, replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Iterable
+from typing import Callable, Iterable
 
 import torch
 
@@ -37,6 +44,7 @@ from ..alerts.operator_settings import EvidenceSettings
 from ..errors import ConfigError, DataError
 from ..evaluate.scoring import score_batch
 from ..inference.champion import LoadedScorer
+from ..inference.shared_base import SharedBase, adapter_name, tensor_bytes
 from ..inference.stream_scorer import FrameScore, StreamScorer
 from .config import CameraConfig, ServeConfig
 from .metrics import ServeMetrics
@@ -114,6 +122,8 @@ class Camera:
     arrival_of: dict[int, float] = field(default_factory=dict)
     last_fault: dict[str, float] = field(default_factory=dict)
     explainer: AlertEvidence | None = None  # what each alert carries, as `ipad score` writes it (issue 26)
+    held: list[tuple[int, dict]] = field(default_factory=list)  # (scorer frame, CSV row) until its alert column settles
+    alert_spans: list[list] = field(default_factory=list)  # [start, end or None while open] of the stream's alerts
 
     @property
     def name(self) -> str:
@@ -124,14 +134,17 @@ class Server:
     """``run()`` until ``stop()`` (SIGTERM), ``serve.idle_exit_s`` without frames, or every camera's
     source has ended; then the complete clips are scored, every stream closed (the last frames'
     scores and open alerts written) and it returns 0. `frames`: cameras fed through the Python API
-    (name -> iterator of RGB uint8 frames), overriding the config's source. `loader(device, uri)` loads a
-    device's champion (tests pass their own); by default the registry's (``inference/champion.py``)."""
+    (name -> iterator of RGB uint8 frames), overriding the config's source. `loader(device, version,
+    min_auc)` loads a device's champion (tests pass their own); by default the registry's
+    (``inference/champion.py``). ``on_scored(camera, frames, t)``, when set, is called with the source
+    frame numbers scored at monotonic time `t` (the benchmark's per-frame delays)."""
 
     def __init__(self, cfg: ServeConfig, settings: ServeSettings, options: ServeOptions | None = None,
                  frames: dict[str, Iterable] | None = None, where: str = "serve config", loader=None):
         self.cfg, self.s, self.o = cfg, settings, options or ServeOptions()
         self.frames, self.where = frames or {}, where
-        self.loader = loader or _load_champion
+        self.loader = loader or functools.partial(_load_champion, share=settings.share_lora_bases)
+        self.on_scored: Callable[[str, list[int], float], None] | None = None
         self.metrics = ServeMetrics()
         self.out = Path(settings.out)
         self.outputs = Outputs()
@@ -140,7 +153,9 @@ class Server:
         self._wake = threading.Event()
         self._swaps: queue.Queue = queue.Queue()
         self.devices: dict[str, LoadedScorer] = {}
-        self.models: dict[str, tuple] = {}  # key -> (method, model) on the torch device
+        self.models: dict[str, tuple] = {}  # key -> (method, model on the torch device, or the SharedBase)
+        self.bases: dict[str, SharedBase] = {}  # base file SHA-256 -> the base held once, an adapter per device version
+        self._bases_lock = threading.Lock()
         self.failed_versions: dict[str, set] = {}
         self.cameras: list[Camera] = []
         self.ready = False
@@ -153,19 +168,62 @@ class Server:
         for dev in dict.fromkeys(c.device for c in self.cfg.cameras):
             names = [c.name for c in self.cfg.cameras if c.device == dev]
             try:
-                loaded = self.loader(dev, None, self.o.min_auc)
+                loaded = self._attach(dev, self.loader(dev, None, self.o.min_auc))
             except ConfigError as e:
                 raise ConfigError(f"{self.where}: camera {', '.join(map(repr, names))}: {e}") from None
             self._install(dev, loaded)
 
+    def _attach(self, device: str, loaded: LoadedScorer) -> LoadedScorer:
+        """A LoRA champion (``loaded.shared``): its adapter added to its base, the base loaded the first
+        time a champion names it (in the calling thread: the registry poller's for a new champion)."""
+        files = loaded.shared
+        if files is None or loaded.model is not None:
+            return loaded
+        with self._bases_lock:
+            base = self.bases.get(files.base_key)
+            if base is None:
+                base = self.bases[files.base_key] = SharedBase(files.base, files.base_key, self.o.device)
+            try:
+                view = base.add(adapter_name(device, loaded.version), files.adapter)
+            except Exception:
+                if not base.views:
+                    del self.bases[files.base_key]
+                raise
+        return replace(loaded, method=base.method, model=view)
+
     def _install(self, device: str, loaded: LoadedScorer) -> str:
         key = _model_key(loaded)
-        if key not in self.models:
-            self.models[key] = (loaded.method, loaded.model.eval().to(self.o.device))
-        self.devices[device] = replace(loaded, model=self.models[key][1])
-        self.devices[device].content_key = getattr(loaded, "content_key", None)
+        if loaded.shared is not None:
+            self.models[key] = (loaded.method, self.bases[loaded.shared.base_key])
+        else:
+            if key not in self.models:
+                self.models[key] = (loaded.method, loaded.model.eval().to(self.o.device))
+            loaded = replace(loaded, model=self.models[key][1])
+        self.devices[device] = loaded
         self.metrics.model_version.labels(device).set(_num(loaded.version))
         return key
+
+    def _release(self, old: LoadedScorer) -> None:
+        """After a swap: the old champion's adapter dropped when no device uses it, its base when no adapter is left."""
+        if old.shared is None or any(ld.model is old.model for ld in self.devices.values()):
+            return
+        with self._bases_lock:
+            base = self.bases.get(old.shared.base_key)
+            if base is None:
+                return
+            base.remove(old.model.adapter)
+            if not base.views:
+                del self.bases[old.shared.base_key]
+
+    def _memory_metrics(self) -> None:
+        held = []
+        for _, model in self.models.values():
+            held += model.tensors() if isinstance(model, SharedBase) else [*model.parameters(), *model.buffers()]
+        self.metrics.model_bytes.set(tensor_bytes(held))
+        self.metrics.shared_bases.set(len(self.bases))
+        self.metrics.base_adapters.clear()
+        for key, base in self.bases.items():
+            self.metrics.base_adapters.labels(key[:16]).set(len(base.views))
 
     def open_outputs(self) -> None:
         try:
@@ -191,6 +249,7 @@ class Server:
                 self.outputs.open(cam.files[kind])
             self._write_header(cam)
             self.cameras.append(cam)
+        self._memory_metrics()
 
     def _new_scorer(self, c: CameraConfig, ld: LoadedScorer) -> StreamScorer:
         return StreamScorer(ld.method, ld.model, ld.calibration, self.o.device, self.o.batch_clips, self.o.max_latency,
@@ -198,7 +257,7 @@ class Server:
 
     def _write_header(self, cam: Camera) -> None:
         cols = ["frame"] + ["time_s"] * bool(cam.cfg.fps) + list(cam.scorer.method.clip_components) + \
-            list(cam.scorer.window_names) + ["t_p", "score", "hot", "model_version"]
+            list(cam.scorer.window_names) + ["t_p", "score", "hot", "alert", "model_version"]
         cam.columns = [c for c in dict.fromkeys(cols)]
         self.outputs.write(cam.files["scores"], ",".join(cam.columns) + "\n")
 
@@ -355,9 +414,10 @@ class Server:
         """End the camera's stream (its complete clips scored, the last frames' scores and any open
         alert written) and start a new one whose frame 0 is source frame `offset`."""
         if cam.scorer.frames_seen:
-            self._emit(cam, cam.scorer.close())
+            self._emit(cam, cam.scorer.close())  # the stream's end: every held row written
             cam.scorer = self._new_scorer(cam.cfg, ld)
             cam.batch, cam.scorer.batch = cam.scorer.batch, NEVER
+            cam.alert_spans = []
         cam.offset, cam.clips = offset, 0
         cam.marks = [(offset, ld.version)]
         cam.explainer.restart(offset)
@@ -386,7 +446,6 @@ class Server:
                 self.draining or c.ended or now - c.last_frame_t >= self.s.flush_s)) for c in cams)
             if not due:
                 continue
-            method, model = self.models[key]
             while True:
                 take, total = [], 0
                 for c in cams:
@@ -397,15 +456,11 @@ class Server:
                     break
                 xs = [c.scorer.take_clips() for c in take]
                 t0 = time.perf_counter()
-                res = score_batch(method, model, torch.cat(xs), self.o.amp)
+                parts = _forward(take, xs, self.o.amp)
                 self.metrics.forward.labels(key).observe(time.perf_counter() - t0)
-                self.metrics.batch.labels(key).observe(len(res))
+                self.metrics.batch.labels(key).observe(sum(len(x) for x in xs))
                 self.metrics.batch_cameras.labels(key).observe(len(take))
-                start = 0
-                for c, x in zip(take, xs):
-                    part = type(res)(res.names, res.values[start:start + len(x)],
-                                     None if res.phase is None else res.phase[start:start + len(x)])
-                    start += len(x)
+                for c, x, part in zip(take, xs, parts):
                     centre = c.offset + c.scorer.T // 2 + c.clips
                     if c.marks[-1][1] != c.version:
                         c.marks.append((centre, c.version))
@@ -419,26 +474,33 @@ class Server:
         fps = cam.cfg.fps
         for fs in scores:
             cam.explainer.observe(fs)
+        for ev in cam.scorer.events:  # the alert spans, for the CSV's alert column
+            if ev.kind == "start":
+                cam.alert_spans.append([ev.alert.start, None])
+            elif cam.alert_spans and cam.alert_spans[-1][1] is None:
+                cam.alert_spans[-1][1] = ev.alert.end
         if scores:
-            lines = []
             firsts = [m[0] for m in cam.marks]
             for fs in scores:
                 f = fs.frame + cam.offset
                 version = cam.marks[bisect.bisect_right(firsts, f) - 1][1]
-                row = {"frame": f, "time_s": f / fps if fps else None, **fs.components, "t_p": fs.t_p,
-                       "score": fs.score, "hot": fs.hot, "model_version": version or ""}
-                lines.append(",".join(_csv(row.get(c)) for c in cam.columns))
-            self.outputs.write(cam.files["scores"], "\n".join(lines) + "\n")
+                cam.held.append((fs.frame, {"frame": f, "time_s": f / fps if fps else None, **fs.components,
+                                            "t_p": fs.t_p, "score": fs.score, "hot": fs.hot,
+                                            "model_version": version or ""}))
             last = scores[-1].frame + cam.offset
             cam.scored_upto = last
             self.metrics.scored.labels(cam.name).inc(len(scores))
+            now = time.monotonic()
+            if self.on_scored is not None:
+                self.on_scored(cam.name, [fs.frame + cam.offset for fs in scores], now)
             arrived = cam.arrival_of.get(last)
             if arrived is not None:
-                self.metrics.lag_s.labels(cam.name).set(time.monotonic() - arrived)
+                self.metrics.lag_s.labels(cam.name).set(now - arrived)
             for k in [k for k in cam.arrival_of if k <= last]:
                 del cam.arrival_of[k]
             if len(cam.marks) > 2 and cam.marks[1][0] <= last:
                 del cam.marks[:bisect.bisect_right(firsts, last) - 1]
+        self._write_settled(cam)
         for ev in cam.scorer.events:
             a = ev.alert if not cam.offset else replace(ev.alert, start=ev.alert.start + cam.offset,
                                                          end=ev.alert.end + cam.offset,
@@ -453,6 +515,25 @@ class Server:
             else:
                 log.info("camera %s: alert over: frames %d-%d, peak %.2f", cam.name, a.start, a.end, a.peak_score)
         cam.scorer.events.clear()
+
+    def _write_settled(self, cam: Camera) -> None:
+        """The held rows whose alert column can no longer change, with `ipad score`'s alert column (the
+        frame lies in an alert's span, first to last hot frame)."""
+        horizon = cam.scorer.tracker.unsettled_from()
+        n = len(cam.held) if horizon is None else bisect.bisect_left(cam.held, horizon, key=lambda h: h[0])
+        if not n:
+            return
+        lines = []
+        for frame, row in cam.held[:n]:
+            row["alert"] = any(s <= frame and (e is None or frame <= e) for s, e in cam.alert_spans)
+            lines.append(",".join(_csv(row.get(c)) for c in cam.columns))
+        del cam.held[:n]
+        self.outputs.write(cam.files["scores"], "\n".join(lines) + "\n")
+        first = cam.held[0][0] if cam.held else horizon
+        if first is not None:  # spans wholly before the rows still held are not needed again
+            cam.alert_spans = [sp for sp in cam.alert_spans if sp[1] is None or sp[1] >= first]
+        else:
+            cam.alert_spans = [sp for sp in cam.alert_spans if sp[1] is None]
 
     def _fault(self, cam: Camera, kind: str, detail: str, throttle: bool = True) -> None:
         """Reported in the camera's faults log and the metrics; logged (a fault repeating within
@@ -486,7 +567,7 @@ class Server:
         if version is None or version == current or version in self.failed_versions.get(device, set()):
             return None
         try:
-            loaded = self.loader(device, version, self.o.min_auc)
+            loaded = self._attach(device, self.loader(device, version, self.o.min_auc))
         except Exception as e:  # noqa: BLE001 - reported, the old version stays
             self.failed_versions.setdefault(device, set()).add(version)
             self.metrics.model_failures.labels(device).inc()
@@ -507,7 +588,8 @@ class Server:
             if isinstance(loaded, tuple):
                 self._server_event("model_load_failed", device, loaded[1], loaded[2])
                 continue
-            old = self.devices[device].version
+            old_ld = self.devices[device]
+            old = old_ld.version
             key = self._install(device, loaded)
             ld = self.devices[device]
             for cam in self.cameras:
@@ -521,6 +603,8 @@ class Server:
                 cam.model_key, cam.version = key, ld.version
             for k in [k for k in self.models if all(c.model_key != k for c in self.cameras)]:
                 del self.models[k]
+            self._release(old_ld)
+            self._memory_metrics()
             self.metrics.model_swaps.labels(device).inc()
             self._server_event("model_swapped", device, ld.version, f"v{old} -> v{ld.version} between batches")
             log.info("device %s: champion v%s -> v%s (between batches)", device, old, ld.version)
@@ -546,8 +630,30 @@ def _num(version) -> float:
 
 
 def _model_key(loaded: LoadedScorer) -> str:
-    """Devices whose champions are the same files (the registry's content tag) share one model."""
-    return getattr(loaded, "content_key", None) or loaded.uri
+    """Devices whose champions are the same files (the registry's content tag) share one model; LoRA
+    champions of one base share the base (their clips batched together, scored per device adapter)."""
+    if loaded.shared is not None:
+        return f"base-{loaded.shared.base_key[:16]}"
+    return loaded.content_key or loaded.uri
+
+
+def _forward(cams: list[Camera], xs: list[torch.Tensor], amp: bool) -> list:
+    """The clips `xs` of each camera scored, one forward per model (cameras of devices sharing a base:
+    one per device adapter); the ClipScores of each camera, in order."""
+    groups: dict[int, list[int]] = {}
+    for i, c in enumerate(cams):
+        groups.setdefault(id(c.scorer.model), []).append(i)
+    out: list = [None] * len(cams)
+    for idx in groups.values():
+        sc = cams[idx[0]].scorer
+        res = score_batch(sc.method, sc.model, torch.cat([xs[i] for i in idx]), amp)
+        start = 0
+        for i in idx:
+            n = len(xs[i])
+            out[i] = type(res)(res.names, res.values[start:start + n],
+                               None if res.phase is None else res.phase[start:start + n])
+            start += n
+    return out
 
 
 def _champion_version(device: str) -> str | None:
@@ -562,25 +668,47 @@ def _champion_version(device: str) -> str | None:
         return None
 
 
-def _load_champion(device: str, version: str | None, min_auc: float) -> LoadedScorer:
-    """The device's champion (`version` None: as `ipad score --device` loads it, with its checks), or
-    that version of its registered model; with the content tag that lets devices share a model."""
+def _load_champion(device: str, version: str | None, min_auc: float, share: bool = True) -> LoadedScorer:
+    """The device's champion (`version` None: the one `ipad score --device` picks, with its checks), or
+    that version of its registered model; with the content tag that lets devices share a model. `share`:
+    a LoRA champion comes back as its files (``shared``), to be attached to its base by the server."""
     import mlflow
 
-    from ..inference.champion import load_scorer
+    from ..inference.champion import champion_uri, load_model, no_calibration
     from ..registry import device_model_name
     from ..registry.idempotency import CONTENT_TAG
 
     name = device_model_name(device)
-    if version is None:
-        ld = load_scorer(device, None, min_auc)
+    uri, version = champion_uri(device, min_auc) if version is None else (f"models:/{name}/{version}", str(version))
+    files = _lora_files(uri) if share else None
+    if files is None:
+        ld = LoadedScorer(*load_model(uri), uri, version)
     else:
-        ld = load_scorer(None, f"models:/{name}/{version}")
-        ld.version = str(version)
+        from ..alerts.calibration import Calibration
+
+        if files.calibration is None:
+            raise no_calibration(uri)
+        ld = LoadedScorer(None, None, Calibration.load(files.calibration), uri, version, shared=files)
     try:
         tag = mlflow.MlflowClient().get_model_version(name, ld.version).tags.get(CONTENT_TAG)
     except Exception:  # noqa: BLE001 - without the tag the model is not shared
         tag = None
-    ld.content_key = f"{tag}" if tag else None
-    ld.version = str(ld.version)
-    return ld
+    return replace(ld, content_key=f"{tag}" if tag else None)
+
+
+def _lora_files(uri: str):
+    """The files of `uri` when it is a LoRA adaptation of a base (``shared_base.lora_files``), else None."""
+    import mlflow
+    from mlflow.exceptions import MlflowException
+
+    from mlflow.store.artifact.models_artifact_repo import ModelsArtifactRepository
+
+    from ..inference.champion import _load_problem
+    from ..inference.shared_base import artifacts, lora_files
+
+    try:  # the MLmodel file first: a whole model's files are left to the pyfunc loader
+        if "adapted" not in artifacts(ModelsArtifactRepository(uri).download_artifacts("MLmodel")):
+            return None
+        return lora_files(mlflow.artifacts.download_artifacts(artifact_uri=uri))
+    except MlflowException as e:
+        raise ConfigError(_load_problem(uri, e.message)) from None

@@ -28,3 +28,6 @@ class ServeSettings(BaseModel):
     queue_frames: Annotated[int, Field(gt=0)] = 256  # frames buffered per camera between its reader and the scorer
     max_batch_clips: Annotated[int, Field(gt=0)] = 512  # clips of one model in one forward, at most
     open_timeout_s: PosF = 5.0  # a URL source must open within this at start (else: unreachable)
+    share_lora_bases: bool = True  # devices whose champions are LoRA adaptations of one base hold that base once
+    #                                (one peft model, an adapter per device: inference/shared_base.py); off: each
+    #                                champion merged into a model of its own, as `ipad score` loads it
