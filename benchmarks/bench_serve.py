@@ -3,6 +3,7 @@
 (knn) champion at demo size.
 
     python benchmarks/bench_serve.py [--cameras 1,2,4,...] [--rates demo,30] [--seconds 20] [--modes serve,score]
+    python benchmarks/bench_serve.py --modes swap,memory --skip-breakdown --out bench_serve_swap_memory  # ~3 min
 
 Setup: the demo devices' footage as `make demo` generates it (the synth generator with the demo
 profile's settings, only the device scenes); a knn champion per device (bank and calibration from the
@@ -24,8 +25,26 @@ in a loop.
    by design, the second covers the polling). Also recorded: frames/s scored, CPU seconds of the
    scoring process(es) per camera-second and their memory, so that a count capped by ``--cameras``
    can be read against the machine. Each mode's doubling stops at its first N that does not keep up.
+3. A champion swap under load (``swap``, mode ``swap``): one in-process ``Server`` scores
+   ``--swap-cameras`` cameras (the API's frame iterators, paced at ``--swap-fps``) for ``--swap-seconds``;
+   halfway the champion alias of the first device moves to a second registered version and the
+   server's registry poller picks it up. Per frame: the time from the arrival of the frame that
+   completed its clip to its score (the wait the clip's own later frames impose left out), so the
+   batching and the swap remain. Recorded: frames lost (a scored frame missing from any camera's
+   contiguous range), the batch period (clips per batch / fps), the median wait before the swap, the
+   longest wait of frames that became ready from one batch period before the alias moved to three
+   after the new version scored, and the same over a window of equal length before the swap (what
+   load alone does); ``max_extra_delay_batches`` = (longest wait around the swap - median) / batch
+   period: the target is <= 1.
+4. Memory of N devices' LoRA champions (``memory``, mode ``memory``): a base of each adapting method at
+   demo size (IPAD-VAD's Video Swin; the feature bank, each device with its own bank of demo size)
+   and N adapters (random low-rank matrices: memory does not depend on training), loaded in a fresh
+   process either as `ipad score` and `ipad serve` with ``serve.share_lora_bases: false`` load them
+   (each merged into a model of its own: ``methods/adaptation.load_adapted``) or shared (one base, N
+   named adapters: ``inference/shared_base.SharedBase``): RSS growth and bytes of distinct tensors,
+   and the scores of both compared.
 
-Writes benchmarks/results/bench_serve.json.
+Writes benchmarks/results/<--out>.json (default bench_serve.json).
 """
 
 from __future__ import annotations
@@ -338,12 +357,223 @@ def realtime(mode: str, n: int, fps: float, seconds: float, setup: dict, p: dict
     return row
 
 
+# ------------------------------------------------------------------------------------------ swap
+def swap(setup: dict, p: dict, work: Path, n: int, fps: float, seconds: float) -> dict:
+    """N cameras scored in one in-process Server; halfway, the first device's champion alias moves."""
+    import mlflow
+
+    from ipad_vad.data.frames import decode_frame
+    from ipad_vad.inference.frame_sources import _frame_files
+    from ipad_vad.registry import device_model_name
+    from ipad_vad.serve.config import check_config
+    from ipad_vad.serve.server import Server, ServeOptions
+    from ipad_vad.serve.settings import ServeSettings
+    from serve_helpers import register_champion
+
+    devices = setup["devices"]
+    dev = devices[0]
+    name = device_model_name(dev)
+    client = mlflow.MlflowClient()
+    v1 = client.get_model_version_by_alias(name, "champion").version
+    normal = np.concatenate([np.stack([decode_frame(f) for f in _frame_files(v)])
+                             for v in sorted((setup["synth"] / dev / "training" / "frames").iterdir())])
+    v2 = register_champion(work, dev, 0, threshold_margin=0.5, version_note="-swap", params=p, normal=normal)
+    client.set_registered_model_alias(name, "champion", v1)  # v2 waits, registered, until the alias moves
+    footage = {d: [decode_frame(f) for f in _frame_files(setup["footage"][d])] for d in devices}
+    cams = [(f"cam{i:03d}", devices[i % len(devices)]) for i in range(n)]
+    total = int(seconds * fps)
+    sent: dict[str, dict[int, float]] = {c: {} for c, _ in cams}
+    scored: dict[str, dict[int, float]] = {c: {} for c, _ in cams}
+    t0 = time.monotonic() + 1.0
+
+    def paced(cam, video):
+        for i in range(total):
+            wait = t0 + i / fps - time.monotonic()
+            if wait > 0:
+                time.sleep(wait)
+            sent[cam][i] = time.monotonic()
+            yield video[i % len(video)]
+
+    sc = p.get("score", {}) or {}
+    T = int(p["clip"]["length"])
+    options = ServeOptions(max_latency=None if sc.get("max_latency") is None else (sc["max_latency"] or 1),
+                           batch_clips=sc.get("batch_clips") or None, min_auc=0.0)
+    cfg, _ = check_config({"cameras": [{"name": c, "device": d} for c, d in cams]}, "bench", api_cameras=tuple(c for c, _ in cams))
+    settings = ServeSettings(out=str(work / "swap-out"), port=0, registry_poll_s=0.5, stall_s=3600, idle_exit_s=0)
+    server = Server(cfg, settings, options, frames={c: paced(c, footage[d]) for c, d in cams}, where="bench")
+    server.on_scored = lambda cam, frames, t: scored[cam].update(dict.fromkeys(frames, t))
+    server.load_models()
+    server.open_outputs()
+    load = round(os.getloadavg()[0], 1)  # other work on the machine
+    th = threading.Thread(target=server.run, daemon=True)
+    th.start()
+    time.sleep(max(0.0, t0 + seconds / 2 - time.monotonic()))
+    t_move = time.monotonic()
+    client.set_registered_model_alias(name, "champion", v2)
+    while server.devices[dev].version != str(v2) and th.is_alive():
+        time.sleep(0.01)
+    t_swapped = time.monotonic()
+    th.join(seconds + 120)
+    client.set_registered_model_alias(name, "champion", v1)
+    batch = server.cameras[0].batch
+    period = batch / fps
+    ahead = T - T // 2 - 1  # knn: no window component, no lookahead
+    waits = []  # (ready time, wait, camera's device)
+    lost = 0
+    for c, d in cams:
+        expected = set(range(T // 2, total - ahead))
+        lost += len(expected - set(scored[c]))
+        waits += [(sent[c][f + ahead], t - sent[c][f + ahead], d) for f, t in scored[c].items() if f + ahead in sent[c]]
+    # the new version's first scored frame
+    first_new = min((sent[c][f + ahead] for c, d in cams if d == dev
+                     for f, v in zip(*_versions(work / "swap-out" / f"{c}.scores.csv")) if v == str(v2) and f + ahead in sent[c]),
+                    default=t_swapped)
+    lo, hi = t_move - period, max(t_swapped, first_new) + 3 * period
+    warm = t0 + 3.0
+    before = [w for r, w, _ in waits if warm <= r < lo]
+    around = [w for r, w, _ in waits if lo <= r <= hi]
+    control = [w for r, w, _ in waits if lo - (hi - lo) - 1.0 <= r < lo - 1.0]
+    median = float(np.median(before))
+    row = {"cameras": n, "camera_fps": fps, "seconds": seconds, "frames_per_camera": total, "load_avg_1m": load,
+           "device_swapped": dev, "cameras_of_device": sum(d == dev for _, d in cams), "versions": [str(v1), str(v2)],
+           "frames_lost": lost, "batch_clips": batch, "batch_period_s": round(period, 3),
+           "alias_moved_to_swapped_s": round(t_swapped - t_move, 3),
+           "wait_median_before_s": round(median, 4), "wait_p99_before_s": round(float(np.percentile(before, 99)), 4),
+           "wait_max_around_swap_s": round(max(around), 4), "frames_around_swap": len(around),
+           "wait_max_same_window_before_s": round(max(control), 4) if control else None,
+           "max_extra_delay_batches": round((max(around) - median) / period, 2),
+           "max_extra_delay_batches_without_swap": round((max(control) - median) / period, 2) if control else None,
+           "target_max_extra_batches": 1,
+           "note": "wait: from the arrival of the frame completing a frame's clip to its score; window: from one "
+                   "batch period before the alias moved to three after the new version scored its first frame"}
+    # a swap can only be judged on a server that keeps up: its waits before the swap within two batches
+    row["kept_up_before_swap"] = row["wait_p99_before_s"] <= 2 * period
+    row["met"] = row["frames_lost"] == 0 and row["max_extra_delay_batches"] <= 1 and row["kept_up_before_swap"]
+    print("swap", json.dumps(row), flush=True)
+    return row
+
+
+def _versions(csv: Path) -> tuple[list[int], list[str]]:
+    import pandas as pd
+
+    df = pd.read_csv(csv, usecols=["frame", "model_version"])
+    return df.frame.tolist(), df.model_version.astype(str).tolist()
+
+
+# ---------------------------------------------------------------------------------------- memory
+MEMORY_METHODS = ("ipad_vad", "feature_bank")
+BANK_CLIPS = 200  # the feature bank's clips per device (the demo devices' banks: 103-222)
+
+
+def make_adapters(method_name: str, p: dict, n: int, work: Path) -> list[Path]:
+    """A random base of `method_name` and n LoRA adapters over it, saved as adapt() saves them."""
+    from ipad_vad.jobs.settings import AdaptSettings
+    from ipad_vad.methods import get_method, load_model_file
+    from ipad_vad.methods.base import write_method_json
+    from ipad_vad.train.lora import add_lora, save_adapter
+
+    method = get_method(method_name, p)
+    folder = work / f"mem-{method_name}"
+    torch.manual_seed(0)
+    method.save(method.build(), folder / "base" / "model.pt")
+    lora = AdaptSettings.from_params(p).lora_settings()
+    to_save = getattr(method, "lora_modules_to_save", lambda s: None)(lora)
+    out = []
+    for i in range(n):
+        _, base = load_model_file(folder / "base" / "model.pt")
+        pm = add_lora(base, lora, method.lora_targets, method_name, to_save)
+        g = torch.Generator().manual_seed(i)
+        with torch.no_grad():
+            for name, t in pm.named_parameters():
+                if ".lora_B." in name:
+                    t.copy_(torch.randn(t.shape, generator=g) * 0.01)
+            matcher = getattr(pm.get_base_model(), "matcher", None)
+            if matcher is not None:  # the device's own bank, in the adapter
+                from ipad_vad.models.feature_bank import active
+
+                m = active(matcher)
+                m.set_bank(torch.randn(BANK_CLIPS, m.descriptor.dim, generator=g), torch.zeros(BANK_CLIPS, dtype=torch.long))
+        d = folder / f"dev{i:02d}"
+        save_adapter(pm, d / "adapter")
+        write_method_json(d, method, base=str(folder / "base" / "model.pt"))
+        out.append(d)
+    return out
+
+
+MEMORY_CHILD = r"""
+import json, os, sys, torch
+from pathlib import Path
+torch.set_num_threads(1)
+from ipad_vad.inference.shared_base import SharedBase, tensor_bytes
+from ipad_vad.methods.adaptation import load_adapted
+from ipad_vad.evaluate.scoring import score_batch
+from ipad_vad.registry.idempotency import content_key
+def rss():
+    return next(int(l.split()[1]) for l in open("/proc/self/status") if l.startswith("VmRSS:")) * 1024
+mode, dirs, clip = sys.argv[1], [Path(d) for d in sys.argv[2].split(",")], [int(x) for x in sys.argv[3].split(",")]
+base = json.loads((dirs[0] / "method.json").read_text())["base"]
+x = torch.rand(2, 3, *clip, generator=torch.Generator().manual_seed(0)) * 2 - 1  # the same clips in both modes
+load_adapted(dirs[0])  # imports and first-load work out of the measurement
+import gc; gc.collect()
+r0 = rss()
+if mode == "separate":
+    models = [load_adapted(d) for d in dirs]
+    held = [t for _, m in models for t in (*m.parameters(), *m.buffers())]
+    method = models[0][0]
+    run = lambda i: score_batch(method, models[i][1].eval(), x, False).values
+else:
+    shared = SharedBase(base, content_key(base))
+    views = [shared.add(f"d{i}", d / "adapter") for i, d in enumerate(dirs)]
+    held = shared.tensors()
+    method = shared.method
+    run = lambda i: score_batch(method, views[i], x, False).values
+gc.collect()
+out = {"rss_bytes": rss() - r0, "tensor_bytes": tensor_bytes(held)}
+with torch.no_grad():
+    out["scores"] = [run(i).flatten().tolist() for i in (0, len(dirs) - 1)]
+print("RESULT", json.dumps(out))
+"""
+
+
+def memory(p: dict, work: Path, ns: list[int], env: dict) -> dict:
+    clip = [int(p["clip"]["length"]), *p["clip"]["size"]]
+    rows = []
+    for method_name in MEMORY_METHODS:
+        dirs = make_adapters(method_name, p, max(ns), work)
+        for n in ns:
+            got = {}
+            for mode in ("separate", "shared"):
+                r = subprocess.run([sys.executable, "-c", MEMORY_CHILD, mode, ",".join(map(str, dirs[:n])),
+                                    ",".join(map(str, clip))], env={**env, "OMP_NUM_THREADS": "1"},
+                                   capture_output=True, text=True, cwd=ROOT)
+                line = next((ln for ln in r.stdout.splitlines() if ln.startswith("RESULT ")), None)
+                if line is None:
+                    raise SystemExit(f"memory child ({method_name}, {mode}, {n}) failed: {r.stderr[-2000:]}")
+                got[mode] = json.loads(line[len("RESULT "):])
+            diff = max(abs(a - b) for s, t in zip(got["separate"]["scores"], got["shared"]["scores"]) for a, b in zip(s, t))
+            row = {"method": method_name, "devices": n,
+                   **{f"{m}_{k}_mb": round(got[m][f"{k}_bytes"] / 2**20, 2) for m in got for k in ("rss", "tensor")},
+                   "max_score_difference": diff}
+            row["tensor_ratio_shared_over_separate"] = round(row["shared_tensor_mb"] / row["separate_tensor_mb"], 3)
+            rows.append(row)
+            print("memory", json.dumps(row), flush=True)
+    return {"rows": rows, "bank_clips_per_device": BANK_CLIPS,
+            "note": "RSS growth of a fresh process loading N devices' LoRA champions (after one warm-up load), and "
+                    "bytes of distinct tensors; separate: each merged into its own model (`ipad score`, or serve with "
+                    "serve.share_lora_bases false); shared: one base, N peft adapters (ipad serve); adapters random "
+                    "(rank and targets of finetune.lora), feature-bank banks random of bank_clips_per_device clips"}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--cameras", default="1,2,4,8,16,32,64,128,256", help="N to try (each mode stops at its first miss)")
     ap.add_argument("--rates", default="demo,30", help="camera fps: demo (synth.fps of the demo profile) and/or numbers")
     ap.add_argument("--seconds", type=float, default=20.0, help="play time per run")
-    ap.add_argument("--modes", default="serve,score")
+    ap.add_argument("--modes", default="serve,score", help="serve, score (cameras sustained), swap, memory")
+    ap.add_argument("--swap-cameras", type=int, default=4)
+    ap.add_argument("--swap-fps", type=float, default=5.0)
+    ap.add_argument("--swap-seconds", type=float, default=30.0)
+    ap.add_argument("--memory-devices", default="8", help="memory: N devices (each a fresh process per mode)")
     ap.add_argument("--batches", default="9,64,256", help="breakdown: clips per forward")
     ap.add_argument("--skip-breakdown", action="store_true")
     ap.add_argument("--out", default="bench_serve")
@@ -353,6 +583,7 @@ def main() -> None:
     rates = [demo_fps if r == "demo" else float(r) for r in args.rates.split(",")]
     ns = [int(x) for x in args.cameras.split(",")]
     modes = args.modes.split(",")
+    realtime_modes = [m for m in modes if m in ("serve", "score")]
     work = Path(tempfile.mkdtemp(prefix="bench_serve_"))
     env = {**os.environ, "MLFLOW_TRACKING_URI": f"sqlite:///{work / 'mlflow.db'}",
            "MLFLOW_REQUIREMENTS_INFERENCE_TIMEOUT": "1", "PYTHONUNBUFFERED": "1"}
@@ -370,10 +601,14 @@ def main() -> None:
                   "seconds_per_run": args.seconds, "setup_s": {"generate": setup["generate_s"], "register": setup["register_s"]}}
         if not args.skip_breakdown:
             result["breakdown"] = breakdown(setup, p, work, [int(b) for b in args.batches.split(",")])
+        if "swap" in modes:
+            result["swap"] = swap(setup, p, work, args.swap_cameras, args.swap_fps, args.swap_seconds)
+        if "memory" in modes:
+            result["memory"] = memory(p, work, [int(x) for x in args.memory_devices.split(",")], env)
         os.chdir(old_cwd)
         runs, summary = [], {}
-        for fps in rates:
-            for mode in modes:
+        for fps in rates if realtime_modes else []:
+            for mode in realtime_modes:
                 best = 0
                 for n in ns:
                     row = realtime(mode, n, fps, args.seconds, setup, p, work / f"rt-{mode}-{n}", env)
