@@ -20,12 +20,15 @@ ProfileOpt = typer.Option(None, "--profile", help="profile overlay (smoke|demo|p
 
 def command_params(params: Optional[Path], profile: Optional[str]) -> dict:
     """The params of a command: a file named by --params must exist (issue 16: a missing file was
-    silently replaced by the built-in defaults); without --params, ./params.yaml if there is one."""
+    silently replaced by the built-in defaults); without --params, ./params.yaml if there is one, else
+    the schema's defaults (every key, as `load_params` gives them: readers have no defaults of their own)."""
     from .config import load_params
 
-    if params is None:
-        return load_params(DEFAULT_PARAMS, profile) if DEFAULT_PARAMS.is_file() else {}
-    return load_params(params, profile)
+    if params is None and not DEFAULT_PARAMS.is_file():
+        from .params_schema import with_defaults
+
+        return with_defaults({})
+    return load_params(DEFAULT_PARAMS if params is None else params, profile)
 
 
 def console():
