@@ -21,7 +21,9 @@ def _setup(params: Optional[Path], profile: Optional[str], data: Optional[Path])
     from .alerts.operator_settings import FeedbackSettings
 
     p = command_params(params, profile)
-    return p, FeedbackSettings.from_params(p), data or Path((p.get("data") or {}).get("root") or "data/ipad")
+    from .params_schema import settings_of
+
+    return p, FeedbackSettings.from_params(p), data or Path(settings_of(p).data.root)
 
 
 @alerts_app.command("list")
@@ -81,8 +83,11 @@ def alerts_export(scores: Path = ScoresOpt, data: Optional[Path] = DataOpt,
     from .alerts.feedback import export_marks
 
     p, settings, root = _setup(params, profile, data)
-    clip_len = int((p.get("clip") or {}).get("length") or 16)  # as `ipad data import`: a recording needs one clip
-    res = export_marks(scores, root, settings, int((p.get("data") or {}).get("jpeg_quality") or 95), clip_len, clip_len)
+    from .params_schema import settings_of
+
+    st = settings_of(p)
+    clip_len = st.clip.length  # as `ipad data import`: a recording needs one clip
+    res = export_marks(scores, root, settings, st.data.jpeg_quality, clip_len, clip_len)
     con = console()
     if res.report is not None:
         print_import(res.report, root)

@@ -52,11 +52,11 @@ def data_import(
     from .progress import rich_progress
 
     p = _params(params, profile)
-    d = p.get("data", {})
-    out = out or Path(d.get("root", "data/ipad"))
+    st = _settings(p)
+    out = out or Path(st.data.root)
     try:
-        report = import_source(src, out, scene=scene, split=split, jpeg_quality=d.get("jpeg_quality", 95),
-                               min_frames=p.get("clip", {}).get("length", 16), progress=rich_progress)
+        report = import_source(src, out, scene=scene, split=split, jpeg_quality=st.data.jpeg_quality,
+                               min_frames=st.clip.length, progress=rich_progress)
     except DiskFull as e:  # what was imported before the disk filled, then the one-line error (main)
         _print_import(e.report, out)
         raise
@@ -89,7 +89,7 @@ def data_validate(
         done = validate_footage(p, root, manifest_out, report_dir, on_failure, progress=rich_progress)
     except ValidationFailed as e:
         con.print(str(e), style="red")
-        con.print(f"Full result: {Path(report_dir or p.get('validation', {}).get('report_dir', 'reports/validation')) / 'result.json'}")
+        con.print(f"Full result: {Path(report_dir or _settings(p).validation.report_dir) / 'result.json'}")
         raise typer.Exit(code=1)
     report = done.report
     con.print(report.summary(), style="green" if report.success else "yellow")
@@ -119,9 +119,9 @@ def data_synth(
     from .progress import rich_progress
 
     p = _params(params, profile)
-    cfg = SynthConfig.from_params(p.get("synth", {}), seed=seed, workers=workers,
+    cfg = SynthConfig.from_params(_settings(p).synth.model_dump(), seed=seed, workers=workers,
                                   scenes=scenes.split(",") if scenes else None)
-    out = out or Path(p.get("data", {}).get("root", "data/ipad"))
+    out = out or Path(_settings(p).data.root)
     t0 = time.perf_counter()
     summary = generate(out, cfg, force=force, progress=rich_progress)
     dt = time.perf_counter() - t0
@@ -144,7 +144,7 @@ def data_preview(
     """Contact sheet: per scene, normal frames next to anomalous frames labelled with their type
     (--pseudo: next to pseudo-anomalies made from them)."""
     p = _params(params, profile)
-    root = root or Path(p.get("data", {}).get("root", "data/ipad"))
+    root = root or Path(_settings(p).data.root)
     from .errors import DataError
 
     if not root.is_dir():
@@ -179,11 +179,11 @@ def data_info(
     from .progress import rich_progress
 
     p = _params(params, profile)
-    d = p.get("data", {})
+    d = _settings(p).data
     if root is not None:
         df = build_manifest(root, progress=rich_progress)
     else:
-        df = read_dataframe(manifest or Path(d.get("manifest", "data/manifest.parquet")))
+        df = read_dataframe(manifest or Path(d.manifest))
     t = Table("scene", "train videos", "train frames", "test videos", "test frames", "anomalous",
               "size", "fps", title=f"{len(df)} videos")
     for scene, g in df.groupby("scene", sort=True):
@@ -211,7 +211,7 @@ def data_scenes(
     from .jobs.scene_roles import plan_roles, write_roles
 
     params = params or DEFAULT_PARAMS  # the file these roles are written into
-    root = root or Path(_params(params, None).get("data", {}).get("root", "data/ipad"))
+    root = root or Path(_settings(_params(params, None)).data.root)
     roles = plan_roles(root, devices.split(",") if devices else None, pretrain.split(",") if pretrain else None)
     changes = write_roles(params, root, roles)
     con = _console()
@@ -221,10 +221,17 @@ def data_scenes(
     con.print(f"{params} {'updated' if changes else 'unchanged'}; next: dvc repro")
 
 
+def _settings(p: dict):
+    """The typed tree of a command's params (without a params.yaml the command has {}: the defaults)."""
+    from .params_schema import settings_of
+
+    return settings_of(p)
+
+
 def _scenes_arg(scenes: Optional[str], p: dict, key: str) -> list[str]:
     if scenes:
         return scenes.split(",")
-    val = p.get("pipeline", {}).get(key)
+    val = getattr(_settings(p).pipeline, key)
     if not val:
         raise typer.BadParameter(f"give --scenes (or set pipeline.{key} in params.yaml)")
     return list(val)
@@ -243,7 +250,7 @@ def _epoch_printer(label: str):
 def _manifest(p: dict, manifest: Optional[Path]):
     from .io_utils import read_dataframe
 
-    return read_dataframe(manifest or Path(p.get("data", {}).get("manifest", "data/manifest.parquet")))
+    return read_dataframe(manifest or Path(_settings(p).data.manifest))
 
 
 DataOpt = typer.Option("frames", "--data", help="frames: the manifest's frame folders | prepared: the pipeline's decoded cache and periods")
@@ -406,16 +413,17 @@ def score(
     if follow and len(paths) != 1:
         raise typer.BadParameter("--follow takes exactly one file or folder")
     p = _params(params, profile)
-    sc = p.get("score", {})
+    st = _settings(p)
+    sc = st.score
     # settings first, then the model (issue 29): a bad one is refused before anything loads
     dev = scoring_device(accelerator, "--accelerator") if accelerator else scoring_device(
-        sc.get("device", "auto"), f"score.device of {params or DEFAULT_PARAMS}")
-    fmt = fmt.value if fmt else sc.get("format", "csv")
+        sc.device, f"score.device of {params or DEFAULT_PARAMS}")
+    fmt = fmt.value if fmt else sc.format
     from .alerts.operator_settings import EvidenceSettings
 
     evidence = EvidenceSettings.from_params(p)
     configure()
-    loaded = load_scorer(device, model_uri, float(p.get("pipeline", {}).get("promote_min_auc", 0.0)))
+    loaded = load_scorer(device, model_uri, float(st.pipeline.promote_min_auc))
     con = _console()
     cal = loaded.calibration
     con.print(f"model {loaded.uri} ({loaded.method.label}): threshold {cal.threshold:.3f} (false-alarm rate {cal.false_alarm_rate:g} on "
@@ -434,10 +442,10 @@ def score(
     from .inference.score_footage import device_of_uri
 
     scene = device or device_of_uri(loaded.uri)
-    normal_frame = manifest_normal_frames(p.get("data", {}).get("manifest"), scene)
+    normal_frame = manifest_normal_frames(st.data.manifest, scene)
     stems = [q.stem if q.is_file() else q.name for q in paths]
     names = [s if stems.count(s) == 1 else "_".join(q.resolve().parts[-3:]).replace(".", "_") for s, q in zip(stems, paths)]
-    timeout = idle_timeout if idle_timeout is not None else sc.get("idle_timeout", 30)
+    timeout = idle_timeout if idle_timeout is not None else sc.idle_timeout
     t = Table("footage", "frames", "alerts", "first alert (frame)", "frames/s", title=f"ipad score -> {out}/<footage>.*")
     failed: list[IpadError] = []
     # following: a signal ends the stream and the outputs are written (inference/stop.py), not lost
@@ -446,9 +454,9 @@ def score(
         try:
             with stopping if follow else nullcontext():
                 res = score_footage(loaded, path, out, name, fmt, dev,
-                                    batch_clips or (sc.get("batch_clips") or None), sc.get("max_latency", cal.clip_len) or 1,
-                                    p.get("train", {}).get("amp", True), follow, sc.get("poll_s", 0.5), timeout or None,
-                                    any_size, on_event, manifest_context(p.get("data", {}).get("manifest"), path),
+                                    batch_clips or (sc.batch_clips or None), (cal.clip_len if sc.max_latency is None else sc.max_latency) or 1,
+                                    st.train.amp, follow, sc.poll_s, timeout or None,
+                                    any_size, on_event, manifest_context(st.data.manifest, path),
                                     stop=stopping if follow else None, evidence=evidence, normal_frame=normal_frame,
                                     device_name=scene)
         except IpadError as e:  # bad input: report it, score the rest
@@ -475,7 +483,7 @@ def _zone(params: Path, profile: Optional[str]):
     from .storage.landing import LandingZone
     from .storage.s3_settings import S3Settings
 
-    return LandingZone(S3Settings.from_params(_params(params, profile).get("storage")))
+    return LandingZone(S3Settings.from_params(_settings(_params(params, profile)).storage.model_dump()))
 
 
 @storage_app.command("check")
@@ -540,7 +548,7 @@ def models_list(params: Optional[Path] = ParamsOpt, profile: Optional[str] = Pro
     from .registry.promotion import list_models
     from .registry.tracking import configure, tracking_uri
 
-    min_auc = float(_params(params, profile).get("pipeline", {}).get("promote_min_auc", 0.0))
+    min_auc = float(_settings(_params(params, profile)).pipeline.promote_min_auc)
     configure()
     t = Table(title=f"registry: {tracking_uri()}", caption=f"usable: a champion with AUC >= {min_auc:g} % "
               "(pipeline.promote_min_auc); `ipad score --device` refuses the others")

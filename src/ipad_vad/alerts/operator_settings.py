@@ -24,7 +24,7 @@ class EvidenceSettings(BaseModel):
 
     @classmethod
     def from_params(cls, params: dict) -> "EvidenceSettings":
-        return _validated(cls, params["score"]["evidence"], "score.evidence")
+        return _validated(cls, _defaults(params)["score"]["evidence"], "score.evidence")
 
 
 class FeedbackSettings(BaseModel):
@@ -41,8 +41,15 @@ class FeedbackSettings(BaseModel):
 
     @classmethod
     def from_params(cls, params: dict) -> "FeedbackSettings":
-        return _validated(cls, params["feedback"], "feedback")
+        return _validated(cls, _defaults(params)["feedback"], "feedback")
 
+
+
+def _defaults(params: dict) -> dict:
+    """`params` with the defaults of what it leaves out (the CLI without a params.yaml passes {})."""
+    from ..params_schema import with_defaults
+
+    return with_defaults(params)
 
 
 def _validated(cls, values: dict, where: str):

@@ -36,7 +36,7 @@ def clip_dataset(params: dict, manifest: pd.DataFrame, split: str, scenes: list[
     from prepared data, stay inside whole cycles); test clips every ``clip.stride``."""
     c = params["clip"]
     length, size = int(c["length"]), tuple(c["size"])
-    stride = stride or int(c.get("train_stride", 1) if split == "training" else c.get("stride", 1))
+    stride = stride or int(c["train_stride"] if split == "training" else c["stride"])
     missing = sorted(set(scenes) - set(manifest.scene))
     if missing:
         raise DataError("manifest", f"scenes not in the validated manifest: {missing}")

@@ -38,9 +38,9 @@ def check(params: dict) -> None:
         raise ConfigError(f"scene names {bad}: use letters, digits, '.', '_' and '-' (they become DVC stage names, "
                           "paths and registry names)")
     want = "pretrain" if pre else "devices"
-    if pipe.get("pretrain_data", "pretrain") != want:
+    if pipe["pretrain_data"] != want:
         raise ConfigError(f"pipeline.pretrain_data must be {want!r} when pipeline.pretrain_scenes is "
-                          f"{'non-empty' if pre else 'empty'} (got {pipe.get('pretrain_data')!r}); "
+                          f"{'non-empty' if pre else 'empty'} (got {pipe['pretrain_data']!r}); "
                           "`ipad data scenes` writes both consistently")
     if not (pre or dev):
         raise ConfigError("pipeline: no scenes (set pipeline.devices, or run `ipad data scenes`)")

@@ -14,16 +14,15 @@ from ..registry import tracking
 
 
 def run_settings(params: dict) -> dict:
-    pipe = params.get("pipeline", {})
-    return {"profile": params.get("profile"), "scenes": ",".join(pipe.get("scenes", [])),
-            "methods": ",".join(pipe.get("methods", [])), "train_epochs": params.get("train", {}).get("epochs"),
-            "finetune_epochs": params.get("finetune", {}).get("epochs")}
+    pipe = params["pipeline"]
+    return {"profile": params["profile"], "scenes": ",".join(pipe["scenes"]), "methods": ",".join(pipe["methods"]),
+            "train_epochs": params["train"]["epochs"], "finetune_epochs": params["finetune"]["epochs"]}
 
 
 def finish_pipeline_run(params: dict, pipeline_id: str, failed: bool = False) -> dict:
     """Returns the run id, the status and the summary logged. The summary is that of the report
     present on disk (a failed run may have none)."""
-    reports = Path(params.get("pipeline", {}).get("reports_root", "reports"))
+    reports = Path(params["pipeline"]["reports_root"])
     results = reports / "results.json"
     summary = json.loads(results.read_text()).get("summary", {}) if results.is_file() else {}
     status = "FAILED" if failed else "FINISHED"

@@ -79,18 +79,18 @@ def plot_scene(params: dict, scene: str, methods: list[str], per_method: dict, f
 
 def _what_ran(params: dict, per_scene: dict, scenes: list[str], methods: list[str]) -> list[str]:
     """The report's opening: profile, scenes, test frames scored, methods and their training budget."""
-    pipe, clip, train, ft = params["pipeline"], params["clip"], params.get("train", {}), params.get("finetune", {})
+    pipe, clip, train, ft = params["pipeline"], params["clip"], params["train"], params["finetune"]
     first = per_scene[scenes[0]]
     clips = sum(per_scene[s][methods[0]].get("n_clips", 0) for s in scenes)
     anomalous = sum(per_scene[s][methods[0]].get("n_anomalous", 0) for s in scenes)
-    return [f"## Results of profile `{params.get('profile', '-')}`", "",
-            f"* **Scenes**: {len(scenes)} — pretraining {', '.join(pipe.get('pretrain_scenes', []))}; devices "
-            f"{', '.join(pipe.get('devices', []))}.",
+    return [f"## Results of profile `{params['profile']}`", "",
+            f"* **Scenes**: {len(scenes)} — pretraining {', '.join(pipe['pretrain_scenes'])}; devices "
+            f"{', '.join(pipe['devices'])}.",
             f"* **Test frames scored**: {clips:,} (one per clip of {clip['length']} frames at {clip['size'][0]}×"
             f"{clip['size'][1]}), {anomalous:,} of them labelled anomalous.",
             "* **Methods**: " + ", ".join(f"{first[m]['label']} (`{m}`)" for m in methods) + ".",
-            f"* **Budget**: pretraining {train.get('epochs')} epoch(s); adapting {ft.get('epochs')} epoch(s) on "
-            f"{100 * float(ft.get('fraction', 1)):.0f} % of each device's training footage (the rest calibrates "
+            f"* **Budget**: pretraining {train['epochs']} epoch(s); adapting {ft['epochs']} epoch(s) on "
+            f"{100 * float(ft['fraction']):.0f} % of each device's training footage (the rest calibrates "
             f"the alert threshold).",
             "* **Bold**: the best method in each column (a method's components alone are not ranked).", ""]
 
@@ -155,7 +155,7 @@ def report(params: dict, plots: bool = True) -> dict:
         md.append("")
     usable = _usable_detectors(params, per_scene, labels)
     if usable:
-        min_auc = float(pipe.get("promote_min_auc", 0.0))
+        min_auc = float(pipe["promote_min_auc"])
         md += [f"### Usable detector per device (best of pipeline.promote_methods; usable: AUC >= promote_min_auc = "
                f"{min_auc:g} %)", "", "| device | best method | AUC (scene norm) | usable |", "|---|---|---|---|"]
         md += [f"| {d} | {u['label']} | {100 * u['auc']:.1f} | "
@@ -184,10 +184,10 @@ def _usable_detectors(params: dict, per_scene: dict, labels: dict) -> dict:
     promote_methods' scene-norm AUCs) and whether it reaches pipeline.promote_min_auc (percent);
     its `auc` a fraction, as every AUC of ``results.json``."""
     pipe = params["pipeline"]
-    min_auc = float(pipe.get("promote_min_auc", 0.0))
+    min_auc = float(pipe["promote_min_auc"])
     out = {}
     for d in pipe["devices"]:
-        aucs = {m: per_scene[d][m]["auc"]["scene_norm"]["score"] for m in pipe.get("promote_methods", [])
+        aucs = {m: per_scene[d][m]["auc"]["scene_norm"]["score"] for m in pipe["promote_methods"]
                 if d in per_scene and m in per_scene[d]}
         if aucs:
             best = best_candidate(aucs, pipe["promote_methods"])

@@ -15,6 +15,7 @@ import pandas as pd
 from ..data.manifest import build_manifest, write_scene_manifests
 from ..data.validation import ValidationReport, apply_policy, import_interrupted, validate_manifest, write_report
 from ..io_utils import write_dataframe
+from ..params_schema import settings_of
 
 
 @dataclass
@@ -29,21 +30,20 @@ def validate_footage(params: dict, root: Path | None = None, manifest_out: Path 
                      report_dir: Path | None = None, on_failure: str | None = None,
                      progress: Callable[[Iterable, int, str], Iterable] | None = None) -> Validated:
     """Raises ValidationFailed (after writing the report) when the gate fails under ``fail``."""
-    d, v = params.get("data", {}), params.get("validation", {})
-    root = Path(root or d.get("root", "data/ipad"))
-    manifest_out = Path(manifest_out or d.get("manifest", "data/manifest.parquet"))
-    report_dir = Path(report_dir or v.get("report_dir", "reports/validation"))
-    manifest = build_manifest(root, scenes=d.get("scenes") or None, sample_decode=v.get("sample_decode", 3),
-                              progress=progress)
-    report = validate_manifest(manifest, min_frames=params.get("clip", {}).get("length", 16))
+    s = settings_of(params)  # the CLI without a params.yaml passes {}: the defaults
+    d, v = s.data, s.validation
+    root = Path(root or d.root)
+    manifest_out = Path(manifest_out or d.manifest)
+    report_dir = Path(report_dir or v.report_dir)
+    manifest = build_manifest(root, scenes=d.scenes or None, sample_decode=v.sample_decode, progress=progress)
+    report = validate_manifest(manifest, min_frames=s.clip.length)
     if (interrupted := import_interrupted(root)) is not None:  # fails under either policy (issue 29, 3)
         report.failures.insert(0, interrupted)
         report.success = False
     try:
-        kept = apply_policy(manifest, report, on_failure or v.get("on_failure", "fail"))
+        kept = apply_policy(manifest, report, on_failure or v.on_failure)
     finally:
         result = write_report(report, report_dir)
     write_dataframe(manifest_out, kept)
-    write_scene_manifests(kept, Path(d.get("manifests", manifest_out.parent / "manifests")),
-                          {"pretrain": list(params.get("pipeline", {}).get("pretrain_scenes") or [])})
+    write_scene_manifests(kept, Path(d.manifests), {"pretrain": list(s.pipeline.pretrain_scenes)})
     return Validated(report, kept, manifest_out, result)

@@ -18,19 +18,20 @@ from .video_swin import VideoSwinEncoder
 
 
 class IPADVAD(nn.Module):
-    def __init__(self, encoder: dict, period: dict, memory: dict, decoder: dict | None = None):
+    def __init__(self, encoder: dict, period: dict, memory: dict, decoder: dict):
+        """Sizes from the settings (each key given): ``model.encoder``, ``methods.ipad_vad.period`` and
+        ``.memory`` (their defaults: methods/ipad_vad.py), ``model.decoder`` (settings/model.py)."""
         super().__init__()
         self.encoder = VideoSwinEncoder(**encoder)
         dim = self.encoder.out_dim
-        self.n_classes = period.get("n_classes", 200)
-        self.period_head = PeriodHead(dim, self.n_classes, period.get("head_hidden", 0))
+        self.n_classes = period["n_classes"]
+        self.period_head = PeriodHead(dim, self.n_classes, period["head_hidden"])
         self.memory = None
-        if memory.get("use", True):
-            self.memory = PeriodMemory(memory.get("size", 2000), dim, self.n_classes,
-                                       memory.get("softmax_over", "memory"), memory.get("boost_radius", 0),
-                                       memory.get("shrink_threshold", 0.0))
+        if memory["use"]:
+            self.memory = PeriodMemory(memory["size"], dim, self.n_classes, memory["softmax_over"],
+                                       memory["boost_radius"], memory["shrink_threshold"])
         self.decoder = I3DDecoder(dim, len(self.encoder.stages) - 1, self.encoder.patch,
-                                  min_dim=(decoder or {}).get("min_dim", 16))
+                                  min_dim=decoder["min_dim"])
 
     def forward(self, x: torch.Tensor) -> dict:
         f = self.encoder(x)  # F: (B, C, D, h, w)

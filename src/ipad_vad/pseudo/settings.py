@@ -45,9 +45,9 @@ class PseudoSettings(BaseModel):
 
     @classmethod
     def from_params(cls, params: dict) -> "PseudoSettings":
-        from ..params_schema import validate_section
+        from ..params_schema import validate_section, with_defaults
 
-        return validate_section(cls, params["pseudo_anomalies"], "pseudo-anomaly settings", "pseudo_anomalies")
+        return validate_section(cls, with_defaults(params)["pseudo_anomalies"], "pseudo-anomaly settings", "pseudo_anomalies")
 
 
 class PseudoMix(BaseModel):

@@ -8,7 +8,7 @@ from pathlib import Path
 
 
 def serve_main(config: Path, params: dict, host: str | None = None, port: int | None = None) -> int:
-    from ..alerts.operator_settings import EvidenceSettings
+    from ..params_schema import settings_of
     from ..registry.tracking import configure
     from ..train.loop import resolve_device
     from .config import load_config
@@ -17,14 +17,12 @@ def serve_main(config: Path, params: dict, host: str | None = None, port: int | 
     cfg, settings = load_config(config, params)
     if host is not None or port is not None:
         settings = settings.model_copy(update={k: v for k, v in (("host", host), ("port", port)) if v is not None})
-    sc = params.get("score", {}) or {}
-    max_latency = sc.get("max_latency")  # as `ipad score`: 0 is one clip per batch, unset one clip of latency
-    options = ServeOptions(device=str(resolve_device(sc.get("device") or "auto")),
-                           max_latency=None if max_latency is None else (max_latency or 1), batch_clips=sc.get("batch_clips") or None,
-                           amp=(params.get("train", {}) or {}).get("amp", True),
-                           min_auc=float((params.get("pipeline", {}) or {}).get("promote_min_auc", 0.0)),
-                           evidence=EvidenceSettings.from_params(params),
-                           manifest=(params.get("data", {}) or {}).get("manifest"))
+    s = settings_of(params)  # {} without a params.yaml: the defaults
+    sc = s.score  # as `ipad score`: max_latency 0 is one clip per batch, unset (None) one clip of latency
+    options = ServeOptions(device=str(resolve_device(sc.device)),
+                           max_latency=None if sc.max_latency is None else (sc.max_latency or 1),
+                           batch_clips=sc.batch_clips or None, amp=s.train.amp,
+                           min_auc=float(s.pipeline.promote_min_auc), evidence=sc.evidence, manifest=s.data.manifest)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     log = logging.getLogger("ipad.serve")
     configure()
