@@ -42,6 +42,23 @@ def write_result(name: str, result: dict) -> Path:
     return path
 
 
+def prefect_server(env: dict, port: int, *options: str):
+    """A local Prefect server on 127.0.0.1:`port` (`prefect server start` with `options`), once its API
+    answers at env's PREFECT_API_URL (120 s at most); the caller terminates it."""
+    import subprocess
+    from urllib.request import urlopen
+
+    server = subprocess.Popen(["prefect", "server", "start", "--host", "127.0.0.1", "--port", str(port), *options],
+                              env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    for _ in range(120):
+        try:
+            urlopen(env["PREFECT_API_URL"] + "/health", timeout=2)
+            break
+        except OSError:
+            time.sleep(1)
+    return server
+
+
 def replace_block(path: Path, name: str, text: str) -> None:
     """Replace the block between ``<!-- name -->`` and ``<!-- /name -->`` of the Markdown file `path` with `text`
     (the generated tables of the docs: bench_quality.py, scripts/demo.sh)."""

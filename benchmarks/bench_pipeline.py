@@ -24,9 +24,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from urllib.request import urlopen
 
-from _common import write_result
+from _common import prefect_server, write_result
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
@@ -56,15 +55,8 @@ def main() -> None:
                PREFECT_API_URL=f"http://127.0.0.1:{port}/api", MLFLOW_TRACKING_URI=f"sqlite:///{repo / 'mlflow.db'}",
                IPAD_PIPELINE_ID="bench", GIT_AUTHOR_NAME="bench", GIT_AUTHOR_EMAIL="b@b", GIT_COMMITTER_NAME="bench",
                GIT_COMMITTER_EMAIL="b@b")
-    server = subprocess.Popen(["prefect", "server", "start", "--host", "127.0.0.1", "--port", str(port), "--no-services"],
-                              env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    server = prefect_server(env, port, "--no-services")
     try:
-        for _ in range(120):
-            try:
-                urlopen(env["PREFECT_API_URL"] + "/health", timeout=2)
-                break
-            except OSError:
-                time.sleep(1)
         sh(f"ipad data synth --profile {args.profile} --out ../footage", repo, env)
         sh("ipad data import ../footage --out data/ipad", repo, env)
         sh("dvc config core.analytics false && dvc add -q data/ipad && git add -A && git commit -qm footage", repo, env)

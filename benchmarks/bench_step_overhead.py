@@ -31,7 +31,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from urllib.request import urlopen
+
+from _common import prefect_server, write_result
 
 ROOT = Path(__file__).resolve().parents[1]
 HEAVY = ("torch", "timm", "torchvision", "sklearn", "mlflow", "prefect", "great_expectations", "matplotlib")
@@ -185,19 +186,8 @@ def main() -> None:
             OMP_NUM_THREADS=os.environ.get("OMP_NUM_THREADS", "1"),
         )
         # as scripts/ui_common.sh starts it for make demo (with the services that record task runs)
-        server = subprocess.Popen(
-            ["prefect", "server", "start", "--host", "127.0.0.1", "--port", str(port), "--no-scheduler"],
-            env=dict(env, PREFECT_UI_API_URL=env["PREFECT_API_URL"]),
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
+        server = prefect_server(dict(env, PREFECT_UI_API_URL=env["PREFECT_API_URL"]), port, "--no-scheduler")
         try:
-            for _ in range(120):
-                try:
-                    urlopen(env["PREFECT_API_URL"] + "/health", timeout=2)
-                    break
-                except OSError:
-                    time.sleep(1)
             cmds = commands(args.device, args.method)
             names = args.only.split(",") if args.only else list(cmds)
             run(
@@ -225,8 +215,6 @@ def main() -> None:
             server.wait(timeout=30)
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    from _common import write_result
-
     write_result(
         "bench_step_overhead",
         {
