@@ -88,7 +88,7 @@ bench-quality-lp-variants: setup  ## local patterns with O = 2, 8 and L = 3: ben
 # name:KEY=VALUE+KEY=VALUE (bench_quality.py --set).
 KNN_ABLATION := \
 	global:methods.knn.score=global \
-	share_bank:methods.knn.bank_footage=finetune \
+	share_bank:methods.knn.bank_footage=adapt \
 	uniform:methods.knn.frame_weight=uniform \
 	width0.7:methods.knn.centre_width=0.7 \
 	no_offset:methods.knn.offset_cell=0 \
@@ -96,7 +96,7 @@ KNN_ABLATION := \
 	bank2000:methods.knn.max_bank=2000 \
 	frames5:methods.knn.frames=5 \
 	size16:methods.knn.size=[16,16]+methods.knn.cell=2+methods.knn.offset_cell=4+methods.knn.retrieve_pool=1 \
-	issue11:methods.knn.frames=5+methods.knn.size=[16,16]+methods.knn.k=1+methods.knn.score=global+methods.knn.shift=0+methods.knn.frame_weight=uniform+methods.knn.bank_footage=finetune
+	issue11:methods.knn.frames=5+methods.knn.size=[16,16]+methods.knn.k=1+methods.knn.score=global+methods.knn.shift=0+methods.knn.frame_weight=uniform+methods.knn.bank_footage=adapt
 
 bench-alerts: setup  ## issue 26: false alerts per camera-hour, spans alerted, time to alert over streamed shifts (3 seeds, 4 h per device): benchmarks/results/bench_alerts.{json,png}
 	OMP_NUM_THREADS=1 nice -n 10 $(BIN)/python benchmarks/bench_alerts.py --seeds 0,1,2 --hours 4 --cal-hours 0.25

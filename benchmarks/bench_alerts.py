@@ -74,7 +74,7 @@ from ipad_vad.jobs.adapt import adapt_to_device  # noqa: E402
 from ipad_vad.jobs.calibrate import calibrate  # noqa: E402
 from ipad_vad.jobs.evaluate import evaluate  # noqa: E402
 from ipad_vad.jobs.pretrain import fit_method  # noqa: E402
-from ipad_vad.jobs.settings import AlertSettings, FinetuneSettings  # noqa: E402
+from ipad_vad.jobs.settings import AdaptSettings, AlertSettings  # noqa: E402
 from ipad_vad.methods import get_method, load_model_file  # noqa: E402
 from ipad_vad.methods.abilities import lookahead  # noqa: E402
 from ipad_vad.methods.adaptation import load_adapted  # noqa: E402
@@ -144,11 +144,11 @@ def device_models(p: dict, method_name: str, manifest, work: Path, devices: list
 
 def device_model(p: dict, method_name: str, device: str, manifest, base_path: Path, out: Path) -> dict:
     """The pipeline's adapt, evaluate and calibrate jobs for one device on the footage of `manifest`."""
-    info = adapt_to_device(p, method_name, device, manifest, base_path, out, SRC, QUIET)
+    info = adapt_to_device(p, method_name, device, QUIET, manifest=manifest, base_path=base_path, out_dir=out, source=SRC)
     _, model = load_adapted(out)
     method = get_method(method_name, p)
     scored, _, ctx = evaluate(p, method, model, manifest, device, SRC, progress=False)
-    cal = calibrate(p, method, model, manifest, device, ctx, SRC, FinetuneSettings.from_params(p),
+    cal = calibrate(p, method, model, manifest, device, ctx, SRC, AdaptSettings.from_params(p),
                     AlertSettings.from_params(p), progress=False)
     return {"method": method, "model": model, "scored": scored, "cal": cal,
             "adapt": {k: info[k] for k in ("clips_used", "bank_size") if k in info}}

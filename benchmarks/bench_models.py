@@ -96,7 +96,7 @@ def main() -> None:
         lora_rows = {}
         for name in ("ipad_vad", "infp"):
             method = get_method(name, p)
-            settings = LoraSettings(**p["finetune"]["lora"])
+            settings = LoraSettings(**p["adapt"]["lora"])
             lora = trainable_summary(add_lora(method.build(), settings, method.lora_targets, name,
                                               method.lora_modules_to_save(settings)))
             full = count_parameters(method.build())

@@ -3,7 +3,7 @@ run: synth -> manifest -> decoded cache + periods -> pretrain IPAD-VAD -> LoRA f
 -> evaluate (both AUC protocols) -> calibrate the alert threshold on held-out normal footage.
 
     python benchmarks/bench_paper_subset.py [--profile paper] [--pretrain S01] [--device R01]
-        [--epochs 3] [--finetune-epochs 2] [--train-videos 2] [--train-cycles 6] [--test-videos 4]
+        [--epochs 3] [--adapt-epochs 2] [--train-videos 2] [--train-cycles 6] [--test-videos 4]
 
 The same library calls as the pipeline's stages, without Prefect, DVC and MLflow (a GPU worker of
 the cluster runs those; this script measures the GPU work itself). Writes
@@ -33,7 +33,7 @@ from ipad_vad.jobs.data import DataSource  # noqa: E402
 from ipad_vad.jobs.evaluate import evaluate  # noqa: E402
 from ipad_vad.jobs.layout import prepared  # noqa: E402
 from ipad_vad.jobs.pretrain import fit_method  # noqa: E402
-from ipad_vad.jobs.settings import AlertSettings, FinetuneSettings  # noqa: E402
+from ipad_vad.jobs.settings import AdaptSettings, AlertSettings  # noqa: E402
 from ipad_vad.methods import FitHooks, get_method  # noqa: E402
 from ipad_vad.methods.adaptation import load_adapted  # noqa: E402
 from ipad_vad.preprocess.cache import cache_scene  # noqa: E402
@@ -49,7 +49,7 @@ def main() -> None:
     ap.add_argument("--pretrain", default="S01")
     ap.add_argument("--device", default="R01")
     ap.add_argument("--epochs", type=int, default=3)
-    ap.add_argument("--finetune-epochs", type=int, default=2)
+    ap.add_argument("--adapt-epochs", type=int, default=2)
     ap.add_argument("--train-videos", type=int, default=2)
     ap.add_argument("--train-cycles", type=int, default=6)
     ap.add_argument("--test-videos", type=int, default=4)
@@ -62,7 +62,7 @@ def main() -> None:
     work = Path(args.work or tempfile.mkdtemp(prefix="paper_subset_"))
     p["pipeline"].update(scenes=pre + [args.device], pretrain_scenes=pre, devices=[args.device],
                          pretrain_data="pretrain", prepared_root=str(work / "prepared"))
-    p["train"]["epochs"], p["finetune"]["epochs"] = args.epochs, args.finetune_epochs
+    p["train"]["epochs"], p["adapt"]["epochs"] = args.epochs, args.adapt_epochs
     p["train"]["num_workers"] = min(p["train"]["num_workers"], 8)
     timings, t0 = {}, time.perf_counter()
 
@@ -90,28 +90,29 @@ def main() -> None:
     base = fit_method(p, METHOD, manifest, pre, work / "base", src,
                       FitHooks(on_epoch_end=lambda e, m: print(f"  pretrain epoch {e}: {m}", flush=True), progress=False))
     lap("pretrain")
-    meta = adapt_to_device(p, METHOD, args.device, manifest, work / "base/model.pt", work / "adapter", src,
-                           FitHooks(on_epoch_end=lambda e, m: print(f"  finetune epoch {e}: {m}", flush=True),
-                                    progress=False))
-    lap("finetune")
+    meta = adapt_to_device(p, METHOD, args.device,
+                           FitHooks(on_epoch_end=lambda e, m: print(f"  adapt epoch {e}: {m}", flush=True),
+                                    progress=False),
+                           manifest=manifest, base_path=work / "base/model.pt", out_dir=work / "adapter", source=src)
+    lap("adapt")
     _, model = load_adapted(work / "adapter")
     method = get_method(METHOD, p)  # scoring settings of this run (evaluate.*), as the pipeline's evaluation
     scored, metrics, ctx = evaluate(p, method, model, manifest, args.device, src, progress=False)
     lap("evaluate")
-    cal = calibrate(p, method, model, manifest, args.device, ctx, src, FinetuneSettings.from_params(p),
+    cal = calibrate(p, method, model, manifest, args.device, ctx, src, AdaptSettings.from_params(p),
                     AlertSettings.from_params(p), progress=False)
     alerts = alert_metrics(scored, cal)
     lap("calibrate")
     result = {
         "profile": args.profile, "device": "cuda" if torch.cuda.is_available() else "cpu",
         "scenes": {"pretrain": pre, "device": args.device}, "frames": frames, "synth_frames": summary.get("frames"),
-        "clip": [p["clip"]["length"], *p["clip"]["size"]], "epochs": args.epochs, "finetune_epochs": args.finetune_epochs,
+        "clip": [p["clip"]["length"], *p["clip"]["size"]], "epochs": args.epochs, "adapt_epochs": args.adapt_epochs,
         "pretrain_clips": base["clips"], "parameters": base["parameters"],
         "pretrain_clips_per_s": round(base["clips"] * args.epochs / timings["pretrain"], 1),
         "lora_trainable": meta.get("trainable"), "timings_s": timings,
         "auc": {k: v for k, v in metrics["auc"].items()}, "auc_per_type": metrics.get("auc_per_type"),
         "alerts": {k: v for k, v in alerts.items() if k != "videos"}, "calibration_source": cal.source,
-        "final_loss": {"pretrain": base["history"][-1], "finetune": meta["history"][-1]},
+        "final_loss": {"pretrain": base["history"][-1], "adapt": meta["history"][-1]},
     }
     write_result(f"paper_subset_{args.profile}_{result['device']}", result)
 

@@ -50,7 +50,7 @@ from ipad_vad.jobs.data import DataSource  # noqa: E402
 from ipad_vad.jobs.evaluate import evaluate  # noqa: E402
 from ipad_vad.jobs.layout import prepared  # noqa: E402
 from ipad_vad.jobs.pretrain import fit_method  # noqa: E402
-from ipad_vad.jobs.settings import AlertSettings, FinetuneSettings  # noqa: E402
+from ipad_vad.jobs.settings import AdaptSettings, AlertSettings  # noqa: E402
 from ipad_vad.methods import FitHooks, get_method, load_model_file, method_names  # noqa: E402
 from ipad_vad.methods.adaptation import load_adapted  # noqa: E402
 from ipad_vad.preprocess.cache import cache_scene  # noqa: E402
@@ -86,7 +86,7 @@ def score_scene(p: dict, method_name: str, model, manifest, scene: str, device: 
     scored, metrics, ctx = evaluate(p, method, model, manifest, scene, SRC, progress=False)
     out = {"auc": metrics["auc"], "auc_per_type": metrics.get("auc_per_type") or {}}
     if device:
-        cal = calibrate(p, method, model, manifest, scene, ctx, SRC, FinetuneSettings.from_params(p),
+        cal = calibrate(p, method, model, manifest, scene, ctx, SRC, AdaptSettings.from_params(p),
                         AlertSettings.from_params(p), progress=False)
         out["alerts"] = {k: v for k, v in alert_metrics(scored, cal).items() if k != "videos"}
     return out
@@ -132,8 +132,8 @@ def run_method(p: dict, row: str, manifest, work: Path) -> dict:
         score_s += time.perf_counter() - t
     for d in devices:
         t = time.perf_counter()
-        adapt_to_device(p, method_name, d, manifest, work / method_name / "base" / "model.pt",
-                        work / method_name / "adapters" / d, SRC, QUIET)
+        adapt_to_device(p, method_name, d, QUIET, manifest=manifest, base_path=work / method_name / "base" / "model.pt",
+                        out_dir=work / method_name / "adapters" / d, source=SRC)
         adapt_s += time.perf_counter() - t
         t = time.perf_counter()
         _, model = load_adapted(work / method_name / "adapters" / d)
@@ -149,7 +149,7 @@ def table3(p: dict, manifest, work: Path, method_name: str = "ipad_vad") -> dict
     variants = {"lora_1/5": ("lora", 0.2), "full_all": ("full", 1.0), "scratch_all": (None, 1.0)}
     for name, (adaptation, fraction) in variants.items():
         q = copy.deepcopy(p)
-        q["finetune"]["fraction"] = fraction
+        q["adapt"]["fraction"] = fraction
         aucs, secs = {}, 0.0
         for d in p["pipeline"]["devices"]:
             out = work / "table3" / name.replace("/", "of") / d
@@ -159,7 +159,7 @@ def table3(p: dict, manifest, work: Path, method_name: str = "ipad_vad") -> dict
                 _, model = load_model_file(out / "model.pt")
             else:
                 q["methods"][method_name]["adaptation"] = adaptation
-                adapt_to_device(q, method_name, d, manifest, base, out, SRC, QUIET)
+                adapt_to_device(q, method_name, d, QUIET, manifest=manifest, base_path=base, out_dir=out, source=SRC)
                 _, model = load_adapted(out)
             secs += time.perf_counter() - t
             metrics = evaluate(q, get_method(method_name, q), model, manifest, d, SRC, progress=False)[1]

@@ -561,7 +561,7 @@ def memory(p: dict, work: Path, ns: list[int], env: dict) -> dict:
             "note": "RSS growth of a fresh process loading N devices' LoRA champions (after one warm-up load), and "
                     "bytes of distinct tensors; separate: each merged into its own model (`ipad score`, or serve with "
                     "serve.share_lora_bases false); shared: one base, N peft adapters (ipad serve); adapters random "
-                    "(rank and targets of finetune.lora), feature-bank banks random of bank_clips_per_device clips"}
+                    "(rank and targets of adapt.lora), feature-bank banks random of bank_clips_per_device clips"}
 
 
 def main() -> None:

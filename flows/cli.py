@@ -12,6 +12,7 @@ import typer
 
 from ipad_vad.cli import app, storage_app
 from ipad_vad.cli import main as _library_main
+from ipad_vad.cli_aliases import RenamedCommand
 from ipad_vad.cli_common import ProfileOpt, command_params, console
 
 MethodOpt = typer.Option(None, "--method", help="one method (default: every method of pipeline.methods)")
@@ -66,11 +67,14 @@ def step_pretrain(method: Optional[str] = MethodOpt, profile: Optional[str] = Pr
     console().print(_run_flow("pretrain_flow", method=method, profile=profile))
 
 
-@app.command("finetune")
-def step_finetune(device: str = typer.Option(..., "--device"), method: Optional[str] = MethodOpt,
-                  profile: Optional[str] = ProfileOpt):
+@app.command("adapt")
+def step_adapt(device: str = typer.Option(..., "--device"), method: Optional[str] = MethodOpt,
+               profile: Optional[str] = ProfileOpt):
     """Pipeline step: adapt a method (lora | full | refit) to one device."""
-    console().print(_run_flow("finetune_flow", device=device, method=method, profile=profile))
+    console().print(_run_flow("adapt_flow", device=device, method=method, profile=profile))
+
+
+app.command("finetune", hidden=True, cls=RenamedCommand)(step_adapt)  # the old spelling, for one release
 
 
 @app.command("evaluate")
@@ -105,7 +109,7 @@ def step_promote(device: str = typer.Option(..., "--device"), profile: Optional[
 def step_pipeline(profile: Optional[str] = ProfileOpt,
                   devices: Optional[str] = typer.Option(None, "--devices", help="only these devices (retraining)"),
                   spread: bool = typer.Option(False, "--spread", help="fine-tune each device as its own flow run on the gpu pool's workers")):
-    """The whole pipeline as one Prefect flow (validate -> prepare -> pretrain -> finetune -> evaluate -> report -> promote)."""
+    """The whole pipeline as one Prefect flow (validate -> prepare -> pretrain -> adapt -> evaluate -> report -> promote)."""
     _check_params(profile)
     from flows.pipeline import ipad_pipeline
 

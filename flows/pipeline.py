@@ -1,4 +1,4 @@
-"""The whole pipeline as one flow: validate -> prepare (per scene) -> pretrain -> finetune (per
+"""The whole pipeline as one flow: validate -> prepare (per scene) -> pretrain -> adapt (per
 device) -> evaluate (per scene) -> report -> promote (per device). Per-scene work fans out with
 `.map`; on a cluster each mapped task runs where the `gpu` concurrency limit lets it."""
 
@@ -17,14 +17,14 @@ from tasks.data import validate_task
 from tasks.evaluate import evaluate_task, report_task
 from tasks.prepare import cache_task, flow_task, period_task
 from tasks.registry import promote_task, register_base_task
-from tasks.train import finetune_task, pretrain_task
+from tasks.train import adapt_task, pretrain_task
 
 
-FINETUNE_DEPLOYMENT = "finetune/ipad-finetune-device"
+ADAPT_DEPLOYMENT = "adapt/ipad-adapt-device"
 
 
-def finetune_on_workers(devs: list[str], profile: str | None) -> None:
-    """One `ipad-finetune-device` flow run per device, started at once: every free GPU worker of the
+def adapt_on_workers(devs: list[str], profile: str | None) -> None:
+    """One `ipad-adapt-device` flow run per device, started at once: every free GPU worker of the
     pool takes one (the workers share the project workspace: one multi-GPU host's volume, or a
     ReadWriteMany volume on Kubernetes)."""
     import time
@@ -36,7 +36,7 @@ def finetune_on_workers(devs: list[str], profile: str | None) -> None:
 
     pid = os.environ.get("IPAD_PIPELINE_ID")
     env = {"IPAD_PIPELINE_ID": pid} if pid else {}  # their MLflow runs join this pipeline's parent
-    runs = {d: run_deployment(FINETUNE_DEPLOYMENT, parameters={"device": d, "profile": profile}, timeout=0,
+    runs = {d: run_deployment(ADAPT_DEPLOYMENT, parameters={"device": d, "profile": profile}, timeout=0,
                               tags=pipeline_tags(), job_variables={"env": env}).id for d in devs}
     states = {}
     with get_client(sync_client=True) as client:
@@ -98,10 +98,10 @@ def _pipeline(p: dict, profile: str | None, devices: list[str] | None, spread: b
             if m in pipe["promote_methods"]:
                 register_base_task(p, m)
     if spread:
-        finetune_on_workers(devs, profile)
+        adapt_on_workers(devs, profile)
         tuned = []
     else:
-        tuned = [finetune_task.submit(p, m, d) for m in pipe["methods"] for d in devs]
+        tuned = [adapt_task.submit(p, m, d) for m in pipe["methods"] for d in devs]
     pairs = [(m, s) for m in pipe["methods"] for s in scenes]
     evals = evaluate_task.map(unmapped(p), [m for m, _ in pairs], [s for _, s in pairs], wait_for=tuned)
     evals.wait()

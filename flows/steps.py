@@ -4,7 +4,7 @@ local server) when no PREFECT_API_URL is set, and shows in the Prefect UI when i
 
     flows.data:      validate_flow
     flows.prepare:   prepare_flow(scene)
-    flows.train:     pretrain_flow(method), finetune_flow(device, method)
+    flows.train:     pretrain_flow(method), adapt_flow(device, method)
     flows.evaluate:  evaluate_flow(scene, method), report_flow
     flows.promote:   promote_flow(device)
 
@@ -16,7 +16,7 @@ STEP_MODULES = {
     "validate_flow": "flows.data",
     "prepare_flow": "flows.prepare",
     "pretrain_flow": "flows.train",
-    "finetune_flow": "flows.train",
+    "adapt_flow": "flows.train",
     "evaluate_flow": "flows.evaluate",
     "report_flow": "flows.evaluate",
     "promote_flow": "flows.promote",

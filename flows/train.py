@@ -4,7 +4,7 @@ from flows.naming import run_name
 
 from tasks.common import params
 from tasks.registry import register_base_task
-from tasks.train import finetune_task, pretrain_task
+from tasks.train import adapt_task, pretrain_task
 
 
 @flow(name="pretrain", flow_run_name=run_name("pretrain", "method"))
@@ -22,9 +22,9 @@ def pretrain_flow(method: str | None = None, profile: str | None = None) -> dict
     return results
 
 
-@flow(name="finetune", flow_run_name=run_name("finetune", "method", "device"))
-def finetune_flow(device: str, method: str | None = None, profile: str | None = None) -> dict:
+@flow(name="adapt", flow_run_name=run_name("adapt", "method", "device"))
+def adapt_flow(device: str, method: str | None = None, profile: str | None = None) -> dict:
     """Adapt one method (default: every method) to one device."""
     p = params(profile, [method] if method else None)
     methods = [method] if method else list(p["pipeline"]["methods"])
-    return {m: finetune_task(p, m, device) for m in methods}
+    return {m: adapt_task(p, m, device) for m in methods}

@@ -25,7 +25,7 @@ echo
 cat reports/results.md
 # the docs' demo tables are this run's report, never copied by hand
 python benchmarks/_common.py docs/demo-results.md demo_results reports/results.md
-ipad models list
+ipad registry list
 echo
 echo "Scoring two test recordings of R02 with its champion (ipad score): 01 is all normal, 04 has anomalies"
 ipad score --device R02 data/synth/R02/testing/frames/01 data/synth/R02/testing/frames/04 --out scores \

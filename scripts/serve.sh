@@ -46,7 +46,7 @@ done
 
 cat <<MSG
 Prefect UI: http://127.0.0.1:$pport   (flow runs, task runs; filter one pipeline run by its tag pipeline:<id>)
-            Deployments -> ipad-pipeline / ipad-validate / ipad-finetune-device / ipad-prepare -> Run:
+            Deployments -> ipad-pipeline / ipad-validate / ipad-adapt-device / ipad-prepare -> Run:
             executed by the workers here (logs: $PREFECT_HOME/worker-{cpu,gpu}.log)
 MLflow UI:  http://127.0.0.1:$mport   (experiment ipad-vad; Models: ipad-vad-<device>, ipad-vad-base-<method>)
 Schedules are paused (they need a landing folder or bucket). Ctrl-C stops everything.

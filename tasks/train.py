@@ -1,7 +1,7 @@
 import mlflow
 from prefect import task
 
-from ipad_vad.jobs.adapt import adapt_device
+from ipad_vad.jobs.adapt import adapt_to_device
 from ipad_vad.jobs.layout import adapter_dir, base_dir, pretrain_scenes
 from ipad_vad.jobs.pretrain import pretrain
 from ipad_vad.methods import FitHooks, get_method
@@ -37,19 +37,19 @@ def pretrain_task(p: dict, method: str) -> dict:
     return {k: res[k] for k in ("method", "clips", "path", "parameters")}
 
 
-@task(name="finetune", tags=GPU_TAGS)
-def finetune_task(p: dict, method: str, device: str) -> dict:
+@task(name="adapt", tags=GPU_TAGS)
+def adapt_task(p: dict, method: str, device: str) -> dict:
     """Adapt a method's base model to one device (lora | full | refit, as the method declares)."""
     out = adapter_dir(p, method, device)
-    with tracking.run(f"finetune {method} {device}", "finetune", device, params={"method": method,
-                      "finetune": p["finetune"]}, manifest=p["data"]["manifest"]):
+    with tracking.run(f"adapt {method} {device}", "adapt", device, params={"method": method,
+                      "adapt": p["adapt"]}, manifest=p["data"]["manifest"]):
         mlflow.set_tag("ipad.method", method)
-        info = adapt_device(p, method, device, _hooks(f"finetune {method} {device}"))
+        info = adapt_to_device(p, method, device, _hooks(f"adapt {method} {device}"))
         mlflow.log_metric("model_bytes", info["bytes"])
         if "trainable" in info:
             mlflow.log_metric("trainable_params", info["trainable"]["trainable"])
         mlflow.log_artifacts(str(out), artifact_path="adapted")
         lineage.mark_produced(out)
-    log("finetune %s %s: %s adaptation, %d bytes saved%s", method, device, info["adaptation"], info["bytes"],
+    log("adapt %s %s: %s adaptation, %d bytes saved%s", method, device, info["adaptation"], info["bytes"],
         f", {info['trainable']['trainable']} trainable parameters" if "trainable" in info else "")
     return {"device": device, "method": method, "adaptation": info["adaptation"], "bytes": info["bytes"]}

@@ -84,7 +84,7 @@ def register_champion(root: Path, device: str, seed: int, threshold_margin: floa
     write_json(folder / "calibration.json", cal.to_dict())
     name = device_model_name(device)
     tracking.configure()
-    with tracking.run(f"serve test {device}", "finetune", device, params={"seed": seed}):
+    with tracking.run(f"serve test {device}", "adapt", device, params={"seed": seed}):
         v = log_scorer(name, _clips(normal[:t + 1], t).numpy(), folder / "model.pt", None, tags={"scene": device, "auc": 0.9},
                        calibration=folder / "calibration.json")
     mlflow.MlflowClient().set_registered_model_alias(name, "champion", v.version)
@@ -150,7 +150,7 @@ def register_lora_again(root: Path, device: str) -> str:
     from ipad_vad.registry.pyfunc_model import log_scorer
 
     root, name = Path(root), device_model_name(device)
-    with tracking.run(f"serve test {device} (LoRA)", "finetune", device):
+    with tracking.run(f"serve test {device} (LoRA)", "adapt", device):
         v = log_scorer(name, _clips(frames(T + 1, 0)).numpy(), root / "fb-base" / "model.pt", root / f"fb-{device}",
                        tags={"scene": device, "auc": 0.9}, calibration=root / f"fb-{device}-calibration.json")
     mlflow.MlflowClient().set_registered_model_alias(name, "champion", v.version)

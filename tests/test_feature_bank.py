@@ -119,9 +119,9 @@ def _fit_and_adapt(tmp_path, adapt_steps=20):
     base = m.fit(dataset([machine(40, 0, 1)]), tmp_path / "base", TrainSettings(), QUIET).model
     m.save(base, tmp_path / "base" / "model.pt")
     device = dataset([machine(30, 3, 5), machine(26, 7, 6)])  # another bank size than the base's
-    from ipad_vad.jobs.settings import FinetuneSettings
+    from ipad_vad.jobs.settings import AdaptSettings
 
-    f = FinetuneSettings.from_params(p)
+    f = AdaptSettings.from_params(p)
     info = adapt(m, tmp_path / "base" / "model.pt", device, tmp_path / "dev", f.train_settings(p), QUIET, f.lora_settings())
     return m, base, info
 

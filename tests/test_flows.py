@@ -59,7 +59,7 @@ def test_full_pipeline_flow_with_fan_out(tmp_path, monkeypatch):
     assert parent.info.status == "FINISHED" and parent.data.tags["ipad.pipeline_id"].startswith("prefect-")
     assert set(parent.data.metrics) == {f"mean_auc_pct/{m}" for m in result["summary"]}
     children = client.search_runs([parent.info.experiment_id], f"tags.mlflow.parentRunId = '{parent.info.run_id}'")
-    assert {r.data.tags["ipad.stage"] for r in children} >= {"pretrain", "finetune", "evaluate", "report", "promote"}
+    assert {r.data.tags["ipad.stage"] for r in children} >= {"pretrain", "adapt", "evaluate", "report", "promote"}
     assert "IPAD_PIPELINE_ID" not in os.environ
 
 

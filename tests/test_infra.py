@@ -86,9 +86,9 @@ def test_prefect_deployments_point_at_real_flows_with_matching_parameters():
         assert given <= params, (d["name"], given - params)
         assert d["work_pool"]["name"] in pools
         names.add(f"{flow.name}/{d['name']}")
-    from flows.pipeline import FINETUNE_DEPLOYMENT
+    from flows.pipeline import ADAPT_DEPLOYMENT
 
-    assert FINETUNE_DEPLOYMENT in names
+    assert ADAPT_DEPLOYMENT in names
 
 
 def test_dockerfiles_copy_files_that_exist():

@@ -188,7 +188,7 @@ def device_project(tmp_path_factory):
     from ipad_vad.data.manifest import build_manifest
     from ipad_vad.data.synth.generator import SynthConfig, generate
     from ipad_vad.io_utils import write_dataframe
-    from ipad_vad.jobs.adapt import adapt_device
+    from ipad_vad.jobs.adapt import adapt_to_device
     from ipad_vad.jobs.evaluate import evaluate_scene
     from ipad_vad.jobs.layout import prepared
     from ipad_vad.jobs.pretrain import pretrain
@@ -210,7 +210,7 @@ def device_project(tmp_path_factory):
     quiet = FitHooks(progress=False)
     for m in ("ipad_vad", "knn"):
         pretrain(p, m, quiet)
-        adapt_device(p, m, "R01", quiet)
+        adapt_to_device(p, m, "R01", quiet)
         evaluate_scene(p, m, "R01", progress=False)
     env = dict(os.environ, MLFLOW_TRACKING_URI=f"sqlite:///{root / 'mlflow.db'}")
     env.pop("IPAD_PIPELINE_ID", None)
@@ -374,7 +374,7 @@ def test_a_bank_of_all_footage_is_calibrated_leaving_one_recording_out(tmp_path,
     from ipad_vad.jobs.data import DataSource, clip_dataset
     from ipad_vad.jobs.layout import base_dir, prepared
     from ipad_vad.jobs.pretrain import fit_method
-    from ipad_vad.jobs.settings import AlertSettings, FinetuneSettings
+    from ipad_vad.jobs.settings import AdaptSettings, AlertSettings
     from ipad_vad.methods.abilities import score_context
     from ipad_vad.methods.adaptation import load_adapted
     from ipad_vad.preprocess.cache import cache_scene
@@ -389,13 +389,13 @@ def test_a_bank_of_all_footage_is_calibrated_leaving_one_recording_out(tmp_path,
     cache_scene(manifest, "R01", tuple(p["clip"]["size"]), prepared(p, "R01", "cache"))
     period_scene(manifest, "R01", prepared(p, "R01", "cache"), prepared(p, "R01", "periods"))
     fit_method(p, "knn", manifest, ["R01"], base_dir(p, "knn"), DataSource.PREPARED, FitHooks(progress=False))
-    info = adapt_to_device(p, "knn", "R01", manifest, base_dir(p, "knn") / "model.pt", tmp_path / "knn",
-                           DataSource.PREPARED, FitHooks(progress=False))
+    info = adapt_to_device(p, "knn", "R01", FitHooks(progress=False), manifest=manifest,
+                           base_path=base_dir(p, "knn") / "model.pt", out_dir=tmp_path / "knn", source=DataSource.PREPARED)
     assert info["fraction"] == 1.0
     method, model = load_adapted(tmp_path / "knn")
     assert set(model.bank_recording.tolist()) == set(range(n_recordings))
     args = (p, method, model, manifest, "R01", score_context(method, None), DataSource.PREPARED,
-            FinetuneSettings.from_params(p), AlertSettings.from_params(p))
+            AdaptSettings.from_params(p), AlertSettings.from_params(p))
     left_out = calibrate(*args)
     assert "leave one recording out" in left_out.source and f"all {n_recordings} training recordings" in left_out.source
     method.heldout_model = lambda model, recording: None  # a method that cannot forget: its own footage

@@ -92,15 +92,15 @@ def _restore(repo, env):
 @pytest.mark.slow  # real dvc over ~75 stages: ~20 s each
 def test_a_value_changed_inside_the_active_profile_reruns_exactly_the_stages_that_read_it(project):
     repo, env = project["path"], project["env"]
-    _edit(repo / "params.yaml", lambda p: p["profiles"]["paper"]["finetune"].update(epochs=12))
+    _edit(repo / "params.yaml", lambda p: p["profiles"]["paper"]["adapt"].update(epochs=12))
     try:
         assert _status(repo, env) == {"params"}  # params.yaml changed: the resolve stage runs first
         sh("dvc repro -q params", repo, env)
         changed = _status(repo, env)
     finally:
         _restore(repo, env)
-    # finetune.epochs: read by every fine-tuning stage and by the report (its table names the epochs)
-    assert changed == {f"finetune@{m}-{d}" for m in METHODS for d in DEVICES} | {"report"}, changed
+    # adapt.epochs: read by every adapt stage and by the report (its table names the epochs)
+    assert changed == {f"adapt@{m}-{d}" for m in METHODS for d in DEVICES} | {"report"}, changed
 
 
 @pytest.mark.slow  # real dvc over ~75 stages: ~20 s each
@@ -114,7 +114,7 @@ def test_a_method_setting_inside_the_active_profile_reruns_only_that_methods_sta
         _restore(repo, env)
     assert changed == (
         {"pretrain@infp", "evaluate_pretrain@infp"}
-        | {f"{s}@infp-{d}" for s in ("finetune", "evaluate_device") for d in DEVICES}
+        | {f"{s}@infp-{d}" for s in ("adapt", "evaluate_device") for d in DEVICES}
     ), changed
 
 
@@ -123,8 +123,8 @@ def test_inactive_profiles_and_overridden_base_values_rerun_nothing(project):
     repo, env = project["path"], project["env"]
 
     def change(p):
-        p["profiles"]["smoke"]["finetune"]["epochs"] = 2  # another profile
-        p["finetune"]["epochs"] = 7  # a base value the active profile overrides
+        p["profiles"]["smoke"]["adapt"]["epochs"] = 2  # another profile
+        p["adapt"]["epochs"] = 7  # a base value the active profile overrides
 
     _edit(repo / "params.yaml", change)
     try:
@@ -146,7 +146,7 @@ def test_new_footage_for_one_device_still_reruns_only_its_stages(project):
     assert _status(repo, env) == set()
     # validate: its output changed here by hand; the device's stages, none of another device's
     assert changed == {"validate", "prepare_device@R02"} | {
-        f"{s}@{m}-R02" for s in ("finetune", "evaluate_device") for m in METHODS
+        f"{s}@{m}-R02" for s in ("adapt", "evaluate_device") for m in METHODS
     }, changed
 
 
@@ -157,7 +157,7 @@ def test_ipad_profile_cannot_make_dvc_lock_lie(project):
     repo, env = project["path"], project["env"]
     lock = (repo / "dvc.lock").read_text()
     smoke = dict(env, IPAD_PROFILE="smoke")
-    _edit(repo / "params.yaml", lambda p: p["profiles"]["paper"]["finetune"].update(epochs=12))
+    _edit(repo / "params.yaml", lambda p: p["profiles"]["paper"]["adapt"].update(epochs=12))
     try:
         r = sh("dvc repro", repo, smoke, check=False)  # the resolve stage runs first
         assert r.returncode != 0 and "IPAD_PROFILE=smoke" in r.stdout + r.stderr, r.stdout + r.stderr
@@ -199,19 +199,19 @@ def test_the_resolved_file_is_what_every_command_reads(params_dir):
 def test_inside_a_dvc_stage_a_stale_resolved_file_or_another_profile_is_refused(params_dir, monkeypatch):
     params = params_dir / "params.yaml"
     write_resolved(params)
-    monkeypatch.setenv("DVC_STAGE", "finetune@knn-R01")
+    monkeypatch.setenv("DVC_STAGE", "adapt@knn-R01")
     assert load_params(params)["profile"] == "demo"  # in step with the file: fine
     monkeypatch.setenv("IPAD_PROFILE", "smoke")
-    with pytest.raises(ConfigError, match=r"IPAD_PROFILE=smoke inside dvc repro \(stage finetune@knn-R01\)"):
+    with pytest.raises(ConfigError, match=r"IPAD_PROFILE=smoke inside dvc repro \(stage adapt@knn-R01\)"):
         load_params(params)
     monkeypatch.delenv("IPAD_PROFILE")
     with pytest.raises(ConfigError, match="--profile paper inside dvc repro"):
         load_params(params, "paper")
-    _edit(params, lambda p: p["finetune"].update(epochs=4))  # edited, not resolved (dvc repro -s)
+    _edit(params, lambda p: p["adapt"].update(epochs=4))  # edited, not resolved (dvc repro -s)
     with pytest.raises(ConfigError, match="params.resolved.yaml: not params.yaml resolved"):
         load_params(params)
     monkeypatch.delenv("DVC_STAGE")
-    assert load_params(params)["finetune"]["epochs"] == 4  # outside DVC nothing is refused
+    assert load_params(params)["adapt"]["epochs"] == 4  # outside DVC nothing is refused
 
 
 def test_resolve_refuses_ipad_profile_and_profiles_that_change_dvc_yaml_templating(params_dir, monkeypatch):

@@ -33,7 +33,10 @@ def test_the_project_params_and_every_profile_pass():
     (lambda r: r["clip"].update(length="sixteen"), r"clip\.length = 'sixteen': Input should be a valid integer"),
     (lambda r: r["alert"].update(false_alarm_rate=2), r"alert\.false_alarm_rate = 2: Input should be less than 1"),
     (lambda r: r["optical_flow"].update(method="farneback"), r"optical_flow\.method = 'farneback': Input should be 'dis' or 'tvl1'"),
-    (lambda r: r["finetune"]["lora"].update(rank=0), r"finetune\.lora\.rank = 0: Input should be greater than 0"),
+    (lambda r: r["adapt"]["lora"].update(rank=0), r"adapt\.lora\.rank = 0: Input should be greater than 0"),
+    (lambda r: r.update(finetune=r.pop("adapt")), r"params\.yaml: finetune: renamed to adapt \(issue 28\)$"),  # the old key
+    (lambda r: r["profiles"]["paper"].update(finetune={"epochs": 10}),
+     r"params\.yaml \(profile paper\): finetune: renamed to adapt \(issue 28\)$"),
     (lambda r: r["methods"].update(infq={}), r"methods: unknown methods \['infq'\]; known: \[.*'infp'"),
     (lambda r: r.update(trian={"epochs": 3}), r"trian: unknown key; known here: \[.*'train'"),
     (lambda r: r["pseudo_anomalies"].update(inpainter=3), r"pseudo_anomalies\.inpainter = 3: Input should be a valid string"),

@@ -27,7 +27,7 @@ def test_dvc_repro_runs_every_stage_and_tracks_results(repo):
     for stage in ("validate", "prepare_pretrain@S01", "prepare_device@R01", "report", "promote@R01"):
         assert stage in ran, (stage, ran)
     for m in METHODS:  # one stage per method, and per method and device
-        for stage in (f"pretrain@{m}", f"finetune@{m}-R01", f"evaluate_pretrain@{m}", f"evaluate_device@{m}-R01"):
+        for stage in (f"pretrain@{m}", f"adapt@{m}-R01", f"evaluate_pretrain@{m}", f"evaluate_device@{m}-R01"):
             assert stage in ran, (stage, ran)
     res = json.loads((path / "reports/results.json").read_text())
     assert set(res["scenes"]) == {"S01", "S02", "R01"}
@@ -40,7 +40,7 @@ def test_dvc_repro_runs_every_stage_and_tracks_results(repo):
     mlflow.set_tracking_uri(repo["env"]["MLFLOW_TRACKING_URI"])
     runs = mlflow.search_runs(experiment_names=["ipad-vad"], output_format="list")
     stages = {r.data.tags.get("ipad.stage") for r in runs}
-    assert {"validate", "prepare", "pretrain", "finetune", "evaluate", "report", "promote"} <= stages  # issue 29: all
+    assert {"validate", "prepare", "pretrain", "adapt", "evaluate", "report", "promote"} <= stages  # issue 29: all
     parents = {r.data.tags.get("mlflow.parentRunId") for r in runs if r.data.tags.get("ipad.stage")}
     assert len(parents) == 1  # one pipeline run groups every stage's run
     evaluate_r01 = [r for r in runs if r.data.tags.get("ipad.stage") == "evaluate" and r.data.tags.get("ipad.scene") == "R01"]
@@ -59,9 +59,9 @@ def test_dvc_repro_runs_every_stage_and_tracks_results(repo):
     version = client.get_model_version("ipad-vad-R01", "1")
     assert version.tags["method"] == decision["method"]
     # lineage: the version names the fine-tune run that produced the registered adapter (not the promote run)
-    [tuned] = [r for r in runs if r.data.tags.get("ipad.stage") == "finetune" and r.data.tags.get("ipad.scene") == "R01"
+    [tuned] = [r for r in runs if r.data.tags.get("ipad.stage") == "adapt" and r.data.tags.get("ipad.scene") == "R01"
                and r.data.tags["ipad.method"] == decision["method"]]
-    assert version.tags["finetune_run_id"] == tuned.info.run_id != version.run_id
+    assert version.tags["adapt_run_id"] == tuned.info.run_id != version.run_id
     description = client.get_registered_model("ipad-vad-R01").description
     assert "R01" in description and "champion" in description and "promote_min_auc" in description
     # the parent run ended with the pipeline (ipad runs finish): FINISHED, settings, mean AUC per method, report
@@ -96,7 +96,7 @@ def test_prefect_shows_named_tagged_flow_runs_their_task_runs_and_the_projects_l
     tag = "pipeline:e2e-test"
     flows = _prefect(repo, "/flow_runs/filter", {"flow_runs": {"tags": {"all_": [tag]}}})
     names = {f["name"] for f in flows}
-    assert {"validate", "prepare S01", "prepare R01", "pretrain knn", "finetune knn R01", "evaluate knn R01",
+    assert {"validate", "prepare S01", "prepare R01", "pretrain knn", "adapt knn R01", "evaluate knn R01",
             "report", "promote R01"} <= names, names
     assert all(f["state_type"] == "COMPLETED" for f in flows)
     tasks = _prefect(repo, "/task_runs/filter", {"flow_runs": {"tags": {"all_": [tag]}}})
@@ -112,7 +112,7 @@ def test_prefect_shows_named_tagged_flow_runs_their_task_runs_and_the_projects_l
     logs = _prefect(repo, "/logs/filter", {"logs": {"flow_run_id": {"any_": list(runs.values())}}})
     text = "\n".join(entry["message"] for entry in logs)
     for line in ("R01: decoded", "knn on R01:", "AUC scene norm", "promote R01: ipad-vad-R01 v1", "validation:",
-                 "finetune ipad_vad R01: epoch 1:"):
+                 "adapt ipad_vad R01: epoch 1:"):
         assert line in text, (line, text[:3000])
 
 
@@ -133,7 +133,7 @@ def test_changing_one_methods_params_reruns_only_its_stages(repo):
     finally:
         (path / "params.yaml").write_text(original)
         _sh("dvc repro -q params", path, env)
-    assert changed == {"pretrain@knn", "finetune@knn-R01", "evaluate_pretrain@knn", "evaluate_device@knn-R01"}, changed
+    assert changed == {"pretrain@knn", "adapt@knn-R01", "evaluate_pretrain@knn", "evaluate_device@knn-R01"}, changed
     assert json.loads(_sh("dvc status --json", path, env).stdout) == {}
 
 
@@ -151,7 +151,7 @@ def test_new_footage_for_one_device_reruns_only_its_stages_and_ingest_is_idempot
     out = _sh(["ipad", "ingest", str(tmp_path / "landing"), "--no-commit"], path, env).stdout
     assert "stages_run" in out
     lock = (path / "dvc.lock").read_text()
-    expect = ["prepare_device@R01", "promote@R01"] + [f"{s}@{m}-R01" for m in METHODS for s in ("finetune", "evaluate_device")]
+    expect = ["prepare_device@R01", "promote@R01"] + [f"{s}@{m}-R01" for m in METHODS for s in ("adapt", "evaluate_device")]
     ran = [s for s in expect if f"'{s}'" in out]
     assert ran == expect, out
     for untouched in ["prepare_pretrain@S01", "prepare_pretrain@S02"] + [f"{s}@{m}" for m in METHODS for s in ("pretrain", "evaluate_pretrain")]:

@@ -48,8 +48,8 @@ def test_registry_pyfunc_scores_like_the_in_memory_model_and_promotion_rules(sto
     clips = (torch.rand(3, 3, 8, 32, 32) * 2 - 1).numpy()
     name = device_model_name("R01")
     versions = []
-    for auc in (70.0, 65.0, 80.0, 80.5):
-        with tracking.run("finetune R01", "finetune", "R01", params={"lora": {"rank": 4}}):
+    for _auc in (70.0, 65.0, 80.0, 80.5):  # the AUCs the versions are promoted with below
+        with tracking.run("adapt R01", "adapt", "R01", params={"lora": {"rank": 4}}):
             v = log_scorer(name, clips, base, adapter, tags={"scene": "R01"})
         versions.append(v.version)
     d1 = promote(name, versions[0], 70.0)  # AUCs in percent (issue 29)
@@ -138,17 +138,17 @@ def test_lineage_finds_the_run_that_produced_the_registered_files(store):
     (adapted / "adapter.bin").write_bytes(b"adapter of R01")
     with tracking.run("pretrain m", "pretrain"):
         mark_produced(base)
-    with tracking.run("finetune m R01", "finetune", "R01") as first:
+    with tracking.run("finetune m R01", "finetune", "R01") as first:  # the step's name before issue 28
         mark_produced(adapted)
     (adapted / "adapter.bin").write_bytes(b"adapter of R01, retrained")
-    with tracking.run("finetune m R01", "finetune", "R01") as second:
+    with tracking.run("adapt m R01", "adapt", "R01") as second:
         mark_produced(adapted)
-    assert producing_run("finetune", adapted) == second.info.run_id
+    assert producing_run("adapt", adapted) == second.info.run_id
     (adapted / "adapter.bin").write_bytes(b"adapter of R01")  # the first run's bytes again (DVC checked them out)
-    assert producing_run("finetune", adapted) == first.info.run_id
+    assert producing_run("adapt", adapted) == first.info.run_id  # a run tagged finetune still counts
     assert producing_run("pretrain", adapted) is None  # stage and bytes must both match
     tags = lineage_tags(base, adapted)
-    assert tags["finetune_run_id"] == first.info.run_id and set(tags) == {"pretrain_run_id", "finetune_run_id"}
+    assert tags["adapt_run_id"] == first.info.run_id and set(tags) == {"pretrain_run_id", "adapt_run_id"}
     (adapted / "adapter.bin").write_bytes(b"made by hand, outside a tracked run")
     assert lineage_tags(base, adapted).keys() == {"pretrain_run_id"}  # absent, not guessed
 
@@ -163,7 +163,7 @@ def test_a_model_below_the_minimum_auc_is_never_champion_and_the_device_is_refus
     name = device_model_name("R03")
     versions = []
     for _ in range(3):
-        with tracking.run("finetune R03", "finetune", "R03"):
+        with tracking.run("adapt R03", "adapt", "R03"):
             versions.append(log_scorer(name, clips, base, adapter, tags={"scene": "R03"}).version)
     d = promote(name, versions[0], 22.0, min_auc=70)  # worse than a coin: no champion, even as the first
     assert d.alias == "challenger" and not d.usable and d.previous_champion is None

@@ -67,7 +67,7 @@ def registry(tmp_path_factory):
         mp.setenv("MLFLOW_TRACKING_URI", env["MLFLOW_TRACKING_URI"])
         mp.delenv("IPAD_PIPELINE_ID", raising=False)
         example = (torch.rand(2, 3, cal.clip_len, *cal.frame_size) * 2 - 1).numpy()
-        with tracking.run("finetune R01", "finetune", "R01"):
+        with tracking.run("adapt R01", "adapt", "R01"):
             log_scorer("ipad-vad-R01", example, root / "base.pt", calibration=root / "calibration.json")
     assert os.getcwd() == old
     shutil.copytree(root / "mlartifacts", root / "mlartifacts.pristine")

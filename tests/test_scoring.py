@@ -54,7 +54,7 @@ def test_period_error_is_large_for_shuffled_or_paused_sequences():
         period_error(paused, 200, window=4)
 
 
-def test_train_finetune_evaluate_on_generated_footage(tmp_path):
+def test_train_adapt_evaluate_on_generated_footage(tmp_path):
     """The jobs end to end at smoke size on the frame folders: pretrain on S01, LoRA on R01, evaluate R01."""
     from ipad_vad.config import load_params
     from ipad_vad.data.manifest import build_manifest
@@ -74,7 +74,8 @@ def test_train_finetune_evaluate_on_generated_footage(tmp_path):
     assert (tmp_path / "base/model.pt").is_file() and len(res["history"]) == params["train"]["epochs"]
     method, _ = load_model_file(tmp_path / "base/model.pt")
     assert method.name == "ipad_vad"
-    meta = adapt_to_device(params, "ipad_vad", "R01", m, tmp_path / "base/model.pt", tmp_path / "R01", DataSource.FRAMES, quiet)
+    meta = adapt_to_device(params, "ipad_vad", "R01", quiet, manifest=m, base_path=tmp_path / "base/model.pt",
+                           out_dir=tmp_path / "R01", source=DataSource.FRAMES)
     assert meta["adaptation"] == "lora" and meta["trainable"]["share"] < 0.5 and meta["clips_used"] > 0
     _, tuned = load_adapted(tmp_path / "R01")
     scores, metrics, ctx = evaluate(params, get_method("ipad_vad", params), tuned, m, "R01", DataSource.FRAMES, progress=False)

@@ -89,7 +89,7 @@ def test_evaluate_period_weight_is_read_alike_by_the_jobs_and_the_method(tmp_pat
 
 def test_the_runtime_settings_take_their_defaults_from_the_schema():
     from ipad_vad.data.synth.generator import SynthConfig
-    from ipad_vad.settings.finetune import Finetune, Lora
+    from ipad_vad.settings.adapt import Adapt, Lora
     from ipad_vad.settings.synth import Synth
     from ipad_vad.settings.train import Loss, Train
     from ipad_vad.train.lora import LoraSettings
@@ -99,7 +99,7 @@ def test_the_runtime_settings_take_their_defaults_from_the_schema():
     t = TrainSettings()
     assert {f.name: getattr(t, f.name) for f in fields(t) if f.name in Train.model_fields and f.name != "loss"} == \
         {k: v for k, v in Train().model_dump().items() if k != "loss"}
-    assert t.fraction_mode == Finetune().fraction_mode
+    assert t.fraction_mode == Adapt().fraction_mode
     assert asdict(LossWeights()) == Loss().model_dump() and asdict(LoraSettings()) == Lora().model_dump()
     synth = asdict(SynthConfig())
     for k, v in Synth().model_dump().items():

@@ -37,7 +37,7 @@ def test_steps_that_run_no_method_check_their_params_without_torch(tmp_path):
 
 
 def test_a_step_that_runs_one_method_imports_that_method_only(tmp_path):
-    """`ipad evaluate --method knn` (and finetune, pretrain) check and build knn alone: torch, but not
+    """`ipad evaluate --method knn` (and adapt, pretrain) check and build knn alone: torch, but not
     ipad_vad's Video Swin (timm, torchvision), which the check of every method imported before."""
     shutil.copy(ROOT / "params.yaml", tmp_path / "params.yaml")
     code = "from tasks.common import params\np = params(None, build=['knn'])"

@@ -13,7 +13,7 @@ if [ "$TYPE" = kubernetes ]; then
 else
   prefect work-pool create gpu --type process --overwrite
 fi
-# at most one flow run per GPU across the pool, and the gpu-tagged tasks (train, finetune, evaluate)
+# at most one flow run per GPU across the pool, and the gpu-tagged tasks (train, adapt, evaluate)
 # limited to the number of GPUs
 prefect work-pool set-concurrency-limit gpu "$GPUS"
 prefect concurrency-limit create gpu "$GPUS" || prefect concurrency-limit inspect gpu

@@ -1,6 +1,6 @@
-"""The library's commands of `ipad`: data, models, scoring, the registry, storage.
+"""The library's commands of `ipad`: data, methods, scoring, the registry, storage.
 
-The pipeline steps (`ipad prepare | pretrain | finetune | evaluate | report | promote | pipeline |
+The pipeline steps (`ipad prepare | pretrain | adapt | evaluate | report | promote | pipeline |
 ingest`, `ipad storage poll`) run Prefect flows; they are added to this app by the orchestration
 layer (``flows/cli.py``, the console script), so the library never imports ``flows/``. Imports are
 lazy (inside the commands) so that `ipad --help` answers at once.
@@ -17,6 +17,7 @@ import typer
 
 # The helpers every command module shares are public in cli_common.py (flows/cli.py and alerts_cli.py
 # import them from there); cli.py calls them by these short local names.
+from .cli_aliases import RenamedCommand, RenamedGroup
 from .cli_common import DEFAULT_PARAMS, ParamsOpt, ProfileOpt
 from .cli_common import command_params as _params
 from .cli_common import console as _console
@@ -28,8 +29,10 @@ app = typer.Typer(help="ipad-vad: industrial process video anomaly detection pip
 data_app = typer.Typer(help="Data: import footage, generate synthetic data, validate, inspect.",
                        no_args_is_help=True)
 app.add_typer(data_app, name="data")
-model_app = typer.Typer(help="Models: train (pretrain / baselines), LoRA fine-tune, evaluate.", no_args_is_help=True)
-app.add_typer(model_app, name="model")
+method_app = typer.Typer(help="Detection methods (src/ipad_vad/methods/): list, train, adapt to a device, evaluate.",
+                         no_args_is_help=True)
+app.add_typer(method_app, name="method")
+app.add_typer(method_app, name="model", hidden=True, cls=RenamedGroup)  # the old spelling, for one release
 
 
 @data_app.command("import")
@@ -256,8 +259,8 @@ def _manifest(p: dict, manifest: Optional[Path]):
 DataOpt = typer.Option("frames", "--data", help="frames: the manifest's frame folders | prepared: the pipeline's decoded cache and periods")
 
 
-@model_app.command("list")
-def model_list(params: Optional[Path] = ParamsOpt, profile: Optional[str] = ProfileOpt):
+@method_app.command("list")
+def method_list(params: Optional[Path] = ParamsOpt, profile: Optional[str] = ProfileOpt):
     """The registered detection methods (src/ipad_vad/methods/): components, adaptation, parameters."""
     from rich.table import Table
 
@@ -276,10 +279,10 @@ def model_list(params: Optional[Path] = ParamsOpt, profile: Optional[str] = Prof
     _console().print(t)
 
 
-@model_app.command("train")
-def model_train(
+@method_app.command("train")
+def method_train(
     out: Path = typer.Option(..., "--out", help="output folder: model.pt, checkpoint.pt, method.json"),
-    method: str = typer.Option(..., "--method", help="a method of `ipad model list`, e.g. ipad_vad, knn"),
+    method: str = typer.Option(..., "--method", help="a method of `ipad method list`, e.g. ipad_vad, knn"),
     scenes: Optional[str] = typer.Option(None, "--scenes", help="training scenes, e.g. S01,S02 (default: pipeline.pretrain_scenes)"),
     manifest: Optional[Path] = typer.Option(None, "--manifest", help="validated manifest (default: data.manifest)"),
     data: str = DataOpt,
@@ -300,8 +303,8 @@ def model_train(
                      + (f", final loss {last['loss']:.4f}" if "loss" in last else "") + f" -> {res['path']}")
 
 
-@model_app.command("finetune")
-def model_finetune(
+@method_app.command("adapt")
+def method_adapt(
     scene: str = typer.Option(..., "--scene", help="the device to adapt to, e.g. R01"),
     base: Path = typer.Option(..., "--base", help="a pretrained model.pt (its method is stored in it)"),
     out: Path = typer.Option(..., "--out", help="output folder: method.json + adapter/ or model.pt"),
@@ -311,15 +314,15 @@ def model_finetune(
     profile: Optional[str] = ProfileOpt,
 ):
     """Adapt a pretrained model to one device as its method declares (methods.<name>.adaptation:
-    lora | full | refit) on finetune.fraction of the device's training clips."""
+    lora | full | refit) on adapt.fraction of the device's training clips."""
     from .jobs.adapt import adapt_to_device
     from .jobs.data import DataSource
     from .methods import FitHooks, load_model_file
 
     p = _params(params, profile)
     method, _ = load_model_file(base)
-    info = adapt_to_device(p, method.name, scene, _manifest(p, manifest), base, out, DataSource(data),
-                           FitHooks(on_epoch_end=_epoch_printer(f"{scene} {method.name}")))
+    info = adapt_to_device(p, method.name, scene, FitHooks(on_epoch_end=_epoch_printer(f"{scene} {method.name}")),
+                           manifest=_manifest(p, manifest), base_path=base, out_dir=out, source=DataSource(data))
     extra = ""
     if "trainable" in info:
         t = info["trainable"]
@@ -328,8 +331,11 @@ def model_finetune(
                      f"{info['bytes'] / 1e6:.2f} MB -> {out}")
 
 
-@model_app.command("evaluate")
-def model_evaluate(
+method_app.command("finetune", hidden=True, cls=RenamedCommand)(method_adapt)  # the old spelling, for one release
+
+
+@method_app.command("evaluate")
+def method_evaluate(
     scene: str = typer.Option(..., "--scene"),
     model: Path = typer.Option(..., "--model", help="a model.pt, or an adapted folder (with method.json)"),
     out: Path = typer.Option(..., "--out", help="output folder: scores.parquet, metrics.json"),
@@ -532,14 +538,15 @@ def storage_landing(params: Optional[Path] = ParamsOpt, profile: Optional[str] =
     _console().print(t)
 
 
-models_app = typer.Typer(help="The MLflow model registry.", no_args_is_help=True)
-app.add_typer(models_app, name="models")
+registry_app = typer.Typer(help="The MLflow model registry: registered models and their versions.", no_args_is_help=True)
+app.add_typer(registry_app, name="registry")
+app.add_typer(registry_app, name="models", hidden=True, cls=RenamedGroup)  # the old spelling, for one release
 from .alerts_cli import alerts_app  # noqa: E402 - `ipad alerts` (issue 26, 5): typer only, commands import lazily
 app.add_typer(alerts_app, name="alerts")
 
 
-@models_app.command("list")
-def models_list(params: Optional[Path] = ParamsOpt, profile: Optional[str] = ProfileOpt):
+@registry_app.command("list")
+def registry_list(params: Optional[Path] = ParamsOpt, profile: Optional[str] = ProfileOpt):
     """Each device's registered model: champion and challenger versions with their AUC, and whether
     the device has a usable detector (a champion at or above pipeline.promote_min_auc)."""
     from rich.table import Table

@@ -29,11 +29,11 @@ from .errors import ConfigError
 from .pseudo.settings import PseudoSettings
 from .serve.settings import ServeSettings
 from .settings._base import Section
+from .settings.adapt import Adapt
 from .settings.alert import Alert
 from .settings.clip import Clip
 from .settings.data import Data
 from .settings.evaluate import Evaluate
-from .settings.finetune import Finetune
 from .settings.model import Model
 from .settings.optical_flow import OpticalFlow
 from .settings.period import Period
@@ -61,7 +61,7 @@ class Params(Section):
     methods: dict[str, Optional[dict[str, Any]]] = {}  # each method's own Settings (methods/<name>.py)
     pseudo_anomalies: PseudoSettings = PseudoSettings()
     train: Train = Train()
-    finetune: Finetune = Finetune()
+    adapt: Adapt = Adapt()
     evaluate: Evaluate = Evaluate()
     storage: Storage = Storage()
     alert: Alert = Alert()
@@ -128,12 +128,23 @@ def validate_section(model: type[BaseModel], raw: dict, where: str, prefix: str 
         raise ConfigError(f"{where}: " + "; ".join(lines)) from None
 
 
+RENAMED_SECTIONS = {"finetune": "adapt"}  # old key -> new key (issue 28): a file with the old one is refused
+
+
+def _refuse_renamed(raw: dict, where: str) -> None:
+    for old, new in RENAMED_SECTIONS.items():
+        if old in raw:
+            raise ConfigError(f"{where}: {old}: renamed to {new} (issue 28)")
+
+
 def check_params(raw: dict, where: str) -> None:
     """Raise ConfigError for every problem of params dict `raw` (`where`: the file and profile)."""
+    _refuse_renamed(raw, where)
     validate_section(Params, with_defaults(raw), where)
 
 
 def settings_of(params: dict, where: str = "params") -> Params:
     """The typed tree of a params dict (``config.load_params``'s, or one a test or job built):
     checked, with the defaults of what it leaves out."""
+    _refuse_renamed(params, where)
     return validate_section(Params, with_defaults(params), where)

@@ -124,7 +124,7 @@ def _load_problem(uri: str, message: str) -> str:
     if message.startswith("No such artifact"):
         return (f"cannot load model {uri}: its files are missing from the artifact store"
                 + (f" (nothing at {where})" if where else "") + ": deleted or moved? Restore them there, or pass "
-                "another --model-uri (`ipad models list` shows the registered versions)")
+                "another --model-uri (`ipad registry list` shows the registered versions)")
     return f"cannot load model {uri}: {message}" + (f" (its files: {where})" if where else "")
 
 

@@ -2,7 +2,7 @@
 threshold on the test set.
 
 Which footage: the device's training videos after the share the adapter was fine-tuned on
-(``finetune.fraction`` of each video, taken from its start in `contiguous` mode: what a factory
+(``adapt.fraction`` of each video, taken from its start in `contiguous` mode: what a factory
 gets when it records more normal footage than it trains on). Test labels are never used to choose
 the threshold. When nothing is held out (fraction 1, `random` mode, or too short videos) the
 calibration falls back to all training footage and says so in `source`: such a threshold is
@@ -33,11 +33,11 @@ from ..methods import Method, ScoreContext
 from ..methods.abilities import MemoryBankMixin, adapt_fraction
 from ..train.loop import resolve_device
 from .data import DataSource, clip_dataset, heldout_dataset
-from .settings import AlertSettings, EvaluateSettings, FinetuneSettings
+from .settings import AdaptSettings, AlertSettings, EvaluateSettings
 
 
 def calibrate(params: dict, method: Method, model: torch.nn.Module, manifest: pd.DataFrame, scene: str,
-              ctx: ScoreContext, source: DataSource, finetune: FinetuneSettings, alert: AlertSettings,
+              ctx: ScoreContext, source: DataSource, adapt: AdaptSettings, alert: AlertSettings,
               progress: bool = False) -> Calibration:
     """Score the held-out normal footage and fit the calibration (alerts/calibration.py) of every
     component in the method's combined score. `ctx`: the evaluation's scoring context."""
@@ -45,13 +45,13 @@ def calibrate(params: dict, method: Method, model: torch.nn.Module, manifest: pd
     device = str(resolve_device(params["train"]["device"]))
     amp = params["train"]["amp"]
     n_recordings = int(((manifest.scene == scene) & (manifest.split == "training")).sum())
-    fraction = adapt_fraction(method, finetune.fraction, n_recordings)
+    fraction = adapt_fraction(method, adapt.fraction, n_recordings)
     left_out = leave_one_recording_out(params, method, model, manifest, scene, source, e.batch_size, device, amp,
                                        progress) if fraction >= 1 else None
     if left_out is not None:
         df, ds, source_text = left_out
     else:
-        ds, source_text = heldout_dataset(params, manifest, scene, source, fraction, finetune.fraction_mode,
+        ds, source_text = heldout_dataset(params, manifest, scene, source, fraction, adapt.fraction_mode,
                                           max(2 * e.window, alert.min_calibration_frames))
         df = score_clips(method, model, ds, e.batch_size, device, progress=progress, amp=amp)
     df = add_window_components(df, method, ctx)

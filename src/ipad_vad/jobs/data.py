@@ -5,7 +5,7 @@
   not match the manifest is an error, never silently mixed with its labels. What every pipeline job
   reads.
 * ``DataSource.FRAMES``: the frame folders of the manifest, resized on the fly, phases from the
-  period annotations where present. What ``ipad model ...`` reads by default (no pipeline needed).
+  period annotations where present. What ``ipad method ...`` reads by default (no pipeline needed).
 """
 
 from __future__ import annotations

@@ -21,7 +21,7 @@ from ..methods.adaptation import load_adapted
 from ..train.loop import resolve_device
 from .data import DataSource, clip_dataset, scene_cycle_frames
 from .layout import adapter_dir, base_dir, eval_dir, role
-from .settings import AlertSettings, EvaluateSettings, FinetuneSettings
+from .settings import AdaptSettings, AlertSettings, EvaluateSettings
 
 
 def evaluate(params: dict, method: Method, model: torch.nn.Module, manifest: pd.DataFrame, scene: str,
@@ -66,7 +66,7 @@ def evaluate_scene(params: dict, method_name: str, scene: str, progress: bool = 
     scored, metrics, ctx = evaluate(params, method, model, manifest, scene, source, progress)
     out = eval_dir(params, scene, method_name)
     if role(params, scene) == "devices":  # the alert threshold that ships with the registered model
-        f, a = FinetuneSettings.from_params(params), AlertSettings.from_params(params)
+        f, a = AdaptSettings.from_params(params), AlertSettings.from_params(params)
         cal = calibrate(params, method, model, manifest, scene, ctx, source, f, a, progress)
         write_json(out / "calibration.json", cal.to_dict())
         metrics["alerts"] = alert_metrics(scored, cal)

@@ -16,7 +16,7 @@ from ..registry import tracking
 def run_settings(params: dict) -> dict:
     pipe = params["pipeline"]
     return {"profile": params["profile"], "scenes": ",".join(pipe["scenes"]), "methods": ",".join(pipe["methods"]),
-            "train_epochs": params["train"]["epochs"], "finetune_epochs": params["finetune"]["epochs"]}
+            "train_epochs": params["train"]["epochs"], "adapt_epochs": params["adapt"]["epochs"]}
 
 
 def finish_pipeline_run(params: dict, pipeline_id: str, failed: bool = False) -> dict:

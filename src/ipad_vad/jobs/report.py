@@ -79,7 +79,7 @@ def plot_scene(params: dict, scene: str, methods: list[str], per_method: dict, f
 
 def _what_ran(params: dict, per_scene: dict, scenes: list[str], methods: list[str]) -> list[str]:
     """The report's opening: profile, scenes, test frames scored, methods and their training budget."""
-    pipe, clip, train, ft = params["pipeline"], params["clip"], params["train"], params["finetune"]
+    pipe, clip, train, ft = params["pipeline"], params["clip"], params["train"], params["adapt"]
     first = per_scene[scenes[0]]
     clips = sum(per_scene[s][methods[0]].get("n_clips", 0) for s in scenes)
     anomalous = sum(per_scene[s][methods[0]].get("n_anomalous", 0) for s in scenes)

@@ -8,9 +8,9 @@ from collections.abc import Iterable
 from typing import ClassVar
 
 from ..errors import ConfigError
+from ..settings.adapt import Adapt
 from ..settings.alert import Alert
 from ..settings.evaluate import Evaluate
-from ..settings.finetune import Finetune
 from ..settings.pipeline import Pipeline
 
 
@@ -34,8 +34,8 @@ class AlertSettings(Alert, _FromParams):
     section: ClassVar[str] = "alert"
 
 
-class FinetuneSettings(Finetune, _FromParams):
-    section: ClassVar[str] = "finetune"
+class AdaptSettings(Adapt, _FromParams):
+    section: ClassVar[str] = "adapt"
 
     def train_settings(self, p: dict):
         from ..train.loop import TrainSettings

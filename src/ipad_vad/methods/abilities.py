@@ -98,7 +98,7 @@ class BankSettings(MethodSettings):
     frame_weight: Literal["uniform", "centre"] = "uniform"  # local: how the clip's frames count
     centre_width: Annotated[float, Field(gt=0, le=1)] = 0.5  # centre: where the triangle reaches zero
     bank_stride: NonNegInt = 1  # a bank clip starting every this many frames (0: clip.train_stride)
-    bank_footage: Literal["finetune", "all"] = "finetune"  # a device's bank: the finetune share | all footage
+    bank_footage: Literal["adapt", "all"] = "adapt"  # a device's bank: the adapt share | all footage
     max_bank: NonNegInt = 0  # at most this many clips in the bank, evenly thinned (0: no limit)
 
     def matching(self) -> dict:
@@ -151,9 +151,9 @@ class MemoryBankMixin:
 
     def adapt_fraction(self, fraction: float, n_recordings: int) -> float:
         """The share of a device's training footage (`n_recordings` recordings) the bank adapts on:
-        ``finetune.fraction``, as every method (the rest calibrates the alert threshold), or with
+        ``adapt.fraction``, as every method (the rest calibrates the alert threshold), or with
         ``bank_footage: all`` all of it, calibration then leaving one recording out (with two recordings
-        or more; with one, the share as ``finetune``)."""
+        or more; with one, the share as ``adapt``)."""
         return 1.0 if self.settings.bank_footage == "all" and n_recordings >= 2 else fraction
 
     def heldout_model(self, model: nn.Module, recording: int) -> nn.Module | None:
@@ -167,6 +167,6 @@ class MemoryBankMixin:
 
 
 def adapt_fraction(method, fraction: float, n_recordings: int) -> float:
-    """The share of a device's footage `method` adapts on: ``finetune.fraction`` for every method but
+    """The share of a device's footage `method` adapts on: ``adapt.fraction`` for every method but
     a memory bank set to hold all of it (``MemoryBankMixin.adapt_fraction``)."""
     return method.adapt_fraction(fraction, n_recordings) if isinstance(method, MemoryBankMixin) else fraction

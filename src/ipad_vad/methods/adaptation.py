@@ -7,7 +7,7 @@
 * ``refit`` - the method's ``fit`` run again on the device's footage (a memory bank is rebuilt);
   saved as a whole ``model.pt``.
 
-All three see the same share of the device's training clips (``finetune.fraction``), so methods
+All three see the same share of the device's training clips (``adapt.fraction``), so methods
 compare on equal footing and the rest of the footage stays unseen for calibration — except a method
 that can leave a recording out of its model (a memory bank, ``MemoryBankMixin.heldout_model``, with
 ``bank_footage: all``): it adapts on all of it (``MemoryBankMixin.adapt_fraction``) and is calibrated on each

@@ -26,7 +26,7 @@ frames (pretraining on the synthetic scenes), cosine learning rate from ``lr``; 
 (``adaptation``):
 
 * ``lora`` (default): LoRA adapters on the encoder's convolutions (``lora_targets``, rank from
-  ``finetune.lora``), ``adapt_steps`` of the same objective on the device's normal footage, then the
+  ``adapt.lora``), ``adapt_steps`` of the same objective on the device's normal footage, then the
   bank refitted; the adapter file holds the adapters and the device's bank (the matcher is a module
   peft saves in full: ``lora_modules_to_save``);
 * ``full``: every weight fine-tuned ``adapt_steps``, then the bank refitted;
@@ -87,7 +87,7 @@ class FeatureBankSettings(BankSettings):
     # offset_cell 0 (off): the features are trained lighting-invariant
     retrieve_pool: PosInt = 2  # the k nearest found on the features pooled by this (speed)
     frame_weight: Literal["uniform", "centre"] = "centre"
-    bank_footage: Literal["finetune", "all"] = "all"  # as knn: all = calibrated leaving one recording out
+    bank_footage: Literal["adapt", "all"] = "all"  # as knn: all = calibrated leaving one recording out
     max_bank: NonNegInt = 4000  # at most this many bank clips, evenly thinned (0: no limit)
     steps: NonNegInt = 1000  # pretraining optimiser steps (0: the random initialisation)
     adapt_steps: NonNegInt = 200  # per device, LoRA or full (0: the bank alone is refitted)

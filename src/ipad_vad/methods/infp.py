@@ -56,7 +56,7 @@ class INFPSettings(WeightedSettings):
 
 # LoRA targets: every convolution and linear of the encoder, the frame merge, the frequency branch and the
 # context fusion (the decoder's transposed convolutions have no LoRA in peft; the decoder adapts by its norms,
-# or in full with finetune.lora.train_decoder)
+# or in full with adapt.lora.train_decoder)
 INFP_LORA = r"(encoder\..*conv\d?|merge\.s\d|frequency\..*(conv\d?|fc\d)|fusion\.(corners\.\w+|gate\.fc\d))"
 NORMS = ["bn1", "bn2", "norm"]  # every BatchNorm of the network ends in one of these
 DECODER = ["up8", "up4", "up2", "filter", "head"]

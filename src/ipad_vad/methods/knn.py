@@ -4,7 +4,7 @@ local`` (issue 12) the worst small cell of its residual to the nearest normal cl
 removed and each cell aligned within ``shift`` pixels; with ``score: global`` the whole-clip distance.
 It learns nothing, fits in seconds on a CPU, and every learned method has to beat it. Fitting
 collects the descriptors of the training clips (the same share of the footage the trainer would
-see); adapting to a device refits the bank on that device's footage — the ``finetune.fraction``
+see); adapting to a device refits the bank on that device's footage — the ``adapt.fraction``
 share as every method, or with ``bank_footage: all`` all of it, the alert threshold then calibrated
 on each training recording against a bank of the others.
 

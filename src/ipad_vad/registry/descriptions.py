@@ -16,7 +16,7 @@ def device_model(device: str, methods: list[str], champion_method: str, margin: 
             f"Alert tags: `false_alarm_rate_target` (what the threshold was calibrated for), "
             f"`false_alarm_rate_measured_test` and `recall_measured_test` (that threshold on the test footage). "
             f"Versions are never deleted. Lineage tags: "
-            f"`pretrain_run_id`, `finetune_run_id` (the training runs whose files were registered), `git_commit`, "
+            f"`pretrain_run_id`, `adapt_run_id` (the training runs whose files were registered), `git_commit`, "
             f"`data_version`.")
 
 

@@ -6,7 +6,7 @@ otherwise it is aliased `challenger`. AUCs here are in percent, as everywhere an
 never replaces a better one and every earlier model stays reachable.
 
 A device is *usable* when it has a champion whose AUC reaches `min_auc`; ``ipad score --device``
-refuses a device that is not (inference/champion.py), ``ipad models list`` and the report say so."""
+refuses a device that is not (inference/champion.py), ``ipad registry list`` and the report say so."""
 
 from __future__ import annotations
 

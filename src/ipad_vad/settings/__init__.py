@@ -11,7 +11,7 @@ clip                   settings/clip.py
 pipeline               settings/pipeline.py (also ``method_files``: the registered methods)
 optical_flow, period   settings/optical_flow.py, settings/period.py
 model                  settings/model.py (the Video Swin encoder/decoder)
-train, finetune        settings/train.py, settings/finetune.py
+train, adapt           settings/train.py, settings/adapt.py
 evaluate, alert        settings/evaluate.py, settings/alert.py
 score                  settings/score.py (``score.evidence``: alerts/operator_settings.py)
 storage                settings/storage.py (the environment's overrides: storage/s3_settings.py)

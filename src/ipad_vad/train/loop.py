@@ -32,7 +32,7 @@ from torch.utils.data import DataLoader, Dataset
 from ..data.sampling import FractionSampler
 from ..io_utils import atomic_path
 from ..models.period_head import official_period_targets, period_targets
-from ..settings.finetune import Finetune
+from ..settings.adapt import Adapt
 from ..settings.train import Train
 from .losses import LossWeights, reconstruction_loss
 
@@ -43,7 +43,7 @@ _TRAIN = Train.model_fields  # the defaults are the schema's (settings/train.py)
 @dataclass
 class TrainSettings:
     """What one training run uses: the ``train:`` section (its meanings and defaults:
-    settings/train.py) and the share of the training clips it sees (fine-tuning: ``finetune:``)."""
+    settings/train.py) and the share of the training clips it sees (adapting: ``adapt:``)."""
 
     epochs: int = _TRAIN["epochs"].default
     batch_size: int = _TRAIN["batch_size"].default
@@ -57,7 +57,7 @@ class TrainSettings:
     device: str = _TRAIN["device"].default
     amp: bool = _TRAIN["amp"].default  # bf16 autocast, used on cuda only
     fraction: float = 1.0  # share of the training clips (1/5 for the paper's few-shot fine-tuning)
-    fraction_mode: str = Finetune.model_fields["fraction_mode"].default
+    fraction_mode: str = Adapt.model_fields["fraction_mode"].default
     period_target: str = _TRAIN["period_target"].default
     loss: LossWeights = field(default_factory=LossWeights)
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from torch import nn
 
-from ..settings.finetune import Lora
+from ..settings.adapt import Lora
 
 # module-name suffixes trained in full alongside the adapters (the encoder's embedding + norms)
 ENCODER_TRAINABLE = ["patch_embed", "norm1", "norm2", "encoder.norm"]
@@ -23,7 +23,7 @@ SWIN_QV = r".*encoder\.stages\.\d+\.\d+\.attn\.(q|v)$"
 MERGE_NORMS = "merges.{i}.norm"
 
 
-_LORA = Lora.model_fields  # finetune.lora (its meanings and defaults: settings/finetune.py)
+_LORA = Lora.model_fields  # adapt.lora (its meanings and defaults: settings/adapt.py)
 
 
 @dataclass(frozen=True)

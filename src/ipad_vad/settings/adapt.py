@@ -1,4 +1,4 @@
-"""``finetune:``: adapting every method to a device (LoRA, full or refit) on a share of its footage."""
+"""``adapt:``: adapting every method to a device (LoRA, full or refit) on a share of its footage."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ class Lora(Section):
     train_period_head: bool = True
 
 
-class Finetune(Section):
+class Adapt(Section):
     epochs: NonNeg = 3
     lr: PosFloat = 5e-4
     fraction: Annotated[Float, Field(gt=0, le=1)] = 0.2  # share of a device's training clips every adaptation sees
