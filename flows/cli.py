@@ -108,7 +108,7 @@ def step_promote(device: str = typer.Option(..., "--device"), profile: Optional[
 @app.command("pipeline")
 def step_pipeline(profile: Optional[str] = ProfileOpt,
                   devices: Optional[str] = typer.Option(None, "--devices", help="only these devices (retraining)"),
-                  spread: bool = typer.Option(False, "--spread", help="fine-tune each device as its own flow run on the gpu pool's workers")):
+                  spread: bool = typer.Option(False, "--spread", help="adapt each device as its own flow run on the gpu pool's workers")):
     """The whole pipeline as one Prefect flow (validate -> prepare -> pretrain -> adapt -> evaluate -> report -> promote)."""
     _check_params(profile)
     from flows.pipeline import ipad_pipeline

@@ -48,7 +48,7 @@ def adapt_on_workers(devs: list[str], profile: str | None) -> None:
             time.sleep(0 if len(states) == len(runs) else 10)
     failed = [d for d, st in states.items() if not st.is_completed()]
     if failed:
-        raise RuntimeError(f"fine-tuning failed on the GPU workers for devices {failed}")
+        raise RuntimeError(f"adapt failed on the GPU workers for devices {failed}")
 
 
 @contextlib.contextmanager
@@ -75,8 +75,8 @@ def pipeline_run(p: dict) -> Iterator[str]:
 
 @flow(name="ipad-pipeline", log_prints=True, flow_run_name=run_name("pipeline", "profile", "devices"))
 def ipad_pipeline(profile: str | None = None, devices: list[str] | None = None, spread: bool = False) -> dict:
-    """`devices`: restrict fine-tuning, evaluation and promotion to these devices (retraining).
-    `spread`: fine-tune each device in its own flow run on the `gpu` pool (several GPU workers)
+    """`devices`: restrict adapting, evaluation and promotion to these devices (retraining).
+    `spread`: adapt each device in its own flow run on the `gpu` pool (several GPU workers)
     instead of in this run."""
     p = params(profile)
     with pipeline_run(p):

@@ -3,7 +3,7 @@
 #  * the Prefect server (its flow and task runs in .prefect/) with the UI on IPAD_PREFECT_PORT (4200);
 #  * the deployments of prefect.yaml registered to it (process work pools `cpu` and `gpu`) and one
 #    worker per pool running in this checkout, so that a run started from the UI's Run button (the
-#    whole pipeline, one device's fine-tuning, one scene's preprocessing, the validation gate)
+#    whole pipeline, one device's adapt step, one scene's preprocessing, the validation gate)
 #    executes here and shows its tasks. The schedules (nightly retraining, the S3 landing poll) are
 #    paused: they need a landing folder or bucket; resume them in the UI or with
 #    `prefect deployment schedule resume`;

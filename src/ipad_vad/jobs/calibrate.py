@@ -1,7 +1,7 @@
-"""Calibrate a device's model on normal footage it was not fine-tuned on, and measure the alert
+"""Calibrate a device's model on normal footage it was not adapted on, and measure the alert
 threshold on the test set.
 
-Which footage: the device's training videos after the share the adapter was fine-tuned on
+Which footage: the device's training videos after the share the model was adapted on
 (``adapt.fraction`` of each video, taken from its start in `contiguous` mode: what a factory
 gets when it records more normal footage than it trains on). Test labels are never used to choose
 the threshold. When nothing is held out (fraction 1, `random` mode, or too short videos) the

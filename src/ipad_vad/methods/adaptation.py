@@ -32,7 +32,7 @@ from .base import FitHooks, Method, load_model_file, write_method_json
 def adapt(method: Method, base_path: str | Path, dataset, out_dir: str | Path, settings,
           hooks: FitHooks | None = None, lora=None) -> dict:
     """Adapt the saved base `base_path` of `method` to a device's clips `dataset`; writes `out_dir`.
-    `settings`: TrainSettings with the fine-tuning epochs, lr and data share; `lora`: LoraSettings."""
+    `settings`: TrainSettings with adapt's epochs, lr and data share; `lora`: LoraSettings."""
     out_dir = Path(out_dir)
     base_method, base = load_model_file(base_path)
     if base_method.name != method.name:

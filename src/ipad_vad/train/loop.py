@@ -64,7 +64,7 @@ class TrainSettings:
     @classmethod
     def from_params(cls, p: dict, **over) -> "TrainSettings":
         """The ``train:`` section `p` checked by its schema (an unknown or bad key: a one-line ConfigError
-        naming it), with `over` (the fine-tuning's epochs, lr, fraction; None: the section's) over it."""
+        naming it), with `over` (adapt's epochs, lr, fraction; None: the section's) over it."""
         from ..params_schema import validate_section
 
         t = validate_section(Train, p, "train settings", "train")
