@@ -13,7 +13,10 @@ import mlflow
 import pytest
 import yaml
 
-from .conftest import ROOT, VENV_BIN, copy_project_skeleton, sh as _sh
+from ipad_vad.method_index import write_stage_items
+
+from .conftest import ROOT, copy_project_skeleton, project_env
+from .conftest import sh as _sh
 
 pytestmark = pytest.mark.slow
 DEVICES = ["cutter.B7", "press_line-2"]
@@ -37,10 +40,8 @@ def project(tmp_path_factory, prefect_server):
     for pipe in (params["pipeline"], params["profiles"]["smoke"]["pipeline"]):
         pipe["methods"] = pipe["promote_methods"] = METHODS
     (repo / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
-    env = dict(os.environ, PATH=f"{VENV_BIN}:{os.environ['PATH']}", PREFECT_API_URL=prefect_server["url"],
-               PREFECT_HOME=prefect_server["home"], MLFLOW_TRACKING_URI=f"sqlite:///{repo / 'mlflow.db'}",
-               IPAD_PIPELINE_ID="own-footage-test", GIT_AUTHOR_NAME="t", GIT_AUTHOR_EMAIL="t@t",
-               GIT_COMMITTER_NAME="t", GIT_COMMITTER_EMAIL="t@t")
+    write_stage_items(repo / "params.yaml")  # dvc.yaml's per-method stages over this project's methods
+    env = project_env(repo, prefect_server, "own-footage-test")
     # a factory's footage: two machines with their own names, one without period annotations
     _sh("ipad data synth --profile smoke --scenes R01,S02 --out ../camera_dump", repo, env)
     (base / "camera_dump/R01").rename(base / "camera_dump" / DEVICES[0])
