@@ -167,7 +167,7 @@ def policy_calibration(policy: str, shipped: Calibration, cal_shift: dict, alert
 def run_alerts(cal: Calibration, s: np.ndarray, offset: float = 0.0) -> list[tuple[int, int, int]]:
     """(first hot frame, frame that raised the alert, last frame) of every alert over scores `s`."""
     tracker = AlertTracker.from_calibration(cal, offset)
-    raised, out = {}, []
+    raised = {}
     for f in np.flatnonzero(~np.isnan(s)):
         for ev in tracker.update(int(f), float(s[f])):
             if ev.kind == "start":

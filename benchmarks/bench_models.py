@@ -72,11 +72,12 @@ def main() -> None:
             m = m.to(device)
             opt = torch.optim.Adam(m.parameters(), lr=1e-4)
 
-            def fwd():
+            # bound defaults: each pass's closures run within that pass; the `del` below frees the model
+            def fwd(method=method, m=m, x=x):
                 with torch.no_grad(), amp:
                     method.score_batch(m.eval(), x)
 
-            def step():
+            def step(method=method, m=m, x=x, opt=opt):
                 m.train()
                 with amp:
                     loss, _ = method.training_loss(m, {"clip": x}, TrainSettings())
@@ -88,7 +89,7 @@ def main() -> None:
             rows[name] = {"parameters": count_parameters(m), "forward_clips_per_s": round(batch / t_fwd, 2),
                           "train_step_s": round(t_step, 4)}
             print(size, name, rows[name], flush=True)
-            del m, opt
+            del m, opt, fwd, step  # the closures' defaults hold the model too
         base = rows["conv_ae"]
         for r in rows.values():
             r["forward_speed_vs_conv_ae"] = round(r["forward_clips_per_s"] / base["forward_clips_per_s"], 3)

@@ -48,7 +48,7 @@ def step_validate(profile: Optional[str] = ProfileOpt):
         res = _run_flow("validate_flow", profile=profile)
     except ValidationFailed as e:
         console().print(str(e), style="red")
-        raise typer.Exit(code=1)
+        raise typer.Exit(code=1) from None
     console().print(f"validation passed: {res['videos']} videos kept, {res['excluded']} excluded", highlight=False)
 
 

@@ -61,7 +61,7 @@ def prefect_server(tmp_path_factory):
                 break
         except OSError:
             if proc.poll() is not None:
-                raise RuntimeError((home / "server.log").read_text())
+                raise RuntimeError((home / "server.log").read_text()) from None
             time.sleep(1)
     else:
         proc.kill()

@@ -95,7 +95,8 @@ def test_shift_is_streamed_deterministic_and_schedules_its_events():
 def test_hysteresis_and_smoothing_by_hand():
     # smooth=2: the mean of two frames must pass 1.0; release 0.5 keeps the alert through a dip
     tr = AlertTracker(threshold=1.0, min_frames=1, merge_gap=0, release=0.5, smooth=2)
-    hot = [bool(tr.update(i, s)) for i, s in enumerate([0, 3, 0.9, 0.6, 0.6, 0, 0, 0])]
+    for i, s in enumerate([0, 3, 0.9, 0.6, 0.6, 0, 0, 0]):
+        tr.update(i, s)
     tr.close()
     assert [(a.start, a.end) for a in tr.alerts] == [(1, 4)]  # 0.8, 0.75, 0.6 stay above the release
     assert [(a.start, a.end) for a in find_alerts(range(5), [0, 3, 0.9, 0.6, 0.6], 1.0, 1, 0)] == [(1, 1)]

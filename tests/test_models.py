@@ -94,7 +94,7 @@ def test_adapter_save_load_gives_identical_outputs_and_is_small(tmp_path):
     base_state = _tiny_lora_model().state_dict()
     pm = add_lora(_tiny_lora_model(), LoraSettings(rank=4, alpha=8))
     with torch.no_grad():  # pretend fine-tuning changed the adapter and the norms
-        for n, p in pm.named_parameters():
+        for p in pm.parameters():
             if p.requires_grad:
                 p.add_(torch.randn_like(p) * 0.05)
     pm.eval()

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 import torch
 
+from ipad_vad.models.period_memory import PeriodMemory, memory_entropy
 
 
 @pytest.fixture(autouse=True)
@@ -11,7 +12,6 @@ def _no_grad():  # these tests compare values; gradients are tested elsewhere
     with torch.no_grad():
         yield
 
-from ipad_vad.models.period_memory import PeriodMemory, memory_entropy
 
 MEM = [[1.0, 0.0], [0.0, 1.0], [1.0, 1.0], [-1.0, 0.0]]  # M = 4 slots, C = 2
 F0 = [[1.0, 2.0], [0.0, 1.0]]  # sample 0: N = 2 tokens

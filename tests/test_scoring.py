@@ -13,7 +13,7 @@ def test_official_evaluate_auc_on_fixed_arrays():
     # by hand: normal-frame PSNRs {30,29,31,28,30,32,27}, anomalous {20,22,29.5};
     # pairs (normal > anomalous): 7 + 7 + 4 (30,31,30,32 beat 29.5) = 18 of 21
     assert official_auc(PSNR, LABELS, clip_len=16) == pytest.approx(18 / 21)
-    centre = [l[8:13] for l in LABELS]
+    centre = [lab[8:13] for lab in LABELS]
     # the project's path (anomaly score = -PSNR, scene-normalised) gives the same number
     assert scene_auc(centre, [-p for p in PSNR], "scene") == pytest.approx(18 / 21)
 

@@ -107,7 +107,7 @@ def test_three_cameras_two_devices_alerts_faults_and_scores_like_ipad_score(regi
     assert health["status"] == "ok" and set(health["cameras"]) == {"cam-a", "cam-b", "cam-c"}
 
     # the anomalous camera: scores and alerts identical to `ipad score` on the same folder
-    ref = score_footage(load_scorer("R01"), anomalous, tmp_path / "ref", "cam-a")
+    score_footage(load_scorer("R01"), anomalous, tmp_path / "ref", "cam-a")
     ref_df = pd.read_csv(tmp_path / "ref" / "cam-a.scores.csv")
     df = pd.read_csv(out / "cam-a.scores.csv")
     assert df.frame.tolist() == ref_df.frame.tolist() == list(range(T // 2, 90 - (T - T // 2 - 1)))

@@ -9,7 +9,7 @@ lazy (inside the commands) so that `ipad --help` answers at once.
 from __future__ import annotations
 
 import sys
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 from typing import Optional
 
@@ -93,7 +93,7 @@ def data_validate(
     except ValidationFailed as e:
         con.print(str(e), style="red")
         con.print(f"Full result: {Path(report_dir or _settings(p).validation.report_dir) / 'result.json'}")
-        raise typer.Exit(code=1)
+        raise typer.Exit(code=1) from None
     report = done.report
     con.print(report.summary(), style="green" if report.success else "yellow")
     if report.excluded:
@@ -372,7 +372,7 @@ def method_evaluate(
     con.print(f"-> {out}")
 
 
-class ScoreFormat(str, Enum):
+class ScoreFormat(StrEnum):
     """Formats of the per-frame scores table: a choice on the command line, so that a wrong one is
     refused before anything loads (issue 29)."""
 

@@ -52,7 +52,7 @@ def scene_auc(labels: list[np.ndarray], scores: list[np.ndarray], protocol: str 
 def official_auc(psnr: list[np.ndarray], labels: list[np.ndarray], clip_len: int = 16) -> float:
     """The official evaluate.py: PSNR per clip centre, full-length frame labels per video."""
     half = clip_len // 2
-    gt = np.concatenate([np.asarray(l)[half : len(l) - (clip_len - half - 1)] for l in labels])
+    gt = np.concatenate([np.asarray(lab)[half : len(lab) - (clip_len - half - 1)] for lab in labels])
     return float(roc_auc_score(1 - gt, minmax(np.concatenate(psnr))))
 
 

@@ -25,7 +25,7 @@ from ..errors import DataError
 from .layout import prepared
 
 
-class DataSource(str, enum.Enum):
+class DataSource(enum.StrEnum):
     PREPARED = "prepared"
     FRAMES = "frames"
 

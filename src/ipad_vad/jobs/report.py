@@ -120,7 +120,8 @@ def report(params: dict, plots: bool = True) -> dict:
         md += [f"### Frame-level AUC (%), {proto.replace('_', ' ')}", "",
                "| method | " + " | ".join(scenes) + " | avg |", "|---" * (len(scenes) + 2) + "|"]
         best = {c: _bold_best({k: table[k][c] for k, _, _ in rows}, set(methods)) for c in [*scenes, "avg"]}
-        cell = lambda k, c: f"**{100 * table[k][c]:.1f}**" if k in best[c] else f"{100 * table[k][c]:.1f}"  # noqa: E731
+        cell = lambda k, c, table=table, best=best: (  # noqa: E731
+            f"**{100 * table[k][c]:.1f}**" if k in best[c] else f"{100 * table[k][c]:.1f}")
         for key, label, _ in rows:
             md.append(f"| {label} | " + " | ".join(cell(key, c) for c in [*scenes, "avg"]) + " |")
         md.append("")

@@ -287,7 +287,7 @@ class LocalPatternsMethod(Method):
         """Backbone + ITAM (image and text attention) by the contrastive loss of eq. 1."""
         s = self.settings
         xs, acts, apps = [], [], []
-        for i, c in enumerate(crops):
+        for i in range(len(crops)):
             if not captions.get(i):
                 continue
             valid = model.valid[cam_of[i]]

@@ -52,7 +52,7 @@ def pseudo_sheet(root: str | Path, out: str | Path, params: dict, scenes: list[s
             tiles.append((_outlined(pa[c], mask[c]), f"spatial PA, {kind} mask", "crimson"))
         f = clip_flow(frames, flow["method"], tuple(flow["size"]))
         mixed, box = flow_mixup(f, rng, s)
-        mag = lambda x: np.sqrt((x[c - 1] ** 2).sum(-1))  # noqa: E731 - the flow into the centre frame
+        mag = lambda x, c=c: np.sqrt((x[c - 1] ** 2).sum(-1))  # noqa: E731 - the flow into the centre frame
         vmax = max(mag(f).max(), mag(mixed).max(), 1e-6)
         tiles.append((mag(f) / vmax, "flow |phi| (normal)", "black"))
         tiles.append((mag(mixed) / vmax, "flow mixup PA", "crimson"))

@@ -246,7 +246,7 @@ class ShiftRecording:
 
     # -- per-frame illumination and camera position --------------------------------------------
     def _lighting(self, seed_rng: np.random.Generator):
-        p, cfg, fps, n = self.plan, self.render.nuisance, self.plan.fps, self.plan.n_frames
+        p = self.plan
         period = seed_rng.uniform(120, 400)  # the training footage's light drift of minutes, all shift long
         ph = seed_rng.uniform(0, 2 * np.pi)
         a, b = seed_rng.uniform(0, 2 * np.pi, 2)
