@@ -1,7 +1,6 @@
 """The typed schema of params.yaml (issue 16, 4; issue 28): the root that assembles the sections,
-each of which is one file with its keys' types, ranges *and defaults* (``settings/``, and the
-sections that live beside their code: ``pseudo/settings.py``, ``serve/settings.py``,
-``alerts/operator_settings.py``).
+each of which is one file with its keys' types, ranges *and defaults* (``settings/``; ``serve:``
+in ``serve/settings.py``, beside the server that also reads it from a serve config).
 
 ``config.load_params`` validates the file — its base sections and every profile overlay merged over
 them — before any work starts. An unknown key (``lenght: 16``), a wrongly typed value
@@ -24,9 +23,7 @@ from typing import Any, Optional
 from pydantic import BaseModel, ValidationError, field_validator
 from pydantic_core import to_jsonable_python
 
-from .alerts.operator_settings import FeedbackSettings
 from .errors import ConfigError
-from .pseudo.settings import PseudoSettings
 from .serve.settings import ServeSettings
 from .settings._base import Section
 from .settings.adapt import Adapt
@@ -34,10 +31,12 @@ from .settings.alert import Alert
 from .settings.clip import Clip
 from .settings.data import Data
 from .settings.evaluate import Evaluate
+from .settings.feedback import FeedbackSettings
 from .settings.model import Model
 from .settings.optical_flow import OpticalFlow
 from .settings.period import Period
 from .settings.pipeline import Pipeline, method_files
+from .settings.pseudo_anomalies import PseudoSettings
 from .settings.score import Score
 from .settings.storage import Storage
 from .settings.synth import Synth
@@ -67,7 +66,7 @@ class Params(Section):
     alert: Alert = Alert()
     score: Score = Score()
     serve: ServeSettings = ServeSettings()  # `ipad serve` (serve/settings.py)
-    feedback: FeedbackSettings = FeedbackSettings()  # `ipad alerts` marks and export (alerts/operator_settings.py)
+    feedback: FeedbackSettings = FeedbackSettings()  # `ipad alerts` marks and export (settings/feedback.py)
     synth: Synth = Synth()
 
     @field_validator("methods")

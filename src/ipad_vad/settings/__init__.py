@@ -13,12 +13,12 @@ optical_flow, period   settings/optical_flow.py, settings/period.py
 model                  settings/model.py (the Video Swin encoder/decoder)
 train, adapt           settings/train.py, settings/adapt.py
 evaluate, alert        settings/evaluate.py, settings/alert.py
-score                  settings/score.py (``score.evidence``: alerts/operator_settings.py)
+score                  settings/score.py (with ``score.evidence``: what an alert carries)
 storage                settings/storage.py (the environment's overrides: storage/s3_settings.py)
 synth                  settings/synth.py
-pseudo_anomalies       pseudo/settings.py (beside the generators that use it)
+pseudo_anomalies       settings/pseudo_anomalies.py (also ``methods.<name>.pseudo_anomalies``)
 serve                  serve/settings.py (also a serve config file's ``serve:``)
-feedback               alerts/operator_settings.py
+feedback               settings/feedback.py
 methods.<name>         each method's ``Settings`` in methods/<name>.py (checked when it is built)
 =====================  =================================================================
 

@@ -30,3 +30,14 @@ Share = Annotated[Float, Field(ge=0, le=1)]
 Size = Annotated[list[Annotated[int, Field(gt=0)]], Field(min_length=2, max_length=2)]
 Scenes = list[str]
 JpegQuality = Annotated[int, Field(ge=1, le=100)]
+
+
+def from_params(cls, params: dict, path: str, where: str):
+    """`cls` checked on the section at `path` (``score.evidence``) of a params dict, whose keys left out
+    (or whole sections: the CLI without a params.yaml passes {}) read as the schema's defaults."""
+    from ..params_schema import validate_section, with_defaults
+
+    values = with_defaults(params)
+    for key in path.split("."):
+        values = values[key]
+    return validate_section(cls, values, where, path)

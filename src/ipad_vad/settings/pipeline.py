@@ -39,8 +39,10 @@ class Pipeline(Section):
     def _registered_methods(cls, v):  # issue 29: before any server or flow starts, not inside a flow run
         unknown = [m for m in v if m not in method_files()]
         if unknown:
-            raise ValueError(f"unknown method{'s' * (len(unknown) > 1)} {', '.join(map(repr, unknown))} "
-                             f"(in {v}); known: {method_files()}")
+            raise ValueError(
+                f"unknown method{'s' * (len(unknown) > 1)} {', '.join(map(repr, unknown))} "
+                f"(in {v}); known: {method_files()}"
+            )
         return v
 
     @field_validator("promote_min_auc")

@@ -3,7 +3,7 @@ section as the generator uses it)."""
 
 from __future__ import annotations
 
-from typing import Annotated, Optional
+from typing import Annotated
 
 from pydantic import Field
 
@@ -18,7 +18,11 @@ class Nuisance(Section):  # normal conditions that must not be flagged (data/syn
 
 
 class DomainShift(Section):  # the real-domain scenes only
-    cast: Annotated[list[Annotated[Float, Field(gt=0)]], Field(min_length=3, max_length=3)] = [1.12, 0.97, 0.82]  # RGB gains
+    cast: Annotated[list[Annotated[Float, Field(gt=0)]], Field(min_length=3, max_length=3)] = [
+        1.12,
+        0.97,
+        0.82,
+    ]  # RGB gains
     blur: NonNegFloat = 0.012  # Gaussian sigma in frame widths
     noise: NonNegFloat = 5.0  # sensor noise std (grey levels)
     perspective: NonNegFloat = 0.04  # corner displacement in frame widths
@@ -27,7 +31,7 @@ class DomainShift(Section):  # the real-domain scenes only
 
 class Synth(Section):
     seed: int = 0
-    scenes: Optional[list[str]] = None  # None: every scene the generator knows (data/synth/scenes.py)
+    scenes: list[str] | None = None  # None: every scene the generator knows (data/synth/scenes.py)
     size: Size = [64, 64]
     fps: PosFloat = 3.0  # frames per nominal second
     cycle_jitter: Share = 0.03  # cycle-to-cycle variation of the cycle length (std, fraction)
