@@ -13,7 +13,7 @@ from ipad_vad.methods.base import write_method_json
 from ipad_vad.registry import device_model_name
 from ipad_vad.registry import tracking
 from ipad_vad.registry.promotion import list_models, promote
-from ipad_vad.registry.pyfunc_model import log_scorer
+from ipad_vad.registry.pyfunc_model import log_scorer, pip_requirements
 from ipad_vad.train.lora import LoraSettings, add_lora, load_adapter, save_adapter
 
 PARAMS = load_params("params.yaml", "smoke")
@@ -83,6 +83,9 @@ def test_registry_pyfunc_scores_like_the_in_memory_model_and_promotion_rules(sto
     files = {p.name for p in local.rglob("*") if p.is_file()}
     assert "python_model.pkl" not in files and not any(f.endswith((".pkl", ".cloudpickle")) for f in files)
     assert "scorer_code.py" in files and "model_code_path" in (local / "MLmodel").read_text()
+    # its requirements declared, pinned (issue 30: MLflow's inference loaded the model in a second process)
+    reqs = (local / "requirements.txt").read_text().split()
+    assert reqs == pip_requirements() and "torch==" + torch.__version__.split("+")[0] in reqs
 
 
 def test_runs_carry_tags_and_share_a_pipeline_parent(store, monkeypatch):

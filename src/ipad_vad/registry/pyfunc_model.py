@@ -19,6 +19,18 @@ import pandas as pd
 
 # the code a registered version runs: the models-from-code file and the scorer it sets
 SCORER_CODE = (Path(__file__).with_name("scorer_code.py"), Path(__file__))
+# What a registered version needs installed to load and score: this package (it brings torch and the
+# rest of the stack) and what the pyfunc itself imports, at the versions that logged it. Declared rather
+# than inferred: MLflow's inference loads the model in a second Python process (about 20 s a
+# registration here, issue 30) and also listed packages the model never imports.
+RUNTIME_PACKAGES = ("ipad-vad", "mlflow", "cloudpickle", "numpy", "pandas", "pyarrow", "scipy", "torch")
+
+
+def pip_requirements() -> list[str]:
+    """The pinned requirements of a registered version (``RUNTIME_PACKAGES`` at their installed versions)."""
+    from importlib.metadata import version
+
+    return [f"{name}=={version(name)}" for name in RUNTIME_PACKAGES]
 
 
 class IpadScorer(mlflow.pyfunc.PythonModel):
@@ -74,7 +86,7 @@ def log_scorer(registered_name: str, example: np.ndarray, base: str | Path, adap
     info = mlflow.pyfunc.log_model(name="model", python_model=str(SCORER_CODE[0]),
                                    artifacts=artifacts,
                                    registered_model_name=registered_name, signature=signature,
-                                   input_example=example[:1])
+                                   input_example=example[:1], pip_requirements=pip_requirements())
     client = mlflow.MlflowClient()
     version = client.get_model_version(registered_name, info.registered_model_version)
     for k, v in {"method": scorer.method.name, **(tags or {})}.items():
