@@ -15,8 +15,13 @@ RESULTS = Path(os.environ.get("IPAD_BENCH_RESULTS") or Path(__file__).resolve().
 def machine() -> dict:
     import torch
 
-    return {"cpu_count": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version(),
-            "torch": torch.__version__, "cuda": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None}
+    return {
+        "cpu_count": os.cpu_count(),
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "cuda": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
+    }
 
 
 def timed(fn, repeat: int = 3) -> float:
@@ -48,8 +53,12 @@ def prefect_server(env: dict, port: int, *options: str):
     import subprocess
     from urllib.request import urlopen
 
-    server = subprocess.Popen(["prefect", "server", "start", "--host", "127.0.0.1", "--port", str(port), *options],
-                              env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    server = subprocess.Popen(
+        ["prefect", "server", "start", "--host", "127.0.0.1", "--port", str(port), *options],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     for _ in range(120):
         try:
             urlopen(env["PREFECT_API_URL"] + "/health", timeout=2)
@@ -68,7 +77,7 @@ def replace_block(path: Path, name: str, text: str) -> None:
         raise SystemExit(f"{path} has no {start} ... {end} block")
     head, rest = s.split(start, 1)
     tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(head + start + "\n" + text.rstrip("\n") + "\n" + rest[rest.index(end):])
+    tmp.write_text(head + start + "\n" + text.rstrip("\n") + "\n" + rest[rest.index(end) :])
     tmp.replace(path)
 
 

@@ -48,13 +48,11 @@ from __future__ import annotations
 
 import argparse
 import copy
-import json
 import shutil
 import sys
 import tempfile
 import time
 import zlib
-from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -63,6 +61,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import RESULTS, write_result  # noqa: E402
 from bench_quality import QUIET, SRC, prepare_seed  # noqa: E402
+
 from ipad_vad.alerts.alert_tracker import AlertTracker  # noqa: E402
 from ipad_vad.alerts.calibration import Calibration, fit_shift_calibration  # noqa: E402
 from ipad_vad.alerts.operator_settings import FeedbackSettings  # noqa: E402
@@ -75,7 +74,7 @@ from ipad_vad.jobs.calibrate import calibrate  # noqa: E402
 from ipad_vad.jobs.evaluate import evaluate  # noqa: E402
 from ipad_vad.jobs.pretrain import fit_method  # noqa: E402
 from ipad_vad.jobs.settings import AdaptSettings, AlertSettings  # noqa: E402
-from ipad_vad.methods import get_method, load_model_file  # noqa: E402
+from ipad_vad.methods import get_method  # noqa: E402
 from ipad_vad.methods.abilities import lookahead  # noqa: E402
 from ipad_vad.methods.adaptation import load_adapted  # noqa: E402
 
@@ -95,8 +94,17 @@ def score_shift(method, model, cal: Calibration, rec, amp: bool) -> dict[str, np
     n = len(rec)
     comps = {c: np.full(n, np.nan, np.float32) for c in cal.components}
     labels, types = np.zeros(n, np.uint8), np.zeros(n, np.int16)
-    scorer = StreamScorer(method, model, cal, "cpu", batch_clips=STREAM_BATCH, max_latency=10**6, amp=amp,
-                          name=f"shift {rec.plan.scene}", check_size=False)
+    scorer = StreamScorer(
+        method,
+        model,
+        cal,
+        "cpu",
+        batch_clips=STREAM_BATCH,
+        max_latency=10**6,
+        amp=amp,
+        name=f"shift {rec.plan.scene}",
+        check_size=False,
+    )
 
     def take(scores):
         for fs in scores:
@@ -104,15 +112,26 @@ def score_shift(method, model, cal: Calibration, rec, amp: bool) -> dict[str, np
                 comps[c][fs.frame] = fs.components[c]
 
     for chunk in rec:
-        labels[chunk.start:chunk.start + len(chunk.labels)] = chunk.labels
-        types[chunk.start:chunk.start + len(chunk.types)] = chunk.types
+        labels[chunk.start : chunk.start + len(chunk.labels)] = chunk.labels
+        types[chunk.start : chunk.start + len(chunk.types)] = chunk.types
         take(scorer.push_many(chunk.frames))
     take(scorer.close())
     return {**{f"c_{c}": v for c, v in comps.items()}, "label": labels, "type": types}
 
 
-def shift_scores(path: Path, reuse: bool, device: str, q: dict, seed: int, shift: int, hours: float, rate: float,
-                 dm: dict, timing: dict, what: str) -> dict[str, np.ndarray]:
+def shift_scores(
+    path: Path,
+    reuse: bool,
+    device: str,
+    q: dict,
+    seed: int,
+    shift: int,
+    hours: float,
+    rate: float,
+    dm: dict,
+    timing: dict,
+    what: str,
+) -> dict[str, np.ndarray]:
     """A streamed shift scored by the device model `dm` (kept in `path`; read back with `reuse`)."""
     if reuse and path.is_file():
         return dict(np.load(path))
@@ -138,29 +157,55 @@ def device_models(p: dict, method_name: str, manifest, work: Path, devices: list
     the test footage's scores and the shipped calibration."""
     base = work / method_name / "base"
     fit_method(p, method_name, manifest, p["pipeline"]["pretrain_scenes"], base, SRC, QUIET)
-    return {d: device_model(p, method_name, d, manifest, base / "model.pt", work / method_name / "adapters" / d)
-            for d in devices}
+    return {
+        d: device_model(p, method_name, d, manifest, base / "model.pt", work / method_name / "adapters" / d)
+        for d in devices
+    }
 
 
 def device_model(p: dict, method_name: str, device: str, manifest, base_path: Path, out: Path) -> dict:
     """The pipeline's adapt, evaluate and calibrate jobs for one device on the footage of `manifest`."""
-    info = adapt_to_device(p, method_name, device, QUIET, manifest=manifest, base_path=base_path, out_dir=out, source=SRC)
+    info = adapt_to_device(
+        p, method_name, device, QUIET, manifest=manifest, base_path=base_path, out_dir=out, source=SRC
+    )
     _, model = load_adapted(out)
     method = get_method(method_name, p)
     scored, _, ctx = evaluate(p, method, model, manifest, device, SRC, progress=False)
-    cal = calibrate(p, method, model, manifest, device, ctx, SRC, AdaptSettings.from_params(p),
-                    AlertSettings.from_params(p), progress=False)
-    return {"method": method, "model": model, "scored": scored, "cal": cal,
-            "adapt": {k: info[k] for k in ("clips_used", "bank_size") if k in info}}
+    cal = calibrate(
+        p,
+        method,
+        model,
+        manifest,
+        device,
+        ctx,
+        SRC,
+        AdaptSettings.from_params(p),
+        AlertSettings.from_params(p),
+        progress=False,
+    )
+    return {
+        "method": method,
+        "model": model,
+        "scored": scored,
+        "cal": cal,
+        "adapt": {k: info[k] for k in ("clips_used", "bank_size") if k in info},
+    }
 
 
 # -- alert policies ---------------------------------------------------------------------------
-def policy_calibration(policy: str, shipped: Calibration, cal_shift: dict, alert: AlertSettings, fps: float) -> Calibration:
+def policy_calibration(
+    policy: str, shipped: Calibration, cal_shift: dict, alert: AlertSettings, fps: float
+) -> Calibration:
     if policy == "shipped":
         return shipped
     if policy == "shift":
-        return fit_shift_calibration(shipped, components(cal_shift), alert, fps,
-                                     source=f"calibration shift ({len(cal_shift['label']) / fps / 3600:.2f} h)")
+        return fit_shift_calibration(
+            shipped,
+            components(cal_shift),
+            alert,
+            fps,
+            source=f"calibration shift ({len(cal_shift['label']) / fps / 3600:.2f} h)",
+        )
     raise ValueError(policy)
 
 
@@ -199,7 +244,9 @@ def on_spans(alerts, labels: np.ndarray, grace: int) -> tuple[list[bool], list[f
     return on_span, delays, len(runs)
 
 
-def evaluate_policy(cal: Calibration, eval_shift: dict, scored_test, fps: float, grace: int, offset: float = 0.0) -> dict:
+def evaluate_policy(
+    cal: Calibration, eval_shift: dict, scored_test, fps: float, grace: int, offset: float = 0.0
+) -> dict:
     s = cal.score(components(eval_shift))
     alerts = run_alerts(cal, s, offset)
     false, delays, spans = match(alerts, eval_shift["label"], grace)
@@ -212,9 +259,17 @@ def evaluate_policy(cal: Calibration, eval_shift: dict, scored_test, fps: float,
         f, d, n = match(run_alerts(cal, sc, offset), lab, grace)
         t_false, t_delays, t_spans = t_false + f, t_delays + d, t_spans + n
     hours = float(np.sum(eval_shift["label"] == 0)) / fps / 3600
-    return {"false_alerts": false, "normal_hours": hours, "shift_spans": spans, "shift_spans_alerted": len(delays),
-            "test_spans": t_spans, "test_spans_alerted": len(t_delays), "test_false_alerts": t_false,
-            "delays_frames": [int(x) for x in delays + t_delays], "threshold": cal.threshold + offset}
+    return {
+        "false_alerts": false,
+        "normal_hours": hours,
+        "shift_spans": spans,
+        "shift_spans_alerted": len(delays),
+        "test_spans": t_spans,
+        "test_spans_alerted": len(t_delays),
+        "test_false_alerts": t_false,
+        "delays_frames": [int(x) for x in delays + t_delays],
+        "threshold": cal.threshold + offset,
+    }
 
 
 def summarise(rows: list[dict], fps: float, latency_frames: int) -> dict:
@@ -225,10 +280,18 @@ def summarise(rows: list[dict], fps: float, latency_frames: int) -> dict:
     d = np.array([x for r in rows for x in r["delays_frames"]], float) / fps
     q = lambda a, v: float(np.percentile(a, v)) if len(a) else None  # noqa: E731
     return {
-        "false_alerts_per_hour": false / hours if hours else None, "false_alerts": false, "normal_hours": hours,
-        "spans_alerted_share": hit / spans if spans else None, "spans": spans, "spans_alerted": hit,
-        "shift_spans_alerted_share": (sum(r["shift_spans_alerted"] for r in rows) / max(1, sum(r["shift_spans"] for r in rows))),
-        "test_spans_alerted_share": (sum(r["test_spans_alerted"] for r in rows) / max(1, sum(r["test_spans"] for r in rows))),
+        "false_alerts_per_hour": false / hours if hours else None,
+        "false_alerts": false,
+        "normal_hours": hours,
+        "spans_alerted_share": hit / spans if spans else None,
+        "spans": spans,
+        "spans_alerted": hit,
+        "shift_spans_alerted_share": (
+            sum(r["shift_spans_alerted"] for r in rows) / max(1, sum(r["shift_spans"] for r in rows))
+        ),
+        "test_spans_alerted_share": (
+            sum(r["test_spans_alerted"] for r in rows) / max(1, sum(r["test_spans"] for r in rows))
+        ),
         "time_to_alert_s": {"median": q(d, 50), "p90": q(d, 90)},
         "time_to_alert_arrival_s": {"median": q(d + latency_frames / fps, 50), "p90": q(d + latency_frames / fps, 90)},
     }
@@ -240,8 +303,10 @@ def feedback_split(n_frames: int, fps: float, hours: float | None) -> int:
     the first ``FEEDBACK_SHARE`` of the shift, hours 1-2 of 8)."""
     split = int(round(hours * 3600 * fps)) if hours is not None else int(n_frames * FEEDBACK_SHARE)
     if not 0 < split < n_frames:
-        raise ValueError(f"--feedback-hours {hours}: the evaluation shift has {n_frames / fps / 3600:.3g} nominal "
-                         "hours per device and seed; the marked hours must start it and leave a rest")
+        raise ValueError(
+            f"--feedback-hours {hours}: the evaluation shift has {n_frames / fps / 3600:.3g} nominal "
+            "hours per device and seed; the marked hours must start it and leave a rest"
+        )
     return split
 
 
@@ -269,7 +334,7 @@ def write_footage(rec, n: int, path: Path, fps: float) -> None:
         for chunk in rec:
             if chunk.start >= n:
                 break
-            for frame in chunk.frames[:n - chunk.start]:
+            for frame in chunk.frames[: n - chunk.start]:
                 if writer is None:
                     writer = cv2.VideoWriter(str(tmp), cv2.VideoWriter_fourcc(*"FFV1"), fps, frame.shape[1::-1])
                     if not writer.isOpened():
@@ -281,8 +346,20 @@ def write_footage(rec, n: int, path: Path, fps: float) -> None:
     tmp.replace(path)
 
 
-def feedback_model(q: dict, method_name: str, device: str, seed: int, shift_kw: dict, split: int, alerts, marked,
-                   s: np.ndarray, base_path: Path, fb: Path, fps: float) -> tuple[dict, dict]:
+def feedback_model(
+    q: dict,
+    method_name: str,
+    device: str,
+    seed: int,
+    shift_kw: dict,
+    split: int,
+    alerts,
+    marked,
+    s: np.ndarray,
+    base_path: Path,
+    fb: Path,
+    fps: float,
+) -> tuple[dict, dict]:
     """The device's model after the operator's marks, made as ``ipad alerts`` and the pipeline make it:
     the marked hours' footage and its alerts (as ``ipad score`` lists them), each marked false alarm
     marked (``alerts/feedback.mark_alert``) and exported through the import into a copy of the
@@ -307,11 +384,27 @@ def feedback_model(q: dict, method_name: str, device: str, seed: int, shift_kw: 
     footage, scores = fb / "footage" / f"{device}_shift.mkv", fb / "scores"
     write_footage(shift_recording(device, q["synth"], seed, 0, **shift_kw), split, footage, fps)
     listed = [a for a in alerts if a[2] < split]
-    peaks = [a0 + int(np.nanargmax(s[a0:a1 + 1])) for a0, _, a1 in listed]
-    write_json(scores / f"{footage.stem}.alerts.json", {
-        "path": str(footage), "device": device, "fps": fps, "model_version": f"bench_alerts seed {seed}",
-        "model_uri": None, "alerts": [{"alert_id": f"{footage.stem}:{k}", "start": a0, "end": a1, "peak_frame": pk,
-                                       "peak_score": float(s[pk])} for k, ((a0, _, a1), pk) in enumerate(zip(listed, peaks), 1)]})
+    peaks = [a0 + int(np.nanargmax(s[a0 : a1 + 1])) for a0, _, a1 in listed]
+    write_json(
+        scores / f"{footage.stem}.alerts.json",
+        {
+            "path": str(footage),
+            "device": device,
+            "fps": fps,
+            "model_version": f"bench_alerts seed {seed}",
+            "model_uri": None,
+            "alerts": [
+                {
+                    "alert_id": f"{footage.stem}:{k}",
+                    "start": a0,
+                    "end": a1,
+                    "peak_frame": pk,
+                    "peak_score": float(s[pk]),
+                }
+                for k, ((a0, _, a1), pk) in enumerate(zip(listed, peaks), 1)
+            ],
+        },
+    )
     for k, a in enumerate(listed, 1):
         if a in marked:
             mark_alert(scores, f"{footage.stem}:{k}", "false_alarm", data, settings, note="bench_alerts: marked hours")
@@ -326,18 +419,43 @@ def feedback_model(q: dict, method_name: str, device: str, seed: int, shift_kw: 
     manifest = build_manifest(data, sample_decode=1)
     per = p["period"]
     cache_scene(manifest, device, tuple(p["clip"]["size"]), prepared(p, device, "cache"))
-    period_scene(manifest, device, prepared(p, device, "cache"), prepared(p, device, "periods"), None, per["signal"],
-                 per["min_frames"], per["max_frames"], per["use_annotations"])
+    period_scene(
+        manifest,
+        device,
+        prepared(p, device, "cache"),
+        prepared(p, device, "periods"),
+        None,
+        per["signal"],
+        per["min_frames"],
+        per["max_frames"],
+        per["use_annotations"],
+    )
     model = device_model(p, method_name, device, manifest, base_path, fb / "adapter")
     train = manifest[(manifest.scene == device) & (manifest.split == "training")]
-    info = {"alerts_marked_hours": len(listed), "marked": len(marked),
-            "marked_frames": int(sum(e["n_frames"] for e in exp.report.imported)) if exp.report else 0,
-            "exported_as": [e["as"] for e in exp.exported], "training_recordings": len(train)}
+    info = {
+        "alerts_marked_hours": len(listed),
+        "marked": len(marked),
+        "marked_frames": int(sum(e["n_frames"] for e in exp.report.imported)) if exp.report else 0,
+        "exported_as": [e["as"] for e in exp.exported],
+        "training_recordings": len(train),
+    }
     return model, info
 
 
-def measure_feedback(args, q: dict, m: str, d: str, seed: int, hours: float, dm: dict, shifts: dict, work: Path,
-                     alert: AlertSettings, fps: float, timing: dict) -> dict:
+def measure_feedback(
+    args,
+    q: dict,
+    m: str,
+    d: str,
+    seed: int,
+    hours: float,
+    dm: dict,
+    shifts: dict,
+    work: Path,
+    alert: AlertSettings,
+    fps: float,
+    timing: dict,
+) -> dict:
     """One device and seed: the false alerts of the marked hours marked, the device readapted
     (`feedback_model`), the calibration and evaluation shifts scored again by the new model, the
     policy calibrated again on normal footage as before; the rest of the evaluation shift (the same
@@ -348,27 +466,66 @@ def measure_feedback(args, q: dict, m: str, d: str, seed: int, hours: float, dm:
     s = before_cal.score(components(ev))
     alerts = run_alerts(before_cal, s)
     marked = marked_false_alerts(alerts, ev["label"], grace, split)
-    info = {"alerts_marked_hours": sum(a[2] < split for a in alerts), "marked": len(marked), "marked_frames": 0,
-            "exported_as": [], "training_recordings": None}
+    info = {
+        "alerts_marked_hours": sum(a[2] < split for a in alerts),
+        "marked": len(marked),
+        "marked_frames": 0,
+        "exported_as": [],
+        "training_recordings": None,
+    }
     after_dm, after_shifts, after_cal = dm, shifts, before_cal
     if marked:  # nothing marked: nothing exported, the same model
         fb = work / f"seed{seed}" / "feedback" / m / d
-        after_dm, info = feedback_model(q, m, d, seed, {"hours": hours, "anomalies_per_hour": args.anomalies_per_hour},
-                                        split, alerts, marked, s, work / f"seed{seed}" / m / "base" / "model.pt", fb, fps)
+        after_dm, info = feedback_model(
+            q,
+            m,
+            d,
+            seed,
+            {"hours": hours, "anomalies_per_hour": args.anomalies_per_hour},
+            split,
+            alerts,
+            marked,
+            s,
+            work / f"seed{seed}" / m / "base" / "model.pt",
+            fb,
+            fps,
+        )
         tag = f"feedback_{pol}_{split}_{zlib.crc32(repr((marked, after_dm['adapt'])).encode()):08x}"  # --reuse: same marks, same bank
-        after_shifts = {name: shift_scores(work / "scores" / f"{m}_seed{seed}_{d}_{name}_{h:g}h_{rate:g}_{tag}.npz",
-                                           args.reuse, d, q, seed, shift, h, rate, after_dm, timing,
-                                           f"seed {seed} {m} {d} {name} after feedback")
-                        for name, shift, h, rate in (("calibration", 1, args.cal_hours, 0.0),
-                                                     ("evaluation", 0, hours, args.anomalies_per_hour))
-                        if name == "evaluation" or pol != "shipped"}
+        after_shifts = {
+            name: shift_scores(
+                work / "scores" / f"{m}_seed{seed}_{d}_{name}_{h:g}h_{rate:g}_{tag}.npz",
+                args.reuse,
+                d,
+                q,
+                seed,
+                shift,
+                h,
+                rate,
+                after_dm,
+                timing,
+                f"seed {seed} {m} {d} {name} after feedback",
+            )
+            for name, shift, h, rate in (
+                ("calibration", 1, args.cal_hours, 0.0),
+                ("evaluation", 0, hours, args.anomalies_per_hour),
+            )
+            if name == "evaluation" or pol != "shipped"
+        }
         after_cal = policy_calibration(pol, after_dm["cal"], after_shifts.get("calibration"), alert, fps)
-    return {"seed": seed, "split_frame": split, "rest_frames": len(ev["label"]) - split, **info,
-            "threshold_before": before_cal.threshold, "threshold_after": after_cal.threshold,
-            "adapt_before": dm["adapt"], "adapt_after": after_dm["adapt"],
-            "before": evaluate_policy(before_cal, rest_of_shift(ev, split), dm["scored"], fps, grace),
-            "after": evaluate_policy(after_cal, rest_of_shift(after_shifts["evaluation"], split), after_dm["scored"],
-                                     fps, grace)}
+    return {
+        "seed": seed,
+        "split_frame": split,
+        "rest_frames": len(ev["label"]) - split,
+        **info,
+        "threshold_before": before_cal.threshold,
+        "threshold_after": after_cal.threshold,
+        "adapt_before": dm["adapt"],
+        "adapt_after": after_dm["adapt"],
+        "before": evaluate_policy(before_cal, rest_of_shift(ev, split), dm["scored"], fps, grace),
+        "after": evaluate_policy(
+            after_cal, rest_of_shift(after_shifts["evaluation"], split), after_dm["scored"], fps, grace
+        ),
+    }
 
 
 def feedback_summary(rows: list[dict], fps: float, latency_frames: int) -> dict:
@@ -378,36 +535,71 @@ def feedback_summary(rows: list[dict], fps: float, latency_frames: int) -> dict:
     after = summarise([r["after"] for r in rows], fps, latency_frames)
     fb, fa = before["false_alerts_per_hour"], after["false_alerts_per_hour"]
     ratio = fa / fb if fb else None
-    change = (100 * (after["spans_alerted_share"] - before["spans_alerted_share"])
-              if before["spans_alerted_share"] is not None and after["spans_alerted_share"] is not None else None)
-    return {"before": before, "after": after, "false_alerts_ratio": ratio, "spans_alerted_change_points": change,
-            "shift_spans_alerted_change_points": 100 * (after["shift_spans_alerted_share"] - before["shift_spans_alerted_share"]),
-            "marked": sum(r["marked"] for r in rows), "marked_frames": sum(r["marked_frames"] for r in rows),
-            "target_met": (ratio is not None and ratio <= FEEDBACK_RATIO_TARGET and change is not None
-                           and abs(change) <= FEEDBACK_SPAN_POINTS)}
+    change = (
+        100 * (after["spans_alerted_share"] - before["spans_alerted_share"])
+        if before["spans_alerted_share"] is not None and after["spans_alerted_share"] is not None
+        else None
+    )
+    return {
+        "before": before,
+        "after": after,
+        "false_alerts_ratio": ratio,
+        "spans_alerted_change_points": change,
+        "shift_spans_alerted_change_points": 100
+        * (after["shift_spans_alerted_share"] - before["shift_spans_alerted_share"]),
+        "marked": sum(r["marked"] for r in rows),
+        "marked_frames": sum(r["marked_frames"] for r in rows),
+        "target_met": (
+            ratio is not None
+            and ratio <= FEEDBACK_RATIO_TARGET
+            and change is not None
+            and abs(change) <= FEEDBACK_SPAN_POINTS
+        ),
+    }
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--seeds", default="0,1,2")
     ap.add_argument("--methods", default="knn", help="comma-separated registered methods (default: the reference)")
-    ap.add_argument("--hours", type=float, default=4.0, help="nominal hours of evaluation shift per device, "
-                    "split evenly over the seeds (default 4: the 30-minute budget on 2 cores)")
-    ap.add_argument("--cal-hours", type=float, default=0.25, help="nominal hours of calibration shift per device and seed")
-    ap.add_argument("--anomalies-per-hour", type=float, default=3.0, help="anomalies injected into the evaluation shift")
+    ap.add_argument(
+        "--hours",
+        type=float,
+        default=4.0,
+        help="nominal hours of evaluation shift per device, "
+        "split evenly over the seeds (default 4: the 30-minute budget on 2 cores)",
+    )
+    ap.add_argument(
+        "--cal-hours", type=float, default=0.25, help="nominal hours of calibration shift per device and seed"
+    )
+    ap.add_argument(
+        "--anomalies-per-hour", type=float, default=3.0, help="anomalies injected into the evaluation shift"
+    )
     ap.add_argument("--policies", default="shipped,shift")
     ap.add_argument("--profile", default="demo")
     ap.add_argument("--work", default=None, help="work folder (default: a temporary one, removed at the end)")
     ap.add_argument("--reuse", action="store_true", help="reuse the scores kept in --work")
     ap.add_argument("--out", default="bench_alerts")
     ap.add_argument("--devices", default=None, help="comma-separated devices (default: the profile's pipeline.devices)")
-    ap.add_argument("--feedback", action="store_true", help="also measure operator feedback: the false alerts of the "
-                    "first --feedback-hours of each evaluation shift marked (ipad alerts), exported, the device "
-                    "readapted; false alerts and spans alerted on the rest of the shift before and after")
-    ap.add_argument("--feedback-hours", type=float, default=None, help="nominal hours of marks at the start of each "
-                    f"evaluation shift (default: its first {FEEDBACK_SHARE:g}, hours 1-2 of 8)")
-    ap.add_argument("--feedback-policy", default="shift", help="the alert policy whose alerts the operator marks and "
-                    "that is measured before and after (default: shift)")
+    ap.add_argument(
+        "--feedback",
+        action="store_true",
+        help="also measure operator feedback: the false alerts of the "
+        "first --feedback-hours of each evaluation shift marked (ipad alerts), exported, the device "
+        "readapted; false alerts and spans alerted on the rest of the shift before and after",
+    )
+    ap.add_argument(
+        "--feedback-hours",
+        type=float,
+        default=None,
+        help="nominal hours of marks at the start of each "
+        f"evaluation shift (default: its first {FEEDBACK_SHARE:g}, hours 1-2 of 8)",
+    )
+    ap.add_argument(
+        "--feedback-policy",
+        default="shift",
+        help="the alert policy whose alerts the operator marks and that is measured before and after (default: shift)",
+    )
     args = ap.parse_args()
     t_all = time.perf_counter()
     p = load_params(ROOT / "params.yaml", args.profile)
@@ -421,7 +613,9 @@ def main() -> None:
     if args.devices:
         unknown = sorted(set(args.devices.split(",")) - set(devices))
         if unknown:
-            ap.error(f"--devices {args.devices}: not devices of profile {args.profile} ({', '.join(devices)}): {unknown}")
+            ap.error(
+                f"--devices {args.devices}: not devices of profile {args.profile} ({', '.join(devices)}): {unknown}"
+            )
         devices = [d for d in devices if d in args.devices.split(",")]
     if args.feedback_policy not in POLICIES:
         ap.error(f"--feedback-policy {args.feedback_policy}: one of {', '.join(POLICIES)}")
@@ -444,39 +638,70 @@ def main() -> None:
                     dm = models[d]
                     cal, method = dm["cal"], dm["method"]
                     latency[m] = (cal.clip_len - cal.clip_len // 2 - 1) + lookahead(method, cal.context())
-                    shifts = {name: shift_scores(work / "scores" / f"{m}_seed{seed}_{d}_{name}_{h:g}h_{rate:g}.npz",
-                                                 args.reuse, d, q, seed, shift, h, rate, dm, timing, f"seed {seed} {m} {d} {name}")
-                              for name, shift, h, rate in (("calibration", 1, args.cal_hours, 0.0),
-                                                           ("evaluation", 0, hours, args.anomalies_per_hour))}
+                    shifts = {
+                        name: shift_scores(
+                            work / "scores" / f"{m}_seed{seed}_{d}_{name}_{h:g}h_{rate:g}.npz",
+                            args.reuse,
+                            d,
+                            q,
+                            seed,
+                            shift,
+                            h,
+                            rate,
+                            dm,
+                            timing,
+                            f"seed {seed} {m} {d} {name}",
+                        )
+                        for name, shift, h, rate in (
+                            ("calibration", 1, args.cal_hours, 0.0),
+                            ("evaluation", 0, hours, args.anomalies_per_hour),
+                        )
+                    }
                     for pol in policies:
                         c = policy_calibration(pol, cal, shifts["calibration"], alert, fps)
                         r = evaluate_policy(c, shifts["evaluation"], dm["scored"], fps, cal.clip_len // 2)
                         rows[m][pol][d].append({"seed": seed, **r})
                         for o in CURVE_OFFSETS:
-                            cr = evaluate_policy(c, shifts["evaluation"], dm["scored"], fps, cal.clip_len // 2, float(o))
+                            cr = evaluate_policy(
+                                c, shifts["evaluation"], dm["scored"], fps, cal.clip_len // 2, float(o)
+                            )
                             curves[m][pol][str(o)].append(cr)
                         s = summarise([r], fps, latency[m])
-                        print(f"  {pol:8s} {d}: {s['false_alerts_per_hour']:.2f} false alerts/h, spans "
-                              f"{100 * s['spans_alerted_share']:.0f} %, time to alert {s['time_to_alert_s']['median']}",
-                              flush=True)
+                        print(
+                            f"  {pol:8s} {d}: {s['false_alerts_per_hour']:.2f} false alerts/h, spans "
+                            f"{100 * s['spans_alerted_share']:.0f} %, time to alert {s['time_to_alert_s']['median']}",
+                            flush=True,
+                        )
                     if args.feedback:
                         t = time.perf_counter()
                         r = measure_feedback(args, q, m, d, seed, hours, dm, shifts, work, alert, fps, timing)
                         feedback_rows[m][d].append(r)
                         timing["feedback_s"] += time.perf_counter() - t
                         b, a = summarise([r["before"]], fps, 0), summarise([r["after"]], fps, 0)
-                        print(f"  feedback {d}: {r['marked']} false alerts marked in the first {r['split_frame']} frames; "
-                              f"rest of the shift {b['false_alerts_per_hour']:.2f} -> {a['false_alerts_per_hour']:.2f} "
-                              f"false alerts/h, spans {100 * b['spans_alerted_share']:.0f} -> "
-                              f"{100 * a['spans_alerted_share']:.0f} %", flush=True)
+                        print(
+                            f"  feedback {d}: {r['marked']} false alerts marked in the first {r['split_frame']} frames; "
+                            f"rest of the shift {b['false_alerts_per_hour']:.2f} -> {a['false_alerts_per_hour']:.2f} "
+                            f"false alerts/h, spans {100 * b['spans_alerted_share']:.0f} -> "
+                            f"{100 * a['spans_alerted_share']:.0f} %",
+                            flush=True,
+                        )
     finally:
         if not args.work:
             shutil.rmtree(work, ignore_errors=True)
-    result = {"profile": args.profile, "seeds": seeds, "devices": devices, "fps": fps,
-              "hours_per_device": args.hours, "cal_hours_per_device_seed": args.cal_hours,
-              "anomalies_per_hour": args.anomalies_per_hour, "alert_settings": alert.__dict__,
-              "methods": {}, **timing, "total_s": time.perf_counter() - t_all,
-              "command": "python benchmarks/bench_alerts.py " + " ".join(sys.argv[1:])}
+    result = {
+        "profile": args.profile,
+        "seeds": seeds,
+        "devices": devices,
+        "fps": fps,
+        "hours_per_device": args.hours,
+        "cal_hours_per_device_seed": args.cal_hours,
+        "anomalies_per_hour": args.anomalies_per_hour,
+        "alert_settings": alert.__dict__,
+        "methods": {},
+        **timing,
+        "total_s": time.perf_counter() - t_all,
+        "command": "python benchmarks/bench_alerts.py " + " ".join(sys.argv[1:]),
+    }
     for m in methods:
         result["methods"][m] = {}
         for pol in policies:
@@ -484,23 +709,42 @@ def main() -> None:
             result["methods"][m][pol] = {
                 **summarise(all_rows, fps, latency[m]),
                 "per_device": {d: summarise(rows[m][pol][d], fps, latency[m]) for d in devices},
-                "curve": [{"offset": float(o), **{k: v for k, v in summarise(curves[m][pol][str(o)], fps, latency[m]).items()
-                                                   if k in ("false_alerts_per_hour", "spans_alerted_share")},
-                           "time_to_alert_median_s": summarise(curves[m][pol][str(o)], fps, latency[m])["time_to_alert_s"]["median"]}
-                          for o in CURVE_OFFSETS],
+                "curve": [
+                    {
+                        "offset": float(o),
+                        **{
+                            k: v
+                            for k, v in summarise(curves[m][pol][str(o)], fps, latency[m]).items()
+                            if k in ("false_alerts_per_hour", "spans_alerted_share")
+                        },
+                        "time_to_alert_median_s": summarise(curves[m][pol][str(o)], fps, latency[m])["time_to_alert_s"][
+                            "median"
+                        ],
+                    }
+                    for o in CURVE_OFFSETS
+                ],
                 "per_seed_device": {d: rows[m][pol][d] for d in devices},
             }
             result["methods"][m][pol]["at_target"] = at_target(result["methods"][m][pol]["curve"])
     if args.feedback:
         result["feedback"] = {
-            "policy": args.feedback_policy, "marked_hours": args.feedback_hours, "marked_share": FEEDBACK_SHARE
-            if args.feedback_hours is None else None,
+            "policy": args.feedback_policy,
+            "marked_hours": args.feedback_hours,
+            "marked_share": FEEDBACK_SHARE if args.feedback_hours is None else None,
             "context_frames": FeedbackSettings.from_params(p).context_frames,
-            "target": {"false_alerts_ratio_max": FEEDBACK_RATIO_TARGET, "spans_alerted_change_points_max": FEEDBACK_SPAN_POINTS},
-            "methods": {m: {**feedback_summary([r for d in devices for r in feedback_rows[m][d]], fps, latency[m]),
-                            "per_device": {d: feedback_summary(feedback_rows[m][d], fps, latency[m]) for d in devices},
-                            "per_seed_device": {d: feedback_rows[m][d] for d in devices}}
-                        for m in methods}}
+            "target": {
+                "false_alerts_ratio_max": FEEDBACK_RATIO_TARGET,
+                "spans_alerted_change_points_max": FEEDBACK_SPAN_POINTS,
+            },
+            "methods": {
+                m: {
+                    **feedback_summary([r for d in devices for r in feedback_rows[m][d]], fps, latency[m]),
+                    "per_device": {d: feedback_summary(feedback_rows[m][d], fps, latency[m]) for d in devices},
+                    "per_seed_device": {d: feedback_rows[m][d] for d in devices},
+                }
+                for m in methods
+            },
+        }
     write_result(args.out, result)
     plot(result, RESULTS / f"{args.out}.png")
 
@@ -522,29 +766,47 @@ def plot(result: dict, path: Path) -> None:
         for pol, r in pols.items():
             xs = [c["false_alerts_per_hour"] for c in r["curve"]]
             ys = [100 * c["spans_alerted_share"] for c in r["curve"]]
-            line, = ax.plot(xs, ys, marker=".", label=f"{m} / {pol}")
-            ax.plot([r["false_alerts_per_hour"]], [100 * r["spans_alerted_share"]], "o", ms=9, color=line.get_color(),
-                    mfc="none")
+            (line,) = ax.plot(xs, ys, marker=".", label=f"{m} / {pol}")
+            ax.plot(
+                [r["false_alerts_per_hour"]],
+                [100 * r["spans_alerted_share"]],
+                "o",
+                ms=9,
+                color=line.get_color(),
+                mfc="none",
+            )
     for m, r in (result.get("feedback") or {}).get("methods", {}).items():  # --feedback: the rest of the shift
         b, a = r["before"], r["after"]
-        if None in (b["false_alerts_per_hour"], a["false_alerts_per_hour"], b["spans_alerted_share"],
-                    a["spans_alerted_share"]):
+        if None in (
+            b["false_alerts_per_hour"],
+            a["false_alerts_per_hour"],
+            b["spans_alerted_share"],
+            a["spans_alerted_share"],
+        ):
             continue
         xy0 = (b["false_alerts_per_hour"], 100 * b["spans_alerted_share"])
         xy1 = (a["false_alerts_per_hour"], 100 * a["spans_alerted_share"])
         ax.annotate("", xy=xy1, xytext=xy0, arrowprops={"arrowstyle": "->", "color": "black", "lw": 1.2})
         ratio = f"x{r['false_alerts_ratio']:.2f}" if r["false_alerts_ratio"] is not None else "x -"
         change = r["spans_alerted_change_points"]
-        ax.plot(*zip(xy0, xy1), "s", color="black", ms=5,
-                label=f"{m} / {result['feedback']['policy']}, rest of shift before -> after the marks: {ratio} false "
-                      f"alerts, spans {'-' if change is None else f'{change:+.1f}'} pts")
+        ax.plot(
+            *zip(xy0, xy1),
+            "s",
+            color="black",
+            ms=5,
+            label=f"{m} / {result['feedback']['policy']}, rest of shift before -> after the marks: {ratio} false "
+            f"alerts, spans {'-' if change is None else f'{change:+.1f}'} pts",
+        )
     ax.axvline(1.0, color="grey", ls="--", lw=0.8)
     ax.axhline(90, color="grey", ls="--", lw=0.8)
     ax.set_xscale("symlog", linthresh=1.0)
     ax.set_xlabel("false alerts per camera-hour (normal shift footage)")
     ax.set_ylabel("anomalous spans alerted (%)")
-    ax.set_title(f"Alerts: seeds {','.join(map(str, result['seeds']))}, {result['hours_per_device']:g} h per device "
-                 f"({', '.join(result['devices'])})", fontsize=9)
+    ax.set_title(
+        f"Alerts: seeds {','.join(map(str, result['seeds']))}, {result['hours_per_device']:g} h per device "
+        f"({', '.join(result['devices'])})",
+        fontsize=9,
+    )
     ax.legend(fontsize=8)
     ax.grid(alpha=0.3)
     fig.tight_layout()

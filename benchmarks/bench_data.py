@@ -13,10 +13,9 @@ import tempfile
 from pathlib import Path
 
 import cv2
-import numpy as np
+from _common import timed, write_result
 from torch.utils.data import DataLoader
 
-from _common import timed, write_result
 from ipad_vad.data.clip_dataset import ClipDataset, VideoRecord
 from ipad_vad.data.frames import JpegFolderSource, list_frame_files
 from ipad_vad.data.synth.generator import SynthConfig, generate
@@ -33,8 +32,19 @@ def main() -> None:
     size = (args.out_size, args.out_size)
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp) / "ipad"
-        generate(root, SynthConfig(scenes=(args.scene,), size=(args.size, args.size), fps=3, train_videos=1,
-                                   train_cycles=30, test_videos=0, write_mp4=True, workers=2))
+        generate(
+            root,
+            SynthConfig(
+                scenes=(args.scene,),
+                size=(args.size, args.size),
+                fps=3,
+                train_videos=1,
+                train_cycles=30,
+                test_videos=0,
+                write_mp4=True,
+                workers=2,
+            ),
+        )
         frames_dir = root / args.scene / "training/frames/01"
         mp4 = root / args.scene / "videos/training_01.mp4"
         files = list_frame_files(frames_dir)
@@ -63,19 +73,29 @@ def main() -> None:
 
         t_base = timed(plain_imread, args.repeat)
         rows = {}
-        for name, fn, n_frames in (("jpeg_folder_read_resize", jpeg_resize, n),
-                                   ("decord_mp4_read_resize", decord_resize, n),
-                                   ("clip_dataset_dataloader_2_workers", loader_2w, len(ds) * clip_len)):
+        for name, fn, n_frames in (
+            ("jpeg_folder_read_resize", jpeg_resize, n),
+            ("decord_mp4_read_resize", decord_resize, n),
+            ("clip_dataset_dataloader_2_workers", loader_2w, len(ds) * clip_len),
+        ):
             t = timed(fn, args.repeat)
-            rows[name] = {"frames_per_s": round(n_frames / t, 1), "ratio_to_cv2_imread": round((n_frames / t) / (n / t_base), 3)}
+            rows[name] = {
+                "frames_per_s": round(n_frames / t, 1),
+                "ratio_to_cv2_imread": round((n_frames / t) / (n / t_base), 3),
+            }
         rows["cv2_imread_baseline"] = {"frames_per_s": round(n / t_base, 1), "ratio_to_cv2_imread": 1.0}
-    write_result("bench_data", {
-        "frames": n, "source_size": [args.size, args.size], "resized_to": list(size),
-        "note": "ratio = frames/s of the reader / frames/s of plain cv2.imread (no resize) of the same JPEG frames, "
-                "best of --repeat runs, measured in the same process; the DataLoader row counts each frame once "
-                "(non-overlapping 16-frame clips, batch 8).",
-        "results": rows,
-    })
+    write_result(
+        "bench_data",
+        {
+            "frames": n,
+            "source_size": [args.size, args.size],
+            "resized_to": list(size),
+            "note": "ratio = frames/s of the reader / frames/s of plain cv2.imread (no resize) of the same JPEG frames, "
+            "best of --repeat runs, measured in the same process; the DataLoader row counts each frame once "
+            "(non-overlapping 16-frame clips, batch 8).",
+            "results": rows,
+        },
+    )
 
 
 if __name__ == "__main__":

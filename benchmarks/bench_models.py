@@ -16,13 +16,13 @@ import time
 from pathlib import Path
 
 import torch
-
 from _common import write_result
+
 from ipad_vad.config import load_params
 from ipad_vad.methods import get_method, method_names
 from ipad_vad.models import count_parameters
-from ipad_vad.train.lora import LoraSettings, add_lora, trainable_summary
 from ipad_vad.train.loop import TrainSettings
+from ipad_vad.train.lora import LoraSettings, add_lora, trainable_summary
 
 ROOT = Path(__file__).resolve().parents[1]
 # the methods measured are the registered ones with a learned model (IPAD-VAD, V-Swin-T, conAE,
@@ -49,10 +49,15 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--device", default="auto")
     args = ap.parse_args()
-    device = torch.device("cuda" if args.device == "auto" and torch.cuda.is_available() else
-                          ("cpu" if args.device == "auto" else args.device))
+    device = torch.device(
+        "cuda"
+        if args.device == "auto" and torch.cuda.is_available()
+        else ("cpu" if args.device == "auto" else args.device)
+    )
     sync = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
-    amp = torch.autocast("cuda", dtype=torch.bfloat16) if device.type == "cuda" else torch.autocast("cpu", enabled=False)
+    amp = (
+        torch.autocast("cuda", dtype=torch.bfloat16) if device.type == "cuda" else torch.autocast("cpu", enabled=False)
+    )
     results = {}
     for size in args.sizes.split(","):
         p = load_params(ROOT / "params.yaml", size)
@@ -86,8 +91,11 @@ def main() -> None:
                 opt.step()
 
             t_fwd, t_step = _time(fwd, repeat, sync), _time(step, repeat, sync)
-            rows[name] = {"parameters": count_parameters(m), "forward_clips_per_s": round(batch / t_fwd, 2),
-                          "train_step_s": round(t_step, 4)}
+            rows[name] = {
+                "parameters": count_parameters(m),
+                "forward_clips_per_s": round(batch / t_fwd, 2),
+                "train_step_s": round(t_step, 4),
+            }
             print(size, name, rows[name], flush=True)
             del m, opt, fwd, step  # the closures' defaults hold the model too
         base = rows["conv_ae"]
@@ -98,13 +106,19 @@ def main() -> None:
         for name in ("ipad_vad", "infp"):
             method = get_method(name, p)
             settings = LoraSettings(**p["adapt"]["lora"])
-            lora = trainable_summary(add_lora(method.build(), settings, method.lora_targets, name,
-                                              method.lora_modules_to_save(settings)))
+            lora = trainable_summary(
+                add_lora(method.build(), settings, method.lora_targets, name, method.lora_modules_to_save(settings))
+            )
             full = count_parameters(method.build())
-            lora_rows[name] = {"trainable": lora["trainable"], "full_finetune_trainable": full,
-                               "share": round(lora["trainable"] / full, 4)}
+            lora_rows[name] = {
+                "trainable": lora["trainable"],
+                "full_finetune_trainable": full,
+                "share": round(lora["trainable"] / full, 4),
+            }
         results[size] = {"clip": [T, H, W], "batch": batch, "models": rows, "lora": lora_rows}
-    write_result("bench_models_gpu" if device.type == "cuda" else "bench_models", {"device": str(device), "results": results})
+    write_result(
+        "bench_models_gpu" if device.type == "cuda" else "bench_models", {"device": str(device), "results": results}
+    )
 
 
 if __name__ == "__main__":

@@ -47,14 +47,24 @@ def main() -> None:
     repo = work / "project"
     sh(f"git clone -q {ROOT} {repo}", work, os.environ)
     sh(f"{sys.executable} scripts/smoke_params.py {args.profile} params.yaml", repo, os.environ)
-    (repo / "params.yaml").write_text((repo / "params.yaml").read_text().replace("root: data/synth", "root: data/ipad", 1))
+    (repo / "params.yaml").write_text(
+        (repo / "params.yaml").read_text().replace("root: data/synth", "root: data/ipad", 1)
+    )
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    env = dict(os.environ, PATH=f"{BIN}:{os.environ['PATH']}", PREFECT_HOME=str(work / "prefect"),
-               PREFECT_API_URL=f"http://127.0.0.1:{port}/api", MLFLOW_TRACKING_URI=f"sqlite:///{repo / 'mlflow.db'}",
-               IPAD_PIPELINE_ID="bench", GIT_AUTHOR_NAME="bench", GIT_AUTHOR_EMAIL="b@b", GIT_COMMITTER_NAME="bench",
-               GIT_COMMITTER_EMAIL="b@b")
+    env = dict(
+        os.environ,
+        PATH=f"{BIN}:{os.environ['PATH']}",
+        PREFECT_HOME=str(work / "prefect"),
+        PREFECT_API_URL=f"http://127.0.0.1:{port}/api",
+        MLFLOW_TRACKING_URI=f"sqlite:///{repo / 'mlflow.db'}",
+        IPAD_PIPELINE_ID="bench",
+        GIT_AUTHOR_NAME="bench",
+        GIT_AUTHOR_EMAIL="b@b",
+        GIT_COMMITTER_NAME="bench",
+        GIT_COMMITTER_EMAIL="b@b",
+    )
     server = prefect_server(env, port, "--no-services")
     try:
         sh(f"ipad data synth --profile {args.profile} --out ../footage", repo, env)
@@ -81,8 +91,9 @@ def main() -> None:
         import cv2
 
         first = cv2.imread(str(frames[0]))
-        w = cv2.VideoWriter(str(landing / "new_recording.mkv"), cv2.VideoWriter_fourcc(*"FFV1"), 2.5,
-                            (first.shape[1], first.shape[0]))
+        w = cv2.VideoWriter(
+            str(landing / "new_recording.mkv"), cv2.VideoWriter_fourcc(*"FFV1"), 2.5, (first.shape[1], first.shape[0])
+        )
         for f in frames[::-1]:
             w.write(cv2.imread(str(f)))
         w.release()
@@ -94,11 +105,17 @@ def main() -> None:
     groups = {}
     for stage, s in times.items():
         groups[stage.split("@")[0]] = round(groups.get(stage.split("@")[0], 0) + s, 2)
-    result = {"profile": args.profile, "stage_seconds": times, "stage_group_seconds": groups,
-              "full_run_seconds": round(full, 1), "noop_repro_seconds": round(noop, 2),
-              "new_footage_device": args.device, "new_footage_rerun_seconds": round(rerun, 1),
-              "new_footage_rerun_ratio_to_full": round(rerun / full, 3),
-              "stages_rerun": [s for s in stages if f"'{s}'" in out]}
+    result = {
+        "profile": args.profile,
+        "stage_seconds": times,
+        "stage_group_seconds": groups,
+        "full_run_seconds": round(full, 1),
+        "noop_repro_seconds": round(noop, 2),
+        "new_footage_device": args.device,
+        "new_footage_rerun_seconds": round(rerun, 1),
+        "new_footage_rerun_ratio_to_full": round(rerun / full, 3),
+        "stages_rerun": [s for s in stages if f"'{s}'" in out],
+    }
     write_result("bench_pipeline", result)
     shutil.rmtree(work, ignore_errors=True)
 

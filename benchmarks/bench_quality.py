@@ -40,6 +40,7 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 from _common import RESULTS, replace_block, write_result  # noqa: E402
+
 from ipad_vad.config import load_params  # noqa: E402
 from ipad_vad.data.manifest import build_manifest  # noqa: E402
 from ipad_vad.data.synth.anomalies import ANOMALY_TYPES  # noqa: E402
@@ -76,8 +77,17 @@ def prepare_seed(p: dict, seed: int, work: Path) -> tuple[dict, object, float]:
     per = p["period"]
     for s in scenes:
         cache_scene(manifest, s, tuple(p["clip"]["size"]), prepared(p, s, "cache"))
-        period_scene(manifest, s, prepared(p, s, "cache"), prepared(p, s, "periods"), None, per["signal"],
-                     per["min_frames"], per["max_frames"], per["use_annotations"])
+        period_scene(
+            manifest,
+            s,
+            prepared(p, s, "cache"),
+            prepared(p, s, "periods"),
+            None,
+            per["signal"],
+            per["min_frames"],
+            per["max_frames"],
+            per["use_annotations"],
+        )
     return p, manifest, time.perf_counter() - t
 
 
@@ -86,8 +96,18 @@ def score_scene(p: dict, method_name: str, model, manifest, scene: str, device: 
     scored, metrics, ctx = evaluate(p, method, model, manifest, scene, SRC, progress=False)
     out = {"auc": metrics["auc"], "auc_per_type": metrics.get("auc_per_type") or {}}
     if device:
-        cal = calibrate(p, method, model, manifest, scene, ctx, SRC, AdaptSettings.from_params(p),
-                        AlertSettings.from_params(p), progress=False)
+        cal = calibrate(
+            p,
+            method,
+            model,
+            manifest,
+            scene,
+            ctx,
+            SRC,
+            AdaptSettings.from_params(p),
+            AlertSettings.from_params(p),
+            progress=False,
+        )
         out["alerts"] = {k: v for k, v in alert_metrics(scored, cal).items() if k != "videos"}
     return out
 
@@ -132,8 +152,16 @@ def run_method(p: dict, row: str, manifest, work: Path) -> dict:
         score_s += time.perf_counter() - t
     for d in devices:
         t = time.perf_counter()
-        adapt_to_device(p, method_name, d, QUIET, manifest=manifest, base_path=work / method_name / "base" / "model.pt",
-                        out_dir=work / method_name / "adapters" / d, source=SRC)
+        adapt_to_device(
+            p,
+            method_name,
+            d,
+            QUIET,
+            manifest=manifest,
+            base_path=work / method_name / "base" / "model.pt",
+            out_dir=work / method_name / "adapters" / d,
+            source=SRC,
+        )
         adapt_s += time.perf_counter() - t
         t = time.perf_counter()
         _, model = load_adapted(work / method_name / "adapters" / d)
@@ -182,13 +210,19 @@ def summarise(per_seed: dict[int, dict]) -> dict:
         return per_seed[seed]["scenes"][scene]["auc"][proto].get(comp)
 
     comps = [c for c in per_seed[seeds[0]]["scenes"][scenes[0]]["auc"]["scene_norm"] if c != "score"]
-    types = sorted({t for s in seeds for sc in scenes for t in per_seed[s]["scenes"][sc]["auc_per_type"]},
-                   key=lambda t: ANOMALY_TYPES[t]["code"] if t in ANOMALY_TYPES else 99)
-    per_type = {t: mean([per_seed[s]["scenes"][sc]["auc_per_type"].get(t) for s in seeds for sc in scenes]) for t in types}
+    types = sorted(
+        {t for s in seeds for sc in scenes for t in per_seed[s]["scenes"][sc]["auc_per_type"]},
+        key=lambda t: ANOMALY_TYPES[t]["code"] if t in ANOMALY_TYPES else 99,
+    )
+    per_type = {
+        t: mean([per_seed[s]["scenes"][sc]["auc_per_type"].get(t) for s in seeds for sc in scenes]) for t in types
+    }
     families: dict[str, list] = {}
     for t, v in per_type.items():
         families.setdefault(ANOMALY_TYPES.get(t, {}).get("family", "other"), []).append(v)
-    alerts = [per_seed[s]["scenes"][sc]["alerts"] for s in seeds for sc in scenes if "alerts" in per_seed[s]["scenes"][sc]]
+    alerts = [
+        per_seed[s]["scenes"][sc]["alerts"] for s in seeds for sc in scenes if "alerts" in per_seed[s]["scenes"][sc]
+    ]
     spans = sum(a["anomalous_spans"] for a in alerts)
     return {
         "auc_scene_norm_mean": mean([auc(s, sc, "scene_norm") for s in seeds for sc in scenes]),
@@ -198,9 +232,15 @@ def summarise(per_seed: dict[int, dict]) -> dict:
         "auc_per_scene": {sc: mean([auc(s, sc, "scene_norm") for s in seeds]) for sc in scenes},
         "auc_per_type": per_type,
         "auc_per_family": {f: mean(v) for f, v in families.items()},
-        "components": {c: {"auc_scene_norm_mean": mean([auc(s, sc, "scene_norm", c) for s in seeds for sc in scenes]),
-                           "auc_video_norm_mean": mean([auc(s, sc, "video_norm", c) for s in seeds for sc in scenes])}
-                       for c in comps} if len(comps) > 1 else {},
+        "components": {
+            c: {
+                "auc_scene_norm_mean": mean([auc(s, sc, "scene_norm", c) for s in seeds for sc in scenes]),
+                "auc_video_norm_mean": mean([auc(s, sc, "video_norm", c) for s in seeds for sc in scenes]),
+            }
+            for c in comps
+        }
+        if len(comps) > 1
+        else {},
         "spans_alerted_share": (sum(a["spans_alerted"] for a in alerts) / spans) if spans else None,
         "false_alerts_per_1000": mean([a["false_alerts_per_1000"] for a in alerts]),
         "test_false_alarm_rate": mean([a["test_false_alarm_rate"] for a in alerts]),
@@ -220,45 +260,87 @@ def targets(ms: dict, labels: dict[str, str]) -> list[tuple[str, str, bool]]:
     b = ms[best]
     worst_type = min(b["auc_per_type"], key=lambda t: b["auc_per_type"][t])
     worst_scene = min(b["auc_per_scene"], key=lambda sc: b["auc_per_scene"][sc])
-    rows = [(f"best method ≥ 90 mean AUC", f"{labels[best]} {100 * b['auc_scene_norm_mean']:.1f}",
-             b["auc_scene_norm_mean"] >= 0.9),
-            ("every anomaly type ≥ 80 for it", f"lowest: {worst_type} {100 * b['auc_per_type'][worst_type]:.1f}",
-             b["auc_per_type"][worst_type] >= 0.8),
-            ("no scene below 70", f"lowest: {worst_scene} {100 * b['auc_per_scene'][worst_scene]:.1f}",
-             b["auc_per_scene"][worst_scene] >= 0.7)]
+    rows = [
+        (
+            "best method ≥ 90 mean AUC",
+            f"{labels[best]} {100 * b['auc_scene_norm_mean']:.1f}",
+            b["auc_scene_norm_mean"] >= 0.9,
+        ),
+        (
+            "every anomaly type ≥ 80 for it",
+            f"lowest: {worst_type} {100 * b['auc_per_type'][worst_type]:.1f}",
+            b["auc_per_type"][worst_type] >= 0.8,
+        ),
+        (
+            "no scene below 70",
+            f"lowest: {worst_scene} {100 * b['auc_per_scene'][worst_scene]:.1f}",
+            b["auc_per_scene"][worst_scene] >= 0.7,
+        ),
+    ]
     if "ipad_vad" in ms and "knn" in ms:
         d = ms["ipad_vad"]["auc_scene_norm_mean"] - ms["knn"]["auc_scene_norm_mean"]
         rows.append(("IPAD-VAD above the reference detector", f"{100 * d:+.1f}", d > 0))
     if "ipad_vad" in ms and "v_swin_ae" in ms:
-        gains = {t: ms["ipad_vad"]["auc_per_type"].get(t, float("nan")) - ms["v_swin_ae"]["auc_per_type"].get(t, float("nan"))
-                 for t in TEMPORAL_TYPES}
-        rows.append(("period parts (IPAD-VAD − V-Swin-T) ≥ +5 on pause, order, speed, missing step",
-                     ", ".join(f"{t} {100 * g:+.1f}" for t, g in gains.items()), all(g >= 0.05 for g in gains.values())))
+        gains = {
+            t: ms["ipad_vad"]["auc_per_type"].get(t, float("nan"))
+            - ms["v_swin_ae"]["auc_per_type"].get(t, float("nan"))
+            for t in TEMPORAL_TYPES
+        }
+        rows.append(
+            (
+                "period parts (IPAD-VAD − V-Swin-T) ≥ +5 on pause, order, speed, missing step",
+                ", ".join(f"{t} {100 * g:+.1f}" for t, g in gains.items()),
+                all(g >= 0.05 for g in gains.values()),
+            )
+        )
     else:
-        rows.append(("period parts (IPAD-VAD − V-Swin-T) ≥ +5 on pause, order, speed, missing step",
-                     "V-Swin-T not in this run (`--methods ipad_vad,v_swin_ae,...`)", False))
+        rows.append(
+            (
+                "period parts (IPAD-VAD − V-Swin-T) ≥ +5 on pause, order, speed, missing step",
+                "V-Swin-T not in this run (`--methods ipad_vad,v_swin_ae,...`)",
+                False,
+            )
+        )
     if "infp" in ms and "ipad_vad" in ms:  # issue 13
         d = ms["infp"]["auc_scene_norm_mean"] - ms["ipad_vad"]["auc_scene_norm_mean"]
         rows.append(("INFP ≥ IPAD-VAD (the paper: +3.2)", f"{100 * d:+.1f}", d >= 0))
     if all(n in ms for n in ("infp", "infp_baseline", "infp_fusion", "infp_filter")):  # seed 001 Table 2
         base = ms["infp_baseline"]["auc_scene_norm_mean"]
         gains = {n: ms[n]["auc_scene_norm_mean"] - base for n in ("infp_fusion", "infp_filter", "infp")}
-        rows.append(("INFP Table 2: +Fusion, +Filter, both above the baseline (the paper: +7.2, +5.9, +10.5)",
-                     ", ".join(f"{labels[n]} {100 * g:+.1f}" for n, g in gains.items()), all(g > 0 for g in gains.values())))
+        rows.append(
+            (
+                "INFP Table 2: +Fusion, +Filter, both above the baseline (the paper: +7.2, +5.9, +10.5)",
+                ", ".join(f"{labels[n]} {100 * g:+.1f}" for n, g in gains.items()),
+                all(g > 0 for g in gains.values()),
+            )
+        )
     if "pseudo_anomaly" in ms and "pseudo_anomaly_baseline" in ms:  # issue 14
         d = ms["pseudo_anomaly"]["auc_scene_norm_mean"] - ms["pseudo_anomaly_baseline"]["auc_scene_norm_mean"]
-        rows.append(("PAs raise the AEs they train by ≥ 3 (seed 002 method vs its baseline)", f"{100 * d:+.1f}",
-                     d >= 0.03))
+        rows.append(
+            ("PAs raise the AEs they train by ≥ 3 (seed 002 method vs its baseline)", f"{100 * d:+.1f}", d >= 0.03)
+        )
     with_pa = [n for n in ms if n.endswith(PA) and n.removesuffix(PA) in ms]
     if with_pa:
         gains = {n: ms[n]["auc_scene_norm_mean"] - ms[n.removesuffix(PA)]["auc_scene_norm_mean"] for n in with_pa}
-        rows.append(("PAs as a training option help (with − without)",
-                     ", ".join(f"{labels[n.removesuffix(PA)]} {100 * g:+.1f}" for n, g in gains.items()),
-                     all(g > 0 for g in gains.values())))
-    rows += [("≥ 90 % of anomalous spans alerted (best method)", f"{100 * (b['spans_alerted_share'] or 0):.1f} %",
-              (b["spans_alerted_share"] or 0) >= 0.9),
-             ("≤ 1 false alert per 1,000 normal frames (best method)", f"{b['false_alerts_per_1000']:.1f}",
-              b["false_alerts_per_1000"] <= 1.0)]
+        rows.append(
+            (
+                "PAs as a training option help (with − without)",
+                ", ".join(f"{labels[n.removesuffix(PA)]} {100 * g:+.1f}" for n, g in gains.items()),
+                all(g > 0 for g in gains.values()),
+            )
+        )
+    rows += [
+        (
+            "≥ 90 % of anomalous spans alerted (best method)",
+            f"{100 * (b['spans_alerted_share'] or 0):.1f} %",
+            (b["spans_alerted_share"] or 0) >= 0.9,
+        ),
+        (
+            "≤ 1 false alert per 1,000 normal frames (best method)",
+            f"{b['false_alerts_per_1000']:.1f}",
+            b["false_alerts_per_1000"] <= 1.0,
+        ),
+    ]
     return rows
 
 
@@ -267,29 +349,56 @@ def markdown(result: dict, labels: dict[str, str]) -> str:
     ms = result["methods"]
     seeds = ", ".join(str(s) for s in result["seeds"])
     scenes = list(next(iter(ms.values()))["auc_per_scene"])
-    lines = [f"Generator seeds {seeds}, profile `{result['profile']}`; AUC (%) is the mean over seeds and scenes.", "",
-             "| method | scene norm | video norm | worst scene | spans alerted | false alerts / 1,000 normal frames "
-             "| normal frames above threshold | fit s | adapt s | score s |", "|---|---|---|---|---|---|---|---|---|---|"]
+    lines = [
+        f"Generator seeds {seeds}, profile `{result['profile']}`; AUC (%) is the mean over seeds and scenes.",
+        "",
+        "| method | scene norm | video norm | worst scene | spans alerted | false alerts / 1,000 normal frames "
+        "| normal frames above threshold | fit s | adapt s | score s |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
     for n, m in ms.items():
-        lines.append(f"| {labels[n]} | **{pct(m['auc_scene_norm_mean'])}** | {pct(m['auc_video_norm_mean'])} "
-                     f"| {pct(m['auc_scene_norm_min_scene'])} | {pct(m['spans_alerted_share'])} % "
-                     f"| {m['false_alerts_per_1000']:.1f} | {pct(m['test_false_alarm_rate'])} % "
-                     f"| {m['fit_s']:.0f} | {m['adapt_s']:.0f} | {m['score_s']:.0f} |")
+        lines.append(
+            f"| {labels[n]} | **{pct(m['auc_scene_norm_mean'])}** | {pct(m['auc_video_norm_mean'])} "
+            f"| {pct(m['auc_scene_norm_min_scene'])} | {pct(m['spans_alerted_share'])} % "
+            f"| {m['false_alerts_per_1000']:.1f} | {pct(m['test_false_alarm_rate'])} % "
+            f"| {m['fit_s']:.0f} | {m['adapt_s']:.0f} | {m['score_s']:.0f} |"
+        )
         for c, v in m["components"].items():
-            lines.append(f"| {labels[n]} — {c} alone | {pct(v['auc_scene_norm_mean'])} | {pct(v['auc_video_norm_mean'])} "
-                         "| | | | | | | |")
+            lines.append(
+                f"| {labels[n]} — {c} alone | {pct(v['auc_scene_norm_mean'])} | {pct(v['auc_video_norm_mean'])} "
+                "| | | | | | | |"
+            )
     types = list(next(iter(ms.values()))["auc_per_type"])
-    lines += ["", "AUC (%) per anomaly type (each type against the normal frames, scene norm):", "",
-              "| method | " + " | ".join(types) + " |", "|---|" + "---|" * len(types)]
-    lines += [f"| {labels[n]} | " + " | ".join(pct(m["auc_per_type"].get(t)) for t in types) + " |" for n, m in ms.items()]
-    lines += ["", "AUC (%) per scene (scene norm):", "", "| method | " + " | ".join(scenes) + " |",
-              "|---|" + "---|" * len(scenes)]
-    lines += [f"| {labels[n]} | " + " | ".join(pct(m["auc_per_scene"][s]) for s in scenes) + " |" for n, m in ms.items()]
+    lines += [
+        "",
+        "AUC (%) per anomaly type (each type against the normal frames, scene norm):",
+        "",
+        "| method | " + " | ".join(types) + " |",
+        "|---|" + "---|" * len(types),
+    ]
+    lines += [
+        f"| {labels[n]} | " + " | ".join(pct(m["auc_per_type"].get(t)) for t in types) + " |" for n, m in ms.items()
+    ]
+    lines += [
+        "",
+        "AUC (%) per scene (scene norm):",
+        "",
+        "| method | " + " | ".join(scenes) + " |",
+        "|---|" + "---|" * len(scenes),
+    ]
+    lines += [
+        f"| {labels[n]} | " + " | ".join(pct(m["auc_per_scene"][s]) for s in scenes) + " |" for n, m in ms.items()
+    ]
     lines += ["", "Targets of issues 12, 13 and 14 (this run):", "", "| target | measured | met |", "|---|---|---|"]
     lines += [f"| {t} | {v} | {'yes' if ok else '**no**'} |" for t, v, ok in targets(ms, labels)]
     if result.get("table3"):
-        lines += ["", "Seed 000 Table 3 on the devices (IPAD-VAD, first seed): adaptation data, AUC and wall time:", "",
-                  "| variant | mean AUC (%) | seconds (all devices) |", "|---|---|---|"]
+        lines += [
+            "",
+            "Seed 000 Table 3 on the devices (IPAD-VAD, first seed): adaptation data, AUC and wall time:",
+            "",
+            "| variant | mean AUC (%) | seconds (all devices) |",
+            "|---|---|---|",
+        ]
         lines += [f"| {k} | {pct(v['auc_mean'])} | {v['seconds']:.0f} |" for k, v in result["table3"].items()]
     return "\n".join(lines) + "\n"
 
@@ -297,21 +406,27 @@ def markdown(result: dict, labels: dict[str, str]) -> str:
 def ablation_table(prefix: str) -> str:
     """One row per ``<prefix>_<variant>.json`` (same seeds): what was changed and the reference's figures,
     with the difference to ``<prefix>_final``."""
-    runs = {f.stem.removeprefix(Path(prefix).name + "_"): json.loads(f.read_text())
-            for f in sorted(RESULTS.glob(f"{prefix}_*.json"))}
+    runs = {
+        f.stem.removeprefix(Path(prefix).name + "_"): json.loads(f.read_text())
+        for f in sorted(RESULTS.glob(f"{prefix}_*.json"))
+    }
     if "final" not in runs:
         raise SystemExit(f"no {prefix}_final.json in {RESULTS}")
     pct = lambda v: "–" if v is None else f"{100 * v:.1f}"  # noqa: E731
     final = next(iter(runs["final"]["methods"].values()))
-    lines = ["| variant | settings changed | scene norm | Δ to final | video norm | worst scene | spans alerted |",
-             "|---|---|---|---|---|---|---|"]
+    lines = [
+        "| variant | settings changed | scene norm | Δ to final | video norm | worst scene | spans alerted |",
+        "|---|---|---|---|---|---|---|",
+    ]
     for name in ["final", *sorted(k for k in runs if k != "final")]:
         r = runs[name]
         m = next(iter(r["methods"].values()))
         delta = 100 * (m["auc_scene_norm_mean"] - final["auc_scene_norm_mean"])
-        lines.append(f"| {name} | {', '.join('`' + o + '`' for o in r.get('overrides', [])) or 'params.yaml'} "
-                     f"| **{pct(m['auc_scene_norm_mean'])}** | {delta:+.1f} | {pct(m['auc_video_norm_mean'])} "
-                     f"| {pct(m['auc_scene_norm_min_scene'])} | {pct(m['spans_alerted_share'])} % |")
+        lines.append(
+            f"| {name} | {', '.join('`' + o + '`' for o in r.get('overrides', [])) or 'params.yaml'} "
+            f"| **{pct(m['auc_scene_norm_mean'])}** | {delta:+.1f} | {pct(m['auc_video_norm_mean'])} "
+            f"| {pct(m['auc_scene_norm_min_scene'])} | {pct(m['spans_alerted_share'])} % |"
+        )
     return "\n".join(lines) + "\n"
 
 
@@ -339,33 +454,63 @@ def combine(parts: list[dict]) -> dict:
     if missing:
         raise SystemExit(f"--combine: not every row has every seed: {missing}")
     first = parts[0]
-    return {"profile": first["profile"], "overrides": first.get("overrides", []), "seeds": seeds,
-            "scenes": first["scenes"], "pretrain_scenes": first["pretrain_scenes"], "devices": first["devices"],
-            "methods": {row: summarise(v) for row, v in per_seed.items()},
-            "per_seed": {row: {str(s): r for s, r in sorted(v.items())} for row, v in per_seed.items()},
-            "prepare_s": {k: v for r in parts for k, v in r.get("prepare_s", {}).items()},
-            "total_s": max(r.get("total_s", 0) for r in parts), "combined_from": len(parts)}
+    return {
+        "profile": first["profile"],
+        "overrides": first.get("overrides", []),
+        "seeds": seeds,
+        "scenes": first["scenes"],
+        "pretrain_scenes": first["pretrain_scenes"],
+        "devices": first["devices"],
+        "methods": {row: summarise(v) for row, v in per_seed.items()},
+        "per_seed": {row: {str(s): r for s, r in sorted(v.items())} for row, v in per_seed.items()},
+        "prepare_s": {k: v for r in parts for k, v in r.get("prepare_s", {}).items()},
+        "total_s": max(r.get("total_s", 0) for r in parts),
+        "combined_from": len(parts),
+    }
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--seeds", default="0,1,2")
-    ap.add_argument("--methods", default="", help="comma-separated, 'all' (every registered method); "
-                    "default: pipeline.methods of the profile; <method>+pa: the method trained with pseudo-anomalies")
+    ap.add_argument(
+        "--methods",
+        default="",
+        help="comma-separated, 'all' (every registered method); "
+        "default: pipeline.methods of the profile; <method>+pa: the method trained with pseudo-anomalies",
+    )
     ap.add_argument("--profile", default="demo")
     ap.add_argument("--table3", action="store_true", help="also seed 000 Table 3 for IPAD-VAD (first seed)")
     ap.add_argument("--work", default=None, help="work folder (default: a temporary one, removed at the end)")
     ap.add_argument("--out", default="bench_quality", help="result name in benchmarks/results/")
-    ap.add_argument("--merge", action="store_true", help="keep the other methods of an existing <out>.json "
-                    "(same seeds, profile and overrides): rerun one method after a change")
+    ap.add_argument(
+        "--merge",
+        action="store_true",
+        help="keep the other methods of an existing <out>.json "
+        "(same seeds, profile and overrides): rerun one method after a change",
+    )
     ap.add_argument("--markdown-only", action="store_true", help="rewrite <out>.md from the existing <out>.json")
-    ap.add_argument("--combine", metavar="NAME,NAME,...", help="write <out> from results run apart (one per seed "
-                    "or per row, e.g. in parallel on a GPU machine: same profile and overrides) and stop")
+    ap.add_argument(
+        "--combine",
+        metavar="NAME,NAME,...",
+        help="write <out> from results run apart (one per seed "
+        "or per row, e.g. in parallel on a GPU machine: same profile and overrides) and stop",
+    )
     ap.add_argument("--ablation-table", metavar="PREFIX", help="write <PREFIX>.md: a table of <PREFIX>_*.json and stop")
-    ap.add_argument("--docs", "--readme", dest="docs", action="store_true", help="also copy the tables into "
-                    "docs/quality-benchmark.md (between <!-- <out> --> markers; --readme: the old spelling)")
-    ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                    help="override a setting (YAML value), e.g. synth.nuisance.jitter=0.036 or methods.knn.shift=1")
+    ap.add_argument(
+        "--docs",
+        "--readme",
+        dest="docs",
+        action="store_true",
+        help="also copy the tables into "
+        "docs/quality-benchmark.md (between <!-- <out> --> markers; --readme: the old spelling)",
+    )
+    ap.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a setting (YAML value), e.g. synth.nuisance.jitter=0.036 or methods.knn.shift=1",
+    )
     args = ap.parse_args()
     p = load_params(ROOT / "params.yaml", args.profile)
     if args.ablation_table:
@@ -394,8 +539,11 @@ def main() -> None:
         if last not in node:
             raise SystemExit(f"--set {item}: no setting {key} in params.yaml")
         node[last] = yaml.safe_load(value)
-    names = (method_names() if args.methods == "all" else
-             [m for m in args.methods.split(",") if m] or list(p["pipeline"]["methods"]))
+    names = (
+        method_names()
+        if args.methods == "all"
+        else [m for m in args.methods.split(",") if m] or list(p["pipeline"]["methods"])
+    )
     seeds = [int(s) for s in args.seeds.split(",")]
     work = Path(args.work or tempfile.mkdtemp(prefix="bench_quality_"))
     per_method: dict[str, dict] = {n: {} for n in names}
@@ -409,19 +557,34 @@ def main() -> None:
                 r = run_method(q, n, manifest, work / f"seed{seed}")
                 per_method[n][seed] = r
                 m = np.mean([v["auc"]["scene_norm"]["score"] for v in r["scenes"].values()])
-                print(f"seed {seed} {n}: mean scene-norm AUC {100 * m:.1f} (fit {r['fit_s']:.0f} s, "
-                      f"adapt {r['adapt_s']:.0f} s, score {r['score_s']:.0f} s)", flush=True)
+                print(
+                    f"seed {seed} {n}: mean scene-norm AUC {100 * m:.1f} (fit {r['fit_s']:.0f} s, "
+                    f"adapt {r['adapt_s']:.0f} s, score {r['score_s']:.0f} s)",
+                    flush=True,
+                )
             if args.table3 and seed == seeds[0]:
                 t3 = table3(q, manifest, work / f"seed{seed}")
     finally:
         if not args.work:
             shutil.rmtree(work, ignore_errors=True)
-    result = {"profile": args.profile, "overrides": args.set, "seeds": seeds, "scenes": p["pipeline"]["scenes"],
-              "pretrain_scenes": p["pipeline"]["pretrain_scenes"], "devices": p["pipeline"]["devices"],
-              "methods": {n: summarise(per_method[n]) for n in names},
-              "per_seed": {n: {str(s): {"scenes": r["scenes"], "fit_s": r["fit_s"], "adapt_s": r["adapt_s"],
-                                        "score_s": r["score_s"]} for s, r in per_method[n].items()} for n in names},
-              "prepare_s": prepare_s, "total_s": time.perf_counter() - t_all}
+    result = {
+        "profile": args.profile,
+        "overrides": args.set,
+        "seeds": seeds,
+        "scenes": p["pipeline"]["scenes"],
+        "pretrain_scenes": p["pipeline"]["pretrain_scenes"],
+        "devices": p["pipeline"]["devices"],
+        "methods": {n: summarise(per_method[n]) for n in names},
+        "per_seed": {
+            n: {
+                str(s): {"scenes": r["scenes"], "fit_s": r["fit_s"], "adapt_s": r["adapt_s"], "score_s": r["score_s"]}
+                for s, r in per_method[n].items()
+            }
+            for n in names
+        },
+        "prepare_s": prepare_s,
+        "total_s": time.perf_counter() - t_all,
+    }
     if t3:
         result["table3"] = t3
     old_path = RESULTS / f"{args.out}.json"

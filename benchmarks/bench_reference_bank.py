@@ -30,6 +30,7 @@ sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from _common import write_result  # noqa: E402
+
 from ipad_vad.config import load_params  # noqa: E402
 from ipad_vad.data.clip_dataset import ClipDataset  # noqa: E402
 from ipad_vad.data.sampling import FractionSampler  # noqa: E402
@@ -42,8 +43,14 @@ from ipad_vad.methods import get_method  # noqa: E402
 
 def bank_of(knn, ds, indices):
     model = knn.build()
-    model.set_bank(torch.cat([model.descriptor(torch.stack([ds[i]["clip"] for i in indices[s:s + 64]]))
-                              for s in range(0, len(indices), 64)]))
+    model.set_bank(
+        torch.cat(
+            [
+                model.descriptor(torch.stack([ds[i]["clip"] for i in indices[s : s + 64]]))
+                for s in range(0, len(indices), 64)
+            ]
+        )
+    )
     return model
 
 
@@ -52,7 +59,7 @@ def bank_stride(scenes: list[str]) -> dict:
     man = read_dataframe(p["data"]["manifest"])
     knn, out = get_method("knn", p), {}
     for scene in scenes:
-        for frac in ([1.0] if scene in p["pipeline"]["pretrain_scenes"] else [0.2, 1.0]):
+        for frac in [1.0] if scene in p["pipeline"]["pretrain_scenes"] else [0.2, 1.0]:
             for stride in (4, 1):
                 ds = clip_dataset(p, man, "training", [scene], DataSource.PREPARED, stride=stride)
                 idx = FractionSampler(ds, frac, "contiguous", shuffle=False).indices
@@ -85,9 +92,13 @@ def across_recordings() -> dict:
         held = score_clips(knn, model, rest).distance.to_numpy()
         new = score_clips(knn, model, second).distance.to_numpy()
         thr = float(np.quantile(held, 0.995, method="higher"))
-        out[f"stride {stride}"] = {"bank": len(model.bank), "threshold": thr, "held_out_mean": float(held.mean()),
-                                   "new_recording_mean": float(new.mean()),
-                                   "new_recording_share_above_threshold": float(np.mean(new > thr))}
+        out[f"stride {stride}"] = {
+            "bank": len(model.bank),
+            "threshold": thr,
+            "held_out_mean": float(held.mean()),
+            "new_recording_mean": float(new.mean()),
+            "new_recording_share_above_threshold": float(np.mean(new > thr)),
+        }
         print(stride, out[f"stride {stride}"], flush=True)
     return out
 
@@ -96,8 +107,10 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--scenes", default="S01,S05,S10,R01,R02,R03")
     args = ap.parse_args()
-    write_result("bench_reference_bank", {"bank_stride": bank_stride(args.scenes.split(",")),
-                                          "calibration_across_recordings": across_recordings()})
+    write_result(
+        "bench_reference_bank",
+        {"bank_stride": bank_stride(args.scenes.split(",")), "calibration_across_recordings": across_recordings()},
+    )
 
 
 if __name__ == "__main__":

@@ -30,6 +30,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 from _common import write_result  # noqa: E402
+
 from ipad_vad.alerts.calibration import Calibration, fit_calibration  # noqa: E402
 from ipad_vad.config import load_params  # noqa: E402
 from ipad_vad.inference.frame_sources import open_footage  # noqa: E402
@@ -42,7 +43,9 @@ ANOMALY_AT = 120
 CYCLE = 60  # frames per machine cycle of the benchmark's camera
 
 
-def camera(n: int, size: tuple[int, int], cycle: int = CYCLE, anomaly_from: int | None = None, seed: int = 0) -> np.ndarray:
+def camera(
+    n: int, size: tuple[int, int], cycle: int = CYCLE, anomaly_from: int | None = None, seed: int = 0
+) -> np.ndarray:
     """One camera (fixed background) watching a periodic machine: a part moving across a textured
     background, sensor noise drawn with `seed`; optionally a magenta object from `anomaly_from`."""
     h, w = size
@@ -79,8 +82,11 @@ def main() -> None:
     ap.add_argument("--device", default="auto")
     ap.add_argument("--frames", type=int, default=240)
     args = ap.parse_args()
-    device = torch.device("cuda" if args.device == "auto" and torch.cuda.is_available() else
-                          ("cpu" if args.device == "auto" else args.device))
+    device = torch.device(
+        "cuda"
+        if args.device == "auto" and torch.cuda.is_available()
+        else ("cpu" if args.device == "auto" else args.device)
+    )
     sizes = (args.sizes or ("demo,paper" if device.type == "cuda" else "demo")).split(",")
     results = {}
     for size in sizes:
@@ -96,27 +102,57 @@ def main() -> None:
         # calibration from this camera's normal frames (another recording: seed 1)
         normal = camera(args.frames, hw, seed=1)
         clip_only = method.clip_components  # the probe's calibration: no window components, so none is computed
-        probe = StreamScorer(method, model, Calibration(method=method.name, threshold=0.0, false_alarm_rate=0.01,
-                                                        components=clip_only, means=(0.0,) * len(clip_only),
-                                                        stds=(1.0,) * len(clip_only), weights=(1.0,) * len(clip_only),
-                                                        clip_len=T, frame_size=hw),
-                             device, batch_clips=8, check_size=False)  # clip components and t_p of every clip
+        probe = StreamScorer(
+            method,
+            model,
+            Calibration(
+                method=method.name,
+                threshold=0.0,
+                false_alarm_rate=0.01,
+                components=clip_only,
+                means=(0.0,) * len(clip_only),
+                stds=(1.0,) * len(clip_only),
+                weights=(1.0,) * len(clip_only),
+                clip_len=T,
+                frame_size=hw,
+            ),
+            device,
+            batch_clips=8,
+            check_size=False,
+        )  # clip components and t_p of every clip
         scored = probe.push_many(normal) + probe.close()
         values = {n: np.array([s.components[n] for s in scored]) for n in clip_only}
         values.update(method.window_values(np.array([s.t_p for s in scored]), ctx))  # the period error E_p
-        cal = fit_calibration(method.name, values, method.weights(), a["false_alarm_rate"], n_classes=ctx.n_classes,
-                              window=ctx.window, period_step=ctx.period_step, clip_len=T, frame_size=hw,
-                              min_frames=a["min_frames"], merge_gap=a["merge_gap"])
+        cal = fit_calibration(
+            method.name,
+            values,
+            method.weights(),
+            a["false_alarm_rate"],
+            n_classes=ctx.n_classes,
+            window=ctx.window,
+            period_step=ctx.period_step,
+            clip_len=T,
+            frame_size=hw,
+            min_frames=a["min_frames"],
+            merge_gap=a["merge_gap"],
+        )
         frames = camera(args.frames, hw, seed=2)
-        row = {"clip": [T, *hw], "latency_batch": lat_batch, "structural_latency_frames":
-               structural_latency(T, window, lat_batch, a["min_frames"])}
+        row = {
+            "clip": [T, *hw],
+            "latency_batch": lat_batch,
+            "structural_latency_frames": structural_latency(T, window, lat_batch, a["min_frames"]),
+        }
         modes = [("latency_batch", lat_batch, True), ("throughput_batch_32", 32, True)]
         if device.type == "cuda":
             modes += [("throughput_batch_32_fp32", 32, False)]
         for label, batch, amp in modes:
             fps = stream_rate(method, model, cal, frames, device, batch, amp)
-            row[label] = {"batch": batch, "bf16": amp and device.type == "cuda", "frames_per_s": round(fps, 1),
-                          "streams_30fps_realtime": int(fps // STREAM_FPS)}
+            row[label] = {
+                "batch": batch,
+                "bf16": amp and device.type == "cuda",
+                "frames_per_s": round(fps, 1),
+                "streams_30fps_realtime": int(fps // STREAM_FPS),
+            }
             print(size, label, row[label], flush=True)
         if device.type == "cpu":  # end to end from a JPEG folder: decoding included
             with tempfile.TemporaryDirectory() as d:
@@ -128,8 +164,11 @@ def main() -> None:
                     s.push(f)
                 s.close()
                 fps = args.frames / (time.perf_counter() - t)
-            row["from_jpeg_folder_256px"] = {"batch": lat_batch, "frames_per_s": round(fps, 1),
-                                             "streams_30fps_realtime": int(fps // STREAM_FPS)}
+            row["from_jpeg_folder_256px"] = {
+                "batch": lat_batch,
+                "frames_per_s": round(fps, 1),
+                "streams_30fps_realtime": int(fps // STREAM_FPS),
+            }
             print(size, "from_jpeg_folder_256px", row["from_jpeg_folder_256px"], flush=True)
         # alert latency on a stream whose frames ANOMALY_AT.. carry a foreign object
         s = StreamScorer(method, model, cal, device, batch_clips=lat_batch, check_size=False)
@@ -141,13 +180,17 @@ def main() -> None:
                 at = i
         false_before = [e.alert.start for e in s.events if e.kind == "start" and e.alert.end < ANOMALY_AT]
         row["alert_latency_frames"] = (at - ANOMALY_AT) if at is not None else None
-        row["alert_latency_ms_at_30fps"] = round(1000 * row["alert_latency_frames"] / STREAM_FPS) if at is not None else None
+        row["alert_latency_ms_at_30fps"] = (
+            round(1000 * row["alert_latency_frames"] / STREAM_FPS) if at is not None else None
+        )
         row["false_alerts_before_anomaly"] = len(false_before)
         print(size, "latency", row["alert_latency_frames"], "frames", flush=True)
         results[size] = row
         del model
-    write_result("bench_score_gpu" if device.type == "cuda" else "bench_score",
-                 {"device": str(device), "stream_fps": STREAM_FPS, "results": results})
+    write_result(
+        "bench_score_gpu" if device.type == "cuda" else "bench_score",
+        {"device": str(device), "stream_fps": STREAM_FPS, "results": results},
+    )
 
 
 if __name__ == "__main__":

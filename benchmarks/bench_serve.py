@@ -70,6 +70,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(ROOT / "tests"))  # serve_helpers: the champion builder the serve tests use
 from _common import write_result  # noqa: E402
+
 from ipad_vad.config import load_params  # noqa: E402
 
 IPAD = str(Path(sys.executable).parent / "ipad")
@@ -80,10 +81,11 @@ SLACK_S = 1.0  # latency allowance beyond one clip + one batch: polling of the f
 # ------------------------------------------------------------------------------------------- setup
 def build(work: Path, p: dict) -> dict:
     """Generate the devices' footage, register a knn champion per device; returns where things are."""
+    from serve_helpers import register_champion
+
     from ipad_vad.data.frames import decode_frame
     from ipad_vad.data.synth.generator import SynthConfig, generate
     from ipad_vad.inference.frame_sources import _frame_files
-    from serve_helpers import register_champion
 
     devices = list(p["pipeline"]["devices"])
     synth = work / "synth"
@@ -93,13 +95,22 @@ def build(work: Path, p: dict) -> dict:
     t = time.perf_counter()
     banks = {}
     for i, dev in enumerate(devices):
-        normal = np.concatenate([np.stack([decode_frame(f) for f in _frame_files(v)])
-                                 for v in sorted((synth / dev / "training" / "frames").iterdir())])
+        normal = np.concatenate(
+            [
+                np.stack([decode_frame(f) for f in _frame_files(v)])
+                for v in sorted((synth / dev / "training" / "frames").iterdir())
+            ]
+        )
         register_champion(work, dev, i, params=p, normal=normal)
         banks[dev] = len(normal) * 3 // 4 - p["clip"]["length"] + 1
-    return {"devices": devices, "synth": synth, "generate_s": round(gen_s, 1),
-            "register_s": round(time.perf_counter() - t, 1), "bank_clips": banks,
-            "footage": {d: synth / d / "testing" / "frames" / CAMERA_VIDEO for d in devices}}
+    return {
+        "devices": devices,
+        "synth": synth,
+        "generate_s": round(gen_s, 1),
+        "register_s": round(time.perf_counter() - t, 1),
+        "bank_clips": banks,
+        "footage": {d: synth / d / "testing" / "frames" / CAMERA_VIDEO for d in devices},
+    }
 
 
 # --------------------------------------------------------------------------------------- breakdown
@@ -110,7 +121,7 @@ def breakdown(setup: dict, p: dict, work: Path, batches: list[int]) -> dict:
     from ipad_vad.inference.champion import load_scorer
     from ipad_vad.inference.frame_sources import _frame_files
     from ipad_vad.serve.config import check_config
-    from ipad_vad.serve.server import NEVER, Server, ServeOptions
+    from ipad_vad.serve.server import NEVER, ServeOptions, Server
     from ipad_vad.serve.settings import ServeSettings
 
     dev = setup["devices"][0]
@@ -130,21 +141,33 @@ def breakdown(setup: dict, p: dict, work: Path, batches: list[int]) -> dict:
     per_batch = {}
     for b in batches:
         cfg, _ = check_config({"cameras": [{"name": "c", "device": dev}]}, "bench", api_cameras=("c",))
-        server = Server(cfg, ServeSettings(out=str(work / f"breakdown-{b}"), port=0), ServeOptions(),
-                        loader=lambda d, v, m: ld)
+        server = Server(
+            cfg, ServeSettings(out=str(work / f"breakdown-{b}"), port=0), ServeOptions(), loader=lambda d, v, m: ld
+        )
         server.load_models()
         server.open_outputs()
         cam = server.cameras[0]
         sc = cam.scorer
-        stages = dict.fromkeys(("push", "take_clips", "descriptor", "bank_search", "local_residual",
-                                "forward_total", "accept_window_alerts", "csv_and_events"), 0.0)
+        stages = dict.fromkeys(
+            (
+                "push",
+                "take_clips",
+                "descriptor",
+                "bank_search",
+                "local_residual",
+                "forward_total",
+                "accept_window_alerts",
+                "csv_and_events",
+            ),
+            0.0,
+        )
         n_frames = 0
         reps = max(1, (4 * max(batches)) // len(imgs) + 1)
         stream = [im for _ in range(reps) for im in imgs]
         i = 0
         while i < len(stream):
             t = time.perf_counter()
-            for im in stream[i:i + (b if sc.frames_seen else b + sc.T - 1)]:
+            for im in stream[i : i + (b if sc.frames_seen else b + sc.T - 1)]:
                 sc.push(im)
                 i += 1
             stages["push"] += time.perf_counter() - t
@@ -181,9 +204,11 @@ def breakdown(setup: dict, p: dict, work: Path, batches: list[int]) -> dict:
     out["decode_jpeg"] = round(out["decode_jpeg"] * 1e6, 1)
     out["resize"] = round(out["resize"] * 1e6, 1)
     out["us_per_frame_by_batch"] = per_batch
-    out["note"] = ("microseconds per frame (one clip per frame); forward_total = descriptor + bank_search + "
-                   "local_residual as score_batch runs them; push: frames into the stream scorer's buffer "
-                   "(its own size check and resize included)")
+    out["note"] = (
+        "microseconds per frame (one clip per frame); forward_total = descriptor + bank_search + "
+        "local_residual as score_batch runs them; push: frames into the stream scorer's buffer "
+        "(its own size check and resize included)"
+    )
     return out
 
 
@@ -283,11 +308,25 @@ def realtime(mode: str, n: int, fps: float, seconds: float, setup: dict, p: dict
     if mode == "serve":
         port = _free_port()
         cfg = run_dir / "cameras.yaml"
-        cfg.write_text(yaml.safe_dump({
-            "serve": {"out": str(run_dir / "out"), "stall_s": 3600, "idle_exit_s": 0},
-            "cameras": [{"name": c, "device": d, "source": str(f), "fps": fps} for (c, d), f in zip(cams, folders)]}))
-        procs.append(subprocess.Popen([IPAD, "serve", str(cfg), "--port", str(port), "--profile", "demo"], cwd=ROOT,
-                                      env=env, stdout=open(logs / "serve.log", "w"), stderr=subprocess.STDOUT))
+        cfg.write_text(
+            yaml.safe_dump(
+                {
+                    "serve": {"out": str(run_dir / "out"), "stall_s": 3600, "idle_exit_s": 0},
+                    "cameras": [
+                        {"name": c, "device": d, "source": str(f), "fps": fps} for (c, d), f in zip(cams, folders)
+                    ],
+                }
+            )
+        )
+        procs.append(
+            subprocess.Popen(
+                [IPAD, "serve", str(cfg), "--port", str(port), "--profile", "demo"],
+                cwd=ROOT,
+                env=env,
+                stdout=open(logs / "serve.log", "w"),
+                stderr=subprocess.STDOUT,
+            )
+        )
         while True:
             if procs[0].poll() is not None:
                 raise SystemExit(f"ipad serve exited {procs[0].returncode}: {(logs / 'serve.log').read_text()[-2000:]}")
@@ -300,10 +339,28 @@ def realtime(mode: str, n: int, fps: float, seconds: float, setup: dict, p: dict
             time.sleep(0.5)
     else:
         for (c, d), f in zip(cams, folders):
-            procs.append(subprocess.Popen(
-                [IPAD, "score", str(f), "--follow", "--idle-timeout", "0", "--device", d, "--profile", "demo",
-                 "--out", str(run_dir / "out")], cwd=ROOT, env=env, stdout=open(logs / f"{c}.log", "w"),
-                stderr=subprocess.STDOUT))
+            procs.append(
+                subprocess.Popen(
+                    [
+                        IPAD,
+                        "score",
+                        str(f),
+                        "--follow",
+                        "--idle-timeout",
+                        "0",
+                        "--device",
+                        d,
+                        "--profile",
+                        "demo",
+                        "--out",
+                        str(run_dir / "out"),
+                    ],
+                    cwd=ROOT,
+                    env=env,
+                    stdout=open(logs / f"{c}.log", "w"),
+                    stderr=subprocess.STDOUT,
+                )
+            )
         for (c, _), pr in zip(cams, procs):  # loaded: the model line is printed before the first frame is read
             while "threshold" not in (logs / f"{c}.log").read_text():
                 if pr.poll() is not None:
@@ -345,14 +402,26 @@ def realtime(mode: str, n: int, fps: float, seconds: float, setup: dict, p: dict
     batch = batch_for_latency(T, 1, int(p["alert"]["min_frames"]), int(p["score"]["max_latency"] or T))
     allowance = T + batch + int(np.ceil(fps * SLACK_S))
     keeps_up = all(b <= allowance for b in behind.values())
-    row = {"mode": mode, "cameras": n, "camera_fps": fps, "played_frames_per_camera": played, "load_avg_1m": load,
-           "play_s": round(wall, 1), "player_behind_s": round(player.behind_s, 2),
-           "startup_s": round(startup_s, 1), "processes": len(procs),
-           "frames_per_s_needed": round(n * fps, 1),
-           "frames_per_s_scored": round(sum(max(0, played - b) for b in behind.values()) / wall, 1),
-           "max_frames_behind": max(behind.values()), "allowance_frames": allowance, "keeps_up": keeps_up,
-           "cpu_s_per_camera_s": round(cpu / (n * wall), 4), "cpu_share_of_machine": round(cpu / (wall * os.cpu_count()), 3),
-           "rss_mb_total": round(rss), "rss_mb_per_camera": round(rss / n, 1)}
+    row = {
+        "mode": mode,
+        "cameras": n,
+        "camera_fps": fps,
+        "played_frames_per_camera": played,
+        "load_avg_1m": load,
+        "play_s": round(wall, 1),
+        "player_behind_s": round(player.behind_s, 2),
+        "startup_s": round(startup_s, 1),
+        "processes": len(procs),
+        "frames_per_s_needed": round(n * fps, 1),
+        "frames_per_s_scored": round(sum(max(0, played - b) for b in behind.values()) / wall, 1),
+        "max_frames_behind": max(behind.values()),
+        "allowance_frames": allowance,
+        "keeps_up": keeps_up,
+        "cpu_s_per_camera_s": round(cpu / (n * wall), 4),
+        "cpu_share_of_machine": round(cpu / (wall * os.cpu_count()), 3),
+        "rss_mb_total": round(rss),
+        "rss_mb_per_camera": round(rss / n, 1),
+    }
     print(json.dumps(row), flush=True)
     return row
 
@@ -361,22 +430,26 @@ def realtime(mode: str, n: int, fps: float, seconds: float, setup: dict, p: dict
 def swap(setup: dict, p: dict, work: Path, n: int, fps: float, seconds: float) -> dict:
     """N cameras scored in one in-process Server; halfway, the first device's champion alias moves."""
     import mlflow
+    from serve_helpers import register_champion
 
     from ipad_vad.data.frames import decode_frame
     from ipad_vad.inference.frame_sources import _frame_files
     from ipad_vad.registry import device_model_name
     from ipad_vad.serve.config import check_config
-    from ipad_vad.serve.server import Server, ServeOptions
+    from ipad_vad.serve.server import ServeOptions, Server
     from ipad_vad.serve.settings import ServeSettings
-    from serve_helpers import register_champion
 
     devices = setup["devices"]
     dev = devices[0]
     name = device_model_name(dev)
     client = mlflow.MlflowClient()
     v1 = client.get_model_version_by_alias(name, "champion").version
-    normal = np.concatenate([np.stack([decode_frame(f) for f in _frame_files(v)])
-                             for v in sorted((setup["synth"] / dev / "training" / "frames").iterdir())])
+    normal = np.concatenate(
+        [
+            np.stack([decode_frame(f) for f in _frame_files(v)])
+            for v in sorted((setup["synth"] / dev / "training" / "frames").iterdir())
+        ]
+    )
     v2 = register_champion(work, dev, 0, threshold_margin=0.5, version_note="-swap", params=p, normal=normal)
     client.set_registered_model_alias(name, "champion", v1)  # v2 waits, registered, until the alias moves
     footage = {d: [decode_frame(f) for f in _frame_files(setup["footage"][d])] for d in devices}
@@ -396,9 +469,14 @@ def swap(setup: dict, p: dict, work: Path, n: int, fps: float, seconds: float) -
 
     sc = p.get("score", {}) or {}
     T = int(p["clip"]["length"])
-    options = ServeOptions(max_latency=None if sc.get("max_latency") is None else (sc["max_latency"] or 1),
-                           batch_clips=sc.get("batch_clips") or None, min_auc=0.0)
-    cfg, _ = check_config({"cameras": [{"name": c, "device": d} for c, d in cams]}, "bench", api_cameras=tuple(c for c, _ in cams))
+    options = ServeOptions(
+        max_latency=None if sc.get("max_latency") is None else (sc["max_latency"] or 1),
+        batch_clips=sc.get("batch_clips") or None,
+        min_auc=0.0,
+    )
+    cfg, _ = check_config(
+        {"cameras": [{"name": c, "device": d} for c, d in cams]}, "bench", api_cameras=tuple(c for c, _ in cams)
+    )
     settings = ServeSettings(out=str(work / "swap-out"), port=0, registry_poll_s=0.5, stall_s=3600, idle_exit_s=0)
     server = Server(cfg, settings, options, frames={c: paced(c, footage[d]) for c, d in cams}, where="bench")
     server.on_scored = lambda cam, frames, t: scored[cam].update(dict.fromkeys(frames, t))
@@ -425,27 +503,46 @@ def swap(setup: dict, p: dict, work: Path, n: int, fps: float, seconds: float) -
         lost += len(expected - set(scored[c]))
         waits += [(sent[c][f + ahead], t - sent[c][f + ahead], d) for f, t in scored[c].items() if f + ahead in sent[c]]
     # the new version's first scored frame
-    first_new = min((sent[c][f + ahead] for c, d in cams if d == dev
-                     for f, v in zip(*_versions(work / "swap-out" / f"{c}.scores.csv")) if v == str(v2) and f + ahead in sent[c]),
-                    default=t_swapped)
+    first_new = min(
+        (
+            sent[c][f + ahead]
+            for c, d in cams
+            if d == dev
+            for f, v in zip(*_versions(work / "swap-out" / f"{c}.scores.csv"))
+            if v == str(v2) and f + ahead in sent[c]
+        ),
+        default=t_swapped,
+    )
     lo, hi = t_move - period, max(t_swapped, first_new) + 3 * period
     warm = t0 + 3.0
     before = [w for r, w, _ in waits if warm <= r < lo]
     around = [w for r, w, _ in waits if lo <= r <= hi]
     control = [w for r, w, _ in waits if lo - (hi - lo) - 1.0 <= r < lo - 1.0]
     median = float(np.median(before))
-    row = {"cameras": n, "camera_fps": fps, "seconds": seconds, "frames_per_camera": total, "load_avg_1m": load,
-           "device_swapped": dev, "cameras_of_device": sum(d == dev for _, d in cams), "versions": [str(v1), str(v2)],
-           "frames_lost": lost, "batch_clips": batch, "batch_period_s": round(period, 3),
-           "alias_moved_to_swapped_s": round(t_swapped - t_move, 3),
-           "wait_median_before_s": round(median, 4), "wait_p99_before_s": round(float(np.percentile(before, 99)), 4),
-           "wait_max_around_swap_s": round(max(around), 4), "frames_around_swap": len(around),
-           "wait_max_same_window_before_s": round(max(control), 4) if control else None,
-           "max_extra_delay_batches": round((max(around) - median) / period, 2),
-           "max_extra_delay_batches_without_swap": round((max(control) - median) / period, 2) if control else None,
-           "target_max_extra_batches": 1,
-           "note": "wait: from the arrival of the frame completing a frame's clip to its score; window: from one "
-                   "batch period before the alias moved to three after the new version scored its first frame"}
+    row = {
+        "cameras": n,
+        "camera_fps": fps,
+        "seconds": seconds,
+        "frames_per_camera": total,
+        "load_avg_1m": load,
+        "device_swapped": dev,
+        "cameras_of_device": sum(d == dev for _, d in cams),
+        "versions": [str(v1), str(v2)],
+        "frames_lost": lost,
+        "batch_clips": batch,
+        "batch_period_s": round(period, 3),
+        "alias_moved_to_swapped_s": round(t_swapped - t_move, 3),
+        "wait_median_before_s": round(median, 4),
+        "wait_p99_before_s": round(float(np.percentile(before, 99)), 4),
+        "wait_max_around_swap_s": round(max(around), 4),
+        "frames_around_swap": len(around),
+        "wait_max_same_window_before_s": round(max(control), 4) if control else None,
+        "max_extra_delay_batches": round((max(around) - median) / period, 2),
+        "max_extra_delay_batches_without_swap": round((max(control) - median) / period, 2) if control else None,
+        "target_max_extra_batches": 1,
+        "note": "wait: from the arrival of the frame completing a frame's clip to its score; window: from one "
+        "batch period before the alias moved to three after the new version scored its first frame",
+    }
     # a swap can only be judged on a server that keeps up: its waits before the swap within two batches
     row["kept_up_before_swap"] = row["wait_p99_before_s"] <= 2 * period
     row["met"] = row["frames_lost"] == 0 and row["max_extra_delay_batches"] <= 1 and row["kept_up_before_swap"]
@@ -492,7 +589,9 @@ def make_adapters(method_name: str, p: dict, n: int, work: Path) -> list[Path]:
                 from ipad_vad.models.feature_bank import active
 
                 m = active(matcher)
-                m.set_bank(torch.randn(BANK_CLIPS, m.descriptor.dim, generator=g), torch.zeros(BANK_CLIPS, dtype=torch.long))
+                m.set_bank(
+                    torch.randn(BANK_CLIPS, m.descriptor.dim, generator=g), torch.zeros(BANK_CLIPS, dtype=torch.long)
+                )
         d = folder / f"dev{i:02d}"
         save_adapter(pm, d / "adapter")
         write_method_json(d, method, base=str(folder / "base" / "model.pt"))
@@ -543,31 +642,47 @@ def memory(p: dict, work: Path, ns: list[int], env: dict) -> dict:
         for n in ns:
             got = {}
             for mode in ("separate", "shared"):
-                r = subprocess.run([sys.executable, "-c", MEMORY_CHILD, mode, ",".join(map(str, dirs[:n])),
-                                    ",".join(map(str, clip))], env={**env, "OMP_NUM_THREADS": "1"},
-                                   capture_output=True, text=True, cwd=ROOT)
+                r = subprocess.run(
+                    [sys.executable, "-c", MEMORY_CHILD, mode, ",".join(map(str, dirs[:n])), ",".join(map(str, clip))],
+                    env={**env, "OMP_NUM_THREADS": "1"},
+                    capture_output=True,
+                    text=True,
+                    cwd=ROOT,
+                )
                 line = next((ln for ln in r.stdout.splitlines() if ln.startswith("RESULT ")), None)
                 if line is None:
                     raise SystemExit(f"memory child ({method_name}, {mode}, {n}) failed: {r.stderr[-2000:]}")
-                got[mode] = json.loads(line[len("RESULT "):])
-            diff = max(abs(a - b) for s, t in zip(got["separate"]["scores"], got["shared"]["scores"]) for a, b in zip(s, t))
-            row = {"method": method_name, "devices": n,
-                   **{f"{m}_{k}_mb": round(got[m][f"{k}_bytes"] / 2**20, 2) for m in got for k in ("rss", "tensor")},
-                   "max_score_difference": diff}
+                got[mode] = json.loads(line[len("RESULT ") :])
+            diff = max(
+                abs(a - b) for s, t in zip(got["separate"]["scores"], got["shared"]["scores"]) for a, b in zip(s, t)
+            )
+            row = {
+                "method": method_name,
+                "devices": n,
+                **{f"{m}_{k}_mb": round(got[m][f"{k}_bytes"] / 2**20, 2) for m in got for k in ("rss", "tensor")},
+                "max_score_difference": diff,
+            }
             row["tensor_ratio_shared_over_separate"] = round(row["shared_tensor_mb"] / row["separate_tensor_mb"], 3)
             rows.append(row)
             print("memory", json.dumps(row), flush=True)
-    return {"rows": rows, "bank_clips_per_device": BANK_CLIPS,
-            "note": "RSS growth of a fresh process loading N devices' LoRA champions (after one warm-up load), and "
-                    "bytes of distinct tensors; separate: each merged into its own model (`ipad score`, or serve with "
-                    "serve.share_lora_bases false); shared: one base, N peft adapters (ipad serve); adapters random "
-                    "(rank and targets of adapt.lora), feature-bank banks random of bank_clips_per_device clips"}
+    return {
+        "rows": rows,
+        "bank_clips_per_device": BANK_CLIPS,
+        "note": "RSS growth of a fresh process loading N devices' LoRA champions (after one warm-up load), and "
+        "bytes of distinct tensors; separate: each merged into its own model (`ipad score`, or serve with "
+        "serve.share_lora_bases false); shared: one base, N peft adapters (ipad serve); adapters random "
+        "(rank and targets of adapt.lora), feature-bank banks random of bank_clips_per_device clips",
+    }
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--cameras", default="1,2,4,8,16,32,64,128,256", help="N to try (each mode stops at its first miss)")
-    ap.add_argument("--rates", default="demo,30", help="camera fps: demo (synth.fps of the demo profile) and/or numbers")
+    ap.add_argument(
+        "--cameras", default="1,2,4,8,16,32,64,128,256", help="N to try (each mode stops at its first miss)"
+    )
+    ap.add_argument(
+        "--rates", default="demo,30", help="camera fps: demo (synth.fps of the demo profile) and/or numbers"
+    )
     ap.add_argument("--seconds", type=float, default=20.0, help="play time per run")
     ap.add_argument("--modes", default="serve,score", help="serve, score (cameras sustained), swap, memory")
     ap.add_argument("--swap-cameras", type=int, default=4)
@@ -585,8 +700,12 @@ def main() -> None:
     modes = args.modes.split(",")
     realtime_modes = [m for m in modes if m in ("serve", "score")]
     work = Path(tempfile.mkdtemp(prefix="bench_serve_"))
-    env = {**os.environ, "MLFLOW_TRACKING_URI": f"sqlite:///{work / 'mlflow.db'}",
-           "MLFLOW_REQUIREMENTS_INFERENCE_TIMEOUT": "1", "PYTHONUNBUFFERED": "1"}
+    env = {
+        **os.environ,
+        "MLFLOW_TRACKING_URI": f"sqlite:///{work / 'mlflow.db'}",
+        "MLFLOW_REQUIREMENTS_INFERENCE_TIMEOUT": "1",
+        "PYTHONUNBUFFERED": "1",
+    }
     env.pop("IPAD_PIPELINE_ID", None)
     old_cwd = os.getcwd()
     os.environ.update({k: env[k] for k in ("MLFLOW_TRACKING_URI", "MLFLOW_REQUIREMENTS_INFERENCE_TIMEOUT")})
@@ -596,9 +715,16 @@ def main() -> None:
         os.chdir(work)  # the registry's artifacts land in the work folder
         setup = build(work, p)
         print("setup", {k: v for k, v in setup.items() if k in ("generate_s", "register_s", "bank_clips")}, flush=True)
-        result = {"profile": "demo", "method": "knn", "clip": [p["clip"]["length"], *p["clip"]["size"]],
-                  "devices": setup["devices"], "bank_clips": setup["bank_clips"], "demo_fps": demo_fps,
-                  "seconds_per_run": args.seconds, "setup_s": {"generate": setup["generate_s"], "register": setup["register_s"]}}
+        result = {
+            "profile": "demo",
+            "method": "knn",
+            "clip": [p["clip"]["length"], *p["clip"]["size"]],
+            "devices": setup["devices"],
+            "bank_clips": setup["bank_clips"],
+            "demo_fps": demo_fps,
+            "seconds_per_run": args.seconds,
+            "setup_s": {"generate": setup["generate_s"], "register": setup["register_s"]},
+        }
         if not args.skip_breakdown:
             result["breakdown"] = breakdown(setup, p, work, [int(b) for b in args.batches.split(",")])
         if "swap" in modes:
@@ -617,13 +743,23 @@ def main() -> None:
                         break
                     best = n
                 summary.setdefault(f"{fps:g}fps", {})[mode] = {
-                    "cameras_sustained": best, "capped_by_tried": best == ns[-1],
-                    "cameras_by_cpu": _by_cpu([r for r in runs if r["mode"] == mode and r["camera_fps"] == fps and r["keeps_up"]])}
+                    "cameras_sustained": best,
+                    "capped_by_tried": best == ns[-1],
+                    "cameras_by_cpu": _by_cpu(
+                        [r for r in runs if r["mode"] == mode and r["camera_fps"] == fps and r["keeps_up"]]
+                    ),
+                }
             s = summary[f"{fps:g}fps"]
             if "serve" in s and "score" in s and s["score"]["cameras_sustained"]:
-                s["ratio_serve_over_score"] = round(s["serve"]["cameras_sustained"] / s["score"]["cameras_sustained"], 2)
-        result.update(summary=summary, runs=runs, total_s=round(time.perf_counter() - t_all, 1),
-                      command=" ".join(["python benchmarks/bench_serve.py", *sys.argv[1:]]))
+                s["ratio_serve_over_score"] = round(
+                    s["serve"]["cameras_sustained"] / s["score"]["cameras_sustained"], 2
+                )
+        result.update(
+            summary=summary,
+            runs=runs,
+            total_s=round(time.perf_counter() - t_all, 1),
+            command=" ".join(["python benchmarks/bench_serve.py", *sys.argv[1:]]),
+        )
     finally:
         os.chdir(old_cwd)
         shutil.rmtree(work, ignore_errors=True)

@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 
 from _common import write_result
+
 from ipad_vad.config import load_params
 from ipad_vad.data.synth.generator import SynthConfig, generate
 
@@ -38,9 +39,15 @@ def main() -> None:
             summary = generate(Path(tmp) / "ipad", cfg)
             dt = time.perf_counter() - t
         n = summary["n_frames"]
-        rows[profile] = {"frames": n, "seconds": round(dt, 2), "frames_per_s": round(n / dt, 1),
-                         "size": list(cfg.size), "scenes": len(cfg.scenes), "videos": len(summary["videos"]),
-                         "subset": profile == "paper"}
+        rows[profile] = {
+            "frames": n,
+            "seconds": round(dt, 2),
+            "frames_per_s": round(n / dt, 1),
+            "size": list(cfg.size),
+            "scenes": len(cfg.scenes),
+            "videos": len(summary["videos"]),
+            "subset": profile == "paper",
+        }
         print(profile, rows[profile])
     write_result("bench_synth", {"workers": args.workers, "results": rows})
 

@@ -38,6 +38,7 @@ from torch.utils.data import DataLoader
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 from _common import write_result  # noqa: E402
+
 from ipad_vad.config import load_params  # noqa: E402
 from ipad_vad.data.manifest import build_manifest  # noqa: E402
 from ipad_vad.data.synth.anomalies import CODE_TO_NAME  # noqa: E402
@@ -51,8 +52,12 @@ from ipad_vad.models.local_error import cell_errors, local_error  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs" / "quality"
-NUISANCES = {"light_drift": ("nuisance", "light_drift"), "flicker": ("nuisance", "flicker"),
-             "light_spot": ("nuisance", "spot"), "jitter": ("nuisance", "jitter")}
+NUISANCES = {
+    "light_drift": ("nuisance", "light_drift"),
+    "flicker": ("nuisance", "flicker"),
+    "light_spot": ("nuisance", "spot"),
+    "jitter": ("nuisance", "jitter"),
+}
 
 
 @torch.no_grad()
@@ -117,7 +122,10 @@ def error_maps(params, method: str, scene: str, manifest, out: Path) -> None:
     d = knn.descriptor(x)
     _, nn_idx = knn.nearest(d)
     shape = (knn.descriptor.frames, 3, *knn.descriptor.size)
-    res = d.unflatten(-1, shape)[:, knn.descriptor.frames // 2] - knn.banks()[0][nn_idx[:, 0]].unflatten(-1, shape)[:, knn.descriptor.frames // 2]
+    res = (
+        d.unflatten(-1, shape)[:, knn.descriptor.frames // 2]
+        - knn.banks()[0][nn_idx[:, 0]].unflatten(-1, shape)[:, knn.descriptor.frames // 2]
+    )
     cells = cell_errors(res, knn.cell, knn.offset_cell)
     n = len(pick)
     fig, ax = plt.subplots(4, n, figsize=(1.9 * n, 7.6))
@@ -155,7 +163,9 @@ def loss_curves(params, methods: list[str], out: Path) -> dict:
             if f.is_file():
                 hist = json.loads(f.read_text()).get("history") or []
                 if hist and "loss" in hist[0]:
-                    curves[f"{m} {f.parent.parent.name if 'adapters' in f.parts else 'base'}"] = [h["loss"] for h in hist]
+                    curves[f"{m} {f.parent.parent.name if 'adapters' in f.parts else 'base'}"] = [
+                        h["loss"] for h in hist
+                    ]
     fig, ax = plt.subplots(figsize=(6, 3.5))
     for k, v in curves.items():
         ax.plot(range(1, len(v) + 1), v, marker="o", label=k, lw=1)
@@ -176,9 +186,13 @@ def period_accuracy(e: dict, n_classes: int) -> dict | None:
     pred = e["t_p"][ok] / n_classes
     diff = np.abs(pred - e["phase"][ok])
     circ = np.minimum(diff, 1 - diff)
-    return {"frames": int(ok.sum()), "exact_class": float((np.floor(e["phase"][ok] * n_classes) == e["t_p"][ok]).mean()),
-            "within_5pct_cycle": float((circ <= 0.05).mean()), "mean_circular_error_cycles": float(circ.mean()),
-            "chance_within_5pct": 0.1}
+    return {
+        "frames": int(ok.sum()),
+        "exact_class": float((np.floor(e["phase"][ok] * n_classes) == e["t_p"][ok]).mean()),
+        "within_5pct_cycle": float((circ <= 0.05).mean()),
+        "mean_circular_error_cycles": float(circ.mean()),
+        "chance_within_5pct": 0.1,
+    }
 
 
 def nuisance_attribution(params, method: str, scenes: list[str], cell: int, offset_cell: int) -> dict:
@@ -199,12 +213,19 @@ def nuisance_attribution(params, method: str, scenes: list[str], cell: int, offs
                 _, model = load_for_scene(params, method, s)
                 ds = clip_dataset(params, man, "testing", [s], DataSource.FRAMES, stride=1)
                 e = scene_errors(model.eval(), ds, cell, offset_cell)
-                results[name][s] = {"normal_mse": float(e["mse"][e["label"] == 0].mean()),
-                                    "anomalous_mse": float(e["mse"][e["label"] == 1].mean()),
-                                    "auc_mse": float(roc_auc_score(e["label"], e["mse"])),
-                                    "auc_local": float(roc_auc_score(e["label"], e["local"]))}
-        print(f"  {name}: " + ", ".join(f"{s} normal MSE {v['normal_mse']:.4f} AUC {100 * v['auc_mse']:.1f}"
-                                        for s, v in results[name].items()), flush=True)
+                results[name][s] = {
+                    "normal_mse": float(e["mse"][e["label"] == 0].mean()),
+                    "anomalous_mse": float(e["mse"][e["label"] == 1].mean()),
+                    "auc_mse": float(roc_auc_score(e["label"], e["mse"])),
+                    "auc_local": float(roc_auc_score(e["label"], e["local"])),
+                }
+        print(
+            f"  {name}: "
+            + ", ".join(
+                f"{s} normal MSE {v['normal_mse']:.4f} AUC {100 * v['auc_mse']:.1f}" for s, v in results[name].items()
+            ),
+            flush=True,
+        )
     return results
 
 
@@ -228,24 +249,33 @@ def main() -> None:
         if s in args.pictures.split(","):
             error_maps(params, args.method, s, manifest, DOCS / f"error_maps_{s}.png")
         _, model = load_for_scene(params, args.method, s)
-        e = scene_errors(model.eval(), clip_dataset(params, manifest, "testing", [s], DataSource.PREPARED, stride=1),
-                         args.cell, args.offset_cell)
-        train = scene_errors(model, clip_dataset(params, manifest, "training", [s], DataSource.PREPARED),
-                             args.cell, args.offset_cell)
+        e = scene_errors(
+            model.eval(),
+            clip_dataset(params, manifest, "testing", [s], DataSource.PREPARED, stride=1),
+            args.cell,
+            args.offset_cell,
+        )
+        train = scene_errors(
+            model, clip_dataset(params, manifest, "training", [s], DataSource.PREPARED), args.cell, args.offset_cell
+        )
         n, a = e["label"] == 0, e["label"] == 1
-        result["error_ratio"][s] = {"mse_anomalous_over_normal": float(e["mse"][a].mean() / e["mse"][n].mean()),
-                                    "local_anomalous_over_normal": float(e["local"][a].mean() / e["local"][n].mean()),
-                                    "auc_mse": float(roc_auc_score(e["label"], e["mse"])),
-                                    "auc_local": float(roc_auc_score(e["label"], e["local"])),
-                                    "auc_local_normalised": float(roc_auc_score(
-                                        e["label"], normalised_local(e["maps"], train["maps"], args.norm_cell)))}
+        result["error_ratio"][s] = {
+            "mse_anomalous_over_normal": float(e["mse"][a].mean() / e["mse"][n].mean()),
+            "local_anomalous_over_normal": float(e["local"][a].mean() / e["local"][n].mean()),
+            "auc_mse": float(roc_auc_score(e["label"], e["mse"])),
+            "auc_local": float(roc_auc_score(e["label"], e["local"])),
+            "auc_local_normalised": float(
+                roc_auc_score(e["label"], normalised_local(e["maps"], train["maps"], args.norm_cell))
+            ),
+        }
         n_classes = int(params["methods"].get(args.method, {}).get("period", {}).get("n_classes", 200))
         result["period_head"][s] = period_accuracy(e, n_classes)
         print(s, result["error_ratio"][s], result["period_head"][s], flush=True)
     result["loss_curves"] = loss_curves(params, [args.method, "conv_ae", "v_swin_ae"], DOCS / "loss_curves.png")
     if not args.no_nuisance:
-        result["nuisance"] = nuisance_attribution(params, args.method, args.nuisance_scenes.split(","), args.cell,
-                                                  args.offset_cell)
+        result["nuisance"] = nuisance_attribution(
+            params, args.method, args.nuisance_scenes.split(","), args.cell, args.offset_cell
+        )
     write_result("diagnose_quality", result)
 
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import gc
 from pathlib import Path
-from typing import Optional
 
 import typer
 
@@ -18,7 +17,7 @@ from ipad_vad.cli_common import ProfileOpt, command_params, console
 MethodOpt = typer.Option(None, "--method", help="one method (default: every method of pipeline.methods)")
 
 
-def _check_params(profile: Optional[str]) -> None:
+def _check_params(profile: str | None) -> None:
     """Validate ./params.yaml (the file every flow reads) and its profile before any Prefect server or
     flow run starts: a bad setting (an unknown method in pipeline.methods, issue 29) is then a one-line
     error, not a failed flow run's traceback after a temporary server has started."""
@@ -28,9 +27,8 @@ def _check_params(profile: Optional[str]) -> None:
 def _run_flow(name: str, **kw):
     _check_params(kw.get("profile"))
     from flows import steps
-    from ipad_vad.data.fault_points import reach
-
     from flows.naming import tagged
+    from ipad_vad.data.fault_points import reach
 
     with tagged():  # the pipeline's tag (IPAD_PIPELINE_ID) on this step's flow and task runs
         res = steps.get(name)(**kw)
@@ -39,7 +37,7 @@ def _run_flow(name: str, **kw):
 
 
 @app.command("validate")
-def step_validate(profile: Optional[str] = ProfileOpt):
+def step_validate(profile: str | None = ProfileOpt):
     """Pipeline step: the validation gate (`ipad data validate` as a flow run: manifest, great-expectations
     checks, reports). Exits 1 when the gate fails."""
     from ipad_vad.errors import ValidationFailed
@@ -53,23 +51,27 @@ def step_validate(profile: Optional[str] = ProfileOpt):
 
 
 @app.command("prepare")
-def step_prepare(scene: str = typer.Option(..., "--scene"), profile: Optional[str] = ProfileOpt):
+def step_prepare(scene: str = typer.Option(..., "--scene"), profile: str | None = ProfileOpt):
     """Pipeline step: decoded cache, optical flow and period estimation for one scene."""
     res = _run_flow("prepare_flow", scene=scene, profile=profile)
-    console().print(f"{scene}: cycle {res['cycle_frames']} frames (estimated {res['estimated_cycle_frames']}"
-                     + (f", error {res['error_frames']} frames" if res["error_frames"] is not None else "") + ")")
+    console().print(
+        f"{scene}: cycle {res['cycle_frames']} frames (estimated {res['estimated_cycle_frames']}"
+        + (f", error {res['error_frames']} frames" if res["error_frames"] is not None else "")
+        + ")"
+    )
 
 
 @app.command("pretrain")
-def step_pretrain(method: Optional[str] = MethodOpt, profile: Optional[str] = ProfileOpt):
+def step_pretrain(method: str | None = MethodOpt, profile: str | None = ProfileOpt):
     """Pipeline step: fit a method's base model on the pretrain scenes (and register it when the method
     competes for devices)."""
     console().print(_run_flow("pretrain_flow", method=method, profile=profile))
 
 
 @app.command("adapt")
-def step_adapt(device: str = typer.Option(..., "--device"), method: Optional[str] = MethodOpt,
-               profile: Optional[str] = ProfileOpt):
+def step_adapt(
+    device: str = typer.Option(..., "--device"), method: str | None = MethodOpt, profile: str | None = ProfileOpt
+):
     """Pipeline step: adapt a method (lora | full | refit) to one device."""
     console().print(_run_flow("adapt_flow", device=device, method=method, profile=profile))
 
@@ -78,15 +80,18 @@ app.command("finetune", hidden=True, cls=RenamedCommand)(step_adapt)  # the old 
 
 
 @app.command("evaluate")
-def step_evaluate(scene: Optional[str] = typer.Option(None, "--scene", help="default: every pretrain scene"),
-                  method: Optional[str] = MethodOpt, profile: Optional[str] = ProfileOpt):
+def step_evaluate(
+    scene: str | None = typer.Option(None, "--scene", help="default: every pretrain scene"),
+    method: str | None = MethodOpt,
+    profile: str | None = ProfileOpt,
+):
     """Pipeline step: score a scene (or every pretrain scene) with a method; AUCs; a device's alert calibration."""
     res = _run_flow("evaluate_flow", scene=scene, method=method, profile=profile)
     console().print(", ".join(f"{k}: AUC {100 * v['auc']:.1f} %" for k, v in res.items()))  # percent, as everywhere
 
 
 @app.command("report")
-def step_report(profile: Optional[str] = ProfileOpt):
+def step_report(profile: str | None = ProfileOpt):
     """Pipeline step: the Table-2-style results table (Markdown and JSON) and the per-scene plots."""
     _run_flow("report_flow", profile=profile)
     p = command_params(Path("params.yaml"), profile)
@@ -94,21 +99,31 @@ def step_report(profile: Optional[str] = ProfileOpt):
 
 
 @app.command("promote")
-def step_promote(device: str = typer.Option(..., "--device"), profile: Optional[str] = ProfileOpt):
+def step_promote(device: str = typer.Option(..., "--device"), profile: str | None = ProfileOpt):
     """Pipeline step: register the device's best method; `champion` only if it reaches
     pipeline.promote_min_auc and beats the current one."""
     r = _run_flow("promote_flow", device=device, profile=profile)
     cands = ", ".join(f"{m} {a:.1f} %" for m, a in r["candidates"].items())  # AUCs in percent
-    console().print(f"{r['model']} v{r['version']}: {r['method']} (candidates: {cands}) -> {r['alias']}"
-                     + (f" (champion v{r['previous_champion']}: {r['previous_auc']:.1f} %)" if r["previous_champion"] else "")
-                     + ("" if r.get("usable", True) else f"; below promote_min_auc {r['min_auc']:g} %: "
-                        f"{device} has no usable detector"), markup=False)
+    console().print(
+        f"{r['model']} v{r['version']}: {r['method']} (candidates: {cands}) -> {r['alias']}"
+        + (f" (champion v{r['previous_champion']}: {r['previous_auc']:.1f} %)" if r["previous_champion"] else "")
+        + (
+            ""
+            if r.get("usable", True)
+            else f"; below promote_min_auc {r['min_auc']:g} %: {device} has no usable detector"
+        ),
+        markup=False,
+    )
 
 
 @app.command("pipeline")
-def step_pipeline(profile: Optional[str] = ProfileOpt,
-                  devices: Optional[str] = typer.Option(None, "--devices", help="only these devices (retraining)"),
-                  spread: bool = typer.Option(False, "--spread", help="adapt each device as its own flow run on the gpu pool's workers")):
+def step_pipeline(
+    profile: str | None = ProfileOpt,
+    devices: str | None = typer.Option(None, "--devices", help="only these devices (retraining)"),
+    spread: bool = typer.Option(
+        False, "--spread", help="adapt each device as its own flow run on the gpu pool's workers"
+    ),
+):
     """The whole pipeline as one Prefect flow (validate -> prepare -> pretrain -> adapt -> evaluate -> report -> promote)."""
     _check_params(profile)
     from flows.pipeline import ipad_pipeline
@@ -119,9 +134,9 @@ def step_pipeline(profile: Optional[str] = ProfileOpt,
 @app.command("ingest")
 def step_ingest(
     landing: Path = typer.Argument(Path("landing"), help="landing folder: <device>/[<split>/]<name>.mp4"),
-    devices: Optional[str] = typer.Option(None, "--devices", help="only these devices"),
+    devices: str | None = typer.Option(None, "--devices", help="only these devices"),
     no_commit: bool = typer.Option(False, "--no-commit", help="do not git-commit the new data version"),
-    profile: Optional[str] = ProfileOpt,
+    profile: str | None = ProfileOpt,
 ):
     """Ingest new footage, version it (dvc add), rerun the affected devices' stages (dvc repro).
 
@@ -133,17 +148,20 @@ def step_ingest(
     from flows.retrain import retrain_on_footage
 
     if not landing.is_dir():  # before any flow run: one line, not a failed flow's logs around it
-        raise DataError(landing, "landing folder does not exist (cameras drop footage at "
-                                 "<landing>/<device>/[<split>/]<name>.mp4)")
+        raise DataError(
+            landing, "landing folder does not exist (cameras drop footage at <landing>/<device>/[<split>/]<name>.mp4)"
+        )
     res = retrain_on_footage(str(landing), devices.split(",") if devices else None, profile, not no_commit)
     console().print(res)
 
 
 @storage_app.command("poll")
-def storage_poll(devices: Optional[str] = typer.Option(None, "--devices", help="only these devices"),
-                 no_commit: bool = typer.Option(False, "--no-commit", help="do not commit (then nothing is archived)"),
-                 no_push: bool = typer.Option(False, "--no-push", help="do not dvc pull/push"),
-                 profile: Optional[str] = ProfileOpt):
+def storage_poll(
+    devices: str | None = typer.Option(None, "--devices", help="only these devices"),
+    no_commit: bool = typer.Option(False, "--no-commit", help="do not commit (then nothing is archived)"),
+    no_push: bool = typer.Option(False, "--no-push", help="do not dvc pull/push"),
+    profile: str | None = ProfileOpt,
+):
     """Ingest what is new in the landing prefix and retrain the affected devices (the flow behind
     the ipad-retrain-on-footage deployment)."""
     _check_params(profile)

@@ -1,7 +1,6 @@
 from prefect import flow
 
 from flows.naming import run_name
-
 from tasks.common import params
 from tasks.evaluate import evaluate_pretrain_task, evaluate_task, report_task
 

@@ -17,21 +17,38 @@ from ipad_vad.storage.landing import LandingZone
 from ipad_vad.storage.ledger import Ledger
 from ipad_vad.storage.s3_settings import S3Settings
 from tasks.common import params
-from tasks.ingest import (dvc_add_task, dvc_pull_task, dvc_push_task, dvc_repro_task, git_commit_task, ingest_task,
-                          pipeline_changed_task)
+from tasks.ingest import (
+    dvc_add_task,
+    dvc_pull_task,
+    dvc_push_task,
+    dvc_repro_task,
+    git_commit_task,
+    ingest_task,
+    pipeline_changed_task,
+)
 from tasks.storage import archive_committed, archive_task, download_task, key_of, save_ledger
 
 
 @flow(name="ipad-retrain-from-landing", log_prints=True)
-def retrain_from_landing(devices: list[str] | None = None, profile: str | None = None, commit: bool = True,
-                         push: bool = True) -> dict:
+def retrain_from_landing(
+    devices: list[str] | None = None, profile: str | None = None, commit: bool = True, push: bool = True
+) -> dict:
     p = params(profile)
     zone = LandingZone(S3Settings.from_params(p.get("storage")))
     ledger = Ledger.load(zone.client, zone.s.bucket, zone.s.ledger_key)
     archived = archive_committed(zone, ledger)
     new = zone.new_objects(ledger, devices)
-    summary = {"new": len(new), "downloaded": [], "failed": [], "rejected": [], "ingested": {}, "stages_run": [],
-               "committed": False, "pushed": False, "archived": archived}
+    summary = {
+        "new": len(new),
+        "downloaded": [],
+        "failed": [],
+        "rejected": [],
+        "ingested": {},
+        "stages_run": [],
+        "committed": False,
+        "pushed": False,
+        "archived": archived,
+    }
     if not new:
         print(f"nothing new under {zone.s.url(zone.s.landing_prefix)}")
         return summary
@@ -64,7 +81,9 @@ def retrain_from_landing(devices: list[str] | None = None, profile: str | None =
         if pipeline_changed_task():
             summary["stages_run"] = dvc_repro_task(p)
         if commit:
-            git_commit_task(p, f"ingest {len(good)} landing object(s) for {', '.join(sorted({o.device for o in good}))}")
+            git_commit_task(
+                p, f"ingest {len(good)} landing object(s) for {', '.join(sorted({o.device for o in good}))}"
+            )
             summary["committed"] = True
             if push:
                 summary["pushed"] = dvc_push_task()
@@ -77,6 +96,8 @@ def retrain_from_landing(devices: list[str] | None = None, profile: str | None =
             summary["archived"].append(o.key)
         save_ledger(zone, ledger)
     shutil.rmtree(staging, ignore_errors=True)
-    print(f"landing: {len(new)} new, {len(good)} ingested, {len(summary['rejected'])} rejected, "
-          f"{len(summary['failed'])} failed; stages rerun: {summary['stages_run']}")
+    print(
+        f"landing: {len(new)} new, {len(good)} ingested, {len(summary['rejected'])} rejected, "
+        f"{len(summary['failed'])} failed; stages rerun: {summary['stages_run']}"
+    )
     return summary

@@ -6,19 +6,17 @@ from __future__ import annotations
 
 import contextlib
 import os
-from typing import Iterator
+from collections.abc import Iterator
 
 from prefect import flow, unmapped
 
 from flows.naming import run_name, tag_this_flow_run, tagged
-
 from tasks.common import params
 from tasks.data import validate_task
 from tasks.evaluate import evaluate_task, report_task
 from tasks.prepare import cache_task, flow_task, period_task
 from tasks.registry import promote_task, register_base_task
 from tasks.train import adapt_task, pretrain_task
-
 
 ADAPT_DEPLOYMENT = "adapt/ipad-adapt-device"
 
@@ -36,8 +34,16 @@ def adapt_on_workers(devs: list[str], profile: str | None) -> None:
 
     pid = os.environ.get("IPAD_PIPELINE_ID")
     env = {"IPAD_PIPELINE_ID": pid} if pid else {}  # their MLflow runs join this pipeline's parent
-    runs = {d: run_deployment(ADAPT_DEPLOYMENT, parameters={"device": d, "profile": profile}, timeout=0,
-                              tags=pipeline_tags(), job_variables={"env": env}).id for d in devs}
+    runs = {
+        d: run_deployment(
+            ADAPT_DEPLOYMENT,
+            parameters={"device": d, "profile": profile},
+            timeout=0,
+            tags=pipeline_tags(),
+            job_variables={"env": env},
+        ).id
+        for d in devs
+    }
     states = {}
     with get_client(sync_client=True) as client:
         while len(states) < len(runs):

@@ -1,7 +1,6 @@
 from prefect import flow
 
 from flows.naming import run_name
-
 from tasks.common import params
 from tasks.registry import promote_task
 

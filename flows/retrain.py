@@ -7,13 +7,20 @@ from __future__ import annotations
 from prefect import flow
 
 from tasks.common import params
-from tasks.ingest import (dvc_add_task, dvc_repro_task, git_commit_task, ingest_task, pipeline_changed_task,
-                          uncommitted_task)
+from tasks.ingest import (
+    dvc_add_task,
+    dvc_repro_task,
+    git_commit_task,
+    ingest_task,
+    pipeline_changed_task,
+    uncommitted_task,
+)
 
 
 @flow(name="ipad-retrain", log_prints=True)
-def retrain_on_footage(landing: str = "landing", devices: list[str] | None = None, profile: str | None = None,
-                       commit: bool = True) -> dict:
+def retrain_on_footage(
+    landing: str = "landing", devices: list[str] | None = None, profile: str | None = None, commit: bool = True
+) -> dict:
     p = params(profile)
     ing = ingest_task(p, landing, devices)
     dvc_add_task(p)
@@ -26,6 +33,8 @@ def retrain_on_footage(landing: str = "landing", devices: list[str] | None = Non
         return {**ing, "retrained": False}
     stages = dvc_repro_task(p)
     if commit:
-        git_commit_task(p, f"ingest footage for {', '.join(ing['devices']) or 'devices imported by an earlier, interrupted run'}")
+        git_commit_task(
+            p, f"ingest footage for {', '.join(ing['devices']) or 'devices imported by an earlier, interrupted run'}"
+        )
     print(f"ingested {ing['imported']}; stages rerun: {stages}")
     return {**ing, "retrained": True, "stages_run": stages}

@@ -1,7 +1,6 @@
 from prefect import flow
 
 from flows.naming import run_name
-
 from tasks.common import params
 from tasks.registry import register_base_task
 from tasks.train import adapt_task, pretrain_task

@@ -9,7 +9,6 @@ import signal
 import subprocess
 import sys
 import threading
-import time
 from pathlib import Path
 
 import yaml
@@ -22,8 +21,12 @@ def main() -> int:
     root = Path(p["data"]["root"])
     fps = float(p.get("synth", {}).get("fps") or 0) or None
     out = Path(p.get("serve", {}).get("out", "serve"))
-    videos = [(dev, v) for dev in p["pipeline"]["devices"] for v in sorted((root / dev / "testing" / "frames").glob("*"))
-              if v.is_dir()]
+    videos = [
+        (dev, v)
+        for dev in p["pipeline"]["devices"]
+        for v in sorted((root / dev / "testing" / "frames").glob("*"))
+        if v.is_dir()
+    ]
     if not videos:
         print(f"error: no test footage under {root}/<device>/testing/frames: run `make demo` first", file=sys.stderr)
         return 2
@@ -32,8 +35,14 @@ def main() -> int:
     cams = []
     for dev, v in videos:
         (live / f"{dev}-{v.name}").mkdir(parents=True)
-        cams.append({"name": f"{dev}-{v.name}", "device": dev, "source": str(live / f"{dev}-{v.name}"),
-                     **({"fps": fps} if fps else {})})
+        cams.append(
+            {
+                "name": f"{dev}-{v.name}",
+                "device": dev,
+                "source": str(live / f"{dev}-{v.name}"),
+                **({"fps": fps} if fps else {}),
+            }
+        )
     stop = threading.Event()
     threading.Thread(target=_play, args=(videos, live, fps or 2.0, stop), daemon=True).start()
     cfg = out / "cameras.yaml"

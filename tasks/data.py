@@ -15,6 +15,11 @@ def validate_task(p: dict) -> dict:
         r = done.report
         mlflow.log_metrics({"videos_kept": len(done.kept), "videos_excluded": len(r.excluded)})
         mlflow.set_tag("data_version", tracking.data_version(done.manifest))
-    log("validation: %s; %d video(s) kept, %d excluded; manifest %s", r.summary().splitlines()[0], len(done.kept),
-        len(r.excluded), done.manifest)
+    log(
+        "validation: %s; %d video(s) kept, %d excluded; manifest %s",
+        r.summary().splitlines()[0],
+        len(done.kept),
+        len(r.excluded),
+        done.manifest,
+    )
     return {"videos": len(done.kept), "excluded": len(r.excluded), "passed": r.success}

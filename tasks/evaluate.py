@@ -20,14 +20,27 @@ def _log_metrics(m: dict, prefix: str = "") -> None:
 
 def _log_lines(method: str, scene: str, m: dict) -> None:
     auc = m["auc"]["scene_norm"]
-    log("%s on %s: %d clips scored (%d labelled anomalous); AUC scene norm %.1f (%s)", method, scene, m["n_clips"],
-        m["n_anomalous"], 100 * auc["score"], ", ".join(f"{k} {100 * v:.1f}" for k, v in auc.items() if k != "score"))
+    log(
+        "%s on %s: %d clips scored (%d labelled anomalous); AUC scene norm %.1f (%s)",
+        method,
+        scene,
+        m["n_clips"],
+        m["n_anomalous"],
+        100 * auc["score"],
+        ", ".join(f"{k} {100 * v:.1f}" for k, v in auc.items() if k != "score"),
+    )
     a = m.get("alerts")
     if a:
-        log("%s on %s: alert threshold %.4g; false-alarm rate targeted %.1f %%, measured on the test set %.1f %%; "
-            "recall measured on the test set %.1f %%", method, scene, a["threshold"],
-            100 * a.get("target_false_alarm_rate", float("nan")), 100 * a.get("test_false_alarm_rate", float("nan")),
-            100 * a.get("test_recall", float("nan")))
+        log(
+            "%s on %s: alert threshold %.4g; false-alarm rate targeted %.1f %%, measured on the test set %.1f %%; "
+            "recall measured on the test set %.1f %%",
+            method,
+            scene,
+            a["threshold"],
+            100 * a.get("target_false_alarm_rate", float("nan")),
+            100 * a.get("test_false_alarm_rate", float("nan")),
+            100 * a.get("test_recall", float("nan")),
+        )
 
 
 @task(name="evaluate", tags=GPU_TAGS)
@@ -35,8 +48,13 @@ def evaluate_task(p: dict, method: str, scene: str) -> dict:
     """One method on one scene (a device is also calibrated)."""
     from ipad_vad.jobs.evaluate import evaluate_scene  # here: the report step (same flow module) needs no torch
 
-    with tracking.run(f"evaluate {method} {scene}", "evaluate", scene, params={"evaluate": p["evaluate"], "method": method},
-                      manifest=p["data"]["manifest"]):
+    with tracking.run(
+        f"evaluate {method} {scene}",
+        "evaluate",
+        scene,
+        params={"evaluate": p["evaluate"], "method": method},
+        manifest=p["data"]["manifest"],
+    ):
         mlflow.set_tag("ipad.method", method)
         m = evaluate_scene(p, method, scene, progress=False)
         _log_metrics(m)
@@ -53,14 +71,20 @@ def evaluate_pretrain_task(p: dict, method: str) -> dict:
     """A method's base model on every pretrain scene."""
     from ipad_vad.jobs.evaluate import evaluate_pretrain_scenes
 
-    with tracking.run(f"evaluate {method} pretrain scenes", "evaluate", params={"evaluate": p["evaluate"], "method": method},
-                      manifest=p["data"]["manifest"]):
+    with tracking.run(
+        f"evaluate {method} pretrain scenes",
+        "evaluate",
+        params={"evaluate": p["evaluate"], "method": method},
+        manifest=p["data"]["manifest"],
+    ):
         mlflow.set_tag("ipad.method", method)
         res = evaluate_pretrain_scenes(p, method, progress=False)
         for scene, m in res.items():
             _log_metrics(m, prefix=scene)
             _log_lines(method, scene, m)
-    return {scene: {"scene": scene, "method": method, "auc": m["auc"]["scene_norm"]["score"]} for scene, m in res.items()}
+    return {
+        scene: {"scene": scene, "method": method, "auc": m["auc"]["scene_norm"]["score"]} for scene, m in res.items()
+    }
 
 
 @task(name="report", **IO_RETRIES)

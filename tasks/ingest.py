@@ -15,10 +15,19 @@ from .common import IO_RETRIES, log
 @task(name="ingest", **IO_RETRIES)
 def ingest_task(p: dict, landing: str, devices: list[str] | None = None) -> dict:
     res = ingest_landing(landing, p["data"]["root"], devices, min_frames=p["clip"]["length"])
-    log("ingest %s: imported %s, %d unchanged, %d quarantined", landing,
-        {d: len(v) for d, v in res.imported.items()} or "nothing", res.unchanged, len(res.quarantined))
-    return {"devices": res.devices, "imported": {d: len(v) for d, v in res.imported.items()},
-            "unchanged": res.unchanged, "quarantined": res.quarantined}
+    log(
+        "ingest %s: imported %s, %d unchanged, %d quarantined",
+        landing,
+        {d: len(v) for d, v in res.imported.items()} or "nothing",
+        res.unchanged,
+        len(res.quarantined),
+    )
+    return {
+        "devices": res.devices,
+        "imported": {d: len(v) for d, v in res.imported.items()},
+        "unchanged": res.unchanged,
+        "quarantined": res.quarantined,
+    }
 
 
 def _run(cmd: list[str], env: dict | None = None) -> str:

@@ -14,7 +14,9 @@ from .common import IO_RETRIES, log
 @task(name="preprocess", **IO_RETRIES)
 def cache_task(p: dict, scene: str) -> dict:
     with tracking.run(f"preprocess {scene}", "prepare", scene, manifest=p["data"]["manifest"]):
-        res = cache_scene(read_dataframe(p["data"]["manifest"]), scene, tuple(p["clip"]["size"]), prepared(p, scene, "cache"))
+        res = cache_scene(
+            read_dataframe(p["data"]["manifest"]), scene, tuple(p["clip"]["size"]), prepared(p, scene, "cache")
+        )
         mlflow.log_metrics({"frames": res["frames"], "videos": res["videos"]})
     log("%s: decoded %d frames of %d video(s) at %s", scene, res["frames"], res["videos"], p["clip"]["size"])
     return res
@@ -33,12 +35,25 @@ def flow_task(p: dict, scene: str) -> dict:
 def period_task(p: dict, scene: str) -> dict:
     per = p["period"]
     with tracking.run(f"period {scene}", "prepare", scene, manifest=p["data"]["manifest"]):
-        res = period_scene(read_dataframe(p["data"]["manifest"]), scene, prepared(p, scene, "cache"),
-                           prepared(p, scene, "periods"), prepared(p, scene, "flow"), per["signal"], per["min_frames"],
-                           per["max_frames"], per["use_annotations"])
+        res = period_scene(
+            read_dataframe(p["data"]["manifest"]),
+            scene,
+            prepared(p, scene, "cache"),
+            prepared(p, scene, "periods"),
+            prepared(p, scene, "flow"),
+            per["signal"],
+            per["min_frames"],
+            per["max_frames"],
+            per["use_annotations"],
+        )
         if isinstance(res.get("cycle_frames"), (int, float)):
             mlflow.log_metric("cycle_frames", res["cycle_frames"])
     err = res.get("error_frames")
-    log("%s: cycle %s frames (estimated %s%s)", scene, res.get("cycle_frames"), res.get("estimated_cycle_frames"),
-        "" if err is None else f", {err} frames from the annotated period")
+    log(
+        "%s: cycle %s frames (estimated %s%s)",
+        scene,
+        res.get("cycle_frames"),
+        res.get("estimated_cycle_frames"),
+        "" if err is None else f", {err} frames from the annotated period",
+    )
     return res

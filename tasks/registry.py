@@ -19,13 +19,26 @@ def promote_task(p: dict, device: str) -> dict:
         record = promote_device(p, device, tags=_lineage(p))
         mlflow.log_metric("auc_pct", record["auc"])  # the record's AUCs are in percent (jobs/promote.py)
         mlflow.log_metrics({tracking.metric_name("candidate_auc_pct", m): a for m, a in record["candidates"].items()})
-        mlflow.set_tags({"decision": record["alias"], "model_version": record["version"], "ipad.method": record["method"]})
-    prev = (f"; champion was v{record['previous_champion']} at AUC {record['previous_auc']:.1f}"
-            if record["previous_champion"] else "; no champion before")
-    log("promote %s: %s v%s (%s, AUC %.1f among %s) -> %s%s%s", device, record["model"], record["version"],
-        record["method"], record["auc"], ", ".join(f"{m} {a:.1f}" for m, a in record["candidates"].items()),
-        record["alias"], prev, "" if record["usable"] else
-        f"; below promote_min_auc {record['min_auc']:g}: {device} has no usable detector")
+        mlflow.set_tags(
+            {"decision": record["alias"], "model_version": record["version"], "ipad.method": record["method"]}
+        )
+    prev = (
+        f"; champion was v{record['previous_champion']} at AUC {record['previous_auc']:.1f}"
+        if record["previous_champion"]
+        else "; no champion before"
+    )
+    log(
+        "promote %s: %s v%s (%s, AUC %.1f among %s) -> %s%s%s",
+        device,
+        record["model"],
+        record["version"],
+        record["method"],
+        record["auc"],
+        ", ".join(f"{m} {a:.1f}" for m, a in record["candidates"].items()),
+        record["alias"],
+        prev,
+        "" if record["usable"] else f"; below promote_min_auc {record['min_auc']:g}: {device} has no usable detector",
+    )
     return record
 
 

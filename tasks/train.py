@@ -26,8 +26,12 @@ def pretrain_task(p: dict, method: str) -> dict:
     """Fit a method's base model on the pretrain scenes and log it."""
     m = get_method(method, p)
     scenes = pretrain_scenes(p)
-    with tracking.run(f"pretrain {method}", "pretrain", params={"method": method, "scenes": ",".join(scenes),
-                      **m.model_params(), "train": p["train"]}, manifest=p["data"]["manifest"]):
+    with tracking.run(
+        f"pretrain {method}",
+        "pretrain",
+        params={"method": method, "scenes": ",".join(scenes), **m.model_params(), "train": p["train"]},
+        manifest=p["data"]["manifest"],
+    ):
         mlflow.set_tag("ipad.method", method)
         res = pretrain(p, method, _hooks(f"pretrain {method}"))
         mlflow.log_metric("parameters", res["parameters"])
@@ -41,8 +45,13 @@ def pretrain_task(p: dict, method: str) -> dict:
 def adapt_task(p: dict, method: str, device: str) -> dict:
     """Adapt a method's base model to one device (lora | full | refit, as the method declares)."""
     out = adapter_dir(p, method, device)
-    with tracking.run(f"adapt {method} {device}", "adapt", device, params={"method": method,
-                      "adapt": p["adapt"]}, manifest=p["data"]["manifest"]):
+    with tracking.run(
+        f"adapt {method} {device}",
+        "adapt",
+        device,
+        params={"method": method, "adapt": p["adapt"]},
+        manifest=p["data"]["manifest"],
+    ):
         mlflow.set_tag("ipad.method", method)
         info = adapt_to_device(p, method, device, _hooks(f"adapt {method} {device}"))
         mlflow.log_metric("model_bytes", info["bytes"])
@@ -50,6 +59,12 @@ def adapt_task(p: dict, method: str, device: str) -> dict:
             mlflow.log_metric("trainable_params", info["trainable"]["trainable"])
         mlflow.log_artifacts(str(out), artifact_path="adapted")
         lineage.mark_produced(out)
-    log("adapt %s %s: %s adaptation, %d bytes saved%s", method, device, info["adaptation"], info["bytes"],
-        f", {info['trainable']['trainable']} trainable parameters" if "trainable" in info else "")
+    log(
+        "adapt %s %s: %s adaptation, %d bytes saved%s",
+        method,
+        device,
+        info["adaptation"],
+        info["bytes"],
+        f", {info['trainable']['trainable']} trainable parameters" if "trainable" in info else "",
+    )
     return {"device": device, "method": method, "adaptation": info["adaptation"], "bytes": info["bytes"]}

@@ -15,7 +15,7 @@ def frame(i: int, scene_seed: int = 0) -> np.ndarray:
     """A BGR frame whose content encodes its number: a square moving with i, background by scene."""
     f = np.full((H, W, 3), 30 + (3 * i) % 180 + 20 * scene_seed, np.uint8)  # unique per frame
     x = (i * 3) % (W - 8)
-    f[8:16, x:x + 8] = (0, 0, 230)
+    f[8:16, x : x + 8] = (0, 0, 230)
     f[0, 0] = (i % 256, 0, 0)
     return f
 
@@ -27,8 +27,15 @@ def write_frames(folder: Path, n: int, padded: bool = False, scene_seed: int = 0
         cv2.imwrite(str(folder / name), frame(i, scene_seed))
 
 
-def make_ipad_tree(root: Path, scenes=("S01", "R01"), n_train=2, n_test=2, n_frames=40,
-                   padded_scene: str | None = "R01", periods: bool = True) -> Path:
+def make_ipad_tree(
+    root: Path,
+    scenes=("S01", "R01"),
+    n_train=2,
+    n_test=2,
+    n_frames=40,
+    padded_scene: str | None = "R01",
+    periods: bool = True,
+) -> Path:
     """Training videos all normal; test video k has frames [10, 20) anomalous for odd k."""
     for si, scene in enumerate(scenes):
         sd = root / scene
@@ -47,7 +54,8 @@ def make_ipad_tree(root: Path, scenes=("S01", "R01"), n_train=2, n_test=2, n_fra
             for split, n in (("training", n_train), ("testing", n_test)):
                 for v in range(1, n + 1):
                     (sd / "periods" / f"{split}_{v:02d}.json").write_text(
-                        json.dumps({"cycle_starts": list(range(0, n_frames, 10)), "fps": 25.0}))
+                        json.dumps({"cycle_starts": list(range(0, n_frames, 10)), "fps": 25.0})
+                    )
     return root
 
 

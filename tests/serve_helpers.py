@@ -4,7 +4,6 @@ device, fitted on generated footage: what `ipad serve`'s tests and benchmark sco
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import cv2
@@ -16,10 +15,23 @@ from ipad_vad.config import load_params
 
 T, SIZE = 8, (32, 32)
 PARAMS = load_params(Path(__file__).resolve().parents[1] / "params.yaml", "smoke")  # any cwd
-PARAMS = {**PARAMS, "clip": {**PARAMS["clip"], "length": T, "size": list(SIZE)},
-          "methods": {**(PARAMS.get("methods") or {}),
-                      "knn": {**(PARAMS.get("methods") or {}).get("knn", {}), "frames": 4, "size": [16, 16], "cell": 4,
-                              "offset_cell": 0, "retrieve_pool": 1, "shift": 0, "k": 1}}}
+PARAMS = {
+    **PARAMS,
+    "clip": {**PARAMS["clip"], "length": T, "size": list(SIZE)},
+    "methods": {
+        **(PARAMS.get("methods") or {}),
+        "knn": {
+            **(PARAMS.get("methods") or {}).get("knn", {}),
+            "frames": 4,
+            "size": [16, 16],
+            "cell": 4,
+            "offset_cell": 0,
+            "retrieve_pool": 1,
+            "shift": 0,
+            "k": 1,
+        },
+    },
+}
 
 
 def frames(n: int, seed: int, anomaly: tuple[int, int] | None = None, size=SIZE) -> np.ndarray:
@@ -30,7 +42,7 @@ def frames(n: int, seed: int, anomaly: tuple[int, int] | None = None, size=SIZE)
     out = np.repeat(bg[None], n, 0)
     for i in range(n):
         x = 2 + (i % 12) * 2
-        out[i, 10:18, x:x + 6] = (30, 200, 30)
+        out[i, 10:18, x : x + 6] = (30, 200, 30)
         if anomaly and anomaly[0] <= i < anomaly[1]:
             out[i, 2:30, 2:30] = (230, 20, 20)
     return out
@@ -48,8 +60,15 @@ def _clips(video: np.ndarray, clip_len: int = T) -> torch.Tensor:
     return x.unfold(0, clip_len, 1).permute(0, 3, 4, 1, 2).contiguous()  # (n - T + 1, 3, T, H, W)
 
 
-def register_champion(root: Path, device: str, seed: int, threshold_margin: float = 1.0, version_note: str = "",
-                      params: dict | None = None, normal: np.ndarray | None = None) -> str:
+def register_champion(
+    root: Path,
+    device: str,
+    seed: int,
+    threshold_margin: float = 1.0,
+    version_note: str = "",
+    params: dict | None = None,
+    normal: np.ndarray | None = None,
+) -> str:
     """Fit a knn bank on the device's normal footage, calibrate on more of it, register it in the
     active MLflow registry and make it the champion; returns the version. Defaults: the tests' small
     clips (PARAMS) and ``frames(48, seed)``; `params` / `normal` (RGB uint8 (n, H, W, 3) at the
@@ -71,13 +90,29 @@ def register_champion(root: Path, device: str, seed: int, threshold_margin: floa
     with torch.no_grad():
         descriptors = [model.descriptor(c) for c in _clips(normal[:bank_end], t).split(256)]
         model.set_bank(torch.cat(descriptors))
-        held = torch.cat([model(c)["distance"] for c in
-                          _clips(np.concatenate([normal[bank_end - t + 2:], normal[:20 + t - T]]), t).split(256)]).numpy()
+        held = torch.cat(
+            [
+                model(c)["distance"]
+                for c in _clips(np.concatenate([normal[bank_end - t + 2 :], normal[: 20 + t - T]]), t).split(256)
+            ]
+        ).numpy()
     mu, sd = float(held.mean()), float(held.std() or 1.0)
     z = (held - mu) / sd
-    cal = Calibration(method="knn", threshold=float(z.max() + threshold_margin), false_alarm_rate=0.01,
-                      components=("distance",), means=(mu,), stds=(sd,), weights=(1.0,), clip_len=t,
-                      frame_size=size, source_size=size, min_frames=2, merge_gap=3, n_frames=len(held))
+    cal = Calibration(
+        method="knn",
+        threshold=float(z.max() + threshold_margin),
+        false_alarm_rate=0.01,
+        components=("distance",),
+        means=(mu,),
+        stds=(sd,),
+        weights=(1.0,),
+        clip_len=t,
+        frame_size=size,
+        source_size=size,
+        min_frames=2,
+        merge_gap=3,
+        n_frames=len(held),
+    )
     folder = Path(root) / f"model-{device}-{seed}{version_note}"
     folder.mkdir(parents=True, exist_ok=True)
     method.save(model, folder / "model.pt")
@@ -85,8 +120,14 @@ def register_champion(root: Path, device: str, seed: int, threshold_margin: floa
     name = device_model_name(device)
     tracking.configure()
     with tracking.run(f"serve test {device}", "adapt", device, params={"seed": seed}):
-        v = log_scorer(name, _clips(normal[:t + 1], t).numpy(), folder / "model.pt", None, tags={"scene": device, "auc": 0.9},
-                       calibration=folder / "calibration.json")
+        v = log_scorer(
+            name,
+            _clips(normal[: t + 1], t).numpy(),
+            folder / "model.pt",
+            None,
+            tags={"scene": device, "auc": 0.9},
+            calibration=folder / "calibration.json",
+        )
     mlflow.MlflowClient().set_registered_model_alias(name, "champion", v.version)
     return str(v.version)
 
@@ -109,9 +150,21 @@ def register_lora_champions(root: Path, devices: dict[str, int], steps: int = 20
     except ImportError:  # benchmarks import this file with tests/ on the path
         from helpers import ArraySource
 
-    params = {**PARAMS, "methods": {**PARAMS["methods"], "feature_bank": {
-        **PARAMS["methods"].get("feature_bank", {}), "steps": steps, "adapt_steps": adapt_steps, "frames": 3,
-        "batch_frames": 8, "cells": 64, "adaptation": "lora"}}}
+    params = {
+        **PARAMS,
+        "methods": {
+            **PARAMS["methods"],
+            "feature_bank": {
+                **PARAMS["methods"].get("feature_bank", {}),
+                "steps": steps,
+                "adapt_steps": adapt_steps,
+                "frames": 3,
+                "batch_frames": 8,
+                "cells": 64,
+                "adaptation": "lora",
+            },
+        },
+    }
     method = get_method("feature_bank", params)
     quiet = FitHooks(progress=False)
 
@@ -127,15 +180,34 @@ def register_lora_champions(root: Path, devices: dict[str, int], steps: int = 20
     versions = {}
     for device, seed in devices.items():
         adapted = root / f"fb-{device}"
-        adapt(method, root / "fb-base" / "model.pt", dataset([frames(40, seed), frames(30, seed + 50)]), adapted,
-              fin.train_settings(params), quiet, fin.lora_settings())
+        adapt(
+            method,
+            root / "fb-base" / "model.pt",
+            dataset([frames(40, seed), frames(30, seed + 50)]),
+            adapted,
+            fin.train_settings(params),
+            quiet,
+            fin.lora_settings(),
+        )
         _, model = load_adapted(adapted)
         with torch.no_grad():
             held = model(_clips(frames(48, seed + 7)))["distance"].numpy()
         mu, sd = float(held.mean()), float(held.std() or 1.0)
-        cal = Calibration(method="feature_bank", threshold=float((held.max() - mu) / sd + 1.0), false_alarm_rate=0.01,
-                          components=("distance",), means=(mu,), stds=(sd,), weights=(1.0,), clip_len=T,
-                          frame_size=SIZE, source_size=SIZE, min_frames=2, merge_gap=3, n_frames=len(held))
+        cal = Calibration(
+            method="feature_bank",
+            threshold=float((held.max() - mu) / sd + 1.0),
+            false_alarm_rate=0.01,
+            components=("distance",),
+            means=(mu,),
+            stds=(sd,),
+            weights=(1.0,),
+            clip_len=T,
+            frame_size=SIZE,
+            source_size=SIZE,
+            min_frames=2,
+            merge_gap=3,
+            n_frames=len(held),
+        )
         write_json(adapted.parent / f"fb-{device}-calibration.json", cal.to_dict())
         versions[device] = register_lora_again(root, device)
     return versions
@@ -151,7 +223,13 @@ def register_lora_again(root: Path, device: str) -> str:
 
     root, name = Path(root), device_model_name(device)
     with tracking.run(f"serve test {device} (LoRA)", "adapt", device):
-        v = log_scorer(name, _clips(frames(T + 1, 0)).numpy(), root / "fb-base" / "model.pt", root / f"fb-{device}",
-                       tags={"scene": device, "auc": 0.9}, calibration=root / f"fb-{device}-calibration.json")
+        v = log_scorer(
+            name,
+            _clips(frames(T + 1, 0)).numpy(),
+            root / "fb-base" / "model.pt",
+            root / f"fb-{device}",
+            tags={"scene": device, "auc": 0.9},
+            calibration=root / f"fb-{device}-calibration.json",
+        )
     mlflow.MlflowClient().set_registered_model_alias(name, "champion", v.version)
     return str(v.version)

@@ -34,8 +34,9 @@ PATCH_FRAMES = range(30, 46)
 
 def _render(video: int) -> np.ndarray:
     cfg = SynthConfig.from_params(P["synth"])
-    return np.stack(render_video(VideoPlan(SCENE, "training", video, cfg.train_cycles, {}, "normal"), cfg.render,
-                                 cfg.seed).frames)
+    return np.stack(
+        render_video(VideoPlan(SCENE, "training", video, cfg.train_cycles, {}, "normal"), cfg.render, cfg.seed).frames
+    )
 
 
 def _write_folder(folder, frames):
@@ -62,8 +63,14 @@ def device(tmp_path_factory):
     data = ClipDataset([VideoRecord(ArraySource(f)) for f in train], clip_len=T, stride=1)
     model = method.fit(data, tmp, TrainSettings(fraction=1.0), FitHooks(progress=False)).model
     calib = ClipDataset([VideoRecord(ArraySource(_render(3)))], clip_len=T, stride=1)
-    cal = fit_calibration("knn", score_clips(method, model, calib, batch_size=16), method.weights(), 0.01,
-                          clip_len=T, frame_size=tuple(P["clip"]["size"]))
+    cal = fit_calibration(
+        "knn",
+        score_clips(method, model, calib, batch_size=16),
+        method.weights(),
+        0.01,
+        clip_len=T,
+        frame_size=tuple(P["clip"]["size"]),
+    )
     anomalous = _render(4)
     for i in PATCH_FRAMES:
         anomalous[i, PATCH[0], PATCH[1]] = (230, 20, 230)
@@ -73,7 +80,9 @@ def device(tmp_path_factory):
 
 def _overlap(box, patch=PATCH) -> int:
     x0, y0, x1, y1 = box
-    return max(0, min(x1, patch[1].stop) - max(x0, patch[1].start)) * max(0, min(y1, patch[0].stop) - max(y0, patch[0].start))
+    return max(0, min(x1, patch[1].stop) - max(x0, patch[1].start)) * max(
+        0, min(y1, patch[0].stop) - max(y0, patch[0].start)
+    )
 
 
 def test_the_bank_keeps_where_each_clip_came_from(device, tmp_path):
@@ -88,7 +97,7 @@ def test_the_bank_keeps_where_each_clip_came_from(device, tmp_path):
     assert torch.equal(again.bank_frame, model.bank_frame)
     old = {k: v for k, v in model.state_dict().items() if k != "bank_frame"}  # a model saved before issue 26
     assert (method.from_state(old).bank_frame == -1).all()
-    assert torch.equal(model.without_recording(0).bank_frame, model.bank_frame[n // 2:])
+    assert torch.equal(model.without_recording(0).bank_frame, model.bank_frame[n // 2 :])
 
 
 def test_region_box_is_the_connected_hot_cells_around_the_maximum():
@@ -103,8 +112,15 @@ def test_an_alert_names_the_region_of_the_injected_patch_and_the_nearest_normal_
     method, model, cal, tmp = device
     scorer = LoadedScorer(method, model, cal, "models:/ipad-vad-R01/7", "7")
     out = tmp / "scores"
-    res = score_footage(scorer, tmp / "cam", out, "cam", batch_clips=4, amp=False,
-                        normal_frame=manifest_normal_frames(tmp / "manifest.parquet", SCENE))
+    res = score_footage(
+        scorer,
+        tmp / "cam",
+        out,
+        "cam",
+        batch_clips=4,
+        amp=False,
+        normal_frame=manifest_normal_frames(tmp / "manifest.parquet", SCENE),
+    )
     assert res["device"] == "R01" and res["alerts"], res
     alert = max(res["alerts"], key=lambda a: a["peak_score"])
     assert PATCH_FRAMES.start - 8 <= alert["peak_frame"] < PATCH_FRAMES.stop + 8
@@ -136,7 +152,9 @@ def test_without_device_footage_or_a_map_the_alert_says_what_is_missing(device):
     assert get(-1, 5)[0] is None and "saved before" in get(-1, 5)[1]
     assert get(9, 5)[0] is None and "not in the manifest" in get(9, 5)[1]
     assert get(1, 20)[0].shape == (64, 64, 3)
-    assert device_of_uri("models:/ipad-vad-base-knn/1") is None and device_of_uri("models:/ipad-vad-R03@champion") == "R03"
+    assert (
+        device_of_uri("models:/ipad-vad-base-knn/1") is None and device_of_uri("models:/ipad-vad-R03@champion") == "R03"
+    )
 
 
 def test_a_marked_false_alarm_becomes_training_footage_and_the_refitted_bank_no_longer_alerts_on_it(device):
@@ -147,22 +165,37 @@ def test_a_marked_false_alarm_becomes_training_footage_and_the_refitted_bank_no_
 
     method, model, cal, tmp = device
     out = tmp / "scores3"
-    res = score_footage(LoadedScorer(method, model, cal, "models:/ipad-vad-R01/7", "7"), tmp / "cam", out, "cam",
-                        batch_clips=4, amp=False)
+    res = score_footage(
+        LoadedScorer(method, model, cal, "models:/ipad-vad-R01/7", "7"),
+        tmp / "cam",
+        out,
+        "cam",
+        batch_clips=4,
+        amp=False,
+    )
     false = [a for a in res["alerts"] if a["end"] < PATCH_FRAMES.start - 8]
     assert false, "this footage has a false alert before the patch (the test needs one)"
     for a in false:
         mark_alert(out, a["alert_id"], "false_alarm", tmp / "data")
     assert {a.id for a in list_alerts(out)} >= {a["alert_id"] for a in false}
     exp = export_marks(out, tmp / "data")
-    assert not exp.failed and [e["as"] for e in exp.exported] == [f"R01/training/{3 + i:02d}" for i in range(len(false))]
+    assert not exp.failed and [e["as"] for e in exp.exported] == [
+        f"R01/training/{3 + i:02d}" for i in range(len(false))
+    ]
     assert {r["as"] for r in exp.report.imported} == {e["as"] for e in exp.exported}
     folders = sorted((tmp / "data" / SCENE / "training" / "frames").iterdir())
     T = method.clip_len
     videos = [VideoRecord(JpegFolderSource(f)) for f in folders]
-    refit = method.fit(ClipDataset(videos, clip_len=T, stride=1), tmp, TrainSettings(fraction=1.0),
-                       FitHooks(progress=False)).model
-    again = score_footage(LoadedScorer(method, refit, cal, "models:/ipad-vad-R01/8", "8"), tmp / "cam",
-                          tmp / "scores4", "cam", batch_clips=4, amp=False)
+    refit = method.fit(
+        ClipDataset(videos, clip_len=T, stride=1), tmp, TrainSettings(fraction=1.0), FitHooks(progress=False)
+    ).model
+    again = score_footage(
+        LoadedScorer(method, refit, cal, "models:/ipad-vad-R01/8", "8"),
+        tmp / "cam",
+        tmp / "scores4",
+        "cam",
+        batch_clips=4,
+        amp=False,
+    )
     assert not [a for a in again["alerts"] if a["end"] < PATCH_FRAMES.start - 8], again["alerts"]
     assert any(_overlap(a["evidence"]["region"]["box"]) > 0 for a in again["alerts"])

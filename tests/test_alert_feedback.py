@@ -29,18 +29,31 @@ def scored(tmp_path):
     import_source(tmp_path / "src", tmp_path / "data")
     scores = tmp_path / "scores"
     scores.mkdir()
-    alerts = [{"start": 10, "end": 14, "peak_frame": 12, "peak_score": 5.0, "hot_frames": 5, "alert_id": "cam01:1"},
-              {"start": 40, "end": 41, "peak_frame": 40, "peak_score": 3.0, "hot_frames": 2, "alert_id": "cam01:2"}]
-    (scores / "cam01.alerts.json").write_text(json.dumps(
-        {"path": str(cam), "device": "R01", "model_uri": "models:/ipad-vad-R01/4", "model_version": "4",
-         "fps": 2.0, "alerts": alerts}))
+    alerts = [
+        {"start": 10, "end": 14, "peak_frame": 12, "peak_score": 5.0, "hot_frames": 5, "alert_id": "cam01:1"},
+        {"start": 40, "end": 41, "peak_frame": 40, "peak_score": 3.0, "hot_frames": 2, "alert_id": "cam01:2"},
+    ]
+    (scores / "cam01.alerts.json").write_text(
+        json.dumps(
+            {
+                "path": str(cam),
+                "device": "R01",
+                "model_uri": "models:/ipad-vad-R01/4",
+                "model_version": "4",
+                "fps": 2.0,
+                "alerts": alerts,
+            }
+        )
+    )
     return tmp_path, scores
 
 
 def test_marks_become_training_and_labelled_test_footage_through_the_import(scored):
     tmp, scores = scored
     assert [(a.id, a.device, a.start, a.end, a.model_version) for a in list_alerts(scores)] == [
-        ("cam01:1", "R01", 10, 14, "4"), ("cam01:2", "R01", 40, 41, "4")]
+        ("cam01:1", "R01", 10, 14, "4"),
+        ("cam01:2", "R01", 40, 41, "4"),
+    ]
     mark_alert(scores, "cam01:1", "false_alarm", tmp / "data")
     mark_alert(scores, "cam01:2", "confirmed", tmp / "data", note="part jammed")
     res = export_marks(scores, tmp / "data", FeedbackSettings(context_frames=8))
@@ -79,7 +92,22 @@ def test_bad_input_is_one_line_and_changes_nothing(scored, tmp_path):
         mark_alert(scores, "cam01:1", "confirmed", tmp / "data")
     assert not marks.exists()
     before = sorted(p.relative_to(tmp) for p in (tmp / "data").rglob("*"))
-    r = subprocess.run([sys.executable, "-m", "ipad_vad.cli", "alerts", "false-alarm", "cam01:9", "--scores",
-                        str(scores), "--data", str(tmp / "data")], capture_output=True, text=True, cwd=tmp_path)
+    r = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "ipad_vad.cli",
+            "alerts",
+            "false-alarm",
+            "cam01:9",
+            "--scores",
+            str(scores),
+            "--data",
+            str(tmp / "data"),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+    )
     assert r.returncode == 2 and r.stderr.count("\n") == 1 and "no alert 'cam01:9'" in r.stderr, r.stderr
     assert sorted(p.relative_to(tmp) for p in (tmp / "data").rglob("*")) == before and not marks.exists()

@@ -41,8 +41,12 @@ def test_calibration_statistics_and_threshold_by_hand():
     with pytest.raises(ValueError, match="false_alarm_rate"):
         fit_calibration("ipad_vad", {"recon_error": r, "period_error": ep}, WEIGHTS, 0.0)
     # a component with weight 0 is left out of the score and its statistics
-    alone = fit_calibration("ipad_vad", {"recon_error": r, "period_error": ep}, {"recon_error": 1, "period_error": 0}, 0.25)
-    assert alone.components == ("recon_error",) and np.allclose(alone.score({"recon_error": r}), (r - r.mean()) / r.std())
+    alone = fit_calibration(
+        "ipad_vad", {"recon_error": r, "period_error": ep}, {"recon_error": 1, "period_error": 0}, 0.25
+    )
+    assert alone.components == ("recon_error",) and np.allclose(
+        alone.score({"recon_error": r}), (r - r.mean()) / r.std()
+    )
 
 
 def test_reconstruction_only_calibration_ranks_like_scene_norm():
@@ -79,7 +83,7 @@ def _frames(n=60, seed=0):
     out = np.repeat(bg[None], n, 0)
     for i in range(n):
         x = 2 + (i % 12) * 2
-        out[i, 10:18, x:x + 6] = (200, 30, 30) if 30 <= i < 38 else (30, 200, 30)
+        out[i, 10:18, x : x + 6] = (200, 30, 30) if 30 <= i < 38 else (30, 200, 30)
     return out
 
 
@@ -87,9 +91,23 @@ def _frames(n=60, seed=0):
 def model_and_cal():
     torch.manual_seed(0)
     m = METHOD.build().eval()
-    cal = Calibration(method="ipad_vad", threshold=0.5, false_alarm_rate=0.01, components=("recon_error", "period_error"),
-                      means=(20.0, 10.0), stds=(2.0, 5.0), weights=(0.5, 0.5), n_classes=m.period_head.n_classes,
-                      window=5, period_step=16.7, clip_len=T, frame_size=SIZE, source_size=SIZE, min_frames=2, merge_gap=3)
+    cal = Calibration(
+        method="ipad_vad",
+        threshold=0.5,
+        false_alarm_rate=0.01,
+        components=("recon_error", "period_error"),
+        means=(20.0, 10.0),
+        stds=(2.0, 5.0),
+        weights=(0.5, 0.5),
+        n_classes=m.period_head.n_classes,
+        window=5,
+        period_step=16.7,
+        clip_len=T,
+        frame_size=SIZE,
+        source_size=SIZE,
+        min_frames=2,
+        merge_gap=3,
+    )
     return m, cal
 
 
@@ -160,6 +178,7 @@ def test_a_grey_video_is_refused_like_a_grey_frame_folder(tmp_path):
     Grey is what the file stores, for folders and videos alike: a grey pixel format is refused, naming
     the file, whether read whole or followed; a colour video is scored even when its first frame is
     grey (all black here), as a 3-channel JPEG of a grey scene is."""
+
     def write(path, fourcc, colour, frames):
         w = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*fourcc), 5.0, SIZE[::-1], isColor=colour)
         for f in frames:
@@ -168,8 +187,11 @@ def test_a_grey_video_is_refused_like_a_grey_frame_folder(tmp_path):
 
     frames = _frames(20)
     write(tmp_path / "grey.mkv", "FFV1", False, frames)
-    with pytest.raises(DataError, match=r"grey\.mkv: expected a colour \(3-channel\) frame, got 1 channel\(s\) "
-                                        r"\(a grey video: pixel format 'Y800'\)"):
+    with pytest.raises(
+        DataError,
+        match=r"grey\.mkv: expected a colour \(3-channel\) frame, got 1 channel\(s\) "
+        r"\(a grey video: pixel format 'Y800'\)",
+    ):
         open_footage(tmp_path / "grey.mkv", SIZE)
     with pytest.raises(DataError, match=r"grey\.mkv: expected a colour \(3-channel\) frame, got 1 channel"):
         open_footage(tmp_path / "grey.mkv", SIZE, follow=True, poll_s=0.01, idle_timeout=0.1)
@@ -210,7 +232,9 @@ def test_follow_a_filling_folder_scores_like_the_finished_folder(model_and_cal, 
     th.join()
     assert s.frames_seen == len(frames)
     finished = StreamScorer(METHOD, model, cal, batch_clips=5)
-    ref = [g.score for f in open_footage(folder, SIZE).frames for g in finished.push(f)] + [g.score for g in finished.close()]
+    ref = [g.score for f in open_footage(folder, SIZE).frames for g in finished.push(f)] + [
+        g.score for g in finished.close()
+    ]
     assert np.allclose(got, ref, atol=1e-4) and len(got) == len(frames) - T + 1
 
 
@@ -276,8 +300,18 @@ def test_score_footage_takes_fps_and_labels_from_the_manifest_and_always_writes_
     labels[30:38] = 1
     np.save(tmp_path / "01.npy", labels)
     manifest = tmp_path / "manifest.parquet"
-    pd.DataFrame([{"scene": "S01", "split": "testing", "video": "01", "fps": 2.0, "frames_dir": str(folder),
-                   "label_path": str(tmp_path / "01.npy")}]).to_parquet(manifest)
+    pd.DataFrame(
+        [
+            {
+                "scene": "S01",
+                "split": "testing",
+                "video": "01",
+                "fps": 2.0,
+                "frames_dir": str(folder),
+                "label_path": str(tmp_path / "01.npy"),
+            }
+        ]
+    ).to_parquet(manifest)
     ctx = manifest_context(manifest, folder)
     assert ctx.fps == 2.0 and ctx.labels.tolist() == labels.tolist()
     assert manifest_context(manifest, tmp_path).fps is None  # not a manifest video: nothing known

@@ -19,8 +19,9 @@ pytestmark = pytest.mark.slow
 def test_full_pipeline_flow_with_fan_out(tmp_path, monkeypatch):
     import subprocess
 
-    subprocess.run([sys.executable, str(ROOT / "scripts/smoke_params.py"), "smoke", str(tmp_path / "params.yaml")],
-                   check=True)
+    subprocess.run(
+        [sys.executable, str(ROOT / "scripts/smoke_params.py"), "smoke", str(tmp_path / "params.yaml")], check=True
+    )
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
     monkeypatch.delenv("IPAD_PIPELINE_ID", raising=False)
@@ -51,7 +52,14 @@ def test_full_pipeline_flow_with_fan_out(tmp_path, monkeypatch):
         assert sum(c.startswith("**") for c in cells) >= 1
         assert not any(r.split(" | ")[col].startswith("**") for r in rows if "alone" in r)
     for scene in ("S01", "S02", "R01"):
-        assert (tmp_path / "data/prepared" / ("devices" if scene == "R01" else "pretrain") / "periods" / scene / "periods.json").is_file()
+        assert (
+            tmp_path
+            / "data/prepared"
+            / ("devices" if scene == "R01" else "pretrain")
+            / "periods"
+            / scene
+            / "periods.json"
+        ).is_file()
     client = mlflow.MlflowClient(tracking_uri=os.environ["MLFLOW_TRACKING_URI"])
     assert str(client.get_model_version_by_alias("ipad-vad-R01", "champion").version) == "1"
     # the flow made its own pipeline id: one MLflow parent run, ended FINISHED with the mean AUC per method
@@ -73,8 +81,9 @@ def test_a_failing_stage_ends_the_mlflow_parent_run_failed(tmp_path, monkeypatch
     run ends FAILED instead of staying "Running" forever."""
     import subprocess
 
-    subprocess.run([sys.executable, str(ROOT / "scripts/smoke_params.py"), "smoke", str(tmp_path / "params.yaml")],
-                   check=True)
+    subprocess.run(
+        [sys.executable, str(ROOT / "scripts/smoke_params.py"), "smoke", str(tmp_path / "params.yaml")], check=True
+    )
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
     monkeypatch.delenv("IPAD_PIPELINE_ID", raising=False)

@@ -13,7 +13,7 @@ from ipad_vad.data.manifest import build_manifest
 from ipad_vad.data.video_reader import VideoFileSource
 from ipad_vad.errors import DataError
 
-from .helpers import make_ipad_tree, write_frames, write_video
+from .helpers import make_ipad_tree, write_video
 
 
 def _video_tree(src: Path) -> None:
@@ -30,7 +30,11 @@ def test_import_video_folder_into_ipad_layout(tmp_path):
     _video_tree(src)
     rep = import_source(src, out)
     assert not rep.quarantined
-    assert sorted(r["as"] for r in rep.imported) == ["conveyor/testing/01", "conveyor/training/01", "conveyor/training/02"]
+    assert sorted(r["as"] for r in rep.imported) == [
+        "conveyor/testing/01",
+        "conveyor/training/01",
+        "conveyor/training/02",
+    ]
     # numbered in file-name order: evening < morning
     sources = json.loads((out / "conveyor/sources.json").read_text())
     assert sources["training/01"]["source"].endswith("evening.mkv") and sources["training/01"]["n_frames"] == 25
@@ -40,6 +44,7 @@ def test_import_video_folder_into_ipad_layout(tmp_path):
     assert test.source.endswith("jam.mkv") and test.fps == pytest.approx(25.0)
     # the frames written decode back to what decord read from the video (JPEG q95: close)
     from ipad_vad.data.frames import JpegFolderSource
+
     a = JpegFolderSource(out / "conveyor/training/frames/02").read(range(30)).astype(int)
     b = VideoFileSource(src / "conveyor/training/morning.mkv").read(range(30)).astype(int)
     assert np.abs(a - b).mean() < 4  # JPEG q95 on tiny, sharp-edged frames
@@ -122,7 +127,9 @@ def test_import_ipad_tree_quarantines_bad_videos(tmp_path):
 
 def _ipad(*args, cwd):
     env = dict(os.environ, COLUMNS="200")
-    return subprocess.run([sys.executable, "-m", "ipad_vad.cli", *args], cwd=cwd, capture_output=True, text=True, env=env)
+    return subprocess.run(
+        [sys.executable, "-m", "ipad_vad.cli", *args], cwd=cwd, capture_output=True, text=True, env=env
+    )
 
 
 def test_cli_import_validate_info(tmp_path):
@@ -134,8 +141,17 @@ def test_cli_import_validate_info(tmp_path):
     r = _ipad("data", "import", str(src), "--out", "data/ipad", cwd=tmp_path)
     assert r.returncode == 0, r.stderr
     assert "quarantined 1" in r.stdout and f"{src}/conveyor/training/[v2] bad.mp4" in r.stdout, r.stdout
-    r = _ipad("data", "validate", "--root", "data/ipad", "--manifest", "data/manifest.parquet",
-              "--report-dir", "reports/validation", cwd=tmp_path)
+    r = _ipad(
+        "data",
+        "validate",
+        "--root",
+        "data/ipad",
+        "--manifest",
+        "data/manifest.parquet",
+        "--report-dir",
+        "reports/validation",
+        cwd=tmp_path,
+    )
     assert r.returncode == 0, r.stdout + r.stderr
     assert "all checks passed" in r.stdout
     r = _ipad("data", "info", "--manifest", "data/manifest.parquet", cwd=tmp_path)
@@ -210,7 +226,10 @@ def test_corrected_labels_are_new_data_for_video_files_and_ipad_trees(tmp_path):
     assert [r["as"] for r in rep.relabelled] == ["conveyor/testing/01"] and "jam.npy" in rep.relabelled[0]["labels"]
     assert np.array_equal(np.load(out / "conveyor/test_label/001.npy"), fixed)
     assert rep.path == out / "import_report.json"  # a new data version carries its report
-    assert sorted((p.relative_to(out), p.stat().st_mtime_ns) for p in (out / "conveyor/testing").rglob("*")) == frames_before
+    assert (
+        sorted((p.relative_to(out), p.stat().st_mtime_ns) for p in (out / "conveyor/testing").rglob("*"))
+        == frames_before
+    )
     again = import_source(src, out)
     assert not again.relabelled and len(again.unchanged) == 3
     bad = np.zeros(31, np.uint8)  # a corrected file of the wrong length is refused, the old labels kept
@@ -236,14 +255,20 @@ def test_a_video_file_may_be_in_one_split_only(tmp_path):
     _video_tree(src)
     import_source(src, out)
     (src / "conveyor" / "training" / "jam_again.mkv").write_bytes((src / "conveyor" / "test" / "jam.mkv").read_bytes())
-    (src / "conveyor" / "training" / "morning_copy.mkv").write_bytes((src / "conveyor" / "training" / "morning.mkv").read_bytes())
+    (src / "conveyor" / "training" / "morning_copy.mkv").write_bytes(
+        (src / "conveyor" / "training" / "morning.mkv").read_bytes()
+    )
     rep = import_source(src, out)
     assert not rep.imported
     (q,) = rep.quarantined
     assert q["path"].endswith("jam_again.mkv")
     assert "testing/01" in q["reason"] and "one split only" in q["reason"]
-    assert sorted(r["as"] for r in rep.unchanged) == ["conveyor/testing/01", "conveyor/training/01",
-                                                        "conveyor/training/02", "conveyor/training/02"]
+    assert sorted(r["as"] for r in rep.unchanged) == [
+        "conveyor/testing/01",
+        "conveyor/training/01",
+        "conveyor/training/02",
+        "conveyor/training/02",
+    ]
 
 
 def test_a_second_import_into_the_same_folder_is_refused_naming_who_holds_it(tmp_path):
@@ -256,17 +281,28 @@ def test_a_second_import_into_the_same_folder_is_refused_naming_who_holds_it(tmp
 
     src, out = tmp_path / "footage", tmp_path / "data"
     _video_tree(src)
-    holder = subprocess.Popen([sys.executable, "-c", textwrap.dedent(f"""
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            textwrap.dedent(f"""
         import time
         from ipad_vad.data.import_lock import import_lock
         with import_lock({str(out)!r}, "ipad data import other-footage"):
             print("held", flush=True)
             time.sleep(120)
-        """)], stdout=subprocess.PIPE, text=True)
+        """),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert holder.stdout.readline().strip() == "held"
-        with pytest.raises(DataError, match=f"another import is writing into this folder "
-                                            f"\\(ipad data import other-footage - process {holder.pid} on "):
+        with pytest.raises(
+            DataError,
+            match=f"another import is writing into this folder "
+            f"\\(ipad data import other-footage - process {holder.pid} on ",
+        ):
             import_source(src, out)
         assert not (out / "conveyor").exists()  # nothing written by the refused import
     finally:
@@ -283,12 +319,19 @@ def test_ingest_with_a_missing_landing_folder_is_one_line(tmp_path):
     """Issue 16 (7): the error is checked before the retraining flow starts, so it is not buried under
     a failed flow run's logs."""
     env = dict(os.environ, COLUMNS="200")
-    r = subprocess.run([sys.executable, "-m", "flows.cli", "ingest", str(tmp_path / "nowhere"), "--no-commit"],
-                       cwd=Path(__file__).resolve().parents[1], capture_output=True, text=True, env=env)
+    r = subprocess.run(
+        [sys.executable, "-m", "flows.cli", "ingest", str(tmp_path / "nowhere"), "--no-commit"],
+        cwd=Path(__file__).resolve().parents[1],
+        capture_output=True,
+        text=True,
+        env=env,
+    )
     lines = [ln for ln in (r.stdout + r.stderr).splitlines() if ln.strip()]
     assert r.returncode == 2
-    assert lines == [f"error: {tmp_path / 'nowhere'}: landing folder does not exist (cameras drop footage at "
-                     "<landing>/<device>/[<split>/]<name>.mp4)"]
+    assert lines == [
+        f"error: {tmp_path / 'nowhere'}: landing folder does not exist (cameras drop footage at "
+        "<landing>/<device>/[<split>/]<name>.mp4)"
+    ]
 
 
 FAULT_POINTS = ("journal-written", "frame-written", "frames-renamed", "labels-written", "periods-written", "recorded")
@@ -296,8 +339,11 @@ FAULT_POINTS = ("journal-written", "frame-written", "frames-renamed", "labels-wr
 
 def _tree_bytes(root: Path) -> dict:
     """Every file of a data folder and its bytes, but the import report (which describes a run)."""
-    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*"))
-            if p.is_file() and p.name != "import_report.json"}
+    return {
+        str(p.relative_to(root)): p.read_bytes()
+        for p in sorted(root.rglob("*"))
+        if p.is_file() and p.name != "import_report.json"
+    }
 
 
 @pytest.mark.parametrize("kind", ["videos", pytest.param("ipad_tree", marks=pytest.mark.slow)])
@@ -315,12 +361,22 @@ def test_an_import_killed_at_any_write_point_is_completed_by_the_next_one(tmp_pa
     expected = _tree_bytes(reference)
     runs = 0
     for point in FAULT_POINTS:
-        for nth in ((1, 3) if point in ("frame-written", "recorded") else (2,)):  # first / later video
+        for nth in (1, 3) if point in ("frame-written", "recorded") else (2,):  # first / later video
             out = tmp_path / f"out-{point}-{nth}"
             env = dict(os.environ, IPAD_FAULT=f"{point}:{nth}")
-            r = subprocess.run([sys.executable, "-c", "import sys; from ipad_vad.data.importer import import_source; "
-                                "import_source(sys.argv[1], sys.argv[2])", str(src), str(out)],
-                               env=env, capture_output=True, text=True)
+            r = subprocess.run(
+                [
+                    sys.executable,
+                    "-c",
+                    "import sys; from ipad_vad.data.importer import import_source; "
+                    "import_source(sys.argv[1], sys.argv[2])",
+                    str(src),
+                    str(out),
+                ],
+                env=env,
+                capture_output=True,
+                text=True,
+            )
             assert r.returncode in (0, 137), r.stderr  # 0: this point is reached fewer than nth times here
             runs += r.returncode == 137
             rep = import_source(src, out)
@@ -422,14 +478,20 @@ def test_a_full_disk_stops_the_import_with_one_line_naming_the_path_and_the_repo
     reference = tmp_path / "reference"
     import_source(src, reference)
     env = dict(os.environ, COLUMNS="200", IPAD_FAULT="frame-written:40:enospc")  # frame 9 of evening
-    r = subprocess.run([sys.executable, "-m", "ipad_vad.cli", "data", "import", str(src), "--out", "data"],
-                       cwd=tmp_path, capture_output=True, text=True, env=env)
+    r = subprocess.run(
+        [sys.executable, "-m", "ipad_vad.cli", "data", "import", str(src), "--out", "data"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        env=env,
+    )
     out = tmp_path / "data"
     assert r.returncode == 2, r.stdout + r.stderr
     assert r.stderr.strip().splitlines() == [
         "error: data/conveyor/training/frames/01: no space left on device (the disk is full) while writing "
         "frame 9.jpg; the import stopped: 1 video(s) imported and 0 relabelled before are kept (listed in "
-        "data/import_report.json), what was half written is undone; free space and run the same import again"]
+        "data/import_report.json), what was half written is undone; free space and run the same import again"
+    ]
     assert "imported 1, relabelled 0, unchanged 0, quarantined 0" in r.stdout and "Traceback" not in r.stdout + r.stderr
     written = json.loads((out / "import_report.json").read_text())
     assert [x["as"] for x in written["imported"]] == ["conveyor/testing/01"]
@@ -440,8 +502,15 @@ def test_a_full_disk_stops_the_import_with_one_line_naming_the_path_and_the_repo
     assert _tree_bytes(out) == _tree_bytes(reference)
 
 
-@pytest.mark.parametrize("kind,point", [("videos", "journal-written:2"), ("videos", "labels-written:1"),
-                                        ("ipad_tree", "frame-written:30"), ("ipad_tree", "periods-written:2")])
+@pytest.mark.parametrize(
+    "kind,point",
+    [
+        ("videos", "journal-written:2"),
+        ("videos", "labels-written:1"),
+        ("ipad_tree", "frame-written:30"),
+        ("ipad_tree", "periods-written:2"),
+    ],
+)
 def test_a_full_disk_at_any_write_leaves_the_data_folder_consistent(tmp_path, monkeypatch, kind, point):
     """Issue 29 (5), in-process at other write points: DiskFull (a DataError: one line) naming the file,
     nothing half-written, the report lists exactly what is in the folder, the next import completes it."""

@@ -17,8 +17,16 @@ from ipad_vad.models.infp.wide_resnet import WideResNetEncoder, load_encoder_che
 from ipad_vad.train.losses import gradient_loss, prediction_loss
 
 SMOKE = load_params("params.yaml", "smoke")
-TINY = INFPConfig(size=(16, 16), widths=(4, 8, 8, 8), blocks=(1, 1, 1, 1), merged=(4, 8, 8), decoder=(8, 4, 4),
-                  frequency_reduction=2, attention_reduction=2, filter_reduction=2)
+TINY = INFPConfig(
+    size=(16, 16),
+    widths=(4, 8, 8, 8),
+    blocks=(1, 1, 1, 1),
+    merged=(4, 8, 8),
+    decoder=(8, 4, 4),
+    frequency_reduction=2,
+    attention_reduction=2,
+    filter_reduction=2,
+)
 
 
 @pytest.mark.parametrize("fusion,filt", [(True, True), (False, False), (True, False), (False, True)])
@@ -50,7 +58,9 @@ def test_the_fft_branch_splits_real_and_imaginary_parts_and_inverts_exactly():
     hand = np.zeros((2, 3), complex)
     for u in range(2):
         for v in range(3):
-            hand[u, v] = sum(xs[h, w] * np.exp(-2j * np.pi * (u * h / 2 + v * w / 4)) for h in range(2) for w in range(4))
+            hand[u, v] = sum(
+                xs[h, w] * np.exp(-2j * np.pi * (u * h / 2 + v * w / 4)) for h in range(2) for w in range(4)
+            )
     hand /= np.sqrt(8)
     assert np.allclose(a[0, 0].numpy(), hand.real, atol=1e-6) and np.allclose(b[0, 0].numpy(), hand.imag, atol=1e-6)
     assert hand[0, 0].real == pytest.approx(8.5 / np.sqrt(8)) and hand[0, 0].imag == 0  # the mean's bin
@@ -158,8 +168,12 @@ def test_the_method_predicts_the_centre_frame_from_the_frames_before_it():
 
 
 def test_table2_ablations_are_methods_that_rebuild_from_their_file(tmp_path):
-    for name, fusion, filt in [("infp", True, True), ("infp_baseline", False, False), ("infp_fusion", True, False),
-                               ("infp_filter", False, True)]:
+    for name, fusion, filt in [
+        ("infp", True, True),
+        ("infp_baseline", False, False),
+        ("infp_fusion", True, False),
+        ("infp_filter", False, True),
+    ]:
         m = _method(name)
         net = m.build()
         assert (net.frequency is not None, net.filter is not None) == (fusion, filt)
@@ -234,15 +248,16 @@ def test_fit_adapt_by_lora_and_load_through_the_shared_jobs(tmp_path):
     from ipad_vad.data.clip_dataset import ClipDataset, VideoRecord
     from ipad_vad.methods import FitHooks
     from ipad_vad.methods.adaptation import adapt, load_adapted
-    from ipad_vad.train.lora import LoraSettings
     from ipad_vad.train.loop import TrainSettings
+    from ipad_vad.train.lora import LoraSettings
 
     from .helpers import ArraySource
 
     T, (H, W) = SMOKE["clip"]["length"], SMOKE["clip"]["size"]
     rng = np.random.default_rng(0)
-    ds = ClipDataset([VideoRecord(ArraySource(rng.integers(0, 256, (20 + T, H, W, 3), dtype=np.uint8)))],
-                     clip_len=T, stride=1)
+    ds = ClipDataset(
+        [VideoRecord(ArraySource(rng.integers(0, 256, (20 + T, H, W, 3), dtype=np.uint8)))], clip_len=T, stride=1
+    )
     m = _method()
     torch.manual_seed(0)
     settings = TrainSettings(epochs=2, batch_size=4, lr=1e-3, device="cpu", num_workers=0)
@@ -250,8 +265,15 @@ def test_fit_adapt_by_lora_and_load_through_the_shared_jobs(tmp_path):
     assert [set(h) >= {"mse", "gradient", "loss"} for h in res.history] == [True, True]
     assert res.history[1]["loss"] < res.history[0]["loss"]
     m.save(res.model, tmp_path / "base" / "model.pt")
-    info = adapt(m, tmp_path / "base" / "model.pt", ds, tmp_path / "R01", settings, FitHooks(progress=False),
-                 LoraSettings(rank=2, alpha=4))
+    info = adapt(
+        m,
+        tmp_path / "base" / "model.pt",
+        ds,
+        tmp_path / "R01",
+        settings,
+        FitHooks(progress=False),
+        LoraSettings(rank=2, alpha=4),
+    )
     assert info["trainable"]["share"] < 0.5 and (tmp_path / "R01" / "adapter" / "adapter_config.json").is_file()
     assert not (tmp_path / "R01" / "model.pt").exists()
     method, model = load_adapted(tmp_path / "R01")
@@ -273,6 +295,7 @@ def test_fitting_from_scratch_starts_from_the_local_encoder_checkpoint(tmp_path)
     T, (H, W) = SMOKE["clip"]["length"], SMOKE["clip"]["size"]
     ds = ClipDataset([VideoRecord(ArraySource(np.zeros((T + 1, H, W, 3), np.uint8)))], clip_len=T, stride=1)
     res = _method(encoder_checkpoint=str(tmp_path / "enc.pt")).fit(
-        ds, tmp_path / "fit", TrainSettings(epochs=0, device="cpu", num_workers=0), FitHooks(progress=False))
+        ds, tmp_path / "fit", TrainSettings(epochs=0, device="cpu", num_workers=0), FitHooks(progress=False)
+    )
     assert res.info["encoder_checkpoint"] == {"path": str(tmp_path / "enc.pt"), "loaded": len(src.state_dict())}
     assert all(torch.equal(a, b) for a, b in zip(src.state_dict().values(), res.model.encoder.state_dict().values()))

@@ -12,13 +12,25 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 INFRA = ROOT / "infra"
 COMPOSE = yaml.safe_load((INFRA / "docker-compose.yml").read_text())
-ENV_EXAMPLE = dict(line.split("=", 1) for line in (INFRA / ".env.example").read_text().splitlines()
-                   if line.strip() and not line.startswith("#"))
+ENV_EXAMPLE = dict(
+    line.split("=", 1)
+    for line in (INFRA / ".env.example").read_text().splitlines()
+    if line.strip() and not line.startswith("#")
+)
 
 
 def test_compose_has_the_stack_with_health_checks_ports_and_named_volumes():
     s = COMPOSE["services"]
-    assert set(s) == {"postgres", "minio", "minio-init", "prefect-server", "mlflow", "worker-cpu", "worker-gpu", "serve"}
+    assert set(s) == {
+        "postgres",
+        "minio",
+        "minio-init",
+        "prefect-server",
+        "mlflow",
+        "worker-cpu",
+        "worker-gpu",
+        "serve",
+    }
     for name in ("postgres", "minio", "prefect-server", "mlflow"):
         assert s[name]["healthcheck"]["test"], name
     ports = {name: [p.split(":")[-1] for p in svc.get("ports", [])] for name, svc in s.items()}
@@ -33,7 +45,10 @@ def test_compose_has_the_stack_with_health_checks_ports_and_named_volumes():
 def test_mlflow_uses_postgres_and_s3_artifacts_and_the_gpu_worker_requests_a_gpu():
     s = COMPOSE["services"]
     cmd = s["mlflow"]["command"]
-    assert "--backend-store-uri postgresql://" in cmd and "--artifacts-destination s3://${IPAD_S3_BUCKET}/mlartifacts" in cmd
+    assert (
+        "--backend-store-uri postgresql://" in cmd
+        and "--artifacts-destination s3://${IPAD_S3_BUCKET}/mlartifacts" in cmd
+    )
     assert s["mlflow"]["environment"]["MLFLOW_S3_ENDPOINT_URL"] == "http://minio:9000"
     assert "prefect+asyncpg" not in s["prefect-server"]["environment"]["PREFECT_API_DATABASE_CONNECTION_URL"]
     assert s["prefect-server"]["environment"]["PREFECT_API_DATABASE_CONNECTION_URL"].startswith("postgresql+asyncpg://")
@@ -53,9 +68,19 @@ def test_every_variable_the_stack_and_the_code_need_is_provided():
     code = "\n".join(p.read_text() for d in ("src", "tasks", "flows") for p in (ROOT / d).rglob("*.py"))
     code += (ROOT / "prefect.yaml").read_text() + (INFRA / "dvc-remote.sh").read_text()
     read = set(re.findall(r"\b(IPAD_[A-Z0-9_]+|MLFLOW_TRACKING_URI|PREFECT_API_URL|AWS_[A-Z_]+)\b", code))
-    optional = {"IPAD_PIPELINE_ID", "IPAD_PREFECT_PORT", "IPAD_DVC_REMOTE", "IPAD_DVC_PREFIX", "IPAD_GPUS",
-                "IPAD_POOL_TYPE", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3", "AWS_REGION",
-                "IPAD_FAULT", "IPAD_FAULT_GROUP"}  # the crash tests' fault hook (data/fault_points.py): never on a worker
+    optional = {
+        "IPAD_PIPELINE_ID",
+        "IPAD_PREFECT_PORT",
+        "IPAD_DVC_REMOTE",
+        "IPAD_DVC_PREFIX",
+        "IPAD_GPUS",
+        "IPAD_POOL_TYPE",
+        "AWS_ENDPOINT_URL",
+        "AWS_ENDPOINT_URL_S3",
+        "AWS_REGION",
+        "IPAD_FAULT",
+        "IPAD_FAULT_GROUP",
+    }  # the crash tests' fault hook (data/fault_points.py): never on a worker
     missing = read - optional - set(worker_env)
     assert not missing, f"read by the code but not set for the workers: {missing}"
     assert worker_env["IPAD_S3_ENDPOINT_URL"] == "http://minio:9000"
@@ -122,7 +147,10 @@ def test_compose_serve_service_listens_on_all_addresses_with_a_healthcheck_gpu_a
     assert config.is_file()
     cfg, settings = _serve_config_problem(config.read_text(), str(config))
     assert cfg.cameras and settings.out.startswith("/data") and "/data" in mounts  # outputs on a volume
-    assert all(c.source.startswith("/cameras/") for c in cfg.cameras if not c.source.startswith("rtsp")) and "/cameras" in mounts
+    assert (
+        all(c.source.startswith("/cameras/") for c in cfg.cameras if not c.source.startswith("rtsp"))
+        and "/cameras" in mounts
+    )
     # the image has the params.yaml that `ipad serve` reads in its working_dir
     assert re.search(r"^COPY params.yaml \./$", (INFRA / "docker/worker.Dockerfile").read_text(), re.M)
     assert svc["working_dir"] == "/opt/ipad"

@@ -46,6 +46,7 @@ def test_gaps_and_duplicates_are_detected(tmp_path):
     (d / "2.jpg").unlink()
     assert missing_indices(list_frame_files(d)) == [2]
     import shutil
+
     shutil.copy(d / "3.jpg", d / "003.jpg")
     with pytest.raises(DataError, match="003.jpg|3.jpg"):
         list_frame_files(d)
@@ -70,11 +71,14 @@ def test_mat_labels_alternative(tmp_path):
         load_labels(sd / "S01.mat", "03")
 
 
-@pytest.mark.parametrize("bad,match", [
-    (np.array([0, 1, 2]), "0/1"),
-    (np.array(["a", "b"]), "dtype"),
-    (np.zeros((3, 2)), "1-D"),
-])
+@pytest.mark.parametrize(
+    "bad,match",
+    [
+        (np.array([0, 1, 2]), "0/1"),
+        (np.array(["a", "b"]), "dtype"),
+        (np.zeros((3, 2)), "1-D"),
+    ],
+)
 def test_bad_label_files_are_rejected_with_their_name(tmp_path, bad, match):
     p = tmp_path / "007.npy"
     np.save(p, bad)

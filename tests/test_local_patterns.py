@@ -60,9 +60,9 @@ def test_the_state_reproduces_a_signal_in_the_span_of_the_bases_and_fails_outsid
         c = _run(smm, u)
         recon = (c[:, None] * g).sum(0).numpy()
         truth = u[-L:]
-        return float(np.sqrt(((recon - truth) ** 2).mean()) / np.sqrt((truth ** 2).mean()))
+        return float(np.sqrt(((recon - truth) ** 2).mean()) / np.sqrt((truth**2).mean()))
 
-    inside = 1 + 0.05 * t - 0.0004 * t ** 2  # a quadratic: in the span of O = 4 Legendre polynomials
+    inside = 1 + 0.05 * t - 0.0004 * t**2  # a quadratic: in the span of O = 4 Legendre polynomials
     outside = np.cos(np.pi * t / 2.5)  # two full oscillations per 5 steps: far outside it
     assert rel_error(inside) < 0.05
     assert rel_error(outside) > 0.5
@@ -117,8 +117,9 @@ def test_regions_of_a_generated_scene_find_the_moving_part():
 def test_captions_name_what_is_drawn_and_are_deterministic():
     cfg = SynthConfig(scenes=("S05",), size=(64, 64), fps=2, train_cycles=2)
     caps = captions_for("S05", 1, cfg)
-    assert caps == captions_for("S05", 1, cfg) and len(caps) == len(render_video(
-        VideoPlan("S05", "training", 1, 2, {}, "normal"), cfg.render, 0, nuisance=False).frames)
+    assert caps == captions_for("S05", 1, cfg) and len(caps) == len(
+        render_video(VideoPlan("S05", "training", 1, 2, {}, "normal"), cfg.render, 0, nuisance=False).frames
+    )
     first = caps[0]
     assert any(c.appearance == "red disc" for c in first)  # the gripper's workpiece (220, 80, 60) waiting
     assert all(c.action.startswith("pick-and-place gripper reach") for c in first)
@@ -152,8 +153,10 @@ def _video(n=40, seed=0):
     frames = np.repeat(rng.integers(80, 100, (1, H, W, 3)), n, 0).astype(np.uint8)  # a still textured background
     for f in range(n):  # a square moving back and forth
         x = 4 + int(10 * (1 + math.sin(f / 3)))
-        frames[f, 10:18, x:x + 8] = (200, 60, 40)
-    return ClipDataset([VideoRecord(ArraySource(frames), scene="X", split="training", video="01")], clip_len=T, stride=1)
+        frames[f, 10:18, x : x + 8] = (200, 60, 40)
+    return ClipDataset(
+        [VideoRecord(ArraySource(frames), scene="X", split="training", video="01")], clip_len=T, stride=1
+    )
 
 
 def test_fit_adapt_save_load_identical_scores(tmp_path):
@@ -166,8 +169,13 @@ def test_fit_adapt_save_load_identical_scores(tmp_path):
     assert all(b[1] < 18 / 32 and b[3] > 10 / 32 for b in boxes)  # every region meets the rows the square moves in
     assert any(b[1] <= 14 / 32 <= b[3] for b in boxes)
     m.save(res.model, tmp_path / "base.pt")
-    adapted = m.fit(_video(seed=1), tmp_path, TrainSettings(fraction=0.5), FitHooks(progress=False),
-                    model=load_model_file(tmp_path / "base.pt")[1]).model
+    adapted = m.fit(
+        _video(seed=1),
+        tmp_path,
+        TrainSettings(fraction=0.5),
+        FitHooks(progress=False),
+        model=load_model_file(tmp_path / "base.pt")[1],
+    ).model
     x = torch.stack([ds[i]["clip"] for i in range(4)])
     before = m.score_batch(adapted.eval(), x)
     m.save(adapted, tmp_path / "model.pt")
@@ -177,7 +185,12 @@ def test_fit_adapt_save_load_identical_scores(tmp_path):
 
 
 def test_a_missing_clip_checkpoint_names_the_file(tmp_path):
-    p = {**SMOKE, "methods": {**SMOKE["methods"], "local_patterns": {**SMOKE["methods"]["local_patterns"],
-                                                                     "clip_checkpoint": str(tmp_path / "clip.pt")}}}
+    p = {
+        **SMOKE,
+        "methods": {
+            **SMOKE["methods"],
+            "local_patterns": {**SMOKE["methods"]["local_patterns"], "clip_checkpoint": str(tmp_path / "clip.pt")},
+        },
+    }
     with pytest.raises(DataError, match="clip.pt"):
         get_method("local_patterns", p).build()

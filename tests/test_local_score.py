@@ -55,7 +55,7 @@ def _video(n_frames: int, seed: int, size: int, dot: bool) -> np.ndarray:
         spot = 110 * np.exp(-((yy - cy) ** 2 + (xx - cx) ** 2) / 0.08)
         f = np.repeat((90 + spot)[..., None], 3, 2)
         x = int(4 + (i % 8) * 2.5)
-        f[12:20, x:x + 6] = (40, 60, 200)
+        f[12:20, x : x + 6] = (40, 60, 200)
         if dot:
             f[26:28, 4:6] = (60, 200, 60)
         frames.append(np.clip(f, 0, 255).astype(np.uint8))
@@ -69,15 +69,23 @@ def test_the_local_score_separates_a_small_mark_that_the_clip_distance_confuses_
     params = {**SMOKE, "clip": {**SMOKE["clip"], "length": T, "size": [size, size]}}
     knn = {}
     for score in ("global", "local"):
-        cfg = {**SMOKE["methods"]["knn"], "score": score, "k": 3, "frames": 4, "size": [size, size],
-               "cell": 4, "offset_cell": 8, "retrieve_pool": 2}
+        cfg = {
+            **SMOKE["methods"]["knn"],
+            "score": score,
+            "k": 3,
+            "frames": 4,
+            "size": [size, size],
+            "cell": 4,
+            "offset_cell": 8,
+            "retrieve_pool": 2,
+        }
         method = get_method("knn", {**params, "methods": {**SMOKE["methods"], "knn": cfg}})
         train = ClipDataset([VideoRecord(ArraySource(_video(120, s, size, False))) for s in (1, 2)], clip_len=T)
         knn[score] = (method, method.fit(train, tmp_path, TrainSettings(), FitHooks(progress=False)).model)
     clips, labels = [], []
     for seed, dot in ((10, False), (11, True), (12, False), (13, True)):
         v = torch.from_numpy(_video(40, seed, size, dot)).permute(3, 0, 1, 2).float() / 127.5 - 1
-        clips += [v[:, s:s + T] for s in range(0, 40 - T, 2)]
+        clips += [v[:, s : s + T] for s in range(0, 40 - T, 2)]
         labels += [int(dot)] * len(range(0, 40 - T, 2))
     x = torch.stack(clips)
     auc = {k: roc_auc_score(labels, m.score_batch(model, x)["distance"].numpy()) for k, (m, model) in knn.items()}
@@ -107,12 +115,22 @@ def test_centre_weights_put_a_brief_wrong_part_on_its_own_frames_not_on_its_neig
     test = _video(n, 20, size, False)
     test[28:31, 26:28, 4:6] = (60, 200, 60)  # the wrong part, frames 28-30
     v = torch.from_numpy(test).permute(3, 0, 1, 2).float() / 127.5 - 1
-    x = torch.stack([v[:, s:s + T] for s in range(n - T + 1)])
+    x = torch.stack([v[:, s : s + T] for s in range(n - T + 1)])
     labels = [int(28 <= s + T // 2 <= 30) for s in range(n - T + 1)]  # each clip stands for its centre frame
     auc = {}
     for weight in ("uniform", "centre"):
-        cfg = {**SMOKE["methods"]["knn"], "score": "local", "k": 3, "frames": 9, "size": [size, size], "cell": 4,
-               "offset_cell": 8, "retrieve_pool": 2, "frame_weight": weight, "centre_width": 0.5}
+        cfg = {
+            **SMOKE["methods"]["knn"],
+            "score": "local",
+            "k": 3,
+            "frames": 9,
+            "size": [size, size],
+            "cell": 4,
+            "offset_cell": 8,
+            "retrieve_pool": 2,
+            "frame_weight": weight,
+            "centre_width": 0.5,
+        }
         method = get_method("knn", {**params, "methods": {**SMOKE["methods"], "knn": cfg}})
         model = method.fit(train, tmp_path, TrainSettings(), FitHooks(progress=False)).model
         auc[weight] = roc_auc_score(labels, method.score_batch(model, x)["distance"].numpy())

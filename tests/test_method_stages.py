@@ -37,18 +37,24 @@ def test_a_variants_stages_depend_on_its_parents_file_and_settings(tmp_path):
     shutil.copy(ROOT / "dvc.yaml", tmp_path / "dvc.yaml")
     write_stage_items(tmp_path / "params.yaml")
     subprocess.run([str(Path(VENV_BIN) / "dvc"), "init", "-q", "--no-scm"], cwd=tmp_path, check=True)
-    code = ("import json\nfrom dvc.repo import Repo\nfrom dvc.dependency.param import ParamsDependency as P\n"
-            "r = Repo('.')\n"
-            "print(json.dumps({s.addressing: {'deps': [d.def_path for d in s.deps if not isinstance(d, P)],"
-            " 'params': sorted(k for d in s.deps if isinstance(d, P) for k in d.params)}"
-            " for s in r.index.stages}))\n")
+    code = (
+        "import json\nfrom dvc.repo import Repo\nfrom dvc.dependency.param import ParamsDependency as P\n"
+        "r = Repo('.')\n"
+        "print(json.dumps({s.addressing: {'deps': [d.def_path for d in s.deps if not isinstance(d, P)],"
+        " 'params': sorted(k for d in s.deps if isinstance(d, P) for k in d.params)}"
+        " for s in r.index.stages}))\n"
+    )
     out = subprocess.run([str(Path(VENV_BIN) / "python"), "-c", code], cwd=tmp_path, capture_output=True, text=True)
     assert out.returncode == 0, out.stderr[-2000:]
     import json
 
     stages = json.loads(out.stdout)
-    for stage in ("pretrain@infp_baseline", "adapt@infp_baseline-R01", "evaluate_pretrain@infp_baseline",
-                  "evaluate_device@infp_baseline-R01"):
+    for stage in (
+        "pretrain@infp_baseline",
+        "adapt@infp_baseline-R01",
+        "evaluate_pretrain@infp_baseline",
+        "evaluate_device@infp_baseline-R01",
+    ):
         assert "src/ipad_vad/methods/infp.py" in stages[stage]["deps"], stage
         assert {"methods.infp", "methods.infp_baseline"} <= set(stages[stage]["params"]), stage
     assert "src/ipad_vad/methods/knn.py" in stages["pretrain@knn"]["deps"]

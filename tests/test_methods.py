@@ -34,8 +34,11 @@ def test_the_registry_lists_every_method_file():
     from ipad_vad.methods import get_method_class
     from ipad_vad.settings.pipeline import method_files
 
-    files = {p.stem for p in METHODS_DIR.glob("*.py") if not p.stem.startswith("_")
-             and p.stem not in ("base", "abilities", "adaptation")}
+    files = {
+        p.stem
+        for p in METHODS_DIR.glob("*.py")
+        if not p.stem.startswith("_") and p.stem not in ("base", "abilities", "adaptation")
+    }
     assert files <= set(method_names()) and method_files() == method_names()
     for name, d in declared_methods().items():
         cls = get_method_class(name)
@@ -59,8 +62,16 @@ def test_a_method_has_only_the_abilities_it_declares():
     from ipad_vad.methods.base import ScoreComponent
 
     conv, ipad, knn, fb = (get_method(n, SMOKE) for n in ("conv_ae", "ipad_vad", "knn", "feature_bank"))
-    for member in ("lora_targets", "window_values", "context", "lookahead", "adapt_fraction", "heldout_model",
-                   "window_components", "n_classes"):
+    for member in (
+        "lora_targets",
+        "window_values",
+        "context",
+        "lookahead",
+        "adapt_fraction",
+        "heldout_model",
+        "window_components",
+        "n_classes",
+    ):
         assert not hasattr(conv, member), member
     assert isinstance(ipad, (LoRAMixin, WindowScoringMixin)) and not isinstance(ipad, MemoryBankMixin)
     assert isinstance(knn, MemoryBankMixin) and not isinstance(knn, (LoRAMixin, WindowScoringMixin))
@@ -114,7 +125,11 @@ def test_every_method_round_trips_save_load_with_identical_scores(name, tmp_path
     model.eval()
     x = _clips()
     before = score_batch(m, model, x)
-    assert isinstance(before, ClipScores) and before.names == m.clip_components and before.values.shape == (4, len(before.names))
+    assert (
+        isinstance(before, ClipScores)
+        and before.names == m.clip_components
+        and before.values.shape == (4, len(before.names))
+    )
     assert (before.phase is not None) == isinstance(m, WindowScoringMixin)
     m.save(model, tmp_path / "model.pt")
     loaded_method, loaded = load_model_file(tmp_path / "model.pt")  # no params needed: the file describes itself
@@ -160,7 +175,7 @@ def test_knn_descriptor_ignores_a_global_brightness_change_but_sees_a_colour_cha
     data = _dataset(8, 3)
     normal = _stack(data)
     model = knn.fit(data, tmp_path, TrainSettings(), FitHooks(progress=False)).model
-    brighter = (normal[:2] * 0.8 + 0.15)  # gain and offset: lighting drift
+    brighter = normal[:2] * 0.8 + 0.15  # gain and offset: lighting drift
     recoloured = normal[:2].clone()
     recoloured[:, 0] = recoloured[:, 0] * 0.2  # the red channel nearly gone: a colour anomaly
     d_light, d_colour = (score_batch(knn, model, v)["distance"] for v in (brighter, recoloured))
@@ -199,8 +214,13 @@ def device_project(tmp_path_factory):
     old = os.getcwd()
     os.chdir(root)
     p = json.loads(json.dumps(SMOKE))
-    p["pipeline"].update(scenes=["S01", "R01"], pretrain_scenes=["S01"], devices=["R01"], methods=["ipad_vad", "knn"],
-                         promote_methods=["ipad_vad", "knn"])
+    p["pipeline"].update(
+        scenes=["S01", "R01"],
+        pretrain_scenes=["S01"],
+        devices=["R01"],
+        methods=["ipad_vad", "knn"],
+        promote_methods=["ipad_vad", "knn"],
+    )
     generate(root / "data", SynthConfig.from_params(p["synth"], scenes=["S01", "R01"], workers=1))
     manifest = build_manifest(root / "data")
     write_dataframe(p["data"]["manifest"], manifest)
@@ -229,8 +249,14 @@ def _set_auc(p, method, auc):
 
 def _score(project, tmp_path):
     frames = project["root"] / "data/R01/testing/frames/02"
-    r = subprocess.run([str(Path(sys.executable).parent / "ipad"), "score", "--device", "R01", str(frames), "--out",
-                        str(tmp_path)], cwd=project["root"], env=project["env"], capture_output=True, text=True, timeout=300)
+    r = subprocess.run(
+        [str(Path(sys.executable).parent / "ipad"), "score", "--device", "R01", str(frames), "--out", str(tmp_path)],
+        cwd=project["root"],
+        env=project["env"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-3000:]
     return json.loads((tmp_path / "02.alerts.json").read_text()), r.stdout
 
@@ -248,7 +274,11 @@ def test_promotion_picks_the_better_method_records_it_and_ipad_score_uses_either
     _set_auc(p, "knn", 0.90)
     with tracking.run("promote R01", "promote", "R01"):
         first = promote_device(p, "R01")
-    assert first["method"] == "knn" and first["alias"] == "champion" and first["candidates"] == {"ipad_vad": 60.0, "knn": 90.0}
+    assert (
+        first["method"] == "knn"
+        and first["alias"] == "champion"
+        and first["candidates"] == {"ipad_vad": 60.0, "knn": 90.0}
+    )
     client = mlflow.MlflowClient()
     assert client.get_model_version("ipad-vad-R01", first["version"]).tags["method"] == "knn"
     summary, out = _score(device_project, tmp_path / "knn")
@@ -256,7 +286,11 @@ def test_promotion_picks_the_better_method_records_it_and_ipad_score_uses_either
     _set_auc(p, "ipad_vad", 0.95)
     with tracking.run("promote R01", "promote", "R01"):
         second = promote_device(p, "R01")
-    assert second["method"] == "ipad_vad" and second["alias"] == "champion" and second["previous_auc"] == pytest.approx(90.0)
+    assert (
+        second["method"] == "ipad_vad"
+        and second["alias"] == "champion"
+        and second["previous_auc"] == pytest.approx(90.0)
+    )
     assert client.get_model_version("ipad-vad-R01", second["version"]).tags["method"] == "ipad_vad"
     summary, out = _score(device_project, tmp_path / "ipad")
     assert summary["method"] == "ipad_vad" and "IPAD-VAD" in out
@@ -317,7 +351,9 @@ def test_the_reference_bank_is_dense_within_the_adaptation_share_and_never_sees_
 def test_typed_settings_reject_unknown_keys():
     from ipad_vad.jobs.settings import EvaluateSettings, PipelineSettings
 
-    with pytest.raises(ConfigError, match=r"evaluate\.windw: unknown key; known here: \['batch_size', 'period_weight', 'window'\]"):
+    with pytest.raises(
+        ConfigError, match=r"evaluate\.windw: unknown key; known here: \['batch_size', 'period_weight', 'window'\]"
+    ):
         EvaluateSettings.from_params({"evaluate": {"windw": 3}})
     bad = {**SMOKE["pipeline"], "promote_methods": ["knn", "v_swin_ae"]}
     with pytest.raises(ConfigError, match=r"promote_methods \['v_swin_ae'\] are not in pipeline.methods"):
@@ -325,7 +361,9 @@ def test_typed_settings_reject_unknown_keys():
     with pytest.raises(ConfigError, match="pipeline.methods: unknown method 'nope'"):
         PipelineSettings.from_params({"pipeline": {**SMOKE["pipeline"], "methods": ["nope"]}})
     # issue 29: an AUC in percent, as everywhere it is shown; a fraction (the old unit) is named, not taken as 0.7 %
-    assert PipelineSettings.from_params({"pipeline": {**SMOKE["pipeline"], "promote_min_auc": 70}}).promote_min_auc == 70
+    assert (
+        PipelineSettings.from_params({"pipeline": {**SMOKE["pipeline"], "promote_min_auc": 70}}).promote_min_auc == 70
+    )
     with pytest.raises(ConfigError, match=r"pipeline.promote_min_auc: an AUC in percent, got 0.7 \(write 70 for"):
         PipelineSettings.from_params({"pipeline": {**SMOKE["pipeline"], "promote_min_auc": 0.7}})
     with pytest.raises(ConfigError, match=r"pipeline.promote_min_auc: an AUC in percent lies in \[0, 100\], got 700"):
@@ -365,11 +403,11 @@ def test_a_bank_of_all_footage_is_calibrated_leaving_one_recording_out(tmp_path,
     """With ``bank_footage: all`` the device bank holds every training recording; its threshold comes
     from each recording scored against the others. Calibrated on the footage the bank holds instead,
     every clip finds itself and the threshold collapses."""
+    from ipad_vad.data.clip_dataset import ClipDataset
     from ipad_vad.data.manifest import build_manifest
     from ipad_vad.data.synth.generator import SynthConfig, generate
-    from ipad_vad.jobs.adapt import adapt_to_device
-    from ipad_vad.data.clip_dataset import ClipDataset
     from ipad_vad.evaluate.scoring import score_clips
+    from ipad_vad.jobs.adapt import adapt_to_device
     from ipad_vad.jobs.calibrate import calibrate
     from ipad_vad.jobs.data import DataSource, clip_dataset
     from ipad_vad.jobs.layout import base_dir, prepared
@@ -389,13 +427,30 @@ def test_a_bank_of_all_footage_is_calibrated_leaving_one_recording_out(tmp_path,
     cache_scene(manifest, "R01", tuple(p["clip"]["size"]), prepared(p, "R01", "cache"))
     period_scene(manifest, "R01", prepared(p, "R01", "cache"), prepared(p, "R01", "periods"))
     fit_method(p, "knn", manifest, ["R01"], base_dir(p, "knn"), DataSource.PREPARED, FitHooks(progress=False))
-    info = adapt_to_device(p, "knn", "R01", FitHooks(progress=False), manifest=manifest,
-                           base_path=base_dir(p, "knn") / "model.pt", out_dir=tmp_path / "knn", source=DataSource.PREPARED)
+    info = adapt_to_device(
+        p,
+        "knn",
+        "R01",
+        FitHooks(progress=False),
+        manifest=manifest,
+        base_path=base_dir(p, "knn") / "model.pt",
+        out_dir=tmp_path / "knn",
+        source=DataSource.PREPARED,
+    )
     assert info["fraction"] == 1.0
     method, model = load_adapted(tmp_path / "knn")
     assert set(model.bank_recording.tolist()) == set(range(n_recordings))
-    args = (p, method, model, manifest, "R01", score_context(method, None), DataSource.PREPARED,
-            AdaptSettings.from_params(p), AlertSettings.from_params(p))
+    args = (
+        p,
+        method,
+        model,
+        manifest,
+        "R01",
+        score_context(method, None),
+        DataSource.PREPARED,
+        AdaptSettings.from_params(p),
+        AlertSettings.from_params(p),
+    )
     left_out = calibrate(*args)
     assert "leave one recording out" in left_out.source and f"all {n_recordings} training recordings" in left_out.source
     method.heldout_model = lambda model, recording: None  # a method that cannot forget: its own footage

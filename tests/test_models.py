@@ -9,8 +9,8 @@ from ipad_vad.data.clip_dataset import ClipDataset, VideoRecord
 from ipad_vad.models import count_parameters
 from ipad_vad.models.pretrained import load_pretrained
 from ipad_vad.models.video_swin import VideoSwinEncoder
-from ipad_vad.train.lora import LoraSettings, add_lora, load_adapter, save_adapter, trainable_summary
 from ipad_vad.train.loop import Trainer, TrainSettings
+from ipad_vad.train.lora import LoraSettings, add_lora, load_adapter, save_adapter, trainable_summary
 
 from .helpers import build_model
 
@@ -47,14 +47,22 @@ def test_fused_qkv_checkpoint_loads_into_separate_q_k_v():
     from torchvision.models.video.swin_transformer import SwinTransformer3d
 
     torch.manual_seed(0)
-    tv = SwinTransformer3d(patch_size=[2, 4, 4], embed_dim=16, depths=[1, 2], num_heads=[1, 2],
-                           window_size=[2, 4, 4], stochastic_depth_prob=0.0).eval()
+    tv = SwinTransformer3d(
+        patch_size=[2, 4, 4],
+        embed_dim=16,
+        depths=[1, 2],
+        num_heads=[1, 2],
+        window_size=[2, 4, 4],
+        stochastic_depth_prob=0.0,
+    ).eval()
     with torch.no_grad():
         for p in tv.parameters():
             p.add_(torch.randn_like(p) * 0.02)
     path = os.path.join(tempfile.mkdtemp(), "kinetics_like.pth")
     torch.save({"state_dict": {f"backbone.{k}": v for k, v in tv.state_dict().items()}}, path)
-    ours = VideoSwinEncoder(embed_dim=16, depths=(1, 2), heads=(1, 2), window=(2, 4, 4), patch=(2, 4, 4), drop_path=0).eval()
+    ours = VideoSwinEncoder(
+        embed_dim=16, depths=(1, 2), heads=(1, 2), window=(2, 4, 4), patch=(2, 4, 4), drop_path=0
+    ).eval()
     info = load_pretrained(ours, path)
     assert info["missing"] == [] and info["loaded"] > 20
     x = torch.randn(1, 3, 8, 32, 32)
@@ -62,6 +70,7 @@ def test_fused_qkv_checkpoint_loads_into_separate_q_k_v():
         ref = tv.norm(tv.features(tv.patch_embed(x))).permute(0, 4, 1, 2, 3)
         assert torch.allclose(ours(x), ref, atol=1e-5)
     from ipad_vad.errors import DataError
+
     with pytest.raises(DataError, match="never downloaded"):
         load_pretrained(ours, "/nonexistent/swin.pth")
 
@@ -135,6 +144,7 @@ class _Rendered:
         import numpy as np
 
         from ipad_vad.data.synth.render import RenderConfig, VideoPlan, render_video
+
         v = render_video(VideoPlan("S09", "training", 1, 2, {}, "normal"), RenderConfig(size=(32, 32), fps=3), 0)
         self.f = np.stack(v.frames[:n])
 
@@ -151,8 +161,12 @@ def test_tiny_model_overfits_one_batch(name):
     torch.manual_seed(0)
     ds = ClipDataset([VideoRecord(_Rendered(8))], clip_len=8)
     m = build_model(name, SMOKE, clip_len=8)
-    t = Trainer(m, TrainSettings(epochs=150, batch_size=1, lr=2e-3, device="cpu", num_workers=0), n_classes=50
-                if name == "ipad_vad" else None, progress=False)
+    t = Trainer(
+        m,
+        TrainSettings(epochs=150, batch_size=1, lr=2e-3, device="cpu", num_workers=0),
+        n_classes=50 if name == "ipad_vad" else None,
+        progress=False,
+    )
     hist = t.fit(ds)
     first, last = hist[0]["mse"], hist[-1]["mse"]
     print(f"{name}: mse {first:.4f} -> {last:.4f}")
@@ -170,8 +184,13 @@ def test_checkpoint_resume_continues_identically(tmp_path):
 
     straight = Trainer(model(), s, n_classes=200, progress=False)
     straight.fit(ds)
-    first = Trainer(model(), TrainSettings(**{**s.__dict__, "epochs": 1}), n_classes=200, checkpoint=tmp_path / "ck.pt",
-                    progress=False)
+    first = Trainer(
+        model(),
+        TrainSettings(**{**s.__dict__, "epochs": 1}),
+        n_classes=200,
+        checkpoint=tmp_path / "ck.pt",
+        progress=False,
+    )
     first.fit(ds)
     resumed = Trainer(model(), s, n_classes=200, checkpoint=tmp_path / "ck.pt", progress=False)
     hist = resumed.fit(ds, resume=True)
@@ -189,7 +208,8 @@ def test_training_with_spawned_workers_inside_a_prefect_flow(tmp_path):
     import textwrap
 
     script = tmp_path / "job.py"
-    script.write_text(textwrap.dedent("""
+    script.write_text(
+        textwrap.dedent("""
         import torch
         from prefect import flow, task
         from ipad_vad.data.clip_dataset import ClipDataset, VideoRecord
@@ -211,9 +231,12 @@ def test_training_with_spawned_workers_inside_a_prefect_flow(tmp_path):
         if __name__ == "__main__":
             assert job() == 2
             print("ok")
-    """))
-    from .conftest import ROOT
+    """)
+    )
     import os
+
+    from .conftest import ROOT
+
     env = dict(os.environ, PYTHONPATH=str(ROOT))  # spawned workers import the dataset's classes too
     r = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, cwd=ROOT, timeout=600, env=env)
     assert r.returncode == 0 and "ok" in r.stdout, r.stdout[-2000:] + r.stderr[-3000:]

@@ -21,16 +21,30 @@ SMOKE = load_params(str(ROOT / "params.yaml"), "smoke")
 
 def _params(tmp_path, methods=("ipad_vad", "knn")) -> dict:
     p = json.loads(json.dumps(SMOKE))
-    p["pipeline"].update(scenes=["S01", "R01"], pretrain_scenes=["S01"], devices=["R01"], methods=list(methods),
-                         promote_methods=list(methods), promote_min_auc=70,
-                         **{k: str(tmp_path / k) for k in ("eval_root", "models_root", "reports_root", "metrics_root", "plots_root",
-                                                          "registry_root")})
+    p["pipeline"].update(
+        scenes=["S01", "R01"],
+        pretrain_scenes=["S01"],
+        devices=["R01"],
+        methods=list(methods),
+        promote_methods=list(methods),
+        promote_min_auc=70,
+        **{
+            k: str(tmp_path / k)
+            for k in ("eval_root", "models_root", "reports_root", "metrics_root", "plots_root", "registry_root")
+        },
+    )
     return p
 
 
 def _evaluation(label: str, auc: float, per_type: dict[str, float], alerts: dict | None = None) -> dict:
-    m = {"label": label, "weights": {"score": 1.0}, "n_clips": 100, "n_anomalous": 30,
-         "auc": {"scene_norm": {"score": auc}, "video_norm": {"score": auc}}, "auc_per_type": per_type}
+    m = {
+        "label": label,
+        "weights": {"score": 1.0},
+        "n_clips": 100,
+        "n_anomalous": 30,
+        "auc": {"scene_norm": {"score": auc}, "video_norm": {"score": auc}},
+        "auc_per_type": per_type,
+    }
     return {**m, "alerts": alerts} if alerts else m
 
 
@@ -42,18 +56,20 @@ def _write_evaluations(p: dict, per_type: dict[str, dict[str, float]], alerts: d
             d = eval_dir(p, scene, m)
             d.mkdir(parents=True)
             m_alerts = alerts if scene in p["pipeline"]["devices"] else None
-            (d / "metrics.json").write_text(json.dumps(_evaluation(m.upper(), 0.6 + 0.1 * i, per_type[scene], m_alerts)))
+            (d / "metrics.json").write_text(
+                json.dumps(_evaluation(m.upper(), 0.6 + 0.1 * i, per_type[scene], m_alerts))
+            )
 
 
 def test_the_report_shows_every_anomaly_type_the_footage_declares(tmp_path):
     """Footage declaring `missing`, `foreign`, `jam` (anomaly_types.json) had a per-type table with
     only the types whose names the generator uses; now every type is a column: the generator's in
     their order, then the footage's own in the order declared."""
-    from ipad_vad.evaluate.protocols import per_type_auc
-    from ipad_vad.jobs.report import report
-
     # the evaluation lists the footage's types in the order anomaly_types.json declares them
     import numpy as np
+
+    from ipad_vad.evaluate.protocols import per_type_auc
+    from ipad_vad.jobs.report import report
 
     types = np.array([0, 0, 0, 0, 1, 1, 2, 2, 3, 3])
     scores = np.array([0, 1, 2, 3, 9, 8, 7, 6, 5, 4], dtype=float)
@@ -86,11 +102,17 @@ def test_summary_and_usable_detector_are_in_percent(tmp_path):
     md = (tmp_path / "reports_root/results.md").read_text()
     assert "promote_min_auc = 70 %" in md and "| R01 | KNN | 70.0 | yes |" in md
     assert tracking.summary_metrics(res["summary"]) == {"mean_auc_pct/ipad_vad": 60.0, "mean_auc_pct/knn": 70.0}
-    metrics = tracking.evaluation_metrics(_evaluation("X", 0.8312, {"jam": 0.5}, {"threshold": 1.5, "auc_calibrated": 0.75,
-                                                                             "test_recall": 0.4}), "R01")
-    assert metrics == {"R01/auc_pct_scene_norm/score": 83.12, "R01/auc_pct_video_norm/score": 83.12,
-                       "R01/auc_pct_per_type/jam": 50.0, "R01/alerts/threshold": 1.5,
-                       "R01/alerts/auc_calibrated_pct": 75.0, "R01/alerts/test_recall": 0.4}
+    metrics = tracking.evaluation_metrics(
+        _evaluation("X", 0.8312, {"jam": 0.5}, {"threshold": 1.5, "auc_calibrated": 0.75, "test_recall": 0.4}), "R01"
+    )
+    assert metrics == {
+        "R01/auc_pct_scene_norm/score": 83.12,
+        "R01/auc_pct_video_norm/score": 83.12,
+        "R01/auc_pct_per_type/jam": 50.0,
+        "R01/alerts/threshold": 1.5,
+        "R01/alerts/auc_calibrated_pct": 75.0,
+        "R01/alerts/test_recall": 0.4,
+    }
 
 
 def test_a_version_is_tagged_with_the_targeted_and_the_measured_false_alarm_rate(tmp_path, monkeypatch):
@@ -102,10 +124,17 @@ def test_a_version_is_tagged_with_the_targeted_and_the_measured_false_alarm_rate
 
     monkeypatch.chdir(tmp_path)  # the layout's relative paths (models/...) are this test's, not the checkout's
     p = _params(tmp_path, methods=("knn",))
-    alerts = {"threshold": 1.5, "target_false_alarm_rate": 0.005, "test_false_alarm_rate": 0.094, "test_recall": 0.61,
-              "auc_calibrated": 0.7}
+    alerts = {
+        "threshold": 1.5,
+        "target_false_alarm_rate": 0.005,
+        "test_false_alarm_rate": 0.094,
+        "test_recall": 0.61,
+        "auc_calibrated": 0.7,
+    }
     _write_evaluations(p, {"S01": {}, "R01": {}}, alerts)
-    (eval_dir(p, "R01", "knn") / "calibration.json").write_text(json.dumps({"threshold": 1.5, "false_alarm_rate": 0.005}))
+    (eval_dir(p, "R01", "knn") / "calibration.json").write_text(
+        json.dumps({"threshold": 1.5, "false_alarm_rate": 0.005})
+    )
     registered = {}
 
     def register(name, example, base, adapted, calibration, tags):
@@ -117,14 +146,19 @@ def test_a_version_is_tagged_with_the_targeted_and_the_measured_false_alarm_rate
     monkeypatch.setattr(job, "_describe", lambda *a: None)
     # lineage looks the files up in whatever MLflow store an earlier test left configured: not this test's subject
     monkeypatch.setattr(job, "lineage_tags", lambda base, adapted: {})
-    monkeypatch.setattr(job, "promote", lambda name, version, auc, margin, min_auc: Decision(
-        name, version, auc, "champion", None, None, min_auc))
+    monkeypatch.setattr(
+        job,
+        "promote",
+        lambda name, version, auc, margin, min_auc: Decision(name, version, auc, "champion", None, None, min_auc),
+    )
     record = job.promote_device(p, "R01")
     assert registered["false_alarm_rate_target"] == "0.005"
     assert float(registered["false_alarm_rate_measured_test"]) == pytest.approx(0.094)
     assert float(registered["recall_measured_test"]) == pytest.approx(0.61)
     assert "false_alarm_rate" not in registered and "auc" not in registered
-    assert float(registered["auc_pct"]) == pytest.approx(60.0) and json.loads(registered["candidates_auc_pct"]) == {"knn": 60.0}
+    assert float(registered["auc_pct"]) == pytest.approx(60.0) and json.loads(registered["candidates_auc_pct"]) == {
+        "knn": 60.0
+    }
     assert record["auc"] == pytest.approx(60.0) and record["min_auc"] == 70 and not record["usable"]
 
 
@@ -219,7 +253,9 @@ def test_training_gives_the_same_weights_whatever_the_thread_count(tmp_path):
     out = {}
     for n in ("1", "2"):
         env = dict(os.environ, OMP_NUM_THREADS=n, MKL_NUM_THREADS=n, PYTHONPATH=str(ROOT))
-        r = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, cwd=ROOT, env=env, timeout=600)
+        r = subprocess.run(
+            [sys.executable, str(script)], capture_output=True, text=True, cwd=ROOT, env=env, timeout=600
+        )
         assert r.returncode == 0, r.stderr[-3000:]
         digest, after = r.stdout.split()
         out[n] = digest

@@ -49,8 +49,12 @@ def project(tmp_path_factory, prefect_server):
     shutil.rmtree(base / "camera_dump" / DEVICES[1] / "periods")
     _sh("ipad data import ../camera_dump --out data/ipad", repo, env)
     scenes = _sh("ipad data scenes --root data/ipad", repo, env).stdout
-    _sh("git init -q && dvc init -q && dvc config core.analytics false && dvc add -q data/ipad && git add -A "
-        "&& git commit -qm footage", repo, env)
+    _sh(
+        "git init -q && dvc init -q && dvc config core.analytics false && dvc add -q data/ipad && git add -A "
+        "&& git commit -qm footage",
+        repo,
+        env,
+    )
     run = _sh("dvc repro", repo, env)
     return {"path": repo, "env": env, "scenes_out": scenes, "repro": run.stdout}
 
@@ -134,8 +138,12 @@ def test_score_errors_name_the_device_and_the_file(project):
     last = max(gap.iterdir(), key=lambda f: int(f.stem))
     (gap / "3.jpg").rename(gap / f"{int(last.stem) + 1}.jpg")
     good = path / "data/ipad" / DEVICES[0] / "testing/frames/02"
-    r = _sh(["ipad", "score", "--device", DEVICES[0], "clip.mp4", str(gap), str(good), "--out", "mixed"], path, env,
-            check=False)
+    r = _sh(
+        ["ipad", "score", "--device", DEVICES[0], "clip.mp4", str(gap), str(good), "--out", "mixed"],
+        path,
+        env,
+        check=False,
+    )
     assert r.returncode == 2, r.stdout + r.stderr
     assert "clip.mp4" in r.stderr and "frame 3 is missing before 4.jpg" in r.stderr and "2 of 3 input(s)" in r.stderr
     assert (path / "mixed/02.alerts.json").is_file() and not (path / "mixed/gap.alerts.json").exists()

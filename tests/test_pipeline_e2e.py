@@ -6,11 +6,11 @@ import json
 
 import cv2
 import mlflow
-import numpy as np
 import pytest
 import yaml
 
-from .conftest import ran_stages as _ran, sh as _sh
+from .conftest import ran_stages as _ran
+from .conftest import sh as _sh
 
 pytestmark = pytest.mark.slow
 METHODS = ["ipad_vad", "knn"]  # pipeline.methods of the smoke profile
@@ -36,18 +36,24 @@ def test_dvc_repro_runs_every_stage_and_tracks_results(repo):
     assert (path / "plots/R01/roc.png").is_file() and (path / "plots/S01/scores.png").is_file()
     decision = json.loads((path / "registry/R01.json").read_text())
     assert decision["alias"] == "champion" and decision["version"] == "1"
-    assert set(decision["candidates"]) == {"ipad_vad", "knn"} and decision["auc"] == max(decision["candidates"].values())
+    assert set(decision["candidates"]) == {"ipad_vad", "knn"} and decision["auc"] == max(
+        decision["candidates"].values()
+    )
     mlflow.set_tracking_uri(repo["env"]["MLFLOW_TRACKING_URI"])
     runs = mlflow.search_runs(experiment_names=["ipad-vad"], output_format="list")
     stages = {r.data.tags.get("ipad.stage") for r in runs}
     assert {"validate", "prepare", "pretrain", "adapt", "evaluate", "report", "promote"} <= stages  # issue 29: all
     parents = {r.data.tags.get("mlflow.parentRunId") for r in runs if r.data.tags.get("ipad.stage")}
     assert len(parents) == 1  # one pipeline run groups every stage's run
-    evaluate_r01 = [r for r in runs if r.data.tags.get("ipad.stage") == "evaluate" and r.data.tags.get("ipad.scene") == "R01"]
+    evaluate_r01 = [
+        r for r in runs if r.data.tags.get("ipad.stage") == "evaluate" and r.data.tags.get("ipad.scene") == "R01"
+    ]
     assert {r.data.tags["ipad.method"] for r in evaluate_r01} == set(METHODS)  # one run per method
     # structured metric names: the same in every method's run, grouped by protocol
     for r in evaluate_r01:
-        assert {"auc_pct_scene_norm/score", "auc_pct_video_norm/score", "alerts/threshold"} <= set(r.data.metrics), r.data.metrics
+        assert {"auc_pct_scene_norm/score", "auc_pct_video_norm/score", "alerts/threshold"} <= set(r.data.metrics), (
+            r.data.metrics
+        )
         assert not any(r.data.tags["ipad.method"] in k for k in r.data.metrics)
     assert all(len(r.data.tags.get("data_version", "")) == 16 for r in evaluate_r01)
     client = mlflow.MlflowClient()
@@ -59,16 +65,22 @@ def test_dvc_repro_runs_every_stage_and_tracks_results(repo):
     version = client.get_model_version("ipad-vad-R01", "1")
     assert version.tags["method"] == decision["method"]
     # lineage: the version names the fine-tune run that produced the registered adapter (not the promote run)
-    [tuned] = [r for r in runs if r.data.tags.get("ipad.stage") == "adapt" and r.data.tags.get("ipad.scene") == "R01"
-               and r.data.tags["ipad.method"] == decision["method"]]
+    [tuned] = [
+        r
+        for r in runs
+        if r.data.tags.get("ipad.stage") == "adapt"
+        and r.data.tags.get("ipad.scene") == "R01"
+        and r.data.tags["ipad.method"] == decision["method"]
+    ]
     assert version.tags["adapt_run_id"] == tuned.info.run_id != version.run_id
     description = client.get_registered_model("ipad-vad-R01").description
     assert "R01" in description and "champion" in description and "promote_min_auc" in description
     # the parent run ended with the pipeline (ipad runs finish): FINISHED, settings, mean AUC per method, report
     [parent] = [r for r in runs if r.data.tags.get("ipad.role") == "pipeline"]
     assert parent.info.status == "FINISHED" and parent.info.end_time is not None
-    assert {f"mean_auc_pct/{k}": round(100 * v, 4) for k, v in res["summary"].items()} == \
-        {k: round(v, 4) for k, v in parent.data.metrics.items()}  # percent, as the report shows it (issue 29)
+    assert {f"mean_auc_pct/{k}": round(100 * v, 4) for k, v in res["summary"].items()} == {
+        k: round(v, 4) for k, v in parent.data.metrics.items()
+    }  # percent, as the report shows it (issue 29)
     assert parent.data.params["profile"] == "smoke" and parent.data.params["methods"] == ",".join(METHODS)
     assert "results.md" in {a.path for a in client.list_artifacts(parent.info.run_id)}
 
@@ -81,8 +93,16 @@ def test_prefect_shows_named_tagged_flow_runs_their_task_runs_and_the_projects_l
     built the project)."""
     flows = repo["prefect"]["flow_runs"]
     names = {f["name"] for f in flows}
-    assert {"validate", "prepare S01", "prepare R01", "pretrain knn", "adapt knn R01", "evaluate knn R01",
-            "report", "promote R01"} <= names, names
+    assert {
+        "validate",
+        "prepare S01",
+        "prepare R01",
+        "pretrain knn",
+        "adapt knn R01",
+        "evaluate knn R01",
+        "report",
+        "promote R01",
+    } <= names, names
     assert all(f["state_type"] == "COMPLETED" for f in flows)
     tasks = repo["prefect"]["task_runs"]
     by_flow = {}
@@ -96,8 +116,14 @@ def test_prefect_shows_named_tagged_flow_runs_their_task_runs_and_the_projects_l
     assert all(t["state_type"] == "COMPLETED" for t in tasks)
     logs = [entry for entry in repo["prefect"]["logs"] if entry["flow_run_id"] in runs.values()]
     text = "\n".join(entry["message"] for entry in logs)
-    for line in ("R01: decoded", "knn on R01:", "AUC scene norm", "promote R01: ipad-vad-R01 v1", "validation:",
-                 "adapt ipad_vad R01: epoch 1:"):
+    for line in (
+        "R01: decoded",
+        "knn on R01:",
+        "AUC scene norm",
+        "promote R01: ipad-vad-R01 v1",
+        "validation:",
+        "adapt ipad_vad R01: epoch 1:",
+    ):
         assert line in text, (line, text[:3000])
 
 
@@ -136,10 +162,14 @@ def test_new_footage_for_one_device_reruns_only_its_stages_and_ingest_is_idempot
     out = _sh(["ipad", "ingest", str(tmp_path / "landing"), "--no-commit"], path, env).stdout
     assert "stages_run" in out
     lock = (path / "dvc.lock").read_text()
-    expect = ["prepare_device@R01", "promote@R01"] + [f"{s}@{m}-R01" for m in METHODS for s in ("adapt", "evaluate_device")]
+    expect = ["prepare_device@R01", "promote@R01"] + [
+        f"{s}@{m}-R01" for m in METHODS for s in ("adapt", "evaluate_device")
+    ]
     ran = [s for s in expect if f"'{s}'" in out]
     assert ran == expect, out
-    for untouched in ["prepare_pretrain@S01", "prepare_pretrain@S02"] + [f"{s}@{m}" for m in METHODS for s in ("pretrain", "evaluate_pretrain")]:
+    for untouched in ["prepare_pretrain@S01", "prepare_pretrain@S02"] + [
+        f"{s}@{m}" for m in METHODS for s in ("pretrain", "evaluate_pretrain")
+    ]:
         assert f"'{untouched}'" not in out, out
     assert (path / "data/ipad/R01/training/frames/02").is_dir()
     # the registry now holds two versions of R01; nothing registered was lost
@@ -169,13 +199,21 @@ def test_ingest_killed_at_any_step_is_completed_by_the_next_run(repo, tmp_path):
     versions_before = len(mlflow.MlflowClient().search_model_versions("name='ipad-vad-R01'"))
     landing = tmp_path / "landing"
     (landing / "R01" / "training").mkdir(parents=True)
-    writer = cv2.VideoWriter(str(landing / "R01" / "training" / "shift.mkv"), cv2.VideoWriter_fourcc(*"FFV1"), 2.0, (w, h))
+    writer = cv2.VideoWriter(
+        str(landing / "R01" / "training" / "shift.mkv"), cv2.VideoWriter_fourcc(*"FFV1"), 2.0, (w, h)
+    )
     for f in frames[3:] + frames[:3]:  # another recording of the same machine
         writer.write(f)
     writer.release()
     for point in ("dvc-added", "step-done", "repro-done"):
-        killed = subprocess.run(["ipad", "ingest", str(landing)], cwd=path, capture_output=True, text=True,
-                                env={**env, "IPAD_FAULT": point, "IPAD_FAULT_GROUP": "1"}, start_new_session=True)
+        killed = subprocess.run(
+            ["ipad", "ingest", str(landing)],
+            cwd=path,
+            capture_output=True,
+            text=True,
+            env={**env, "IPAD_FAULT": point, "IPAD_FAULT_GROUP": "1"},
+            start_new_session=True,
+        )
         assert killed.returncode == -9, (point, killed.stdout[-2000:], killed.stderr[-2000:])
         if point == "dvc-added":  # the data version exists, nothing retrained, nothing committed yet
             assert "up to date" not in _sh(["dvc", "status"], path, env).stdout

@@ -19,8 +19,19 @@ SCENES = ("S05", "S10", "R02")  # gripper (symmetric motion), sorter (two items 
 @pytest.fixture(scope="module")
 def prepared(tmp_path_factory):
     root = tmp_path_factory.mktemp("prep")
-    generate(root / "ipad", SynthConfig(scenes=SCENES, size=(48, 48), fps=2.5, train_videos=2, train_cycles=6,
-                                        test_videos=3, test_cycles=3, workers=2))
+    generate(
+        root / "ipad",
+        SynthConfig(
+            scenes=SCENES,
+            size=(48, 48),
+            fps=2.5,
+            train_videos=2,
+            train_cycles=6,
+            test_videos=3,
+            test_cycles=3,
+            workers=2,
+        ),
+    )
     m = build_manifest(root / "ipad")
     for s in SCENES:
         cache_scene(m, s, (32, 32), root / "cache")
@@ -73,8 +84,17 @@ def test_estimated_periods_drive_phases_and_crop_without_annotations(prepared):
     truth = json.loads((root / "ipad/S10/periods/training_01.json").read_text())["cycle_starts"]
     assert est["source"] == "estimated"
     assert max(min(abs(t - e) for t in truth) for e in est["cycle_starts"]) <= 2
-    ds = ClipDataset.from_manifest(bare, "training", ["S10"], (32, 32), 8, 1, cache_root=root / "cache",
-                                   periods_root=root / "periods_est", crop_to_cycles=True)
+    ds = ClipDataset.from_manifest(
+        bare,
+        "training",
+        ["S10"],
+        (32, 32),
+        8,
+        1,
+        cache_root=root / "cache",
+        periods_root=root / "periods_est",
+        crop_to_cycles=True,
+    )
     first, last = est["crop"]
     starts = [s for vi, s in ds.index if vi == 0]
     assert starts[0] == first and starts[-1] + 8 <= last

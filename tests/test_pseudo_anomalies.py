@@ -28,7 +28,7 @@ def moving_square_clip(t=8, size=32, seed=0) -> np.ndarray:
     bg = rng.integers(40, 90, (size, size, 3), dtype=np.uint8)
     frames = np.repeat(bg[None], t, 0)
     for i in range(t):
-        frames[i, 10:18, 4 + i:12 + i] = (230, 200, 40)
+        frames[i, 10:18, 4 + i : 12 + i] = (230, 200, 40)
     return frames
 
 
@@ -78,12 +78,12 @@ def test_flow_mixup_changes_only_its_box_and_mixes_two_patches():
     h, w = np.ptp(ys) + 1, np.ptp(xs) + 1
     assert box.sum() == h * w  # a rectangle
     # p^ = lam p' + (1 - lam) p'_r for one lam and one place r, in every field
-    p = flow[:, ys.min():ys.max() + 1, xs.min():xs.max() + 1]
-    mixed = a[:, ys.min():ys.max() + 1, xs.min():xs.max() + 1]
+    p = flow[:, ys.min() : ys.max() + 1, xs.min() : xs.max() + 1]
+    mixed = a[:, ys.min() : ys.max() + 1, xs.min() : xs.max() + 1]
     found = False
     for ry in range(16 - h + 1):
         for rx in range(16 - w + 1):
-            r = flow[:, ry:ry + h, rx:rx + w]
+            r = flow[:, ry : ry + h, rx : rx + w]
             d = (p - r).ravel()
             if np.abs(d).max() == 0:
                 continue
@@ -100,15 +100,19 @@ def test_frame_order_pas_by_hand():
         assert order_indices(16, kind, 3)[8] == 8  # the scored centre frame stays in place
     s = PseudoSettings(order=("skip",), max_stride=3)
     kinds = {frame_order_pa(16, np.random.default_rng(i), s)[1][-1] for i in range(20)}
-    assert kinds <= {15} and frame_order_pa(16, np.random.default_rng(1), s)[1].tolist() == \
-        frame_order_pa(16, np.random.default_rng(1), s)[1].tolist()
+    assert (
+        kinds <= {15}
+        and frame_order_pa(16, np.random.default_rng(1), s)[1].tolist()
+        == frame_order_pa(16, np.random.default_rng(1), s)[1].tolist()
+    )
 
 
 def test_the_batch_mixer_keeps_unmasked_pixels_exact_and_draws_per_seed():
     s = PseudoSettings()
     mixer = PseudoAnomalyMixer(s, PseudoMix(spatial=0.5, order=0.3))
-    clips = torch.stack([torch.from_numpy(moving_square_clip(seed=i)).permute(3, 0, 1, 2).float() / 127.5 - 1
-                         for i in range(16)])
+    clips = torch.stack(
+        [torch.from_numpy(moving_square_clip(seed=i)).permute(3, 0, 1, 2).float() / 127.5 - 1 for i in range(16)]
+    )
     a, kinds = mixer.frames(clips, np.random.default_rng(0))
     b, kinds_b = mixer.frames(clips, np.random.default_rng(0))
     assert torch.equal(a, b) and np.array_equal(kinds, kinds_b)
@@ -158,8 +162,9 @@ def _scene_clips(tmp_path, n_frames=None):
 
     generate(tmp_path / "data", SynthConfig.from_params(SMOKE["synth"], scenes=["S01"], workers=1))
     entries = [e for e in scan_ipad(tmp_path / "data", ["S01"]) if e.split == "training"]
-    return ClipDataset([VideoRecord(JpegFolderSource(e.frames_dir)) for e in entries],
-                       clip_len=SMOKE["clip"]["length"], stride=1)
+    return ClipDataset(
+        [VideoRecord(JpegFolderSource(e.frames_dir)) for e in entries], clip_len=SMOKE["clip"]["length"], stride=1
+    )
 
 
 @pytest.mark.slow
@@ -185,7 +190,10 @@ def test_an_ae_trained_with_spatial_pas_reconstructs_their_region_worse(tmp_path
         model = m.fit(ds, tmp_path / f"ps{p_s}", settings, FitHooks(progress=False)).model.eval()
         with torch.no_grad():
             recon = model(pa)["recon"]
-        errors[p_s] = {"to_pa": (recon - pa)[mask].pow(2).mean().item(), "to_normal": (recon - x)[mask].pow(2).mean().item()}
+        errors[p_s] = {
+            "to_pa": (recon - pa)[mask].pow(2).mean().item(),
+            "to_normal": (recon - x)[mask].pow(2).mean().item(),
+        }
     # measured: opencv 0.0072 -> 0.0119, patch 0.067 -> 0.222
     assert errors[0.5]["to_pa"] > 1.3 * errors[0.0]["to_pa"], errors
     assert errors[0.5]["to_normal"] < errors[0.0]["to_normal"], errors
@@ -197,8 +205,12 @@ def test_the_method_trains_scores_named_components_and_reloads_identically(tmp_p
     ds = _scene_clips(tmp_path)
     m = get_method("pseudo_anomaly", SMOKE)
     torch.manual_seed(0)
-    res = m.fit(ds, tmp_path / "base", TrainSettings(epochs=2, batch_size=4, lr=1e-3, device="cpu", num_workers=0),
-                FitHooks(progress=False))
+    res = m.fit(
+        ds,
+        tmp_path / "base",
+        TrainSettings(epochs=2, batch_size=4, lr=1e-3, device="cpu", num_workers=0),
+        FitHooks(progress=False),
+    )
     assert {"mse", "flow_mse", "disc_bce", "loss"} <= set(res.history[-1])
     m.save(res.model, tmp_path / "model.pt")
     method, model = load_model_file(tmp_path / "model.pt")
@@ -219,21 +231,43 @@ def test_indicators_normalised_and_aggregated_by_hand():
     from ipad_vad.alerts.calibration import fit_calibration
     from ipad_vad.evaluate.metrics import add_scores
 
-    m = get_method("pseudo_anomaly", _with(SMOKE, "pseudo_anomaly",
-                                           weights={"recon_error": 2, "flow_error": 1, "semantic": 1, "recon_local": 0}))
-    df = pd.DataFrame({"video_index": [0, 0, 1, 1], "recon_error": [-30.0, -20.0, -25.0, -10.0],
-                       "flow_error": [1.0, 3.0, 2.0, 5.0], "semantic": [0.1, 0.2, 0.9, 0.5],
-                       "recon_local": [0.0, 0.0, 0.0, 1.0]})
+    m = get_method(
+        "pseudo_anomaly",
+        _with(SMOKE, "pseudo_anomaly", weights={"recon_error": 2, "flow_error": 1, "semantic": 1, "recon_local": 0}),
+    )
+    df = pd.DataFrame(
+        {
+            "video_index": [0, 0, 1, 1],
+            "recon_error": [-30.0, -20.0, -25.0, -10.0],
+            "flow_error": [1.0, 3.0, 2.0, 5.0],
+            "semantic": [0.1, 0.2, 0.9, 0.5],
+            "recon_local": [0.0, 0.0, 0.0, 1.0],
+        }
+    )
     s = add_scores(df, m, "scene")
     # by hand: recon (x + 30) / 20, flow (x - 1) / 4, semantic (x - 0.1) / 0.8, eta = (0.5, 0.25, 0.25, 0)
-    expect = [0.5 * 0 + 0.25 * 0 + 0.25 * 0, 0.5 * 0.5 + 0.25 * 0.5 + 0.25 * 0.125,
-              0.5 * 0.25 + 0.25 * 0.25 + 0.25 * 1.0, 0.5 * 1.0 + 0.25 * 1.0 + 0.25 * 0.5]
+    expect = [
+        0.5 * 0 + 0.25 * 0 + 0.25 * 0,
+        0.5 * 0.5 + 0.25 * 0.5 + 0.25 * 0.125,
+        0.5 * 0.25 + 0.25 * 0.25 + 0.25 * 1.0,
+        0.5 * 1.0 + 0.25 * 1.0 + 0.25 * 0.5,
+    ]
     assert np.allclose(s.score, expect)
-    normal = {"recon_error": np.array([-30.0, -28.0, -26.0]), "flow_error": np.array([1.0, 2.0, 3.0]),
-              "semantic": np.array([0.1, 0.1, 0.4]), "recon_local": np.zeros(3)}
+    normal = {
+        "recon_error": np.array([-30.0, -28.0, -26.0]),
+        "flow_error": np.array([1.0, 2.0, 3.0]),
+        "semantic": np.array([0.1, 0.1, 0.4]),
+        "recon_local": np.zeros(3),
+    }
     cal = fit_calibration("pseudo_anomaly", normal, m.weights(), 0.5)
-    z = cal.score({"recon_error": np.array([-24.0]), "flow_error": np.array([2.0]), "semantic": np.array([0.2]),
-                   "recon_local": np.array([0.0])})
+    z = cal.score(
+        {
+            "recon_error": np.array([-24.0]),
+            "flow_error": np.array([2.0]),
+            "semantic": np.array([0.2]),
+            "recon_local": np.array([0.0]),
+        }
+    )
     sd = [np.std([-30, -28, -26]), np.std([1, 2, 3]), np.std([0.1, 0.1, 0.4])]
     assert np.allclose(z, 0.5 * (-24 + 28) / sd[0] + 0.25 * 0 + 0.25 * (0.2 - 0.2) / sd[2])
 
@@ -250,6 +284,20 @@ def test_the_contact_sheet_draws_pas_of_a_generated_scene_and_names_a_missing_fo
     png = pseudo_sheet(tmp_path / "data", tmp_path / "pseudo.png", SMOKE, ["S01"])
     w, h = Image.open(png).size
     assert w > 4 * h  # one scene: a row of six tiles
-    r = subprocess.run([sys.executable, "-m", "ipad_vad.cli", "data", "preview", "--pseudo", "--root",
-                        str(tmp_path / "nope"), "--out", str(tmp_path / "x.png")], capture_output=True, text=True)
+    r = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "ipad_vad.cli",
+            "data",
+            "preview",
+            "--pseudo",
+            "--root",
+            str(tmp_path / "nope"),
+            "--out",
+            str(tmp_path / "x.png"),
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert r.returncode == 2 and f"{tmp_path / 'nope'}: no such data folder" in r.stderr and "Traceback" not in r.stderr

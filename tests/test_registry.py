@@ -10,8 +10,7 @@ import torch
 from ipad_vad.config import load_params
 from ipad_vad.methods import get_method, load_model_file
 from ipad_vad.methods.base import write_method_json
-from ipad_vad.registry import device_model_name
-from ipad_vad.registry import tracking
+from ipad_vad.registry import device_model_name, tracking
 from ipad_vad.registry.promotion import list_models, promote
 from ipad_vad.registry.pyfunc_model import log_scorer, pip_requirements
 from ipad_vad.train.lora import LoraSettings, add_lora, load_adapter, save_adapter
@@ -114,17 +113,29 @@ def test_the_pipeline_parent_run_ends_with_its_status_summary_and_settings(store
     [parent] = client.search_runs([tracking.configure()], "tags.`ipad.role` = 'pipeline'")
     assert parent.info.status == "RUNNING"  # what the UI showed forever before the pipeline ended it
     (store / "results.md").write_text("# results")
-    rid = tracking.finish_pipeline("p-7", "FAILED", {"knn": 0.87, "ipad_vad:recon_error": 0.51},
-                                   {"profile": "smoke", "train": {"epochs": 3}}, (store / "results.md", store / "absent.json"))
+    rid = tracking.finish_pipeline(
+        "p-7",
+        "FAILED",
+        {"knn": 0.87, "ipad_vad:recon_error": 0.51},
+        {"profile": "smoke", "train": {"epochs": 3}},
+        (store / "results.md", store / "absent.json"),
+    )
     run = client.get_run(rid)
     assert rid == parent.info.run_id and run.info.status == "FAILED" and run.info.end_time >= run.info.start_time
-    assert run.data.metrics == {"mean_auc_pct/knn": 87.0, "mean_auc_pct/ipad_vad:recon_error": 51.0}  # percent (issue 29)
+    assert run.data.metrics == {
+        "mean_auc_pct/knn": 87.0,
+        "mean_auc_pct/ipad_vad:recon_error": 51.0,
+    }  # percent (issue 29)
     assert run.data.params == {"profile": "smoke", "train.epochs": "3"}
     assert [a.path for a in client.list_artifacts(rid)] == ["results.md"]
     # ended again (a rerun of the finishing step) with other settings: the status follows, params stay
     tracking.finish_pipeline("p-7", "FINISHED", {"knn": 0.9}, {"profile": "demo"})
     run = client.get_run(rid)
-    assert run.info.status == "FINISHED" and run.data.params["profile"] == "smoke" and run.data.metrics["mean_auc_pct/knn"] == 90.0
+    assert (
+        run.info.status == "FINISHED"
+        and run.data.params["profile"] == "smoke"
+        and run.data.metrics["mean_auc_pct/knn"] == 90.0
+    )
     with pytest.raises(ValueError, match="RUNNING"):
         tracking.finish_pipeline("p-7", "RUNNING")
     # a pipeline that failed before any tracked stage still gets its (failed) parent run
@@ -174,8 +185,11 @@ def test_a_model_below_the_minimum_auc_is_never_champion_and_the_device_is_refus
     assert client.get_model_version(name, versions[0]).tags["usable"] == "false"
     [row] = list_models(min_auc=70)
     assert row["champion"] is None and row["usable"] is False
-    with pytest.raises(ConfigError, match=rf"'R03' has no usable detector: .*v{versions[0]} .*AUC 22.0 on.*"
-                                          rf"promote_min_auc = 70 %.*--model-uri models:/{name}/{versions[0]}"):
+    with pytest.raises(
+        ConfigError,
+        match=rf"'R03' has no usable detector: .*v{versions[0]} .*AUC 22.0 on.*"
+        rf"promote_min_auc = 70 %.*--model-uri models:/{name}/{versions[0]}",
+    ):
         load_scorer("R03", min_auc=70)
     d = promote(name, versions[1], 75.0, min_auc=70)  # usable: champion
     assert d.promoted and d.usable

@@ -29,7 +29,7 @@ def _frame(i: int) -> np.ndarray:
     """A colour BGR frame: a red square moving over a grey background."""
     f = np.full((H, W, 3), 60, np.uint8)
     x = (i * 3) % (W - 12)
-    f[12:24, x:x + 12] = (0, 0, 230)
+    f[12:24, x : x + 12] = (0, 0, 230)
     return f
 
 
@@ -57,9 +57,18 @@ def registry(tmp_path_factory):
     torch.manual_seed(0)
     method.save(method.build(), root / "base.pt")
     names = tuple(c.name for c in method.components)
-    cal = Calibration(method=method.name, threshold=0.5, false_alarm_rate=0.01, components=names,
-                      means=(0.0,) * len(names), stds=(1.0,) * len(names), weights=tuple(method.weights()[n] for n in names),
-                      clip_len=p["clip"]["length"], frame_size=tuple(p["clip"]["size"]), source_size=(H, W))
+    cal = Calibration(
+        method=method.name,
+        threshold=0.5,
+        false_alarm_rate=0.01,
+        components=names,
+        means=(0.0,) * len(names),
+        stds=(1.0,) * len(names),
+        weights=tuple(method.weights()[n] for n in names),
+        clip_len=p["clip"]["length"],
+        frame_size=tuple(p["clip"]["size"]),
+        source_size=(H, W),
+    )
     (root / "calibration.json").write_text(json.dumps(cal.to_dict()))
     old = os.getcwd()
     with pytest.MonkeyPatch.context() as mp:
@@ -98,8 +107,9 @@ def test_bad_options_are_refused_before_anything_loads(tmp_path):
     assert "--format" in r.stderr and "cannot load model" not in r.stderr
     assert time.perf_counter() - t0 < 30  # typer refuses it while parsing: no torch, no MLflow
     r = _ipad([*args, "--accelerator", "gpu"], tmp_path, env)
-    assert r.returncode == 2 and r.stderr.strip() == ("error: --accelerator 'gpu': not a device; choose "
-                                                      "auto | cpu | cuda | cuda:<n>"), r.stderr
+    assert r.returncode == 2 and r.stderr.strip() == (
+        "error: --accelerator 'gpu': not a device; choose auto | cpu | cuda | cuda:<n>"
+    ), r.stderr
     import torch
 
     if torch.cuda.is_available():
@@ -131,8 +141,11 @@ def test_a_grey_video_is_refused_like_a_grey_frame_folder_and_the_rest_is_scored
     for i in range(20):
         w.write(cv2.cvtColor(_frame(i), cv2.COLOR_BGR2GRAY))
     w.release()
-    r = _ipad(["score", "--model-uri", URI, str(grey), str(registry["frames"]), "--out", str(tmp_path / "out")],
-              registry["root"], registry["env"])
+    r = _ipad(
+        ["score", "--model-uri", URI, str(grey), str(registry["frames"]), "--out", str(tmp_path / "out")],
+        registry["root"],
+        registry["env"],
+    )
     assert r.returncode == 2, r.stdout[-2000:] + r.stderr[-3000:]
     assert f"error: {grey}: expected a colour (3-channel) frame, got 1 channel(s)" in r.stderr, r.stderr
     assert "1 of 2 input(s) not scored" in r.stderr
@@ -145,9 +158,14 @@ def test_ctrl_c_on_follow_writes_the_outputs_of_what_was_scored(registry, tmp_pa
     live = tmp_path / "live"
     live.mkdir()
     out = tmp_path / "out"
-    proc = subprocess.Popen([IPAD, "score", "--model-uri", URI, str(live), "--follow", "--idle-timeout", "0",
-                             "--out", str(out)], cwd=registry["root"], env=registry["env"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [IPAD, "score", "--model-uri", URI, str(live), "--follow", "--idle-timeout", "0", "--out", str(out)],
+        cwd=registry["root"],
+        env=registry["env"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     n = 14
 
     def camera():
@@ -192,15 +210,17 @@ def test_a_deleted_model_or_calibration_is_named(registry, tmp_path):
     r = _ipad(args, registry["root"], registry["env"])
     assert r.returncode == 2 and "Traceback" not in r.stderr, r.stderr
     [line] = r.stderr.strip().splitlines()
-    assert line.startswith(f"error: cannot load model {URI}: its files are missing from the artifact store "
-                           f"(nothing at {files.as_uri()})"), line
+    assert line.startswith(
+        f"error: cannot load model {URI}: its files are missing from the artifact store (nothing at {files.as_uri()})"
+    ), line
     files = _restore(registry)
     (files / "artifacts" / "calibration.json").unlink()
     r = _ipad(args, registry["root"], registry["env"])
     assert r.returncode == 2 and "Traceback" not in r.stderr, r.stderr
     [line] = r.stderr.strip().splitlines()
-    assert line.startswith(f"error: {files / 'artifacts' / 'calibration.json'}: calibration file is missing "
-                           f"(a file of model {URI}"), line
+    assert line.startswith(
+        f"error: {files / 'artifacts' / 'calibration.json'}: calibration file is missing (a file of model {URI}"
+    ), line
     _restore(registry)
 
 
@@ -215,13 +235,17 @@ def test_an_unknown_method_is_refused_before_any_flow_starts(tmp_path):
     raw = yaml.safe_load((ROOT / "params.yaml").read_text())
     raw["pipeline"]["methods"] = [*raw["pipeline"]["methods"], "knnn"]
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(raw, sort_keys=False))
-    with pytest.raises(ConfigError, match=r"params\.yaml: pipeline\.methods: unknown method 'knnn' \(in \[.*'knnn'\]\); "
-                                          r"known: \[.*'ipad_vad', .*'knn'"):
+    with pytest.raises(
+        ConfigError,
+        match=r"params\.yaml: pipeline\.methods: unknown method 'knnn' \(in \[.*'knnn'\]\); "
+        r"known: \[.*'ipad_vad', .*'knn'",
+    ):
         load_params(tmp_path / "params.yaml")
     assert "knn" in method_files() and "knnn" not in method_files()
     # no server reachable: a flow run would fail on it (or start a temporary one) instead of this line
-    env = dict(os.environ, PREFECT_API_URL="http://127.0.0.1:9/api", PREFECT_HOME=str(tmp_path / "prefect"),
-               COLUMNS="200")
+    env = dict(
+        os.environ, PREFECT_API_URL="http://127.0.0.1:9/api", PREFECT_HOME=str(tmp_path / "prefect"), COLUMNS="200"
+    )
     t0 = time.perf_counter()
     r = _ipad(["pretrain", "--method", "knn"], tmp_path, env, timeout=120)
     assert r.returncode == 2 and "Traceback" not in r.stderr, r.stdout[-2000:] + r.stderr[-3000:]

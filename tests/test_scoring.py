@@ -74,11 +74,21 @@ def test_train_adapt_evaluate_on_generated_footage(tmp_path):
     assert (tmp_path / "base/model.pt").is_file() and len(res["history"]) == params["train"]["epochs"]
     method, _ = load_model_file(tmp_path / "base/model.pt")
     assert method.name == "ipad_vad"
-    meta = adapt_to_device(params, "ipad_vad", "R01", quiet, manifest=m, base_path=tmp_path / "base/model.pt",
-                           out_dir=tmp_path / "R01", source=DataSource.FRAMES)
+    meta = adapt_to_device(
+        params,
+        "ipad_vad",
+        "R01",
+        quiet,
+        manifest=m,
+        base_path=tmp_path / "base/model.pt",
+        out_dir=tmp_path / "R01",
+        source=DataSource.FRAMES,
+    )
     assert meta["adaptation"] == "lora" and meta["trainable"]["share"] < 0.5 and meta["clips_used"] > 0
     _, tuned = load_adapted(tmp_path / "R01")
-    scores, metrics, ctx = evaluate(params, get_method("ipad_vad", params), tuned, m, "R01", DataSource.FRAMES, progress=False)
+    scores, metrics, ctx = evaluate(
+        params, get_method("ipad_vad", params), tuned, m, "R01", DataSource.FRAMES, progress=False
+    )
     assert set(metrics) >= {"scene", "auc", "auc_per_type", "context", "weights"}
     assert set(metrics["auc"]["scene_norm"]) == {"score", "recon_error", "period_error"}
     assert all(0 <= v <= 1 for p in metrics["auc"].values() for v in p.values())
@@ -92,8 +102,8 @@ def test_a_stale_prepared_cache_is_an_error_not_silently_used(tmp_path):
     from ipad_vad.data.manifest import build_manifest
     from ipad_vad.data.synth.generator import SynthConfig, generate
     from ipad_vad.errors import DataError
-    from ipad_vad.preprocess.cache import cache_scene
     from ipad_vad.jobs.data import DataSource, clip_dataset
+    from ipad_vad.preprocess.cache import cache_scene
 
     params = load_params("params.yaml", "smoke")
     params["pipeline"]["prepared_root"] = str(tmp_path / "prepared")
@@ -103,11 +113,28 @@ def test_a_stale_prepared_cache_is_an_error_not_silently_used(tmp_path):
 
     root = tmp_path / "prepared/devices"
     cache_scene(build_manifest(tmp_path / "a"), "R01", (32, 32), root / "cache")
-    period_scene(build_manifest(tmp_path / "a"), "R01", root / "cache", root / "periods", root / "flow", "appearance", 8, 400, True)
+    period_scene(
+        build_manifest(tmp_path / "a"),
+        "R01",
+        root / "cache",
+        root / "periods",
+        root / "flow",
+        "appearance",
+        8,
+        400,
+        True,
+    )
     prepared = DataSource.PREPARED
     assert len(clip_dataset(params, build_manifest(tmp_path / "a"), "testing", ["R01"], prepared)) > 0
     with pytest.raises(DataError, match="does not match the manifest"):
         clip_dataset(params, build_manifest(tmp_path / "b"), "testing", ["R01"], prepared)
-    with pytest.raises(DataError, match="no prepared data for scene S01"):  # asked for prepared data: never a silent fallback
-        clip_dataset({**params, "pipeline": {**params["pipeline"], "pretrain_scenes": ["S01"]}},
-                     build_manifest(tmp_path / "a").assign(scene="S01"), "testing", ["S01"], prepared)
+    with pytest.raises(
+        DataError, match="no prepared data for scene S01"
+    ):  # asked for prepared data: never a silent fallback
+        clip_dataset(
+            {**params, "pipeline": {**params["pipeline"], "pretrain_scenes": ["S01"]}},
+            build_manifest(tmp_path / "a").assign(scene="S01"),
+            "testing",
+            ["S01"],
+            prepared,
+        )

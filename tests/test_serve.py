@@ -30,8 +30,12 @@ def _port() -> int:
 
 def _api(base: str, path: str, body: dict | None = None, method: str | None = None):
     data = None if body is None else json.dumps(body).encode()
-    req = urllib.request.Request(base + path, data=data, headers={"Content-Type": "application/json"},
-                                 method=method or ("POST" if body is not None else "GET"))
+    req = urllib.request.Request(
+        base + path,
+        data=data,
+        headers={"Content-Type": "application/json"},
+        method=method or ("POST" if body is not None else "GET"),
+    )
     with urllib.request.urlopen(req, timeout=30) as r:
         return json.loads(r.read())
 
@@ -43,11 +47,16 @@ def test_serve_deploys_locally_and_a_run_started_like_the_ui_button_completes_on
         shutil.copytree(ROOT / d, proj / d, dirs_exist_ok=True, ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copy(ROOT / "prefect.yaml", proj / "prefect.yaml")
     env = {k: v for k, v in smoke_project["env"].items() if k not in ("PREFECT_API_URL", "PREFECT_HOME")}
-    env.update(IPAD_PREFECT_PORT=str(_port()), IPAD_MLFLOW_PORT=str(_port()), PYTHONPATH=str(proj),
-               MLFLOW_TRACKING_URI=f"sqlite:///{proj / 'mlflow.db'}")
+    env.update(
+        IPAD_PREFECT_PORT=str(_port()),
+        IPAD_MLFLOW_PORT=str(_port()),
+        PYTHONPATH=str(proj),
+        MLFLOW_TRACKING_URI=f"sqlite:///{proj / 'mlflow.db'}",
+    )
     log = open(tmp_path / "serve.log", "w+")
-    serve = subprocess.Popen(["bash", "scripts/serve.sh"], cwd=proj, env=env, stdout=log, stderr=subprocess.STDOUT,
-                             start_new_session=True)
+    serve = subprocess.Popen(
+        ["bash", "scripts/serve.sh"], cwd=proj, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+    )
     try:
         text = ""
         for _ in range(300):
@@ -61,7 +70,9 @@ def test_serve_deploys_locally_and_a_run_started_like_the_ui_button_completes_on
         # the UI reads its API from the port it really runs on
         assert _api(api.removesuffix("/api"), "/ui-settings")["api_url"] == api
         deployments = {d["name"]: d for d in _api(api, "/deployments/filter", {})}
-        assert set(deployments) == {d["name"] for d in yaml.safe_load((ROOT / "prefect.yaml").read_text())["deployments"]}
+        assert set(deployments) == {
+            d["name"] for d in yaml.safe_load((ROOT / "prefect.yaml").read_text())["deployments"]
+        }
         nightly = deployments["ipad-retrain-nightly"]
         assert nightly["schedules"] and not any(s["active"] for s in nightly["schedules"])  # paused locally
         run = _api(api, f"/deployments/{deployments['ipad-validate']['id']}/create_flow_run", {})
@@ -75,7 +86,9 @@ def test_serve_deploys_locally_and_a_run_started_like_the_ui_button_completes_on
         tasks = _api(api, "/task_runs/filter", {"flow_runs": {"id": {"any_": [run["id"]]}}})
         assert [(t["name"].rsplit("-", 1)[0], t["state_type"]) for t in tasks] == [("validate", "COMPLETED")]
         for _ in range(60):  # the run's process sends its last log lines as it exits, after its final state
-            messages = [e["message"] for e in _api(api, "/logs/filter", {"logs": {"flow_run_id": {"any_": [run["id"]]}}})]
+            messages = [
+                e["message"] for e in _api(api, "/logs/filter", {"logs": {"flow_run_id": {"any_": [run["id"]]}}})
+            ]
             if any(m.startswith("validation: ") for m in messages):
                 break
             time.sleep(1)

@@ -18,7 +18,14 @@ import torch
 
 from ipad_vad.errors import ConfigError, DataError
 
-from .serve_helpers import SIZE, T, frames, register_champion, register_lora_again, register_lora_champions, write_folder
+from .serve_helpers import (
+    T,
+    frames,
+    register_champion,
+    register_lora_again,
+    register_lora_champions,
+    write_folder,
+)
 
 ANOMALY = (40, 50)
 
@@ -40,9 +47,21 @@ def registry(tmp_path_factory):
 def _settings(out, **kw):
     from ipad_vad.serve.settings import ServeSettings
 
-    return ServeSettings(**{"out": str(out), "port": 0, "poll_s": 0.05, "stall_s": 0.6, "flush_s": 0.2,
-                            "idle_exit_s": 2.5, "backoff_s": 0.05, "backoff_max_s": 0.2, "frame_retries": 2,
-                            "registry_poll_s": 3600, **kw})
+    return ServeSettings(
+        **{
+            "out": str(out),
+            "port": 0,
+            "poll_s": 0.05,
+            "stall_s": 0.6,
+            "flush_s": 0.2,
+            "idle_exit_s": 2.5,
+            "backoff_s": 0.05,
+            "backoff_max_s": 0.2,
+            "frame_retries": 2,
+            "registry_poll_s": 3600,
+            **kw,
+        }
+    )
 
 
 def _server(cameras, out, frames_api=None, **kw):
@@ -77,10 +96,15 @@ def test_three_cameras_two_devices_alerts_faults_and_scores_like_ipad_score(regi
     (corrupt / "00020.png").write_bytes(b"\x89PNG\r\n\x1a\n not an image at all")
     wrong = frames(60, 1)
     wrong = [f if i != 33 else np.zeros((48, 40, 3), np.uint8) for i, f in enumerate(wrong)]
-    server = _server([{"name": "cam-a", "device": "R01", "source": str(anomalous)},
-                      {"name": "cam-b", "device": "R02"},
-                      {"name": "cam-c", "device": "R02", "source": str(corrupt)}], tmp_path / "out",
-                     {"cam-b": _stalling(wrong, 30, 1.5)})
+    server = _server(
+        [
+            {"name": "cam-a", "device": "R01", "source": str(anomalous)},
+            {"name": "cam-b", "device": "R02"},
+            {"name": "cam-c", "device": "R02", "source": str(corrupt)},
+        ],
+        tmp_path / "out",
+        {"cam-b": _stalling(wrong, 30, 1.5)},
+    )
     server.load_models()
     server.open_outputs()
     host, port = server.start_http()
@@ -99,8 +123,15 @@ def test_three_cameras_two_devices_alerts_faults_and_scores_like_ipad_score(regi
     from prometheus_client.parser import text_string_to_metric_families
 
     fams = {f.name: f for f in text_string_to_metric_families(body)}
-    for name in ("ipad_serve_frames", "ipad_serve_lag_frames", "ipad_serve_alerts", "ipad_serve_model_version",
-                 "ipad_serve_batch_clips", "ipad_serve_queue_depth", "ipad_serve_camera_fps"):
+    for name in (
+        "ipad_serve_frames",
+        "ipad_serve_lag_frames",
+        "ipad_serve_alerts",
+        "ipad_serve_model_version",
+        "ipad_serve_batch_clips",
+        "ipad_serve_queue_depth",
+        "ipad_serve_camera_fps",
+    ):
         assert name in fams, sorted(fams)
     versions = {s.labels["device"]: s.value for s in fams["ipad_serve_model_version"].samples}
     assert versions == {"R01": 1.0, "R02": 1.0}
@@ -118,8 +149,14 @@ def test_three_cameras_two_devices_alerts_faults_and_scores_like_ipad_score(regi
     events = _jsonl(out / "cam-a.alerts.jsonl", out)  # with what each alert carries (region, thumbnail, ...)
     assert events == _jsonl(tmp_path / "ref" / "cam-a.alerts.jsonl", tmp_path / "ref")
     starts = [e for e in events if e["event"] == "start"]
-    assert starts and all(e["alert_id"].startswith("cam-a:") and e["device"] == "R01" and e["model_version"] == "1"
-                          and e["evidence"]["region"]["box"] and (out / e["evidence"]["thumbnail"]).exists() for e in starts)
+    assert starts and all(
+        e["alert_id"].startswith("cam-a:")
+        and e["device"] == "R01"
+        and e["model_version"] == "1"
+        and e["evidence"]["region"]["box"]
+        and (out / e["evidence"]["thumbnail"]).exists()
+        for e in starts
+    )
     alerts = [(e["start"], e["end"]) for e in events if e["event"] == "end"]
     assert alerts and all(ANOMALY[0] - T // 2 <= s and e < ANOMALY[1] + T // 2 for s, e in alerts), alerts
     # the other cameras: no alert; the stall, the wrongly sized and the corrupt frame reported
@@ -130,6 +167,7 @@ def test_three_cameras_two_devices_alerts_faults_and_scores_like_ipad_score(regi
     faults_c = _jsonl(out / "cam-c.faults.jsonl")
     faults_c = [e for e in faults_c if e["event"] != "stalled"]  # the folder stops filling at its end: stalled
     assert [e["event"] for e in faults_c] == ["corrupt_frame"] and "00020.png" in faults_c[0]["detail"]
+
     def around(bad, n):  # the source's numbering; no clip spans the bad frame (the stream restarts after it)
         return list(range(T // 2, bad - (T - T // 2 - 1))) + list(range(bad + 1 + T // 2, n - (T - T // 2 - 1)))
 
@@ -156,8 +194,12 @@ def test_devices_whose_lora_champions_adapt_one_base_hold_it_once_and_score_like
                 go.wait(120)
             yield f
 
-    server = _server([{"name": "cam-3", "device": "R03"}, {"name": "cam-4", "device": "R04"}], tmp_path / "out",
-                     {"cam-3": gated(videos["cam-3"]), "cam-4": iter(videos["cam-4"])}, idle_exit_s=0)
+    server = _server(
+        [{"name": "cam-3", "device": "R03"}, {"name": "cam-4", "device": "R04"}],
+        tmp_path / "out",
+        {"cam-3": gated(videos["cam-3"]), "cam-4": iter(videos["cam-4"])},
+        idle_exit_s=0,
+    )
     th = threading.Thread(target=server.run)
     th.start()
     while not server.metrics.registry.get_sample_value("ipad_serve_scored_frames_total", {"camera": "cam-3"}):
@@ -174,13 +216,16 @@ def test_devices_whose_lora_champions_adapt_one_base_hold_it_once_and_score_like
     # one base, an adapter per device (R03's first version dropped after the swap): the adapted layers'
     # base weights are the same tensors for both devices
     assert list(server.bases.values()) == [base]
-    assert sorted(base.views) == [f"R03_v{v2}", f"R04_v{versions['R04']}"] and first.adapter not in base.peft.peft_config
+    assert (
+        sorted(base.views) == [f"R03_v{v2}", f"R04_v{versions['R04']}"] and first.adapter not in base.peft.peft_config
+    )
     m3, m4 = server.devices["R03"].model, server.devices["R04"].model
     assert m3.shared is m4.shared is base and m3.adapter != m4.adapter
     own = {d: load_scorer(d) for d in ("R03", "R04")}  # as `ipad score --device` loads them: merged, one model each
     weights = [n for n, _ in base.peft.named_parameters() if "base_layer.weight" in n]
-    assert len(weights) == sum(1 for n, _ in own["R03"].model.named_parameters() if n.startswith("encoder.")
-                               and n.endswith(".weight"))  # each adapted weight held once, not once per device
+    assert len(weights) == sum(
+        1 for n, _ in own["R03"].model.named_parameters() if n.startswith("encoder.") and n.endswith(".weight")
+    )  # each adapted weight held once, not once per device
     for m, dev in ((m3, "R03"), (m4, "R04")):  # each device's own bank
         assert torch.equal(m.matcher.bank, own[dev].model.matcher.bank)
     reg = server.metrics.registry
@@ -253,6 +298,7 @@ def test_a_champion_moved_mid_stream_is_picked_up_and_a_failing_version_is_repor
     assert len(waits) > 150 and max(waits) < server.s.flush_s + 2.0, max(waits)
     # the registry's alias is left as the test moved it
     import mlflow
+
     mlflow.MlflowClient().set_registered_model_alias("ipad-vad-R01", "champion", registry["versions"]["R01"])
 
 
@@ -273,8 +319,14 @@ def test_config_errors_are_one_line_naming_the_problem(registry, tmp_path):
         return str(e.value)
 
     assert "'R99'" in err({"cameras": [{"name": "x", "device": "R99", "source": str(cam)}]})
-    assert "duplicate camera name 'x'" in err({"cameras": [{"name": "x", "device": "R01", "source": str(cam)},
-                                                           {"name": "x", "device": "R01", "source": str(cam)}]})
+    assert "duplicate camera name 'x'" in err(
+        {
+            "cameras": [
+                {"name": "x", "device": "R01", "source": str(cam)},
+                {"name": "x", "device": "R01", "source": str(cam)},
+            ]
+        }
+    )
     msg = err({"cameras": [{"name": "x", "device": "R01", "source": "/nonexistent/dir/cam1"}]})
     assert "'x'" in msg and "/nonexistent/dir/cam1" in msg and "unreachable" in msg
     assert "fps_typo" in err({"cameras": [{"name": "x", "device": "R01", "source": str(cam), "fps_typo": 2}]})
@@ -294,15 +346,29 @@ def test_an_unwritable_event_log_is_an_error_naming_it(registry, tmp_path):
 def test_sigterm_drains_the_clips_and_exits_0(registry, tmp_path):
     cam = write_folder(tmp_path / "cam", frames(60, 0))
     cfg = tmp_path / "serve.yaml"
-    cfg.write_text(json.dumps({"serve": {"out": str(tmp_path / "out"), "port": 0, "poll_s": 0.05},
-                               "cameras": [{"name": "cam", "device": "R01", "source": str(cam)}]}))
-    p = subprocess.Popen([str(Path(sys.executable).parent / "ipad"), "serve", str(cfg), "--profile", "smoke"],
-                         cwd=registry["root"], env=dict(os.environ), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                         text=True)
+    cfg.write_text(
+        json.dumps(
+            {
+                "serve": {"out": str(tmp_path / "out"), "port": 0, "poll_s": 0.05},
+                "cameras": [{"name": "cam", "device": "R01", "source": str(cam)}],
+            }
+        )
+    )
+    p = subprocess.Popen(
+        [str(Path(sys.executable).parent / "ipad"), "serve", str(cfg), "--profile", "smoke"],
+        cwd=registry["root"],
+        env=dict(os.environ),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     scores = tmp_path / "out" / "cam.scores.csv"
     deadline = time.time() + 120
-    while (time.time() < deadline and p.poll() is None  # a crashed server fails the test now, not in 120 s
-           and (not scores.exists() or len(scores.read_text().splitlines()) < 20)):
+    while (
+        time.time() < deadline
+        and p.poll() is None  # a crashed server fails the test now, not in 120 s
+        and (not scores.exists() or len(scores.read_text().splitlines()) < 20)
+    ):
         time.sleep(0.2)
     p.send_signal(signal.SIGTERM)
     out, _ = p.communicate(timeout=60)

@@ -31,7 +31,7 @@ def test_the_shipped_params_read_as_written_and_only_gain_the_keys_they_leave_ou
         written = {**deep_merge(raw, profiles[name] or {}), "profile": name}
 
         def same(got, want, where):
-            assert list(got)[:len(want)] == list(want), where
+            assert list(got)[: len(want)] == list(want), where
             for k, v in want.items():
                 if isinstance(v, dict):
                     same(got[k], v, f"{where}.{k}")
@@ -39,7 +39,11 @@ def test_the_shipped_params_read_as_written_and_only_gain_the_keys_they_leave_ou
                     assert got[k] == v and type(got[k]) is type(v), f"{where}.{k}: {got[k]!r} != {v!r}"
 
         same(p, written, name)
-        assert (p["alert"]["smooth"], p["alert"]["alerts_per_hour"], p["feedback"]["marks_file"]) == (1, 0.5, "alert_marks.json")
+        assert (p["alert"]["smooth"], p["alert"]["alerts_per_hour"], p["feedback"]["marks_file"]) == (
+            1,
+            0.5,
+            "alert_marks.json",
+        )
 
 
 def test_a_key_left_out_reads_as_its_schema_default_in_the_dict_and_the_typed_tree(tmp_path):
@@ -84,7 +88,9 @@ def test_evaluate_period_weight_is_read_alike_by_the_jobs_and_the_method(tmp_pat
     assert method.context(None).window == EvaluateSettings.from_params(p).window
     saved = method.model_params()
     assert "evaluate" not in saved
-    assert get_method_class("ipad_vad")(saved).weights()["period_error"] == Evaluate.model_fields["period_weight"].default
+    assert (
+        get_method_class("ipad_vad")(saved).weights()["period_error"] == Evaluate.model_fields["period_weight"].default
+    )
 
 
 def test_the_runtime_settings_take_their_defaults_from_the_schema():
@@ -92,13 +98,14 @@ def test_the_runtime_settings_take_their_defaults_from_the_schema():
     from ipad_vad.settings.adapt import Adapt, Lora
     from ipad_vad.settings.synth import Synth
     from ipad_vad.settings.train import Loss, Train
-    from ipad_vad.train.lora import LoraSettings
     from ipad_vad.train.loop import TrainSettings
+    from ipad_vad.train.lora import LoraSettings
     from ipad_vad.train.losses import LossWeights
 
     t = TrainSettings()
-    assert {f.name: getattr(t, f.name) for f in fields(t) if f.name in Train.model_fields and f.name != "loss"} == \
-        {k: v for k, v in Train().model_dump().items() if k != "loss"}
+    assert {f.name: getattr(t, f.name) for f in fields(t) if f.name in Train.model_fields and f.name != "loss"} == {
+        k: v for k, v in Train().model_dump().items() if k != "loss"
+    }
     assert t.fraction_mode == Adapt().fraction_mode
     assert asdict(LossWeights()) == Loss().model_dump() and asdict(LoraSettings()) == Lora().model_dump()
     synth = asdict(SynthConfig())
@@ -122,7 +129,11 @@ def test_storage_reads_its_typed_section():
     from ipad_vad.storage.s3_settings import S3Settings
 
     s = S3Settings.from_params({"bucket": "b"}, env={})
-    assert (s.landing_prefix, s.archive_prefix, s.ledger_key, s.endpoint_url) == \
-        ("landing/", "archive/", "ipad/landing-ledger.json", None)
+    assert (s.landing_prefix, s.archive_prefix, s.ledger_key, s.endpoint_url) == (
+        "landing/",
+        "archive/",
+        "ipad/landing-ledger.json",
+        None,
+    )
     with pytest.raises(ConfigError, match=r"storage\.bukket: unknown key"):
         S3Settings.from_params({"bukket": "b"}, env={})

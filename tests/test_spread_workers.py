@@ -27,17 +27,29 @@ def test_adapt_runs_as_deployment_flow_runs_on_a_gpu_pool_worker(smoke_project):
     sh("prefect --no-prompt deploy --name ipad-adapt-device", path, env)
     adapter = path / "models/adapters/R01/ipad_vad/method.json"
     before = adapter.stat().st_mtime
-    worker = subprocess.Popen(["prefect", "worker", "start", "--pool", "gpu", "--limit", "1"], cwd=path, env=env,
-                              stdout=open(path / "worker.log", "w"), stderr=subprocess.STDOUT, start_new_session=True)
+    worker = subprocess.Popen(
+        ["prefect", "worker", "start", "--pool", "gpu", "--limit", "1"],
+        cwd=path,
+        env=env,
+        stdout=open(path / "worker.log", "w"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     try:
         t = time.time()
-        r = sh([sys.executable, "-c", "from flows.pipeline import adapt_on_workers; adapt_on_workers(['R01'], None)"],
-               path, env, check=False)
+        r = sh(
+            [sys.executable, "-c", "from flows.pipeline import adapt_on_workers; adapt_on_workers(['R01'], None)"],
+            path,
+            env,
+            check=False,
+        )
         assert r.returncode == 0, (r.stdout[-2000:], r.stderr[-2000:], (path / "worker.log").read_text()[-3000:])
         assert adapter.stat().st_mtime > before  # the worker's flow run fine-tuned R01 again
         assert time.time() - t < 600
         runs = json.loads(sh("prefect flow-run ls --flow-name adapt --output json", path, env).stdout)
-        by_worker = [r for r in runs if r.get("deployment_id") and r["parameters"] == {"device": "R01", "profile": None}]
+        by_worker = [
+            r for r in runs if r.get("deployment_id") and r["parameters"] == {"device": "R01", "profile": None}
+        ]
         assert by_worker and by_worker[0]["state"]["type"] == "COMPLETED", runs
     finally:
         os.killpg(worker.pid, signal.SIGTERM)

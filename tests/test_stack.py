@@ -41,8 +41,12 @@ def _api(base: str, path: str, body: dict | None = None, retries: int = 10):
     services start) is retried as Prefect's own client retries it."""
     data = None if body is None else json.dumps(body).encode()
     for attempt in range(retries):
-        req = urllib.request.Request(base + path, data=data, headers={"Content-Type": "application/json"},
-                                     method="GET" if body is None else "POST")
+        req = urllib.request.Request(
+            base + path,
+            data=data,
+            headers={"Content-Type": "application/json"},
+            method="GET" if body is None else "POST",
+        )
         try:
             with urllib.request.urlopen(req, timeout=30) as r:
                 return json.loads(r.read())
@@ -63,9 +67,15 @@ def test_the_server_scheduler_creates_the_runs_of_a_cron_schedule_without_errors
         port = s.getsockname()[1]
     home = tmp_path / "prefect"
     # as `make serve` starts it: every service, the scheduler included
-    server = subprocess.Popen(["bash", "-c", f'source scripts/ui_common.sh && start_prefect {port} && wait "$PREFECT_PID"'],
-                              cwd=ROOT, env=_clean_env(PREFECT_HOME=str(home)), stdout=subprocess.PIPE,
-                              stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    server = subprocess.Popen(
+        ["bash", "-c", f'source scripts/ui_common.sh && start_prefect {port} && wait "$PREFECT_PID"'],
+        cwd=ROOT,
+        env=_clean_env(PREFECT_HOME=str(home)),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
     api = f"http://127.0.0.1:{port}/api"
     try:
         for _ in range(180):
@@ -76,9 +86,15 @@ def test_the_server_scheduler_creates_the_runs_of_a_cron_schedule_without_errors
                 assert server.poll() is None, server.stdout.read()
                 time.sleep(1)
         flow = _api(api, "/flows/", {"name": "stack-check"})
-        deployment = _api(api, "/deployments/", {
-            "name": "every-minute", "flow_id": flow["id"],
-            "schedules": [{"schedule": {"cron": "* * * * *", "timezone": "UTC"}, "active": True}]})
+        deployment = _api(
+            api,
+            "/deployments/",
+            {
+                "name": "every-minute",
+                "flow_id": flow["id"],
+                "schedules": [{"schedule": {"cron": "* * * * *", "timezone": "UTC"}, "active": True}],
+            },
+        )
         runs = []
         for _ in range(90):  # the recent-deployments scheduler visits a new deployment within seconds
             runs = _api(api, "/flow_runs/filter", {"deployments": {"id": {"any_": [deployment["id"]]}}})
@@ -105,12 +121,23 @@ def test_the_server_scheduler_creates_the_runs_of_a_cron_schedule_without_errors
 def test_a_step_run_without_a_server_prints_no_telemetry_error(tmp_path):
     """`ipad validate` as `dvc repro` runs it outside `make demo`: a temporary Prefect server, whose
     telemetry heartbeat fails offline unless the project turns telemetry off."""
-    env = _clean_env(PREFECT_HOME=str(tmp_path / "prefect"), MLFLOW_TRACKING_URI=f"sqlite:///{tmp_path / 'mlflow.db'}",
-                     PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS="120")  # 20 s by default: too short on a busy CPU
-    subprocess.run([sys.executable, str(ROOT / "scripts/smoke_params.py"), "smoke", str(tmp_path / "params.yaml")],
-                   check=True, env=env)
-    subprocess.run(["ipad", "data", "synth", "--profile", "smoke", "--out", "data/synth"], cwd=tmp_path, env=env,
-                   check=True, capture_output=True)
+    env = _clean_env(
+        PREFECT_HOME=str(tmp_path / "prefect"),
+        MLFLOW_TRACKING_URI=f"sqlite:///{tmp_path / 'mlflow.db'}",
+        PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS="120",
+    )  # 20 s by default: too short on a busy CPU
+    subprocess.run(
+        [sys.executable, str(ROOT / "scripts/smoke_params.py"), "smoke", str(tmp_path / "params.yaml")],
+        check=True,
+        env=env,
+    )
+    subprocess.run(
+        ["ipad", "data", "synth", "--profile", "smoke", "--out", "data/synth"],
+        cwd=tmp_path,
+        env=env,
+        check=True,
+        capture_output=True,
+    )
     r = subprocess.run(["ipad", "validate"], cwd=tmp_path, env=env, capture_output=True, text=True)
     out = r.stdout + r.stderr
     assert r.returncode == 0 and "validation passed" in out, out[-3000:]
@@ -123,7 +150,11 @@ def test_the_registered_model_code_raises_no_mlflow_type_hint_warning():
     """MLflow checks ``predict``'s type hints when the scorer class is defined (by ``log_scorer`` and
     by every load of a registered version through ``scorer_code.py``); without hints it warns, with
     raw colour escapes, in the demo's output."""
-    r = subprocess.run([sys.executable, "-W", "default", "-c", "import ipad_vad.registry.scorer_code"],
-                       env=_clean_env(), capture_output=True, text=True)
+    r = subprocess.run(
+        [sys.executable, "-W", "default", "-c", "import ipad_vad.registry.scorer_code"],
+        env=_clean_env(),
+        capture_output=True,
+        text=True,
+    )
     assert r.returncode == 0, r.stderr[-3000:]
     assert "Warning" not in r.stderr, r.stderr[-3000:]

@@ -34,8 +34,13 @@ def s3(tmp_path_factory):
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     host, port = server.get_host_and_port()
-    env = {"AWS_ACCESS_KEY_ID": "test-key", "AWS_SECRET_ACCESS_KEY": "test-secret", "AWS_DEFAULT_REGION": "us-east-1",
-           "IPAD_S3_ENDPOINT_URL": f"http://{host}:{port}", "IPAD_S3_BUCKET": BUCKET}
+    env = {
+        "AWS_ACCESS_KEY_ID": "test-key",
+        "AWS_SECRET_ACCESS_KEY": "test-secret",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "IPAD_S3_ENDPOINT_URL": f"http://{host}:{port}",
+        "IPAD_S3_BUCKET": BUCKET,
+    }
     old = {k: os.environ.get(k) for k in env}
     os.environ.update(env)
     settings = S3Settings.from_params({})
@@ -53,8 +58,10 @@ def _clear(s3, prefix=""):
 
 
 def test_settings_come_from_the_environment_and_never_hold_credentials():
-    s = S3Settings.from_params({"bucket": "from-params", "endpoint_url": "http://params:9000", "landing_prefix": "in"},
-                               env={"IPAD_S3_BUCKET": "from-env"})
+    s = S3Settings.from_params(
+        {"bucket": "from-params", "endpoint_url": "http://params:9000", "landing_prefix": "in"},
+        env={"IPAD_S3_BUCKET": "from-env"},
+    )
     assert (s.bucket, s.endpoint_url, s.landing_prefix) == ("from-env", "http://params:9000", "in/")
     assert not any("secret" in str(v).lower() for v in s.__dict__.values())
     with pytest.raises(Exception, match="IPAD_S3_BUCKET"):
@@ -94,7 +101,9 @@ def test_verify_rejects_size_and_checksum_mismatches_naming_the_object(tmp_path)
     f = tmp_path / "x.mp4"
     f.write_bytes(b"hello world")
     md5 = hashlib.md5(b"hello world").hexdigest()
-    assert verify(f, {"ContentLength": 11, "ETag": f'"{md5}"'}, "s3://b/k") == hashlib.sha256(b"hello world").hexdigest()
+    assert (
+        verify(f, {"ContentLength": 11, "ETag": f'"{md5}"'}, "s3://b/k") == hashlib.sha256(b"hello world").hexdigest()
+    )
     with pytest.raises(DataError, match="s3://b/k: download has 11 bytes, the object 12"):
         verify(f, {"ContentLength": 12, "ETag": f'"{md5}"'}, "s3://b/k")
     with pytest.raises(DataError, match="s3://b/k: MD5 checksum mismatch"):
@@ -109,8 +118,15 @@ def test_verify_rejects_size_and_checksum_mismatches_naming_the_object(tmp_path)
 
 
 def _git_env(extra):
-    return dict(os.environ, PATH=f"{VENV_BIN}:{os.environ['PATH']}", GIT_AUTHOR_NAME="t", GIT_AUTHOR_EMAIL="t@t",
-                GIT_COMMITTER_NAME="t", GIT_COMMITTER_EMAIL="t@t", **extra)
+    return dict(
+        os.environ,
+        PATH=f"{VENV_BIN}:{os.environ['PATH']}",
+        GIT_AUTHOR_NAME="t",
+        GIT_AUTHOR_EMAIL="t@t",
+        GIT_COMMITTER_NAME="t",
+        GIT_COMMITTER_EMAIL="t@t",
+        **extra,
+    )
 
 
 def test_dvc_push_and_pull_round_trip_through_the_s3_remote(s3, tmp_path):
@@ -144,10 +160,26 @@ def test_mlflow_server_stores_artifacts_on_s3_and_reads_them_back(s3, tmp_path):
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     env = dict(os.environ, **s3["env"], MLFLOW_S3_ENDPOINT_URL=s3["url"])
-    server = subprocess.Popen([str(VENV_BIN / "mlflow"), "server", "--backend-store-uri", f"sqlite:///{tmp_path / 'mlflow.db'}",
-                               "--artifacts-destination", f"s3://{BUCKET}/mlartifacts", "--host", "127.0.0.1",
-                               "--port", str(port), "--workers", "1"], env=env, cwd=tmp_path,
-                              stdout=open(tmp_path / "server.log", "w"), stderr=subprocess.STDOUT)
+    server = subprocess.Popen(
+        [
+            str(VENV_BIN / "mlflow"),
+            "server",
+            "--backend-store-uri",
+            f"sqlite:///{tmp_path / 'mlflow.db'}",
+            "--artifacts-destination",
+            f"s3://{BUCKET}/mlartifacts",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--workers",
+            "1",
+        ],
+        env=env,
+        cwd=tmp_path,
+        stdout=open(tmp_path / "server.log", "w"),
+        stderr=subprocess.STDOUT,
+    )
     try:
         import urllib.request
 
@@ -163,10 +195,13 @@ def test_mlflow_server_stores_artifacts_on_s3_and_reads_them_back(s3, tmp_path):
         experiment = mlflow.create_experiment("s3-artifacts")  # this server's, not one cached from other tests
         with mlflow.start_run(experiment_id=experiment) as run:
             mlflow.log_artifact(str(tmp_path / "calibration.json"), artifact_path="evaluation")
-        got = mlflow.artifacts.download_artifacts(run_id=run.info.run_id, artifact_path="evaluation/calibration.json",
-                                                  dst_path=str(tmp_path / "back"))
+        got = mlflow.artifacts.download_artifacts(
+            run_id=run.info.run_id, artifact_path="evaluation/calibration.json", dst_path=str(tmp_path / "back")
+        )
         assert json.loads(Path(got).read_text()) == {"threshold": 1.25}
-        keys = [o["Key"] for o in s3["settings"].client().list_objects_v2(Bucket=BUCKET, Prefix="mlartifacts/")["Contents"]]
+        keys = [
+            o["Key"] for o in s3["settings"].client().list_objects_v2(Bucket=BUCKET, Prefix="mlartifacts/")["Contents"]
+        ]
         assert any(k.endswith("evaluation/calibration.json") and run.info.run_id in k for k in keys), keys
     finally:
         mlflow.set_tracking_uri(None)
@@ -175,6 +210,7 @@ def test_mlflow_server_stores_artifacts_on_s3_and_reads_them_back(s3, tmp_path):
 
 
 # ---- the retraining flow polling the landing prefix (slow: dvc repro of a device) ----------------
+
 
 def _video(path: Path, frames_dir: Path, reverse: bool = False) -> Path:
     files = sorted(frames_dir.iterdir(), key=lambda p: int(p.stem))
@@ -190,7 +226,11 @@ def _video(path: Path, frames_dir: Path, reverse: bool = False) -> Path:
 @pytest.fixture(scope="module")
 def project(smoke_project, s3):
     env = dict(smoke_project["env"], **s3["env"])
-    sh("bash infra/dvc-remote.sh && git add .dvc/config && git commit -qm 'dvc remote on S3'", smoke_project["path"], env)
+    sh(
+        "bash infra/dvc-remote.sh && git add .dvc/config && git commit -qm 'dvc remote on S3'",
+        smoke_project["path"],
+        env,
+    )
     return {**smoke_project, "env": env}
 
 
@@ -217,11 +257,16 @@ def test_retrain_flow_ingests_new_landing_footage_once_and_reports_bad_objects(p
     out = r.stdout + r.stderr  # the flow's prints go to its log (stderr)
     ledger = Ledger.load(zone.client, BUCKET, s3["settings"].ledger_key)
     states = {e["key"]: e["state"] for e in ledger.entries.values()}
-    assert states == {"landing/R01/cam_evening.mkv": "archived", "landing/R01/notes.mp4": "rejected",
-                      "landing/R01/cut.mkv": "rejected"}, states
+    assert states == {
+        "landing/R01/cam_evening.mkv": "archived",
+        "landing/R01/notes.mp4": "rejected",
+        "landing/R01/cut.mkv": "rejected",
+    }, states
     assert "rejected s3://ipad-test/landing/R01/notes.mp4" in out and "landing/R01/cut.mkv" in out
     assert _landing_keys(s3) == ["landing/R01/cut.mkv", "landing/R01/notes.mp4"]  # bad objects stay
-    assert "archive/R01/cam_evening.mkv" in [o["Key"] for o in zone.client.list_objects_v2(Bucket=BUCKET, Prefix="archive/")["Contents"]]
+    assert "archive/R01/cam_evening.mkv" in [
+        o["Key"] for o in zone.client.list_objects_v2(Bucket=BUCKET, Prefix="archive/")["Contents"]
+    ]
     assert (path / "dvc.lock").read_text() != lock  # R01's stages reran on the new data version
     assert "adapt@ipad_vad-R01" in out and "promote@R01" in out
     log = sh("git log --oneline -1", path, env).stdout
@@ -242,8 +287,14 @@ def test_a_poll_killed_between_download_and_commit_loses_nothing(project, s3, tm
     key = zone.upload("R01", _video(tmp_path / "night_shift.mkv", frames, reverse=True))
     staged = path / "landing_s3/R01/night_shift.mkv"
     head = sh("git rev-parse HEAD", path, env).stdout
-    proc = subprocess.Popen(["ipad", "storage", "poll"], cwd=path, env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, start_new_session=True)
+    proc = subprocess.Popen(
+        ["ipad", "storage", "poll"],
+        cwd=path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     for _ in range(1200):  # kill it as soon as the footage is downloaded, before it is committed
         if staged.exists() or proc.poll() is not None:
             break

@@ -22,8 +22,11 @@ CFG = RenderConfig(size=(48, 48), fps=3)
 
 
 def _hashes(root):
-    return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(root.rglob("*")) if p.is_file()}
+    return {
+        str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(root.rglob("*"))
+        if p.is_file()
+    }
 
 
 @pytest.fixture(scope="module")
@@ -80,8 +83,9 @@ def test_periods_are_ground_truth_cycle_starts(smoke):
 
 def test_real_twin_differs_in_pixels_but_shares_cycle_length(tmp_path):
     out = tmp_path / "ipad"
-    generate(out, SynthConfig(scenes=("S03", "R03"), size=(48, 48), train_videos=1, train_cycles=6,
-                              test_videos=2, workers=1))
+    generate(
+        out, SynthConfig(scenes=("S03", "R03"), size=(48, 48), train_videos=1, train_cycles=6, test_videos=2, workers=1)
+    )
     m = build_manifest(out)
     from ipad_vad.data.frames import JpegFolderSource
 
@@ -93,8 +97,10 @@ def test_real_twin_differs_in_pixels_but_shares_cycle_length(tmp_path):
     (s_mean, s_hf), (r_mean, r_hf) = stats("S03"), stats("R03")
     assert r_hf > 1.3 * s_hf  # texture + sensor noise
     assert r_mean[0] / r_mean[2] > 1.15 * s_mean[0] / s_mean[2]  # warm colour cast
-    cycles = {s: np.median(np.diff(json.loads((out / s / "periods/training_01.json").read_text())["cycle_starts"]))
-              for s in ("S03", "R03")}
+    cycles = {
+        s: np.median(np.diff(json.loads((out / s / "periods/training_01.json").read_text())["cycle_starts"]))
+        for s in ("S03", "R03")
+    }
     assert abs(cycles["S03"] - cycles["R03"]) <= 1
     assert SCENES["R03"].twin == "S03" and SCENES["R03"].device == SCENES["S03"].device
     assert len(m) == 6
@@ -109,9 +115,15 @@ def _render_pair(kind, scene=None, params=None, seed=3):
     plan = VideoPlan(scene, "testing", 2, 3, {1: (kind, params or {})}, "mixed")
     if kind in ("pause", "speed", "order", "missing_step"):
         from ipad_vad.data.synth.render import _event_params
-        plan.events = {1: (kind, params or _event_params(DEVICES[SCENES[scene].device](), kind, np.random.default_rng(seed)))}
-    return (render_video(plan, CFG, seed, nuisance=False), render_video(plan, CFG, seed, drop=(kind,), nuisance=False),
-            render_video(plan, CFG, seed))
+
+        plan.events = {
+            1: (kind, params or _event_params(DEVICES[SCENES[scene].device](), kind, np.random.default_rng(seed)))
+        }
+    return (
+        render_video(plan, CFG, seed, nuisance=False),
+        render_video(plan, CFG, seed, drop=(kind,), nuisance=False),
+        render_video(plan, CFG, seed),
+    )
 
 
 @pytest.mark.parametrize("kind", LOOK_TYPES)
@@ -140,6 +152,7 @@ def test_shift_moves_the_workpiece():
     def centroid_x(img):
         mask = (img[..., 2].astype(int) - img[..., 0]) > 60  # the blue box
         return np.argwhere(mask)[:, 1].mean()
+
     assert abs(centroid_x(a.frames[i]) - centroid_x(cf.frames[i])) > 0.05 * CFG.size[1]
     assert bg.shape == (48, 48, 3)
 
@@ -212,13 +225,34 @@ def test_refuses_to_overwrite_and_unknown_settings(tmp_path, smoke):
 
 def test_cli_synth_and_preview(tmp_path):
     import shutil
+
     shutil.copy("params.yaml", tmp_path / "params.yaml")
-    r = subprocess.run([sys.executable, "-m", "ipad_vad.cli", "data", "synth", "--profile", "smoke",
-                        "--scenes", "S01,R01", "--out", "data/ipad"], cwd=tmp_path, capture_output=True, text=True)
+    r = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "ipad_vad.cli",
+            "data",
+            "synth",
+            "--profile",
+            "smoke",
+            "--scenes",
+            "S01,R01",
+            "--out",
+            "data/ipad",
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+    )
     assert r.returncode == 0, r.stderr
     assert "frames/s" in r.stdout
-    r = subprocess.run([sys.executable, "-m", "ipad_vad.cli", "data", "preview", "--root", "data/ipad",
-                        "--out", "sheet.png"], cwd=tmp_path, capture_output=True, text=True)
+    r = subprocess.run(
+        [sys.executable, "-m", "ipad_vad.cli", "data", "preview", "--root", "data/ipad", "--out", "sheet.png"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+    )
     assert r.returncode == 0, r.stderr
     png = (tmp_path / "sheet.png").read_bytes()
     assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 20_000

@@ -36,8 +36,9 @@ def test_planted_label_length_mismatch_fails_and_names_the_file(tmp_path):
         apply_policy(m, report, "fail")
     kept = apply_policy(m, report, "exclude")  # never truncated: the video is dropped and listed
     assert len(kept) == len(m) - 1
-    assert report.excluded == [{"scene": "R01", "split": "testing", "video": "02",
-                                "reason": "label_length_equals_frame_count"}]
+    assert report.excluded == [
+        {"scene": "R01", "split": "testing", "video": "02", "reason": "label_length_equals_frame_count"}
+    ]
     out = write_report(report, tmp_path / "rep")
     saved = json.loads(out.read_text())
     assert saved["success"] is False and saved["great_expectations"]["videos"]["success"] is False
@@ -53,8 +54,12 @@ def test_each_check_fires_on_its_defect(tmp_path):
     m = build_manifest(root)
     report = validate_manifest(m)
     by_check = {f.check: f for f in report.failures}
-    assert set(by_check) == {"frames_readable", "no_numbering_gaps", "labels_loadable_and_binary",
-                             "test_scene_has_anomalous_frames"}
+    assert set(by_check) == {
+        "frames_readable",
+        "no_numbering_gaps",
+        "labels_loadable_and_binary",
+        "test_scene_has_anomalous_frames",
+    }
     assert by_check["frames_readable"].rows[0]["file"].startswith(str(root / "S01/training/frames/01/5.jpg"))
     assert "gap_example=7" in by_check["no_numbering_gaps"].rows[0]["detail"]
     assert by_check["labels_loadable_and_binary"].rows[0]["file"].endswith("S02/test_label/002.npy")
@@ -84,9 +89,18 @@ def test_a_half_finished_import_fails_the_gate_until_the_import_is_run_again(tmp
     np.save(src / "conveyor" / "testing" / "jam.npy", labels)
     write_video(src / "conveyor" / "training" / "evening.mkv", 25)
     write_video(src / "conveyor" / "training" / "morning.mkv", 20)
-    r = subprocess.run([sys.executable, "-c", "import sys; from ipad_vad.data.importer import import_source; "
-                        "import_source(sys.argv[1], sys.argv[2])", str(src), str(out)],
-                       env=dict(os.environ, IPAD_FAULT="frame-written:60"), capture_output=True, text=True)
+    r = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import sys; from ipad_vad.data.importer import import_source; import_source(sys.argv[1], sys.argv[2])",
+            str(src),
+            str(out),
+        ],
+        env=dict(os.environ, IPAD_FAULT="frame-written:60"),
+        capture_output=True,
+        text=True,
+    )
     assert r.returncode == 137, r.stderr  # killed writing frame 4 of training/02 (morning)
     [tmp] = list((out / "conveyor/training/frames").glob(".02.*.tmp"))
     kw = dict(root=out, manifest_out=tmp_path / "manifest.parquet", report_dir=tmp_path / "rep")
@@ -95,8 +109,10 @@ def test_a_half_finished_import_fails_the_gate_until_the_import_is_run_again(tmp
             validate_footage({}, on_failure=policy, **kw)
         text = str(e.value)
         assert "FAILED import_complete" in text and "run the same `ipad data import` again" in text
-        assert f"conveyor/training/02: {out}/conveyor/sources.json  [importing: true - the import of " \
-               f"{src}/conveyor/training/morning.mkv was interrupted]" in text, text
+        assert (
+            f"conveyor/training/02: {out}/conveyor/sources.json  [importing: true - the import of "
+            f"{src}/conveyor/training/morning.mkv was interrupted]" in text
+        ), text
         assert f"conveyor: {tmp}  [temporary folder of an interrupted write]" in text
         assert json.loads((tmp_path / "rep/result.json").read_text())["success"] is False
     assert not (tmp_path / "manifest.parquet").exists()

@@ -4,20 +4,21 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
 
 import typer
 
 from .cli_common import ParamsOpt, ProfileOpt, command_params, console, print_import
 
-alerts_app = typer.Typer(help="Alerts of `ipad score`: list them, mark false alarms or confirm them, export the "
-                              "marked footage as data.", no_args_is_help=True)
+alerts_app = typer.Typer(
+    help="Alerts of `ipad score`: list them, mark false alarms or confirm them, export the marked footage as data.",
+    no_args_is_help=True,
+)
 
 ScoresOpt = typer.Option(Path("scores"), "--scores", help="the scores folder of `ipad score --out`")
 DataOpt = typer.Option(None, "--data", help="data folder (default: params data.root)")
 
 
-def _setup(params: Optional[Path], profile: Optional[str], data: Optional[Path]):
+def _setup(params: Path | None, profile: str | None, data: Path | None):
     from .alerts.operator_settings import FeedbackSettings
 
     p = command_params(params, profile)
@@ -27,8 +28,7 @@ def _setup(params: Optional[Path], profile: Optional[str], data: Optional[Path])
 
 
 @alerts_app.command("list")
-def alerts_list(scores: Path = ScoresOpt, params: Optional[Path] = ParamsOpt,
-                profile: Optional[str] = ProfileOpt):
+def alerts_list(scores: Path = ScoresOpt, params: Path | None = ParamsOpt, profile: str | None = ProfileOpt):
     """Every alert in the scores folder: id, footage, device, span, peak, model version, mark."""
     from .alerts.feedback import list_alerts, read_marks
 
@@ -38,46 +38,60 @@ def alerts_list(scores: Path = ScoresOpt, params: Optional[Path] = ParamsOpt,
     for a in alerts:
         m = marks.get(a.id) or {}
         mark = m.get("verdict", "-") + (f" -> {m['exported']['as']}" if m.get("exported") else "")
-        con.print(f"{a.id}  {a.footage}  device {a.device or '?'}  {a.span_s}  peak {a.peak_score:.2f} at frame "
-                  f"{a.peak_frame}  model v{a.model_version or '?'}  mark {mark}"
-                  + (f"  png {a.thumbnail}" if a.thumbnail else ""), soft_wrap=True)
+        con.print(
+            f"{a.id}  {a.footage}  device {a.device or '?'}  {a.span_s}  peak {a.peak_score:.2f} at frame "
+            f"{a.peak_frame}  model v{a.model_version or '?'}  mark {mark}"
+            + (f"  png {a.thumbnail}" if a.thumbnail else ""),
+            soft_wrap=True,
+        )
     con.print(f"{len(alerts)} alert(s) in {scores}; marks: {scores / settings.marks_file}")
 
 
-def _mark(alert_id: str, verdict: str, scores: Path, data: Optional[Path], note: str, params, profile) -> None:
+def _mark(alert_id: str, verdict: str, scores: Path, data: Path | None, note: str, params, profile) -> None:
     from .alerts.feedback import mark_alert
 
     _, settings, root = _setup(params, profile, data)
     m = mark_alert(scores, alert_id, verdict, root, settings, note)
     split = "training (normal)" if verdict == "false_alarm" else "test (labelled anomalous)"
-    console().print(f"{alert_id}: marked {verdict}; `ipad alerts export` imports its frames into {root}/{m['device']} "
-                     f"as {split} footage")
+    console().print(
+        f"{alert_id}: marked {verdict}; `ipad alerts export` imports its frames into {root}/{m['device']} "
+        f"as {split} footage"
+    )
 
 
 @alerts_app.command("false-alarm")
-def alerts_false_alarm(alert_id: str = typer.Argument(..., help="an id of `ipad alerts list`, e.g. cam01:3"),
-                       scores: Path = ScoresOpt, data: Optional[Path] = DataOpt,
-                       note: str = typer.Option("", "--note", help="why (kept with the mark)"),
-                       params: Optional[Path] = ParamsOpt,
-                       profile: Optional[str] = ProfileOpt):
+def alerts_false_alarm(
+    alert_id: str = typer.Argument(..., help="an id of `ipad alerts list`, e.g. cam01:3"),
+    scores: Path = ScoresOpt,
+    data: Path | None = DataOpt,
+    note: str = typer.Option("", "--note", help="why (kept with the mark)"),
+    params: Path | None = ParamsOpt,
+    profile: str | None = ProfileOpt,
+):
     """Mark an alert a false alarm: its footage becomes normal training footage of its device."""
     _mark(alert_id, "false_alarm", scores, data, note, params, profile)
 
 
 @alerts_app.command("confirm")
-def alerts_confirm(alert_id: str = typer.Argument(..., help="an id of `ipad alerts list`"),
-                   scores: Path = ScoresOpt, data: Optional[Path] = DataOpt,
-                   note: str = typer.Option("", "--note", help="what it was (kept with the mark)"),
-                   params: Optional[Path] = ParamsOpt,
-                   profile: Optional[str] = ProfileOpt):
+def alerts_confirm(
+    alert_id: str = typer.Argument(..., help="an id of `ipad alerts list`"),
+    scores: Path = ScoresOpt,
+    data: Path | None = DataOpt,
+    note: str = typer.Option("", "--note", help="what it was (kept with the mark)"),
+    params: Path | None = ParamsOpt,
+    profile: str | None = ProfileOpt,
+):
     """Confirm an alert: its footage becomes labelled test footage of its device."""
     _mark(alert_id, "confirmed", scores, data, note, params, profile)
 
 
 @alerts_app.command("export")
-def alerts_export(scores: Path = ScoresOpt, data: Optional[Path] = DataOpt,
-                  params: Optional[Path] = ParamsOpt,
-                  profile: Optional[str] = ProfileOpt):
+def alerts_export(
+    scores: Path = ScoresOpt,
+    data: Path | None = DataOpt,
+    params: Path | None = ParamsOpt,
+    profile: str | None = ProfileOpt,
+):
     """Import the footage of every marked, not yet exported alert (`ipad data import`'s path); then
     version it (`ipad ingest` / `dvc add`) and retrain."""
     from .alerts.feedback import export_marks

@@ -11,7 +11,6 @@ from __future__ import annotations
 import sys
 from enum import StrEnum
 from pathlib import Path
-from typing import Optional
 
 import typer
 
@@ -24,13 +23,17 @@ from .cli_common import console as _console
 from .cli_common import print_import as _print_import
 from .cli_common import styled as _styled
 
-app = typer.Typer(help="ipad-vad: industrial process video anomaly detection pipeline.",
-                  no_args_is_help=True, pretty_exceptions_enable=False, add_completion=False)
-data_app = typer.Typer(help="Data: import footage, generate synthetic data, validate, inspect.",
-                       no_args_is_help=True)
+app = typer.Typer(
+    help="ipad-vad: industrial process video anomaly detection pipeline.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+data_app = typer.Typer(help="Data: import footage, generate synthetic data, validate, inspect.", no_args_is_help=True)
 app.add_typer(data_app, name="data")
-method_app = typer.Typer(help="Detection methods (src/ipad_vad/methods/): list, train, adapt to a device, evaluate.",
-                         no_args_is_help=True)
+method_app = typer.Typer(
+    help="Detection methods (src/ipad_vad/methods/): list, train, adapt to a device, evaluate.", no_args_is_help=True
+)
 app.add_typer(method_app, name="method")
 app.add_typer(method_app, name="model", hidden=True, cls=RenamedGroup)  # the old spelling, for one release
 
@@ -39,10 +42,10 @@ app.add_typer(method_app, name="model", hidden=True, cls=RenamedGroup)  # the ol
 def data_import(
     src: Path = typer.Argument(..., help="an IPAD tree, a folder of video files, or one video file"),
     out: Path = typer.Option(None, "--out", help="data folder (default: params data.root)"),
-    scene: Optional[str] = typer.Option(None, "--scene", help="scene for videos not in a <scene>/ folder"),
+    scene: str | None = typer.Option(None, "--scene", help="scene for videos not in a <scene>/ folder"),
     split: str = typer.Option("training", "--split", help="split for videos not in a <split>/ folder"),
-    params: Optional[Path] = ParamsOpt,
-    profile: Optional[str] = ProfileOpt,
+    params: Path | None = ParamsOpt,
+    profile: str | None = ProfileOpt,
 ):
     """Import footage into the IPAD layout. Bad videos are quarantined (listed), never abort the rest.
 
@@ -58,8 +61,15 @@ def data_import(
     st = _settings(p)
     out = out or Path(st.data.root)
     try:
-        report = import_source(src, out, scene=scene, split=split, jpeg_quality=st.data.jpeg_quality,
-                               min_frames=st.clip.length, progress=rich_progress)
+        report = import_source(
+            src,
+            out,
+            scene=scene,
+            split=split,
+            jpeg_quality=st.data.jpeg_quality,
+            min_frames=st.clip.length,
+            progress=rich_progress,
+        )
     except DiskFull as e:  # what was imported before the disk filled, then the one-line error (main)
         _print_import(e.report, out)
         raise
@@ -71,11 +81,15 @@ def data_import(
 @data_app.command("validate")
 def data_validate(
     root: Path = typer.Option(None, "--root", help="data folder (default: params data.root)"),
-    manifest_out: Path = typer.Option(None, "--manifest", help="validated manifest to write (default: params data.manifest)"),
+    manifest_out: Path = typer.Option(
+        None, "--manifest", help="validated manifest to write (default: params data.manifest)"
+    ),
     report_dir: Path = typer.Option(None, "--report-dir", help="where result.json and summary.md go"),
-    on_failure: Optional[str] = typer.Option(None, "--on-failure", help="fail | exclude (default: params validation.on_failure)"),
-    params: Optional[Path] = ParamsOpt,
-    profile: Optional[str] = ProfileOpt,
+    on_failure: str | None = typer.Option(
+        None, "--on-failure", help="fail | exclude (default: params validation.on_failure)"
+    ),
+    params: Path | None = ParamsOpt,
+    profile: str | None = ProfileOpt,
 ):
     """Build the manifest of the data folder and run the great-expectations gate over it.
 
@@ -97,19 +111,23 @@ def data_validate(
     report = done.report
     con.print(report.summary(), style="green" if report.success else "yellow")
     if report.excluded:
-        con.print(f"excluded {len(report.excluded)} video(s) (validation.on_failure=exclude), listed in {done.result.parent / 'summary.md'}")
+        con.print(
+            f"excluded {len(report.excluded)} video(s) (validation.on_failure=exclude), listed in {done.result.parent / 'summary.md'}"
+        )
     con.print(f"manifest: {done.manifest} ({len(done.kept)} videos)   result: {done.result}")
 
 
 @data_app.command("synth")
 def data_synth(
     out: Path = typer.Option(None, "--out", help="output folder (default: params data.root)"),
-    profile: Optional[str] = ProfileOpt,
-    seed: Optional[int] = typer.Option(None, "--seed", help="random seed (default: params synth.seed)"),
-    scenes: Optional[str] = typer.Option(None, "--scenes", help="comma-separated subset, e.g. S01,R01"),
-    workers: Optional[int] = typer.Option(None, "--workers", help="render processes (default: params synth.workers)"),
-    force: bool = typer.Option(False, "--force", help="replace an existing output folder (only once the new one is complete)"),
-    params: Optional[Path] = ParamsOpt,
+    profile: str | None = ProfileOpt,
+    seed: int | None = typer.Option(None, "--seed", help="random seed (default: params synth.seed)"),
+    scenes: str | None = typer.Option(None, "--scenes", help="comma-separated subset, e.g. S01,R01"),
+    workers: int | None = typer.Option(None, "--workers", help="render processes (default: params synth.workers)"),
+    force: bool = typer.Option(
+        False, "--force", help="replace an existing output folder (only once the new one is complete)"
+    ),
+    params: Path | None = ParamsOpt,
 ):
     """Generate synthetic IPAD-like footage (S01-S12 machines, R01-R04 real-domain twins).
 
@@ -122,27 +140,33 @@ def data_synth(
     from .progress import rich_progress
 
     p = _params(params, profile)
-    cfg = SynthConfig.from_params(_settings(p).synth.model_dump(), seed=seed, workers=workers,
-                                  scenes=scenes.split(",") if scenes else None)
+    cfg = SynthConfig.from_params(
+        _settings(p).synth.model_dump(), seed=seed, workers=workers, scenes=scenes.split(",") if scenes else None
+    )
     out = out or Path(_settings(p).data.root)
     t0 = time.perf_counter()
     summary = generate(out, cfg, force=force, progress=rich_progress)
     dt = time.perf_counter() - t0
     n = summary["n_frames"]
-    _console().print(f"generated {len(summary['videos'])} videos, {n} frames of {cfg.size[0]}x{cfg.size[1]} "
-                     f"for {len(cfg.scenes)} scenes in {dt:.1f} s ({n / dt:.0f} frames/s) -> {out}")
+    _console().print(
+        f"generated {len(summary['videos'])} videos, {n} frames of {cfg.size[0]}x{cfg.size[1]} "
+        f"for {len(cfg.scenes)} scenes in {dt:.1f} s ({n / dt:.0f} frames/s) -> {out}"
+    )
 
 
 @data_app.command("preview")
 def data_preview(
     root: Path = typer.Option(None, "--root", help="data folder (default: params data.root)"),
     out: Path = typer.Option(Path("reports/preview.png"), "--out", help="PNG to write"),
-    scenes: Optional[str] = typer.Option(None, "--scenes", help="comma-separated subset"),
-    pseudo: bool = typer.Option(False, "--pseudo", help="pseudo-anomalies (params pseudo_anomalies) of training clips "
-                                                       "next to their normal source instead"),
+    scenes: str | None = typer.Option(None, "--scenes", help="comma-separated subset"),
+    pseudo: bool = typer.Option(
+        False,
+        "--pseudo",
+        help="pseudo-anomalies (params pseudo_anomalies) of training clips next to their normal source instead",
+    ),
     seed: int = typer.Option(0, "--seed", help="--pseudo: which clips and PAs"),
-    params: Optional[Path] = ParamsOpt,
-    profile: Optional[str] = ProfileOpt,
+    params: Path | None = ParamsOpt,
+    profile: str | None = ProfileOpt,
 ):
     """Contact sheet: per scene, normal frames next to anomalous frames labelled with their type
     (--pseudo: next to pseudo-anomalies made from them)."""
@@ -171,8 +195,8 @@ def data_preview(
 def data_info(
     manifest: Path = typer.Option(None, "--manifest", help="a manifest file (parquet/csv)"),
     root: Path = typer.Option(None, "--root", help="or a data folder to scan"),
-    params: Optional[Path] = ParamsOpt,
-    profile: Optional[str] = ProfileOpt,
+    params: Path | None = ParamsOpt,
+    profile: str | None = ProfileOpt,
 ):
     """Per-scene table: videos, frames, anomalous frames, frame size, fps."""
     from rich.table import Table
@@ -187,25 +211,46 @@ def data_info(
         df = build_manifest(root, progress=rich_progress)
     else:
         df = read_dataframe(manifest or Path(d.manifest))
-    t = Table("scene", "train videos", "train frames", "test videos", "test frames", "anomalous",
-              "size", "fps", title=f"{len(df)} videos")
+    t = Table(
+        "scene",
+        "train videos",
+        "train frames",
+        "test videos",
+        "test frames",
+        "anomalous",
+        "size",
+        "fps",
+        title=f"{len(df)} videos",
+    )
     for scene, g in df.groupby("scene", sort=True):
         tr, te = g[g.split == "training"], g[g.split == "testing"]
         anom = int(te.n_anomalous.sum())
         n_te = int(te.n_frames.sum())
         fps = sorted({round(x, 2) for x in g.fps.dropna()})
         sizes = sorted({f"{h}x{w}" for h, w in zip(g.height, g.width)})
-        t.add_row(scene, str(len(tr)), str(int(tr.n_frames.sum())), str(len(te)), str(n_te),
-                  f"{anom} ({100 * anom / max(n_te, 1):.0f}%)", ",".join(sizes), ",".join(map(str, fps)) or "-")
+        t.add_row(
+            scene,
+            str(len(tr)),
+            str(int(tr.n_frames.sum())),
+            str(len(te)),
+            str(n_te),
+            f"{anom} ({100 * anom / max(n_te, 1):.0f}%)",
+            ",".join(sizes),
+            ",".join(map(str, fps)) or "-",
+        )
     _console().print(t)
 
 
 @data_app.command("scenes")
 def data_scenes(
     root: Path = typer.Option(None, "--root", help="data folder (default: params data.root)"),
-    devices: Optional[str] = typer.Option(None, "--devices", help="scenes to adapt and register (default: all but --pretrain)"),
-    pretrain: Optional[str] = typer.Option(None, "--pretrain", help="scenes the base models learn from (default: none: the devices' own training footage)"),
-    params: Optional[Path] = ParamsOpt,
+    devices: str | None = typer.Option(
+        None, "--devices", help="scenes to adapt and register (default: all but --pretrain)"
+    ),
+    pretrain: str | None = typer.Option(
+        None, "--pretrain", help="scenes the base models learn from (default: none: the devices' own training footage)"
+    ),
+    params: Path | None = ParamsOpt,
 ):
     """Write which scenes of a data folder the pipeline runs over, and their roles, into params.yaml.
 
@@ -218,7 +263,9 @@ def data_scenes(
     roles = plan_roles(root, devices.split(",") if devices else None, pretrain.split(",") if pretrain else None)
     changes = write_roles(params, root, roles)
     con = _console()
-    con.print(f"devices: {roles['devices']}; pretrain scenes: {roles['pretrain_scenes'] or 'none (pretrain on the devices)'}")
+    con.print(
+        f"devices: {roles['devices']}; pretrain scenes: {roles['pretrain_scenes'] or 'none (pretrain on the devices)'}"
+    )
     for c in changes:
         con.print(f"  {c}", highlight=False)
     con.print(f"{params} {'updated' if changes else 'unchanged'}; next: dvc repro")
@@ -231,7 +278,7 @@ def _settings(p: dict):
     return settings_of(p)
 
 
-def _scenes_arg(scenes: Optional[str], p: dict, key: str) -> list[str]:
+def _scenes_arg(scenes: str | None, p: dict, key: str) -> list[str]:
     if scenes:
         return scenes.split(",")
     val = getattr(_settings(p).pipeline, key)
@@ -250,17 +297,19 @@ def _epoch_printer(label: str):
     return show
 
 
-def _manifest(p: dict, manifest: Optional[Path]):
+def _manifest(p: dict, manifest: Path | None):
     from .io_utils import read_dataframe
 
     return read_dataframe(manifest or Path(_settings(p).data.manifest))
 
 
-DataOpt = typer.Option("frames", "--data", help="frames: the manifest's frame folders | prepared: the pipeline's decoded cache and periods")
+DataOpt = typer.Option(
+    "frames", "--data", help="frames: the manifest's frame folders | prepared: the pipeline's decoded cache and periods"
+)
 
 
 @method_app.command("list")
-def method_list(params: Optional[Path] = ParamsOpt, profile: Optional[str] = ProfileOpt):
+def method_list(params: Path | None = ParamsOpt, profile: str | None = ProfileOpt):
     """The registered detection methods (src/ipad_vad/methods/): components, adaptation, parameters."""
     from rich.table import Table
 
@@ -283,11 +332,13 @@ def method_list(params: Optional[Path] = ParamsOpt, profile: Optional[str] = Pro
 def method_train(
     out: Path = typer.Option(..., "--out", help="output folder: model.pt, checkpoint.pt, method.json"),
     method: str = typer.Option(..., "--method", help="a method of `ipad method list`, e.g. ipad_vad, knn"),
-    scenes: Optional[str] = typer.Option(None, "--scenes", help="training scenes, e.g. S01,S02 (default: pipeline.pretrain_scenes)"),
-    manifest: Optional[Path] = typer.Option(None, "--manifest", help="validated manifest (default: data.manifest)"),
+    scenes: str | None = typer.Option(
+        None, "--scenes", help="training scenes, e.g. S01,S02 (default: pipeline.pretrain_scenes)"
+    ),
+    manifest: Path | None = typer.Option(None, "--manifest", help="validated manifest (default: data.manifest)"),
     data: str = DataOpt,
-    params: Optional[Path] = ParamsOpt,
-    profile: Optional[str] = ProfileOpt,
+    params: Path | None = ParamsOpt,
+    profile: str | None = ProfileOpt,
 ):
     """Fit a method from scratch on the training videos of some scenes. Resumes from
     OUT/checkpoint.pt if a run was interrupted."""
@@ -296,11 +347,21 @@ def method_train(
     from .methods import FitHooks
 
     p = _params(params, profile)
-    res = fit_method(p, method, _manifest(p, manifest), _scenes_arg(scenes, p, "pretrain_scenes"), out, DataSource(data),
-                     FitHooks(on_epoch_end=_epoch_printer(method)))
+    res = fit_method(
+        p,
+        method,
+        _manifest(p, manifest),
+        _scenes_arg(scenes, p, "pretrain_scenes"),
+        out,
+        DataSource(data),
+        FitHooks(on_epoch_end=_epoch_printer(method)),
+    )
     last = res["history"][-1] if res["history"] else {}
-    _console().print(f"{method}: {res['parameters']:,} parameters, {res['clips']} clips, {len(res['history'])} epochs"
-                     + (f", final loss {last['loss']:.4f}" if "loss" in last else "") + f" -> {res['path']}")
+    _console().print(
+        f"{method}: {res['parameters']:,} parameters, {res['clips']} clips, {len(res['history'])} epochs"
+        + (f", final loss {last['loss']:.4f}" if "loss" in last else "")
+        + f" -> {res['path']}"
+    )
 
 
 @method_app.command("adapt")
@@ -308,10 +369,10 @@ def method_adapt(
     scene: str = typer.Option(..., "--scene", help="the device to adapt to, e.g. R01"),
     base: Path = typer.Option(..., "--base", help="a pretrained model.pt (its method is stored in it)"),
     out: Path = typer.Option(..., "--out", help="output folder: method.json + adapter/ or model.pt"),
-    manifest: Optional[Path] = typer.Option(None, "--manifest"),
+    manifest: Path | None = typer.Option(None, "--manifest"),
     data: str = DataOpt,
-    params: Optional[Path] = ParamsOpt,
-    profile: Optional[str] = ProfileOpt,
+    params: Path | None = ParamsOpt,
+    profile: str | None = ProfileOpt,
 ):
     """Adapt a pretrained model to one device as its method declares (methods.<name>.adaptation:
     lora | full | refit) on adapt.fraction of the device's training clips."""
@@ -321,14 +382,24 @@ def method_adapt(
 
     p = _params(params, profile)
     method, _ = load_model_file(base)
-    info = adapt_to_device(p, method.name, scene, FitHooks(on_epoch_end=_epoch_printer(f"{scene} {method.name}")),
-                           manifest=_manifest(p, manifest), base_path=base, out_dir=out, source=DataSource(data))
+    info = adapt_to_device(
+        p,
+        method.name,
+        scene,
+        FitHooks(on_epoch_end=_epoch_printer(f"{scene} {method.name}")),
+        manifest=_manifest(p, manifest),
+        base_path=base,
+        out_dir=out,
+        source=DataSource(data),
+    )
     extra = ""
     if "trainable" in info:
         t = info["trainable"]
         extra = f"trained {t['trainable']:,} of {t['total']:,} parameters ({100 * t['share']:.1f}%), "
-    _console().print(f"{scene}: {method.name} adapted by {info['adaptation']}: {extra}{info['clips_used']} clips; "
-                     f"{info['bytes'] / 1e6:.2f} MB -> {out}")
+    _console().print(
+        f"{scene}: {method.name} adapted by {info['adaptation']}: {extra}{info['clips_used']} clips; "
+        f"{info['bytes'] / 1e6:.2f} MB -> {out}"
+    )
 
 
 method_app.command("finetune", hidden=True, cls=RenamedCommand)(method_adapt)  # the old spelling, for one release
@@ -339,10 +410,10 @@ def method_evaluate(
     scene: str = typer.Option(..., "--scene"),
     model: Path = typer.Option(..., "--model", help="a model.pt, or an adapted folder (with method.json)"),
     out: Path = typer.Option(..., "--out", help="output folder: scores.parquet, metrics.json"),
-    manifest: Optional[Path] = typer.Option(None, "--manifest"),
+    manifest: Path | None = typer.Option(None, "--manifest"),
     data: str = DataOpt,
-    params: Optional[Path] = ParamsOpt,
-    profile: Optional[str] = ProfileOpt,
+    params: Path | None = ParamsOpt,
+    profile: str | None = ProfileOpt,
 ):
     """Score every test clip of a scene; frame-level AUC under both protocols (combined score and
     each component), per anomaly type."""
@@ -367,8 +438,10 @@ def method_evaluate(
     con = _console()
     con.print(t)
     if metrics["auc_per_type"]:
-        con.print("AUC (%) per type (scene norm): "
-                  + ", ".join(f"{k} {100 * v:.1f}" for k, v in metrics["auc_per_type"].items()))
+        con.print(
+            "AUC (%) per type (scene norm): "
+            + ", ".join(f"{k} {100 * v:.1f}" for k, v in metrics["auc_per_type"].items())
+        )
     con.print(f"-> {out}")
 
 
@@ -382,18 +455,30 @@ class ScoreFormat(StrEnum):
 
 @app.command("score")
 def score(
-    paths: list[Path] = typer.Argument(..., help="video files or frame folders (one growing file/folder with --follow)"),
-    device: Optional[str] = typer.Option(None, "--device", help="score with this device's champion from the registry"),
-    model_uri: Optional[str] = typer.Option(None, "--model-uri", help="any MLflow model URI instead, e.g. models:/ipad-vad-R01/3"),
+    paths: list[Path] = typer.Argument(
+        ..., help="video files or frame folders (one growing file/folder with --follow)"
+    ),
+    device: str | None = typer.Option(None, "--device", help="score with this device's champion from the registry"),
+    model_uri: str | None = typer.Option(
+        None, "--model-uri", help="any MLflow model URI instead, e.g. models:/ipad-vad-R01/3"
+    ),
     out: Path = typer.Option(Path("scores"), "--out", help="output folder"),
-    fmt: Optional[ScoreFormat] = typer.Option(None, "--format", help="per-frame scores (default: params score.format)"),
-    follow: bool = typer.Option(False, "--follow", help="keep reading frames as they arrive (a growing file or folder)"),
-    idle_timeout: Optional[float] = typer.Option(None, "--idle-timeout", help="--follow: stop after this many seconds without frames (0: never)"),
-    accelerator: Optional[str] = typer.Option(None, "--accelerator", help="auto | cpu | cuda (default: params score.device)"),
-    batch_clips: Optional[int] = typer.Option(None, "--batch-clips", help="clips per model call (default: largest within score.max_latency)"),
+    fmt: ScoreFormat | None = typer.Option(None, "--format", help="per-frame scores (default: params score.format)"),
+    follow: bool = typer.Option(
+        False, "--follow", help="keep reading frames as they arrive (a growing file or folder)"
+    ),
+    idle_timeout: float | None = typer.Option(
+        None, "--idle-timeout", help="--follow: stop after this many seconds without frames (0: never)"
+    ),
+    accelerator: str | None = typer.Option(
+        None, "--accelerator", help="auto | cpu | cuda (default: params score.device)"
+    ),
+    batch_clips: int | None = typer.Option(
+        None, "--batch-clips", help="clips per model call (default: largest within score.max_latency)"
+    ),
     any_size: bool = typer.Option(False, "--any-size", help="score footage whose resolution differs from the device's"),
-    params: Optional[Path] = ParamsOpt,
-    profile: Optional[str] = ProfileOpt,
+    params: Path | None = ParamsOpt,
+    profile: str | None = ProfileOpt,
 ):
     """Score footage with a device's champion: per-frame scores, alert intervals (JSON), a plot.
 
@@ -422,8 +507,11 @@ def score(
     st = _settings(p)
     sc = st.score
     # settings first, then the model (issue 29): a bad one is refused before anything loads
-    dev = scoring_device(accelerator, "--accelerator") if accelerator else scoring_device(
-        sc.device, f"score.device of {params or DEFAULT_PARAMS}")
+    dev = (
+        scoring_device(accelerator, "--accelerator")
+        if accelerator
+        else scoring_device(sc.device, f"score.device of {params or DEFAULT_PARAMS}")
+    )
     fmt = fmt.value if fmt else sc.format
     from .alerts.operator_settings import EvidenceSettings
 
@@ -432,8 +520,10 @@ def score(
     loaded = load_scorer(device, model_uri, float(st.pipeline.promote_min_auc))
     con = _console()
     cal = loaded.calibration
-    con.print(f"model {loaded.uri} ({loaded.method.label}): threshold {cal.threshold:.3f} (false-alarm rate {cal.false_alarm_rate:g} on "
-              f"{cal.n_frames} normal frames), clips of {cal.clip_len} at {cal.frame_size[0]}x{cal.frame_size[1]}, on {dev}")
+    con.print(
+        f"model {loaded.uri} ({loaded.method.label}): threshold {cal.threshold:.3f} (false-alarm rate {cal.false_alarm_rate:g} on "
+        f"{cal.n_frames} normal frames), clips of {cal.clip_len} at {cal.frame_size[0]}x{cal.frame_size[1]}, on {dev}"
+    )
 
     def on_event(ev, fps):
         a = ev.alert
@@ -450,21 +540,40 @@ def score(
     scene = device or device_of_uri(loaded.uri)
     normal_frame = manifest_normal_frames(st.data.manifest, scene)
     stems = [q.stem if q.is_file() else q.name for q in paths]
-    names = [s if stems.count(s) == 1 else "_".join(q.resolve().parts[-3:]).replace(".", "_") for s, q in zip(stems, paths)]
+    names = [
+        s if stems.count(s) == 1 else "_".join(q.resolve().parts[-3:]).replace(".", "_") for s, q in zip(stems, paths)
+    ]
     timeout = idle_timeout if idle_timeout is not None else sc.idle_timeout
-    t = Table("footage", "frames", "alerts", "first alert (frame)", "frames/s", title=f"ipad score -> {out}/<footage>.*")
+    t = Table(
+        "footage", "frames", "alerts", "first alert (frame)", "frames/s", title=f"ipad score -> {out}/<footage>.*"
+    )
     failed: list[IpadError] = []
     # following: a signal ends the stream and the outputs are written (inference/stop.py), not lost
     stopping = StopOnSignals("stopping: scoring the frames read, then writing the outputs (again to abort)")
     for path, name in zip(paths, names):
         try:
             with stopping if follow else nullcontext():
-                res = score_footage(loaded, path, out, name, fmt, dev,
-                                    batch_clips or (sc.batch_clips or None), (cal.clip_len if sc.max_latency is None else sc.max_latency) or 1,
-                                    st.train.amp, follow, sc.poll_s, timeout or None,
-                                    any_size, on_event, manifest_context(st.data.manifest, path),
-                                    stop=stopping if follow else None, evidence=evidence, normal_frame=normal_frame,
-                                    device_name=scene)
+                res = score_footage(
+                    loaded,
+                    path,
+                    out,
+                    name,
+                    fmt,
+                    dev,
+                    batch_clips or (sc.batch_clips or None),
+                    (cal.clip_len if sc.max_latency is None else sc.max_latency) or 1,
+                    st.train.amp,
+                    follow,
+                    sc.poll_s,
+                    timeout or None,
+                    any_size,
+                    on_event,
+                    manifest_context(st.data.manifest, path),
+                    stop=stopping if follow else None,
+                    evidence=evidence,
+                    normal_frame=normal_frame,
+                    device_name=scene,
+                )
         except IpadError as e:  # bad input: report it, score the rest
             failed.append(e)
             t.add_row(name, "-", "-", "-", "-")
@@ -485,7 +594,7 @@ storage_app = typer.Typer(help="Object storage (S3 / MinIO): the landing prefix 
 app.add_typer(storage_app, name="storage")
 
 
-def _zone(params: Path, profile: Optional[str]):
+def _zone(params: Path, profile: str | None):
     from .storage.landing import LandingZone
     from .storage.s3_settings import S3Settings
 
@@ -493,8 +602,11 @@ def _zone(params: Path, profile: Optional[str]):
 
 
 @storage_app.command("check")
-def storage_check(create: bool = typer.Option(False, "--create", help="create the bucket if it does not exist"),
-                  params: Optional[Path] = ParamsOpt, profile: Optional[str] = ProfileOpt):
+def storage_check(
+    create: bool = typer.Option(False, "--create", help="create the bucket if it does not exist"),
+    params: Path | None = ParamsOpt,
+    profile: str | None = ProfileOpt,
+):
     """Reach the bucket (endpoint and credentials from the environment); optionally create it."""
     from botocore.exceptions import ClientError
 
@@ -503,16 +615,21 @@ def storage_check(create: bool = typer.Option(False, "--create", help="create th
         zone.client.head_bucket(Bucket=zone.s.bucket)
     except ClientError as e:
         if not create:
-            raise typer.BadParameter(f"bucket {zone.s.url()} not reachable at {zone.s.endpoint_url or 'AWS'}: {e}") from None
+            raise typer.BadParameter(
+                f"bucket {zone.s.url()} not reachable at {zone.s.endpoint_url or 'AWS'}: {e}"
+            ) from None
         zone.client.create_bucket(Bucket=zone.s.bucket)
     _console().print(f"{zone.s.url()} at {zone.s.endpoint_url or 'AWS'}: ok")
 
 
 @storage_app.command("upload")
-def storage_upload(files: list[Path] = typer.Argument(..., help="video files (and .npy labels of test videos)"),
-                   device: str = typer.Option(..., "--device"),
-                   split: Optional[str] = typer.Option(None, "--split", help="training (default) | testing"),
-                   params: Optional[Path] = ParamsOpt, profile: Optional[str] = ProfileOpt):
+def storage_upload(
+    files: list[Path] = typer.Argument(..., help="video files (and .npy labels of test videos)"),
+    device: str = typer.Option(..., "--device"),
+    split: str | None = typer.Option(None, "--split", help="training (default) | testing"),
+    params: Path | None = ParamsOpt,
+    profile: str | None = ProfileOpt,
+):
     """Drop footage into the landing prefix (with a SHA-256 checksum the download verifies)."""
     zone = _zone(params, profile)
     for f in files:
@@ -522,7 +639,7 @@ def storage_upload(files: list[Path] = typer.Argument(..., help="video files (an
 
 
 @storage_app.command("landing")
-def storage_landing(params: Optional[Path] = ParamsOpt, profile: Optional[str] = ProfileOpt):
+def storage_landing(params: Path | None = ParamsOpt, profile: str | None = ProfileOpt):
     """What is in the landing prefix, and what the ledger says about each object."""
     from rich.table import Table
 
@@ -538,15 +655,18 @@ def storage_landing(params: Optional[Path] = ParamsOpt, profile: Optional[str] =
     _console().print(t)
 
 
-registry_app = typer.Typer(help="The MLflow model registry: registered models and their versions.", no_args_is_help=True)
+registry_app = typer.Typer(
+    help="The MLflow model registry: registered models and their versions.", no_args_is_help=True
+)
 app.add_typer(registry_app, name="registry")
 app.add_typer(registry_app, name="models", hidden=True, cls=RenamedGroup)  # the old spelling, for one release
 from .alerts_cli import alerts_app  # noqa: E402 - `ipad alerts` (issue 26, 5): typer only, commands import lazily
+
 app.add_typer(alerts_app, name="alerts")
 
 
 @registry_app.command("list")
-def registry_list(params: Optional[Path] = ParamsOpt, profile: Optional[str] = ProfileOpt):
+def registry_list(params: Path | None = ParamsOpt, profile: str | None = ProfileOpt):
     """Each device's registered model: champion and challenger versions with their AUC, and whether
     the device has a usable detector (a champion at or above pipeline.promote_min_auc)."""
     from rich.table import Table
@@ -557,16 +677,26 @@ def registry_list(params: Optional[Path] = ParamsOpt, profile: Optional[str] = P
 
     min_auc = float(_settings(_params(params, profile)).pipeline.promote_min_auc)
     configure()
-    t = Table(title=f"registry: {tracking_uri()}", caption=f"usable: a champion with AUC >= {min_auc:g} % "
-              "(pipeline.promote_min_auc); `ipad score --device` refuses the others")
+    t = Table(
+        title=f"registry: {tracking_uri()}",
+        caption=f"usable: a champion with AUC >= {min_auc:g} % "
+        "(pipeline.promote_min_auc); `ipad score --device` refuses the others",
+    )
     t.add_column("model", no_wrap=True)  # a model's name is what one types next: never cut
     for col in ("vers.", "champ.", "AUC", "chall.", "AUC", "usable"):  # fits 80 columns
         t.add_column(col, no_wrap=True)
     for r in list_models(min_auc=min_auc):
         f = lambda v: f"{v:.1f}" if v is not None else "-"  # noqa: E731  (AUC in percent)
         use = "-" if r["name"].startswith(BASE_PREFIX) else "yes" if r["usable"] else "no"
-        t.add_row(r["name"], str(r["versions"]), f"v{r['champion']}" if r["champion"] else "-", f(r["champion_auc"]),
-                  f"v{r['challenger']}" if r["challenger"] else "-", f(r["challenger_auc"]), use)
+        t.add_row(
+            r["name"],
+            str(r["versions"]),
+            f"v{r['champion']}" if r["champion"] else "-",
+            f(r["champion_auc"]),
+            f"v{r['challenger']}" if r["challenger"] else "-",
+            f(r["challenger_auc"]),
+            use,
+        )
     _console().print(t)
 
 
@@ -575,10 +705,14 @@ app.add_typer(runs_app, name="runs")
 
 
 @runs_app.command("finish")
-def runs_finish(failed: bool = typer.Option(False, "--failed", help="the pipeline failed (a stage did)"),
-                pipeline_id: Optional[str] = typer.Option(None, "--pipeline-id", envvar="IPAD_PIPELINE_ID",
-                                                          help="default: $IPAD_PIPELINE_ID"),
-                params: Optional[Path] = ParamsOpt, profile: Optional[str] = ProfileOpt):
+def runs_finish(
+    failed: bool = typer.Option(False, "--failed", help="the pipeline failed (a stage did)"),
+    pipeline_id: str | None = typer.Option(
+        None, "--pipeline-id", envvar="IPAD_PIPELINE_ID", help="default: $IPAD_PIPELINE_ID"
+    ),
+    params: Path | None = ParamsOpt,
+    profile: str | None = ProfileOpt,
+):
     """End the pipeline's parent MLflow run (FINISHED, or FAILED with --failed) with its settings, the
     mean AUC per method and the report: what `make demo` runs after `dvc repro`."""
     from .errors import ConfigError
@@ -587,28 +721,37 @@ def runs_finish(failed: bool = typer.Option(False, "--failed", help="the pipelin
     if not pipeline_id:
         raise ConfigError("no pipeline id: pass --pipeline-id or set IPAD_PIPELINE_ID (the id the stages ran with)")
     res = finish_pipeline_run(_params(params, profile), pipeline_id, failed)
-    _console().print(f"MLflow run pipeline-{pipeline_id} ({res['run_id']}) ended {res['status']}; "
-                     f"mean AUC logged for {len(res['summary'])} method row(s)", highlight=False)
+    _console().print(
+        f"MLflow run pipeline-{pipeline_id} ({res['run_id']}) ended {res['status']}; "
+        f"mean AUC logged for {len(res['summary'])} method row(s)",
+        highlight=False,
+    )
 
 
 @app.command("serve")
-def serve(config: Path = typer.Argument(..., help="YAML: cameras (name, device, source) and optional serve: overrides"),
-          host: Optional[str] = typer.Option(None, "--host", help="address of /metrics and /healthz (default: serve.host, 127.0.0.1)"),
-          port: Optional[int] = typer.Option(None, "--port", help="their port (default: serve.port; 0: any free port)"),
-          params: Optional[Path] = ParamsOpt, profile: Optional[str] = ProfileOpt):
+def serve(
+    config: Path = typer.Argument(..., help="YAML: cameras (name, device, source) and optional serve: overrides"),
+    host: str | None = typer.Option(
+        None, "--host", help="address of /metrics and /healthz (default: serve.host, 127.0.0.1)"
+    ),
+    port: int | None = typer.Option(None, "--port", help="their port (default: serve.port; 0: any free port)"),
+    params: Path | None = ParamsOpt,
+    profile: str | None = ProfileOpt,
+):
     """Score many cameras in one process, each with its device's champion, until SIGTERM (src/ipad_vad/serve/)."""
     from .serve.run import serve_main
 
     raise typer.Exit(code=serve_main(config, _params(params, profile), host, port))
 
 
-params_app = typer.Typer(help="Settings: a profile resolved into the tree the commands read (what DVC tracks).",
-                         no_args_is_help=True)
+params_app = typer.Typer(
+    help="Settings: a profile resolved into the tree the commands read (what DVC tracks).", no_args_is_help=True
+)
 app.add_typer(params_app, name="params")
 
 
 @params_app.command("show")
-def params_show(params: Optional[Path] = ParamsOpt, profile: Optional[str] = ProfileOpt):
+def params_show(params: Path | None = ParamsOpt, profile: str | None = ProfileOpt):
     """Print the resolved settings (YAML) of a profile: params.yaml's base sections with the profile's
     overlay merged in and every default filled, exactly as every command reads them."""
     from .params_resolve import dump

@@ -9,16 +9,17 @@ answers at once.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
 
 import typer
 
 DEFAULT_PARAMS = Path("params.yaml")
-ParamsOpt = typer.Option(None, "--params", help="params file (default: ./params.yaml if there is one, else built-in defaults)")
+ParamsOpt = typer.Option(
+    None, "--params", help="params file (default: ./params.yaml if there is one, else built-in defaults)"
+)
 ProfileOpt = typer.Option(None, "--profile", help="profile overlay (smoke|demo|paper); default: params.yaml `profile`")
 
 
-def command_params(params: Optional[Path], profile: Optional[str]) -> dict:
+def command_params(params: Path | None, profile: str | None) -> dict:
     """The params of a command: a file named by --params must exist (issue 16: a missing file was
     silently replaced by the built-in defaults); without --params, ./params.yaml if there is one, else
     the schema's defaults (every key, as `load_params` gives them: readers have no defaults of their own)."""
@@ -50,8 +51,10 @@ def print_import(report, out: Path) -> None:
     """The report of an import (`ipad data import`, `ipad alerts export`): counts, then one plain line per
     completed, relabelled, quarantined or ignored file."""
     con = console()
-    con.print(f"imported {len(report.imported)}, relabelled {len(report.relabelled)}, unchanged {len(report.unchanged)}, "
-              f"quarantined {len(report.quarantined)}, ignored {len(report.ignored)}  -> {out}")
+    con.print(
+        f"imported {len(report.imported)}, relabelled {len(report.relabelled)}, unchanged {len(report.unchanged)}, "
+        f"quarantined {len(report.quarantined)}, ignored {len(report.ignored)}  -> {out}"
+    )
     # plain lines, not a table: paths stay whole (copyable) however narrow the terminal
     for r in report.reconciled:
         con.print(f"completed an interrupted import: {r} written again", soft_wrap=True)

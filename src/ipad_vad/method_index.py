@@ -50,7 +50,7 @@ def _scan(folder: Path, stamp: tuple) -> dict[str, Declared]:
             if isinstance(node, ast.ClassDef) and _registered(node):
                 name = _literal(node, "name")
                 if not name:
-                    raise ValueError(f"{path}: @register class {node.name} has no literal `name = \"...\"`")
+                    raise ValueError(f'{path}: @register class {node.name} has no literal `name = "..."`')
                 out[name] = Declared(name, path.stem, _literal(node, "variant_of"))
     return out
 
@@ -70,15 +70,19 @@ def stage_item(name: str, device: str | None = None) -> dict:
 def stage_items(methods: list[str], devices: list[str]) -> dict[str, dict]:
     """dvc.yaml's foreach items of the per-method stages, keyed as DVC names them (``pretrain@<method>``,
     ``adapt@<method>-<device>``): ``methods`` (one per method) and ``method_devices``."""
-    return {"methods": {m: stage_item(m) for m in methods},
-            "method_devices": {f"{m}-{d}": stage_item(m, d) for m in methods for d in devices}}
+    return {
+        "methods": {m: stage_item(m) for m in methods},
+        "method_devices": {f"{m}-{d}": stage_item(m, d) for m in methods for d in devices},
+    }
 
 
 STAGE_ITEMS = "stage_items.yaml"  # beside dvc.yaml, which reads it as `vars`
 STAGE_ITEMS_KEYS = ("pipeline.methods", "pipeline.devices")  # the params.yaml keys it is written from
-_ITEMS_HEADER = ("# Written by `python -m ipad_vad.method_index` from params.yaml's base pipeline.methods and\n"
-                 "# pipeline.devices and the files of src/ipad_vad/methods/: dvc.yaml's per-method stages, each\n"
-                 "# with the file that declares its method and its family's settings section. Do not edit.\n")
+_ITEMS_HEADER = (
+    "# Written by `python -m ipad_vad.method_index` from params.yaml's base pipeline.methods and\n"
+    "# pipeline.devices and the files of src/ipad_vad/methods/: dvc.yaml's per-method stages, each\n"
+    "# with the file that declares its method and its family's settings section. Do not edit.\n"
+)
 
 
 def stage_items_text(params_path: str | Path) -> str:
@@ -109,8 +113,10 @@ def check_stage_items(params_path: str | Path) -> None:
 
     path = Path(params_path).with_name(STAGE_ITEMS)
     if not path.is_file() or path.read_text() != stage_items_text(params_path):
-        raise ConfigError(f"{path}: {'missing' if not path.is_file() else 'stale'} for {Path(params_path).name}'s "
-                          f"pipeline.methods/devices; run `python -m ipad_vad.method_index` and commit it")
+        raise ConfigError(
+            f"{path}: {'missing' if not path.is_file() else 'stale'} for {Path(params_path).name}'s "
+            f"pipeline.methods/devices; run `python -m ipad_vad.method_index` and commit it"
+        )
 
 
 if __name__ == "__main__":

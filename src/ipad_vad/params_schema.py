@@ -18,7 +18,7 @@ stage or job that builds one. Not here: that would import every method, and torc
 
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Any
 
 from pydantic import BaseModel, ValidationError, field_validator
 from pydantic_core import to_jsonable_python
@@ -49,7 +49,7 @@ __all__ = ["Params", "check_params", "method_files", "settings_of", "validate_se
 class Params(Section):
     """The root: every section of params.yaml (``profiles`` excepted: config.py resolves them)."""
 
-    profile: Optional[str] = None
+    profile: str | None = None
     data: Data = Data()
     validation: Validation = Validation()
     clip: Clip = Clip()
@@ -57,7 +57,7 @@ class Params(Section):
     optical_flow: OpticalFlow = OpticalFlow()
     period: Period = Period()
     model: Model = Model()
-    methods: dict[str, Optional[dict[str, Any]]] = {}  # each method's own Settings (methods/<name>.py)
+    methods: dict[str, dict[str, Any] | None] = {}  # each method's own Settings (methods/<name>.py)
     pseudo_anomalies: PseudoSettings = PseudoSettings()
     train: Train = Train()
     adapt: Adapt = Adapt()
@@ -80,8 +80,14 @@ class Params(Section):
 
 def _section_model(field) -> type[BaseModel] | None:
     """The settings model of a field (a section or a subsection), or None (a plain value)."""
-    return next((a for a in getattr(field.annotation, "__args__", (field.annotation,))
-                 if isinstance(a, type) and issubclass(a, BaseModel)), None)
+    return next(
+        (
+            a
+            for a in getattr(field.annotation, "__args__", (field.annotation,))
+            if isinstance(a, type) and issubclass(a, BaseModel)
+        ),
+        None,
+    )
 
 
 def with_defaults(raw: dict, model: type[BaseModel] = Params) -> dict:

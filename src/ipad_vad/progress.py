@@ -3,7 +3,8 @@ total, description)` wrapper; the CLI passes :func:`rich_progress`."""
 
 from __future__ import annotations
 
-from typing import Iterable, TypeVar
+from collections.abc import Iterable
+from typing import TypeVar
 
 T = TypeVar("T")
 

@@ -47,8 +47,9 @@ class AlertEvent:
 
 
 class AlertTracker:
-    def __init__(self, threshold: float, min_frames: int = 2, merge_gap: int = 8, release: float | None = None,
-                 smooth: int = 1):
+    def __init__(
+        self, threshold: float, min_frames: int = 2, merge_gap: int = 8, release: float | None = None, smooth: int = 1
+    ):
         if min_frames < 1 or merge_gap < 0 or smooth < 1:
             raise ValueError("min_frames and smooth must be >= 1 and merge_gap >= 0")
         if release is not None and release > threshold:
@@ -108,17 +109,23 @@ class AlertTracker:
         self.alerts.append(span)
         return [AlertEvent("end", span, at)]
 
-
     @classmethod
-    def from_calibration(cls, cal, offset: float = 0.0) -> "AlertTracker":
+    def from_calibration(cls, cal, offset: float = 0.0) -> AlertTracker:
         """The tracker a calibration (``alerts/calibration.Calibration``) ships, its threshold (and
         release) moved by `offset` calibrated units (the benchmark's trade-off curve)."""
         release = None if cal.release is None else cal.release + offset
         return cls(cal.threshold + offset, cal.min_frames, cal.merge_gap, release, cal.smooth)
 
 
-def find_alerts(frames, scores, threshold: float, min_frames: int = 2, merge_gap: int = 8,
-                release: float | None = None, smooth: int = 1) -> list[Alert]:
+def find_alerts(
+    frames,
+    scores,
+    threshold: float,
+    min_frames: int = 2,
+    merge_gap: int = 8,
+    release: float | None = None,
+    smooth: int = 1,
+) -> list[Alert]:
     tracker = AlertTracker(threshold, min_frames, merge_gap, release, smooth)
     for f, s in zip(frames, scores):
         tracker.update(int(f), float(s))

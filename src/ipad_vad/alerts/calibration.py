@@ -22,9 +22,9 @@ norm does, so its AUC is the scene-norm AUC. Video norm has no run-time equivale
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Mapping
 
 import numpy as np
 
@@ -77,7 +77,7 @@ class Calibration:
         return d
 
     @classmethod
-    def from_dict(cls, d: dict) -> "Calibration":
+    def from_dict(cls, d: dict) -> Calibration:
         d = dict(d)
         for k in ("components", "means", "stds", "weights", "frame_size"):
             d[k] = tuple(d[k])
@@ -85,19 +85,22 @@ class Calibration:
         return cls(**d)
 
     @classmethod
-    def load(cls, path: str | Path) -> "Calibration":
+    def load(cls, path: str | Path) -> Calibration:
         path = Path(path)
         if not path.is_file():  # issue 29: a deleted file is missing, not "of another version"
-            raise DataError(path, "calibration file is missing" if not path.exists() else
-                            "calibration file expected, found a folder")
+            raise DataError(
+                path,
+                "calibration file is missing" if not path.exists() else "calibration file expected, found a folder",
+            )
         try:
             return cls.from_dict(json.loads(path.read_text()))
         except (OSError, ValueError, KeyError, TypeError) as e:
             raise DataError(path, f"not a calibration file of this version of ipad-vad: {e}") from e
 
 
-def fit_calibration(method: str, values: Mapping[str, np.ndarray], weights: Mapping[str, float],
-                    false_alarm_rate: float, **settings) -> Calibration:
+def fit_calibration(
+    method: str, values: Mapping[str, np.ndarray], weights: Mapping[str, float], false_alarm_rate: float, **settings
+) -> Calibration:
     """Statistics and threshold from the raw component values of normal footage (one array per
     component, all videos concatenated). Components with weight 0 are left out."""
     if not 0 < false_alarm_rate < 1:
@@ -109,25 +112,34 @@ def fit_calibration(method: str, values: Mapping[str, np.ndarray], weights: Mapp
     n_frames = len(arrays[names[0]])
     if n_frames == 0:
         raise ValueError("no normal frames to calibrate on")
-    draft = Calibration(method=method, threshold=0.0, false_alarm_rate=false_alarm_rate, components=names,
-                        means=tuple(float(a.mean()) for a in arrays.values()),
-                        stds=tuple(max(float(a.std()), SD_FLOOR) for a in arrays.values()),
-                        weights=tuple(float(weights[n]) for n in names), n_frames=n_frames, **settings)
+    draft = Calibration(
+        method=method,
+        threshold=0.0,
+        false_alarm_rate=false_alarm_rate,
+        components=names,
+        means=tuple(float(a.mean()) for a in arrays.values()),
+        stds=tuple(max(float(a.std()), SD_FLOOR) for a in arrays.values()),
+        weights=tuple(float(weights[n]) for n in names),
+        n_frames=n_frames,
+        **settings,
+    )
     s = draft.score(arrays)
     threshold = float(np.quantile(s, 1 - false_alarm_rate, method="higher"))
     return Calibration(**{**draft.__dict__, "threshold": threshold})
 
 
-def count_alerts(s: np.ndarray, threshold: float, min_frames: int, merge_gap: int, release_margin: float,
-                 smooth: int) -> int:
+def count_alerts(
+    s: np.ndarray, threshold: float, min_frames: int, merge_gap: int, release_margin: float, smooth: int
+) -> int:
     from .alert_tracker import find_alerts
 
     idx = np.flatnonzero(~np.isnan(s))
     return len(find_alerts(idx, s[idx], threshold, min_frames, merge_gap, threshold - release_margin, smooth))
 
 
-def fit_shift_calibration(base: Calibration, values: Mapping[str, np.ndarray], alert, fps: float,
-                          source: str) -> Calibration:
+def fit_shift_calibration(
+    base: Calibration, values: Mapping[str, np.ndarray], alert, fps: float, source: str
+) -> Calibration:
     """The alert threshold set on the tail of long normal footage (issue 26, 3): `base`'s affine map
     of the components, and the lowest threshold at which `base`'s tracker with ``alert``'s temporal
     evidence (``min_frames``, ``smooth``, ``release_margin``, ``merge_gap``) raises at most
@@ -137,14 +149,18 @@ def fit_shift_calibration(base: Calibration, values: Mapping[str, np.ndarray], a
     s = np.asarray(base.score({n: np.asarray(values[n], np.float64) for n in base.components}), np.float64)
     n_ok = int(np.sum(~np.isnan(s)))
     if n_ok < alert.min_calibration_frames:
-        raise ValueError(f"{source}: {n_ok} scored frames, fewer than alert.min_calibration_frames "
-                         f"({alert.min_calibration_frames})")
+        raise ValueError(
+            f"{source}: {n_ok} scored frames, fewer than alert.min_calibration_frames ({alert.min_calibration_frames})"
+        )
     hours = n_ok / fps / 3600.0
     allowed = int(np.floor(alert.alerts_per_hour * hours))
-    kw = dict(min_frames=alert.min_frames, merge_gap=alert.merge_gap, release_margin=alert.release_margin,
-              smooth=alert.smooth)
+    kw = dict(
+        min_frames=alert.min_frames, merge_gap=alert.merge_gap, release_margin=alert.release_margin, smooth=alert.smooth
+    )
     cand = np.unique(s[~np.isnan(s)])
-    cand = np.concatenate([cand[cand >= base.threshold], [cand.max() + 1e-6]]) if cand.size else np.array([base.threshold])
+    cand = (
+        np.concatenate([cand[cand >= base.threshold], [cand.max() + 1e-6]]) if cand.size else np.array([base.threshold])
+    )
     lo, hi = 0, len(cand) - 1  # the lowest candidate with few enough alerts (counts fall as it rises)
     while lo < hi:
         mid = (lo + hi) // 2
@@ -153,12 +169,30 @@ def fit_shift_calibration(base: Calibration, values: Mapping[str, np.ndarray], a
         else:
             lo = mid + 1
     threshold = float(cand[lo]) + alert.threshold_margin
-    return Calibration(**{**base.__dict__, "threshold": threshold, "release": threshold - alert.release_margin,
-                          "smooth": alert.smooth, "min_frames": alert.min_frames, "merge_gap": alert.merge_gap,
-                          "n_frames": n_ok, "source": source,
-                          "extra": {**base.extra, "shift_calibration": {
-                              "hours": round(hours, 3), "alerts_per_hour": alert.alerts_per_hour,
-                              "alerts_on_footage": count_alerts(s, threshold, **kw),
-                              "threshold_margin": alert.threshold_margin, "release_margin": alert.release_margin,
-                              "smooth": alert.smooth, "min_frames": alert.min_frames, "merge_gap": alert.merge_gap,
-                              "base_threshold": base.threshold, "base_source": base.source}}})
+    return Calibration(
+        **{
+            **base.__dict__,
+            "threshold": threshold,
+            "release": threshold - alert.release_margin,
+            "smooth": alert.smooth,
+            "min_frames": alert.min_frames,
+            "merge_gap": alert.merge_gap,
+            "n_frames": n_ok,
+            "source": source,
+            "extra": {
+                **base.extra,
+                "shift_calibration": {
+                    "hours": round(hours, 3),
+                    "alerts_per_hour": alert.alerts_per_hour,
+                    "alerts_on_footage": count_alerts(s, threshold, **kw),
+                    "threshold_margin": alert.threshold_margin,
+                    "release_margin": alert.release_margin,
+                    "smooth": alert.smooth,
+                    "min_frames": alert.min_frames,
+                    "merge_gap": alert.merge_gap,
+                    "base_threshold": base.threshold,
+                    "base_source": base.source,
+                },
+            },
+        }
+    )

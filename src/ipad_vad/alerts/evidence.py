@@ -35,9 +35,9 @@ from __future__ import annotations
 
 import math
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
@@ -69,8 +69,12 @@ def region_box(heat: np.ndarray, frame_hw: tuple[int, int], share: float) -> lis
     ys, xs = np.nonzero(comp == comp[y, x])
     H, W = frame_hw
     h, w = heat.shape
-    return [int(math.floor(xs.min() * W / w)), int(math.floor(ys.min() * H / h)),
-            int(math.ceil((xs.max() + 1) * W / w)), int(math.ceil((ys.max() + 1) * H / h))]
+    return [
+        int(math.floor(xs.min() * W / w)),
+        int(math.floor(ys.min() * H / h)),
+        int(math.ceil((xs.max() + 1) * W / w)),
+        int(math.ceil((ys.max() + 1) * H / h)),
+    ]
 
 
 def read_native_frames(path: str | Path, indices) -> np.ndarray:
@@ -119,10 +123,21 @@ def manifest_normal_frames(manifest: str | Path | None, scene: str | None) -> No
 class AlertEvidence:
     """Keeps the recent clips of a stream and explains its alert events (module docstring)."""
 
-    def __init__(self, method, model, calibration, out_dir: str | Path, name: str, footage: str | Path,
-                 settings: EvidenceSettings | None = None, ring: int = 64, device="cpu",
-                 normal_frame: NormalFrame | None = None, model_version: str | None = None,
-                 model_uri: str | None = None):
+    def __init__(
+        self,
+        method,
+        model,
+        calibration,
+        out_dir: str | Path,
+        name: str,
+        footage: str | Path,
+        settings: EvidenceSettings | None = None,
+        ring: int = 64,
+        device="cpu",
+        normal_frame: NormalFrame | None = None,
+        model_version: str | None = None,
+        model_uri: str | None = None,
+    ):
         self.method, self.model, self.cal = method, model, calibration
         self.out_dir, self.name, self.footage = Path(out_dir), name, Path(footage)
         self.settings = settings or EvidenceSettings()
@@ -209,8 +224,12 @@ class AlertEvidence:
         except Exception:  # noqa: BLE001 - the footage is a stream being written; the model-sized frame does
             anomalous = peak.clip[self.T // 2]
         H, W = anomalous.shape[:2]
-        ev: dict = {"frame": peak.frame + self.offset, "score": round(peak.score, 4), "components": self._components(peak),
-                    "frame_size": [H, W]}
+        ev: dict = {
+            "frame": peak.frame + self.offset,
+            "score": round(peak.score, 4),
+            "components": self._components(peak),
+            "frame_size": [H, W],
+        }
         heat = box = None
         if loc is None:
             ev["region"] = None
@@ -218,8 +237,12 @@ class AlertEvidence:
         else:
             heat = loc.heat[0].float().cpu().numpy()
             box = region_box(heat, (H, W), self.settings.box_share)
-            ev["region"] = {"box": box, "box_format": "x0, y0, x1, y1 in frame pixels (x1, y1 exclusive)",
-                            "heat_max": round(float(heat.max()), 6), "heat_shape": list(heat.shape)}
+            ev["region"] = {
+                "box": box,
+                "box_format": "x0, y0, x1, y1 in frame pixels (x1, y1 exclusive)",
+                "heat_max": round(float(heat.max()), 6),
+                "heat_shape": list(heat.shape),
+            }
             heat_path = self.out_dir / f"{self.name}.alert{k}.heat.npy"
             with atomic_path(heat_path) as tmp, open(tmp, "wb") as fh:
                 np.save(fh, heat.astype(np.float32))
@@ -233,9 +256,16 @@ class AlertEvidence:
         if loc is not None and loc.nearest is not None:
             ev["nearest_normal"]["bank_index"] = int(loc.nearest[0])
         png = self.out_dir / f"{self.name}.alert{k}.png"
-        write_evidence_png(png, anomalous, heat, box, normal, self.settings,
-                           f"{self.name} alert {k}: frame {peak.frame + self.offset}, score {peak.score:.2f}",
-                           f"nearest normal: {normal_what}" if normal is not None else f"no nearest normal: {normal_what}")
+        write_evidence_png(
+            png,
+            anomalous,
+            heat,
+            box,
+            normal,
+            self.settings,
+            f"{self.name} alert {k}: frame {peak.frame + self.offset}, score {peak.score:.2f}",
+            f"nearest normal: {normal_what}" if normal is not None else f"no nearest normal: {normal_what}",
+        )
         ev["thumbnail"] = str(png)
         return ev
 
@@ -251,8 +281,16 @@ class AlertEvidence:
         return out
 
 
-def write_evidence_png(path: Path, frame: np.ndarray, heat: np.ndarray | None, box: list[int] | None,
-                       normal: np.ndarray | None, settings: EvidenceSettings, title: str, normal_title: str) -> Path:
+def write_evidence_png(
+    path: Path,
+    frame: np.ndarray,
+    heat: np.ndarray | None,
+    box: list[int] | None,
+    normal: np.ndarray | None,
+    settings: EvidenceSettings,
+    title: str,
+    normal_title: str,
+) -> Path:
     """anomalous frame (heat map and box over it) | nearest normal frame, each `thumb_height` high."""
     import cv2
 
@@ -260,7 +298,9 @@ def write_evidence_png(path: Path, frame: np.ndarray, heat: np.ndarray | None, b
 
     def fit(img: np.ndarray) -> np.ndarray:
         h, w = img.shape[:2]
-        return cv2.resize(img, (max(1, round(w * th / h)), th), interpolation=cv2.INTER_AREA if h > th else cv2.INTER_NEAREST)
+        return cv2.resize(
+            img, (max(1, round(w * th / h)), th), interpolation=cv2.INTER_AREA if h > th else cv2.INTER_NEAREST
+        )
 
     H, W = frame.shape[:2]
     left = frame.astype(np.float32)
@@ -273,15 +313,17 @@ def write_evidence_png(path: Path, frame: np.ndarray, heat: np.ndarray | None, b
     left = fit(np.clip(left, 0, 255).astype(np.uint8))
     if box is not None:
         s = th / H
-        cv2.rectangle(left, (int(box[0] * s), int(box[1] * s)), (int(box[2] * s) - 1, int(box[3] * s) - 1),
-                      (255, 0, 0), 2)
+        cv2.rectangle(
+            left, (int(box[0] * s), int(box[1] * s)), (int(box[2] * s) - 1, int(box[3] * s) - 1), (255, 0, 0), 2
+        )
     right = fit(normal) if normal is not None else np.full((th, left.shape[1], 3), 64, np.uint8)
     gap = np.full((th, 4, 3), 255, np.uint8)
     img = np.concatenate([left, gap, right], 1)
     banner = np.full((22, img.shape[1], 3), 255, np.uint8)
     cv2.putText(banner, title[:90], (4, 15), cv2.FONT_HERSHEY_SIMPLEX, 0.42, (0, 0, 0), 1, cv2.LINE_AA)
-    cv2.putText(banner, normal_title[:60], (left.shape[1] + 8, 15), cv2.FONT_HERSHEY_SIMPLEX, 0.42, (0, 0, 0), 1,
-                cv2.LINE_AA)
+    cv2.putText(
+        banner, normal_title[:60], (left.shape[1] + 8, 15), cv2.FONT_HERSHEY_SIMPLEX, 0.42, (0, 0, 0), 1, cv2.LINE_AA
+    )
     img = np.concatenate([banner, img], 0)
     ok, enc = cv2.imencode(".png", cv2.cvtColor(img, cv2.COLOR_RGB2BGR))
     if not ok:

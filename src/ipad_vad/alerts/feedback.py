@@ -73,10 +73,23 @@ def list_alerts(scores: str | Path) -> list[AlertRecord]:
             s = json.loads(f.read_text())
             name = f.name.removesuffix(".alerts.json")
             for k, a in enumerate(s.get("alerts") or [], 1):
-                out.append(AlertRecord(a.get("alert_id") or f"{name}:{k}", name, s["path"], s.get("device"),
-                                       int(a["start"]), int(a["end"]), int(a["peak_frame"]), float(a["peak_score"]),
-                                       s.get("model_version"), s.get("model_uri"), s.get("fps"), str(f),
-                                       (a.get("evidence") or {}).get("thumbnail")))
+                out.append(
+                    AlertRecord(
+                        a.get("alert_id") or f"{name}:{k}",
+                        name,
+                        s["path"],
+                        s.get("device"),
+                        int(a["start"]),
+                        int(a["end"]),
+                        int(a["peak_frame"]),
+                        float(a["peak_score"]),
+                        s.get("model_version"),
+                        s.get("model_uri"),
+                        s.get("fps"),
+                        str(f),
+                        (a.get("evidence") or {}).get("thumbnail"),
+                    )
+                )
         except (ValueError, KeyError, TypeError) as e:
             raise DataError(f, f"not an alerts summary of ipad score ({type(e).__name__}: {e})") from None
     return out
@@ -114,13 +127,21 @@ def device_footage_problem(data_root: Path, device: str | None) -> str | None:
         return "the alert names no device (scored with a model URI of no device): its footage has no device to go to"
     frames = data_root / device / "training" / "frames"
     if not frames.is_dir() or not any(p.is_dir() for p in frames.iterdir()):
-        return (f"device {device} has no footage in the data folder {data_root} (no {device}/training/frames/<NN>/): "
-                "import its normal footage first (ipad data import)")
+        return (
+            f"device {device} has no footage in the data folder {data_root} (no {device}/training/frames/<NN>/): "
+            "import its normal footage first (ipad data import)"
+        )
     return None
 
 
-def mark_alert(scores: str | Path, alert_id: str, verdict: str, data_root: str | Path,
-               settings: FeedbackSettings | None = None, note: str = "") -> dict:
+def mark_alert(
+    scores: str | Path,
+    alert_id: str,
+    verdict: str,
+    data_root: str | Path,
+    settings: FeedbackSettings | None = None,
+    note: str = "",
+) -> dict:
     """Record `verdict` (false_alarm | confirmed) on alert `alert_id`; returns the mark. Checks first,
     writes last: a bad input changes nothing."""
     settings = settings or FeedbackSettings()
@@ -131,17 +152,33 @@ def mark_alert(scores: str | Path, alert_id: str, verdict: str, data_root: str |
     if (problem := device_footage_problem(data_root, a.device)) is not None:
         raise DataError(data_root / (a.device or ""), f"alert {alert_id}: {problem}")
     if not Path(a.footage).exists():
-        raise DataError(a.footage, f"the footage of alert {alert_id} is gone (moved or deleted since it was scored); "
-                                   "its frames cannot become data: restore it there, or leave the alert unmarked")
+        raise DataError(
+            a.footage,
+            f"the footage of alert {alert_id} is gone (moved or deleted since it was scored); "
+            "its frames cannot become data: restore it there, or leave the alert unmarked",
+        )
     marks = read_marks(scores, settings)
     old = marks.get(alert_id)
     if old and old.get("exported") and old.get("verdict") != verdict:
-        raise DataError(marks_path(scores, settings), f"alert {alert_id} was exported as {old['verdict']} "
-                                                      f"({old['exported']['as']}); remove that video deliberately first")
-    mark = {"verdict": verdict, "device": a.device, "footage": a.footage, "start": a.start, "end": a.end,
-            "peak_frame": a.peak_frame, "peak_score": a.peak_score, "model_version": a.model_version,
-            "model_uri": a.model_uri, "note": note, "marked_at": time.strftime("%Y-%m-%dT%H:%M:%S"),
-            "exported": (old or {}).get("exported") if old and old.get("verdict") == verdict else None}
+        raise DataError(
+            marks_path(scores, settings),
+            f"alert {alert_id} was exported as {old['verdict']} "
+            f"({old['exported']['as']}); remove that video deliberately first",
+        )
+    mark = {
+        "verdict": verdict,
+        "device": a.device,
+        "footage": a.footage,
+        "start": a.start,
+        "end": a.end,
+        "peak_frame": a.peak_frame,
+        "peak_score": a.peak_score,
+        "model_version": a.model_version,
+        "model_uri": a.model_uri,
+        "note": note,
+        "marked_at": time.strftime("%Y-%m-%dT%H:%M:%S"),
+        "exported": (old or {}).get("exported") if old and old.get("verdict") == verdict else None,
+    }
     marks[alert_id] = mark
     write_json(marks_path(scores, settings), marks)
     return mark
@@ -154,12 +191,21 @@ class ExportResult:
     report: object | None  # the ImportReport (None: nothing to export)
 
     def as_dict(self) -> dict:
-        return {"exported": self.exported, "failed": self.failed,
-                "report": str(self.report.path) if self.report is not None and self.report.path else None}
+        return {
+            "exported": self.exported,
+            "failed": self.failed,
+            "report": str(self.report.path) if self.report is not None and self.report.path else None,
+        }
 
 
-def export_marks(scores: str | Path, data_root: str | Path, settings: FeedbackSettings | None = None,
-                 jpeg_quality: int = 95, min_frames: int = 16, clip_len: int = 16) -> ExportResult:
+def export_marks(
+    scores: str | Path,
+    data_root: str | Path,
+    settings: FeedbackSettings | None = None,
+    jpeg_quality: int = 95,
+    min_frames: int = 16,
+    clip_len: int = 16,
+) -> ExportResult:
     """Import the footage of every marked, not yet exported alert into `data_root` (module docstring)."""
     from ..data.importer import import_source
 
@@ -187,14 +233,20 @@ def export_marks(scores: str | Path, data_root: str | Path, settings: FeedbackSe
     bad = {q["path"]: q["reason"] for q in report.quarantined}
     for alert_id, video in staged.items():
         if str(video) in done:
-            marks[alert_id]["exported"] = {"as": done[str(video)], "video": str(video),
-                                           "report": str(report.path) if report.path else None,
-                                           "at": time.strftime("%Y-%m-%dT%H:%M:%S")}
-            exported.append({"alert": alert_id, "verdict": marks[alert_id]["verdict"], "as": done[str(video)],
-                             "video": str(video)})
+            marks[alert_id]["exported"] = {
+                "as": done[str(video)],
+                "video": str(video),
+                "report": str(report.path) if report.path else None,
+                "at": time.strftime("%Y-%m-%dT%H:%M:%S"),
+            }
+            exported.append(
+                {"alert": alert_id, "verdict": marks[alert_id]["verdict"], "as": done[str(video)], "video": str(video)}
+            )
         else:
-            reason = bad.get(str(video)) or next((r for p, r in bad.items() if p.startswith(str(video.with_suffix("")))),
-                                                 "not imported (see the import report)")
+            reason = bad.get(str(video)) or next(
+                (r for p, r in bad.items() if p.startswith(str(video.with_suffix("")))),
+                "not imported (see the import report)",
+            )
             failed.append({"alert": alert_id, "reason": f"{video}: {reason}"})
     write_json(marks_path(scores, settings), marks)
     return ExportResult(exported, failed, report)
@@ -228,11 +280,10 @@ def _stage(batch: Path, alert_id: str, mark: dict, ctx: int, settings: FeedbackS
     w.release()
     if split == "testing":
         labels = np.zeros(len(frames), np.uint8)
-        labels[mark["start"] - first:mark["end"] - first + 1] = 1
+        labels[mark["start"] - first : mark["end"] - first + 1] = 1
         np.save(video.with_suffix(".npy"), labels)
     return video
 
 
 def mark_summary(marks: dict) -> dict:
     return {v: sum(1 for m in marks.values() if m.get("verdict") == v) for v in VERDICTS}
-

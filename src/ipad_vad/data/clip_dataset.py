@@ -110,7 +110,7 @@ class ClipDataset(Dataset):
         cache_root: str | Path | None = None,
         periods_root: str | Path | None = None,
         crop_to_cycles: bool = False,
-    ) -> "ClipDataset":
+    ) -> ClipDataset:
         """Clips of the manifest's videos of `split` (and `scenes`), frames resized to `size`.
 
         With `cache_root` frames come from the preprocess stage's memory-mapped cache (already at

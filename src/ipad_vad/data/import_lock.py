@@ -14,9 +14,9 @@ import json
 import os
 import socket
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
 
 from filelock import FileLock, Timeout
 
@@ -48,12 +48,22 @@ def import_lock(out: str | Path, what: str) -> Iterator[None]:
     try:
         lock.acquire(timeout=0)
     except Timeout:
-        raise DataError(out, f"another import is writing into this folder ({_holder(holder_file)}); "
-                             "wait for it to finish and run this one again (the lock goes with its process: "
-                             f"{lock_file})") from None
+        raise DataError(
+            out,
+            f"another import is writing into this folder ({_holder(holder_file)}); "
+            "wait for it to finish and run this one again (the lock goes with its process: "
+            f"{lock_file})",
+        ) from None
     try:
-        write_json(holder_file, {"what": what, "pid": os.getpid(), "host": socket.gethostname(),
-                                 "since": time.strftime("%Y-%m-%d %H:%M:%S")})
+        write_json(
+            holder_file,
+            {
+                "what": what,
+                "pid": os.getpid(),
+                "host": socket.gethostname(),
+                "since": time.strftime("%Y-%m-%d %H:%M:%S"),
+            },
+        )
         yield
     finally:
         holder_file.unlink(missing_ok=True)

@@ -40,10 +40,10 @@ from __future__ import annotations
 import errno
 import hashlib
 import shutil
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable, Iterator
 
 import cv2
 import numpy as np
@@ -54,8 +54,16 @@ from .fault_points import reach
 from .frames import FRAME_SUFFIXES, decode_frame_bytes
 from .import_lock import import_lock
 from .labels import load_labels, load_npy_labels
-from .layout import (TYPE_NAMES_FILE, is_ipad_tree, label_file_name, period_file_name, read_sources, scan_ipad,
-                     scene_name_problem, type_names_file)
+from .layout import (
+    TYPE_NAMES_FILE,
+    is_ipad_tree,
+    label_file_name,
+    period_file_name,
+    read_sources,
+    scan_ipad,
+    scene_name_problem,
+    type_names_file,
+)
 from .manifest import inspect_video, manifest_frame
 from .video_reader import VIDEO_SUFFIXES, VideoFileSource
 
@@ -68,7 +76,7 @@ class DiskFull(DataError):
     """The disk filled up while the import wrote `path`. Not a bad input to quarantine: every later
     write would fail too, so the import stops; `report` is what it did before (set by import_source)."""
 
-    def __init__(self, path: str | Path, problem: str, report: "ImportReport | None" = None):
+    def __init__(self, path: str | Path, problem: str, report: ImportReport | None = None):
         super().__init__(path, problem)
         self.report = report
 
@@ -96,8 +104,9 @@ class ImportReport:
     reconciled: list[str] = field(default_factory=list)  # videos an interrupted import left half-written, undone
 
     def as_dict(self) -> dict:
-        return {k: getattr(self, k) for k in ("imported", "relabelled", "unchanged", "quarantined", "ignored",
-                                              "reconciled")}
+        return {
+            k: getattr(self, k) for k in ("imported", "relabelled", "unchanged", "quarantined", "ignored", "reconciled")
+        }
 
     @property
     def changed(self) -> bool:
@@ -244,35 +253,53 @@ def _check_training_labels(video: Path, label_src: Path, report: ImportReport, i
     labels = load_npy_labels(label_src)
     if n_anomalous := int(labels.sum()):
         if imported_as:
-            raise DataError(label_src, f"marks {n_anomalous} of {labels.size} frames anomalous, but {video.name} was "
-                                       f"imported as {imported_as}, training footage, which must be normal (remove "
-                                       f"{imported_as} deliberately and import the video under testing/, or remove "
-                                       "the label file if the footage is normal)")
-        raise DataError(label_src, f"marks {n_anomalous} of {labels.size} frames anomalous, but {video.name} is "
-                                   "training footage, which must be normal: not imported (move the video and its "
-                                   "labels to testing/, or remove the label file if the footage is normal)")
-    report.ignored.append({"path": str(label_src), "reason": f"label file beside training video {video.name}: all "
-                           "frames normal, as training footage is by contract; not used (labels are for test videos)"})
+            raise DataError(
+                label_src,
+                f"marks {n_anomalous} of {labels.size} frames anomalous, but {video.name} was "
+                f"imported as {imported_as}, training footage, which must be normal (remove "
+                f"{imported_as} deliberately and import the video under testing/, or remove "
+                "the label file if the footage is normal)",
+            )
+        raise DataError(
+            label_src,
+            f"marks {n_anomalous} of {labels.size} frames anomalous, but {video.name} is "
+            "training footage, which must be normal: not imported (move the video and its "
+            "labels to testing/, or remove the label file if the footage is normal)",
+        )
+    report.ignored.append(
+        {
+            "path": str(label_src),
+            "reason": f"label file beside training video {video.name}: all "
+            "frames normal, as training footage is by contract; not used (labels are for test videos)",
+        }
+    )
 
 
-def import_video_file(path: Path, out: Path, scene: str, split: str, jpeg_quality: int,
-                      report: ImportReport, sources: _SceneSources) -> None:
+def import_video_file(
+    path: Path, out: Path, scene: str, split: str, jpeg_quality: int, report: ImportReport, sources: _SceneSources
+) -> None:
     sha = sha256_file(path)
     label_src = path.with_suffix(".npy")
     if (key := sources.find(sha)) is not None:
         known_split, number = key.split("/")
         if known_split != split:  # the same footage cannot be both normal training data and test data
-            raise DataError(path, f"byte-identical to {scene}/{key}, already imported as {known_split} footage; "
-                                  f"a video may be in one split only (remove the copy under {split}, or remove "
-                                  f"{scene}/{key} deliberately first)")
+            raise DataError(
+                path,
+                f"byte-identical to {scene}/{key}, already imported as {known_split} footage; "
+                f"a video may be in one split only (remove the copy under {split}, or remove "
+                f"{scene}/{key} deliberately first)",
+            )
         if label_src.is_file() and known_split == "training":
             _check_training_labels(path, label_src, report, f"{scene}/{key}")
         elif label_src.is_file():  # a corrected label file is new data, the frames stay as they are
             labels = load_npy_labels(label_src)
             n = sources.data[key].get("n_frames")
             if n is not None and labels.size != n:
-                raise DataError(label_src, f"label length {labels.size} != frame count {n} of {path.name} "
-                                           f"(imported as {scene}/{key}); its labels are kept")
+                raise DataError(
+                    label_src,
+                    f"label length {labels.size} != frame count {n} of {path.name} "
+                    f"(imported as {scene}/{key}); its labels are kept",
+                )
             if _relabel(out / scene, number, labels):
                 report.relabelled.append({"source": str(path), "labels": str(label_src), "as": f"{scene}/{key}"})
                 return
@@ -284,18 +311,26 @@ def import_video_file(path: Path, out: Path, scene: str, split: str, jpeg_qualit
     elif label_src.is_file():
         labels = load_npy_labels(label_src)
     elif split == "testing":
-        report.ignored.append({"path": str(path), "reason": "test video without a <name>.npy label file "
-                               "(imported; validation will flag it)"})
+        report.ignored.append(
+            {
+                "path": str(path),
+                "reason": "test video without a <name>.npy label file (imported; validation will flag it)",
+            }
+        )
     video = VideoFileSource(path)
     number = sources.next_number(split)
     target = out / scene / split / "frames" / number
     n = 0
-    with sources.importing(f"{split}/{number}", {"source": str(path), "sha256": sha}), \
-            _writing(target), atomic_dir(target) as tmp:
+    with (
+        sources.importing(f"{split}/{number}", {"source": str(path), "sha256": sha}),
+        _writing(target),
+        atomic_dir(target) as tmp,
+    ):
         for start, frames in video.iter_chunks():
             for i, frame in enumerate(frames):
-                ok, buf = cv2.imencode(".jpg", cv2.cvtColor(frame, cv2.COLOR_RGB2BGR),
-                                       [cv2.IMWRITE_JPEG_QUALITY, jpeg_quality])
+                ok, buf = cv2.imencode(
+                    ".jpg", cv2.cvtColor(frame, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, jpeg_quality]
+                )
                 if not ok:
                     raise DataError(path, f"cannot encode frame {start + i} as JPEG")
                 with _writing(target, f"frame {start + i}.jpg"):
@@ -352,14 +387,18 @@ def _import_ipad_tree(src: Path, out: Path, min_frames: int, report: ImportRepor
     for f in val.failures:
         if f.level == "video":
             for r in f.rows:
-                bad.setdefault((r["scene"], r["split"], r["video"]), []).append(f"{f.check}: {r['file']} [{r['detail']}]")
+                bad.setdefault((r["scene"], r["split"], r["video"]), []).append(
+                    f"{f.check}: {r['file']} [{r['detail']}]"
+                )
     it = progress(entries, len(entries), "copying videos") if progress else entries
     for e in it:
         if problem := scene_name_problem(e.scene):
             report.quarantined.append({"path": str(e.frames_dir), "reason": problem})
             continue
         if (e.scene, e.split, e.video) in bad:
-            report.quarantined.append({"path": str(e.frames_dir), "reason": "; ".join(bad[(e.scene, e.split, e.video)])})
+            report.quarantined.append(
+                {"path": str(e.frames_dir), "reason": "; ".join(bad[(e.scene, e.split, e.video)])}
+            )
             continue
         try:
             with _writing(out / e.scene / e.split, f"the files of {e.key}"):
@@ -380,15 +419,22 @@ def _copy_ipad_video(e, out: Path, report: ImportReport) -> None:
         if sources.data.get(key, {}).get("sha256") == fingerprint:
             if e.label_path is not None and _relabel(scene_dir, e.video, load_labels(e.label_path, e.video)):
                 _copy_types(e, scene_dir)  # corrected labels bring their per-frame types along
-                report.relabelled.append({"source": str(e.frames_dir), "labels": str(e.label_path),
-                                          "as": f"{e.scene}/{key}"})
+                report.relabelled.append(
+                    {"source": str(e.frames_dir), "labels": str(e.label_path), "as": f"{e.scene}/{key}"}
+                )
                 return
             report.unchanged.append({"source": str(e.frames_dir), "as": f"{e.scene}/{key}"})
             return
-        raise DataError(target, "already exists with different content; refusing to overwrite "
-                        "(import into a new folder, or remove it deliberately)")
-    with sources.importing(key, {"source": str(e.frames_dir), "sha256": fingerprint}), \
-            _writing(target), atomic_dir(target) as tmp:
+        raise DataError(
+            target,
+            "already exists with different content; refusing to overwrite "
+            "(import into a new folder, or remove it deliberately)",
+        )
+    with (
+        sources.importing(key, {"source": str(e.frames_dir), "sha256": fingerprint}),
+        _writing(target),
+        atomic_dir(target) as tmp,
+    ):
         for p in sorted(e.frames_dir.iterdir()):
             if p.is_file() and not p.name.startswith("."):
                 data = p.read_bytes()
@@ -404,8 +450,9 @@ def _copy_ipad_video(e, out: Path, report: ImportReport) -> None:
         _copy_types(e, scene_dir)
         reach("labels-written")
     if e.period_path is not None:
-        _write_file(scene_dir / "periods" / period_file_name(e.split, e.video), e.period_path.read_bytes(),
-                    "periods-written")
+        _write_file(
+            scene_dir / "periods" / period_file_name(e.split, e.video), e.period_path.read_bytes(), "periods-written"
+        )
     n = sum(1 for _ in target.iterdir())
     sources.add(key, {"source": str(e.frames_dir), "sha256": fingerprint, "fps": None, "n_frames": n})
     report.imported.append({"source": str(e.frames_dir), "as": f"{e.scene}/{key}", "n_frames": n})
@@ -430,8 +477,15 @@ def _check_decodes(data: bytes, frame: Path, e) -> None:
         raise DataError(frame, f"{err.problem}; video {e.scene}/{e.split}/{e.video} not imported") from None
 
 
-def import_source(src: str | Path, out: str | Path, scene: str | None = None, split: str = "training",
-                  jpeg_quality: int = 95, min_frames: int = 16, progress: Progress | None = None) -> ImportReport:
+def import_source(
+    src: str | Path,
+    out: str | Path,
+    scene: str | None = None,
+    split: str = "training",
+    jpeg_quality: int = 95,
+    min_frames: int = 16,
+    progress: Progress | None = None,
+) -> ImportReport:
     """Import `src` into `out`; returns the report (also written to ``out/import_report.json``)."""
     src, out = Path(src), Path(out)
     if not src.exists():
@@ -443,8 +497,16 @@ def import_source(src: str | Path, out: str | Path, scene: str | None = None, sp
         return _import(src, out, scene, split, jpeg_quality, min_frames, progress, ImportReport(reconciled=undone))
 
 
-def _import(src: Path, out: Path, scene: str | None, split: str, jpeg_quality: int, min_frames: int,
-            progress: Progress | None, report: ImportReport) -> ImportReport:
+def _import(
+    src: Path,
+    out: Path,
+    scene: str | None,
+    split: str,
+    jpeg_quality: int,
+    min_frames: int,
+    progress: Progress | None,
+    report: ImportReport,
+) -> ImportReport:
     try:
         _import_all(src, out, scene, split, jpeg_quality, min_frames, progress, report)
     except DiskFull as err:
@@ -457,9 +519,13 @@ def _import(src: Path, out: Path, scene: str | None, split: str, jpeg_quality: i
             where = f"listed in {report.path}"
         except (OSError, DataError):
             report.path, where = None, "the report could not be written either"
-        raise DiskFull(err.path, f"{err.problem}; the import stopped: {len(report.imported)} video(s) imported "
-                                 f"and {len(report.relabelled)} relabelled before are kept ({where}), what was half "
-                                 "written is undone; free space and run the same import again", report) from None
+        raise DiskFull(
+            err.path,
+            f"{err.problem}; the import stopped: {len(report.imported)} video(s) imported "
+            f"and {len(report.relabelled)} relabelled before are kept ({where}), what was half "
+            "written is undone; free space and run the same import again",
+            report,
+        ) from None
     _write_report(report, out)
     return report
 
@@ -474,15 +540,26 @@ def _write_report(report: ImportReport, out: Path) -> None:
         write_json(report.path, report.as_dict())
 
 
-def _import_all(src: Path, out: Path, scene: str | None, split: str, jpeg_quality: int, min_frames: int,
-                progress: Progress | None, report: ImportReport) -> None:
+def _import_all(
+    src: Path,
+    out: Path,
+    scene: str | None,
+    split: str,
+    jpeg_quality: int,
+    min_frames: int,
+    progress: Progress | None,
+    report: ImportReport,
+) -> None:
     if src.is_dir() and is_ipad_tree(src):
         _import_ipad_tree(src, out, min_frames, report, progress)
     else:
         videos, report.ignored = _collect_videos(src, scene, split)
         if not videos:
-            raise DataError(src, "no video files or IPAD scenes found "
-                            f"(videos: {', '.join(VIDEO_SUFFIXES)}; IPAD: <scene>/training/frames/<NN>/)")
+            raise DataError(
+                src,
+                "no video files or IPAD scenes found "
+                f"(videos: {', '.join(VIDEO_SUFFIXES)}; IPAD: <scene>/training/frames/<NN>/)",
+            )
         it: Iterable = progress(videos, len(videos), "importing videos") if progress else videos
         per_scene: dict[str, _SceneSources] = {}
         for path, sc, sp in it:
@@ -497,4 +574,3 @@ def _import_all(src: Path, out: Path, scene: str | None, split: str, jpeg_qualit
                 raise
             except DataError as err:
                 report.quarantined.append({"path": err.path, "reason": err.problem})
-

@@ -30,8 +30,10 @@ def scene_name_problem(name: str, fix: str = "; rename the folder or pass --scen
     """Why `name` cannot be a scene, followed by `fix`, how to mend it (None when it can be)."""
     if SCENE_NAME.match(str(name)):
         return None
-    return (f"scene name {str(name)!r} is not allowed: use letters, digits, '.', '_' and '-', starting with a "
-            f"letter or digit (it becomes a folder, DVC stage names and a registered model name){fix}")
+    return (
+        f"scene name {str(name)!r} is not allowed: use letters, digits, '.', '_' and '-', starting with a "
+        f"letter or digit (it becomes a folder, DVC stage names and a registered model name){fix}"
+    )
 
 
 @dataclass(frozen=True)
@@ -140,7 +142,7 @@ def read_type_names(root: str | Path, scene: str) -> dict[int, str]:
         data = json.loads(p.read_text())
         return {int(v["code"]): str(name) for name, v in data.items()}
     except (ValueError, TypeError, KeyError, AttributeError) as e:
-        raise DataError(p, f"anomaly type names must be {{name: {{\"code\": <int>, ...}}}}: {e}") from None
+        raise DataError(p, f'anomaly type names must be {{name: {{"code": <int>, ...}}}}: {e}') from None
 
 
 def read_sources(scene_dir: Path) -> dict:

@@ -26,8 +26,8 @@ source          where the video came from (original file for imported footage)
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Callable, Iterable
 
 import numpy as np
 import pandas as pd
@@ -39,21 +39,51 @@ from .layout import VideoEntry, read_sources, scan_ipad
 from .periods import read_period_file
 
 MANIFEST_COLUMNS = [
-    "scene", "split", "video", "n_frames", "height", "width", "fps", "label_path", "n_labels",
-    "n_anomalous", "labels_binary", "label_error", "n_gaps", "gap_example", "n_unreadable",
-    "unreadable_example", "n_sizes", "frames_dir", "period_path", "source",
+    "scene",
+    "split",
+    "video",
+    "n_frames",
+    "height",
+    "width",
+    "fps",
+    "label_path",
+    "n_labels",
+    "n_anomalous",
+    "labels_binary",
+    "label_error",
+    "n_gaps",
+    "gap_example",
+    "n_unreadable",
+    "unreadable_example",
+    "n_sizes",
+    "frames_dir",
+    "period_path",
+    "source",
 ]
 
 
 def inspect_video(entry: VideoEntry, sample_decode: int = 3, sources: dict | None = None) -> dict:
     """Facts of one video. Never raises for bad data: problems are recorded in the row."""
     row: dict = {
-        "scene": entry.scene, "split": entry.split, "video": entry.video, "n_frames": 0,
-        "height": -1, "width": -1, "fps": float("nan"),
-        "label_path": str(entry.label_path or ""), "n_labels": -1, "n_anomalous": 0,
-        "labels_binary": True, "label_error": "", "n_gaps": 0, "gap_example": -1,
-        "n_unreadable": 0, "unreadable_example": "", "n_sizes": 0,
-        "frames_dir": str(entry.frames_dir), "period_path": str(entry.period_path or ""),
+        "scene": entry.scene,
+        "split": entry.split,
+        "video": entry.video,
+        "n_frames": 0,
+        "height": -1,
+        "width": -1,
+        "fps": float("nan"),
+        "label_path": str(entry.label_path or ""),
+        "n_labels": -1,
+        "n_anomalous": 0,
+        "labels_binary": True,
+        "label_error": "",
+        "n_gaps": 0,
+        "gap_example": -1,
+        "n_unreadable": 0,
+        "unreadable_example": "",
+        "n_sizes": 0,
+        "frames_dir": str(entry.frames_dir),
+        "period_path": str(entry.period_path or ""),
         "source": str(entry.frames_dir),
     }
     src = (sources or {}).get(f"{entry.split}/{entry.video}")
@@ -125,8 +155,17 @@ def build_manifest(
 
 def manifest_frame(rows: list[dict]) -> pd.DataFrame:
     df = pd.DataFrame(rows, columns=MANIFEST_COLUMNS)
-    int_cols = ["n_frames", "height", "width", "n_labels", "n_anomalous", "n_gaps", "gap_example",
-                "n_unreadable", "n_sizes"]
+    int_cols = [
+        "n_frames",
+        "height",
+        "width",
+        "n_labels",
+        "n_anomalous",
+        "n_gaps",
+        "gap_example",
+        "n_unreadable",
+        "n_sizes",
+    ]
     df[int_cols] = df[int_cols].astype("int64")
     df["fps"] = df["fps"].astype("float64")
     df["labels_binary"] = df["labels_binary"].astype(bool)
@@ -140,20 +179,24 @@ def scene_summary(manifest: pd.DataFrame) -> pd.DataFrame:
         test = g[g.split == "testing"]
         labelled = test[test.n_labels >= 0]
         sizes = {(h, w) for h, w in zip(g.height, g.width) if h > 0}
-        rows.append({
-            "scene": scene,
-            "n_train_videos": int((g.split == "training").sum()),
-            "n_test_videos": int(len(test)),
-            "n_test_frames_labelled": int(labelled.n_labels.clip(lower=0).sum()),
-            "n_test_anomalous": int(labelled.n_anomalous.sum()),
-            "n_test_normal": int((labelled.n_labels - labelled.n_anomalous).clip(lower=0).sum()),
-            "n_sizes": len(sizes),
-            "sizes": ", ".join(f"{h}x{w}" for h, w in sorted(sizes)),
-        })
+        rows.append(
+            {
+                "scene": scene,
+                "n_train_videos": int((g.split == "training").sum()),
+                "n_test_videos": int(len(test)),
+                "n_test_frames_labelled": int(labelled.n_labels.clip(lower=0).sum()),
+                "n_test_anomalous": int(labelled.n_anomalous.sum()),
+                "n_test_normal": int((labelled.n_labels - labelled.n_anomalous).clip(lower=0).sum()),
+                "n_sizes": len(sizes),
+                "sizes": ", ".join(f"{h}x{w}" for h, w in sorted(sizes)),
+            }
+        )
     return pd.DataFrame(rows)
 
 
-def write_scene_manifests(manifest: pd.DataFrame, out_dir: str | Path, groups: dict[str, list[str]] | None = None) -> None:
+def write_scene_manifests(
+    manifest: pd.DataFrame, out_dir: str | Path, groups: dict[str, list[str]] | None = None
+) -> None:
     """One manifest file per scene, so that a scene's stages depend on their own rows only: an
     unchanged scene rewrites identical bytes and DVC reruns nothing for it. Each of `groups` (name ->
     scenes, e.g. the pretrain scenes) also gets ``_<name>.parquet`` with its scenes' rows, for stages

@@ -17,8 +17,9 @@ from .clip_dataset import ClipDataset
 
 
 class FractionSampler(Sampler[int]):
-    def __init__(self, dataset: ClipDataset, fraction: float, mode: str = "contiguous",
-                 seed: int = 0, shuffle: bool = True):
+    def __init__(
+        self, dataset: ClipDataset, fraction: float, mode: str = "contiguous", seed: int = 0, shuffle: bool = True
+    ):
         if not 0 < fraction <= 1:
             raise ValueError(f"fraction must be in (0, 1], got {fraction}")
         if mode not in ("contiguous", "random"):

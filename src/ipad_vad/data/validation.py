@@ -50,47 +50,124 @@ def checks(min_frames: int) -> list[Check]:
     # labels that failed to load are reported once, by labels_loadable_and_binary
     labelled = {"row_condition": 'split == "testing" and n_labels >= 0', "condition_parser": "pandas"}
     return [
-        Check("frames_readable", "video", "every frame file is a complete, decodable image",
-              "ExpectColumnValuesToBeInSet", {"column": "n_unreadable", "value_set": [0]},
-              "unreadable_example", ("n_unreadable",)),
-        Check("no_numbering_gaps", "video", "frames are numbered 0..n-1 without gaps",
-              "ExpectColumnValuesToBeInSet", {"column": "n_gaps", "value_set": [0]},
-              "frames_dir", ("n_gaps", "gap_example")),
-        Check("frame_size_consistent_in_video", "video", "sampled frames of a video share one size",
-              "ExpectColumnValuesToBeInSet", {"column": "n_sizes", "value_set": [1]},
-              "frames_dir", ("n_sizes",)),
-        Check("enough_frames_for_a_clip", "video", f"a video has at least one clip ({min_frames} frames)",
-              "ExpectColumnValuesToBeBetween", {"column": "n_frames", "min_value": min_frames},
-              "frames_dir", ("n_frames",)),
-        Check("labels_loadable_and_binary", "video", "label files load and hold only 0/1",
-              "ExpectColumnValuesToBeInSet", {"column": "labels_binary", "value_set": [True]},
-              "label_path", ("label_error",)),
-        Check("test_videos_have_labels", "video", "every test video has a label file",
-              "ExpectColumnValuesToNotBeInSet", {"column": "label_path", "value_set": [""], **testing},
-              "frames_dir", ()),
-        Check("label_length_equals_frame_count", "video", "label length equals the frame count",
-              "ExpectColumnPairValuesToBeEqual",
-              {"column_A": "n_frames", "column_B": "n_labels", **labelled},
-              "label_path", ("n_frames", "n_labels")),
-        Check("training_has_no_anomalies", "video", "training videos contain no anomalous frames",
-              "ExpectColumnValuesToBeInSet", {"column": "n_anomalous", "value_set": [0], **training},
-              "label_path", ("n_anomalous",)),
-        Check("scene_has_training_videos", "scene", "every scene has normal training footage",
-              "ExpectColumnValuesToBeBetween", {"column": "n_train_videos", "min_value": 1},
-              "scene", ("n_train_videos",)),
-        Check("test_scene_has_anomalous_frames", "scene", "every test scene has anomalous frames",
-              "ExpectColumnValuesToBeBetween", {"column": "n_test_anomalous", "min_value": 1,
-                                                 "row_condition": "n_test_videos > 0",
-                                                 "condition_parser": "pandas"},
-              "scene", ("n_test_anomalous",)),
-        Check("test_scene_has_normal_frames", "scene", "every test scene has normal frames",
-              "ExpectColumnValuesToBeBetween", {"column": "n_test_normal", "min_value": 1,
-                                                 "row_condition": "n_test_videos > 0",
-                                                 "condition_parser": "pandas"},
-              "scene", ("n_test_normal",)),
-        Check("frame_size_consistent_in_scene", "scene", "all videos of a scene share one frame size",
-              "ExpectColumnValuesToBeInSet", {"column": "n_sizes", "value_set": [1]},
-              "scene", ("sizes",)),
+        Check(
+            "frames_readable",
+            "video",
+            "every frame file is a complete, decodable image",
+            "ExpectColumnValuesToBeInSet",
+            {"column": "n_unreadable", "value_set": [0]},
+            "unreadable_example",
+            ("n_unreadable",),
+        ),
+        Check(
+            "no_numbering_gaps",
+            "video",
+            "frames are numbered 0..n-1 without gaps",
+            "ExpectColumnValuesToBeInSet",
+            {"column": "n_gaps", "value_set": [0]},
+            "frames_dir",
+            ("n_gaps", "gap_example"),
+        ),
+        Check(
+            "frame_size_consistent_in_video",
+            "video",
+            "sampled frames of a video share one size",
+            "ExpectColumnValuesToBeInSet",
+            {"column": "n_sizes", "value_set": [1]},
+            "frames_dir",
+            ("n_sizes",),
+        ),
+        Check(
+            "enough_frames_for_a_clip",
+            "video",
+            f"a video has at least one clip ({min_frames} frames)",
+            "ExpectColumnValuesToBeBetween",
+            {"column": "n_frames", "min_value": min_frames},
+            "frames_dir",
+            ("n_frames",),
+        ),
+        Check(
+            "labels_loadable_and_binary",
+            "video",
+            "label files load and hold only 0/1",
+            "ExpectColumnValuesToBeInSet",
+            {"column": "labels_binary", "value_set": [True]},
+            "label_path",
+            ("label_error",),
+        ),
+        Check(
+            "test_videos_have_labels",
+            "video",
+            "every test video has a label file",
+            "ExpectColumnValuesToNotBeInSet",
+            {"column": "label_path", "value_set": [""], **testing},
+            "frames_dir",
+            (),
+        ),
+        Check(
+            "label_length_equals_frame_count",
+            "video",
+            "label length equals the frame count",
+            "ExpectColumnPairValuesToBeEqual",
+            {"column_A": "n_frames", "column_B": "n_labels", **labelled},
+            "label_path",
+            ("n_frames", "n_labels"),
+        ),
+        Check(
+            "training_has_no_anomalies",
+            "video",
+            "training videos contain no anomalous frames",
+            "ExpectColumnValuesToBeInSet",
+            {"column": "n_anomalous", "value_set": [0], **training},
+            "label_path",
+            ("n_anomalous",),
+        ),
+        Check(
+            "scene_has_training_videos",
+            "scene",
+            "every scene has normal training footage",
+            "ExpectColumnValuesToBeBetween",
+            {"column": "n_train_videos", "min_value": 1},
+            "scene",
+            ("n_train_videos",),
+        ),
+        Check(
+            "test_scene_has_anomalous_frames",
+            "scene",
+            "every test scene has anomalous frames",
+            "ExpectColumnValuesToBeBetween",
+            {
+                "column": "n_test_anomalous",
+                "min_value": 1,
+                "row_condition": "n_test_videos > 0",
+                "condition_parser": "pandas",
+            },
+            "scene",
+            ("n_test_anomalous",),
+        ),
+        Check(
+            "test_scene_has_normal_frames",
+            "scene",
+            "every test scene has normal frames",
+            "ExpectColumnValuesToBeBetween",
+            {
+                "column": "n_test_normal",
+                "min_value": 1,
+                "row_condition": "n_test_videos > 0",
+                "condition_parser": "pandas",
+            },
+            "scene",
+            ("n_test_normal",),
+        ),
+        Check(
+            "frame_size_consistent_in_scene",
+            "scene",
+            "all videos of a scene share one frame size",
+            "ExpectColumnValuesToBeInSet",
+            {"column": "n_sizes", "value_set": [1]},
+            "scene",
+            ("sizes",),
+        ),
     ]
 
 
@@ -118,18 +195,35 @@ def import_interrupted(root: str | Path) -> Failure | None:
         for key, rec in read_sources(scene_dir).items():
             if isinstance(rec, dict) and rec.get("importing"):
                 split, _, video = key.partition("/")
-                rows.append({"scene": scene_dir.name, "split": split, "video": video,
-                             "file": str(scene_dir / "sources.json"),
-                             "detail": f"importing: true - the import of {rec.get('source', '?')} was interrupted"})
+                rows.append(
+                    {
+                        "scene": scene_dir.name,
+                        "split": split,
+                        "video": video,
+                        "file": str(scene_dir / "sources.json"),
+                        "detail": f"importing: true - the import of {rec.get('source', '?')} was interrupted",
+                    }
+                )
     for tmp in sorted(root.rglob(".*.tmp")):
         parts = tmp.relative_to(root).parts
-        rows.append({"scene": parts[0] if len(parts) > 1 else "", "split": "", "video": "", "file": str(tmp),
-                     "detail": f"temporary {'folder' if tmp.is_dir() else 'file'} of an interrupted write"})
+        rows.append(
+            {
+                "scene": parts[0] if len(parts) > 1 else "",
+                "split": "",
+                "video": "",
+                "file": str(tmp),
+                "detail": f"temporary {'folder' if tmp.is_dir() else 'file'} of an interrupted write",
+            }
+        )
     if not rows:
         return None
-    return Failure(IMPORT_COMPLETE, "folder",
-                   "no import into the data folder was interrupted half-way: run the same `ipad data import` "
-                   "again (it completes the interrupted one) before validating or `dvc add`", rows)
+    return Failure(
+        IMPORT_COMPLETE,
+        "folder",
+        "no import into the data folder was interrupted half-way: run the same `ipad data import` "
+        "again (it completes the interrupted one) before validating or `dvc add`",
+        rows,
+    )
 
 
 @dataclass
@@ -219,14 +313,25 @@ def validate_manifest(manifest: pd.DataFrame, min_frames: int = 16) -> Validatio
                     if k in table.columns:
                         sel = sel[sel[k] == v]
                 rec = sel.iloc[0]
-                rows.append({
-                    "scene": rec["scene"], "split": rec.get("split", ""), "video": rec.get("video", ""),
-                    "file": str(rec[check.file_column]) if check.level == "video" else str(rec["scene"]),
-                    "detail": ", ".join(f"{c}={rec[c]}" for c in check.detail_columns),
-                })
+                rows.append(
+                    {
+                        "scene": rec["scene"],
+                        "split": rec.get("split", ""),
+                        "video": rec.get("video", ""),
+                        "file": str(rec[check.file_column]) if check.level == "video" else str(rec["scene"]),
+                        "detail": ", ".join(f"{c}={rec[c]}" for c in check.detail_columns),
+                    }
+                )
             if not rows and r.exception_info and r.exception_info.get("raised_exception"):
-                rows.append({"scene": "", "split": "", "video": "", "file": "(check could not run)",
-                             "detail": r.exception_info.get("exception_message", "")})
+                rows.append(
+                    {
+                        "scene": "",
+                        "split": "",
+                        "video": "",
+                        "file": "(check could not run)",
+                        "detail": r.exception_info.get("exception_message", ""),
+                    }
+                )
             failures.append(Failure(check.name, check.level, check.description, rows))
     return ValidationReport(
         success=not failures,
@@ -250,9 +355,18 @@ def apply_policy(manifest: pd.DataFrame, report: ValidationReport, on_failure: s
     keys = list(zip(manifest.scene, manifest.split, manifest.video))
     drop = [k in bad_videos or k[0] in bad_scenes for k in keys]
     report.excluded = [
-        {"scene": s, "split": sp, "video": v, "reason": "scene failed a scene-level check" if s in bad_scenes else
-         "; ".join(f.check for f in report.failures for r in f.rows if (r["scene"], r["split"], r["video"]) == (s, sp, v))}
-        for (s, sp, v), d in zip(keys, drop) if d
+        {
+            "scene": s,
+            "split": sp,
+            "video": v,
+            "reason": "scene failed a scene-level check"
+            if s in bad_scenes
+            else "; ".join(
+                f.check for f in report.failures for r in f.rows if (r["scene"], r["split"], r["video"]) == (s, sp, v)
+            ),
+        }
+        for (s, sp, v), d in zip(keys, drop)
+        if d
     ]
     kept = manifest[[not d for d in drop]].reset_index(drop=True)
     if kept.empty:
@@ -264,23 +378,37 @@ def write_report(report: ValidationReport, out_dir: str | Path) -> Path:
     """Write result.json (full GX results), summary.md; return the JSON path."""
     out_dir = Path(out_dir)
     result_path = out_dir / "result.json"
-    write_json(result_path, {
-        "success": report.success,
-        "n_videos": report.n_videos,
-        "n_scenes": report.n_scenes,
-        "failures": [f.__dict__ for f in report.failures],
-        "excluded": report.excluded,
-        "great_expectations": report.gx_results,
-    })
-    md = ["# Data validation", "", f"**{'PASSED' if report.success else 'FAILED'}** — "
-          f"{report.n_videos} videos, {report.n_scenes} scenes", ""]
+    write_json(
+        result_path,
+        {
+            "success": report.success,
+            "n_videos": report.n_videos,
+            "n_scenes": report.n_scenes,
+            "failures": [f.__dict__ for f in report.failures],
+            "excluded": report.excluded,
+            "great_expectations": report.gx_results,
+        },
+    )
+    md = [
+        "# Data validation",
+        "",
+        f"**{'PASSED' if report.success else 'FAILED'}** — {report.n_videos} videos, {report.n_scenes} scenes",
+        "",
+    ]
     if not report.success:
         md += ["```", report.summary(), "```", ""]
     if report.excluded:
         md += ["## Excluded", "", "| scene | split | video | reason |", "|---|---|---|---|"]
         md += [f"| {e['scene']} | {e['split']} | {e['video']} | {e['reason']} |" for e in report.excluded]
     write_text(out_dir / "summary.md", "\n".join(md) + "\n")
-    write_json(out_dir / "metrics.json", {  # small, for `dvc metrics show`
-        "passed": int(report.success), "n_videos": report.n_videos, "n_scenes": report.n_scenes,
-        "n_failed_checks": len(report.failures), "n_excluded_videos": len(report.excluded)})
+    write_json(
+        out_dir / "metrics.json",
+        {  # small, for `dvc metrics show`
+            "passed": int(report.success),
+            "n_videos": report.n_videos,
+            "n_scenes": report.n_scenes,
+            "n_failed_checks": len(report.failures),
+            "n_excluded_videos": len(report.excluded),
+        },
+    )
     return result_path

@@ -3,8 +3,8 @@ in memory whole. Frames come back as RGB uint8 (N, H, W, 3), like the frame-fold
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import numpy as np
 
@@ -35,8 +35,9 @@ class VideoFileSource:
         declared = declared_frame_count(self.path, self._fps)
         if declared is not None and self._len < declared - max(2, 0.02 * declared):
             # e.g. a Matroska file cut short: decord decodes the surviving prefix without an error
-            raise DataError(self.path, f"truncated video: the container declares {declared} frames, "
-                                       f"only {self._len} are decodable")
+            raise DataError(
+                self.path, f"truncated video: the container declares {declared} frames, only {self._len} are decodable"
+            )
         self.height, self.width = first.shape[:2]
 
     def _reader(self):

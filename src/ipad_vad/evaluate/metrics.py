@@ -51,8 +51,11 @@ def scene_metrics(df: pd.DataFrame, method: Method, type_names: dict[int, str]) 
         labels = [g.label.to_numpy() for g in groups]
         kinds = {"score": "score", **{n: f"{n}_score" for n in method.weights()}}
         # scores are already normalised by `protocol`; a second min-max over the scene is monotone
-        out["auc"][f"{protocol}_norm"] = {k: scene_auc(labels, [g[c].to_numpy() for g in groups], "scene")
-                                          for k, c in kinds.items()}
+        out["auc"][f"{protocol}_norm"] = {
+            k: scene_auc(labels, [g[c].to_numpy() for g in groups], "scene") for k, c in kinds.items()
+        }
         if protocol == "scene":
-            out["auc_per_type"] = per_type_auc(s.label.to_numpy(), s.type.to_numpy(), minmax(s.score.to_numpy()), type_names)
+            out["auc_per_type"] = per_type_auc(
+                s.label.to_numpy(), s.type.to_numpy(), minmax(s.score.to_numpy()), type_names
+            )
     return out

@@ -15,15 +15,16 @@ from sklearn.metrics import roc_curve
 
 from ..io_utils import atomic_path
 
-
 LABELLED = {"facecolor": "0.6", "alpha": 0.25, "hatch": "///", "edgecolor": "0.35", "lw": 0}
 ALERT = {"color": "crimson", "alpha": 0.22, "lw": 0}
 
 
 def first_frame_note(clip_len: int) -> str:
     """Why a score curve starts at frame clip_len // 2."""
-    return (f"the first scored frame is {clip_len // 2}: a clip's score stands for its centre frame, so the first "
-            f"{clip_len // 2} frames have no whole clip around them")
+    return (
+        f"the first scored frame is {clip_len // 2}: a clip's score stands for its centre frame, so the first "
+        f"{clip_len // 2} frames have no whole clip around them"
+    )
 
 
 def _plt():
@@ -84,11 +85,15 @@ def plot_score_curves(scored: dict[str, pd.DataFrame], title: str, out: str | Pa
         ax.set_ylabel(f"video {video}\nscore (0-1)", fontsize=7)
         ax.tick_params(labelsize=6)
     axes[0, 0].legend(fontsize=6, loc="upper right", ncol=len(scored))
-    axes[0, 0].set_title(f"{title}: each method's combined score, min-max normalised over the scene's test videos\n"
-                         f"grey hatched = labelled anomalous", fontsize=8)
+    axes[0, 0].set_title(
+        f"{title}: each method's combined score, min-max normalised over the scene's test videos\n"
+        f"grey hatched = labelled anomalous",
+        fontsize=8,
+    )
     first = int(first.center.min()) if len(first) else 0
-    axes[-1, 0].set_xlabel(f"{f'time (s) at {fps:g} fps' if fps else 'frame'} (a clip's centre; "
-                           f"{first_frame_note(2 * first)})", fontsize=7)
+    axes[-1, 0].set_xlabel(
+        f"{f'time (s) at {fps:g} fps' if fps else 'frame'} (a clip's centre; {first_frame_note(2 * first)})", fontsize=7
+    )
     fig.tight_layout()
     with atomic_path(out) as tmp:
         fig.savefig(tmp, dpi=100, format="png")
@@ -108,9 +113,18 @@ def true_runs(labels: np.ndarray) -> list[tuple[int, int]]:
     return out
 
 
-def plot_alert_timeline(frames: np.ndarray, scores: np.ndarray, threshold: float, alerts: list, title: str,
-                        out: str | Path, fps: float | None = None, labels: np.ndarray | None = None,
-                        score_label: str = "calibrated score", clip_len: int | None = None) -> Path:
+def plot_alert_timeline(
+    frames: np.ndarray,
+    scores: np.ndarray,
+    threshold: float,
+    alerts: list,
+    title: str,
+    out: str | Path,
+    fps: float | None = None,
+    labels: np.ndarray | None = None,
+    score_label: str = "calibrated score",
+    clip_len: int | None = None,
+) -> Path:
     """Calibrated score over time with the threshold, the alert spans (red) and, where the footage is
     labelled (`labels` per scored frame, 1 = anomalous), the labelled spans (grey hatched): what
     `ipad score` draws. Seconds on the axis when `fps` is known."""
@@ -129,7 +143,7 @@ def plot_alert_timeline(frames: np.ndarray, scores: np.ndarray, threshold: float
     for a in alerts:
         ax.axvspan((a.start - 0.5) * scale, (a.end + 0.5) * scale, **ALERT)
     handles.append(Patch(color=ALERT["color"], alpha=ALERT["alpha"], label="alert"))
-    line, = ax.plot(x, scores, lw=1, color="tab:blue", label="score")
+    (line,) = ax.plot(x, scores, lw=1, color="tab:blue", label="score")
     thr = ax.axhline(threshold, color="crimson", lw=1, ls="--", label=f"threshold {threshold:.2f}")
     note = f"; {first_frame_note(clip_len)}" if clip_len else ""
     ax.set_xlabel(("time (s)" if fps else "frame") + note, fontsize=7)

@@ -30,8 +30,16 @@ def score_batch(method: Method, model: torch.nn.Module, x: torch.Tensor, amp: bo
 
 
 @torch.no_grad()
-def score_clips(method: Method, model: torch.nn.Module, dataset: ClipDataset, batch_size: int = 16,
-                device: str = "cpu", num_workers: int = 0, progress: bool = False, amp: bool = True) -> pd.DataFrame:
+def score_clips(
+    method: Method,
+    model: torch.nn.Module,
+    dataset: ClipDataset,
+    batch_size: int = 16,
+    device: str = "cpu",
+    num_workers: int = 0,
+    progress: bool = False,
+    amp: bool = True,
+) -> pd.DataFrame:
     """One row per clip: video_index, center, label, type, the method's clip-level components and,
     with a period head, t_p."""
     model.eval().to(device)

@@ -23,8 +23,10 @@ def scoring_device(name: str, source: str = "--accelerator") -> str:
     if dev.type == "cuda":
         n = torch.cuda.device_count() if torch.cuda.is_available() else 0
         if n == 0:
-            raise ConfigError(f"{source} {name!r}: no CUDA device is available on this machine (torch "
-                              f"{torch.__version__} finds no usable NVIDIA GPU and driver); use --accelerator cpu or auto")
+            raise ConfigError(
+                f"{source} {name!r}: no CUDA device is available on this machine (torch "
+                f"{torch.__version__} finds no usable NVIDIA GPU and driver); use --accelerator cpu or auto"
+            )
         if dev.index is not None and dev.index >= n:
             raise ConfigError(f"{source} {name!r}: this machine has {n} CUDA device(s), numbered from 0")
     elif dev.type != "cpu":

@@ -59,22 +59,29 @@ def champion_uri(device: str, min_auc: float = 0.0) -> tuple[str, str]:
             f"device {device!r} has no usable detector: its best registered version {name} v{best.version} "
             f"({best.tags.get('method', '?')}) has AUC {version_auc(best):.1f} on its labelled test footage, "
             f"below pipeline.promote_min_auc = {min_auc:g} %; its alerts would be noise. More normal footage or "
-            f"another method may help (see the report); to score with it anyway: --model-uri models:/{name}/{best.version}")
+            f"another method may help (see the report); to score with it anyway: --model-uri models:/{name}/{best.version}"
+        )
     if best is not None and champion is not None:  # the minimum was raised after this champion was chosen
         champ_auc = version_auc(champion)
         raise ConfigError(
             f"the champion of {device!r} ({name} v{champion.version}) has AUC "
             f"{'unknown' if champ_auc is None else f'{champ_auc:.1f}'}, "
             f"below pipeline.promote_min_auc = {min_auc:g} %; v{best.version} reaches it: run `ipad promote --device "
-            f"{device}` again, or pass --model-uri models:/{name}/{best.version}")
+            f"{device}` again, or pass --model-uri models:/{name}/{best.version}"
+        )
     if champion is not None:
         version = champion.version
     else:
-        known = sorted(m.name.removeprefix("ipad-vad-") for m in client.search_registered_models(
-            filter_string="name LIKE 'ipad-vad-%'") if not m.name.startswith(BASE_PREFIX))
-        raise ConfigError(f"device {device!r} has no champion in the registry at {mlflow.get_tracking_uri()} "
-                          f"(no model {name!r} with alias 'champion'); devices with models: {known or 'none'}. "
-                          "Run the pipeline for it (dvc repro) or pass --model-uri.")
+        known = sorted(
+            m.name.removeprefix("ipad-vad-")
+            for m in client.search_registered_models(filter_string="name LIKE 'ipad-vad-%'")
+            if not m.name.startswith(BASE_PREFIX)
+        )
+        raise ConfigError(
+            f"device {device!r} has no champion in the registry at {mlflow.get_tracking_uri()} "
+            f"(no model {name!r} with alias 'champion'); devices with models: {known or 'none'}. "
+            "Run the pipeline for it (dvc repro) or pass --model-uri."
+        )
     return f"models:/{name}/{version}", str(version)
 
 
@@ -88,8 +95,11 @@ def load_model(uri: str):
     except MlflowException as e:
         raise ConfigError(_load_problem(uri, e.message)) from None
     except DataError as e:  # a file of the version (weights, calibration) is missing or unreadable
-        raise DataError(e.path, f"{e.problem} (a file of model {uri}: restore it from a backup of the artifact "
-                                "store, or pass another --model-uri)") from None
+        raise DataError(
+            e.path,
+            f"{e.problem} (a file of model {uri}: restore it from a backup of the artifact "
+            "store, or pass another --model-uri)",
+        ) from None
     cal = getattr(scorer, "calibration", None)
     if cal is None:
         raise no_calibration(uri)
@@ -97,8 +107,10 @@ def load_model(uri: str):
 
 
 def no_calibration(uri: str) -> ConfigError:
-    return ConfigError(f"model {uri} was registered without a calibration (threshold); re-run its device's "
-                       "evaluate and promote stages with this version of ipad-vad")
+    return ConfigError(
+        f"model {uri} was registered without a calibration (threshold); re-run its device's "
+        "evaluate and promote stages with this version of ipad-vad"
+    )
 
 
 def _usable(version, min_auc: float) -> bool:
@@ -122,9 +134,12 @@ def _load_problem(uri: str, message: str) -> str:
     model nor the missing folder."""
     where = _artifact_location(uri)
     if message.startswith("No such artifact"):
-        return (f"cannot load model {uri}: its files are missing from the artifact store"
-                + (f" (nothing at {where})" if where else "") + ": deleted or moved? Restore them there, or pass "
-                "another --model-uri (`ipad registry list` shows the registered versions)")
+        return (
+            f"cannot load model {uri}: its files are missing from the artifact store"
+            + (f" (nothing at {where})" if where else "")
+            + ": deleted or moved? Restore them there, or pass "
+            "another --model-uri (`ipad registry list` shows the registered versions)"
+        )
     return f"cannot load model {uri}: {message}" + (f" (its files: {where})" if where else "")
 
 

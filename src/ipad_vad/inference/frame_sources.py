@@ -9,15 +9,22 @@ at full size and resized the same way.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterator
 
 import cv2
 import numpy as np
 
-from ..data.frames import (FRAME_SUFFIXES, decode_frame, jpeg_reduce, list_frame_files, missing_indices, resize_frame,
-                           structural_problem)
+from ..data.frames import (
+    FRAME_SUFFIXES,
+    decode_frame,
+    jpeg_reduce,
+    list_frame_files,
+    missing_indices,
+    resize_frame,
+    structural_problem,
+)
 from ..data.video_reader import VIDEO_SUFFIXES, VideoFileSource
 from ..errors import DataError
 
@@ -31,10 +38,17 @@ class Footage:
     frames: Iterator[np.ndarray]  # model-sized RGB uint8 frames, in order
 
 
-def open_footage(path: str | Path, size: tuple[int, int], expected_size: tuple[int, int] | None = None,
-                 follow: bool = False, poll_s: float = 0.5, idle_timeout: float | None = None,
-                 chunk: int = 64, sleep: Callable[[float], None] = time.sleep,
-                 stop: Callable[[], str | None] | None = None) -> Footage:
+def open_footage(
+    path: str | Path,
+    size: tuple[int, int],
+    expected_size: tuple[int, int] | None = None,
+    follow: bool = False,
+    poll_s: float = 0.5,
+    idle_timeout: float | None = None,
+    chunk: int = 64,
+    sleep: Callable[[float], None] = time.sleep,
+    stop: Callable[[], str | None] | None = None,
+) -> Footage:
     """Open `path` for scoring at the model's frame `size`. `expected_size` (the device's footage)
     is checked against the first frame unless None. In follow mode, frames are read as they appear
     and the stream ends after `idle_timeout` seconds without a new frame (never when None), or as soon
@@ -68,12 +82,17 @@ def _checked(path: Path, fps, feed: Iterator[tuple[np.ndarray, tuple[int, int]]]
     """Peek at the first frame for its native size (and check it) without losing it."""
     first = next(feed, None)
     if first is None:
-        raise DataError(path, f"no frames: stopped ({stop()}) before the first frame arrived" if stop() else "no frames")
+        raise DataError(
+            path, f"no frames: stopped ({stop()}) before the first frame arrived" if stop() else "no frames"
+        )
     frame, native = first
     if expected and tuple(native) != tuple(expected):
-        raise DataError(path, f"frames are {native[0]}x{native[1]} (HxW) but this device's model was trained on "
-                              f"{expected[0]}x{expected[1]} footage: another camera or framing needs its own model "
-                              "(--any-size scores it anyway)")
+        raise DataError(
+            path,
+            f"frames are {native[0]}x{native[1]} (HxW) but this device's model was trained on "
+            f"{expected[0]}x{expected[1]} footage: another camera or framing needs its own model "
+            "(--any-size scores it anyway)",
+        )
 
     def frames():
         yield frame
@@ -88,7 +107,9 @@ def _folder(folder: Path, size, chunk: int):
     gaps = missing_indices(files)  # rows of the scores are frame numbers: a gap would shift every later one
     if gaps:
         f = files[gaps[0]]  # the first file after the first missing number
-        raise DataError(f, f"frame {gaps[0]} is missing before {f.name} (frames are numbered 0, 1, 2, ... without gaps)")
+        raise DataError(
+            f, f"frame {gaps[0]} is missing before {f.name} (frames are numbered 0, 1, 2, ... without gaps)"
+        )
     _check_channels(files[0])
     reduce = jpeg_reduce(files[0], size)
     native = decode_frame(files[0]).shape[:2]
@@ -171,8 +192,10 @@ def _folder_follow(folder: Path, size, poll_s: float, idle_timeout: float | None
 def _frame_files(folder: Path) -> list[Path]:
     if not folder.is_dir():
         return []
-    return sorted((p for p in folder.iterdir() if p.suffix.lower() in FRAME_SUFFIXES and p.stem.isdigit()),
-                  key=lambda p: int(p.stem))
+    return sorted(
+        (p for p in folder.iterdir() if p.suffix.lower() in FRAME_SUFFIXES and p.stem.isdigit()),
+        key=lambda p: int(p.stem),
+    )
 
 
 def _video_follow(path: Path, size, poll_s: float, idle_timeout: float | None, chunk: int, sleep, stop):
@@ -202,4 +225,3 @@ def _video_follow(path: Path, size, poll_s: float, idle_timeout: float | None, c
                 raise last_error
             return
         sleep(poll_s)
-

@@ -51,8 +51,10 @@ def artifacts(mlmodel: str | Path) -> dict[str, Path]:
 
     mlmodel = Path(mlmodel)
     spec = yaml.safe_load(mlmodel.read_text())
-    return {k: mlmodel.parent / (v["path"] if isinstance(v, dict) else v)
-            for k, v in ((spec.get("flavors") or {}).get("python_function") or {}).get("artifacts", {}).items()}
+    return {
+        k: mlmodel.parent / (v["path"] if isinstance(v, dict) else v)
+        for k, v in ((spec.get("flavors") or {}).get("python_function") or {}).get("artifacts", {}).items()
+    }
 
 
 def lora_files(local: str | Path) -> AdapterFiles | None:
@@ -142,7 +144,10 @@ class SharedBase:
             inner = self.peft.get_base_model()
             swapped = []
             try:
-                with torch.no_grad(), torch.autocast(self.device.type, enabled=False):  # as merge_and_unload: full precision
+                with (
+                    torch.no_grad(),
+                    torch.autocast(self.device.type, enabled=False),
+                ):  # as merge_and_unload: full precision
                     for layer in self._layers:
                         if name in layer.lora_A:
                             base = layer.get_base_layer()

@@ -25,7 +25,7 @@ class StopOnSignals:
     def __call__(self) -> str | None:
         return self.reason
 
-    def __enter__(self) -> "StopOnSignals":
+    def __enter__(self) -> StopOnSignals:
         for s in SIGNALS:
             self._previous[s] = signal.signal(s, self._handle)
         return self

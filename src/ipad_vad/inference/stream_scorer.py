@@ -19,8 +19,8 @@ window components (truncated at the ends of the stream) are the same code.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Iterable
 
 import numpy as np
 import torch
@@ -59,9 +59,18 @@ class StreamScorer:
     """``push(frame)`` RGB uint8 (H, W, 3) frames in order; get back the FrameScores (and, in
     ``events``, the alert events) that became known. ``close()`` at the end of the stream."""
 
-    def __init__(self, method: Method, model: torch.nn.Module, calibration: Calibration,
-                 device: str | torch.device = "cpu", batch_clips: int | None = None, max_latency: int | None = None,
-                 amp: bool = True, name: str = "stream", check_size: bool = True):
+    def __init__(
+        self,
+        method: Method,
+        model: torch.nn.Module,
+        calibration: Calibration,
+        device: str | torch.device = "cpu",
+        batch_clips: int | None = None,
+        max_latency: int | None = None,
+        amp: bool = True,
+        name: str = "stream",
+        check_size: bool = True,
+    ):
         c = self.cal = calibration
         if c.method != method.name:
             raise ValueError(f"calibration of {c.method} given for a {method.name} model")
@@ -117,13 +126,19 @@ class StreamScorer:
         if frame.dtype != np.uint8:
             raise DataError(where, f"frames must be uint8 RGB, got dtype {frame.dtype}")
         if frame.ndim != 3 or frame.shape[2] != 3:
-            raise DataError(where, f"expected a colour frame (H, W, 3), got shape {frame.shape}: "
-                                   f"{'grey' if frame.ndim == 2 or frame.shape[-1] == 1 else 'wrong channel count'}")
+            raise DataError(
+                where,
+                f"expected a colour frame (H, W, 3), got shape {frame.shape}: "
+                f"{'grey' if frame.ndim == 2 or frame.shape[-1] == 1 else 'wrong channel count'}",
+            )
         src = self.cal.source_size
-        if (self.check_size and self._n_in == 0 and src and tuple(frame.shape[:2]) not in (tuple(src), self.size)):
-            raise DataError(where, f"frames are {frame.shape[0]}x{frame.shape[1]} (HxW) but this device's model was "
-                                   f"trained on {src[0]}x{src[1]} footage: another camera or framing needs its own "
-                                   "model (pass check_size=False / --any-size to score anyway)")
+        if self.check_size and self._n_in == 0 and src and tuple(frame.shape[:2]) not in (tuple(src), self.size):
+            raise DataError(
+                where,
+                f"frames are {frame.shape[0]}x{frame.shape[1]} (HxW) but this device's model was "
+                f"trained on {src[0]}x{src[1]} footage: another camera or framing needs its own "
+                "model (pass check_size=False / --any-size to score anyway)",
+            )
         return resize_frame(frame, self.size)
 
     def swap_model(self, method: Method, model: torch.nn.Module, calibration: Calibration) -> bool:
@@ -134,8 +149,13 @@ class StreamScorer:
         c = calibration
         window_names = [n for n in window_components(method) if n in c.components]
         ahead = lookahead(method, c.context()) if window_names else 0
-        if (method.name != self.method.name or c.clip_len != self.T or tuple(c.frame_size) != self.size
-                or ahead != self.lookahead or window_names != self.window_names):
+        if (
+            method.name != self.method.name
+            or c.clip_len != self.T
+            or tuple(c.frame_size) != self.size
+            or ahead != self.lookahead
+            or window_names != self.window_names
+        ):
             return False
         self.method, self.cal, self.ctx = method, c, c.context()
         self.model = model.eval().to(self.device)
@@ -160,12 +180,12 @@ class StreamScorer:
         n, T = self._pending, self.T
         new = torch.from_numpy(np.stack(self._frames)).to(self.device, non_blocking=True)
         buf = new if self._tail is None else torch.cat([self._tail, new])
-        buf = buf[-(T - 1 + n):]
+        buf = buf[-(T - 1 + n) :]
         windows = buf.unfold(0, T, 1)  # (n, H, W, 3, T), no copy
         x = windows.permute(0, 3, 4, 1, 2).float().div_(127.5).sub_(1.0)  # as data/clip_dataset.py
         self._pending = 0
         self._frames.clear()
-        self._tail = buf[-(T - 1):].clone()
+        self._tail = buf[-(T - 1) :].clone()
         return x
 
     def accept(self, res) -> list[FrameScore]:

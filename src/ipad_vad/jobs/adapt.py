@@ -16,9 +16,17 @@ from .layout import adapter_dir, base_dir
 from .settings import AdaptSettings
 
 
-def adapt_to_device(params: dict, method_name: str, device: str, hooks: FitHooks | None = None, *,
-                    manifest=None, base_path: str | Path | None = None, out_dir: str | Path | None = None,
-                    source: DataSource = DataSource.PREPARED) -> dict:
+def adapt_to_device(
+    params: dict,
+    method_name: str,
+    device: str,
+    hooks: FitHooks | None = None,
+    *,
+    manifest=None,
+    base_path: str | Path | None = None,
+    out_dir: str | Path | None = None,
+    source: DataSource = DataSource.PREPARED,
+) -> dict:
     """Adapt `method_name`'s base to `device` (lora | full | refit, as the method declares). Left out,
     `manifest`, `base_path` and `out_dir` are the pipeline's: data.manifest, the method's base
     model.pt and ``models/adapters/<device>/<method>/``."""

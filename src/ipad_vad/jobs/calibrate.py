@@ -36,9 +36,18 @@ from .data import DataSource, clip_dataset, heldout_dataset
 from .settings import AdaptSettings, AlertSettings, EvaluateSettings
 
 
-def calibrate(params: dict, method: Method, model: torch.nn.Module, manifest: pd.DataFrame, scene: str,
-              ctx: ScoreContext, source: DataSource, adapt: AdaptSettings, alert: AlertSettings,
-              progress: bool = False) -> Calibration:
+def calibrate(
+    params: dict,
+    method: Method,
+    model: torch.nn.Module,
+    manifest: pd.DataFrame,
+    scene: str,
+    ctx: ScoreContext,
+    source: DataSource,
+    adapt: AdaptSettings,
+    alert: AlertSettings,
+    progress: bool = False,
+) -> Calibration:
     """Score the held-out normal footage and fit the calibration (alerts/calibration.py) of every
     component in the method's combined score. `ctx`: the evaluation's scoring context."""
     e = EvaluateSettings.from_params(params)
@@ -46,26 +55,55 @@ def calibrate(params: dict, method: Method, model: torch.nn.Module, manifest: pd
     amp = params["train"]["amp"]
     n_recordings = int(((manifest.scene == scene) & (manifest.split == "training")).sum())
     fraction = adapt_fraction(method, adapt.fraction, n_recordings)
-    left_out = leave_one_recording_out(params, method, model, manifest, scene, source, e.batch_size, device, amp,
-                                       progress) if fraction >= 1 else None
+    left_out = (
+        leave_one_recording_out(params, method, model, manifest, scene, source, e.batch_size, device, amp, progress)
+        if fraction >= 1
+        else None
+    )
     if left_out is not None:
         df, ds, source_text = left_out
     else:
-        ds, source_text = heldout_dataset(params, manifest, scene, source, fraction, adapt.fraction_mode,
-                                          max(2 * e.window, alert.min_calibration_frames))
+        ds, source_text = heldout_dataset(
+            params,
+            manifest,
+            scene,
+            source,
+            fraction,
+            adapt.fraction_mode,
+            max(2 * e.window, alert.min_calibration_frames),
+        )
         df = score_clips(method, model, ds, e.batch_size, device, progress=progress, amp=amp)
     df = add_window_components(df, method, ctx)
     rows = manifest[(manifest.scene == scene) & (manifest.split == "training")]
     return fit_calibration(
-        method.name, df, method.weights(), alert.false_alarm_rate, n_classes=ctx.n_classes, window=ctx.window,
-        period_step=ctx.period_step, clip_len=ds.clip_len, frame_size=tuple(params["clip"]["size"]),
-        source_size=(int(rows.height.iloc[0]), int(rows.width.iloc[0])), min_frames=alert.min_frames,
-        merge_gap=alert.merge_gap, source=source_text)
+        method.name,
+        df,
+        method.weights(),
+        alert.false_alarm_rate,
+        n_classes=ctx.n_classes,
+        window=ctx.window,
+        period_step=ctx.period_step,
+        clip_len=ds.clip_len,
+        frame_size=tuple(params["clip"]["size"]),
+        source_size=(int(rows.height.iloc[0]), int(rows.width.iloc[0])),
+        min_frames=alert.min_frames,
+        merge_gap=alert.merge_gap,
+        source=source_text,
+    )
 
 
-def leave_one_recording_out(params: dict, method: Method, model: torch.nn.Module, manifest: pd.DataFrame,
-                            scene: str, source: DataSource, batch_size: int, device: str, amp: bool,
-                            progress: bool = False) -> tuple[pd.DataFrame, ClipDataset, str] | None:
+def leave_one_recording_out(
+    params: dict,
+    method: Method,
+    model: torch.nn.Module,
+    manifest: pd.DataFrame,
+    scene: str,
+    source: DataSource,
+    batch_size: int,
+    device: str,
+    amp: bool,
+    progress: bool = False,
+) -> tuple[pd.DataFrame, ClipDataset, str] | None:
     """Scores of every stride-1 clip of the scene's training recordings, each recording scored by
     ``method.heldout_model(model, its index)``; None when there are fewer than two recordings or the
     method cannot leave one out (no memory bank, or a bank that does not know its recordings)."""
@@ -112,10 +150,14 @@ def alert_metrics(scored: pd.DataFrame, cal: Calibration) -> dict:
     s, labels = np.concatenate(s_all), np.concatenate(labels_all)
     normal, abnormal = labels == 0, labels == 1
     return {
-        "threshold": cal.threshold, "target_false_alarm_rate": cal.false_alarm_rate,
+        "threshold": cal.threshold,
+        "target_false_alarm_rate": cal.false_alarm_rate,
         "test_false_alarm_rate": float((s[normal] > cal.threshold).mean()) if normal.any() else float("nan"),
         "test_recall": float((s[abnormal] > cal.threshold).mean()) if abnormal.any() else float("nan"),
         "auc_calibrated": frame_auc(labels, s),
-        "anomalous_spans": spans, "spans_alerted": hit, "false_alerts": false_alerts,
-        "false_alerts_per_1000": 1000.0 * false_alerts / max(int(normal.sum()), 1), "videos": out_videos,
+        "anomalous_spans": spans,
+        "spans_alerted": hit,
+        "false_alerts": false_alerts,
+        "false_alerts_per_1000": 1000.0 * false_alerts / max(int(normal.sum()), 1),
+        "videos": out_videos,
     }

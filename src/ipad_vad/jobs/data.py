@@ -30,8 +30,9 @@ class DataSource(enum.StrEnum):
     FRAMES = "frames"
 
 
-def clip_dataset(params: dict, manifest: pd.DataFrame, split: str, scenes: list[str], source: DataSource,
-                 stride: int | None = None) -> ClipDataset:
+def clip_dataset(
+    params: dict, manifest: pd.DataFrame, split: str, scenes: list[str], source: DataSource, stride: int | None = None
+) -> ClipDataset:
     """Clips of `scenes` of `split`. Training clips start every ``clip.train_stride`` frames (and,
     from prepared data, stay inside whole cycles); test clips every ``clip.stride``."""
     c = params["clip"]
@@ -46,14 +47,27 @@ def clip_dataset(params: dict, manifest: pd.DataFrame, split: str, scenes: list[
         if DataSource(source) is DataSource.PREPARED:
             cache, periods = prepared(params, scene, "cache"), prepared(params, scene, "periods")
             if not (cache / scene).is_dir():
-                raise DataError(cache / scene, f"no prepared data for scene {scene} (run `ipad prepare --scene {scene}`, "
-                                               "or read the frame folders: --data frames)")
+                raise DataError(
+                    cache / scene,
+                    f"no prepared data for scene {scene} (run `ipad prepare --scene {scene}`, "
+                    "or read the frame folders: --data frames)",
+                )
             check_cache(cache, scene, manifest[(manifest.scene == scene) & (manifest.split == split)])
             if not (periods / scene).is_dir():
-                raise DataError(periods / scene, f"no period data for scene {scene} (run `ipad prepare --scene {scene}`)")
-        videos += ClipDataset.from_manifest(manifest, split, [scene], size, length, stride, cache_root=cache,
-                                            periods_root=periods,
-                                            crop_to_cycles=split == "training" and periods is not None).videos
+                raise DataError(
+                    periods / scene, f"no period data for scene {scene} (run `ipad prepare --scene {scene}`)"
+                )
+        videos += ClipDataset.from_manifest(
+            manifest,
+            split,
+            [scene],
+            size,
+            length,
+            stride,
+            cache_root=cache,
+            periods_root=periods,
+            crop_to_cycles=split == "training" and periods is not None,
+        ).videos
     return ClipDataset(videos, clip_len=length, stride=stride)
 
 
@@ -65,8 +79,11 @@ def check_cache(cache_root: Path, scene: str, rows: pd.DataFrame) -> None:
     for r in rows.itertuples(index=False):
         got = index.get(f"{r.split}/{r.video}", {}).get("n_frames")
         if got != r.n_frames:
-            raise DataError(Path(cache_root) / scene, f"prepared cache does not match the manifest: {r.split}/{r.video} "
-                            f"has {r.n_frames} frames in the manifest, {got} in the cache (rerun `ipad prepare --scene {scene}`)")
+            raise DataError(
+                Path(cache_root) / scene,
+                f"prepared cache does not match the manifest: {r.split}/{r.video} "
+                f"has {r.n_frames} frames in the manifest, {got} in the cache (rerun `ipad prepare --scene {scene}`)",
+            )
 
 
 def scene_cycle_frames(params: dict, manifest: pd.DataFrame, scene: str, source: DataSource) -> float | None:
@@ -83,8 +100,15 @@ def scene_cycle_frames(params: dict, manifest: pd.DataFrame, scene: str, source:
     return float(np.median(lengths)) if lengths else None
 
 
-def heldout_dataset(params: dict, manifest: pd.DataFrame, scene: str, source: DataSource, fraction: float,
-                    fraction_mode: str, min_clips: int) -> tuple[ClipDataset, str]:
+def heldout_dataset(
+    params: dict,
+    manifest: pd.DataFrame,
+    scene: str,
+    source: DataSource,
+    fraction: float,
+    fraction_mode: str,
+    min_clips: int,
+) -> tuple[ClipDataset, str]:
     """Stride-1 clips of the device's training footage that adaptation did not see: each video after
     the `fraction` share taken from its start (contiguous mode). Falls back to all training footage,
     and says so, when nothing (or fewer than `min_clips`) is held out."""

@@ -24,8 +24,15 @@ from .layout import adapter_dir, base_dir, eval_dir, role
 from .settings import AdaptSettings, AlertSettings, EvaluateSettings
 
 
-def evaluate(params: dict, method: Method, model: torch.nn.Module, manifest: pd.DataFrame, scene: str,
-             source: DataSource, progress: bool = True) -> tuple[pd.DataFrame, dict, ScoreContext]:
+def evaluate(
+    params: dict,
+    method: Method,
+    model: torch.nn.Module,
+    manifest: pd.DataFrame,
+    scene: str,
+    source: DataSource,
+    progress: bool = True,
+) -> tuple[pd.DataFrame, dict, ScoreContext]:
     """(scored clips with every component and the scene-norm scores, metrics, the scoring context)."""
     e = EvaluateSettings.from_params(params)
     ds = clip_dataset(params, manifest, "testing", [scene], source, stride=1)
@@ -34,8 +41,17 @@ def evaluate(params: dict, method: Method, model: torch.nn.Module, manifest: pd.
     ctx = score_context(method, scene_cycle_frames(params, manifest, scene, source))
     df = add_window_components(df, method, ctx)
     metrics = scene_metrics(df, method, scene_type_names(manifest, scene))
-    metrics.update({"scene": scene, "method": method.name, "label": method.label, "n_clips": len(df),
-                    "n_anomalous": int((df.label == 1).sum()), "weights": method.weights(), "context": asdict(ctx)})
+    metrics.update(
+        {
+            "scene": scene,
+            "method": method.name,
+            "label": method.label,
+            "n_clips": len(df),
+            "n_anomalous": int((df.label == 1).sum()),
+            "weights": method.weights(),
+            "context": asdict(ctx),
+        }
+    )
     return add_scores(df, method, "scene"), metrics, ctx
 
 
@@ -55,8 +71,9 @@ def load_for_scene(params: dict, method_name: str, scene: str) -> tuple[Method, 
     return load_model_file(base_dir(params, method_name) / "model.pt")
 
 
-def evaluate_scene(params: dict, method_name: str, scene: str, progress: bool = True,
-                   source: DataSource = DataSource.PREPARED) -> dict:
+def evaluate_scene(
+    params: dict, method_name: str, scene: str, progress: bool = True, source: DataSource = DataSource.PREPARED
+) -> dict:
     """The pipeline's evaluation of one scene by one method; a device is also calibrated."""
     from .calibrate import alert_metrics, calibrate
 
@@ -81,6 +98,8 @@ def evaluate_pretrain_scenes(params: dict, method_name: str, progress: bool = Tr
     whose base models learn from the devices), so the stage's output always exists."""
     results = {s: evaluate_scene(params, method_name, s, progress) for s in params["pipeline"]["pretrain_scenes"]}
     root = Path(params["pipeline"]["eval_root"]) / "pretrain" / method_name
-    write_json(root / "summary.json", {"method": method_name,
-                                       "auc": {s: m["auc"]["scene_norm"]["score"] for s, m in results.items()}})
+    write_json(
+        root / "summary.json",
+        {"method": method_name, "auc": {s: m["auc"]["scene_norm"]["score"] for s, m in results.items()}},
+    )
     return results

@@ -27,8 +27,9 @@ class IngestResult:
         return sorted(d for d, v in self.imported.items() if v)
 
 
-def ingest_landing(landing: str | Path, data_root: str | Path, devices: list[str] | None = None,
-                   min_frames: int = 16) -> IngestResult:
+def ingest_landing(
+    landing: str | Path, data_root: str | Path, devices: list[str] | None = None, min_frames: int = 16
+) -> IngestResult:
     landing = Path(landing)
     if not landing.is_dir():
         raise DataError(landing, "landing folder does not exist")

@@ -31,17 +31,23 @@ def check(params: dict) -> None:
     pipe = params["pipeline"]
     scenes, pre, dev = list(pipe["scenes"]), list(pipe["pretrain_scenes"]), list(pipe["devices"])
     if sorted(scenes) != sorted(pre + dev) or set(pre) & set(dev):
-        raise ConfigError("pipeline.scenes must be exactly pipeline.pretrain_scenes + pipeline.devices "
-                          f"(got scenes={scenes}, pretrain_scenes={pre}, devices={dev})")
+        raise ConfigError(
+            "pipeline.scenes must be exactly pipeline.pretrain_scenes + pipeline.devices "
+            f"(got scenes={scenes}, pretrain_scenes={pre}, devices={dev})"
+        )
     bad = [s for s in scenes if not SCENE_NAME.match(str(s))]
     if bad:
-        raise ConfigError(f"scene names {bad}: use letters, digits, '.', '_' and '-' (they become DVC stage names, "
-                          "paths and registry names)")
+        raise ConfigError(
+            f"scene names {bad}: use letters, digits, '.', '_' and '-' (they become DVC stage names, "
+            "paths and registry names)"
+        )
     want = "pretrain" if pre else "devices"
     if pipe["pretrain_data"] != want:
-        raise ConfigError(f"pipeline.pretrain_data must be {want!r} when pipeline.pretrain_scenes is "
-                          f"{'non-empty' if pre else 'empty'} (got {pipe['pretrain_data']!r}); "
-                          "`ipad data scenes` writes both consistently")
+        raise ConfigError(
+            f"pipeline.pretrain_data must be {want!r} when pipeline.pretrain_scenes is "
+            f"{'non-empty' if pre else 'empty'} (got {pipe['pretrain_data']!r}); "
+            "`ipad data scenes` writes both consistently"
+        )
     if not (pre or dev):
         raise ConfigError("pipeline: no scenes (set pipeline.devices, or run `ipad data scenes`)")
 

@@ -7,16 +7,21 @@ from __future__ import annotations
 
 import contextlib
 import json
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 from ..registry import tracking
 
 
 def run_settings(params: dict) -> dict:
     pipe = params["pipeline"]
-    return {"profile": params["profile"], "scenes": ",".join(pipe["scenes"]), "methods": ",".join(pipe["methods"]),
-            "train_epochs": params["train"]["epochs"], "adapt_epochs": params["adapt"]["epochs"]}
+    return {
+        "profile": params["profile"],
+        "scenes": ",".join(pipe["scenes"]),
+        "methods": ",".join(pipe["methods"]),
+        "train_epochs": params["train"]["epochs"],
+        "adapt_epochs": params["adapt"]["epochs"],
+    }
 
 
 def finish_pipeline_run(params: dict, pipeline_id: str, failed: bool = False) -> dict:
@@ -26,8 +31,9 @@ def finish_pipeline_run(params: dict, pipeline_id: str, failed: bool = False) ->
     results = reports / "results.json"
     summary = json.loads(results.read_text()).get("summary", {}) if results.is_file() else {}
     status = "FAILED" if failed else "FINISHED"
-    run_id = tracking.finish_pipeline(pipeline_id, status, summary, run_settings(params),
-                                      (reports / "results.md", results))
+    run_id = tracking.finish_pipeline(
+        pipeline_id, status, summary, run_settings(params), (reports / "results.md", results)
+    )
     return {"run_id": run_id, "status": status, "summary": summary}
 
 

@@ -52,7 +52,10 @@ def alert_tags(calibration: dict, evaluation: dict) -> dict[str, str]:
     and recall measured with it on the test footage (when the evaluation measured them)."""
     measured = evaluation.get("alerts", {})
     tags = {"false_alarm_rate_target": repr(float(calibration["false_alarm_rate"]))}
-    for tag, key in (("false_alarm_rate_measured_test", "test_false_alarm_rate"), ("recall_measured_test", "test_recall")):
+    for tag, key in (
+        ("false_alarm_rate_measured_test", "test_false_alarm_rate"),
+        ("recall_measured_test", "test_recall"),
+    ):
         if isinstance(measured.get(key), (int, float)) and measured[key] == measured[key]:
             tags[tag] = f"{measured[key]:.6f}"
     return tags
@@ -63,7 +66,9 @@ def _example(params: dict, scene: str, split: str, source: DataSource) -> np.nda
     return ds[0]["clip"][None].numpy().astype(np.float32)
 
 
-def promote_device(params: dict, device: str, tags: dict | None = None, source: DataSource = DataSource.PREPARED) -> dict:
+def promote_device(
+    params: dict, device: str, tags: dict | None = None, source: DataSource = DataSource.PREPARED
+) -> dict:
     """Register the device's best method (within the active MLflow run) and apply the champion rule;
     writes ``<registry_root>/<device>.json``."""
     pipe = PipelineSettings.from_params(params, build=[])  # the section; the winner is built when it is logged
@@ -72,32 +77,61 @@ def promote_device(params: dict, device: str, tags: dict | None = None, source: 
     calibration = eval_dir(params, device, method) / "calibration.json"
     cal = json.loads(calibration.read_text())
     base, adapted = base_dir(params, method) / "model.pt", adapter_dir(params, method, device)
-    version_tags = {"scene": device, AUC_TAG: f"{aucs[method]:.4f}", "threshold": repr(cal["threshold"]),
-                    **alert_tags(cal, _evaluation(params, device, method)),
-                    "candidates_auc_pct": json.dumps({m: round(a, 2) for m, a in aucs.items()}),
-                    **lineage_tags(base, adapted), **(tags or {})}
-    version = _register(device_model_name(device), _example(params, device, "testing", source), base, adapted,
-                        calibration, version_tags)
-    _describe(device_model_name(device), descriptions.device_model(device, list(pipe.promote_methods), method,
-                                                                   pipe.promote_margin, pipe.promote_min_auc))
-    decision = promote(device_model_name(device), version.version, aucs[method], pipe.promote_margin,
-                       pipe.promote_min_auc)
-    record = {"device": device, "model": decision.name, "version": decision.version, "method": method,
-              "auc": aucs[method], "candidates": aucs, "threshold": cal["threshold"], "alias": decision.alias,
-              "usable": decision.usable, "min_auc": pipe.promote_min_auc,
-              "previous_champion": decision.previous_champion, "previous_auc": decision.previous_auc}
+    version_tags = {
+        "scene": device,
+        AUC_TAG: f"{aucs[method]:.4f}",
+        "threshold": repr(cal["threshold"]),
+        **alert_tags(cal, _evaluation(params, device, method)),
+        "candidates_auc_pct": json.dumps({m: round(a, 2) for m, a in aucs.items()}),
+        **lineage_tags(base, adapted),
+        **(tags or {}),
+    }
+    version = _register(
+        device_model_name(device), _example(params, device, "testing", source), base, adapted, calibration, version_tags
+    )
+    _describe(
+        device_model_name(device),
+        descriptions.device_model(
+            device, list(pipe.promote_methods), method, pipe.promote_margin, pipe.promote_min_auc
+        ),
+    )
+    decision = promote(
+        device_model_name(device), version.version, aucs[method], pipe.promote_margin, pipe.promote_min_auc
+    )
+    record = {
+        "device": device,
+        "model": decision.name,
+        "version": decision.version,
+        "method": method,
+        "auc": aucs[method],
+        "candidates": aucs,
+        "threshold": cal["threshold"],
+        "alias": decision.alias,
+        "usable": decision.usable,
+        "min_auc": pipe.promote_min_auc,
+        "previous_champion": decision.previous_champion,
+        "previous_auc": decision.previous_auc,
+    }
     write_json(Path(pipe.registry_root) / f"{device}.json", record)
     return record
 
 
-def register_base(params: dict, method: str, tags: dict | None = None, source: DataSource = DataSource.PREPARED) -> dict:
+def register_base(
+    params: dict, method: str, tags: dict | None = None, source: DataSource = DataSource.PREPARED
+) -> dict:
     """Register a method's pretrained base as a version of ``ipad-vad-base-<method>`` (the same
     base registered again is the same version)."""
     from ..methods import get_method_class
 
     base = base_dir(params, method) / "model.pt"
-    version = _register(base_model_name(method), _example(params, pretrain_scenes(params)[0], "training", source),
-                        base, None, None, {**lineage_tags(base, None), **(tags or {})})
+    version = _register(
+        base_model_name(method),
+        _example(params, pretrain_scenes(params)[0], "training", source),
+        base,
+        None,
+        None,
+        {**lineage_tags(base, None), **(tags or {})},
+    )
     _describe(base_model_name(method), descriptions.base_model(method, get_method_class(method).label))
     return {"model": base_model_name(method), "version": version.version}
 
@@ -108,8 +142,7 @@ def _describe(name: str, text: str) -> None:
     mlflow.MlflowClient().update_registered_model(name, description=text)
 
 
-def _register(name: str, example: np.ndarray, base: Path, adapted: Path | None, calibration: Path | None,
-              tags: dict):
+def _register(name: str, example: np.ndarray, base: Path, adapted: Path | None, calibration: Path | None, tags: dict):
     """Log and register the scorer, or — when these very files are already a version of `name`
     (a retry, a rerun on unchanged models) — that version, its tags set again
     (registry/idempotency.py). The key includes the scorer's code: a version is files and the code

@@ -83,16 +83,20 @@ def _what_ran(params: dict, per_scene: dict, scenes: list[str], methods: list[st
     first = per_scene[scenes[0]]
     clips = sum(per_scene[s][methods[0]].get("n_clips", 0) for s in scenes)
     anomalous = sum(per_scene[s][methods[0]].get("n_anomalous", 0) for s in scenes)
-    return [f"## Results of profile `{params['profile']}`", "",
-            f"* **Scenes**: {len(scenes)} — pretraining {', '.join(pipe['pretrain_scenes'])}; devices "
-            f"{', '.join(pipe['devices'])}.",
-            f"* **Test frames scored**: {clips:,} (one per clip of {clip['length']} frames at {clip['size'][0]}×"
-            f"{clip['size'][1]}), {anomalous:,} of them labelled anomalous.",
-            "* **Methods**: " + ", ".join(f"{first[m]['label']} (`{m}`)" for m in methods) + ".",
-            f"* **Budget**: pretraining {train['epochs']} epoch(s); adapting {ft['epochs']} epoch(s) on "
-            f"{100 * float(ft['fraction']):.0f} % of each device's training footage (the rest calibrates "
-            f"the alert threshold).",
-            "* **Bold**: the best method in each column (a method's components alone are not ranked).", ""]
+    return [
+        f"## Results of profile `{params['profile']}`",
+        "",
+        f"* **Scenes**: {len(scenes)} — pretraining {', '.join(pipe['pretrain_scenes'])}; devices "
+        f"{', '.join(pipe['devices'])}.",
+        f"* **Test frames scored**: {clips:,} (one per clip of {clip['length']} frames at {clip['size'][0]}×"
+        f"{clip['size'][1]}), {anomalous:,} of them labelled anomalous.",
+        "* **Methods**: " + ", ".join(f"{first[m]['label']} (`{m}`)" for m in methods) + ".",
+        f"* **Budget**: pretraining {train['epochs']} epoch(s); adapting {ft['epochs']} epoch(s) on "
+        f"{100 * float(ft['fraction']):.0f} % of each device's training footage (the rest calibrates "
+        f"the alert threshold).",
+        "* **Bold**: the best method in each column (a method's components alone are not ranked).",
+        "",
+    ]
 
 
 def _bold_best(values: dict[str, float], rankable: set[str]) -> set[str]:
@@ -117,11 +121,16 @@ def report(params: dict, plots: bool = True) -> dict:
             vals["avg"] = float(np.nanmean(list(vals.values())))
             table[key] = vals
         tables[proto] = table
-        md += [f"### Frame-level AUC (%), {proto.replace('_', ' ')}", "",
-               "| method | " + " | ".join(scenes) + " | avg |", "|---" * (len(scenes) + 2) + "|"]
+        md += [
+            f"### Frame-level AUC (%), {proto.replace('_', ' ')}",
+            "",
+            "| method | " + " | ".join(scenes) + " | avg |",
+            "|---" * (len(scenes) + 2) + "|",
+        ]
         best = {c: _bold_best({k: table[k][c] for k, _, _ in rows}, set(methods)) for c in [*scenes, "avg"]}
         cell = lambda k, c, table=table, best=best: (  # noqa: E731
-            f"**{100 * table[k][c]:.1f}**" if k in best[c] else f"{100 * table[k][c]:.1f}")
+            f"**{100 * table[k][c]:.1f}**" if k in best[c] else f"{100 * table[k][c]:.1f}"
+        )
         for key, label, _ in rows:
             md.append(f"| {label} | " + " | ".join(cell(key, c) for c in [*scenes, "avg"]) + " |")
         md.append("")
@@ -131,48 +140,89 @@ def report(params: dict, plots: bool = True) -> dict:
         for t in type_columns(per_scene, scenes, methods):
             vals = [per_scene[s][m]["auc_per_type"][t] for s in scenes if t in per_scene[s][m].get("auc_per_type", {})]
             per_type[m][t] = float(np.nanmean(vals)) if vals else float("nan")
-    present = [t for t in type_columns(per_scene, scenes, methods) if any(not np.isnan(per_type[m][t]) for m in per_type)]
+    present = [
+        t for t in type_columns(per_scene, scenes, methods) if any(not np.isnan(per_type[m][t]) for m in per_type)
+    ]
     labels = {m: per_scene[scenes[0]][m]["label"] for m in methods}
     if present:  # only when the footage has per-frame anomaly types (test_types/)
-        md += ["### AUC (%) per anomaly type (each type vs normal frames, scene norm, averaged over scenes)", "",
-               "| method | " + " | ".join(present) + " |", "|---" * (len(present) + 1) + "|"]
+        md += [
+            "### AUC (%) per anomaly type (each type vs normal frames, scene norm, averaged over scenes)",
+            "",
+            "| method | " + " | ".join(present) + " |",
+            "|---" * (len(present) + 1) + "|",
+        ]
         best = {t: _bold_best({m: per_type[m][t] for m in per_type}, set(per_type)) for t in present}
         for m, vals in per_type.items():
-            md.append(f"| {labels[m]} | " + " | ".join(f"**{100 * vals[t]:.1f}**" if m in best[t] else f"{100 * vals[t]:.1f}"
-                                                      for t in present) + " |")
+            md.append(
+                f"| {labels[m]} | "
+                + " | ".join(f"**{100 * vals[t]:.1f}**" if m in best[t] else f"{100 * vals[t]:.1f}" for t in present)
+                + " |"
+            )
         md.append("")
-    alerts = {f"{d}/{m}": per_scene[d][m]["alerts"] for d in pipe["devices"] if d in per_scene
-              for m in methods if "alerts" in per_scene[d][m]}
+    alerts = {
+        f"{d}/{m}": per_scene[d][m]["alerts"]
+        for d in pipe["devices"]
+        if d in per_scene
+        for m in methods
+        if "alerts" in per_scene[d][m]
+    }
     if alerts:
-        md += ["### Alerts at the calibrated threshold (devices; threshold from held-out normal footage)", "",
-               "| device / method | target false-alarm rate | false-alarm rate (test normal frames) | recall (test anomalous frames) "
-               "| anomalous spans alerted | false alerts (per 1,000 normal frames) | AUC of the calibrated score |", "|---" * 7 + "|"]
+        md += [
+            "### Alerts at the calibrated threshold (devices; threshold from held-out normal footage)",
+            "",
+            "| device / method | target false-alarm rate | false-alarm rate (test normal frames) | recall (test anomalous frames) "
+            "| anomalous spans alerted | false alerts (per 1,000 normal frames) | AUC of the calibrated score |",
+            "|---" * 7 + "|",
+        ]
         for k, a in alerts.items():
             d, m = k.split("/")
-            md.append(f"| {d} / {labels[m]} | {100 * a['target_false_alarm_rate']:.1f} % "
-                      f"| {100 * a['test_false_alarm_rate']:.1f} % | {100 * a['test_recall']:.1f} % "
-                      f"| {a['spans_alerted']} / {a['anomalous_spans']} | {a['false_alerts']} ({a['false_alerts_per_1000']:.1f}) "
-                      f"| {100 * a['auc_calibrated']:.1f} |")
+            md.append(
+                f"| {d} / {labels[m]} | {100 * a['target_false_alarm_rate']:.1f} % "
+                f"| {100 * a['test_false_alarm_rate']:.1f} % | {100 * a['test_recall']:.1f} % "
+                f"| {a['spans_alerted']} / {a['anomalous_spans']} | {a['false_alerts']} ({a['false_alerts_per_1000']:.1f}) "
+                f"| {100 * a['auc_calibrated']:.1f} |"
+            )
         md.append("")
     usable = _usable_detectors(params, per_scene, labels)
     if usable:
         min_auc = float(pipe["promote_min_auc"])
-        md += [f"### Usable detector per device (best of pipeline.promote_methods; usable: AUC >= promote_min_auc = "
-               f"{min_auc:g} %)", "", "| device | best method | AUC (scene norm) | usable |", "|---|---|---|---|"]
-        md += [f"| {d} | {u['label']} | {100 * u['auc']:.1f} | "
-               + ("yes" if u["usable"] else f"**no usable detector** ({min_auc - auc_pct(u['auc']):.1f} points short)") + " |"
-               for d, u in usable.items()]
+        md += [
+            f"### Usable detector per device (best of pipeline.promote_methods; usable: AUC >= promote_min_auc = "
+            f"{min_auc:g} %)",
+            "",
+            "| device | best method | AUC (scene norm) | usable |",
+            "|---|---|---|---|",
+        ]
+        md += [
+            f"| {d} | {u['label']} | {100 * u['auc']:.1f} | "
+            + ("yes" if u["usable"] else f"**no usable detector** ({min_auc - auc_pct(u['auc']):.1f} points short)")
+            + " |"
+            for d, u in usable.items()
+        ]
         md.append("")
-    md += ["Every method is shown on every scene, unselected: which method becomes a device's champion is decided "
-           "by `ipad promote` on the device's labelled footage (pipeline.promote_methods), and only at or above "
-           "pipeline.promote_min_auc.", ""]
-    result = {"scenes": scenes, "methods": methods, "labels": {k: lab for k, lab, _ in rows}, "auc": tables,
-              "auc_per_type": per_type, "alerts": alerts, "usable": usable, "summary": {k: tables["scene_norm"][k]["avg"] for k, _, _ in rows}}
+    md += [
+        "Every method is shown on every scene, unselected: which method becomes a device's champion is decided "
+        "by `ipad promote` on the device's labelled footage (pipeline.promote_methods), and only at or above "
+        "pipeline.promote_min_auc.",
+        "",
+    ]
+    result = {
+        "scenes": scenes,
+        "methods": methods,
+        "labels": {k: lab for k, lab, _ in rows},
+        "auc": tables,
+        "auc_per_type": per_type,
+        "alerts": alerts,
+        "usable": usable,
+        "summary": {k: tables["scene_norm"][k]["avg"] for k, _, _ in rows},
+    }
     reports = Path(pipe["reports_root"])
     write_json(reports / "results.json", result)
     write_text(reports / "results.md", "\n".join(md) + "\n")
-    write_json(Path(pipe["metrics_root"]) / "summary.json",  # `dvc metrics show`: percent, as the report shows it
-               {f"auc_pct_{k.replace(':', '_')}": round(auc_pct(v), 2) for k, v in result["summary"].items()})
+    write_json(
+        Path(pipe["metrics_root"]) / "summary.json",  # `dvc metrics show`: percent, as the report shows it
+        {f"auc_pct_{k.replace(':', '_')}": round(auc_pct(v), 2) for k, v in result["summary"].items()},
+    )
     if plots:
         manifest = read_dataframe(params["data"]["manifest"])
         for s in scenes:
@@ -188,10 +238,17 @@ def _usable_detectors(params: dict, per_scene: dict, labels: dict) -> dict:
     min_auc = float(pipe["promote_min_auc"])
     out = {}
     for d in pipe["devices"]:
-        aucs = {m: per_scene[d][m]["auc"]["scene_norm"]["score"] for m in pipe["promote_methods"]
-                if d in per_scene and m in per_scene[d]}
+        aucs = {
+            m: per_scene[d][m]["auc"]["scene_norm"]["score"]
+            for m in pipe["promote_methods"]
+            if d in per_scene and m in per_scene[d]
+        }
         if aucs:
             best = best_candidate(aucs, pipe["promote_methods"])
-            out[d] = {"method": best, "label": labels.get(best, best), "auc": aucs[best],
-                      "usable": usable(auc_pct(aucs[best]), min_auc)}
+            out[d] = {
+                "method": best,
+                "label": labels.get(best, best),
+                "auc": aucs[best],
+                "usable": usable(auc_pct(aucs[best]), min_auc),
+            }
     return out

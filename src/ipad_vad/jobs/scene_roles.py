@@ -39,15 +39,23 @@ def plan_roles(root: str | Path, devices: list[str] | None, pretrain: list[str] 
         raise ConfigError(f"scenes {both} are both devices and pretrain scenes")
     bad = [s for s in devices + pretrain if not SCENE_NAME.match(s)]
     if bad:
-        raise ConfigError(f"scene names {bad}: rename the folders to letters, digits, '.', '_' and '-' "
-                          "(they become DVC stage names, paths and registry names)")
+        raise ConfigError(
+            f"scene names {bad}: rename the folders to letters, digits, '.', '_' and '-' "
+            "(they become DVC stage names, paths and registry names)"
+        )
     if not devices:
         raise ConfigError("no devices: name at least one scene to adapt with --devices")
-    return {"scenes": pretrain + devices, "pretrain_scenes": pretrain, "devices": devices,
-            "pretrain_data": "pretrain" if pretrain else "devices"}
+    return {
+        "scenes": pretrain + devices,
+        "pretrain_scenes": pretrain,
+        "devices": devices,
+        "pretrain_data": "pretrain" if pretrain else "devices",
+    }
 
 
-def write_roles(params_path: str | Path, root: str | Path, roles: dict, synthetic_root: str = "data/synth") -> list[str]:
+def write_roles(
+    params_path: str | Path, root: str | Path, roles: dict, synthetic_root: str = "data/synth"
+) -> list[str]:
     """Write `roles` and ``data.root`` into params.yaml (comments kept); returns what changed."""
     from ruamel.yaml import YAML
 
@@ -61,7 +69,9 @@ def write_roles(params_path: str | Path, root: str | Path, roles: dict, syntheti
         doc["data"]["root"] = str(root)
     for key in SCENE_KEYS:
         if doc["pipeline"].get(key) != roles[key]:
-            changes.append(f"pipeline.{key}: {list(doc['pipeline'].get(key) or []) if key != 'pretrain_data' else doc['pipeline'].get(key)} -> {roles[key]}")
+            changes.append(
+                f"pipeline.{key}: {list(doc['pipeline'].get(key) or []) if key != 'pretrain_data' else doc['pipeline'].get(key)} -> {roles[key]}"
+            )
         doc["pipeline"][key] = roles[key]
     for name, overlay in (doc.get("profiles") or {}).items():
         pipe = (overlay or {}).get("pipeline") or {}

@@ -40,8 +40,9 @@ class AdaptSettings(Adapt, _FromParams):
     def train_settings(self, p: dict):
         from ..train.loop import TrainSettings
 
-        return TrainSettings.from_params(p["train"], epochs=self.epochs, lr=self.lr, fraction=self.fraction,
-                                         fraction_mode=self.fraction_mode)
+        return TrainSettings.from_params(
+            p["train"], epochs=self.epochs, lr=self.lr, fraction=self.fraction, fraction_mode=self.fraction_mode
+        )
 
     def lora_settings(self):
         from ..train.lora import LoraSettings
@@ -53,7 +54,7 @@ class PipelineSettings(Pipeline, _FromParams):
     section: ClassVar[str] = "pipeline"
 
     @classmethod
-    def from_params(cls, p: dict, build: Iterable[str] | None = None) -> "PipelineSettings":
+    def from_params(cls, p: dict, build: Iterable[str] | None = None) -> PipelineSettings:
         """The section, its methods built (each checks ``methods.<m>`` against its typed Settings) and
         the methods that compete for a champion among those evaluated. `build`: only these methods
         (a pipeline step builds those it runs, a preprocessing step none: no torch); default: every
@@ -65,5 +66,7 @@ class PipelineSettings(Pipeline, _FromParams):
             get_method(m, p)
         outside = [m for m in s.promote_methods if m not in s.methods]
         if outside:
-            raise ConfigError(f"pipeline.promote_methods {outside} are not in pipeline.methods (they must be evaluated)")
+            raise ConfigError(
+                f"pipeline.promote_methods {outside} are not in pipeline.methods (they must be evaluated)"
+            )
         return s

@@ -6,9 +6,9 @@ half-written fails it whatever the policy (``import_complete``)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterable
 
 import pandas as pd
 
@@ -26,9 +26,14 @@ class Validated:
     result: Path  # result.json
 
 
-def validate_footage(params: dict, root: Path | None = None, manifest_out: Path | None = None,
-                     report_dir: Path | None = None, on_failure: str | None = None,
-                     progress: Callable[[Iterable, int, str], Iterable] | None = None) -> Validated:
+def validate_footage(
+    params: dict,
+    root: Path | None = None,
+    manifest_out: Path | None = None,
+    report_dir: Path | None = None,
+    on_failure: str | None = None,
+    progress: Callable[[Iterable, int, str], Iterable] | None = None,
+) -> Validated:
     """Raises ValidationFailed (after writing the report) when the gate fails under ``fail``."""
     s = settings_of(params)  # the CLI without a params.yaml passes {}: the defaults
     d, v = s.data, s.validation

@@ -46,8 +46,10 @@ def _check_abilities(cls: type[Method]) -> None:
     if issubclass(cls, MemoryBankMixin) and not issubclass(cls.Settings, BankSettings):
         raise TypeError(f"{where}: a MemoryBankMixin's Settings extend BankSettings")
     if cls.variant_of and cls.variant_of not in _REGISTRY:
-        raise TypeError(f"{where}: variant of {cls.variant_of!r}, which is not registered before it "
-                        f"(declare a variant below its parent, in the parent's file)")
+        raise TypeError(
+            f"{where}: variant of {cls.variant_of!r}, which is not registered before it "
+            f"(declare a variant below its parent, in the parent's file)"
+        )
 
 
 def _discover() -> None:
@@ -69,8 +71,13 @@ def get_method_class(name: str) -> type[Method]:
     only when that does not register it (a variant in its parent's file, an unknown name): a step
     that builds knn then never imports ipad_vad's Video Swin (timm, torchvision; ~3 s a process)."""
     own = Path(__path__[0]) / f"{name}.py"
-    if name not in _REGISTRY and name.isidentifier() and name not in _INFRASTRUCTURE and not name.startswith("_") \
-            and own.is_file():
+    if (
+        name not in _REGISTRY
+        and name.isidentifier()
+        and name not in _INFRASTRUCTURE
+        and not name.startswith("_")
+        and own.is_file()
+    ):
         importlib.import_module(f"{__name__}.{name}")
     if name not in _REGISTRY:
         _discover()

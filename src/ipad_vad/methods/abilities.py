@@ -103,8 +103,15 @@ class BankSettings(MethodSettings):
 
     def matching(self) -> dict:
         """The matcher's arguments (``KnnReference``) these settings fix."""
-        return {"k": self.k, "cell": self.cell, "offset_cell": self.offset_cell, "retrieve_pool": self.retrieve_pool,
-                "shift": self.shift, "frame_weight": self.frame_weight, "centre_width": self.centre_width}
+        return {
+            "k": self.k,
+            "cell": self.cell,
+            "offset_cell": self.offset_cell,
+            "retrieve_pool": self.retrieve_pool,
+            "shift": self.shift,
+            "frame_weight": self.frame_weight,
+            "centre_width": self.centre_width,
+        }
 
 
 def evenly_spaced(n: int, cap: int, float64: bool) -> list[int]:
@@ -140,8 +147,11 @@ class MemoryBankMixin:
             indices = list(range(len(data)))
         else:  # a random share of the training clips, as the trainer draws it
             data = dataset
-            indices = list(FractionSampler(dataset, settings.fraction, settings.fraction_mode, seed=settings.seed,
-                                           shuffle=False).indices)
+            indices = list(
+                FractionSampler(
+                    dataset, settings.fraction, settings.fraction_mode, seed=settings.seed, shuffle=False
+                ).indices
+            )
         if not indices:
             raise ValueError(f"no training clips to fit the {self.name} bank on")
         cap = self.settings.max_bank

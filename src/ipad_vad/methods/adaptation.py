@@ -29,8 +29,15 @@ from .abilities import adapt_fraction
 from .base import FitHooks, Method, load_model_file, write_method_json
 
 
-def adapt(method: Method, base_path: str | Path, dataset, out_dir: str | Path, settings,
-          hooks: FitHooks | None = None, lora=None) -> dict:
+def adapt(
+    method: Method,
+    base_path: str | Path,
+    dataset,
+    out_dir: str | Path,
+    settings,
+    hooks: FitHooks | None = None,
+    lora=None,
+) -> dict:
     """Adapt the saved base `base_path` of `method` to a device's clips `dataset`; writes `out_dir`.
     `settings`: TrainSettings with adapt's epochs, lr and data share; `lora`: LoraSettings."""
     out_dir = Path(out_dir)
@@ -38,18 +45,25 @@ def adapt(method: Method, base_path: str | Path, dataset, out_dir: str | Path, s
     if base_method.name != method.name:
         raise ConfigError(f"{base_path}: a {base_method.name} model, not {method.name}")
     settings = dataclasses.replace(settings, fraction=adapt_fraction(method, settings.fraction, len(dataset.videos)))
-    info: dict = {"base": str(base_path), "fraction": settings.fraction,
-                  "clips_used": int(np.ceil(settings.fraction * len(dataset)))}
+    info: dict = {
+        "base": str(base_path),
+        "fraction": settings.fraction,
+        "clips_used": int(np.ceil(settings.fraction * len(dataset))),
+    }
     if method.adaptation == "lora":  # a LoRAMixin (checked by `register`)
         from ..train.lora import LoraSettings, add_lora, save_adapter, trainable_summary
 
         lora = lora or LoraSettings()
-        peft_model = add_lora(base, lora, method.lora_targets, f"{method.name} ({base_path})",
-                              method.lora_modules_to_save(lora))
+        peft_model = add_lora(
+            base, lora, method.lora_targets, f"{method.name} ({base_path})", method.lora_modules_to_save(lora)
+        )
         res = method.fit(dataset, out_dir, settings, hooks, model=peft_model)
         adapter = save_adapter(res.model, out_dir / "adapter")
-        info.update(lora=lora.__dict__, trainable=trainable_summary(res.model),
-                    bytes=sum(p.stat().st_size for p in adapter.iterdir()))
+        info.update(
+            lora=lora.__dict__,
+            trainable=trainable_summary(res.model),
+            bytes=sum(p.stat().st_size for p in adapter.iterdir()),
+        )
     elif method.adaptation == "full":
         res = method.fit(dataset, out_dir, settings, hooks, model=base)
         info["bytes"] = method.save(res.model, out_dir / "model.pt").stat().st_size

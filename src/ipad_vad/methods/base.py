@@ -43,9 +43,10 @@ streaming all iterate over ``components`` and never assume a particular one.
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Callable, ClassVar, Optional, get_args
+from typing import Annotated, ClassVar, get_args
 
 import torch
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -68,7 +69,7 @@ class MethodSettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    adaptation: Optional[str] = None  # one of the method's ``adaptations`` (default: its first)
+    adaptation: str | None = None  # one of the method's ``adaptations`` (default: its first)
     pseudo_anomalies: PseudoMix = PseudoMix()  # seed 002: PAs in its training batches (off by default)
 
 
@@ -176,7 +177,9 @@ class Method:
         from ..config import deep_merge
         from ..params_schema import validate_section, with_defaults
 
-        self.params = with_defaults(params)  # a saved model's params (model.pt) hold only the sections it was built from
+        self.params = with_defaults(
+            params
+        )  # a saved model's params (model.pt) hold only the sections it was built from
         methods = params.get("methods") or {}
         self.cfg = dict(methods.get(self.name) or {})
         if self.variant_of:
@@ -184,16 +187,22 @@ class Method:
         self.settings = validate_section(self.Settings, self.cfg, f"{self.name} settings", f"methods.{self.name}")
         self.pseudo_mix = self.settings.pseudo_anomalies
         if self.pseudo_mix.active and not self.takes_pseudo_anomalies:
-            raise ConfigError(f"methods.{self.name}.pseudo_anomalies: {self.name} is not trained by gradient on clips; "
-                              f"pseudo-anomalies are no option for it")
+            raise ConfigError(
+                f"methods.{self.name}.pseudo_anomalies: {self.name} is not trained by gradient on clips; "
+                f"pseudo-anomalies are no option for it"
+            )
         if self.pseudo_mix.temporal > 0 and not self.reads_flow:
-            raise ConfigError(f"methods.{self.name}.pseudo_anomalies.temporal: {self.name} does not read optical flow; "
-                              f"flow-mixup PAs are no option for it (spatial and order are)")
+            raise ConfigError(
+                f"methods.{self.name}.pseudo_anomalies.temporal: {self.name} does not read optical flow; "
+                f"flow-mixup PAs are no option for it (spatial and order are)"
+            )
         self._mixer = None
         self.adaptation = self.settings.adaptation or self.adaptations[0]
         if self.adaptation not in self.adaptations:
-            raise ConfigError(f"methods.{self.name}.adaptation: {self.adaptation!r} is not possible for {self.name}; "
-                              f"choose one of {list(self.adaptations)}")
+            raise ConfigError(
+                f"methods.{self.name}.adaptation: {self.adaptation!r} is not possible for {self.name}; "
+                f"choose one of {list(self.adaptations)}"
+            )
 
     # -- the model -----------------------------------------------------------------------------
     def build(self) -> nn.Module:
@@ -218,8 +227,9 @@ class Method:
         return copy.deepcopy(keep)
 
     # -- fitting -------------------------------------------------------------------------------
-    def fit(self, dataset, out_dir: str | Path, settings, hooks: FitHooks | None = None,
-            model: nn.Module | None = None) -> FitResult:
+    def fit(
+        self, dataset, out_dir: str | Path, settings, hooks: FitHooks | None = None, model: nn.Module | None = None
+    ) -> FitResult:
         """Learn from the clips of `dataset` (normal footage). Default: the shared gradient trainer,
         resuming from ``out_dir/checkpoint.pt``; `model` continues from given weights (fine-tuning)."""
         from ..train.loop import Trainer
@@ -234,9 +244,15 @@ class Method:
             model = self.build()
             loaded = {setting: {"path": str(path), **loader(model.encoder, Path(path))}}
         model = model if model is not None else self.build()
-        trainer = Trainer(model, settings, n_classes or None, Path(out_dir) / "checkpoint.pt",
-                          on_epoch_end=hooks.on_epoch_end, progress=hooks.progress,
-                          loss_fn=lambda m, b: self.training_loss(m, b, settings))
+        trainer = Trainer(
+            model,
+            settings,
+            n_classes or None,
+            Path(out_dir) / "checkpoint.pt",
+            on_epoch_end=hooks.on_epoch_end,
+            progress=hooks.progress,
+            loss_fn=lambda m, b: self.training_loss(m, b, settings),
+        )
         history = trainer.fit(dataset)
         return FitResult(trainer.model, history, loaded or {})
 
@@ -302,8 +318,11 @@ class Method:
 
     # -- persistence ---------------------------------------------------------------------------
     def save(self, model: nn.Module, path: str | Path) -> Path:
-        state = {"method": self.name, "params": self.model_params(),
-                 "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()}}
+        state = {
+            "method": self.name,
+            "params": self.model_params(),
+            "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
+        }
         with atomic_path(path) as tmp, open(tmp, "wb") as fh:
             # through a file object: torch names the archive's records after a path's file name, which
             # here is a random temporary one, so the same model would differ byte for byte on every save
@@ -312,8 +331,13 @@ class Method:
         return Path(path)
 
     def describe(self) -> dict:
-        return {"method": self.name, "label": self.label, "adaptation": self.adaptation,
-                "components": [c.name for c in self.components], "weights": self.weights()}
+        return {
+            "method": self.name,
+            "label": self.label,
+            "adaptation": self.adaptation,
+            "components": [c.name for c in self.components],
+            "weights": self.weights(),
+        }
 
 
 def load_model_file(path: str | Path) -> tuple[Method, nn.Module]:

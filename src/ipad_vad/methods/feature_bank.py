@@ -106,8 +106,13 @@ class FeatureBankSettings(BankSettings):
 class FeatureBankMethod(LoRAMixin, MemoryBankMixin, Method):
     name = "feature_bank"
     label = "Feature bank (learned features, kNN)"
-    components = (ScoreComponent("distance", "worst cell of the feature residual to the nearest normal clips "
-                                             "(a self-supervised encoder's features, matched as the reference)"),)
+    components = (
+        ScoreComponent(
+            "distance",
+            "worst cell of the feature residual to the nearest normal clips "
+            "(a self-supervised encoder's features, matched as the reference)",
+        ),
+    )
     adaptations = ("lora", "full", "refit")
     lora_targets = r"encoder\.(convs\.conv\d+|proj)"
     takes_pseudo_anomalies = False  # trained on nuisance views of normal frames, not on clips
@@ -115,8 +120,16 @@ class FeatureBankMethod(LoRAMixin, MemoryBankMixin, Method):
 
     def _module(self, bank_size: int = 0) -> FeatureBank:
         s = self.settings
-        return FeatureBank(tuple(self.params["clip"]["size"]), s.frames, tuple(s.widths), s.channels, s.decoder_width,
-                           bank_size=bank_size, score="local", **s.matching())
+        return FeatureBank(
+            tuple(self.params["clip"]["size"]),
+            s.frames,
+            tuple(s.widths),
+            s.channels,
+            s.decoder_width,
+            bank_size=bank_size,
+            score="local",
+            **s.matching(),
+        )
 
     def build(self) -> nn.Module:
         return self._module()
@@ -138,8 +151,9 @@ class FeatureBankMethod(LoRAMixin, MemoryBankMixin, Method):
     def _to_frames(a: np.ndarray | torch.Tensor, device) -> torch.Tensor:
         return torch.as_tensor(a).to(device).permute(0, 3, 1, 2).float().div(127.5).sub(1.0)
 
-    def _train(self, model: FeatureBank, pool: torch.Tensor, steps: int, lr: float, seed: int, device,
-               hooks: FitHooks) -> list[dict]:
+    def _train(
+        self, model: FeatureBank, pool: torch.Tensor, steps: int, lr: float, seed: int, device, hooks: FitHooks
+    ) -> list[dict]:
         """`steps` of the invariance objective on frames drawn from `pool` (n, H, W, 3) uint8."""
         s = self.settings
         params = [p for p in model.parameters() if p.requires_grad]
@@ -181,12 +195,14 @@ class FeatureBankMethod(LoRAMixin, MemoryBankMixin, Method):
         feats = {}
         for vi, (lo, frames) in footage.items():
             x = self._to_frames(frames, device)
-            feats[vi] = (lo, torch.cat([model.encoder(x[i:i + 256]) for i in range(0, len(x), 256)]))
+            feats[vi] = (lo, torch.cat([model.encoder(x[i : i + 256]) for i in range(0, len(x), 256)]))
         bank = torch.stack([feats[vi][1][torch.as_tensor(s - feats[vi][0] + offsets)].reshape(-1) for vi, s in clips])
         active(model.matcher).set_bank(bank.cpu(), torch.tensor([vi for vi, _ in clips]))
         return len(bank)
 
-    def fit(self, dataset, out_dir, settings, hooks: FitHooks | None = None, model: nn.Module | None = None) -> FitResult:
+    def fit(
+        self, dataset, out_dir, settings, hooks: FitHooks | None = None, model: nn.Module | None = None
+    ) -> FitResult:
         """From scratch (`model` None): ``steps`` of the invariance objective, then the bank. Adapting
         (`model`: the base, wrapped by peft for LoRA): ``adapt_steps`` on the device's footage, then its bank."""
         from ..train.loop import resolve_device

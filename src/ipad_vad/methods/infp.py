@@ -21,12 +21,11 @@ saved with it) or by full fine-tuning. Table 2's ablations are the settings ``fu
 
 from __future__ import annotations
 
-import torch
-from torch import nn
-
 from typing import Annotated, Literal
 
+import torch
 from pydantic import ConfigDict, Field
+from torch import nn
 
 from ..errors import ConfigError
 from ..models.infp import INFP, INFPConfig
@@ -36,8 +35,9 @@ from ._reconstruction import psnr_from_mse
 from .abilities import LoRAMixin
 from .base import ClipScores, Method, NonNegInt, PosInt, ScoreComponent, WeightedSettings
 
-PRED_ERROR = ScoreComponent("pred_error", "prediction error of the clip's centre frame from the frames before it "
-                                          "(-PSNR, dB)")
+PRED_ERROR = ScoreComponent(
+    "pred_error", "prediction error of the clip's centre frame from the frames before it (-PSNR, dB)"
+)
 PRED_LOCAL = ScoreComponent("pred_local", "worst cell of the prediction residual (local light offset removed)")
 
 
@@ -77,9 +77,11 @@ class INFPMethod(LoRAMixin, Method):
         self.config = INFPConfig.from_dict(s.model_extra or {}, size=tuple(self.params["clip"]["size"]))
         self.alpha, self.cell, self.offset_cell, self.normalise = s.alpha, s.cell, s.offset_cell, s.normalise
         if self.clip_len // 2 < self.config.n_input:
-            raise ConfigError(f"methods.{self.name}: predicting a clip's centre frame from the {self.config.n_input} "
-                              f"frames before it needs clips of {2 * self.config.n_input} frames or more "
-                              f"(clip.length is {self.clip_len})")
+            raise ConfigError(
+                f"methods.{self.name}: predicting a clip's centre frame from the {self.config.n_input} "
+                f"frames before it needs clips of {2 * self.config.n_input} frames or more "
+                f"(clip.length is {self.clip_len})"
+            )
 
     def build(self) -> nn.Module:
         return INFP(self.config)
@@ -88,7 +90,7 @@ class INFPMethod(LoRAMixin, Method):
     def split(self, clip: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """(inputs (N, 3, n_input, H, W), target centre frame (N, 3, H, W)) of clips (N, 3, T, H, W)."""
         t = clip.shape[2] // 2
-        frames = clip[:, :, t - self.config.n_input:t + 1]
+        frames = clip[:, :, t - self.config.n_input : t + 1]
         if self.normalise == "frame":  # each frame to zero mean, unit std: a global gain or offset (flicker) drops out
             dims = (1, 3, 4)
             frames = (frames - frames.mean(dims, keepdim=True)) / frames.std(dims, keepdim=True).clamp_min(1e-3)

@@ -6,13 +6,12 @@ The "without memory" ablation of Table 4 (``ipad_vad_no_memory``) is declared be
 
 from __future__ import annotations
 
-import numpy as np
-import torch
-from torch import nn
-
 from typing import Annotated, Literal
 
+import numpy as np
+import torch
 from pydantic import BaseModel, ConfigDict, Field
+from torch import nn
 
 from ..models.ipad_vad import IPADVAD
 from ..models.sliding_window import expected_step, period_error, period_error_at
@@ -20,6 +19,7 @@ from . import register
 from ._reconstruction import RECON_ERROR, SwinMethod, centre_recon_error
 from .abilities import WindowScoringMixin
 from .base import ClipScores, MethodSettings, NonNegInt, PosInt, ScoreComponent, ScoreContext
+
 
 class PeriodSettings(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -65,12 +65,14 @@ class IPADVADMethod(WindowScoringMixin, SwinMethod):
 
     def score_batch(self, model: nn.Module, x: torch.Tensor) -> ClipScores:
         out = model(x)
-        return ClipScores(self.clip_components, centre_recon_error(out, x)[:, None],
-                          phase=out["period_logits"].float().argmax(-1))
+        return ClipScores(
+            self.clip_components, centre_recon_error(out, x)[:, None], phase=out["period_logits"].float().argmax(-1)
+        )
 
     def context(self, cycle_frames: float | None) -> ScoreContext:
-        return ScoreContext(self.n_classes, int(self.params["evaluate"]["window"]),
-                            expected_step(self.n_classes, 1, cycle_frames))
+        return ScoreContext(
+            self.n_classes, int(self.params["evaluate"]["window"]), expected_step(self.n_classes, 1, cycle_frames)
+        )
 
     def lookahead(self, ctx: ScoreContext) -> int:
         return (ctx.window - 1) // 2

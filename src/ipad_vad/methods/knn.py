@@ -40,8 +40,13 @@ class KnnSettings(BankSettings):
 class KnnMethod(MemoryBankMixin, Method):
     name = "knn"
     label = "Reference (kNN)"
-    components = (ScoreComponent("distance", "distance to the nearest normal clips (brightness-normalised descriptor; "
-                                             "score: local = the worst cell of the residual)"),)
+    components = (
+        ScoreComponent(
+            "distance",
+            "distance to the nearest normal clips (brightness-normalised descriptor; "
+            "score: local = the worst cell of the residual)",
+        ),
+    )
     adaptations = ("refit",)
     takes_pseudo_anomalies = False  # a memory bank of normal clips, not trained by gradient
     Settings = KnnSettings
@@ -59,7 +64,9 @@ class KnnMethod(MemoryBankMixin, Method):
         return KnnReference.from_state_dict(state_dict, **self._settings())
 
     @torch.no_grad()
-    def fit(self, dataset, out_dir, settings, hooks: FitHooks | None = None, model: nn.Module | None = None) -> FitResult:
+    def fit(
+        self, dataset, out_dir, settings, hooks: FitHooks | None = None, model: nn.Module | None = None
+    ) -> FitResult:
         """The bank: descriptors of the bank's clips (``MemoryBankMixin.bank_clips``)."""
         hooks = hooks or FitHooks()
         model = self.build()

@@ -68,10 +68,12 @@ from .base import Channels, ClipScores, FitHooks, FitResult, Method, PosInt, Sco
 
 log = logging.getLogger(__name__)
 
-PREDICTION_ERROR = ScoreComponent("prediction_error", "SMM error of predicting a region's features Δt ahead "
-                                                      "(max over regions)")
-SPATIAL_NOVELTY = ScoreComponent("spatial_novelty", "distance of a region's feature to its nearest normal one "
-                                                    "(max over regions)")
+PREDICTION_ERROR = ScoreComponent(
+    "prediction_error", "SMM error of predicting a region's features Δt ahead (max over regions)"
+)
+SPATIAL_NOVELTY = ScoreComponent(
+    "spatial_novelty", "distance of a region's feature to its nearest normal one (max over regions)"
+)
 COMPONENTS = Literal["prediction_error", "spatial_novelty"]
 Share = Annotated[float, Field(gt=0, le=1)]
 BACKGROUND = "still background"
@@ -136,8 +138,22 @@ class LocalPatternsMethod(Method):
     def __init__(self, params: dict):
         super().__init__(params)
         s = self.settings
-        self.config = LocalPatternsConfig(s.crop, tuple(s.widths), s.visual, s.hidden, s.queries, s.embed, s.heads,
-                                          s.itam, s.smm, s.order, s.length, s.dt, s.channels, context=s.context)
+        self.config = LocalPatternsConfig(
+            s.crop,
+            tuple(s.widths),
+            s.visual,
+            s.hidden,
+            s.queries,
+            s.embed,
+            s.heads,
+            s.itam,
+            s.smm,
+            s.order,
+            s.length,
+            s.dt,
+            s.channels,
+            context=s.context,
+        )
         flow = self.params["optical_flow"]
         self.flow_method, self.flow_size = flow["method"], tuple(flow["size"])
 
@@ -198,7 +214,9 @@ class LocalPatternsMethod(Method):
         footage, nothing (``NO_SIDE_INFO``) for any other."""
         return side_info(self.params["data"]["root"])
 
-    def _captions(self, video, first: int, n: int, boxes: list[tuple], side: SideInfo) -> list[list[tuple[str, str]]] | None:
+    def _captions(
+        self, video, first: int, n: int, boxes: list[tuple], side: SideInfo
+    ) -> list[list[tuple[str, str]]] | None:
         """(action, appearance) per frame and region of a training video; None where its footage has no captions."""
         frames = side.region_captions(video.scene, video.split, video.video)
         if frames is None or len(frames) < first + n:
@@ -217,7 +235,9 @@ class LocalPatternsMethod(Method):
             out.append(row)
         return out
 
-    def fit(self, dataset, out_dir, settings, hooks: FitHooks | None = None, model: nn.Module | None = None) -> FitResult:
+    def fit(
+        self, dataset, out_dir, settings, hooks: FitHooks | None = None, model: nn.Module | None = None
+    ) -> FitResult:
         """Regions per camera -> crops -> (from scratch, with captions) ITAM by eq. 1 -> region features
         -> the SMM (or plain predictor) by the MSE of predicting v(t + dt) -> normal feature banks and
         scales. `model` (adapting to a device): its spatial part is kept, the predictor fine-tuned."""
@@ -232,20 +252,30 @@ class LocalPatternsMethod(Method):
         boxes = {c: self._regions([footage[i][2] for i in cameras[c]]) for c in names}
         R = max(len(b) for b in boxes.values())
         side = self._side_info() if model is None and s.itam else NO_SIDE_INFO
-        captions = {i: self._captions(v, lo, len(f), boxes[v.scene or "camera"], side)
-                    for i, (v, lo, f) in enumerate(footage)}
+        captions = {
+            i: self._captions(v, lo, len(f), boxes[v.scene or "camera"], side) for i, (v, lo, f) in enumerate(footage)
+        }
         sentences = sorted({w for c in captions.values() if c for row in c for pair in row for w in pair})
         vocab = {w: i + 2 for i, w in enumerate(sorted({t for x in sentences for t in x.split()}))}  # 0 pad, 1 unknown
         base = model
         n_bank = min(s.bank_size, max(len(f) for _, _, f in footage) * 8)
-        model = self._module(len(vocab) + 2 if base is None else
-                             (base.text.embedding.num_embeddings if base.text is not None else 2), len(names), R, n_bank)
+        model = self._module(
+            len(vocab) + 2 if base is None else (base.text.embedding.num_embeddings if base.text is not None else 2),
+            len(names),
+            R,
+            n_bank,
+        )
         if base is not None:
             own = model.state_dict()
-            model.load_state_dict({k: (v if k in ("feat_mean", "feat_std") or v.shape == own[k].shape else own[k])
-                                   for k, v in base.state_dict().items() if k in own and not k.startswith(
-                                       ("cam_keys", "boxes", "valid", "bank", "pred_scale", "novelty_scale"))},
-                                  strict=False)
+            model.load_state_dict(
+                {
+                    k: (v if k in ("feat_mean", "feat_std") or v.shape == own[k].shape else own[k])
+                    for k, v in base.state_dict().items()
+                    if k in own
+                    and not k.startswith(("cam_keys", "boxes", "valid", "bank", "pred_scale", "novelty_scale"))
+                },
+                strict=False,
+            )
         with torch.no_grad():
             for k, c in enumerate(names):
                 frames = torch.cat([torch.from_numpy(footage[i][2]) for i in cameras[c]]).permute(0, 3, 1, 2).float()
@@ -257,19 +287,34 @@ class LocalPatternsMethod(Method):
         with torch.no_grad():
             for i, (_, _, f) in enumerate(footage):
                 x = torch.from_numpy(f).permute(0, 3, 1, 2).float() / 127.5 - 1
-                crops.append(torch.cat([model.crops(x[j:j + 256], torch.full((len(x[j:j + 256]),), cam_of[i]))
-                                        for j in range(0, len(x), 256)]))
+                crops.append(
+                    torch.cat(
+                        [
+                            model.crops(x[j : j + 256], torch.full((len(x[j : j + 256]),), cam_of[i]))
+                            for j in range(0, len(x), 256)
+                        ]
+                    )
+                )
         history = []
         if base is None and s.itam:
             if any(captions.values()):
                 history += self._fit_itam(model, crops, captions, vocab, cam_of)
             else:
-                log.warning("local_patterns: the training footage has no captions (not generated by the synth stage); "
-                            "ITAM is not trained - the spatial part keeps its random initialisation")
+                log.warning(
+                    "local_patterns: the training footage has no captions (not generated by the synth stage); "
+                    "ITAM is not trained - the spatial part keeps its random initialisation"
+                )
         model.eval()
         with torch.no_grad():
-            raw = [torch.cat([model.image_features(c.flatten(0, 1)[j:j + 1024]).flatten(1)
-                              for j in range(0, len(c) * c.shape[1], 1024)]).unflatten(0, c.shape[:2]) for c in crops]
+            raw = [
+                torch.cat(
+                    [
+                        model.image_features(c.flatten(0, 1)[j : j + 1024]).flatten(1)
+                        for j in range(0, len(c) * c.shape[1], 1024)
+                    ]
+                ).unflatten(0, c.shape[:2])
+                for c in crops
+            ]
             if base is None:
                 allf = torch.cat([r.flatten(0, 1) for r in raw])
                 model.feat_mean.copy_(allf.mean(0))
@@ -280,8 +325,15 @@ class LocalPatternsMethod(Method):
         self._banks(model, feats, cam_of, names, boxes)
         if hooks.on_epoch_end and history:
             hooks.on_epoch_end(len(history), history[-1])
-        return FitResult(model.eval(), history, {"cameras": len(names), "regions": {c: len(boxes[c]) for c in names},
-                                                 "captioned_videos": sum(1 for c in captions.values() if c)})
+        return FitResult(
+            model.eval(),
+            history,
+            {
+                "cameras": len(names),
+                "regions": {c: len(boxes[c]) for c in names},
+                "captioned_videos": sum(1 for c in captions.values() if c),
+            },
+        )
 
     def _fit_itam(self, model: LocalPatterns, crops, captions, vocab, cam_of) -> list[dict]:
         """Backbone + ITAM (image and text attention) by the contrastive loss of eq. 1."""
@@ -307,7 +359,7 @@ class LocalPatternsMethod(Method):
         for epoch in range(s.itam_epochs):
             order, total, steps = torch.randperm(len(xs)), 0.0, 0
             for j in range(0, len(xs), s.batch_size):
-                idx = order[j:j + s.batch_size]
+                idx = order[j : j + s.batch_size]
                 if len(idx) < 2:
                     continue
                 x = torch.stack([crops[xs[k][0]][xs[k][1], xs[k][2]] for k in idx.tolist()])
@@ -334,7 +386,7 @@ class LocalPatternsMethod(Method):
             idx = torch.arange(n)[:, None] + torch.arange(L)[None]
             for r in torch.nonzero(model.valid[cam_of[i]]).flatten().tolist():
                 tubes.append(f[idx, r])
-                targets.append(f[L - 1 + dt: L - 1 + dt + n, r])
+                targets.append(f[L - 1 + dt : L - 1 + dt + n, r])
                 cams.append(torch.full((n,), cam_of[i]))
                 regs.append(torch.full((n,), r))
         return torch.cat(tubes), torch.cat(targets), torch.cat(cams), torch.cat(regs)
@@ -349,7 +401,7 @@ class LocalPatternsMethod(Method):
         for epoch in range(epochs):
             order, total, steps = torch.randperm(len(tubes)), 0.0, 0
             for j in range(0, len(tubes), s.batch_size):
-                idx = order[j:j + s.batch_size]
+                idx = order[j : j + s.batch_size]
                 loss = F.mse_loss(model.predictor(tubes[idx]), targets[idx])
                 opt.zero_grad()
                 loss.backward()
@@ -358,8 +410,12 @@ class LocalPatternsMethod(Method):
             history.append({"epoch": epoch + 1, "prediction_mse": total / max(steps, 1)})
         model.predictor.eval()
         with torch.no_grad():
-            err = torch.cat([(model.predictor(tubes[j:j + 4096]) - targets[j:j + 4096]).pow(2).mean(-1)
-                             for j in range(0, len(tubes), 4096)])
+            err = torch.cat(
+                [
+                    (model.predictor(tubes[j : j + 4096]) - targets[j : j + 4096]).pow(2).mean(-1)
+                    for j in range(0, len(tubes), 4096)
+                ]
+            )
             for k in range(len(names)):
                 for r in range(len(boxes[names[k]])):
                     sel = (cams == k) & (regs == r)
@@ -376,8 +432,9 @@ class LocalPatternsMethod(Method):
             vids = [i for i in cam_of if cam_of[i] == k]
             for r in range(len(boxes[c])):
                 f = torch.cat([feats[i][:, r] for i in vids])
-                when = torch.cat([torch.stack([torch.full((len(feats[i]),), i), torch.arange(len(feats[i]))], 1)
-                                  for i in vids])
+                when = torch.cat(
+                    [torch.stack([torch.full((len(feats[i]),), i), torch.arange(len(feats[i]))], 1) for i in vids]
+                )
                 keep = torch.linspace(0, len(f) - 1, min(M, len(f))).round().long()
                 model.bank[k, r, : len(keep)] = f[keep].half()
                 model.bank_valid[k, r, : len(keep)] = True

@@ -36,7 +36,7 @@ from pydantic import Field
 from torch import nn
 
 from ..models.local_error import local_error
-from ..models.spatio_temporal_pa import STPAConfig, SpatioTemporalPA
+from ..models.spatio_temporal_pa import SpatioTemporalPA, STPAConfig
 from ..preprocess.optical_flow import clip_flow
 from ..pseudo.mixing import ORDER, SPATIAL, to_uint8, torch_rng
 from . import register
@@ -58,8 +58,11 @@ class PseudoAnomalySettings(WeightedSettings):
     disc_weight: Annotated[float, Field(ge=0)] = 1.0  # D's cross-entropy beside the reconstruction losses
     cell: PosInt = 8  # recon_local: cells of the centre frame's residual ...
     offset_cell: NonNegInt = 16  # ... its local light offset removed over blocks this size first (0: off)
-    weights: dict[COMPONENTS, Annotated[float, Field(ge=0)]] = {"recon_error": 1.0, "flow_error": 1.0,
-                                                                  "semantic": 1.0}  # eta of eq. 6
+    weights: dict[COMPONENTS, Annotated[float, Field(ge=0)]] = {
+        "recon_error": 1.0,
+        "flow_error": 1.0,
+        "semantic": 1.0,
+    }  # eta of eq. 6
 
 
 @register
@@ -75,9 +78,19 @@ class PseudoAnomalyMethod(Method):
     def __init__(self, params: dict):
         super().__init__(params)
         s = self.settings
-        self.config = STPAConfig(tuple(s.channels), tuple(s.flow_channels), s.disc_hidden, s.features_checkpoint,
-                                 (self.clip_len, *self.params["clip"]["size"]))
-        self.flow_scale, self.disc_weight, self.cell, self.offset_cell = s.flow_scale, s.disc_weight, s.cell, s.offset_cell
+        self.config = STPAConfig(
+            tuple(s.channels),
+            tuple(s.flow_channels),
+            s.disc_hidden,
+            s.features_checkpoint,
+            (self.clip_len, *self.params["clip"]["size"]),
+        )
+        self.flow_scale, self.disc_weight, self.cell, self.offset_cell = (
+            s.flow_scale,
+            s.disc_weight,
+            s.cell,
+            s.offset_cell,
+        )
         flow = self.params["optical_flow"]
         self.flow_method, self.flow_size = flow["method"], tuple(flow["size"])
 
@@ -114,9 +127,12 @@ class PseudoAnomalyMethod(Method):
         c = x.shape[2] // 2
         residual = out["recon"].float()[:, :, c] - x[:, :, c].float()
         flow_mse = (out["flow_recon"].float()[:, :, c - 1] - flow[:, :, c - 1]).pow(2).flatten(1).mean(1)
-        vals = {"recon_error": centre_recon_error(out, x), "flow_error": 10 * torch.log10(flow_mse.clamp_min(1e-10)),
-                "semantic": torch.sigmoid(out["logit"].float()),
-                "recon_local": local_error(residual, self.cell, self.offset_cell)}
+        vals = {
+            "recon_error": centre_recon_error(out, x),
+            "flow_error": 10 * torch.log10(flow_mse.clamp_min(1e-10)),
+            "semantic": torch.sigmoid(out["logit"].float()),
+            "recon_local": local_error(residual, self.cell, self.offset_cell),
+        }
         return ClipScores(self.clip_components, torch.stack([vals[n] for n in self.clip_components], 1))
 
 

@@ -72,8 +72,9 @@ class FrameDecoder(nn.Module):
     def __init__(self, channels: int, width: int, stride: int):
         super().__init__()
         self.stride = stride
-        self.body = nn.Sequential(nn.Conv2d(channels, width, 3, padding=1), nn.GELU(),
-                                  nn.Conv2d(width, 3 * stride * stride, 1))
+        self.body = nn.Sequential(
+            nn.Conv2d(channels, width, 3, padding=1), nn.GELU(), nn.Conv2d(width, 3 * stride * stride, 1)
+        )
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         return F.pixel_shuffle(self.body(z), self.stride)
@@ -94,14 +95,24 @@ class FeatureLayout(nn.Module):
 class FeatureBank(nn.Module):
     """Encoder + training decoder + the reference matcher over feature maps (``matcher`` holds the bank)."""
 
-    def __init__(self, frame_size: tuple[int, int], frames: int = 9, widths: tuple[int, ...] = (16, 32, 32),
-                 channels: int = 16, decoder_width: int = 32, bank_size: int = 0, **matcher):
+    def __init__(
+        self,
+        frame_size: tuple[int, int],
+        frames: int = 9,
+        widths: tuple[int, ...] = (16, 32, 32),
+        channels: int = 16,
+        decoder_width: int = 32,
+        bank_size: int = 0,
+        **matcher,
+    ):
         super().__init__()
         self.encoder = FrameEncoder(widths, channels)
         s = self.encoder.stride
         if frame_size[0] % s or frame_size[1] % s:
-            raise ValueError(f"the frame size {tuple(frame_size)} must be divisible by the encoder's stride {s} "
-                             f"({len(widths)} widths)")
+            raise ValueError(
+                f"the frame size {tuple(frame_size)} must be divisible by the encoder's stride {s} "
+                f"({len(widths)} widths)"
+            )
         self.decoder = FrameDecoder(channels, decoder_width, s)
         layout = FeatureLayout(frames, channels, (frame_size[0] // s, frame_size[1] // s))
         self.matcher = KnnReference(descriptor=layout, bank_size=bank_size, **matcher)
@@ -118,7 +129,7 @@ class FeatureBank(nn.Module):
         """Clips (N, 3, T, H, W) -> descriptors (N, frames * channels * h * w)."""
         N, C, T, H, W = x.shape
         f = x.index_select(2, self.frame_indices(T).to(x.device)).transpose(1, 2).reshape(N * self.frames, C, H, W)
-        z = torch.cat([self.encoder(f[i:i + chunk]) for i in range(0, len(f), chunk)])
+        z = torch.cat([self.encoder(f[i : i + chunk]) for i in range(0, len(f), chunk)])
         return z.reshape(N, -1)
 
     def forward(self, x: torch.Tensor) -> dict:
@@ -135,6 +146,7 @@ def active(module: nn.Module) -> nn.Module:
 
 
 # -- the self-supervised objective ----------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class Nuisances:
@@ -155,7 +167,7 @@ def shifted(x: torch.Tensor, dy: int, dx: int) -> torch.Tensor:
     H, W = x.shape[-2:]
     s = max(abs(dy), abs(dx))
     p = F.pad(x, (s, s, s, s), mode="replicate")
-    return p[..., s - dy:s - dy + H, s - dx:s - dx + W]
+    return p[..., s - dy : s - dy + H, s - dx : s - dx + W]
 
 
 def nuisance_view(x: torch.Tensor, n: Nuisances, g: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
@@ -164,7 +176,11 @@ def nuisance_view(x: torch.Tensor, n: Nuisances, g: torch.Generator) -> tuple[to
     B, C, H, W = x.shape
     r = lambda *shape: torch.randn(*shape, generator=g).to(x.device)  # noqa: E731
     u = lambda *shape: torch.rand(*shape, generator=g).to(x.device)  # noqa: E731
-    moves = torch.randint(-n.shift, n.shift + 1, (B, 2), generator=g) if n.shift > 0 else torch.zeros(B, 2, dtype=torch.long)
+    moves = (
+        torch.randint(-n.shift, n.shift + 1, (B, 2), generator=g)
+        if n.shift > 0
+        else torch.zeros(B, 2, dtype=torch.long)
+    )
     clean = torch.stack([shifted(x[i], int(moves[i, 0]), int(moves[i, 1])) for i in range(B)])
     y = (clean + 1) / 2
     y = y * torch.exp(r(B, 1, 1, 1) * n.gain) * torch.exp(r(B, C, 1, 1) * n.cast)
@@ -185,8 +201,16 @@ def cell_blocks(x: torch.Tensor, stride: int) -> torch.Tensor:
     return b.transpose(1, 2).reshape(-1, b.shape[1])
 
 
-def invariance_loss(model: FeatureBank, frames: torch.Tensor, n: Nuisances, g: torch.Generator, cells: int = 1024,
-                    tau: float = 0.1, same_content: float = 0.15, recon: float = 1.0) -> tuple[torch.Tensor, dict]:
+def invariance_loss(
+    model: FeatureBank,
+    frames: torch.Tensor,
+    n: Nuisances,
+    g: torch.Generator,
+    cells: int = 1024,
+    tau: float = 0.1,
+    same_content: float = 0.15,
+    recon: float = 1.0,
+) -> tuple[torch.Tensor, dict]:
     """InfoNCE over `cells` random feature-map cells of two nuisance views of `frames` (B, 3, H, W) +
     `recon` x the MSE of reconstructing each view's clean normalised frame (module docstring)."""
     enc = model.encoder
@@ -203,10 +227,16 @@ def invariance_loss(model: FeatureBank, frames: torch.Tensor, n: Nuisances, g: t
     logits = (q @ k.T / tau).masked_fill(twins, float("-inf"))
     target = torch.arange(len(q), device=q.device)
     nce = (F.cross_entropy(logits, target) + F.cross_entropy(logits.T, target)) / 2
-    mse = (F.mse_loss(model.decoder(F.normalize(r1, dim=1)), normalise_frames(c1))
-           + F.mse_loss(model.decoder(F.normalize(r2, dim=1)), normalise_frames(c2))) / 2
+    mse = (
+        F.mse_loss(model.decoder(F.normalize(r1, dim=1)), normalise_frames(c1))
+        + F.mse_loss(model.decoder(F.normalize(r2, dim=1)), normalise_frames(c2))
+    ) / 2
     with torch.no_grad():
         top1 = (logits.argmax(1) == target).float().mean()
     loss = nce + recon * mse
-    return loss, {"loss": float(loss.detach()), "nce": float(nce.detach()), "recon": float(mse.detach()),
-                               "top1": float(top1)}
+    return loss, {
+        "loss": float(loss.detach()),
+        "nce": float(nce.detach()),
+        "recon": float(mse.detach()),
+        "top1": float(top1),
+    }

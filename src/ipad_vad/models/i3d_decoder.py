@@ -10,8 +10,9 @@ from torch import nn
 
 
 def _unit(cin: int, cout: int, kernel, stride, padding) -> nn.Sequential:
-    return nn.Sequential(nn.ConvTranspose3d(cin, cout, kernel, stride, padding, bias=False),
-                         nn.BatchNorm3d(cout), nn.ReLU(inplace=True))
+    return nn.Sequential(
+        nn.ConvTranspose3d(cin, cout, kernel, stride, padding, bias=False), nn.BatchNorm3d(cout), nn.ReLU(inplace=True)
+    )
 
 
 class I3DDecoder(nn.Module):
@@ -33,6 +34,9 @@ class I3DDecoder(nn.Module):
         x = self.head(self.unpatch(self.up(f.contiguous(memory_format=torch.channels_last_3d))))
         T, H, W = out_shape
         if x.shape[2:] != (T, H, W):  # inputs padded to multiples of the strides
-            x = x[:, :, :T, :H, :W] if all(a >= b for a, b in zip(x.shape[2:], (T, H, W))) else \
-                F.interpolate(x, size=(T, H, W), mode="trilinear", align_corners=False)
+            x = (
+                x[:, :, :T, :H, :W]
+                if all(a >= b for a, b in zip(x.shape[2:], (T, H, W)))
+                else F.interpolate(x, size=(T, H, W), mode="trilinear", align_corners=False)
+            )
         return torch.tanh(x)

@@ -28,10 +28,15 @@ class IPADVAD(nn.Module):
         self.period_head = PeriodHead(dim, self.n_classes, period["head_hidden"])
         self.memory = None
         if memory["use"]:
-            self.memory = PeriodMemory(memory["size"], dim, self.n_classes, memory["softmax_over"],
-                                       memory["boost_radius"], memory["shrink_threshold"])
-        self.decoder = I3DDecoder(dim, len(self.encoder.stages) - 1, self.encoder.patch,
-                                  min_dim=decoder["min_dim"])
+            self.memory = PeriodMemory(
+                memory["size"],
+                dim,
+                self.n_classes,
+                memory["softmax_over"],
+                memory["boost_radius"],
+                memory["shrink_threshold"],
+            )
+        self.decoder = I3DDecoder(dim, len(self.encoder.stages) - 1, self.encoder.patch, min_dim=decoder["min_dim"])
 
     def forward(self, x: torch.Tensor) -> dict:
         f = self.encoder(x)  # F: (B, C, D, h, w)

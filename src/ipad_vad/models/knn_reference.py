@@ -89,10 +89,23 @@ class ClipDescriptor(nn.Module):
 
 
 class KnnReference(nn.Module):
-    def __init__(self, frames: int = 5, size: tuple[int, int] = (16, 16), normalise: str = "frame", k: int = 1,
-                 score: str = "global", cell: int = 4, offset_cell: int = 0, retrieve_pool: int = 1,
-                 shift: int = 0, frame_weight: str = "uniform", centre_width: float = 0.5, bank_size: int = 0,
-                 chunk: int = 4096, descriptor: nn.Module | None = None):
+    def __init__(
+        self,
+        frames: int = 5,
+        size: tuple[int, int] = (16, 16),
+        normalise: str = "frame",
+        k: int = 1,
+        score: str = "global",
+        cell: int = 4,
+        offset_cell: int = 0,
+        retrieve_pool: int = 1,
+        shift: int = 0,
+        frame_weight: str = "uniform",
+        centre_width: float = 0.5,
+        bank_size: int = 0,
+        chunk: int = 4096,
+        descriptor: nn.Module | None = None,
+    ):
         super().__init__()
         if score not in ("global", "local"):
             raise ValueError(f"score must be 'global' or 'local', got {score!r}")
@@ -107,8 +120,11 @@ class KnnReference(nn.Module):
         if not 0 < centre_width <= 1:
             raise ValueError(f"centre_width must be in (0, 1], got {centre_width}")
         self.frame_weight, self.centre_width = frame_weight, float(centre_width)
-        self.register_buffer("frame_weights", self.weights_of_frames(self.descriptor.frames, frame_weight, centre_width),
-                             persistent=False)
+        self.register_buffer(
+            "frame_weights",
+            self.weights_of_frames(self.descriptor.frames, frame_weight, centre_width),
+            persistent=False,
+        )
         if score == "local":  # fail at build time, not on the first clip
             local_error(torch.zeros(1, self.descriptor.channels, *self.descriptor.size), self.cell, self.offset_cell)
             local_error(torch.zeros(1, self.descriptor.channels, *self.descriptor.size), self.retrieve_pool)
@@ -123,7 +139,7 @@ class KnnReference(nn.Module):
         if frame_weight == "uniform":
             w = torch.ones(n_frames)
         else:
-            w = (1 - (torch.arange(n_frames) - (n_frames - 1) / 2).abs() / (centre_width * (n_frames + 1) / 2))
+            w = 1 - (torch.arange(n_frames) - (n_frames - 1) / 2).abs() / (centre_width * (n_frames + 1) / 2)
             w = w.clamp_min(0)
         return w / w.sum()
 
@@ -140,8 +156,9 @@ class KnnReference(nn.Module):
         for name in ("bank", "bank_recording", "bank_frame"):
             saved = state_dict.get(prefix + name)
             if saved is not None and saved.shape != self._buffers[name].shape:
-                self._buffers[name] = torch.empty(saved.shape, dtype=self._buffers[name].dtype,
-                                                  device=self._buffers[name].device)
+                self._buffers[name] = torch.empty(
+                    saved.shape, dtype=self._buffers[name].dtype, device=self._buffers[name].device
+                )
         self._bank32 = None
         super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
 
@@ -164,8 +181,9 @@ class KnnReference(nn.Module):
         return x.reshape(len(d), -1)  # only the ranking of the neighbours is used
 
     @torch.no_grad()
-    def set_bank(self, descriptors: torch.Tensor, recording: torch.Tensor | None = None,
-                 frame: torch.Tensor | None = None) -> None:
+    def set_bank(
+        self, descriptors: torch.Tensor, recording: torch.Tensor | None = None, frame: torch.Tensor | None = None
+    ) -> None:
         """The normal clips' descriptors (n, dim) and, if known, the recording each comes from (n,) and
         its centre frame in that recording (n,)."""
         if descriptors.ndim != 2 or descriptors.shape[1] != self.descriptor.dim:
@@ -181,7 +199,7 @@ class KnnReference(nn.Module):
             raise ValueError(f"frame must have one entry per bank descriptor ({n}), got {tuple(frame.shape)}")
         self.bank_frame = frame.long().to(self.bank.device)
 
-    def without_recording(self, recording: int) -> "KnnReference | None":
+    def without_recording(self, recording: int) -> KnnReference | None:
         """A detector whose bank leaves out every clip of `recording`; None when the bank's provenance
         is unknown or nothing else would be left."""
         if (self.bank_recording < 0).any():
@@ -190,8 +208,12 @@ class KnnReference(nn.Module):
         if not keep.any():
             return None
         other = copy.copy(self)  # shares the settings and the descriptor; new buffers
-        other._buffers = dict(self._buffers, bank=self.bank[keep], bank_recording=self.bank_recording[keep],
-                              bank_frame=self.bank_frame[keep])
+        other._buffers = dict(
+            self._buffers,
+            bank=self.bank[keep],
+            bank_recording=self.bank_recording[keep],
+            bank_frame=self.bank_frame[keep],
+        )
         other._bank32 = None
         return other
 
@@ -204,7 +226,7 @@ class KnnReference(nn.Module):
         bank = self.banks()[1]
         d = self.retrieval_view(d.float())
         for s in range(0, len(bank), self.chunk):  # bounded memory for large banks
-            dist = torch.cdist(d, bank[s:s + self.chunk])
+            dist = torch.cdist(d, bank[s : s + self.chunk])
             ids = torch.arange(s, s + dist.shape[1], device=d.device).expand_as(dist)
             best = dist if best is None else torch.cat([best, dist], 1)
             idx = ids if idx is None else torch.cat([idx, ids], 1)
@@ -233,8 +255,8 @@ class KnnReference(nn.Module):
         chunk = max(1, RESIDUAL_BYTES // (4 * idx.shape[1] * len(used) * math.prod(shape[1:])))
         out = []
         for s in range(0, len(d), chunk):
-            q = d[s:s + chunk, None].unflatten(-1, shape)  # n, 1, F, 3, h, w
-            b = bank[idx[s:s + chunk]].unflatten(-1, shape)  # n, k, F, 3, h, w
+            q = d[s : s + chunk, None].unflatten(-1, shape)  # n, 1, F, 3, h, w
+            b = bank[idx[s : s + chunk]].unflatten(-1, shape)  # n, k, F, 3, h, w
             if len(used) < len(w):
                 q, b = q.index_select(2, used), b.index_select(2, used)
             worst = self._cells(q, b).flatten(-2).amax(-1)  # n, k, frames used
@@ -250,8 +272,13 @@ class KnnReference(nn.Module):
         # each cell against the bank clip shifted by up to `shift` pixels: the best alignment (jitter)
         s, (h, w) = self.shift, self.descriptor.size
         padded = F.pad(b.flatten(0, 2), (s, s, s, s), mode="replicate").unflatten(0, b.shape[:3])
-        return torch.stack([cell_errors(q - padded[..., dy:dy + h, dx:dx + w], self.cell, self.offset_cell)
-                            for dy in range(2 * s + 1) for dx in range(2 * s + 1)]).amin(0)
+        return torch.stack(
+            [
+                cell_errors(q - padded[..., dy : dy + h, dx : dx + w], self.cell, self.offset_cell)
+                for dy in range(2 * s + 1)
+                for dx in range(2 * s + 1)
+            ]
+        ).amin(0)
 
     @torch.no_grad()
     def local_map(self, d: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -272,8 +299,13 @@ class KnnReference(nn.Module):
         else:  # as the score: each cell at its best alignment within `shift` pixels
             s, (h, wd) = self.shift, self.descriptor.size
             padded = F.pad(b.flatten(0, 2), (s, s, s, s), mode="replicate").unflatten(0, b.shape[:3])
-            cells = torch.stack([cell_errors(q - padded[..., dy:dy + h, dx:dx + wd], self.cell, self.offset_cell)
-                                 for dy in range(2 * s + 1) for dx in range(2 * s + 1)]).amin(0)
+            cells = torch.stack(
+                [
+                    cell_errors(q - padded[..., dy : dy + h, dx : dx + wd], self.cell, self.offset_cell)
+                    for dy in range(2 * s + 1)
+                    for dx in range(2 * s + 1)
+                ]
+            ).amin(0)
         worst = (cells.flatten(-2).amax(-1) * w).sum(-1)  # N, k: the local score of each neighbour
         j = worst.argmin(1)
         heat = (cells * w[:, None, None]).sum(2)  # N, k, h', w'
@@ -288,7 +320,7 @@ class KnnReference(nn.Module):
         return {"distance": self.score_descriptors(self.descriptor(x))}
 
     @classmethod
-    def from_state_dict(cls, state_dict: dict, **settings) -> "KnnReference":
+    def from_state_dict(cls, state_dict: dict, **settings) -> KnnReference:
         n = int(state_dict["bank"].shape[0])
         model = cls(**settings, bank_size=n)
         # a model saved before the bank's provenance was kept: unknown (-1), calibrated on held-out footage

@@ -13,7 +13,11 @@ class PeriodHead(nn.Module):
         self.n_classes = n_classes
         self.pool = nn.AdaptiveAvgPool3d(1)
         self.norm = nn.LayerNorm(in_dim)
-        layers = [nn.Linear(in_dim, hidden), nn.GELU(), nn.Linear(hidden, n_classes)] if hidden else [nn.Linear(in_dim, n_classes)]
+        layers = (
+            [nn.Linear(in_dim, hidden), nn.GELU(), nn.Linear(hidden, n_classes)]
+            if hidden
+            else [nn.Linear(in_dim, n_classes)]
+        )
         self.fc = nn.Sequential(*layers)
 
     def forward(self, f: torch.Tensor) -> torch.Tensor:  # (B, C, D, H, W) -> logits (B, n_classes)

@@ -27,8 +27,15 @@ from torch import nn
 
 
 class PeriodMemory(nn.Module):
-    def __init__(self, mem_size: int, dim: int, n_classes: int = 200, softmax_over: str = "memory",
-                 boost_radius: int = 0, shrink_threshold: float = 0.0):
+    def __init__(
+        self,
+        mem_size: int,
+        dim: int,
+        n_classes: int = 200,
+        softmax_over: str = "memory",
+        boost_radius: int = 0,
+        shrink_threshold: float = 0.0,
+    ):
         super().__init__()
         if softmax_over not in ("memory", "tokens"):
             raise ValueError("softmax_over must be 'memory' or 'tokens'")

@@ -74,7 +74,7 @@ def _infer_window(n: int, like) -> tuple[int, int, int]:
     """Window whose (2w-1) product is n, keeping the spatial window square like `like`."""
     for wd in range(1, 33):
         rest = n / (2 * wd - 1)
-        s = round(rest ** 0.5)
+        s = round(rest**0.5)
         if s * s == rest and (s + 1) % 2 == 0:
             return (wd, (s + 1) // 2, (s + 1) // 2)
     raise ValueError(f"cannot infer the window of a relative-position table with {n} rows")
@@ -88,8 +88,10 @@ def load_pretrained(encoder, path: str | Path, strict: bool = False) -> dict:
 
     path = Path(path)
     if not isinstance(encoder, VideoSwinEncoder):
-        raise ConfigError(f"model.pretrained_encoder ({path}): a Video Swin checkpoint loads only into a Video Swin "
-                          f"encoder, not into {type(encoder).__name__}")
+        raise ConfigError(
+            f"model.pretrained_encoder ({path}): a Video Swin checkpoint loads only into a Video Swin "
+            f"encoder, not into {type(encoder).__name__}"
+        )
     if not path.is_file():
         raise DataError(path, "pretrained checkpoint not found (weights are never downloaded: give a local file)")
     try:
@@ -105,5 +107,8 @@ def load_pretrained(encoder, path: str | Path, strict: bool = False) -> dict:
     if shape_mismatch:
         raise DataError(path, f"tensor shapes do not match this encoder's configuration: {shape_mismatch[:5]}")
     result = encoder.load_state_dict(converted, strict=strict)
-    return {"loaded": len([k for k in converted if k in own]), "missing": list(result.missing_keys),
-            "unexpected": list(result.unexpected_keys)}
+    return {
+        "loaded": len([k for k in converted if k in own]),
+        "missing": list(result.missing_keys),
+        "unexpected": list(result.unexpected_keys),
+    }

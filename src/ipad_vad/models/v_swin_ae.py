@@ -14,8 +14,9 @@ class VSwinAE(nn.Module):
     def __init__(self, encoder: dict, decoder: dict):  # model.encoder, model.decoder (settings/model.py)
         super().__init__()
         self.encoder = VideoSwinEncoder(**encoder)
-        self.decoder = I3DDecoder(self.encoder.out_dim, len(self.encoder.stages) - 1, self.encoder.patch,
-                                  min_dim=decoder["min_dim"])
+        self.decoder = I3DDecoder(
+            self.encoder.out_dim, len(self.encoder.stages) - 1, self.encoder.patch, min_dim=decoder["min_dim"]
+        )
 
     def forward(self, x: torch.Tensor) -> dict:
         return {"recon": self.decoder(self.encoder(x), x.shape[2:])}

@@ -71,8 +71,15 @@ def shift_attention_mask(size: tuple[int, int, int], window, shift) -> torch.Ten
 
 
 class WindowAttention3D(nn.Module):
-    def __init__(self, dim: int, window: tuple[int, int, int], heads: int, qkv_bias: bool = True,
-                 attn_drop: float = 0.0, proj_drop: float = 0.0):
+    def __init__(
+        self,
+        dim: int,
+        window: tuple[int, int, int],
+        heads: int,
+        qkv_bias: bool = True,
+        attn_drop: float = 0.0,
+        proj_drop: float = 0.0,
+    ):
         super().__init__()
         self.dim, self.window, self.heads = dim, tuple(window), heads
         # separate projections: LoRA targets `q` and `v` (seed 000 §4.4)
@@ -98,10 +105,14 @@ class WindowAttention3D(nn.Module):
         attn_mask = bias.unsqueeze(0).to(q.dtype)
         if mask is not None:
             nW = mask.shape[0]
-            attn_mask = (attn_mask.view(1, 1, h, N, N) + mask.to(q.dtype).view(1, nW, 1, N, N)).expand(
-                Bw // nW, nW, h, N, N).reshape(Bw, h, N, N)
-        out = F.scaled_dot_product_attention(q, k, v, attn_mask=attn_mask,
-                                             dropout_p=self.attn_drop if self.training else 0.0)
+            attn_mask = (
+                (attn_mask.view(1, 1, h, N, N) + mask.to(q.dtype).view(1, nW, 1, N, N))
+                .expand(Bw // nW, nW, h, N, N)
+                .reshape(Bw, h, N, N)
+            )
+        out = F.scaled_dot_product_attention(
+            q, k, v, attn_mask=attn_mask, dropout_p=self.attn_drop if self.training else 0.0
+        )
         return self.proj_drop(self.proj(out.transpose(1, 2).reshape(Bw, N, C)))
 
 
@@ -168,8 +179,17 @@ class PatchEmbed3D(nn.Module):
 class VideoSwinEncoder(nn.Module):
     """(B, 3, T, H, W) -> features (B, C * 2**(stages-1), T/pt, H/(ph*2**(stages-1)), W/...)."""
 
-    def __init__(self, embed_dim=96, depths=(2, 2, 6, 2), heads=(3, 6, 12, 24), window=(2, 7, 7),
-                 patch=(4, 4, 4), mlp_ratio=4.0, drop_path=0.1, qkv_bias=True):
+    def __init__(
+        self,
+        embed_dim=96,
+        depths=(2, 2, 6, 2),
+        heads=(3, 6, 12, 24),
+        window=(2, 7, 7),
+        patch=(4, 4, 4),
+        mlp_ratio=4.0,
+        drop_path=0.1,
+        qkv_bias=True,
+    ):
         super().__init__()
         if len(depths) != len(heads):
             raise ValueError("depths and heads need one entry per stage")
@@ -180,9 +200,16 @@ class VideoSwinEncoder(nn.Module):
         dim, k = embed_dim, 0
         for i, (depth, h) in enumerate(zip(depths, heads)):
             shift = tuple(w // 2 for w in window)
-            self.stages.append(nn.Sequential(*[
-                SwinBlock3D(dim, h, window, (0, 0, 0) if j % 2 == 0 else shift, mlp_ratio, rates[k + j], qkv_bias)
-                for j in range(depth)]))
+            self.stages.append(
+                nn.Sequential(
+                    *[
+                        SwinBlock3D(
+                            dim, h, window, (0, 0, 0) if j % 2 == 0 else shift, mlp_ratio, rates[k + j], qkv_bias
+                        )
+                        for j in range(depth)
+                    ]
+                )
+            )
             k += depth
             if i < len(depths) - 1:
                 self.merges.append(PatchMerging(dim))

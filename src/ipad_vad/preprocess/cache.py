@@ -10,8 +10,8 @@ scene folder is written to a temporary folder and renamed into place. Its reader
 from __future__ import annotations
 
 import shutil
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Callable, Iterable
 
 import numpy as np
 import pandas as pd
@@ -21,8 +21,14 @@ from ..errors import DataError
 from ..io_utils import atomic_dir, write_json
 
 
-def cache_scene(manifest: pd.DataFrame, scene: str, size: tuple[int, int], cache_root: str | Path,
-                chunk: int = 256, progress: Callable[[Iterable, int, str], Iterable] | None = None) -> dict:
+def cache_scene(
+    manifest: pd.DataFrame,
+    scene: str,
+    size: tuple[int, int],
+    cache_root: str | Path,
+    chunk: int = 256,
+    progress: Callable[[Iterable, int, str], Iterable] | None = None,
+) -> dict:
     rows = manifest[manifest.scene == scene]
     if rows.empty:
         raise DataError(cache_root, f"scene {scene!r} is not in the manifest")
@@ -37,8 +43,9 @@ def cache_scene(manifest: pd.DataFrame, scene: str, size: tuple[int, int], cache
         for r in it:
             src = JpegFolderSource(Path(r.frames_dir), size=tuple(size))
             n = len(src)
-            arr = np.lib.format.open_memmap(tmp / f"{r.split}_{r.video}.npy", mode="w+", dtype=np.uint8,
-                                            shape=(n, size[0], size[1], 3))
+            arr = np.lib.format.open_memmap(
+                tmp / f"{r.split}_{r.video}.npy", mode="w+", dtype=np.uint8, shape=(n, size[0], size[1], 3)
+            )
             for s in range(0, n, chunk):
                 arr[s : s + chunk] = src.read(range(s, min(n, s + chunk)))
             arr.flush()

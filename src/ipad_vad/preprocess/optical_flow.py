@@ -8,8 +8,8 @@ reads. Layout: ``<flow_root>/<scene>/<split>_<NN>.flow.npy`` and ``<split>_<NN>.
 from __future__ import annotations
 
 import shutil
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Callable, Iterable
 
 import cv2
 import numpy as np
@@ -27,7 +27,9 @@ def make_flow(method: str):
     raise ConfigError(f"optical_flow.method must be 'dis' or 'tvl1', got {method!r}")
 
 
-def dense_flow(frames: np.ndarray, method: str = "dis", size: tuple[int, int] | None = None) -> tuple[np.ndarray, np.ndarray]:
+def dense_flow(
+    frames: np.ndarray, method: str = "dis", size: tuple[int, int] | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """(T, H, W, 3) uint8 RGB -> flow (T, h, w, 2) float16 and motion energy (T,) float32."""
     algo = make_flow(method)
     h, w = size or frames.shape[1:3]
@@ -50,9 +52,14 @@ def clip_flow(frames: np.ndarray, method: str, size: tuple[int, int]) -> np.ndar
     return dense_flow(frames, method, tuple(size))[0][1:].astype(np.float32)
 
 
-def flow_scene(cache_root: str | Path, scene: str, flow_root: str | Path, method: str = "dis",
-               size: tuple[int, int] | None = (32, 32),
-               progress: Callable[[Iterable, int, str], Iterable] | None = None) -> dict:
+def flow_scene(
+    cache_root: str | Path,
+    scene: str,
+    flow_root: str | Path,
+    method: str = "dis",
+    size: tuple[int, int] | None = (32, 32),
+    progress: Callable[[Iterable, int, str], Iterable] | None = None,
+) -> dict:
     index = read_index(cache_root, scene)
     target = Path(flow_root) / scene
     if target.exists():
@@ -62,10 +69,13 @@ def flow_scene(cache_root: str | Path, scene: str, flow_root: str | Path, method
     with atomic_dir(target) as tmp:
         for key in it:
             split, video = key.split("/")
-            frames = CachedSource(Path(cache_root) / scene / f"{split}_{video}.npy").read(range(index["videos"][key]["n_frames"]))
+            frames = CachedSource(Path(cache_root) / scene / f"{split}_{video}.npy").read(
+                range(index["videos"][key]["n_frames"])
+            )
             flow, energy = dense_flow(frames, method, size)
             np.save(tmp / f"{split}_{video}.flow.npy", flow)
             np.save(tmp / f"{split}_{video}.energy.npy", energy)
-        write_json(tmp / "index.json", {"scene": scene, "method": method, "size": list(size) if size else None,
-                                        "videos": keys})
+        write_json(
+            tmp / "index.json", {"scene": scene, "method": method, "size": list(size) if size else None, "videos": keys}
+        )
     return {"scene": scene, "videos": len(keys), "method": method}

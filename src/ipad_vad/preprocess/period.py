@@ -67,8 +67,11 @@ def estimate_cycle_length(signals: list[np.ndarray], min_len: int, max_len: int)
     if acc is None:
         raise ValueError("videos too short to estimate a cycle length")
     r = acc / weight
-    ks = [k for k in range(max(min_len, 1), min(max_len, len(r) - 2) + 1)
-          if not np.isnan(r[k + 1]) and r[k] >= r[k - 1] and r[k] >= r[k + 1]]
+    ks = [
+        k
+        for k in range(max(min_len, 1), min(max_len, len(r) - 2) + 1)
+        if not np.isnan(r[k + 1]) and r[k] >= r[k - 1] and r[k] >= r[k + 1]
+    ]
     if not ks:
         raise ValueError("no periodicity found in the allowed range")
     best = max(r[k] for k in ks)
@@ -120,16 +123,29 @@ def _signal(kind: str, cache_root: Path, flow_root: Path | None, scene: str, key
     return appearance_signal(CachedSource(Path(cache_root) / scene / f"{split}_{video}.npy").read(range(n)))
 
 
-def period_scene(manifest: pd.DataFrame, scene: str, cache_root: str | Path, periods_root: str | Path,
-                 flow_root: str | Path | None = None, signal: str = "appearance", min_len: int = 8,
-                 max_len: int = 400, use_annotations: bool = True) -> dict:
+def period_scene(
+    manifest: pd.DataFrame,
+    scene: str,
+    cache_root: str | Path,
+    periods_root: str | Path,
+    flow_root: str | Path | None = None,
+    signal: str = "appearance",
+    min_len: int = 8,
+    max_len: int = 400,
+    use_annotations: bool = True,
+) -> dict:
     """Estimate (and, where annotated, check) the cycles of every video of `scene`; write
     ``<periods_root>/<scene>/<split>_<NN>.json`` (IPAD period format + crop) and ``periods.json``."""
     index = read_index(cache_root, scene)["videos"]
-    rows = manifest[manifest.scene == scene].set_index(manifest[manifest.scene == scene].split + "/" + manifest[manifest.scene == scene].video)
+    rows = manifest[manifest.scene == scene].set_index(
+        manifest[manifest.scene == scene].split + "/" + manifest[manifest.scene == scene].video
+    )
     keys = [k for k in index if k in rows.index]
     train = [k for k in keys if k.startswith("training/")] or keys
-    sig = {k: _signal(signal, Path(cache_root), Path(flow_root) if flow_root else None, scene, k, index[k]["n_frames"]) for k in keys}
+    sig = {
+        k: _signal(signal, Path(cache_root), Path(flow_root) if flow_root else None, scene, k, index[k]["n_frames"])
+        for k in keys
+    }
     length = estimate_cycle_length([sig[k] for k in train], min_len, max_len)
     template = sig[train[0]][: max(2, int(round(length)))]
     annotated = {}
@@ -137,7 +153,11 @@ def period_scene(manifest: pd.DataFrame, scene: str, cache_root: str | Path, per
         p = rows.loc[k, "period_path"]
         if use_annotations and p:
             annotated[k] = read_period_file(p)["cycle_starts"]
-    gt_len = float(np.median(np.concatenate([np.diff(annotated[k]) for k in train if k in annotated]))) if any(k in annotated for k in train) else None
+    gt_len = (
+        float(np.median(np.concatenate([np.diff(annotated[k]) for k in train if k in annotated])))
+        if any(k in annotated for k in train)
+        else None
+    )
     out_videos, start_errors = {}, []
     target = Path(periods_root) / scene
     if target.exists():
@@ -153,15 +173,25 @@ def period_scene(manifest: pd.DataFrame, scene: str, cache_root: str | Path, per
                 start_errors += [float(np.min(np.abs(gt - e))) for e in est]
             crop = [int(starts[0]), min(int(starts[-1]), index[k]["n_frames"])]
             split, video = k.split("/")
-            rec = {"cycle_starts": [int(s) for s in starts], "estimated_cycle_starts": [int(s) for s in est],
-                   "source": "annotation" if k in annotated else "estimated", "crop": crop}
+            rec = {
+                "cycle_starts": [int(s) for s in starts],
+                "estimated_cycle_starts": [int(s) for s in est],
+                "source": "annotation" if k in annotated else "estimated",
+                "crop": crop,
+            }
             write_json(tmp / f"{split}_{video}.json", rec)
             out_videos[k] = rec
-        summary = {"scene": scene, "signal": signal, "estimated_cycle_frames": round(length, 2),
-                   "annotated_cycle_frames": gt_len,
-                   "cycle_frames": gt_len if gt_len is not None else round(length, 2),
-                   "error_frames": round(abs(length - gt_len), 2) if gt_len is not None else None,
-                   "start_error_frames_median": round(float(np.median(start_errors)), 2) if start_errors else None,
-                   "videos": {k: {kk: v for kk, v in r.items() if kk != "estimated_cycle_starts"} for k, r in out_videos.items()}}
+        summary = {
+            "scene": scene,
+            "signal": signal,
+            "estimated_cycle_frames": round(length, 2),
+            "annotated_cycle_frames": gt_len,
+            "cycle_frames": gt_len if gt_len is not None else round(length, 2),
+            "error_frames": round(abs(length - gt_len), 2) if gt_len is not None else None,
+            "start_error_frames_median": round(float(np.median(start_errors)), 2) if start_errors else None,
+            "videos": {
+                k: {kk: v for kk, v in r.items() if kk != "estimated_cycle_starts"} for k, r in out_videos.items()
+            },
+        }
         write_json(tmp / "periods.json", summary)
     return summary

@@ -29,8 +29,9 @@ def _outlined(frame: np.ndarray, mask: np.ndarray) -> np.ndarray:
     return out
 
 
-def pseudo_sheet(root: str | Path, out: str | Path, params: dict, scenes: list[str] | None = None,
-                 seed: int = 0) -> Path:
+def pseudo_sheet(
+    root: str | Path, out: str | Path, params: dict, scenes: list[str] | None = None, seed: int = 0
+) -> Path:
     root = Path(root)
     s = PseudoSettings.from_params(params)
     clip_len, size = int(params["clip"]["length"]), tuple(params["clip"]["size"])
@@ -57,10 +58,16 @@ def pseudo_sheet(root: str | Path, out: str | Path, params: dict, scenes: list[s
         tiles.append((mag(f) / vmax, "flow |phi| (normal)", "black"))
         tiles.append((mag(mixed) / vmax, "flow mixup PA", "crimson"))
         kind, idx = frame_order_pa(len(frames), rng, s)
-        tiles.append((np.concatenate([frames[i] for i in idx[c - 2:c + 3]], 1),
-                      f"{kind}: frames {', '.join(str(int(i) - c) for i in idx[c - 2:c + 3])}", "crimson"))
+        tiles.append(
+            (
+                np.concatenate([frames[i] for i in idx[c - 2 : c + 3]], 1),
+                f"{kind}: frames {', '.join(str(int(i) - c) for i in idx[c - 2 : c + 3])}",
+                "crimson",
+            )
+        )
         rows.append((scene, tiles))
     if not rows:
         raise ValueError(f"{root}: no scene with training footage")
-    return tile_sheet(rows, f"{root}: pseudo-anomalies (red) next to their normal source (inpainter: {s.inpainter})",
-                      out)
+    return tile_sheet(
+        rows, f"{root}: pseudo-anomalies (red) next to their normal source (inpainter: {s.inpainter})", out
+    )

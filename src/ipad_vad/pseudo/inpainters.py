@@ -19,8 +19,8 @@ returns, only the masked pixels are taken from it (``spatial.spatial_pa``).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import cv2
 import numpy as np
@@ -36,6 +36,7 @@ def register(name: str):
     def deco(factory: Callable[[PseudoSettings], Inpainter]):
         _FACTORIES[name] = factory
         return factory
+
     return deco
 
 
@@ -48,8 +49,15 @@ def get_inpainter(s: PseudoSettings) -> Inpainter:
 @register("opencv")
 def opencv_inpainter(s: PseudoSettings) -> Inpainter:
     def inpaint(frames, mask, rng, donor=None):
-        return np.stack([cv2.inpaint(np.ascontiguousarray(f), m.astype(np.uint8), s.inpaint_radius, cv2.INPAINT_TELEA)
-                         if m.any() else f for f, m in zip(frames, mask)])
+        return np.stack(
+            [
+                cv2.inpaint(np.ascontiguousarray(f), m.astype(np.uint8), s.inpaint_radius, cv2.INPAINT_TELEA)
+                if m.any()
+                else f
+                for f, m in zip(frames, mask)
+            ]
+        )
+
     return inpaint
 
 
@@ -62,6 +70,7 @@ def patch_inpainter(s: PseudoSettings) -> Inpainter:
         dy = int(rng.integers(lo_y, max(lo_y + 1, h - lo_y + 1))) * int(rng.choice([-1, 1]))
         dx = int(rng.integers(lo_x, max(lo_x + 1, w - lo_x + 1))) * int(rng.choice([-1, 1]))
         return np.roll(src, (dy, dx), axis=(1, 2))  # the donor's content from (y - dy, x - dx)
+
     return inpaint
 
 
@@ -70,14 +79,18 @@ def diffusion_inpainter(s: PseudoSettings) -> Inpainter:
     """The paper's LDM inpainter from a local diffusers pipeline folder (the hook for user weights)."""
     path = Path(s.diffusion_checkpoint) if s.diffusion_checkpoint else None
     if path is None or not path.is_dir():
-        raise ConfigError(f"pseudo_anomalies.diffusion_checkpoint: the diffusion inpainter needs a local diffusers "
-                          f"inpainting pipeline folder (weights are never downloaded), got {s.diffusion_checkpoint!r}")
+        raise ConfigError(
+            f"pseudo_anomalies.diffusion_checkpoint: the diffusion inpainter needs a local diffusers "
+            f"inpainting pipeline folder (weights are never downloaded), got {s.diffusion_checkpoint!r}"
+        )
     try:
         import torch
         from diffusers import AutoPipelineForInpainting
     except ImportError:
-        raise ConfigError("pseudo_anomalies.inpainter: diffusion needs the diffusers package "
-                          "(pip install diffusers); or choose opencv or patch") from None
+        raise ConfigError(
+            "pseudo_anomalies.inpainter: diffusion needs the diffusers package "
+            "(pip install diffusers); or choose opencv or patch"
+        ) from None
     from PIL import Image
 
     device = "cuda" if torch.cuda.is_available() else "cpu"
@@ -92,8 +105,10 @@ def diffusion_inpainter(s: PseudoSettings) -> Inpainter:
             if not m.any():
                 out.append(f)
                 continue
-            img = pipe(prompt="", image=Image.fromarray(f), mask_image=Image.fromarray(m.astype(np.uint8) * 255),
-                       generator=gen).images[0]
+            img = pipe(
+                prompt="", image=Image.fromarray(f), mask_image=Image.fromarray(m.astype(np.uint8) * 255), generator=gen
+            ).images[0]
             out.append(np.asarray(img.convert("RGB").resize((w, h), Image.BILINEAR)))
         return np.stack(out)
+
     return inpaint

@@ -58,7 +58,7 @@ def motion_mask(frames: np.ndarray, rng: np.random.Generator, s: PseudoSettings)
     bh, bw = max(2, int(s.motion_box * h)), max(2, int(s.motion_box * w))
     y0, x0 = int(np.clip(ys[k] - bh // 2, 0, h - bh)), int(np.clip(xs[k] - bw // 2, 0, w - bw))
     box = np.zeros((h, w), bool)
-    box[y0:y0 + bh, x0:x0 + bw] = True
+    box[y0 : y0 + bh, x0 : x0 + bw] = True
     kernel = np.ones((3, 3), np.uint8)  # close the part's outline: its edges and the gaps inside it
     mask = np.stack([cv2.dilate(m.astype(np.uint8), kernel).astype(bool) & box for m in moving])
     if mask[t // 2].sum() < s.motion_min_pixels:

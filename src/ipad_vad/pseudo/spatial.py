@@ -12,8 +12,13 @@ from .masks import pa_mask
 from .settings import PseudoSettings
 
 
-def spatial_pa(frames: np.ndarray, rng: np.random.Generator, s: PseudoSettings, inpainter: Inpainter,
-               donor: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+def spatial_pa(
+    frames: np.ndarray,
+    rng: np.random.Generator,
+    s: PseudoSettings,
+    inpainter: Inpainter,
+    donor: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
     """(PA (T, H, W, 3) uint8, mask (T, H, W) bool) of clip `frames` (T, H, W, 3) uint8; `donor`: another
     normal clip the ``patch`` inpainter may take the region from."""
     if frames.dtype != np.uint8 or frames.ndim != 4 or frames.shape[-1] != 3:

@@ -36,10 +36,11 @@ def flow_mixup(flow: np.ndarray, rng: np.random.Generator, s: PseudoSettings) ->
     ry, rx = int(rng.integers(h - bh + 1)), int(rng.integers(w - bw + 1))
     lam = float(rng.beta(s.mixup_alpha, s.mixup_alpha))
     out = flow.copy()
-    out[:, y0:y0 + bh, x0:x0 + bw] = (lam * flow[:, y0:y0 + bh, x0:x0 + bw]
-                                      + (1 - lam) * flow[:, ry:ry + bh, rx:rx + bw]).astype(flow.dtype)
+    out[:, y0 : y0 + bh, x0 : x0 + bw] = (
+        lam * flow[:, y0 : y0 + bh, x0 : x0 + bw] + (1 - lam) * flow[:, ry : ry + bh, rx : rx + bw]
+    ).astype(flow.dtype)
     box = np.zeros((h, w), bool)
-    box[y0:y0 + bh, x0:x0 + bw] = True
+    box[y0 : y0 + bh, x0 : x0 + bw] = True
     return out, box
 
 

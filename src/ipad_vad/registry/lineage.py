@@ -42,10 +42,16 @@ def producing_run(stage: str, *paths: str | Path, client=None) -> str | None:
     if exp is None:
         return None
     key = content_key(*paths)
-    found = [run for name in STAGE_SPELLINGS.get(stage, (stage,))
-             for run in client.search_runs([exp.experiment_id], f"tags.`ipad.stage` = '{name}' and "
-                                           f"tags.`{PRODUCED_TAG}` = '{key}' and attributes.status = 'FINISHED'",
-                                           order_by=["attributes.start_time DESC"], max_results=1)]
+    found = [
+        run
+        for name in STAGE_SPELLINGS.get(stage, (stage,))
+        for run in client.search_runs(
+            [exp.experiment_id],
+            f"tags.`ipad.stage` = '{name}' and tags.`{PRODUCED_TAG}` = '{key}' and attributes.status = 'FINISHED'",
+            order_by=["attributes.start_time DESC"],
+            max_results=1,
+        )
+    ]
     return max(found, key=lambda r: r.info.start_time).info.run_id if found else None
 
 

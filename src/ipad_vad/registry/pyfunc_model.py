@@ -16,7 +16,6 @@ import mlflow
 import numpy as np
 import pandas as pd
 
-
 # the code a registered version runs: the models-from-code file and the scorer it sets
 SCORER_CODE = (Path(__file__).with_name("scorer_code.py"), Path(__file__))
 # What a registered version needs installed to load and score: this package (it brings torch and the
@@ -62,8 +61,14 @@ class IpadScorer(mlflow.pyfunc.PythonModel):
         return out
 
 
-def log_scorer(registered_name: str, example: np.ndarray, base: str | Path, adapted: str | Path | None = None,
-               tags: dict | None = None, calibration: str | Path | None = None):
+def log_scorer(
+    registered_name: str,
+    example: np.ndarray,
+    base: str | Path,
+    adapted: str | Path | None = None,
+    tags: dict | None = None,
+    calibration: str | Path | None = None,
+):
     """Log the scorer in the active run and register it; returns the new ModelVersion. The
     calibration file travels with the model, and its threshold is also a version tag."""
     from mlflow.models import infer_signature
@@ -83,10 +88,15 @@ def log_scorer(registered_name: str, example: np.ndarray, base: str | Path, adap
     ctx = type("Ctx", (), {"artifacts": artifacts})()
     scorer.load_context(ctx)
     signature = infer_signature(example, scorer.predict(ctx, example))
-    info = mlflow.pyfunc.log_model(name="model", python_model=str(SCORER_CODE[0]),
-                                   artifacts=artifacts,
-                                   registered_model_name=registered_name, signature=signature,
-                                   input_example=example[:1], pip_requirements=pip_requirements())
+    info = mlflow.pyfunc.log_model(
+        name="model",
+        python_model=str(SCORER_CODE[0]),
+        artifacts=artifacts,
+        registered_model_name=registered_name,
+        signature=signature,
+        input_example=example[:1],
+        pip_requirements=pip_requirements(),
+    )
     client = mlflow.MlflowClient()
     version = client.get_model_version(registered_name, info.registered_model_version)
     for k, v in {"method": scorer.method.name, **(tags or {})}.items():

@@ -25,8 +25,8 @@ import contextlib
 import hashlib
 import os
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 EXPERIMENT = "ipad-vad"
 
@@ -73,19 +73,26 @@ def data_version(manifest_path: str | Path) -> str:
 def _parent_run_id(pipeline_id: str, experiment_id: str) -> str:
     import mlflow
 
-    found = mlflow.search_runs([experiment_id], filter_string=f"tags.`ipad.pipeline_id` = '{pipeline_id}' "
-                               "and tags.`ipad.role` = 'pipeline'", output_format="list", max_results=1)
+    found = mlflow.search_runs(
+        [experiment_id],
+        filter_string=f"tags.`ipad.pipeline_id` = '{pipeline_id}' and tags.`ipad.role` = 'pipeline'",
+        output_format="list",
+        max_results=1,
+    )
     if found:
         return found[0].info.run_id
-    run = mlflow.MlflowClient().create_run(experiment_id, run_name=f"pipeline-{pipeline_id}",
-                                           tags={"ipad.pipeline_id": pipeline_id, "ipad.role": "pipeline",
-                                                 "git_commit": git_commit()})
+    run = mlflow.MlflowClient().create_run(
+        experiment_id,
+        run_name=f"pipeline-{pipeline_id}",
+        tags={"ipad.pipeline_id": pipeline_id, "ipad.role": "pipeline", "git_commit": git_commit()},
+    )
     return run.info.run_id
 
 
 @contextlib.contextmanager
-def run(name: str, stage: str, scene: str | None = None, params: dict | None = None,
-        manifest: str | Path | None = None) -> Iterator:
+def run(
+    name: str, stage: str, scene: str | None = None, params: dict | None = None, manifest: str | Path | None = None
+) -> Iterator:
     """A run for one stage (and scene), child of the pipeline run when ``IPAD_PIPELINE_ID`` is set."""
     import mlflow
 
@@ -114,10 +121,15 @@ def evaluation_metrics(m: dict, prefix: str = "") -> dict[str, float]:
     """The MLflow metrics of one evaluation (``metrics.json``): ``auc_pct_<protocol>/<component>``,
     ``auc_pct_per_type/<type>`` and ``alerts/<what>`` (rates as fractions; the calibrated score's AUC
     as ``alerts/auc_calibrated_pct``); NaNs left out. `prefix`: a scene, for runs over several."""
-    out = {metric_name(prefix, f"auc_pct_{proto}", k): auc_pct(v) for proto, aucs in m["auc"].items()
-           for k, v in aucs.items() if v == v}
-    out.update({metric_name(prefix, "auc_pct_per_type", t): auc_pct(v) for t, v in m.get("auc_per_type", {}).items()
-                if v == v})
+    out = {
+        metric_name(prefix, f"auc_pct_{proto}", k): auc_pct(v)
+        for proto, aucs in m["auc"].items()
+        for k, v in aucs.items()
+        if v == v
+    }
+    out.update(
+        {metric_name(prefix, "auc_pct_per_type", t): auc_pct(v) for t, v in m.get("auc_per_type", {}).items() if v == v}
+    )
     for k, v in m.get("alerts", {}).items():  # devices: threshold, test set
         if isinstance(v, (int, float)) and v == v:
             if k.startswith("auc"):
@@ -155,8 +167,13 @@ def start_pipeline(pipeline_id: str, params: dict | None = None) -> str:
     return run_id
 
 
-def finish_pipeline(pipeline_id: str, status: str = "FINISHED", summary: dict[str, float] | None = None,
-                    params: dict | None = None, artifacts: tuple[str | Path, ...] = ()) -> str:
+def finish_pipeline(
+    pipeline_id: str,
+    status: str = "FINISHED",
+    summary: dict[str, float] | None = None,
+    params: dict | None = None,
+    artifacts: tuple[str | Path, ...] = (),
+) -> str:
     """End the pipeline's parent run with ``status`` (FINISHED | FAILED | KILLED): the summary metrics,
     the settings that describe the run (params already logged keep their value: a parent is finished
     once per pipeline run, and a second call only ends it again) and the report files that exist.
@@ -173,8 +190,11 @@ def finish_pipeline(pipeline_id: str, status: str = "FINISHED", summary: dict[st
     client = mlflow.MlflowClient()
     now = int(time.time() * 1000)
     known = client.get_run(run_id).data.params
-    client.log_batch(run_id, metrics=[Metric(k, v, now, 0) for k, v in summary_metrics(summary or {}).items()],
-                     params=[Param(k, v) for k, v in flatten(params or {}).items() if k not in known])
+    client.log_batch(
+        run_id,
+        metrics=[Metric(k, v, now, 0) for k, v in summary_metrics(summary or {}).items()],
+        params=[Param(k, v) for k, v in flatten(params or {}).items() if k not in known],
+    )
     for a in artifacts:
         if Path(a).is_file():
             client.log_artifact(run_id, str(a))

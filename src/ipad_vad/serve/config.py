@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import Annotated, Any
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -34,13 +34,13 @@ class CameraConfig(BaseModel):
     name: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")]  # also the stem of its output files
     device: str  # its champion scores it: ipad-vad-<device>@champion
     source: str = ""  # a frame folder, a video file, or a URL; "" for a camera fed through the Python API
-    fps: Optional[Annotated[float, Field(gt=0)]] = None  # for seconds in the events (a folder has no fps of its own)
+    fps: Annotated[float, Field(gt=0)] | None = None  # for seconds in the events (a folder has no fps of its own)
 
 
 class ServeConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    serve: Optional[dict[str, Any]] = None
+    serve: dict[str, Any] | None = None
     cameras: Annotated[list[CameraConfig], Field(min_length=1)]
 
     @field_validator("cameras")
@@ -54,8 +54,9 @@ class ServeConfig(BaseModel):
         return v
 
 
-def load_config(path: str | Path, params: dict | None = None, check_sources: bool = True,
-                api_cameras: tuple[str, ...] = ()) -> tuple[ServeConfig, ServeSettings]:
+def load_config(
+    path: str | Path, params: dict | None = None, check_sources: bool = True, api_cameras: tuple[str, ...] = ()
+) -> tuple[ServeConfig, ServeSettings]:
     """The config file's cameras and the serve settings (params' ``serve:``, then the file's)."""
     path = Path(path)
     try:
@@ -69,8 +70,9 @@ def load_config(path: str | Path, params: dict | None = None, check_sources: boo
     return check_config(raw, str(path), params, check_sources, api_cameras)
 
 
-def check_config(raw: dict, where: str, params: dict | None = None, check_sources: bool = True,
-                 api_cameras: tuple[str, ...] = ()) -> tuple[ServeConfig, ServeSettings]:
+def check_config(
+    raw: dict, where: str, params: dict | None = None, check_sources: bool = True, api_cameras: tuple[str, ...] = ()
+) -> tuple[ServeConfig, ServeSettings]:
     cfg = validate_section(ServeConfig, raw, where)
     merged = {**((params or {}).get("serve") or {}), **(cfg.serve or {})}
     settings = validate_section(ServeSettings, merged, where, "serve")

@@ -32,10 +32,10 @@ import logging
 import queue
 import threading
 import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Callable, Iterable
 
 import torch
 
@@ -88,8 +88,9 @@ class Outputs:
             f.write(text)
             f.flush()
         except OSError as e:
-            raise DataError(path, f"cannot write ({e.strerror}); `ipad serve` stopped: free space or fix "
-                                  "the file and restart") from None
+            raise DataError(
+                path, f"cannot write ({e.strerror}); `ipad serve` stopped: free space or fix the file and restart"
+            ) from None
 
     def close(self) -> None:
         for f in self._files.values():
@@ -139,8 +140,15 @@ class Server:
     (``inference/champion.py``). ``on_scored(camera, frames, t)``, when set, is called with the source
     frame numbers scored at monotonic time `t` (the benchmark's per-frame delays)."""
 
-    def __init__(self, cfg: ServeConfig, settings: ServeSettings, options: ServeOptions | None = None,
-                 frames: dict[str, Iterable] | None = None, where: str = "serve config", loader=None):
+    def __init__(
+        self,
+        cfg: ServeConfig,
+        settings: ServeSettings,
+        options: ServeOptions | None = None,
+        frames: dict[str, Iterable] | None = None,
+        where: str = "serve config",
+        loader=None,
+    ):
         self.cfg, self.s, self.o = cfg, settings, options or ServeOptions()
         self.frames, self.where = frames or {}, where
         self.loader = loader or functools.partial(_load_champion, share=settings.share_lora_bases)
@@ -236,14 +244,32 @@ class Server:
             ld = self.devices[c.device]
             cal = ld.calibration
             scorer = self._new_scorer(c, ld)
-            cam = Camera(c, scorer, scorer.batch, _model_key(ld), ld.version, queue.Queue(self.s.queue_frames),
-                         expected=tuple(cal.source_size) if cal.source_size else None, last_frame_t=time.monotonic())
+            cam = Camera(
+                c,
+                scorer,
+                scorer.batch,
+                _model_key(ld),
+                ld.version,
+                queue.Queue(self.s.queue_frames),
+                expected=tuple(cal.source_size) if cal.source_size else None,
+                last_frame_t=time.monotonic(),
+            )
             scorer.batch = NEVER
             cam.marks.append((0, ld.version))
-            cam.explainer = AlertEvidence(ld.method, scorer.model, cal, self.out, c.name, c.source or c.name,
-                                          self.o.evidence, ring=cal.clip_len + scorer.latency + scorer.batch + 2,
-                                          device=scorer.device, normal_frame=manifest_normal_frames(self.o.manifest, c.device) if self.o.manifest else None,
-                                          model_version=ld.version, model_uri=ld.uri)
+            cam.explainer = AlertEvidence(
+                ld.method,
+                scorer.model,
+                cal,
+                self.out,
+                c.name,
+                c.source or c.name,
+                self.o.evidence,
+                ring=cal.clip_len + scorer.latency + scorer.batch + 2,
+                device=scorer.device,
+                normal_frame=manifest_normal_frames(self.o.manifest, c.device) if self.o.manifest else None,
+                model_version=ld.version,
+                model_uri=ld.uri,
+            )
             for kind, suffix in (("scores", "scores.csv"), ("alerts", "alerts.jsonl"), ("faults", "faults.jsonl")):
                 cam.files[kind] = self.out / f"{c.name}.{suffix}"
                 self.outputs.open(cam.files[kind])
@@ -252,12 +278,26 @@ class Server:
         self._memory_metrics()
 
     def _new_scorer(self, c: CameraConfig, ld: LoadedScorer) -> StreamScorer:
-        return StreamScorer(ld.method, ld.model, ld.calibration, self.o.device, self.o.batch_clips, self.o.max_latency,
-                            self.o.amp, name=c.name, check_size=False)
+        return StreamScorer(
+            ld.method,
+            ld.model,
+            ld.calibration,
+            self.o.device,
+            self.o.batch_clips,
+            self.o.max_latency,
+            self.o.amp,
+            name=c.name,
+            check_size=False,
+        )
 
     def _write_header(self, cam: Camera) -> None:
-        cols = ["frame"] + ["time_s"] * bool(cam.cfg.fps) + list(cam.scorer.method.clip_components) + \
-            list(cam.scorer.window_names) + ["t_p", "score", "hot", "alert", "model_version"]
+        cols = (
+            ["frame"]
+            + ["time_s"] * bool(cam.cfg.fps)
+            + list(cam.scorer.method.clip_components)
+            + list(cam.scorer.window_names)
+            + ["t_p", "score", "hot", "alert", "model_version"]
+        )
         cam.columns = [c for c in dict.fromkeys(cols)]
         self.outputs.write(cam.files["scores"], ",".join(cam.columns) + "\n")
 
@@ -288,17 +328,24 @@ class Server:
         try:
             self.http = ThreadingHTTPServer((self.s.host, self.s.port), Handler)
         except OSError as e:
-            raise ConfigError(f"{self.where}: serve.host/port {self.s.host}:{self.s.port}: cannot listen ({e.strerror})") from None
+            raise ConfigError(
+                f"{self.where}: serve.host/port {self.s.host}:{self.s.port}: cannot listen ({e.strerror})"
+            ) from None
         self.http.daemon_threads = True
         threading.Thread(target=self.http.serve_forever, name="serve-http", daemon=True).start()
         return self.http.server_address[:2]
 
     def health(self) -> dict:
-        status = "ok" if self.ready and not self.draining and self.error is None else \
-            ("draining" if self.draining else ("failed" if self.error else "starting"))
-        return {"status": status, "cameras": {c.name: ("ended" if c.ended else "stalled" if c.stalled else "up")
-                                              for c in self.cameras},
-                "models": {d: ld.version for d, ld in self.devices.items()}}
+        status = (
+            "ok"
+            if self.ready and not self.draining and self.error is None
+            else ("draining" if self.draining else ("failed" if self.error else "starting"))
+        )
+        return {
+            "status": status,
+            "cameras": {c.name: ("ended" if c.ended else "stalled" if c.stalled else "up") for c in self.cameras},
+            "models": {d: ld.version for d, ld in self.devices.items()},
+        }
 
     def start(self) -> None:
         """Models, outputs, readers, registry poller (HTTP: ``start_http``)."""
@@ -392,8 +439,12 @@ class Server:
         if frame is not None and cam.expected is None:
             cam.expected = tuple(native)
         if frame is not None and tuple(native) != tuple(cam.expected):
-            self._fault(cam, "wrong_size", f"frame {idx} is {native[0]}x{native[1]} (HxW), the camera's footage "
-                                           f"{cam.expected[0]}x{cam.expected[1]}: skipped")
+            self._fault(
+                cam,
+                "wrong_size",
+                f"frame {idx} is {native[0]}x{native[1]} (HxW), the camera's footage "
+                f"{cam.expected[0]}x{cam.expected[1]}: skipped",
+            )
             frame = None
         if frame is None:  # no clip may span it: the stream ends before it and a new one starts after it
             self._restart(cam, self.devices[cam.cfg.device], idx + 1)
@@ -426,11 +477,15 @@ class Server:
     def _watch(self, cam: Camera, now: float) -> None:
         if not cam.stalled and not cam.ended and now - cam.last_frame_t > self.s.stall_s:
             cam.stalled = True
-            self._fault(cam, "stalled", f"no frame for {now - cam.last_frame_t:.1f} s (serve.stall_s = {self.s.stall_s:g})",
-                        throttle=False)
+            self._fault(
+                cam,
+                "stalled",
+                f"no frame for {now - cam.last_frame_t:.1f} s (serve.stall_s = {self.s.stall_s:g})",
+                throttle=False,
+            )
             self.metrics.up.labels(cam.name).set(0)
         cut = now - FPS_WINDOW_S
-        del cam.arrivals[:bisect.bisect_left(cam.arrivals, cut)]
+        del cam.arrivals[: bisect.bisect_left(cam.arrivals, cut)]
         self.metrics.fps.labels(cam.name).set(len(cam.arrivals) / FPS_WINDOW_S)
         self.metrics.lag.labels(cam.name).set(max(0, cam.received - 1 - cam.scored_upto))
 
@@ -442,8 +497,11 @@ class Server:
         for cam in self.cameras:
             groups.setdefault(cam.model_key, []).append(cam)
         for key, cams in groups.items():
-            due = any(c.scorer.pending >= c.batch or (c.scorer.pending and (
-                self.draining or c.ended or now - c.last_frame_t >= self.s.flush_s)) for c in cams)
+            due = any(
+                c.scorer.pending >= c.batch
+                or (c.scorer.pending and (self.draining or c.ended or now - c.last_frame_t >= self.s.flush_s))
+                for c in cams
+            )
             if not due:
                 continue
             while True:
@@ -484,9 +542,20 @@ class Server:
             for fs in scores:
                 f = fs.frame + cam.offset
                 version = cam.marks[bisect.bisect_right(firsts, f) - 1][1]
-                cam.held.append((fs.frame, {"frame": f, "time_s": f / fps if fps else None, **fs.components,
-                                            "t_p": fs.t_p, "score": fs.score, "hot": fs.hot,
-                                            "model_version": version or ""}))
+                cam.held.append(
+                    (
+                        fs.frame,
+                        {
+                            "frame": f,
+                            "time_s": f / fps if fps else None,
+                            **fs.components,
+                            "t_p": fs.t_p,
+                            "score": fs.score,
+                            "hot": fs.hot,
+                            "model_version": version or "",
+                        },
+                    )
+                )
             last = scores[-1].frame + cam.offset
             cam.scored_upto = last
             self.metrics.scored.labels(cam.name).inc(len(scores))
@@ -499,19 +568,35 @@ class Server:
             for k in [k for k in cam.arrival_of if k <= last]:
                 del cam.arrival_of[k]
             if len(cam.marks) > 2 and cam.marks[1][0] <= last:
-                del cam.marks[:bisect.bisect_right(firsts, last) - 1]
+                del cam.marks[: bisect.bisect_right(firsts, last) - 1]
         self._write_settled(cam)
         for ev in cam.scorer.events:
-            a = ev.alert if not cam.offset else replace(ev.alert, start=ev.alert.start + cam.offset,
-                                                         end=ev.alert.end + cam.offset,
-                                                         peak_frame=ev.alert.peak_frame + cam.offset)
-            record = {"event": ev.kind, "raised_at_frame": None if ev.arrived is None else ev.arrived + cam.offset,
-                      **a.to_dict(fps), "device": cam.cfg.device, **cam.explainer.explain(ev)}
+            a = (
+                ev.alert
+                if not cam.offset
+                else replace(
+                    ev.alert,
+                    start=ev.alert.start + cam.offset,
+                    end=ev.alert.end + cam.offset,
+                    peak_frame=ev.alert.peak_frame + cam.offset,
+                )
+            )
+            record = {
+                "event": ev.kind,
+                "raised_at_frame": None if ev.arrived is None else ev.arrived + cam.offset,
+                **a.to_dict(fps),
+                "device": cam.cfg.device,
+                **cam.explainer.explain(ev),
+            }
             self.outputs.write(cam.files["alerts"], json.dumps(record) + "\n")
             if ev.kind == "start":
                 self.metrics.alerts.labels(cam.name).inc()
-                log.warning("camera %s: ALERT from frame %d (raised when frame %s arrived)", cam.name, a.start,
-                            record["raised_at_frame"])
+                log.warning(
+                    "camera %s: ALERT from frame %d (raised when frame %s arrived)",
+                    cam.name,
+                    a.start,
+                    record["raised_at_frame"],
+                )
             else:
                 log.info("camera %s: alert over: frames %d-%d, peak %.2f", cam.name, a.start, a.end, a.peak_score)
         cam.scorer.events.clear()
@@ -548,7 +633,9 @@ class Server:
         if throttle and now - cam.last_fault.get(kind, -1e9) < self.s.stall_s:
             return
         cam.last_fault[kind] = now
-        (log.info if kind in ("resumed", "reconnected", "ended") else log.warning)("camera %s: %s: %s", cam.name, kind, detail)
+        (log.info if kind in ("resumed", "reconnected", "ended") else log.warning)(
+            "camera %s: %s: %s", cam.name, kind, detail
+        )
 
     # ---------------------------------------------------------------- champions
     def _poll_registry(self) -> None:
@@ -572,7 +659,9 @@ class Server:
             self.failed_versions.setdefault(device, set()).add(version)
             self.metrics.model_failures.labels(device).inc()
             detail = str(e).splitlines()[0] if str(e) else type(e).__name__
-            log.error("device %s: champion v%s cannot be loaded (%s): v%s keeps scoring", device, version, detail, current)
+            log.error(
+                "device %s: champion v%s cannot be loaded (%s): v%s keeps scoring", device, version, detail, current
+            )
             self._swaps.put((device, ("failed", version, f"{detail}; v{current} keeps scoring")))  # written by the loop
             return None
         self._swaps.put((device, loaded))
@@ -650,8 +739,9 @@ def _forward(cams: list[Camera], xs: list[torch.Tensor], amp: bool) -> list:
         start = 0
         for i in idx:
             n = len(xs[i])
-            out[i] = type(res)(res.names, res.values[start:start + n],
-                               None if res.phase is None else res.phase[start:start + n])
+            out[i] = type(res)(
+                res.names, res.values[start : start + n], None if res.phase is None else res.phase[start : start + n]
+            )
             start += n
     return out
 
@@ -700,7 +790,6 @@ def _lora_files(uri: str):
     """The files of `uri` when it is a LoRA adaptation of a base (``shared_base.lora_files``), else None."""
     import mlflow
     from mlflow.exceptions import MlflowException
-
     from mlflow.store.artifact.models_artifact_repo import ModelsArtifactRepository
 
     from ..inference.champion import _load_problem

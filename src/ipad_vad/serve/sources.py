@@ -19,8 +19,8 @@ from __future__ import annotations
 
 import queue
 import threading
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable
 
 import cv2
 import numpy as np
@@ -38,8 +38,9 @@ class _Stopped(Exception):
 
 
 class Reader(threading.Thread):
-    def __init__(self, name: str, q: queue.Queue, stop: threading.Event, size: tuple[int, int],
-                 settings: ServeSettings):
+    def __init__(
+        self, name: str, q: queue.Queue, stop: threading.Event, size: tuple[int, int], settings: ServeSettings
+    ):
         super().__init__(name=f"camera-{name}", daemon=True)
         self.cam, self.q, self.stop, self.size, self.s = name, q, stop, tuple(size), settings
         self.frames_read = 0
@@ -66,7 +67,7 @@ class Reader(threading.Thread):
             raise _Stopped
 
     def backoff(self, attempt: int) -> float:
-        return min(self.s.backoff_s * 2 ** attempt, self.s.backoff_max_s)
+        return min(self.s.backoff_s * 2**attempt, self.s.backoff_max_s)
 
     def run(self) -> None:
         try:
@@ -122,7 +123,9 @@ class FolderReader(Reader):
                                 reduce, native = jpeg_reduce(f, self.size), first.shape[:2]
                                 reduced = decode_frame(f, reduce).shape[:2]
                             img = decode_frame(f, reduce)
-                            size_in = native if img.shape[:2] == reduced else (img.shape[0] * reduce, img.shape[1] * reduce)
+                            size_in = (
+                                native if img.shape[:2] == reduced else (img.shape[0] * reduce, img.shape[1] * reduce)
+                            )
                             frame = resize_frame(img, self.size)
                         except DataError as e:
                             problem = ("corrupt_frame", str(e))
@@ -153,8 +156,9 @@ class VideoReader(Reader):
         taken, attempt = 0, 0
         while True:
             try:
-                footage = open_footage(self.path, self.size, None, follow=True, poll_s=self.s.poll_s,
-                                       idle_timeout=None, sleep=self.sleep)
+                footage = open_footage(
+                    self.path, self.size, None, follow=True, poll_s=self.s.poll_s, idle_timeout=None, sleep=self.sleep
+                )
                 if attempt:
                     self.fault("reconnected", f"{self.path}: readable again after {attempt} attempt(s)")
                 attempt = 0
@@ -181,8 +185,9 @@ class UrlReader(Reader):
         while True:
             if cap is None:
                 cap = cv2.VideoCapture()
-                opened = cap.open(self.url, cv2.CAP_ANY,
-                                  [cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, int(self.s.open_timeout_s * 1000)])
+                opened = cap.open(
+                    self.url, cv2.CAP_ANY, [cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, int(self.s.open_timeout_s * 1000)]
+                )
                 if not opened:
                     cap = None
                     self.fault("disconnected", f"{self.url}: cannot open (attempt {attempt + 1})")

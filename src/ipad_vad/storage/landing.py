@@ -36,9 +36,11 @@ class LandingZone:
     # ---- listing ------------------------------------------------------------------------------
     def list_objects(self) -> list[LandingObject]:
         out = []
-        for page in self.client.get_paginator("list_objects_v2").paginate(Bucket=self.s.bucket, Prefix=self.s.landing_prefix):
+        for page in self.client.get_paginator("list_objects_v2").paginate(
+            Bucket=self.s.bucket, Prefix=self.s.landing_prefix
+        ):
             for o in page.get("Contents", []):
-                rel = o["Key"][len(self.s.landing_prefix):]
+                rel = o["Key"][len(self.s.landing_prefix) :]
                 parts = rel.split("/")
                 if len(parts) < 2 or not parts[-1] or any(p.startswith(".") for p in parts):
                     continue  # folder markers, files outside <device>/, hidden files
@@ -47,8 +49,11 @@ class LandingZone:
 
     def new_objects(self, ledger: Ledger, devices: list[str] | None = None) -> list[LandingObject]:
         """Objects not yet committed (or rejected in this very version)."""
-        return [o for o in self.list_objects() if (devices is None or o.device in devices)
-                and ledger.state(o.key, o.etag) not in (*DONE, "rejected")]
+        return [
+            o
+            for o in self.list_objects()
+            if (devices is None or o.device in devices) and ledger.state(o.key, o.etag) not in (*DONE, "rejected")
+        ]
 
     # ---- download -----------------------------------------------------------------------------
     def download(self, obj: LandingObject, root: str | Path) -> tuple[Path, str]:
@@ -58,7 +63,9 @@ class LandingZone:
         dest = Path(root) / obj.device / obj.relpath
         dest.parent.mkdir(parents=True, exist_ok=True)
         part = dest.with_name(f".{dest.name}.part")
-        head = self.client.head_object(Bucket=self.s.bucket, Key=obj.key, IfMatch=f'"{obj.etag}"', ChecksumMode="ENABLED")
+        head = self.client.head_object(
+            Bucket=self.s.bucket, Key=obj.key, IfMatch=f'"{obj.etag}"', ChecksumMode="ENABLED"
+        )
         # replaced between the HEAD and the download? the checks against the HEAD below catch it
         self.client.download_file(self.s.bucket, obj.key, str(part), ExtraArgs={"ChecksumMode": "ENABLED"})
         try:
@@ -71,14 +78,18 @@ class LandingZone:
 
     # ---- archive ------------------------------------------------------------------------------
     def archive_key(self, key: str) -> str:
-        return self.s.archive_prefix + key[len(self.s.landing_prefix):]
+        return self.s.archive_prefix + key[len(self.s.landing_prefix) :]
 
     def archive(self, key: str, etag: str) -> str:
         """Copy to the archive prefix, check the copy, then delete from landing (only that version:
         an object uploaded again meanwhile stays)."""
         dst = self.archive_key(key)
-        self.client.copy_object(Bucket=self.s.bucket, Key=dst, CopySource={"Bucket": self.s.bucket, "Key": key},
-                                CopySourceIfMatch=f'"{etag}"')
+        self.client.copy_object(
+            Bucket=self.s.bucket,
+            Key=dst,
+            CopySource={"Bucket": self.s.bucket, "Key": key},
+            CopySourceIfMatch=f'"{etag}"',
+        )
         src = self.client.head_object(Bucket=self.s.bucket, Key=key)
         copy = self.client.head_object(Bucket=self.s.bucket, Key=dst)
         if copy["ContentLength"] != src["ContentLength"]:

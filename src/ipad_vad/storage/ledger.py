@@ -47,7 +47,7 @@ class Ledger:
         return [e for e in self.entries.values() if e["state"] in states]
 
     @classmethod
-    def load(cls, client, bucket: str, key: str) -> "Ledger":
+    def load(cls, client, bucket: str, key: str) -> Ledger:
         try:
             body = client.get_object(Bucket=bucket, Key=key)["Body"].read()
         except client.exceptions.NoSuchKey:

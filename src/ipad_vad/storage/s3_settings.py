@@ -35,7 +35,7 @@ class S3Settings:
     ledger_key: str
 
     @classmethod
-    def from_params(cls, storage: dict | None = None, env: dict | None = None) -> "S3Settings":
+    def from_params(cls, storage: dict | None = None, env: dict | None = None) -> S3Settings:
         """`storage`: the ``storage:`` section (keys left out: their defaults); `env`: os.environ."""
         from ..params_schema import validate_section
 
@@ -56,8 +56,12 @@ class S3Settings:
         import boto3
         from botocore.config import Config
 
-        return boto3.client("s3", endpoint_url=self.endpoint_url, region_name=self.region,
-                            config=Config(retries={"max_attempts": 5, "mode": "standard"}))
+        return boto3.client(
+            "s3",
+            endpoint_url=self.endpoint_url,
+            region_name=self.region,
+            config=Config(retries={"max_attempts": 5, "mode": "standard"}),
+        )
 
     def url(self, key: str = "") -> str:
         return f"s3://{self.bucket}/{key}"

@@ -21,9 +21,9 @@ from __future__ import annotations
 
 import contextlib
 import math
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Callable, Iterator
 
 import torch
 from torch import nn
@@ -35,7 +35,6 @@ from ..models.period_head import official_period_targets, period_targets
 from ..settings.adapt import Adapt
 from ..settings.train import Train
 from .losses import LossWeights, reconstruction_loss
-
 
 _TRAIN = Train.model_fields  # the defaults are the schema's (settings/train.py): one place
 
@@ -62,7 +61,7 @@ class TrainSettings:
     loss: LossWeights = field(default_factory=LossWeights)
 
     @classmethod
-    def from_params(cls, p: dict, **over) -> "TrainSettings":
+    def from_params(cls, p: dict, **over) -> TrainSettings:
         """The ``train:`` section `p` checked by its schema (an unknown or bad key: a one-line ConfigError
         naming it), with `over` (adapt's epochs, lr, fraction; None: the section's) over it."""
         from ..params_schema import validate_section
@@ -104,12 +103,17 @@ def prepare_batch(batch: dict, n_classes: int | None, mode: str, device: torch.d
 
 
 class Trainer:
-    def __init__(self, model: nn.Module, settings: TrainSettings, n_classes: int | None = None,
-                 checkpoint: str | Path | None = None,
-                 on_step: Callable[[int, dict], None] | None = None,
-                 on_epoch_end: Callable[[int, dict], None] | None = None,
-                 progress: bool = True,
-                 loss_fn: Callable[[nn.Module, dict], tuple[torch.Tensor, dict]] | None = None):
+    def __init__(
+        self,
+        model: nn.Module,
+        settings: TrainSettings,
+        n_classes: int | None = None,
+        checkpoint: str | Path | None = None,
+        on_step: Callable[[int, dict], None] | None = None,
+        on_epoch_end: Callable[[int, dict], None] | None = None,
+        progress: bool = True,
+        loss_fn: Callable[[nn.Module, dict], tuple[torch.Tensor, dict]] | None = None,
+    ):
         self.s = settings
         self.loss_fn = loss_fn or (lambda model, b: reconstruction_loss(model(b["clip"]), b, self.s.loss))
         self.device = resolve_device(settings.device)
@@ -127,8 +131,14 @@ class Trainer:
     def save(self) -> None:
         if self.checkpoint is None:
             return
-        state = {"model": self.model.state_dict(), "optimizer": self.opt.state_dict(), "epoch": self.epoch,
-                 "step": self.step, "history": self.history, "settings": asdict(self.s)}
+        state = {
+            "model": self.model.state_dict(),
+            "optimizer": self.opt.state_dict(),
+            "epoch": self.epoch,
+            "step": self.step,
+            "history": self.history,
+            "settings": asdict(self.s),
+        }
         with atomic_path(self.checkpoint) as tmp:
             torch.save(state, tmp)
 
@@ -158,9 +168,16 @@ class Trainer:
         if len(sampler) == 0:
             raise ValueError("no training clips (videos shorter than one clip?)")
         workers = self.s.num_workers
-        loader = DataLoader(dataset, batch_size=self.s.batch_size, sampler=sampler, num_workers=workers,
-                            drop_last=False, pin_memory=self.device.type == "cuda", persistent_workers=workers > 0,
-                            multiprocessing_context=self.s.worker_start if workers > 0 else None)
+        loader = DataLoader(
+            dataset,
+            batch_size=self.s.batch_size,
+            sampler=sampler,
+            num_workers=workers,
+            drop_last=False,
+            pin_memory=self.device.type == "cuda",
+            persistent_workers=workers > 0,
+            multiprocessing_context=self.s.worker_start if workers > 0 else None,
+        )
         while self.epoch < self.s.epochs:
             torch.manual_seed(self.s.seed * 1_000_003 + self.epoch)  # dropout, drop-path
             sampler.set_epoch(self.epoch)  # the clip order is drawn in this process, per epoch
@@ -172,8 +189,13 @@ class Trainer:
                 from tqdm.auto import tqdm
 
                 # disable=None: a bar on a terminal, silence in logs (callers print one line per epoch)
-                it = tqdm(loader, desc=f"epoch {self.epoch + 1}/{self.s.epochs}", leave=False, dynamic_ncols=True,
-                          disable=None)
+                it = tqdm(
+                    loader,
+                    desc=f"epoch {self.epoch + 1}/{self.s.epochs}",
+                    leave=False,
+                    dynamic_ncols=True,
+                    disable=None,
+                )
             for batch in it:
                 b = prepare_batch(batch, self.n_classes, self.s.period_target, self.device)
                 with self._autocast():

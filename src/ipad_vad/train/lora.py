@@ -47,8 +47,13 @@ def _modules_to_save(model: nn.Module, s: LoraSettings) -> list[str]:
     return names
 
 
-def add_lora(model: nn.Module, s: LoraSettings, targets: str | None = SWIN_QV, what: str = "model",
-             modules_to_save: list[str] | None = None):
+def add_lora(
+    model: nn.Module,
+    s: LoraSettings,
+    targets: str | None = SWIN_QV,
+    what: str = "model",
+    modules_to_save: list[str] | None = None,
+):
     """Wrap a model in a peft model with LoRA on the modules matching `targets` and the modules named
     by `modules_to_save` (name suffixes) trained in full. Without `modules_to_save`: a Video Swin model
     (IPADVAD, VSwinAE), default targets its encoder's q and v, trained in full its embedding, norms
@@ -64,12 +69,17 @@ def add_lora(model: nn.Module, s: LoraSettings, targets: str | None = SWIN_QV, w
     if not targets:
         raise ConfigError(f"{what}: this method names no modules for LoRA; adapt it by 'full' or 'refit'")
     if modules_to_save is None and not isinstance(getattr(model, "encoder", None), VideoSwinEncoder):
-        raise ConfigError(f"{what}: LoRA needs a Video Swin model (an encoder with q/v attention projections), "
-                          f"got {type(model).__name__}; adapt it by 'full' fine-tuning instead")
+        raise ConfigError(
+            f"{what}: LoRA needs a Video Swin model (an encoder with q/v attention projections), "
+            f"got {type(model).__name__}; adapt it by 'full' fine-tuning instead"
+        )
     if not any(re.fullmatch(targets, n) for n, _ in model.named_modules()):
         raise ConfigError(f"{what}: LoRA targets {targets!r} match no module of {type(model).__name__}")
     cfg = LoraConfig(
-        r=s.rank, lora_alpha=s.alpha, lora_dropout=s.dropout, bias="none",
+        r=s.rank,
+        lora_alpha=s.alpha,
+        lora_dropout=s.dropout,
+        bias="none",
         target_modules=targets,
         modules_to_save=_modules_to_save(model, s) if modules_to_save is None else modules_to_save,
     )

@@ -44,7 +44,7 @@ class Look:
     missing: bool = False
     anomaly: str | None = None  # type name when this look is anomalous
 
-    def with_anomaly(self, anomaly: str | None, /, **changes) -> "Look":
+    def with_anomaly(self, anomaly: str | None, /, **changes) -> Look:
         return replace(self, anomaly=anomaly, **changes)
 
 

@@ -27,9 +27,18 @@ from .devices import DEVICES
 from .render import VideoPlan, render_video
 from .scenes import SCENES
 
-COLOURS = {"red": (210, 60, 50), "orange": (225, 140, 40), "yellow": (225, 210, 60), "green": (60, 170, 70),
-           "blue": (50, 90, 200), "purple": (140, 70, 170), "brown": (120, 80, 50), "black": (30, 30, 30),
-           "grey": (130, 130, 135), "white": (235, 235, 235)}
+COLOURS = {
+    "red": (210, 60, 50),
+    "orange": (225, 140, 40),
+    "yellow": (225, 210, 60),
+    "green": (60, 170, 70),
+    "blue": (50, 90, 200),
+    "purple": (140, 70, 170),
+    "brown": (120, 80, 50),
+    "black": (30, 30, 30),
+    "grey": (130, 130, 135),
+    "white": (235, 235, 235),
+}
 _NAMES, _RGB = list(COLOURS), np.array(list(COLOURS.values()), np.float64)
 
 
@@ -80,8 +89,12 @@ def _captions(scene: str, video: int, cfg) -> tuple[tuple[RegionCaption, ...], .
     def note(f, state, canvas, looks):
         look = looks[state.cycle]
         action = f"{device.description} {device.steps[state.step][0]} {phase_word(state.u)}"
-        frames.append(tuple(RegionCaption(box, action, f"{colour_word(col)} {look.kind if moved else 'part'}")
-                            for box, col, moved in canvas.drawn))
+        frames.append(
+            tuple(
+                RegionCaption(box, action, f"{colour_word(col)} {look.kind if moved else 'part'}")
+                for box, col, moved in canvas.drawn
+            )
+        )
 
     render_video(plan, cfg.render, cfg.seed, nuisance=False, canvas_cls=RecordingCanvas, on_frame=note)
     return tuple(frames)

@@ -20,10 +20,10 @@ from __future__ import annotations
 import json
 import os
 import shutil
+from collections.abc import Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable
 
 import cv2
 import numpy as np
@@ -37,7 +37,6 @@ from .devices import DEVICES
 from .nuisance import DomainShiftConfig, NuisanceConfig
 from .render import RenderConfig, VideoPlan, cycle_frames, plan_test_videos, render_video
 from .scenes import SCENES
-
 
 _SYNTH = Synth.model_fields  # the defaults are the schema's (settings/synth.py): one place
 
@@ -63,7 +62,7 @@ class SynthConfig:
     domain_shift: DomainShiftConfig = field(default_factory=DomainShiftConfig)
 
     @classmethod
-    def from_params(cls, p: dict, **overrides) -> "SynthConfig":
+    def from_params(cls, p: dict, **overrides) -> SynthConfig:
         """The ``synth:`` section `p` (or a synth.json's ``config``) checked by its schema, with
         `overrides` (None: the section's) over it; ``out`` (the CLI's folder) is not a setting here."""
         from ...params_schema import validate_section
@@ -74,8 +73,15 @@ class SynthConfig:
         bad = [x for x in scenes if x not in SCENES]
         if bad:
             raise ConfigError(f"synth.scenes: unknown scenes {bad}; known: {list(SCENES)}")
-        return cls(**{**dict(s), "scenes": scenes, "size": tuple(s.size), "nuisance": NuisanceConfig(**dict(s.nuisance)),
-                      "domain_shift": DomainShiftConfig(**{**dict(s.domain_shift), "cast": tuple(s.domain_shift.cast)})})
+        return cls(
+            **{
+                **dict(s),
+                "scenes": scenes,
+                "size": tuple(s.size),
+                "nuisance": NuisanceConfig(**dict(s.nuisance)),
+                "domain_shift": DomainShiftConfig(**{**dict(s.domain_shift), "cast": tuple(s.domain_shift.cast)}),
+            }
+        )
 
     @property
     def render(self) -> RenderConfig:
@@ -86,7 +92,9 @@ def plans_for(cfg: SynthConfig) -> list[VideoPlan]:
     plans = []
     for scene in cfg.scenes:
         device = DEVICES[SCENES[scene].device]()
-        plans += [VideoPlan(scene, "training", v, cfg.train_cycles, {}, "normal") for v in range(1, cfg.train_videos + 1)]
+        plans += [
+            VideoPlan(scene, "training", v, cfg.train_cycles, {}, "normal") for v in range(1, cfg.train_videos + 1)
+        ]
         plans += plan_test_videos(scene, device, cfg.test_videos, cfg.test_cycles, cfg.seed)
     return plans
 
@@ -119,22 +127,41 @@ def _write_video(job: tuple[VideoPlan, SynthConfig, str]) -> dict:
         (sd / "test_label" / label_file_name(nn)).write_bytes(_npy_bytes(v.labels.astype(np.uint8)))
         (sd / "test_types" / label_file_name(nn)).write_bytes(_npy_bytes(v.types.astype(np.int16)))
     (sd / "periods").mkdir(exist_ok=True)
-    (sd / "periods" / period_file_name(plan.split, nn)).write_text(json.dumps({
-        "cycle_starts": [int(s) for s in v.cycle_starts], "fps": cfg.fps,
-        "nominal_cycle_frames": cycle_frames(spec, cfg.render)}))
+    (sd / "periods" / period_file_name(plan.split, nn)).write_text(
+        json.dumps(
+            {
+                "cycle_starts": [int(s) for s in v.cycle_starts],
+                "fps": cfg.fps,
+                "nominal_cycle_frames": cycle_frames(spec, cfg.render),
+            }
+        )
+    )
     if cfg.write_mp4:
         (sd / "videos").mkdir(exist_ok=True)
         h, w = cfg.size
-        wr = cv2.VideoWriter(str(sd / "videos" / f"{plan.split}_{nn}.mp4"), cv2.VideoWriter_fourcc(*"mp4v"), cfg.fps, (w, h))
+        wr = cv2.VideoWriter(
+            str(sd / "videos" / f"{plan.split}_{nn}.mp4"), cv2.VideoWriter_fourcc(*"mp4v"), cfg.fps, (w, h)
+        )
         for frame in v.frames:
             wr.write(cv2.cvtColor(frame, cv2.COLOR_RGB2BGR))
         wr.release()
-    return {"scene": plan.scene, "split": plan.split, "video": nn, "kind": plan.kind, "n_frames": len(v.frames),
-            "n_anomalous": int(v.labels.sum()), "events": {str(c): e[0] for c, e in plan.events.items()}}
+    return {
+        "scene": plan.scene,
+        "split": plan.split,
+        "video": nn,
+        "kind": plan.kind,
+        "n_frames": len(v.frames),
+        "n_anomalous": int(v.labels.sum()),
+        "events": {str(c): e[0] for c, e in plan.events.items()},
+    }
 
 
-def generate(out: str | Path, cfg: SynthConfig, force: bool = False,
-             progress: Callable[[Iterable, int, str], Iterable] | None = None) -> dict:
+def generate(
+    out: str | Path,
+    cfg: SynthConfig,
+    force: bool = False,
+    progress: Callable[[Iterable, int, str], Iterable] | None = None,
+) -> dict:
     """Generate the dataset into `out`. Refuses to touch an existing `out` unless `force`, and even
     then replaces it only after the new dataset is complete."""
     out = Path(out)
@@ -147,8 +174,14 @@ def generate(out: str | Path, cfg: SynthConfig, force: bool = False,
     with atomic_dir(staging) as tmp:
         for scene in cfg.scenes:
             spec = SCENES[scene]
-            write_json(tmp / scene / "scene.json", {**asdict(spec), "device_description": DEVICES[spec.device].description,
-                                                    "nominal_cycle_frames": cycle_frames(spec, cfg.render)})
+            write_json(
+                tmp / scene / "scene.json",
+                {
+                    **asdict(spec),
+                    "device_description": DEVICES[spec.device].description,
+                    "nominal_cycle_frames": cycle_frames(spec, cfg.render),
+                },
+            )
         jobs = [(p, cfg, str(tmp)) for p in plans]
         workers = max(1, min(cfg.workers, os.cpu_count() or 1, len(jobs)))
         if workers > 1:
@@ -160,8 +193,7 @@ def generate(out: str | Path, cfg: SynthConfig, force: bool = False,
             results = [_write_video(j) for j in it]
         write_json(tmp / "anomaly_types.json", ANOMALY_TYPES)
         settings = {k: v for k, v in asdict(cfg).items() if k != "workers"}  # bytes must not depend on it
-        summary = {"config": settings, "videos": results,
-                   "n_frames": sum(r["n_frames"] for r in results)}
+        summary = {"config": settings, "videos": results, "n_frames": sum(r["n_frames"] for r in results)}
         write_json(tmp / "synth.json", summary)
     if out.exists():
         old = out.with_name(out.name + ".old")
@@ -172,4 +204,3 @@ def generate(out: str | Path, cfg: SynthConfig, force: bool = False,
     else:
         os.replace(staging, out)
     return summary
-

@@ -19,7 +19,6 @@ import numpy as np
 
 from ...settings.synth import DomainShift, Nuisance
 
-
 _N, _D = Nuisance.model_fields, DomainShift.model_fields  # synth.nuisance, synth.domain_shift: settings/synth.py
 
 
@@ -41,8 +40,9 @@ class DomainShiftConfig:
 
 
 class Nuisance:
-    def __init__(self, h: int, w: int, n: int, rng: np.random.Generator, cfg: NuisanceConfig,
-                 shift: DomainShiftConfig | None):
+    def __init__(
+        self, h: int, w: int, n: int, rng: np.random.Generator, cfg: NuisanceConfig, shift: DomainShiftConfig | None
+    ):
         self.h, self.w, self.cfg, self.shift = h, w, cfg, shift
         t = np.arange(n)
         period = rng.uniform(120, 400)
@@ -50,8 +50,13 @@ class Nuisance:
         self.gain = self.gain + cfg.flicker * rng.standard_normal(n)
         # light spot: a slow Lissajous path
         a, b = rng.uniform(0, 2 * np.pi, 2)
-        self.spot_xy = np.stack([0.5 + 0.35 * np.sin(2 * np.pi * t / (period * 0.7) + a),
-                                 0.4 + 0.3 * np.sin(2 * np.pi * t / (period * 1.3) + b)], 1)
+        self.spot_xy = np.stack(
+            [
+                0.5 + 0.35 * np.sin(2 * np.pi * t / (period * 0.7) + a),
+                0.4 + 0.3 * np.sin(2 * np.pi * t / (period * 1.3) + b),
+            ],
+            1,
+        )
         walk = np.cumsum(rng.standard_normal((n, 2)), 0)
         walk = cv2.GaussianBlur(walk.astype(np.float32), (1, 9), 3).astype(np.float64)  # smooth in time
         walk -= walk.mean(0)

@@ -37,8 +37,9 @@ def _anomalous_examples(scene_dir: Path, entries, max_types: int) -> list[tuple[
     return out
 
 
-def tile_sheet(rows: list[tuple[str, list[tuple[np.ndarray, str, str]]]], title: str, out: str | Path,
-               tile: float = 1.6) -> Path:
+def tile_sheet(
+    rows: list[tuple[str, list[tuple[np.ndarray, str, str]]]], title: str, out: str | Path, tile: float = 1.6
+) -> Path:
     """A PNG grid: one row per (row label, tiles), each tile (image, caption, caption colour)."""
     import matplotlib
 
@@ -71,8 +72,9 @@ def tile_sheet(rows: list[tuple[str, list[tuple[np.ndarray, str, str]]]], title:
     return out
 
 
-def contact_sheet(root: str | Path, out: str | Path, scenes: list[str] | None = None,
-                  n_normal: int = 3, n_anomalous: int = 5) -> Path:
+def contact_sheet(
+    root: str | Path, out: str | Path, scenes: list[str] | None = None, n_normal: int = 3, n_anomalous: int = 5
+) -> Path:
     root, out = Path(root), Path(out)
     scenes = scenes or list_scenes(root)
     rows = []

@@ -9,8 +9,8 @@ each anomaly changes exactly its labelled frames.
 from __future__ import annotations
 
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 import numpy as np
 
@@ -26,8 +26,9 @@ CODES = {k: v["code"] for k, v in ANOMALY_TYPES.items()}
 
 
 def stream(seed: int, scene: str, split: str = "", video: int = 0, purpose: str = "plan") -> np.random.Generator:
-    ss = np.random.SeedSequence([seed, zlib.crc32(scene.encode()), zlib.crc32(split.encode()), video,
-                                 _PURPOSES[purpose]])
+    ss = np.random.SeedSequence(
+        [seed, zlib.crc32(scene.encode()), zlib.crc32(split.encode()), video, _PURPOSES[purpose]]
+    )
     return np.random.default_rng(ss)
 
 
@@ -72,8 +73,7 @@ def _event_params(device: Device, kind: str, rng: np.random.Generator) -> dict:
         return {"at": float(rng.uniform(0.2, 0.7)), "length": float(rng.uniform(0.4, 0.8))}
     if kind == "speed":
         start = float(rng.uniform(0.1, 0.4))
-        return {"start": start, "end": start + float(rng.uniform(0.35, 0.5)),
-                "factor": float(rng.choice([2.2, 0.45]))}
+        return {"start": start, "end": start + float(rng.uniform(0.35, 0.5)), "factor": float(rng.choice([2.2, 0.45]))}
     if kind == "order":
         return {"swap": tuple(int(v) for v in device.swappable[int(rng.integers(len(device.swappable)))])}
     if kind == "missing_step":
@@ -96,14 +96,23 @@ def plan_test_videos(scene: str, device: Device, n_videos: int, cycles_short: in
     if n_videos >= 3:
         look_kinds = [k for k in kinds if k in ("color", "shape", "shift", "tilt")]
         k = look_kinds[0]
-        plans.append(VideoPlan(scene, "testing", len(plans) + 1, cycles_short,
-                               {c: (k, {}) for c in range(cycles_short)}, "abnormal"))
+        plans.append(
+            VideoPlan(
+                scene, "testing", len(plans) + 1, cycles_short, {c: (k, {}) for c in range(cycles_short)}, "abnormal"
+            )
+        )
     return plans[:n_videos] if n_videos >= 2 else plans[:1]
 
 
-def render_video(plan: VideoPlan, cfg: RenderConfig, seed: int, drop: tuple[str, ...] = (),
-                 nuisance: bool = True, canvas_cls: type[Canvas] = Canvas,
-                 on_frame: Callable[[int, State, Canvas, LookBook], None] | None = None) -> RenderedVideo:
+def render_video(
+    plan: VideoPlan,
+    cfg: RenderConfig,
+    seed: int,
+    drop: tuple[str, ...] = (),
+    nuisance: bool = True,
+    canvas_cls: type[Canvas] = Canvas,
+    on_frame: Callable[[int, State, Canvas, LookBook], None] | None = None,
+) -> RenderedVideo:
     """Render `plan`. `drop` lists anomaly types to leave out (counterfactual renders). `canvas_cls` and
     `on_frame` (called with each frame's index, timeline state, canvas and looks once the device has
     drawn) let a caller see what was drawn where (``captions.py``); they change no pixel."""
@@ -112,9 +121,15 @@ def render_video(plan: VideoPlan, cfg: RenderConfig, seed: int, drop: tuple[str,
     h, w = cfg.size
     events = {c: e for c, e in plan.events.items() if e[0] not in drop}
     timeline_events = {c: e for c, e in events.items() if e[0] in TIMELINE_TYPES}
-    timeline = build_timeline([f for _, f in device.steps], cycle_frames(spec, cfg), plan.n_cycles,
-                              stream(seed, plan.scene, plan.split, plan.video, "timeline"), cfg.cycle_jitter,
-                              timeline_events, CODES)
+    timeline = build_timeline(
+        [f for _, f in device.steps],
+        cycle_frames(spec, cfg),
+        plan.n_cycles,
+        stream(seed, plan.scene, plan.split, plan.video, "timeline"),
+        cfg.cycle_jitter,
+        timeline_events,
+        CODES,
+    )
     look_rng = stream(seed, plan.scene, plan.split, plan.video, "looks")
     normal = {c: device.normal_look(look_rng) for c in range(-8, plan.n_cycles + 2)}
     anomaly_rng = stream(seed, plan.scene, plan.split, plan.video, "anomaly")
@@ -131,8 +146,11 @@ def render_video(plan: VideoPlan, cfg: RenderConfig, seed: int, drop: tuple[str,
     bg = device.background(h, w)
     if shift is not None:
         bg = texture_background(bg, scene_rng, shift.texture)
-    nz = Nuisance(h, w, len(timeline), stream(seed, plan.scene, plan.split, plan.video, "nuisance"),
-                  cfg.nuisance, shift) if nuisance else None
+    nz = (
+        Nuisance(h, w, len(timeline), stream(seed, plan.scene, plan.split, plan.video, "nuisance"), cfg.nuisance, shift)
+        if nuisance
+        else None
+    )
 
     frames, labels, types = [], timeline.labels.copy(), timeline.types.copy()
     for f, state in enumerate(timeline.states):

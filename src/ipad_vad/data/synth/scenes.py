@@ -20,9 +20,18 @@ class SceneSpec:
 
 
 _SYNTHETIC = [
-    ("S01", "conveyor", 5), ("S02", "lift_table", 8), ("S03", "cutter", 6), ("S04", "drill", 10),
-    ("S05", "gripper", 12), ("S06", "crane", 24), ("S07", "forklift", 30), ("S08", "rotary_indexer", 7),
-    ("S09", "press", 5), ("S10", "sorter", 9), ("S11", "piston", 5), ("S12", "labeller", 8),
+    ("S01", "conveyor", 5),
+    ("S02", "lift_table", 8),
+    ("S03", "cutter", 6),
+    ("S04", "drill", 10),
+    ("S05", "gripper", 12),
+    ("S06", "crane", 24),
+    ("S07", "forklift", 30),
+    ("S08", "rotary_indexer", 7),
+    ("S09", "press", 5),
+    ("S10", "sorter", 9),
+    ("S11", "piston", 5),
+    ("S12", "labeller", 8),
 ]
 
 SCENES: dict[str, SceneSpec] = {n: SceneSpec(n, d, float(s), "synthetic") for n, d, s in _SYNTHETIC}

@@ -31,4 +31,3 @@ def draw_item(c: Canvas, kind: str, cx: float, cy: float, size: float, color) ->
 
 def _shade(color, f: float):
     return tuple(int(min(255, max(0, v * f))) for v in color)
-

@@ -33,8 +33,8 @@ nominal time; :attr:`ShiftRecording.events` holds the spans as rendered.
 from __future__ import annotations
 
 import zlib
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Iterator
 
 import cv2
 import numpy as np
@@ -51,8 +51,12 @@ from .timeline import State, build_timeline
 EVERYDAY = ("light_switch", "walker", "planned_stop", "light_drift", "slow_cycle", "nudge")
 # what the detector should do with each everyday event (docs/alerts: tolerate them all; see TOLERANCE)
 TOLERANCE = {
-    "light_switch": "tolerate", "walker": "tolerate", "planned_stop": "tolerate", "light_drift": "tolerate",
-    "slow_cycle": "tolerate", "nudge": "tolerate",
+    "light_switch": "tolerate",
+    "walker": "tolerate",
+    "planned_stop": "tolerate",
+    "light_drift": "tolerate",
+    "slow_cycle": "tolerate",
+    "nudge": "tolerate",
 }
 
 
@@ -82,15 +86,19 @@ class ShiftConfig:
     anomaly_types: tuple[str, ...] = ()  # () = every type the device supports
 
     @classmethod
-    def from_params(cls, p: dict | None, **overrides) -> "ShiftConfig":
+    def from_params(cls, p: dict | None, **overrides) -> ShiftConfig:
         p = {**(p or {}), **{k: v for k, v in overrides.items() if v is not None}}
         unknown = set(p) - set(cls.__dataclass_fields__)
         if unknown:
-            raise ConfigError(f"synth.shift: unknown settings {sorted(unknown)}; known: {sorted(cls.__dataclass_fields__)}")
+            raise ConfigError(
+                f"synth.shift: unknown settings {sorted(unknown)}; known: {sorted(cls.__dataclass_fields__)}"
+            )
         kw = {k: tuple(v) if isinstance(v, list) else v for k, v in p.items()}
         cfg = cls(**kw)
         if cfg.hours <= 0 or cfg.chunk_frames < 1:
-            raise ConfigError(f"synth.shift: hours must be > 0 and chunk_frames >= 1, got {cfg.hours}, {cfg.chunk_frames}")
+            raise ConfigError(
+                f"synth.shift: hours must be > 0 and chunk_frames >= 1, got {cfg.hours}, {cfg.chunk_frames}"
+            )
         bad = [t for t in cfg.anomaly_types if t not in ANOMALY_TYPES]
         if bad:
             raise ConfigError(f"synth.shift.anomaly_types: unknown {bad}; known: {list(ANOMALY_TYPES)}")
@@ -109,8 +117,14 @@ class ShiftEvent:
         return self.kind == "anomaly"
 
     def to_dict(self, fps: float) -> dict:
-        return {"kind": self.kind, "start": self.start, "end": self.end, "start_s": round(self.start / fps, 2),
-                "end_s": round(self.end / fps, 2), **self.params}
+        return {
+            "kind": self.kind,
+            "start": self.start,
+            "end": self.end,
+            "start_s": round(self.start / fps, 2),
+            "end_s": round(self.end / fps, 2),
+            **self.params,
+        }
 
 
 @dataclass
@@ -120,7 +134,9 @@ class ShiftPlan:
     n_frames: int
     fps: float
     events: list[ShiftEvent]  # nominal spans
-    shift: int = 0  # which shift of the device (independent random streams) (cycle-level ones start at the next cycle start)
+    shift: int = (
+        0  # which shift of the device (independent random streams) (cycle-level ones start at the next cycle start)
+    )
 
 
 @dataclass
@@ -132,8 +148,11 @@ class ShiftChunk:
 
 
 def _rng(seed: int, scene: str, shift: int, purpose: str) -> np.random.Generator:
-    return np.random.default_rng(np.random.SeedSequence(
-        [seed, zlib.crc32(scene.encode()), zlib.crc32(b"shift"), shift, zlib.crc32(purpose.encode())]))
+    return np.random.default_rng(
+        np.random.SeedSequence(
+            [seed, zlib.crc32(scene.encode()), zlib.crc32(b"shift"), shift, zlib.crc32(purpose.encode())]
+        )
+    )
 
 
 def _poisson_times(rng: np.random.Generator, per_hour: float, n_frames: int, fps: float, margin: int) -> list[int]:
@@ -149,8 +168,9 @@ def _everyday_event(kind: str, t: int, rng: np.random.Generator, cfg: ShiftConfi
         return ShiftEvent(kind, t, t + 1, {"step": float(rng.choice([-1, 1])) * u(cfg.light_switch_step)})
     if kind == "walker":
         length = max(2, int(round(u(cfg.walker_seconds) * fps)))
-        return ShiftEvent(kind, t, min(n, t + length), {"direction": int(rng.choice([-1, 1])),
-                                                         "shade": int(rng.integers(40, 110))})
+        return ShiftEvent(
+            kind, t, min(n, t + length), {"direction": int(rng.choice([-1, 1])), "shade": int(rng.integers(40, 110))}
+        )
     if kind == "nudge":
         a = float(rng.uniform(0, 2 * np.pi))
         return ShiftEvent(kind, t, t + 1, {"dx": cfg.nudge_pixels * np.cos(a), "dy": cfg.nudge_pixels * np.sin(a)})
@@ -159,9 +179,16 @@ def _everyday_event(kind: str, t: int, rng: np.random.Generator, cfg: ShiftConfi
     return ShiftEvent(kind, t, min(n, t + int(u(cfg.slow_minutes) * 60 * fps)), {"factor": u(cfg.slow_factor)})
 
 
-def plan_shift(scene: str, cfg: ShiftConfig, render: RenderConfig, seed: int, shift: int = 0,
-               anomalies: list[tuple[float, str]] | None = None, everyday: tuple[str, ...] | None = None,
-               at: list[tuple[float, str]] | None = None) -> ShiftPlan:
+def plan_shift(
+    scene: str,
+    cfg: ShiftConfig,
+    render: RenderConfig,
+    seed: int,
+    shift: int = 0,
+    anomalies: list[tuple[float, str]] | None = None,
+    everyday: tuple[str, ...] | None = None,
+    at: list[tuple[float, str]] | None = None,
+) -> ShiftPlan:
     """Every event of shift number `shift` of `scene`. `anomalies`: (nominal second, type) to inject
     (default: ``cfg.anomalies_per_hour`` at random times); `everyday`: the everyday kinds scheduled at
     random (default: all, light drift included); `at`: (nominal second, kind) everyday events
@@ -178,13 +205,27 @@ def plan_shift(scene: str, cfg: ShiftConfig, render: RenderConfig, seed: int, sh
     margin = int(30 * fps)
     ev: list[ShiftEvent] = []
     if "light_drift" in kinds:
-        ev.append(ShiftEvent("light_drift", 0, n, {"amplitude": cfg.drift_amplitude, "period_s": cfg.drift_hours * 3600,
-                                                   "phase": float(rng.uniform(0, 2 * np.pi))}))
+        ev.append(
+            ShiftEvent(
+                "light_drift",
+                0,
+                n,
+                {
+                    "amplitude": cfg.drift_amplitude,
+                    "period_s": cfg.drift_hours * 3600,
+                    "phase": float(rng.uniform(0, 2 * np.pi)),
+                },
+            )
+        )
     for kind in ("light_switch", "walker", "nudge", "planned_stop", "slow_cycle"):
         if kind in kinds:
-            rate = {"light_switch": cfg.light_switches_per_hour, "walker": cfg.walkers_per_hour,
-                    "nudge": cfg.nudges_per_hour, "planned_stop": cfg.stops_per_hour,
-                    "slow_cycle": cfg.slow_stretches_per_hour}[kind]
+            rate = {
+                "light_switch": cfg.light_switches_per_hour,
+                "walker": cfg.walkers_per_hour,
+                "nudge": cfg.nudges_per_hour,
+                "planned_stop": cfg.stops_per_hour,
+                "slow_cycle": cfg.slow_stretches_per_hour,
+            }[kind]
             ev += [_everyday_event(kind, t, rng, cfg, fps, n) for t in _poisson_times(rng, rate, n, fps, margin)]
     for sec, kind in at or ():
         if kind not in EVERYDAY or kind == "light_drift":
@@ -199,7 +240,9 @@ def plan_shift(scene: str, cfg: ShiftConfig, render: RenderConfig, seed: int, sh
     prng = _rng(seed, scene, shift, "anomaly_params")
     for sec, kind in anomalies:
         if kind not in device.anomalies:
-            raise ConfigError(f"shift: {scene} ({device.name}) has no {kind!r} anomaly; it has {list(device.anomalies)}")
+            raise ConfigError(
+                f"shift: {scene} ({device.name}) has no {kind!r} anomaly; it has {list(device.anomalies)}"
+            )
         t = int(round(sec * fps))
         ev.append(ShiftEvent("anomaly", t, t + 1, {"type": kind, **_event_params(device, kind, prng)}))
     ev.sort(key=lambda e: (e.start, e.kind))
@@ -235,7 +278,9 @@ class ShiftRecording:
         self.device = DEVICES[spec.device]()
         self.shift_cfg = render.domain_shift if spec.domain == "real" else None
         self.jpeg_quality = jpeg_quality
-        self.events: list[ShiftEvent] = [e for e in plan.events if e.kind in ("light_switch", "walker", "nudge", "light_drift")]
+        self.events: list[ShiftEvent] = [
+            e for e in plan.events if e.kind in ("light_switch", "walker", "nudge", "light_drift")
+        ]
         self.n_frames = plan.n_frames
 
     def __len__(self) -> int:
@@ -310,13 +355,21 @@ class ShiftRecording:
             jit = rho * jit + np.sqrt(1 - rho * rho) * jitter_std * nz_rng.standard_normal(2)
             off = jit + sum((np.array([dx, dy]) * w / 64 for t, dx, dy in nudges if t <= frame), np.zeros(2))
             nz.gain = np.array([g])
-            nz.spot_xy = np.array([[0.5 + 0.35 * np.sin(2 * np.pi * frame / (period * 0.7) + sa),
-                                    0.4 + 0.3 * np.sin(2 * np.pi * frame / (period * 1.3) + sb)]])
+            nz.spot_xy = np.array(
+                [
+                    [
+                        0.5 + 0.35 * np.sin(2 * np.pi * frame / (period * 0.7) + sa),
+                        0.4 + 0.3 * np.sin(2 * np.pi * frame / (period * 1.3) + sb),
+                    ]
+                ]
+            )
             nz.jitter = off[None]
             nz.noise_seeds = nz_rng.integers(0, 2**31, 1)
             img = nz.apply(0, canvas.img)
             if self.jpeg_quality:
-                ok, enc = cv2.imencode(".jpg", cv2.cvtColor(img, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, self.jpeg_quality])
+                ok, enc = cv2.imencode(
+                    ".jpg", cv2.cvtColor(img, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, self.jpeg_quality]
+                )
                 img = cv2.cvtColor(cv2.imdecode(enc, cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
             buf_f.append(img)
             buf_l.append(label)
@@ -336,8 +389,9 @@ class ShiftRecording:
                     for _ in range(min(length, n_total - frame)):
                         emit(home, 0, 0, False)
                         if len(buf_f) >= cfg.chunk_frames:
-                            yield ShiftChunk(chunk_start, np.stack(buf_f), np.asarray(buf_l, np.uint8),
-                                             np.asarray(buf_t, np.int16))
+                            yield ShiftChunk(
+                                chunk_start, np.stack(buf_f), np.asarray(buf_l, np.uint8), np.asarray(buf_t, np.int16)
+                            )
                             chunk_start += len(buf_f)
                             buf_f.clear(), buf_l.clear(), buf_t.clear()
                     self.events.append(ShiftEvent("planned_stop", start, frame))
@@ -361,7 +415,9 @@ class ShiftRecording:
                     break
                 emit(State(cycle, s.step, s.u, s.phase), int(tl.labels[i]), int(tl.types[i]), kind in LOOK_TYPES)
                 if len(buf_f) >= cfg.chunk_frames:
-                    yield ShiftChunk(chunk_start, np.stack(buf_f), np.asarray(buf_l, np.uint8), np.asarray(buf_t, np.int16))
+                    yield ShiftChunk(
+                        chunk_start, np.stack(buf_f), np.asarray(buf_l, np.uint8), np.asarray(buf_t, np.int16)
+                    )
                     chunk_start += len(buf_f)
                     buf_f.clear(), buf_l.clear(), buf_t.clear()
             if kind is not None:
@@ -398,9 +454,17 @@ def _draw_walker(c: Canvas, progress: float, params: dict, height: float) -> Non
     c.line((x + 0.02, top + 0.55 * height + 0.1), (x + 0.03 - swing, 0.9), (40, 40, 50), 0.035)
 
 
-def shift_recording(scene: str, synth_params: dict, seed: int, shift: int = 0, hours: float | None = None,
-                    anomalies: list[tuple[float, str]] | None = None, everyday: tuple[str, ...] | None = None,
-                    at: list[tuple[float, str]] | None = None, **shift_overrides) -> ShiftRecording:
+def shift_recording(
+    scene: str,
+    synth_params: dict,
+    seed: int,
+    shift: int = 0,
+    hours: float | None = None,
+    anomalies: list[tuple[float, str]] | None = None,
+    everyday: tuple[str, ...] | None = None,
+    at: list[tuple[float, str]] | None = None,
+    **shift_overrides,
+) -> ShiftRecording:
     """A shift of `scene` made as the generator at `synth_params` (params.yaml's ``synth``) makes its
     footage: same size, fps, nuisance, domain and JPEG quality; ``synth.shift`` for the events."""
     from .generator import SynthConfig

@@ -54,8 +54,13 @@ def _cycle_states(cycle: int, order: list[int], fracs: np.ndarray, n: int) -> li
 
 
 def build_timeline(
-    fracs, cycle_len: int, n_cycles: int, rng: np.random.Generator, jitter: float,
-    events: dict[int, tuple[str, dict]], codes: dict[str, int],
+    fracs,
+    cycle_len: int,
+    n_cycles: int,
+    rng: np.random.Generator,
+    jitter: float,
+    events: dict[int, tuple[str, dict]],
+    codes: dict[str, int],
 ) -> Timeline:
     """`events`: cycle index -> (timeline anomaly type, parameters)."""
     fracs = np.asarray(fracs, dtype=np.float64)

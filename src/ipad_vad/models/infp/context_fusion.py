@@ -27,8 +27,10 @@ class ContextFusion(nn.Module):
     def __init__(self, channels: int, region: int = 5, sub: int = 1, reduction: int = 1):
         super().__init__()
         if region % 2 == 0 or not 1 <= sub <= (region - 1) // 2:
-            raise ValueError(f"context fusion: region {region} must be odd and the corner sub-regions ({sub}) "
-                             "at most half of it, so that they leave the centre out")
+            raise ValueError(
+                f"context fusion: region {region} must be odd and the corner sub-regions ({sub}) "
+                "at most half of it, so that they leave the centre out"
+            )
         self.pad = (region - 1) // 2
         self.sub = sub
         self.far = region - sub  # offset of the far corners in the padded map
@@ -44,7 +46,7 @@ class ContextFusion(nn.Module):
         total = 0
         for k, conv in self.corners.items():
             r, c = rows[k[0]], cols[k[1]]
-            total = total + conv(y[..., r:r + H + self.sub - 1, c:c + W + self.sub - 1])
+            total = total + conv(y[..., r : r + H + self.sub - 1, c : c + W + self.sub - 1])
         return torch.relu(total)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

@@ -56,7 +56,7 @@ class INFPConfig:
     filter_reduction: int = 4  # eq. 19: Z_4's hidden layer
 
     @classmethod
-    def from_dict(cls, d: dict, **over) -> "INFPConfig":
+    def from_dict(cls, d: dict, **over) -> INFPConfig:
         known = {f.name for f in fields(cls)}
         unknown = sorted(set(d) - known)
         if unknown:
@@ -106,16 +106,26 @@ class INFP(nn.Module):
         T = cfg.n_input
         c2, c4, c8 = self.encoder.channels
         m2, m4, m8 = cfg.merged
-        self.merge = nn.ModuleDict({"s2": nn.Conv2d(T * c2, m2, 1, bias=False), "s4": nn.Conv2d(T * c4, m4, 1, bias=False),
-                                    "s8": nn.Conv2d(T * c8, m8, 1, bias=False)})
+        self.merge = nn.ModuleDict(
+            {
+                "s2": nn.Conv2d(T * c2, m2, 1, bias=False),
+                "s4": nn.Conv2d(T * c4, m4, 1, bias=False),
+                "s8": nn.Conv2d(T * c8, m8, 1, bias=False),
+            }
+        )
         self.frequency = FrequencyBranch(m8, cfg.leaky_slope, cfg.frequency_reduction) if cfg.fusion else None
-        self.fusion = ContextFusion(m8, cfg.context_region, cfg.context_sub, cfg.context_reduction) if cfg.fusion else None
+        self.fusion = (
+            ContextFusion(m8, cfg.context_region, cfg.context_sub, cfg.context_reduction) if cfg.fusion else None
+        )
         d8, d4, d2 = cfg.decoder
         self.up8 = Up(m8, d8, cfg.attention_reduction)
         self.up4 = Up(d8 + m4, d4, cfg.attention_reduction)
         self.up2 = Up(d4 + m2, d2, cfg.attention_reduction)
-        self.filter = TrajectoryFilter(d2, (H, W), cfg.filter_count, cfg.filter_expansion,
-                                       cfg.filter_reduction) if cfg.filter else None
+        self.filter = (
+            TrajectoryFilter(d2, (H, W), cfg.filter_count, cfg.filter_expansion, cfg.filter_reduction)
+            if cfg.filter
+            else None
+        )
         self.head = Head(d2)
 
     def _merge(self, feats: torch.Tensor, scale: str) -> torch.Tensor:

@@ -24,6 +24,6 @@ def temporal_shift(x: torch.Tensor, shift_div: int = 8, bidirectional: bool = Tr
     out[:, :-1, :fold] = x[:, 1:, :fold]  # from the next frame
     out[:, -1, :fold] = 0
     if bidirectional:
-        out[:, 1:, fold:2 * fold] = x[:, :-1, fold:2 * fold]  # from the previous frame
-        out[:, 0, fold:2 * fold] = 0
+        out[:, 1:, fold : 2 * fold] = x[:, :-1, fold : 2 * fold]  # from the previous frame
+        out[:, 0, fold : 2 * fold] = 0
     return out

@@ -20,8 +20,9 @@ from torch import nn
 
 
 class TrajectoryFilter(nn.Module):
-    def __init__(self, channels: int, size: tuple[int, int], n_filters: int = 4, expansion: int = 2,
-                 reduction: int = 4):
+    def __init__(
+        self, channels: int, size: tuple[int, int], n_filters: int = 4, expansion: int = 2, reduction: int = 4
+    ):
         super().__init__()
         H, W = size
         hidden = channels * expansion

@@ -42,16 +42,26 @@ class WideResNetEncoder(nn.Module):
     def __init__(self, widths=(16, 32, 64, 128), blocks=(1, 1, 1, 2), dropout: float = 0.0):
         super().__init__()
         if len(widths) < 4 or len(blocks) != len(widths):
-            raise ValueError(f"wide ResNet: at least 4 stages and one block count per width "
-                             f"(widths {list(widths)}, blocks {list(blocks)})")
+            raise ValueError(
+                f"wide ResNet: at least 4 stages and one block count per width "
+                f"(widths {list(widths)}, blocks {list(blocks)})"
+            )
         self.widths = tuple(widths)
         self.stem_conv = nn.Conv2d(3, widths[0], 3, padding=1, bias=False)
         self.pool = nn.MaxPool2d(2)
         stages = []
         for i in range(1, len(widths)):
             dilation = 1 if i <= 3 else 2 ** min(i - 3, 2)
-            layers = [WideBlock(widths[i - 1] if j == 0 else widths[i], widths[i], stride=2 if (i == 3 and j == 0) else 1,
-                                dilation=dilation, dropout=dropout if i >= 5 else 0.0) for j in range(blocks[i])]
+            layers = [
+                WideBlock(
+                    widths[i - 1] if j == 0 else widths[i],
+                    widths[i],
+                    stride=2 if (i == 3 and j == 0) else 1,
+                    dilation=dilation,
+                    dropout=dropout if i >= 5 else 0.0,
+                )
+                for j in range(blocks[i])
+            ]
             stages.append(nn.Sequential(*layers))
         self.stages = nn.ModuleList(stages)
 
@@ -91,12 +101,14 @@ def load_encoder_checkpoint(encoder: WideResNetEncoder, path: str | Path) -> dic
     clean = {}
     for k, v in state.items():
         for prefix in ("module.", "encoder."):
-            k = k[len(prefix):] if k.startswith(prefix) else k
+            k = k[len(prefix) :] if k.startswith(prefix) else k
         clean[k] = v
     own = encoder.state_dict()
     missing = [k for k in own if k not in clean or tuple(clean[k].shape) != tuple(own[k].shape)]
     if missing:
-        raise ConfigError(f"{path}: not a checkpoint of this encoder (widths {list(encoder.widths)}): "
-                          f"{len(missing)} of {len(own)} weights missing or of another shape, e.g. {missing[:3]}")
+        raise ConfigError(
+            f"{path}: not a checkpoint of this encoder (widths {list(encoder.widths)}): "
+            f"{len(missing)} of {len(own)} weights missing or of another shape, e.g. {missing[:3]}"
+        )
     encoder.load_state_dict({k: clean[k] for k in own})
     return {"loaded": len(own)}

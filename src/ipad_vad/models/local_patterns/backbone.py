@@ -20,8 +20,9 @@ class Backbone(nn.Module):
     def __init__(self, crop: int = 16, widths: tuple[int, ...] = (16, 32), visual: int = 32):
         super().__init__()
         c1, c2 = widths
-        self.net = nn.Sequential(nn.Conv2d(3, c1, 3, 1, 1), nn.GELU(), nn.Conv2d(c1, c2, 3, 2, 1), nn.GELU(),
-                                 nn.Conv2d(c2, visual, 3, 2, 1))
+        self.net = nn.Sequential(
+            nn.Conv2d(3, c1, 3, 1, 1), nn.GELU(), nn.Conv2d(c1, c2, 3, 2, 1), nn.GELU(), nn.Conv2d(c2, visual, 3, 2, 1)
+        )
         side = (crop + 3) // 4
         self.position = nn.Parameter(torch.zeros(side * side, visual))
 
@@ -47,7 +48,9 @@ def load_image_encoder(path: str | Path) -> nn.Module:
     (B, S, D) tokens). A clear DataError naming the file when it is missing or unreadable."""
     path = Path(path)
     if not path.is_file():
-        raise DataError(path, "clip_checkpoint: no such file (a local TorchScript image encoder; nothing is downloaded)")
+        raise DataError(
+            path, "clip_checkpoint: no such file (a local TorchScript image encoder; nothing is downloaded)"
+        )
     try:
         return ExternalEncoder(torch.jit.load(str(path), map_location="cpu"))
     except Exception as e:  # noqa: BLE001 - torch raises many kinds

@@ -61,8 +61,9 @@ def similarity(image: torch.Tensor, text: torch.Tensor) -> torch.Tensor:
     return torch.einsum("iqe,te->iqt", F.normalize(image, dim=-1), F.normalize(text, dim=-1)).amax(1)
 
 
-def contrastive_loss(image: torch.Tensor, texts: list[torch.Tensor], same: list[torch.Tensor],
-                     temperature: float = 0.07) -> torch.Tensor:
+def contrastive_loss(
+    image: torch.Tensor, texts: list[torch.Tensor], same: list[torch.Tensor], temperature: float = 0.07
+) -> torch.Tensor:
     """Eq. 1. image (B, N_q, E); texts: one (B, E) per sentence group; same: per group a (B, B) bool,
     True where sentence c is the sentence of image i (the diagonal, and identical captions)."""
     total = image.new_zeros(())

@@ -72,8 +72,15 @@ def crop_regions(frames: torch.Tensor, boxes: torch.Tensor, size: int) -> torch.
 
 
 class LocalPatterns(nn.Module):
-    def __init__(self, cfg: LocalPatternsConfig, backbone: nn.Module | None = None, visual: int | None = None,
-                 cameras: int = 0, regions: int = 1, bank: int = 0):
+    def __init__(
+        self,
+        cfg: LocalPatternsConfig,
+        backbone: nn.Module | None = None,
+        visual: int | None = None,
+        cameras: int = 0,
+        regions: int = 1,
+        bank: int = 0,
+    ):
         super().__init__()
         self.cfg = cfg
         self.backbone = backbone if backbone is not None else Backbone(cfg.crop, cfg.widths, cfg.visual)
@@ -82,8 +89,9 @@ class LocalPatterns(nn.Module):
         self.text = TextAttention(cfg.vocab, cfg.hidden, cfg.embed, cfg.heads, cfg.max_len) if cfg.itam else None
         n = cfg.queries * cfg.embed if cfg.itam else visual
         self.features = n
-        self.predictor = (StateMachine(n, cfg.order, cfg.length, cfg.dt, cfg.channels) if cfg.smm
-                          else PlainPredictor(n, cfg.length))
+        self.predictor = (
+            StateMachine(n, cfg.order, cfg.length, cfg.dt, cfg.channels) if cfg.smm else PlainPredictor(n, cfg.length)
+        )
         self.register_buffer("feat_mean", torch.zeros(n))
         self.register_buffer("feat_std", torch.ones(n))
         self.register_buffer("cam_keys", torch.zeros(cameras, 3 * KEY_SIZE * KEY_SIZE))
@@ -123,19 +131,23 @@ class LocalPatterns(nn.Module):
         c = T // 2
         first = c - w - cfg.dt - cfg.length + 1
         if first < 0 or c + w >= T:
-            raise ValueError(f"clips of {T} frames are too short for tubes of {cfg.length} + dt {cfg.dt} "
-                             f"before frames {c - w}..{c + w}")
-        frames = x[:, :, first:c + w + 1].transpose(1, 2)  # N, t, 3, H, W
+            raise ValueError(
+                f"clips of {T} frames are too short for tubes of {cfg.length} + dt {cfg.dt} "
+                f"before frames {c - w}..{c + w}"
+            )
+        frames = x[:, :, first : c + w + 1].transpose(1, 2)  # N, t, 3, H, W
         cam = self.camera_of(x[:, :, c])
         crops = torch.stack([self.crops(frames[:, i], cam) for i in range(frames.shape[1])], 2)  # N, R, t, 3, c, c
         v = self.region_features(crops)  # N, R, t, n
         k = 2 * w + 1
-        tubes = torch.stack([v[:, :, j:j + cfg.length] for j in range(k)], 2)  # N, R, k, L, n
+        tubes = torch.stack([v[:, :, j : j + cfg.length] for j in range(k)], 2)  # N, R, k, L, n
         target = v[:, :, -k:]  # N, R, k, n
         err = (self.predictor(tubes) - target).pow(2).mean(-1).mean(-1) / self.pred_scale[cam]
         bank = self.bank[cam].float()  # N, R, M, n
         d = torch.cdist(target.float(), bank)  # N, R, k, M
         d = d.masked_fill(~self.bank_valid[cam][:, :, None], float("inf")).amin(-1).mean(-1) / self.novelty_scale[cam]
         valid = self.valid[cam]
-        return {"prediction_error": err.masked_fill(~valid, float("-inf")).amax(1),
-                "spatial_novelty": d.masked_fill(~valid, float("-inf")).amax(1)}
+        return {
+            "prediction_error": err.masked_fill(~valid, float("-inf")).amax(1),
+            "spatial_novelty": d.masked_fill(~valid, float("-inf")).amax(1),
+        }

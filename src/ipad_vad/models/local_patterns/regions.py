@@ -62,11 +62,21 @@ def tiles(box: Box, max_side: float) -> list[Box]:
     """`box` cut into the fewest equal tiles whose sides are at most `max_side`."""
     nx, ny = (max(1, int(np.ceil((box[2 + i] - box[i]) / max_side - 1e-9))) for i in (0, 1))
     w, h = (box[2] - box[0]) / nx, (box[3] - box[1]) / ny
-    return [(box[0] + i * w, box[1] + j * h, box[0] + (i + 1) * w, box[1] + (j + 1) * h) for j in range(ny) for i in range(nx)]
+    return [
+        (box[0] + i * w, box[1] + j * h, box[0] + (i + 1) * w, box[1] + (j + 1) * h)
+        for j in range(ny)
+        for i in range(nx)
+    ]
 
 
-def motion_regions(magnitude: np.ndarray, threshold: float = 0.5, max_regions: int = 6, enlarge: float = 0.25,
-                   min_side: float = 0.2, max_side: float = 0.35) -> list[Box]:
+def motion_regions(
+    magnitude: np.ndarray,
+    threshold: float = 0.5,
+    max_regions: int = 6,
+    enlarge: float = 0.25,
+    min_side: float = 0.2,
+    max_side: float = 0.35,
+) -> list[Box]:
     """Regions of a mean flow magnitude map (h, w) (module docstring); [] when nothing moves.
 
     A decision beyond the paper: a merged region wider or taller than `max_side` (a conveyor's band, a
@@ -85,8 +95,10 @@ def motion_regions(magnitude: np.ndarray, threshold: float = 0.5, max_regions: i
     out = []
     for box, _ in merge_overlapping(boxes):
         for b in tiles(box, max_side):
-            ys, xs = slice(int(b[1] * h), max(int(b[1] * h) + 1, int(np.ceil(b[3] * h)))), \
-                slice(int(b[0] * w), max(int(b[0] * w) + 1, int(np.ceil(b[2] * w))))
+            ys, xs = (
+                slice(int(b[1] * h), max(int(b[1] * h) + 1, int(np.ceil(b[3] * h)))),
+                slice(int(b[0] * w), max(int(b[0] * w) + 1, int(np.ceil(b[2] * w)))),
+            )
             out.append((square_and_enlarge(b, enlarge, min_side), float((magnitude * mask)[ys, xs].sum())))
     out.sort(key=lambda bm: -bm[1])
     return [b for b, _ in out[:max_regions]]

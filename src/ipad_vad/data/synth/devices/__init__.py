@@ -16,8 +16,20 @@ from .sorter import Sorter
 
 DEVICES: dict[str, type[Device]] = {
     d.name: d
-    for d in (Conveyor, LiftTable, Cutter, Drill, Gripper, Crane, Forklift, RotaryIndexer, Press,
-              Sorter, Piston, Labeller)
+    for d in (
+        Conveyor,
+        LiftTable,
+        Cutter,
+        Drill,
+        Gripper,
+        Crane,
+        Forklift,
+        RotaryIndexer,
+        Press,
+        Sorter,
+        Piston,
+        Labeller,
+    )
 }
 
 __all__ = ["DEVICES", "Device"]

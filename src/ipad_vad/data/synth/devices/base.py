@@ -55,15 +55,27 @@ class Device:
     # -- looks -------------------------------------------------------------------------------
     def normal_look(self, rng: np.random.Generator) -> Look:
         col = tuple(int(np.clip(v + rng.normal(0, 6), 0, 255)) for v in self.item_color)
-        return Look(color=col, kind=self.item_kind, dx=float(rng.normal(0, 0.008)),
-                    dy=float(rng.normal(0, 0.008)), angle=float(rng.normal(0, 1.5)))
+        return Look(
+            color=col,
+            kind=self.item_kind,
+            dx=float(rng.normal(0, 0.008)),
+            dy=float(rng.normal(0, 0.008)),
+            angle=float(rng.normal(0, 1.5)),
+        )
 
     def anomalous_look(self, base: Look, kind: str, rng: np.random.Generator) -> Look:
         if kind == "color":
             r, g, b = self.item_color
-            return base.with_anomaly(kind, color=(int(255 - r * 0.6), int(255 - g * 0.3), int(b * 0.4 + 130)) if (r, g) != (255, 255) else (40, 200, 60))
+            return base.with_anomaly(
+                kind,
+                color=(int(255 - r * 0.6), int(255 - g * 0.3), int(b * 0.4 + 130))
+                if (r, g) != (255, 255)
+                else (40, 200, 60),
+            )
         if kind == "shape":
-            return base.with_anomaly(kind, kind=KINDS[(KINDS.index(self.item_kind) + 1 + int(rng.integers(0, 3))) % len(KINDS)])
+            return base.with_anomaly(
+                kind, kind=KINDS[(KINDS.index(self.item_kind) + 1 + int(rng.integers(0, 3))) % len(KINDS)]
+            )
         if kind == "shift":
             return base.with_anomaly(kind, dx=float(rng.choice([-1, 1]) * rng.uniform(0.09, 0.13)))
         if kind == "tilt":

@@ -10,8 +10,14 @@ HIGH, LOW = 0.3, 0.6
 class Crane(Device):
     name = "crane"
     description = "overhead gantry crane"
-    steps = (("lower", 0.15), ("hoist", 0.15), ("traverse", 0.25), ("set_down", 0.15),
-             ("hoist_empty", 0.1), ("return", 0.2))
+    steps = (
+        ("lower", 0.15),
+        ("hoist", 0.15),
+        ("traverse", 0.25),
+        ("set_down", 0.15),
+        ("hoist_empty", 0.1),
+        ("return", 0.2),
+    )
     anomalies = ("color", "shift", "tilt", "pause", "speed", "order", "missing_step")
     swappable = ((1, 4),)
     skippable = (3,)
