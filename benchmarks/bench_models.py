@@ -20,6 +20,7 @@ from _common import write_result
 
 from ipad_vad.config import load_params
 from ipad_vad.methods import get_method, method_names
+from ipad_vad.methods.abilities import MemoryBankMixin
 from ipad_vad.models import count_parameters
 from ipad_vad.train.loop import TrainSettings
 from ipad_vad.train.lora import LoraSettings, add_lora, trainable_summary
@@ -72,7 +73,9 @@ def main() -> None:
             torch.manual_seed(0)
             method = get_method(name, p)
             m = method.build()
-            if count_parameters(m) == 0:  # nothing to train (the kNN reference)
+            # nothing to train (the kNN reference), or a bank to fit before any forward (the feature bank:
+            # its encoder's training is timed by bench_quality's fit column)
+            if count_parameters(m) == 0 or isinstance(method, MemoryBankMixin):
                 continue
             m = m.to(device)
             opt = torch.optim.Adam(m.parameters(), lr=1e-4)
