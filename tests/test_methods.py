@@ -55,6 +55,17 @@ def test_the_registry_lists_every_method_file():
         get_method("nope", SMOKE)
 
 
+def test_every_method_and_variant_has_settings_without_a_params_file():
+    """The schema's defaults alone build every method, variants included: a variant's override of a
+    part of its parent's weights (pseudo_anomaly_baseline: `semantic: 0`) changes that weight, not all
+    of them (`ipad method list` outside a project failed on it)."""
+    for name in method_names():
+        m = get_method(name, {})
+        assert sum(m.weights().values()) == pytest.approx(1.0), name
+    base = get_method("pseudo_anomaly_baseline", {}).weights()
+    assert base["semantic"] == 0 and base["recon_error"] > 0 and base["flow_error"] > 0
+
+
 def test_a_method_has_only_the_abilities_it_declares():
     """A small core; LoRA, window scoring and a memory bank are opt-in mixins (issue 28): a method
     without one has none of its members, and `register` refuses a method that needs a missing one."""

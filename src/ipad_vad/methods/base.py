@@ -183,7 +183,10 @@ class Method:
         methods = params.get("methods") or {}
         self.cfg = dict(methods.get(self.name) or {})
         if self.variant_of:
-            self.cfg = deep_merge(deep_merge(methods.get(self.variant_of) or {}, self.cfg), self.overrides)
+            # the parent's section, or its schema defaults where params have none (an override such as
+            # `weights: {semantic: 0}` is a change to the parent's weights, not all of them)
+            parent = methods.get(self.variant_of) or self.Settings().model_dump(mode="json", exclude_none=True)
+            self.cfg = deep_merge(deep_merge(parent, self.cfg), self.overrides)
         self.settings = validate_section(self.Settings, self.cfg, f"{self.name} settings", f"methods.{self.name}")
         self.pseudo_mix = self.settings.pseudo_anomalies
         if self.pseudo_mix.active and not self.takes_pseudo_anomalies:
