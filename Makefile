@@ -62,7 +62,7 @@ XDIST ?= -n 4 --dist loadfile --no-loadscope-reorder
 test: setup  ## the whole test suite (334 tests) on 4 workers: 16 min 44 s in a fresh clone on 2 CPU cores (CI=true bash .ci/run, 2026-12-02; issue 30's target 12 min)
 	OMP_NUM_THREADS=1 $(BIN)/python -m pytest $(XDIST)
 
-test-fast: setup  ## the inner loop: the tests not marked slow (297 tests, 4 workers; 11.5 min at load 6-27, target 3)
+test-fast: setup  ## the inner loop: the tests not marked slow (298 tests, 4 workers: 2 min 5 s on the idle 2-core machine, 2026-12-02)
 	OMP_NUM_THREADS=1 $(BIN)/python -m pytest -m "not slow" $(XDIST)
 
 bench: setup  ## run the benchmarks; JSON results land in benchmarks/results/
