@@ -24,7 +24,6 @@ from pydantic import BaseModel, ValidationError, field_validator
 from pydantic_core import to_jsonable_python
 
 from .errors import ConfigError
-from .serve.settings import ServeSettings
 from .settings._base import Section
 from .settings.adapt import Adapt
 from .settings.alert import Alert
@@ -38,6 +37,7 @@ from .settings.period import Period
 from .settings.pipeline import Pipeline, method_files
 from .settings.pseudo_anomalies import PseudoSettings
 from .settings.score import Score
+from .settings.serve import ServeSettings
 from .settings.storage import Storage
 from .settings.synth import Synth
 from .settings.train import Train

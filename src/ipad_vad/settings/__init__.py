@@ -17,7 +17,7 @@ score                  settings/score.py (with ``score.evidence``: what an alert
 storage                settings/storage.py (the environment's overrides: storage/s3_settings.py)
 synth                  settings/synth.py
 pseudo_anomalies       settings/pseudo_anomalies.py (also ``methods.<name>.pseudo_anomalies``)
-serve                  serve/settings.py (also a serve config file's ``serve:``)
+serve                  settings/serve.py (also a serve config file's ``serve:``)
 feedback               settings/feedback.py
 methods.<name>         each method's ``Settings`` in methods/<name>.py (checked when it is built)
 =====================  =================================================================
