@@ -21,6 +21,22 @@ def test_clean_data_passes(tree):
     assert "all checks passed" in report.summary()
 
 
+def test_a_manifest_written_elsewhere_keeps_its_scene_manifests_beside_it(tree, tmp_path, monkeypatch):
+    """`ipad data validate --manifest-out X` outside the project's defaults writes the per-scene
+    manifests beside X; the project's data/manifests (the working directory's) is left alone — a run
+    of the tests in the repository once replaced the demo's manifests with a test's."""
+    from ipad_vad.jobs.validate import validate_footage
+
+    project = tmp_path / "project"
+    (project / "data/manifests").mkdir(parents=True)
+    (project / "data/manifests/S01.parquet").write_bytes(b"the project's")
+    monkeypatch.chdir(project)
+    validate_footage({}, root=tree, manifest_out=tmp_path / "out/manifest.parquet", report_dir=tmp_path / "rep")
+    assert sorted(p.name for p in (project / "data/manifests").iterdir()) == ["S01.parquet"]
+    assert (project / "data/manifests/S01.parquet").read_bytes() == b"the project's"
+    assert {p.stem for p in (tmp_path / "out/manifests").glob("*.parquet")} >= {"R01"}
+
+
 def test_planted_label_length_mismatch_fails_and_names_the_file(tmp_path):
     root = make_ipad_tree(tmp_path / "ipad", n_frames=24)
     bad = root / "R01/test_label/002.npy"

@@ -38,6 +38,7 @@ def validate_footage(
     s = settings_of(params)  # the CLI without a params.yaml passes {}: the defaults
     d, v = s.data, s.validation
     root = Path(root or d.root)
+    manifest_given = manifest_out is not None
     manifest_out = Path(manifest_out or d.manifest)
     report_dir = Path(report_dir or v.report_dir)
     manifest = build_manifest(root, scenes=d.scenes or None, sample_decode=v.sample_decode, progress=progress)
@@ -50,5 +51,9 @@ def validate_footage(
     finally:
         result = write_report(report, report_dir)
     write_dataframe(manifest_out, kept)
-    write_scene_manifests(kept, Path(d.manifests), {"pretrain": list(s.pipeline.pretrain_scenes)})
+    # the per-scene manifests: beside a manifest written elsewhere (``--manifest-out``), else the
+    # project's data.manifests — never the project's folder for another folder's footage (it removes
+    # the files of scenes it does not hold)
+    scene_dir = Path(manifest_out).parent / "manifests" if manifest_given else Path(d.manifests)
+    write_scene_manifests(kept, scene_dir, {"pretrain": list(s.pipeline.pretrain_scenes)})
     return Validated(report, kept, manifest_out, result)
