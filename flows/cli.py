@@ -51,14 +51,24 @@ def step_validate(profile: str | None = ProfileOpt):
 
 
 @app.command("prepare")
-def step_prepare(scene: str = typer.Option(..., "--scene"), profile: str | None = ProfileOpt):
-    """Pipeline step: decoded cache, optical flow and period estimation for one scene."""
-    res = _run_flow("prepare_flow", scene=scene, profile=profile)
-    console().print(
-        f"{scene}: cycle {res['cycle_frames']} frames (estimated {res['estimated_cycle_frames']}"
-        + (f", error {res['error_frames']} frames" if res["error_frames"] is not None else "")
-        + ")"
-    )
+def step_prepare(
+    scene: str | None = typer.Option(None, "--scene", help="one scene (a device's stage)"),
+    pretrain: bool = typer.Option(False, "--pretrain", help="every scene of pipeline.pretrain_scenes, in one process"),
+    profile: str | None = ProfileOpt,
+):
+    """Pipeline step: decoded cache, optical flow and period estimation for one scene, or for every
+    pretraining scene (--pretrain)."""
+    if (scene is None) == (not pretrain):
+        raise typer.BadParameter("give --scene SCENE or --pretrain")
+    res = _run_flow("prepare_flow", scene=scene, role="pretrain" if pretrain else None, profile=profile)
+    for name, r in ({scene: res} if scene else res).items():
+        console().print(
+            f"{name}: cycle {r['cycle_frames']} frames (estimated {r['estimated_cycle_frames']}"
+            + (f", error {r['error_frames']} frames" if r["error_frames"] is not None else "")
+            + ")"
+        )
+    if pretrain and not res:
+        console().print("no pretrain scenes (pipeline.pretrain_scenes is empty): nothing to prepare")
 
 
 @app.command("pretrain")

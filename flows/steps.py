@@ -3,7 +3,7 @@ step needs (a preprocessing step never loads torch or MLflow). Each runs ephemer
 local server) when no PREFECT_API_URL is set, and shows in the Prefect UI when it is.
 
     flows.data:      validate_flow
-    flows.prepare:   prepare_flow(scene)
+    flows.prepare:   prepare_flow(scene | role='pretrain')
     flows.train:     pretrain_flow(method), adapt_flow(device, method)
     flows.evaluate:  evaluate_flow(scene, method), report_flow
     flows.promote:   promote_flow(device)

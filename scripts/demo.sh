@@ -16,6 +16,7 @@ if [ -z "${PREFECT_API_URL:-}" ]; then
 fi
 export IPAD_PIPELINE_ID="${IPAD_PIPELINE_ID:-demo-$(date +%Y%m%d-%H%M%S)}"
 start=$(date +%s)
+python scripts/prune_dvc_lock.py  # entries of renamed stages: every stage would re-parse them (treeverse/dvc#5293)
 # The MLflow parent run of this pipeline run ends with its outcome (FAILED when a stage fails).
 # IPAD_REPRO_ARGS: options for dvc repro (--force: every stage again; --no-run-cache: run, never restore)
 dvc repro ${IPAD_REPRO_ARGS:-} || { ipad runs finish --failed || true; exit 1; }

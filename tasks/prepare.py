@@ -1,8 +1,8 @@
 import mlflow
 from prefect import task
 
-from ipad_vad.io_utils import read_dataframe
-from ipad_vad.jobs.layout import prepared
+from ipad_vad.io_utils import read_dataframe, write_json
+from ipad_vad.jobs.layout import prepared, prepared_summary
 from ipad_vad.preprocess.cache import cache_scene
 from ipad_vad.preprocess.optical_flow import flow_scene
 from ipad_vad.preprocess.period import period_scene
@@ -57,3 +57,10 @@ def period_task(p: dict, scene: str) -> dict:
         "" if err is None else f", {err} frames from the annotated period",
     )
     return res
+
+
+@task(name="prepared-summary")
+def summary_task(p: dict, role: str, results: dict) -> None:
+    """Each scene's cycle of a role's prepared data (``<prepared_root>/<role>/scenes.json``)."""
+    keys = ("cycle_frames", "estimated_cycle_frames", "error_frames")
+    write_json(prepared_summary(p, role), {s: {k: r.get(k) for k in keys} for s, r in results.items()})

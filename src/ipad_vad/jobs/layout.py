@@ -3,7 +3,8 @@
 Prepared data is grouped by the scene's role, so that DVC stages can depend on exactly the data
 they use (DVC cannot take a list parameter as dependencies):
 
-    data/prepared/pretrain/{cache,flow,periods}/<scene>     pretrain scenes (synthetic)
+    data/prepared/pretrain/{cache,flow,periods}/<scene>     pretrain scenes (synthetic; one stage for all)
+    data/prepared/pretrain/scenes.json                      their cycles
     data/prepared/devices/{cache,flow,periods}/<scene>      devices (adapted, registered)
     models/base/<method>/                                   model.pt, method.json
     models/adapters/<device>/<method>/                      method.json + adapter/ (lora) or model.pt
@@ -71,6 +72,11 @@ def role(params: dict, scene: str) -> str:
 def prepared(params: dict, scene: str, kind: str) -> Path:
     """Root (containing <scene>/) of the `kind` ('cache', 'flow', 'periods') data of a scene."""
     return Path(params["pipeline"]["prepared_root"]) / role(params, scene) / kind
+
+
+def prepared_summary(params: dict, role: str) -> Path:
+    """The summary of a role's prepared scenes (their cycles), written whether or not it has any."""
+    return Path(params["pipeline"]["prepared_root"]) / role / "scenes.json"
 
 
 def base_dir(params: dict, method: str) -> Path:
