@@ -1,22 +1,31 @@
-"""Pipeline timing for a profile (default demo), measured in a fresh clone of this repository:
+"""`make demo` in a fresh clone of this repository, timed stage by stage, and what DVC reruns after.
 
-* wall time of every DVC stage (`dvc repro -s <stage>`, in pipeline order, each stage's `ipad` step
-  running its Prefect flow against a local Prefect server);
-* the time of a no-op `dvc repro` afterwards;
-* the rerun after new footage for one device (`ipad ingest`: import, `dvc add`, `dvc repro`) as a
-  ratio to the full run.
+* **make demo, setup excluded**: `scripts/demo.sh` (what `make demo` runs after `make setup`) in a
+  fresh `git clone` of HEAD whose `.venv` is this checkout's; the whole wall time and `dvc repro`'s.
+* **per stage**, from the Prefect log's timestamps of that run: a stage's *work* (its first to its
+  last log line) and its *overhead* (the rest of the span to the next stage's first log line: the
+  process start and imports, the flow-run set-up, the exit, DVC hashing outputs and writing dvc.lock).
+  `--timeline LOG` computes the same from any `make demo` log without running anything (how the
+  "before" figures in docs/pipeline.md were made: benchmarks/results/demo_log_20261202_before.txt);
+* a **no-op `dvc repro`** afterwards;
+* **new footage for one device** (`--new-footage R01`): the footage imported into data/ipad and
+  versioned with `dvc add` (the path real footage takes), a full `dvc repro`, then one of the device's
+  recordings re-recorded as new training footage through `ipad ingest`: the rerun as a share of the
+  full run and the stages it ran. It costs a second full run, so it is optional.
 
-The footage is the profile's synthetic data imported into data/ipad and versioned with `dvc add`
-(the path real footage takes). Writes benchmarks/results/bench_pipeline.json, and the full run's
-results table as benchmarks/results/pipeline_<profile>_results.{md,json}.
+`--cache-dir DIR` shares a DVC cache (e.g. this checkout's, so that `dvc repro` here afterwards
+restores the clone's outputs from DVC's run cache instead of running them); every stage is still
+run (`--force`), and the JSON records the choice. Writes benchmarks/results/bench_pipeline.json.
 
-    python benchmarks/bench_pipeline.py [--profile demo] [--device R01]
+    python benchmarks/bench_pipeline.py [--profile demo] [--cache-dir .dvc/cache] [--new-footage R01]
+    python benchmarks/bench_pipeline.py --timeline demo.log
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -24,11 +33,62 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from statistics import median
 
 from _common import prefect_server, write_result
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
+STAGE = re.compile(r"^Running stage '([^']+)':")
+PREFECT = re.compile(r"^(\d\d):(\d\d):(\d\d)\.(\d{3}) \| ")
+
+
+def timeline(lines: list[str]) -> dict[str, dict]:
+    """Per stage of a `dvc repro` log, from its Prefect log lines' clock: ``work`` (first to last line
+    of the stage), ``span`` (first line to the next stage's first line) and ``overhead`` (span - work).
+    Stages without Prefect lines (params, synth) get none; the last stage has no span."""
+    firsts: list[tuple[str, float | None, float | None]] = []
+    day, last_clock = 0.0, -1.0
+    for line in lines:
+        m = STAGE.match(line)
+        if m:
+            firsts.append((m.group(1), None, None))
+            continue
+        m = PREFECT.match(line)
+        if m and firsts:
+            clock = int(m[1]) * 3600 + int(m[2]) * 60 + int(m[3]) + int(m[4]) / 1000
+            if clock < last_clock - 3600:  # past midnight
+                day += 86400
+            last_clock = clock
+            name, first, _ = firsts[-1]
+            firsts[-1] = (name, first if first is not None else day + clock, day + clock)
+    out = {}
+    logged = [(n, a, b) for n, a, b in firsts if a is not None]
+    for i, (name, first, last) in enumerate(logged):
+        row = {"work": round(last - first, 2)}
+        if i + 1 < len(logged):
+            row["span"] = round(logged[i + 1][1] - first, 2)
+            row["overhead"] = round(row["span"] - row["work"], 2)
+        out[name] = row
+    return out
+
+
+def summary(stages: dict[str, dict]) -> dict:
+    """Sums per stage group (the name before '@') and the overhead's median and total."""
+    groups: dict[str, dict] = {}
+    for name, row in stages.items():
+        g = groups.setdefault(name.split("@")[0], {"stages": 0, "work": 0.0, "overhead": 0.0})
+        g["stages"] += 1
+        g["work"] = round(g["work"] + row["work"], 1)
+        g["overhead"] = round(g["overhead"] + row.get("overhead", 0.0), 1)
+    over = [r["overhead"] for r in stages.values() if "overhead" in r]
+    return {
+        "stages_logged": len(stages),
+        "work_seconds": round(sum(r["work"] for r in stages.values()), 1),
+        "overhead_seconds": round(sum(over), 1),
+        "overhead_median_per_stage": round(median(over), 2) if over else None,
+        "groups": groups,
+    }
 
 
 def sh(cmd: str, cwd: Path, env: dict) -> str:
@@ -38,56 +98,97 @@ def sh(cmd: str, cwd: Path, env: dict) -> str:
     return r.stdout
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--profile", default="demo")
-    ap.add_argument("--device", default="R01")
-    args = ap.parse_args()
-    work = Path(tempfile.mkdtemp(prefix="ipad-bench-"))
-    repo = work / "project"
+def streamed(cmd: str, cwd: Path, env: dict, log: Path) -> tuple[list[str], float]:
+    """Run `cmd`, echoing and keeping its output (stdout and stderr together) in `log`; its lines and wall time."""
+    t = time.perf_counter()
+    lines = []
+    with (
+        subprocess.Popen(
+            cmd, cwd=cwd, env=env, shell=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        ) as proc,
+        log.open("w") as out,
+    ):
+        for line in proc.stdout:
+            lines.append(line.rstrip("\n"))
+            out.write(line)
+            if STAGE.match(line) or "dvc repro took" in line:
+                print(f"{time.perf_counter() - t:7.0f} s  {line.rstrip()}", flush=True)
+    if proc.returncode != 0:
+        raise SystemExit(f"{cmd} failed (exit {proc.returncode}); its output: {log}")
+    return lines, time.perf_counter() - t
+
+
+def env_for(work: Path, repo: Path, port: int | None = None) -> dict:
+    env = dict(
+        os.environ,
+        PATH=f"{BIN}:{os.environ['PATH']}",
+        PREFECT_HOME=str(work / "prefect"),
+        MLFLOW_TRACKING_URI=f"sqlite:///{repo / 'mlflow.db'}",
+        GIT_AUTHOR_NAME="bench",
+        GIT_AUTHOR_EMAIL="b@b",
+        GIT_COMMITTER_NAME="bench",
+        GIT_COMMITTER_EMAIL="b@b",
+    )
+    env.pop("PREFECT_API_URL", None)
+    if port is not None:
+        env["PREFECT_API_URL"] = f"http://127.0.0.1:{port}/api"
+    return env
+
+
+def clone(work: Path, name: str, profile: str, cache_dir: str | None) -> Path:
+    repo = work / name
     sh(f"git clone -q {ROOT} {repo}", work, os.environ)
-    sh(f"{sys.executable} scripts/smoke_params.py {args.profile} params.yaml", repo, os.environ)
+    (repo / ".venv").symlink_to(ROOT / ".venv")  # setup excluded: this checkout's environment
+    doc = (repo / "params.yaml").read_text()
+    (repo / "params.yaml").write_text(re.sub(r"(?m)^profile: \S+", f"profile: {profile}", doc, count=1))
+    if cache_dir:
+        sh(f"dvc cache dir {Path(cache_dir).resolve()}", repo, os.environ)
+    return repo
+
+
+def demo_run(work: Path, profile: str, cache_dir: str | None) -> dict:
+    repo = clone(work, "demo", profile, cache_dir)
+    env = env_for(work, repo)
+    env["IPAD_REPRO_ARGS"] = "--force"  # a shared cache's run cache must not restore what is measured
+    lines, wall = streamed("bash scripts/demo.sh", repo, env, work / "demo.log")
+    took = [int(m[1]) for line in lines if (m := re.search(r"dvc repro took (\d+) s", line))]
+    stages = timeline(lines)
+    t = time.perf_counter()
+    noop = sh("dvc repro", repo, env_for(work, repo))
+    noop_s = time.perf_counter() - t
+    assert "Running stage" not in noop, noop
+    shutil.copy(work / "demo.log", ROOT / "benchmarks/results/bench_pipeline_demo.log")
+    return {
+        "make_demo_seconds_setup_excluded": round(wall, 1),
+        "dvc_repro_seconds": took[0] if took else None,
+        "stages_run": sum(1 for line in lines if STAGE.match(line)),
+        "per_stage": stages,
+        "summary": summary(stages),
+        "noop_repro_seconds": round(noop_s, 2),
+    }
+
+
+def new_footage_run(work: Path, profile: str, device: str, cache_dir: str | None) -> dict:
+    repo = clone(work, "footage", profile, cache_dir)
     (repo / "params.yaml").write_text(
         (repo / "params.yaml").read_text().replace("root: data/synth", "root: data/ipad", 1)
     )
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    env = dict(
-        os.environ,
-        PATH=f"{BIN}:{os.environ['PATH']}",
-        PREFECT_HOME=str(work / "prefect"),
-        PREFECT_API_URL=f"http://127.0.0.1:{port}/api",
-        MLFLOW_TRACKING_URI=f"sqlite:///{repo / 'mlflow.db'}",
-        IPAD_PIPELINE_ID="bench",
-        GIT_AUTHOR_NAME="bench",
-        GIT_AUTHOR_EMAIL="b@b",
-        GIT_COMMITTER_NAME="bench",
-        GIT_COMMITTER_EMAIL="b@b",
-    )
+    env = env_for(work, repo, port)
+    env["IPAD_PIPELINE_ID"] = "bench"
     server = prefect_server(env, port, "--no-services")
     try:
-        sh(f"ipad data synth --profile {args.profile} --out ../footage", repo, env)
-        sh("ipad data import ../footage --out data/ipad", repo, env)
-        sh("dvc config core.analytics false && dvc add -q data/ipad && git add -A && git commit -qm footage", repo, env)
-        stages = [line.split()[0] for line in sh("dvc stage list", repo, env).splitlines() if line.strip()]
-        times = {}
-        for stage in stages:
-            t = time.perf_counter()
-            sh(f"dvc repro -s {stage}", repo, env)
-            times[stage] = round(time.perf_counter() - t, 2)
-            print(f"{stage:26s} {times[stage]:8.1f} s", flush=True)
-        full = sum(times.values())
-        for f in ("results.md", "results.json"):  # the full run's results table, kept beside the timings
-            shutil.copy(repo / "reports" / f, ROOT / "benchmarks/results" / f"pipeline_{args.profile}_{f}")
+        sh(f"ipad data synth --profile {profile} --out ../synth_footage", repo, env)
+        sh("ipad data import ../synth_footage --out data/ipad", repo, env)
+        sh("dvc add -q data/ipad && git add -A && git commit -qm footage", repo, env)
         t = time.perf_counter()
-        noop_out = sh("dvc repro", repo, env)
-        noop = time.perf_counter() - t
-        assert "Running stage" not in noop_out, noop_out
-        # new footage for one device: one of its test videos re-recorded as a training video
-        landing = work / "landing" / args.device / "training"
+        sh("dvc repro --force", repo, env)
+        full = time.perf_counter() - t
+        landing = work / "landing" / device / "training"
         landing.mkdir(parents=True)
-        frames = sorted((repo / "data/ipad" / args.device / "training/frames/01").iterdir(), key=lambda p: int(p.stem))
+        frames = sorted((repo / "data/ipad" / device / "training/frames/01").iterdir(), key=lambda p: int(p.stem))
         import cv2
 
         first = cv2.imread(str(frames[0]))
@@ -102,20 +203,35 @@ def main() -> None:
         rerun = time.perf_counter() - t
     finally:
         server.terminate()
-    groups = {}
-    for stage, s in times.items():
-        groups[stage.split("@")[0]] = round(groups.get(stage.split("@")[0], 0) + s, 2)
-    result = {
-        "profile": args.profile,
-        "stage_seconds": times,
-        "stage_group_seconds": groups,
+    return {
+        "device": device,
         "full_run_seconds": round(full, 1),
-        "noop_repro_seconds": round(noop, 2),
-        "new_footage_device": args.device,
-        "new_footage_rerun_seconds": round(rerun, 1),
-        "new_footage_rerun_ratio_to_full": round(rerun / full, 3),
-        "stages_rerun": [s for s in stages if f"'{s}'" in out],
+        "rerun_seconds": round(rerun, 1),
+        "rerun_ratio_to_full": round(rerun / full, 3),
+        "stages_rerun": re.findall(r"Running stage '([^']+)'", out),
     }
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--profile", default="demo")
+    ap.add_argument("--cache-dir", help="a DVC cache to share (default: the clone's own, empty)")
+    ap.add_argument("--new-footage", metavar="DEVICE", help="also time new footage for this device (a second full run)")
+    ap.add_argument("--timeline", metavar="LOG", help="only print the per-stage work and overhead of a make demo log")
+    args = ap.parse_args()
+    if args.timeline:
+        stages = timeline(Path(args.timeline).read_text().splitlines())
+        for name, row in stages.items():
+            print(f"{name:36s} work {row['work']:7.1f} s  overhead {row.get('overhead', float('nan')):5.1f} s")
+        import json
+
+        print(json.dumps(summary(stages), indent=2))
+        return
+    work = Path(tempfile.mkdtemp(prefix="ipad-bench-"))
+    result = {"profile": args.profile, "cache": "shared: " + args.cache_dir if args.cache_dir else "the clone's own"}
+    result["demo"] = demo_run(work, args.profile, args.cache_dir)
+    if args.new_footage:
+        result["new_footage"] = new_footage_run(work, args.profile, args.new_footage, args.cache_dir)
     write_result("bench_pipeline", result)
     shutil.rmtree(work, ignore_errors=True)
 
