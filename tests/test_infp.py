@@ -299,3 +299,14 @@ def test_fitting_from_scratch_starts_from_the_local_encoder_checkpoint(tmp_path)
     )
     assert res.info["encoder_checkpoint"] == {"path": str(tmp_path / "enc.pt"), "loaded": len(src.state_dict())}
     assert all(torch.equal(a, b) for a, b in zip(src.state_dict().values(), res.model.encoder.state_dict().values()))
+
+
+def test_a_batch_of_overlapping_clips_predicts_as_each_clip_alone():
+    torch.manual_seed(0)
+    net = INFP(TINY).eval()
+    video = torch.rand(3, 12, 16, 16) * 2 - 1
+    x = torch.stack([video[:, s : s + 4] for s in (0, 1, 2, 3, 7, 4)])  # a run of consecutive clips, one apart
+    with torch.no_grad():
+        batch = net(x)["pred"]
+        alone = torch.cat([net(x[i : i + 1])["pred"] for i in range(len(x))])
+    torch.testing.assert_close(batch, alone)

@@ -194,3 +194,30 @@ def test_a_missing_clip_checkpoint_names_the_file(tmp_path):
     }
     with pytest.raises(DataError, match="clip.pt"):
         get_method("local_patterns", p).build()
+
+
+def test_shared_frames_finds_the_frames_overlapping_clips_share():
+    from ipad_vad.models.shared_frames import shared_frames
+
+    video = torch.rand(30, 3, 4, 4)
+    for stride in (1, 2, 3):
+        clips = torch.stack([video[s : s + 10] for s in range(0, 20, stride)])  # N, t, 3, 4, 4
+        where, src = shared_frames(clips)
+        assert len(src) == 10 + stride * (len(clips) - 1)
+        assert torch.equal(clips[src[:, 0], src[:, 1]][where], clips)
+    clips = torch.stack([video[s : s + 10] for s in (0, 1, 2, 15)])
+    assert len(shared_frames(clips, keys=[0, 0, 1, 1])[1]) == 10 + 1 + 10 + 10  # another key, no overlap: its own
+
+
+def test_a_batch_of_overlapping_clips_scores_as_each_clip_alone():
+    torch.manual_seed(0)
+    m = get_method("local_patterns", SMOKE)
+    model = m.build().eval()
+    with torch.no_grad():
+        model.bank.normal_()
+    ds = _video()
+    x = torch.stack([ds[i]["clip"] for i in (0, 1, 2, 3, 9, 4)])  # a run of consecutive clips, one out of order
+    with torch.no_grad():
+        batch = m.score_batch(model, x).values
+        alone = torch.cat([m.score_batch(model, x[i : i + 1]).values for i in range(len(x))])
+    torch.testing.assert_close(batch, alone)

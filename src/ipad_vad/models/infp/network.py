@@ -24,6 +24,7 @@ from dataclasses import dataclass, fields
 import torch
 from torch import nn
 
+from ..shared_frames import shared_frames
 from .channel_gate import ChannelGate
 from .context_fusion import ContextFusion
 from .frequency_branch import FrequencyBranch
@@ -137,8 +138,14 @@ class INFP(nn.Module):
         N, C, T, H, W = frames.shape
         if T != self.cfg.n_input:
             raise ValueError(f"INFP: {T} input frames, built for {self.cfg.n_input}")
-        per_frame = frames.transpose(1, 2).reshape(N * T, C, H, W)
-        s2, s4, s8 = (f.reshape(N, T, *f.shape[1:]) for f in self.encoder(per_frame))
+        per_frame = frames.transpose(1, 2)  # N, T, C, H, W
+        # f_e sees one frame at a time: a frame that overlapping clips share is encoded once (in eval
+        # mode; training's batch statistics and dropout see every clip's frames, as always)
+        if self.training:
+            s2, s4, s8 = (f.reshape(N, T, *f.shape[1:]) for f in self.encoder(per_frame.reshape(N * T, C, H, W)))
+        else:
+            where, src = shared_frames(per_frame)
+            s2, s4, s8 = (f[where] for f in self.encoder(per_frame[src[:, 0], src[:, 1]]))
         x = self._merge(s8, "s8")
         f_st = x + self._merge(temporal_shift(s8, self.cfg.shift_div, self.cfg.bidirectional_shift), "s8")  # eq. 15
         if self.fusion is not None:

@@ -41,8 +41,10 @@ class TrajectoryFilter(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         N, C, H, W = x.shape
         y = torch.relu(self.fc1(x.permute(0, 2, 3, 1))).float()  # (N, H, W, hidden)
-        spec = torch.fft.rfft2(y, dim=(1, 2), norm="ortho")  # eq. 18
+        # the transforms run over the last two axes of a channel-first copy (the same values as over
+        # axes 1, 2 of the channel-last features, about twice as fast as over strided axes)
+        spec = torch.fft.rfft2(y.permute(0, 3, 1, 2).contiguous(), norm="ortho")  # (N, hidden, H, W//2+1), eq. 18
         weights = torch.view_as_complex(self.complex_weight.float().contiguous())  # (H, W//2+1, n)
         mix = torch.einsum("bnc,hwn->bhwc", self.routing(x).float().to(weights.dtype), weights)  # eq. 20
-        out = torch.fft.irfft2(spec * mix, s=(H, W), dim=(1, 2), norm="ortho").to(x.dtype)
-        return torch.relu(self.fc2(out)).permute(0, 3, 1, 2)  # eq. 21
+        out = torch.fft.irfft2(spec * mix.permute(0, 3, 1, 2), s=(H, W), norm="ortho").permute(0, 2, 3, 1)
+        return torch.relu(self.fc2(out.to(x.dtype))).permute(0, 3, 1, 2)  # eq. 21

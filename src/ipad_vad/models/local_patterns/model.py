@@ -21,6 +21,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..shared_frames import shared_frames
 from .backbone import Backbone
 from .itam import ImageAttention, TextAttention
 from .smm import PlainPredictor, StateMachine
@@ -137,17 +138,49 @@ class LocalPatterns(nn.Module):
             )
         frames = x[:, :, first : c + w + 1].transpose(1, 2)  # N, t, 3, H, W
         cam = self.camera_of(x[:, :, c])
-        crops = torch.stack([self.crops(frames[:, i], cam) for i in range(frames.shape[1])], 2)  # N, R, t, 3, c, c
-        v = self.region_features(crops)  # N, R, t, n
+        # a frame's region features depend on the frame and its clip's camera only: overlapping clips
+        # (a video's consecutive clips) share them, so each distinct (frame, camera) is computed once
+        where, src = shared_frames(frames, cam.tolist())  # (N, t) row of each frame among the distinct ones
+        u = self.region_features(self.distinct_crops(x, first, cam, src))  # U, R, n
+        dcam = cam[src[:, 0]]
+        v = u[where].transpose(1, 2)  # N, R, t, n
         k = 2 * w + 1
         tubes = torch.stack([v[:, :, j : j + cfg.length] for j in range(k)], 2)  # N, R, k, L, n
         target = v[:, :, -k:]  # N, R, k, n
         err = (self.predictor(tubes) - target).pow(2).mean(-1).mean(-1) / self.pred_scale[cam]
-        bank = self.bank[cam].float()  # N, R, M, n
-        d = torch.cdist(target.float(), bank)  # N, R, k, M
-        d = d.masked_fill(~self.bank_valid[cam][:, :, None], float("inf")).amin(-1).mean(-1) / self.novelty_scale[cam]
+        near = self.nearest_normal(u, dcam)  # U, R: distance of a frame's feature to its region's bank
+        d = near[where[:, -k:]].transpose(1, 2).contiguous().mean(-1) / self.novelty_scale[cam]  # N, R
         valid = self.valid[cam]
         return {
             "prediction_error": err.masked_fill(~valid, float("-inf")).amax(1),
             "spatial_novelty": d.masked_fill(~valid, float("-inf")).amax(1),
         }
+
+    def distinct_crops(self, x: torch.Tensor, first: int, cam: torch.Tensor, src: torch.Tensor) -> torch.Tensor:
+        """Region crops (U, R, 3, c, c) of the distinct frames src (U, 2) (clip, frame index from `first`)
+        of clips x (N, 3, T, H, W). A frame is read from its clip's layout (N, 3, H, W) views of x, as
+        a clip's frames are standardised one frame index at a time (the reductions' order, and hence
+        the last bits of the result, follow the layout)."""
+        out = None if len(src) else self.crops(x[:, :, first], cam)  # no clips: no crops
+        for j in src[:, 1].unique().tolist():
+            rows = (src[:, 1] == j).nonzero().flatten()
+            n = src[rows, 0]
+            lo, hi = int(n[0]), int(n[-1]) + 1
+            clips = x[lo:hi] if hi - lo == len(n) else x[n]  # a run of clips as a view, else gathered
+            c = self.crops(clips[:, :, first + j], cam[n])
+            if out is None:
+                out = c.new_empty(len(src), *c.shape[1:])
+            out[rows] = c
+        return out
+
+    def nearest_normal(self, v: torch.Tensor, cam: torch.Tensor) -> torch.Tensor:
+        """(B, R): the distance of features v (B, R, n) to the nearest valid bank feature of the same
+        region of each one's camera cam (B,) - the bank of each camera read once."""
+        out = v.new_empty(v.shape[:2])
+        for k in cam.unique().tolist():
+            sel = (cam == k).nonzero().flatten()
+            # at least two rows: the product of a single row takes another path (its last bits differ)
+            q = v[sel].transpose(0, 1).expand(-1, max(2, len(sel)), -1)  # R, b, n
+            d = torch.cdist(q, self.bank[k].float())  # R, b, M
+            out[sel] = d.masked_fill(~self.bank_valid[k][:, None], float("inf")).amin(-1).T[: len(sel)]
+        return out
