@@ -35,6 +35,21 @@ def test_every_model_reconstructs_the_input_shape(name, cfg, shape):
         assert torch.allclose(out["mem_weights"].sum(-1), torch.ones(1))
 
 
+@pytest.mark.parametrize(
+    "cfg,shape", [(SMOKE, (2, 3, 8, 32, 32)), (DEMO, (2, 3, 16, 64, 64)), (SMOKE, (2, 3, 8, 30, 30))]
+)
+def test_ipad_vad_reconstructs_some_frames_as_the_whole_clip_does(cfg, shape):
+    """Scoring asks for the centre frame alone: the same values as that frame of the whole clip
+    (also where the input is padded to the strides and the decoder's output cropped)."""
+    torch.manual_seed(0)
+    m = build_model("ipad_vad", cfg, clip_len=shape[2]).eval()
+    x = torch.rand(*shape) * 2 - 1
+    with torch.no_grad():
+        whole = m(x)["recon"]
+        for a, b in ((shape[2] // 2, shape[2] // 2 + 1), (0, 1), (shape[2] - 1, shape[2]), (1, shape[2] - 2)):
+            torch.testing.assert_close(m(x, frames=(a, b))["recon"], whole[:, :, a:b], rtol=0, atol=0)
+
+
 def test_encoder_output_strides_and_odd_sizes():
     enc = VideoSwinEncoder(embed_dim=8, depths=(1, 1, 1), heads=(1, 1, 2), window=(2, 4, 4), patch=(2, 4, 4)).eval()
     with torch.no_grad():

@@ -19,10 +19,11 @@ def psnr_from_mse(mse: torch.Tensor, value_range: float = 2.0) -> torch.Tensor:
     return 10 * torch.log10(value_range**2 / mse.clamp_min(1e-10))
 
 
-def centre_recon_error(out: dict, x: torch.Tensor) -> torch.Tensor:
-    """-PSNR of the reconstructed centre frame of each clip (the official evaluation's score)."""
+def centre_recon_error(out: dict, x: torch.Tensor, centre_only: bool = False) -> torch.Tensor:
+    """-PSNR of the reconstructed centre frame of each clip (the official evaluation's score);
+    `centre_only`: ``out["recon"]`` holds that frame alone (B, 3, 1, H, W)."""
     half = x.shape[2] // 2
-    mse = (out["recon"].float()[:, :, half] - x[:, :, half].float()).pow(2).flatten(1).mean(1)
+    mse = (out["recon"].float()[:, :, 0 if centre_only else half] - x[:, :, half].float()).pow(2).flatten(1).mean(1)
     return -psnr_from_mse(mse)
 
 

@@ -64,9 +64,12 @@ class IPADVADMethod(WindowScoringMixin, SwinMethod):
         return {"recon_error": 1 - w, "period_error": w}
 
     def score_batch(self, model: nn.Module, x: torch.Tensor) -> ClipScores:
-        out = model(x)
+        half = x.shape[2] // 2
+        out = model(x, frames=(half, half + 1))  # the decoder reconstructs the centre frame alone
         return ClipScores(
-            self.clip_components, centre_recon_error(out, x)[:, None], phase=out["period_logits"].float().argmax(-1)
+            self.clip_components,
+            centre_recon_error(out, x, centre_only=True)[:, None],
+            phase=out["period_logits"].float().argmax(-1),
         )
 
     def context(self, cycle_frames: float | None) -> ScoreContext:

@@ -38,7 +38,9 @@ class IPADVAD(nn.Module):
             )
         self.decoder = I3DDecoder(dim, len(self.encoder.stages) - 1, self.encoder.patch, min_dim=decoder["min_dim"])
 
-    def forward(self, x: torch.Tensor) -> dict:
+    def forward(self, x: torch.Tensor, frames: tuple[int, int] | None = None) -> dict:
+        """Period logits and t_p, memory weights and the reconstructed clip - only its frames [a, b)
+        with `frames` = (a, b) (scoring needs the centre frame alone)."""
         f = self.encoder(x)  # F: (B, C, D, h, w)
         logits = self.period_head(f)
         probs = torch.softmax(logits, dim=-1)  # P_s
@@ -49,5 +51,5 @@ class IPADVAD(nn.Module):
             read, w_hat, _ = self.memory(tokens, probs)
             f = read.transpose(1, 2).reshape(B, C, D, h, w)
             out["mem_weights"] = w_hat
-        out["recon"] = self.decoder(f, x.shape[2:])
+        out["recon"] = self.decoder(f, x.shape[2:], frames)
         return out
