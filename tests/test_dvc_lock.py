@@ -14,13 +14,15 @@ sys.path.insert(0, str(ROOT / "scripts"))
 
 import prune_dvc_lock  # noqa: E402
 
+DVC = Path(sys.executable).parent / "dvc"  # the venv's: CI runs the tests without activating it
+
 
 def test_committed_lock_has_only_live_stages():
     assert prune_dvc_lock.stale_entries(ROOT) == []
 
 
 def test_prune_removes_dead_entries_and_keeps_live_ones(tmp_path):
-    subprocess.run(["dvc", "init", "--no-scm", "-q"], cwd=tmp_path, check=True)
+    subprocess.run([str(DVC), "init", "--no-scm", "-q"], cwd=tmp_path, check=True)
     (tmp_path / "dvc.yaml").write_text("stages:\n  make:\n    cmd: echo hi > out.txt\n    outs:\n      - out.txt\n")
     live = {"cmd": "echo hi > out.txt", "outs": [{"path": "out.txt", "hash": "md5", "md5": "a" * 32, "size": 3}]}
     dead = {"cmd": "old", "outs": [{"path": "old.txt", "hash": "md5", "md5": "b" * 32, "size": 1}]}

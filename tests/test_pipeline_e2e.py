@@ -95,7 +95,7 @@ def test_prefect_shows_named_tagged_flow_runs_their_task_runs_and_the_projects_l
     names = {f["name"] for f in flows}
     assert {
         "validate",
-        "prepare S01",
+        "prepare pretrain",  # the pretraining scenes, one flow run (ipad prepare --pretrain)
         "prepare R01",
         "pretrain knn",
         "adapt knn R01",
