@@ -122,6 +122,9 @@ def env_for(work: Path, repo: Path, port: int | None = None) -> dict:
     env = dict(
         os.environ,
         PATH=f"{BIN}:{os.environ['PATH']}",
+        # the clone's code, not this checkout's: the shared .venv's editable install points here, and
+        # PYTHONPATH comes before its finder (an edit here while the benchmark runs must not reach it)
+        PYTHONPATH=os.pathsep.join([str(repo / "src"), str(repo)]),
         PREFECT_HOME=str(work / "prefect"),
         MLFLOW_TRACKING_URI=f"sqlite:///{repo / 'mlflow.db'}",
         GIT_AUTHOR_NAME="bench",
