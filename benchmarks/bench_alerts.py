@@ -31,8 +31,9 @@ against false alerts per hour as the threshold moves by ``CURVE_OFFSETS`` calibr
 With ``--feedback`` (issue 26, 5) it measures the operator's feedback as ``ipad alerts`` gives it,
 per device and seed: the false alerts of the ``--feedback-policy`` raised and over in the first
 ``--feedback-hours`` of the evaluation shift (default its first quarter: hours 1-2 of 8) are marked
-false alarms and exported (``alerts/feedback.py``: their frames +- ``feedback.context_frames`` become
-training recordings of the device through the import, into a copy of its data), the next data
+false alarms and exported (``alerts/feedback.py``: their frames +- ``feedback.context_frames``, at
+least ``feedback.context_cycles`` of the device's cycles, become training recordings of the device
+through the import, into a copy of its data), the next data
 version prepared and the device adapted, evaluated and calibrated on it by the same jobs as above
 (normal footage only; the ``shift`` policy again on the calibration shift, rescored); then the rest
 of the evaluation shift, the same frames, is measured with the old and the new model: false alerts
@@ -369,6 +370,7 @@ def feedback_model(
     from ipad_vad.alerts.feedback import export_marks, mark_alert
     from ipad_vad.data.manifest import build_manifest
     from ipad_vad.io_utils import write_json
+    from ipad_vad.jobs.data import prepared_cycle_frames
     from ipad_vad.jobs.layout import prepared
     from ipad_vad.preprocess.cache import cache_scene
     from ipad_vad.preprocess.period import period_scene
@@ -409,7 +411,8 @@ def feedback_model(
         if a in marked:
             mark_alert(scores, f"{footage.stem}:{k}", "false_alarm", data, settings, note="bench_alerts: marked hours")
     clip_len = int(q["clip"]["length"])
-    exp = export_marks(scores, data, settings, int(q["data"].get("jpeg_quality") or 95), clip_len, clip_len)
+    cycles = {device: c} if (c := prepared_cycle_frames(q, device)) is not None else None  # as `ipad alerts export`
+    exp = export_marks(scores, data, settings, int(q["data"].get("jpeg_quality") or 95), clip_len, clip_len, cycles)
     if exp.failed:
         raise RuntimeError(f"{device}: marked alerts not exported: {exp.failed}")
     p = copy.deepcopy(q)
@@ -732,6 +735,7 @@ def main() -> None:
             "marked_hours": args.feedback_hours,
             "marked_share": FEEDBACK_SHARE if args.feedback_hours is None else None,
             "context_frames": FeedbackSettings.from_params(p).context_frames,
+            "context_cycles": FeedbackSettings.from_params(p).context_cycles,
             "target": {
                 "false_alerts_ratio_max": FEEDBACK_RATIO_TARGET,
                 "spans_alerted_change_points_max": FEEDBACK_SPAN_POINTS,

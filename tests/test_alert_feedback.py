@@ -111,3 +111,39 @@ def test_bad_input_is_one_line_and_changes_nothing(scored, tmp_path):
     )
     assert r.returncode == 2 and r.stderr.count("\n") == 1 and "no alert 'cam01:9'" in r.stderr, r.stderr
     assert sorted(p.relative_to(tmp) for p in (tmp / "data").rglob("*")) == before and not marks.exists()
+
+
+@pytest.mark.parametrize("cycle", [10.0, 12.5, 16.0, 20.0])
+def test_the_period_steps_crop_keeps_every_marked_frames_clip(cycle):
+    """An exported false alarm becomes a training recording that the period step crops to whole cycles
+    (first start to last start). With the device's cycle known, the context exported around the span
+    keeps the clip centred on each marked frame inside that crop, wherever the span falls in the cycle;
+    the fixed 16 frames alone do not for the longer cycles (the crop then drops marked frames)."""
+    from ipad_vad.alerts.feedback import context_frames
+    from ipad_vad.preprocess.period import find_cycle_starts
+
+    clip_len, rng = 16, np.random.default_rng(0)
+
+    def crop_of(n: int, offset: float) -> tuple[int, int]:
+        t = np.arange(n) + offset
+        ang = 2 * np.pi * t / cycle
+        sig = np.stack([np.cos(ang), np.sin(ang), np.cos(2 * ang)], 1) + 0.05 * rng.standard_normal((n, 3))
+        tpl = np.stack([np.cos(a := 2 * np.pi * np.arange(round(cycle)) / cycle), np.sin(a), np.cos(2 * a)], 1)
+        starts = find_cycle_starts(sig, tpl, cycle)
+        if len(starts) == 1:  # as period_scene: one cycle length on
+            starts.append(starts[0] + round(cycle))
+        return starts[0], min(starts[-1], n)
+
+    def kept(ctx: int) -> bool:
+        for span in (1, 3, 8):
+            for offset in np.linspace(0, cycle, 7, endpoint=False):
+                n = span + 2 * ctx
+                lo, hi = crop_of(n, offset)
+                if lo > ctx - clip_len // 2 or hi < n - ctx + clip_len // 2:
+                    return False
+        return True
+
+    settings = FeedbackSettings()
+    assert kept(context_frames(settings, clip_len, cycle))
+    if cycle >= 16:
+        assert not kept(context_frames(settings, clip_len, None))  # what was exported before

@@ -101,7 +101,11 @@ def alerts_export(
 
     st = settings_of(p)
     clip_len = st.clip.length  # as `ipad data import`: a recording needs one clip
-    res = export_marks(scores, root, settings, st.data.jpeg_quality, clip_len, clip_len)
+    from .jobs.data import prepared_cycle_frames
+
+    devices = sorted(d.name for d in Path(root).iterdir() if d.is_dir()) if Path(root).is_dir() else []
+    cycles = {d: c for d in devices if (c := prepared_cycle_frames(p, d)) is not None}
+    res = export_marks(scores, root, settings, st.data.jpeg_quality, clip_len, clip_len, cycles)
     con = console()
     if res.report is not None:
         print_import(res.report, root)

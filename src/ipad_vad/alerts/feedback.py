@@ -7,8 +7,10 @@ the model version. An operator marks an alert a false alarm or confirms it; the 
 footage into data through the same import as any footage (``data/importer.py``):
 
 * a **false alarm**'s frames (its span and ``feedback.context_frames`` before and after, so that the
-  clips centred on every frame of it are whole) become a new *training* recording of its device -
-  normal footage the next retraining learns (the reference detector's bank then holds it);
+  clips centred on every frame of it are whole; where the caller knows the device's cycle length, at
+  least ``feedback.context_cycles`` cycles more, so that the period step's crop to whole cycles keeps
+  every marked frame's clip) become a new *training* recording of its device - normal footage the
+  next retraining learns (the reference detector's bank then holds it);
 * a **confirmed** alert's frames become a *test* recording with a label file: its span anomalous,
   the context before and after normal (an approximation: the operator confirmed the alert, not
   every frame's label; relabel it with ``ipad data import`` of a corrected label file).
@@ -26,6 +28,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -205,8 +208,10 @@ def export_marks(
     jpeg_quality: int = 95,
     min_frames: int = 16,
     clip_len: int = 16,
+    cycle_frames: Mapping[str, float] | None = None,
 ) -> ExportResult:
-    """Import the footage of every marked, not yet exported alert into `data_root` (module docstring)."""
+    """Import the footage of every marked, not yet exported alert into `data_root` (module docstring).
+    `cycle_frames`: each device's cycle length in frames where known (the period step's summary)."""
     from ..data.importer import import_source
 
     settings = settings or FeedbackSettings()
@@ -217,11 +222,11 @@ def export_marks(
         return ExportResult([], [], None)
     batch = scores / settings.staging / time.strftime("%Y%m%d-%H%M%S")
     staged, failed = {}, []
-    ctx = max(settings.context_frames, clip_len // 2)
     for alert_id, m in todo.items():
         try:
             if (problem := device_footage_problem(data_root, m.get("device"))) is not None:
                 raise DataError(data_root / (m.get("device") or ""), problem)
+            ctx = context_frames(settings, clip_len, (cycle_frames or {}).get(m["device"]))
             staged[alert_id] = _stage(batch, alert_id, m, ctx, settings)
         except DataError as e:
             failed.append({"alert": alert_id, "reason": str(e)})
@@ -250,6 +255,16 @@ def export_marks(
             failed.append({"alert": alert_id, "reason": f"{video}: {reason}"})
     write_json(marks_path(scores, settings), marks)
     return ExportResult(exported, failed, report)
+
+
+def context_frames(settings: FeedbackSettings, clip_len: int, cycle_frames: float | None) -> int:
+    """Frames exported on each side of a marked alert's span: enough for whole clips on its first and
+    last frames, and, with the device's cycle length, for the period step's whole-cycle crop to keep
+    them (``feedback.context_cycles``)."""
+    ctx = max(settings.context_frames, clip_len // 2)
+    if cycle_frames:
+        ctx = max(ctx, int(np.ceil(settings.context_cycles * cycle_frames)) + clip_len // 2)
+    return ctx
 
 
 def _stage(batch: Path, alert_id: str, mark: dict, ctx: int, settings: FeedbackSettings) -> Path:

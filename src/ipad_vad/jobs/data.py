@@ -86,13 +86,17 @@ def check_cache(cache_root: Path, scene: str, rows: pd.DataFrame) -> None:
             )
 
 
+def prepared_cycle_frames(params: dict, scene: str) -> float | None:
+    """A scene's cycle length in frames as the period stage found it; None when it was not prepared."""
+    f = prepared(params, scene, "periods") / scene / "periods.json"
+    return float(json.loads(f.read_text())["cycle_frames"]) if f.is_file() else None
+
+
 def scene_cycle_frames(params: dict, manifest: pd.DataFrame, scene: str, source: DataSource) -> float | None:
     """A scene's cycle length in frames: from the period stage (prepared data), else the median of
     the training videos' annotations; None when neither exists."""
-    if DataSource(source) is DataSource.PREPARED:
-        f = prepared(params, scene, "periods") / scene / "periods.json"
-        if f.is_file():
-            return float(json.loads(f.read_text())["cycle_frames"])
+    if DataSource(source) is DataSource.PREPARED and (cycle := prepared_cycle_frames(params, scene)) is not None:
+        return cycle
     lengths = []
     for p in manifest[(manifest.scene == scene) & (manifest.split == "training")].period_path:
         if p:
