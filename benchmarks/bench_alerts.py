@@ -67,7 +67,7 @@ from ipad_vad.alerts.alert_tracker import AlertTracker  # noqa: E402
 from ipad_vad.alerts.calibration import Calibration, fit_shift_calibration  # noqa: E402
 from ipad_vad.alerts.operator_settings import FeedbackSettings  # noqa: E402
 from ipad_vad.config import load_params  # noqa: E402
-from ipad_vad.data.synth.shift import shift_recording  # noqa: E402
+from ipad_vad.data.synth.shift import EVERYDAY, shift_recording  # noqa: E402
 from ipad_vad.evaluate.plots import true_runs  # noqa: E402
 from ipad_vad.inference.stream_scorer import StreamScorer  # noqa: E402
 from ipad_vad.jobs.adapt import adapt_to_device  # noqa: E402
@@ -86,6 +86,10 @@ POLICIES = ("shipped", "shift")  # policy_calibration's alert policies
 FEEDBACK_SHARE = 0.25  # --feedback: the marked hours are this share of the evaluation shift (hours 1-2 of 8)
 FEEDBACK_RATIO_TARGET = 0.5  # issue 26: the marks at least halve the false alerts of the rest of the shift ...
 FEEDBACK_SPAN_POINTS = 2.0  # ... with the share of spans alerted unchanged within this many points
+
+
+# the everyday events a false alert is put down to (light drift runs all shift long: not one of them)
+EVENT_KINDS = tuple(k for k in EVERYDAY if k != "light_drift")
 
 
 # -- scoring ----------------------------------------------------------------------------------
@@ -117,7 +121,36 @@ def score_shift(method, model, cal: Calibration, rec, amp: bool) -> dict[str, np
         types[chunk.start : chunk.start + len(chunk.types)] = chunk.types
         take(scorer.push_many(chunk.frames))
     take(scorer.close())
-    return {**{f"c_{c}": v for c, v in comps.items()}, "label": labels, "type": types}
+    return {
+        **{f"c_{c}": v for c, v in comps.items()},
+        "label": labels,
+        "type": types,
+        "event": event_frames(rec, n, cal.clip_len // 2),
+    }
+
+
+def event_frames(rec, n: int, half: int) -> np.ndarray:
+    """Per frame, 1 + the index in EVENT_KINDS of the everyday event whose span, widened by `half` a
+    clip on each side (the clips centred there hold one of its frames), covers it; 0: none. Later
+    events win overlaps."""
+    out = np.zeros(n, np.int8)
+    for e in rec.events:
+        if e.kind in EVENT_KINDS:
+            out[max(0, e.start - half) : min(n, e.end + half)] = 1 + EVENT_KINDS.index(e.kind)
+    return out
+
+
+def false_alerts_by_event(alerts, on_span: list[bool], event: np.ndarray | None) -> dict[str, int]:
+    """The false alerts counted by the everyday event under most of their frames ('none': no event)."""
+    out: dict[str, int] = {}
+    for (a0, _, a1), hit in zip(alerts, on_span):
+        if hit:
+            continue
+        codes = event[a0 : a1 + 1] if event is not None else np.zeros(0, np.int8)
+        codes = codes[codes > 0]
+        kind = EVENT_KINDS[int(np.bincount(codes).argmax()) - 1] if codes.size else "none"
+        out[kind] = out.get(kind, 0) + 1
+    return out
 
 
 def shift_scores(
@@ -250,7 +283,8 @@ def evaluate_policy(
 ) -> dict:
     s = cal.score(components(eval_shift))
     alerts = run_alerts(cal, s, offset)
-    false, delays, spans = match(alerts, eval_shift["label"], grace)
+    on_span, delays, spans = on_spans(alerts, eval_shift["label"], grace)
+    false = sum(not x for x in on_span)
     t_false, t_delays, t_spans = 0, [], 0
     for _, g in scored_test.groupby("video_index", sort=True):
         frames = g.center.to_numpy()
@@ -262,6 +296,7 @@ def evaluate_policy(
     hours = float(np.sum(eval_shift["label"] == 0)) / fps / 3600
     return {
         "false_alerts": false,
+        "false_alerts_by_event": false_alerts_by_event(alerts, on_span, eval_shift.get("event")),
         "normal_hours": hours,
         "shift_spans": spans,
         "shift_spans_alerted": len(delays),
@@ -280,9 +315,14 @@ def summarise(rows: list[dict], fps: float, latency_frames: int) -> dict:
     hit = sum(r["shift_spans_alerted"] + r["test_spans_alerted"] for r in rows)
     d = np.array([x for r in rows for x in r["delays_frames"]], float) / fps
     q = lambda a, v: float(np.percentile(a, v)) if len(a) else None  # noqa: E731
+    by_event: dict[str, int] = {}
+    for r in rows:
+        for k, v in r.get("false_alerts_by_event", {}).items():
+            by_event[k] = by_event.get(k, 0) + v
     return {
         "false_alerts_per_hour": false / hours if hours else None,
         "false_alerts": false,
+        "false_alerts_by_event": dict(sorted(by_event.items(), key=lambda kv: -kv[1])),
         "normal_hours": hours,
         "spans_alerted_share": hit / spans if spans else None,
         "spans": spans,
@@ -522,6 +562,10 @@ def measure_feedback(
         **info,
         "threshold_before": before_cal.threshold,
         "threshold_after": after_cal.threshold,
+        # the affine maps the thresholds are in (z = (x - mean) / std per component): before and after
+        # differ, so a threshold in raw score units is mean + std * threshold for a one-component method
+        "calibration_before": {"means": list(before_cal.means), "stds": list(before_cal.stds)},
+        "calibration_after": {"means": list(after_cal.means), "stds": list(after_cal.stds)},
         "adapt_before": dm["adapt"],
         "adapt_after": after_dm["adapt"],
         "before": evaluate_policy(before_cal, rest_of_shift(ev, split), dm["scored"], fps, grace),

@@ -242,7 +242,9 @@ def test_feedback_marks_the_first_hours_and_measures_the_same_rest_before_and_af
     for a0, _, a1 in alerts:
         before[a0 : a1 + 1] = 5.0
     after[500:530] = 5.0  # the new model: the rest's false alert gone, the anomaly still alerted
-    ev = {"c_distance": before, "label": labels, "type": labels.astype(np.int16)}
+    event = np.zeros(n, np.int8)
+    event[295:326] = 1 + b.EVENT_KINDS.index("walker")  # a worker walks through under the alert at 300
+    ev = {"c_distance": before, "label": labels, "type": labels.astype(np.int16), "event": event}
     split = b.feedback_split(n, FPS, None)
     rest = b.rest_of_shift(ev, split)
     rest_after = b.rest_of_shift({**ev, "c_distance": after}, split)
@@ -253,6 +255,8 @@ def test_feedback_marks_the_first_hours_and_measures_the_same_rest_before_and_af
     assert r0["normal_hours"] == r1["normal_hours"] == (n - split - 30) / FPS / 3600
     # before: the tail of the alert across the split and the one at 300; after: none; the anomaly alerted both times
     assert (r0["false_alerts"], r1["false_alerts"]) == (2, 0)
+    assert r0["false_alerts_by_event"] == {"none": 1, "walker": 1} and r1["false_alerts_by_event"] == {}
     assert r0["shift_spans"] == r1["shift_spans"] == r0["shift_spans_alerted"] == r1["shift_spans_alerted"] == 1
     s = b.feedback_summary([{"before": r0, "after": r1, "marked": 2, "marked_frames": 70}], FPS, 0)
     assert s["false_alerts_ratio"] == 0.0 and s["spans_alerted_change_points"] == 0.0 and s["target_met"]
+    assert s["before"]["false_alerts_by_event"] == {"none": 1, "walker": 1}
