@@ -102,12 +102,13 @@ KNN_ABLATION := \
 	bank2000:methods.knn.max_bank=2000 \
 	frames5:methods.knn.frames=5 \
 	size16:methods.knn.size=[16,16]+methods.knn.cell=2+methods.knn.offset_cell=4+methods.knn.retrieve_pool=1 \
+	each_recording:methods.knn.retrieve_from=each_recording \
 	issue11:methods.knn.frames=5+methods.knn.size=[16,16]+methods.knn.k=1+methods.knn.score=global+methods.knn.shift=0+methods.knn.frame_weight=uniform+methods.knn.bank_footage=adapt
 
 bench-alerts: setup  ## issue 26: false alerts per camera-hour, spans alerted, time to alert over streamed shifts (3 seeds, 4 h per device): benchmarks/results/bench_alerts.{json,png}
 	OMP_NUM_THREADS=1 nice -n 10 $(BIN)/python benchmarks/bench_alerts.py --seeds 0,1,2 --hours 4 --cal-hours 0.25
 
-bench-alerts-feedback: setup  ## issue 26, 5: bench-alerts plus operator feedback (false alerts of each shift's first quarter marked, exported, device readapted; the rest before/after; about 45-60 min on 2 idle cores): benchmarks/results/bench_alerts_feedback.{json,png}
+bench-alerts-feedback: setup  ## issue 26, 5: bench-alerts plus operator feedback (false alerts of each shift's first quarter marked, exported, device readapted; the rest before/after; 14 min on 2 idle cores): benchmarks/results/bench_alerts_feedback.{json,png}
 	OMP_NUM_THREADS=1 nice -n 10 $(BIN)/python benchmarks/bench_alerts.py --seeds 0,1,2 --hours 4 --cal-hours 0.25 --feedback --out bench_alerts_feedback
 
 bench-quality-ablation: setup  ## the reference detector without each of its settings: benchmarks/results/ablations/bench_quality_knn_*.json

@@ -47,6 +47,23 @@ def write_result(name: str, result: dict) -> Path:
     return path
 
 
+def apply_overrides(p: dict, items: list[str]) -> dict:
+    """``--set KEY=VALUE`` (a YAML value) into the params `p`, in place; a key params.yaml does not
+    have is refused (a typo must not measure the defaults)."""
+    import yaml
+
+    for item in items:
+        key, _, value = item.partition("=")
+        *path, last = key.split(".")
+        node = p
+        for k in path:
+            node = node[k]
+        if last not in node:
+            raise SystemExit(f"--set {item}: no setting {key} in params.yaml")
+        node[last] = yaml.safe_load(value)
+    return p
+
+
 def prefect_server(env: dict, port: int, *options: str):
     """A local Prefect server on 127.0.0.1:`port` (`prefect server start` with `options`), once its API
     answers at env's PREFECT_API_URL (120 s at most); the caller terminates it."""

@@ -60,7 +60,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import RESULTS, write_result  # noqa: E402
+from _common import RESULTS, apply_overrides, write_result  # noqa: E402
 from bench_quality import QUIET, SRC, prepare_seed  # noqa: E402
 
 from ipad_vad.alerts.alert_tracker import AlertTracker  # noqa: E402
@@ -647,9 +647,16 @@ def main() -> None:
         default="shift",
         help="the alert policy whose alerts the operator marks and that is measured before and after (default: shift)",
     )
+    ap.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a setting (YAML value), e.g. methods.knn.retrieve_from=each_recording",
+    )
     args = ap.parse_args()
     t_all = time.perf_counter()
-    p = load_params(ROOT / "params.yaml", args.profile)
+    p = apply_overrides(load_params(ROOT / "params.yaml", args.profile), args.set)
     seeds = [int(s) for s in args.seeds.split(",")]
     methods = [m for m in args.methods.split(",") if m]
     policies = [x for x in args.policies.split(",") if x]
@@ -744,6 +751,7 @@ def main() -> None:
         "cal_hours_per_device_seed": args.cal_hours,
         "anomalies_per_hour": args.anomalies_per_hour,
         "alert_settings": alert.__dict__,
+        "overrides": args.set,
         "methods": {},
         **timing,
         "total_s": time.perf_counter() - t_all,

@@ -36,10 +36,9 @@ import time
 from pathlib import Path
 
 import numpy as np
-import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
-from _common import RESULTS, replace_block, write_result  # noqa: E402
+from _common import RESULTS, apply_overrides, replace_block, write_result  # noqa: E402
 
 from ipad_vad.config import load_params  # noqa: E402
 from ipad_vad.data.manifest import build_manifest  # noqa: E402
@@ -530,15 +529,7 @@ def main() -> None:
         if args.docs:
             update_docs(args.out, markdown(result, labels))
         return
-    for item in args.set:
-        key, _, value = item.partition("=")
-        *path, last = key.split(".")
-        node = p
-        for k in path:
-            node = node[k]
-        if last not in node:
-            raise SystemExit(f"--set {item}: no setting {key} in params.yaml")
-        node[last] = yaml.safe_load(value)
+    apply_overrides(p, args.set)
     names = (
         method_names()
         if args.methods == "all"

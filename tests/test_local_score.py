@@ -136,3 +136,39 @@ def test_centre_weights_put_a_brief_wrong_part_on_its_own_frames_not_on_its_neig
         auc[weight] = roc_auc_score(labels, method.score_batch(model, x)["distance"].numpy())
     assert auc["centre"] > 0.95, auc  # measured 1.0
     assert auc["uniform"] < auc["centre"] - 0.1, auc  # measured 0.66
+
+
+def test_a_bank_grown_by_a_recording_never_scores_a_clip_higher_with_candidates_from_each_recording():
+    """Operator feedback adds a recording to a device's bank (issue 26, 5). The local score is the
+    smallest residual among the k nearest bank clips by the pooled descriptor, so new clips that are
+    near by that distance but carry a local blob (a worker's arm, say) can push the well-matching old
+    clips out of the k and raise the score of a normal clip: measured in bench_alerts --feedback, R02
+    seed 0, 30 % of the shift's frames scored higher. With ``retrieve_from="each_recording"`` every
+    recording keeps its own k candidates, so growing the bank can only lower a score."""
+    from ipad_vad.models.knn_reference import KnnReference
+
+    g = torch.Generator().manual_seed(0)
+    frames, size = 2, (8, 8)
+
+    def smooth(n):  # noise constant over 2 x 2 blocks: pooling (retrieve_pool 2) keeps it
+        return torch.randn(n, frames * 3, 4, 4, generator=g).repeat_interleave(2, -1).repeat_interleave(2, -2)
+
+    q = torch.randn(5, frames * 3, *size, generator=g)
+    old = q[:, None] + 0.8 * smooth(10).view(5, 2, frames * 3, *size)  # two clips per query, off everywhere
+    blob = torch.zeros(frames * 3, *size)
+    blob[0, :4, :4] = 3.0  # one 4 x 4 cell of one frame's channel
+    new = q[:, None] + blob + 0.01 * torch.randn(5, 2, frames * 3, *size, generator=g)  # near but for the blob
+    scores = {}
+    for how in ("bank", "each_recording"):
+        m = KnnReference(frames, size, "none", k=2, score="local", cell=4, retrieve_pool=2, retrieve_from=how)
+        before_bank = old.flatten(0, 1).flatten(1)
+        m.set_bank(before_bank, torch.zeros(len(before_bank)), torch.arange(len(before_bank)))
+        before = m.score_descriptors(q.flatten(1))
+        both = torch.cat([before_bank, new.flatten(0, 1).flatten(1)])
+        rec = torch.cat([torch.zeros(len(before_bank)), torch.ones(10)])
+        m.set_bank(both, rec, torch.arange(len(both)))
+        scores[how] = (before, m.score_descriptors(q.flatten(1)))
+    b, a = scores["bank"]
+    assert (a > b * 1.5).all(), (b, a)  # the whole bank's k nearest: every clip scores higher after
+    b, a = scores["each_recording"]
+    assert torch.equal(b, scores["bank"][0]) and (a <= b + 1e-6).all(), (b, a)  # one recording: the same; never higher

@@ -94,6 +94,8 @@ class BankSettings(MethodSettings):
     cell: PosInt = 4  # local: cells of cell x cell descriptor pixels
     offset_cell: NonNegInt = 0  # local: the local light offset removed over blocks this size first (0: off)
     retrieve_pool: PosInt = 1  # local: the k nearest found on the descriptor pooled by this
+    retrieve_from: Literal["bank", "each_recording"] = "bank"  # local: the k nearest of the whole bank | of each
+    # of its recordings (a bank grown by a recording never scores a clip higher; models/knn_reference.py)
     shift: NonNegInt = 0  # local: each cell compared with the bank clip moved by up to this many pixels
     frame_weight: Literal["uniform", "centre"] = "uniform"  # local: how the clip's frames count
     centre_width: Annotated[float, Field(gt=0, le=1)] = 0.5  # centre: where the triangle reaches zero
@@ -108,6 +110,7 @@ class BankSettings(MethodSettings):
             "cell": self.cell,
             "offset_cell": self.offset_cell,
             "retrieve_pool": self.retrieve_pool,
+            "retrieve_from": self.retrieve_from,
             "shift": self.shift,
             "frame_weight": self.frame_weight,
             "centre_width": self.centre_width,

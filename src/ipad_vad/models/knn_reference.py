@@ -88,6 +88,12 @@ class ClipDescriptor(nn.Module):
         return f.reshape(N, -1)
 
 
+# where the candidates of the local score come from: the k nearest of the whole bank, or of each of its
+# recordings (then a bank grown by a recording holds every candidate it held before, so no clip scores
+# higher: operator feedback only ever lowers scores; k x recordings candidates to score)
+RETRIEVE_FROM = ("bank", "each_recording")
+
+
 class KnnReference(nn.Module):
     def __init__(
         self,
@@ -99,6 +105,7 @@ class KnnReference(nn.Module):
         cell: int = 4,
         offset_cell: int = 0,
         retrieve_pool: int = 1,
+        retrieve_from: str = "bank",
         shift: int = 0,
         frame_weight: str = "uniform",
         centre_width: float = 0.5,
@@ -114,6 +121,9 @@ class KnnReference(nn.Module):
         self.descriptor = descriptor if descriptor is not None else ClipDescriptor(frames, size, normalise)
         self.k, self.chunk, self.score = int(k), int(chunk), score
         self.cell, self.offset_cell, self.retrieve_pool = int(cell), int(offset_cell), int(retrieve_pool)
+        if retrieve_from not in RETRIEVE_FROM:
+            raise ValueError(f"retrieve_from must be one of {RETRIEVE_FROM}, got {retrieve_from!r}")
+        self.retrieve_from = retrieve_from
         self.shift = int(shift)
         if frame_weight not in ("uniform", "centre"):
             raise ValueError(f"frame_weight must be 'uniform' or 'centre', got {frame_weight!r}")
@@ -218,12 +228,23 @@ class KnnReference(nn.Module):
         return other
 
     def nearest(self, d: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """(distances, bank indices) of the k nearest bank entries of descriptors `d` (N, dim)."""
+        """(distances, bank indices) of the k nearest bank entries of descriptors `d` (N, dim); with
+        ``retrieve_from="each_recording"`` the k nearest of each recording of the bank, side by side
+        (N, k x recordings; a recording with fewer clips pads with its farthest)."""
         if len(self.bank) == 0:
             raise RuntimeError("the reference bank is empty: fit the detector on normal footage first")
-        k = min(self.k, len(self.bank))
+        if self.retrieve_from == "each_recording":
+            groups = [torch.nonzero(self.bank_recording == r).flatten() for r in self.bank_recording.unique()]
+            if len(groups) > 1:
+                parts = [self._nearest_in(d, g) for g in groups]
+                return torch.cat([v for v, _ in parts], 1), torch.cat([i for _, i in parts], 1)
+        return self._nearest_in(d, None)
+
+    def _nearest_in(self, d: torch.Tensor, rows: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor]:
+        """The k nearest among the bank's `rows` (None: all of it), as bank indices."""
+        bank = self.banks()[1] if rows is None else self.banks()[1][rows]
+        k = min(self.k, len(bank))
         best = idx = None
-        bank = self.banks()[1]
         d = self.retrieval_view(d.float())
         for s in range(0, len(bank), self.chunk):  # bounded memory for large banks
             dist = torch.cdist(d, bank[s : s + self.chunk])
@@ -232,12 +253,18 @@ class KnnReference(nn.Module):
             idx = ids if idx is None else torch.cat([idx, ids], 1)
             top = best.topk(min(k, best.shape[1]), dim=1, largest=False)
             best, idx = top.values, idx.gather(1, top.indices)
+        if rows is not None:
+            idx = rows[idx]
+            if k < self.k:  # a short recording: its farthest repeated, so every group has k columns
+                pad = self.k - k
+                best = torch.cat([best, best[:, -1:].expand(-1, pad)], 1)
+                idx = torch.cat([idx, idx[:, -1:].expand(-1, pad)], 1)
         return best, idx
 
     def distance(self, d: torch.Tensor) -> torch.Tensor:
         """Mean distance of descriptors `d` (N, dim) to their k nearest bank entries, / sqrt(dim)
-        (the global score)."""
-        return self.nearest(d)[0].mean(1) / math.sqrt(self.descriptor.dim)
+        (the global score; of the whole bank whatever ``retrieve_from``)."""
+        return self._nearest_in(d, None)[0].mean(1) / math.sqrt(self.descriptor.dim)
 
     def local_distance(self, d: torch.Tensor) -> torch.Tensor:
         """min over the k nearest bank clips of the frame-weighted worst-cell residual (module docstring).
