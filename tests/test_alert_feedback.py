@@ -147,3 +147,25 @@ def test_the_period_steps_crop_keeps_every_marked_frames_clip(cycle):
     assert kept(context_frames(settings, clip_len, cycle))
     if cycle >= 16:
         assert not kept(context_frames(settings, clip_len, None))  # what was exported before
+
+
+def test_export_cuts_enough_of_the_devices_cycles_around_a_false_alarm(scored):
+    """`ipad alerts export` reads each device's cycle from its prepared periods: R01's 8-frame cycle
+    gives 1.75 cycles (14 frames) plus half of the smoke profile's 8-frame clip on each side of the
+    alert, 18 frames instead of feedback.context_frames' 16."""
+    from pathlib import Path
+
+    tmp, scores = scored
+    prepared = tmp / "prepared"
+    (prepared / "devices" / "periods" / "R01").mkdir(parents=True)
+    (prepared / "devices" / "periods" / "R01" / "periods.json").write_text(json.dumps({"cycle_frames": 8.0}))
+    params = tmp / "params.yaml"
+    root = Path(__file__).resolve().parents[1]
+    params.write_text(
+        (root / "params.yaml").read_text().replace("prepared_root: data/prepared", f"prepared_root: {prepared}", 1)
+    )
+    mark_alert(scores, "cam01:1", "false_alarm", tmp / "data")  # frames 10-14 of 60
+    opts = ["--scores", str(scores), "--data", str(tmp / "data"), "--params", str(params), "--profile", "smoke"]
+    out = CliRunner().invoke(app, ["alerts", "export", *opts])
+    assert out.exit_code == 0, out.output
+    assert len(list((tmp / "data" / "R01" / "training" / "frames" / "02").iterdir())) == (14 + 18) - 0 + 1

@@ -103,8 +103,8 @@ def alerts_export(
     clip_len = st.clip.length  # as `ipad data import`: a recording needs one clip
     from .jobs.data import prepared_cycle_frames
 
-    devices = sorted(d.name for d in Path(root).iterdir() if d.is_dir()) if Path(root).is_dir() else []
-    cycles = {d: c for d in devices if (c := prepared_cycle_frames(p, d)) is not None}
+    # the devices' cycle lengths where the period stage found them (a device not prepared: context_frames alone)
+    cycles = {d: c for d in st.pipeline.devices if (c := prepared_cycle_frames(p, d)) is not None}
     res = export_marks(scores, root, settings, st.data.jpeg_quality, clip_len, clip_len, cycles)
     con = console()
     if res.report is not None:
