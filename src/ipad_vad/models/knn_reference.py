@@ -141,7 +141,8 @@ class KnnReference(nn.Module):
         self.register_buffer("bank", torch.zeros(bank_size, self.descriptor.dim, dtype=torch.float16))
         self.register_buffer("bank_recording", torch.full((bank_size,), -1, dtype=torch.long))
         self.register_buffer("bank_frame", torch.full((bank_size,), -1, dtype=torch.long))
-        self._bank32: tuple | None = None  # (bank identity, float32 copy): converted once, not per batch
+        # (bank identity, float32 copy, retrieval view, per-recording groups): converted once, not per batch
+        self._bank32: tuple | None = None
 
     @staticmethod
     def weights_of_frames(n_frames: int, frame_weight: str, centre_width: float) -> torch.Tensor:
@@ -178,8 +179,19 @@ class KnnReference(nn.Module):
         key = (self.bank.data_ptr(), self.bank._version, self.bank.device)
         if self._bank32 is None or self._bank32[0] != key:
             bank = self.bank.float()
-            self._bank32 = (key, bank, self.retrieval_view(bank))
-        return self._bank32[1:]
+            view = self.retrieval_view(bank)
+            groups = None
+            if self.retrieve_from == "each_recording":
+                rows = [torch.nonzero(self.bank_recording == r).flatten() for r in self.bank_recording.unique()]
+                groups = [(r, view[r]) for r in rows] if len(rows) > 1 else None
+            self._bank32 = (key, bank, view, groups)
+        return self._bank32[1:3]
+
+    def recording_groups(self) -> list[tuple[torch.Tensor, torch.Tensor]] | None:
+        """With ``retrieve_from="each_recording"`` and two recordings or more: per recording (its bank
+        rows, their retrieval view), cached with ``banks``; else None."""
+        self.banks()
+        return self._bank32[3]
 
     def retrieval_view(self, d: torch.Tensor) -> torch.Tensor:
         """Descriptors area-pooled by ``retrieve_pool`` for the nearest-neighbour search of the local
@@ -233,19 +245,20 @@ class KnnReference(nn.Module):
         (N, k x recordings; a recording with fewer clips pads with its farthest)."""
         if len(self.bank) == 0:
             raise RuntimeError("the reference bank is empty: fit the detector on normal footage first")
-        if self.retrieve_from == "each_recording":
-            groups = [torch.nonzero(self.bank_recording == r).flatten() for r in self.bank_recording.unique()]
-            if len(groups) > 1:
-                parts = [self._nearest_in(d, g) for g in groups]
-                return torch.cat([v for v, _ in parts], 1), torch.cat([i for _, i in parts], 1)
-        return self._nearest_in(d, None)
+        q = self.retrieval_view(d.float())
+        groups = self.recording_groups()
+        if groups is not None:
+            parts = [self._nearest_in(q, view, rows) for rows, view in groups]
+            return torch.cat([v for v, _ in parts], 1), torch.cat([i for _, i in parts], 1)
+        return self._nearest_in(q, self.banks()[1], None)
 
-    def _nearest_in(self, d: torch.Tensor, rows: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor]:
-        """The k nearest among the bank's `rows` (None: all of it), as bank indices."""
-        bank = self.banks()[1] if rows is None else self.banks()[1][rows]
+    def _nearest_in(
+        self, d: torch.Tensor, bank: torch.Tensor, rows: torch.Tensor | None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """The k nearest of retrieval views `d` among the retrieval views `bank` (the bank's `rows`;
+        None: all of it), as bank indices."""
         k = min(self.k, len(bank))
         best = idx = None
-        d = self.retrieval_view(d.float())
         for s in range(0, len(bank), self.chunk):  # bounded memory for large banks
             dist = torch.cdist(d, bank[s : s + self.chunk])
             ids = torch.arange(s, s + dist.shape[1], device=d.device).expand_as(dist)
@@ -264,7 +277,9 @@ class KnnReference(nn.Module):
     def distance(self, d: torch.Tensor) -> torch.Tensor:
         """Mean distance of descriptors `d` (N, dim) to their k nearest bank entries, / sqrt(dim)
         (the global score; of the whole bank whatever ``retrieve_from``)."""
-        return self._nearest_in(d, None)[0].mean(1) / math.sqrt(self.descriptor.dim)
+        return self._nearest_in(self.retrieval_view(d.float()), self.banks()[1], None)[0].mean(1) / math.sqrt(
+            self.descriptor.dim
+        )
 
     def local_distance(self, d: torch.Tensor) -> torch.Tensor:
         """min over the k nearest bank clips of the frame-weighted worst-cell residual (module docstring).
