@@ -54,6 +54,7 @@ import sys
 import tempfile
 import time
 import zlib
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -142,15 +143,14 @@ def event_frames(rec, n: int, half: int) -> np.ndarray:
 
 def false_alerts_by_event(alerts, on_span: list[bool], event: np.ndarray | None) -> dict[str, int]:
     """The false alerts counted by the everyday event under most of their frames ('none': no event)."""
-    out: dict[str, int] = {}
+    out: Counter[str] = Counter()
     for (a0, _, a1), hit in zip(alerts, on_span):
         if hit:
             continue
         codes = event[a0 : a1 + 1] if event is not None else np.zeros(0, np.int8)
         codes = codes[codes > 0]
-        kind = EVENT_KINDS[int(np.bincount(codes).argmax()) - 1] if codes.size else "none"
-        out[kind] = out.get(kind, 0) + 1
-    return out
+        out[EVENT_KINDS[int(np.bincount(codes).argmax()) - 1] if codes.size else "none"] += 1
+    return dict(out)
 
 
 def shift_scores(
@@ -315,14 +315,11 @@ def summarise(rows: list[dict], fps: float, latency_frames: int) -> dict:
     hit = sum(r["shift_spans_alerted"] + r["test_spans_alerted"] for r in rows)
     d = np.array([x for r in rows for x in r["delays_frames"]], float) / fps
     q = lambda a, v: float(np.percentile(a, v)) if len(a) else None  # noqa: E731
-    by_event: dict[str, int] = {}
-    for r in rows:
-        for k, v in r.get("false_alerts_by_event", {}).items():
-            by_event[k] = by_event.get(k, 0) + v
+    by_event: Counter[str] = sum((Counter(r.get("false_alerts_by_event", {})) for r in rows), Counter())
     return {
         "false_alerts_per_hour": false / hours if hours else None,
         "false_alerts": false,
-        "false_alerts_by_event": dict(sorted(by_event.items(), key=lambda kv: -kv[1])),
+        "false_alerts_by_event": dict(by_event.most_common()),
         "normal_hours": hours,
         "spans_alerted_share": hit / spans if spans else None,
         "spans": spans,
@@ -786,8 +783,7 @@ def main() -> None:
             "policy": args.feedback_policy,
             "marked_hours": args.feedback_hours,
             "marked_share": FEEDBACK_SHARE if args.feedback_hours is None else None,
-            "context_frames": FeedbackSettings.from_params(p).context_frames,
-            "context_cycles": FeedbackSettings.from_params(p).context_cycles,
+            **{k: getattr(FeedbackSettings.from_params(p), k) for k in ("context_frames", "context_cycles")},
             "target": {
                 "false_alerts_ratio_max": FEEDBACK_RATIO_TARGET,
                 "spans_alerted_change_points_max": FEEDBACK_SPAN_POINTS,

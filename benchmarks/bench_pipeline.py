@@ -145,7 +145,7 @@ def clone(work: Path, name: str, profile: str, cache_dir: str | None) -> Path:
     doc = (repo / "params.yaml").read_text()
     (repo / "params.yaml").write_text(re.sub(r"(?m)^profile: \S+", f"profile: {profile}", doc, count=1))
     if cache_dir:
-        sh(f"dvc cache dir {Path(cache_dir).resolve()}", repo, {**os.environ, "PATH": f"{BIN}:{os.environ['PATH']}"})
+        sh(f"dvc cache dir {Path(cache_dir).resolve()}", repo, env_for(work, repo))
     return repo
 
 
