@@ -172,3 +172,33 @@ def test_a_bank_grown_by_a_recording_never_scores_a_clip_higher_with_candidates_
     assert (a > b * 1.5).all(), (b, a)  # the whole bank's k nearest: every clip scores higher after
     b, a = scores["each_recording"]
     assert torch.equal(b, scores["bank"][0]) and (a <= b + 1e-6).all(), (b, a)  # one recording: the same; never higher
+
+
+@pytest.mark.parametrize("recordings", [2, 3])
+def test_left_one_recording_out_each_recording_keeps_the_candidate_count(recordings):
+    """The threshold of a bank of all footage is calibrated on each recording against the others
+    (``without_recording``). With candidates from each recording the device scores among k x R clips;
+    left one out there would be k x (R - 1), so each remaining recording gives ceil(k R / (R - 1))
+    and the held-out detector sees as many candidates as the full one (measured: with k x (R - 1)
+    the threshold sat higher and the spans alerted fell 48.5 -> 42.7 %, docs/methods/knn.md)."""
+    from ipad_vad.models.knn_reference import KnnReference
+
+    g = torch.Generator().manual_seed(1)
+    bank = torch.randn(12 * recordings, 2 * 3 * 8 * 8, generator=g)
+    rec = torch.arange(recordings).repeat_interleave(12)
+    q = torch.randn(4, bank.shape[1], generator=g)
+    for how, k in (("each_recording", 2), ("bank", 2)):
+        m = KnnReference(2, (8, 8), "none", k=k, score="local", cell=4, retrieve_from=how)
+        m.set_bank(bank, rec, torch.arange(len(bank)))
+        held = m.without_recording(0)
+        full_n, held_n = m.nearest(q)[1].shape[1], held.nearest(q)[1].shape[1]
+        if how == "each_recording":
+            assert full_n == k * recordings and held_n >= full_n, (full_n, held_n)
+            assert held.k == -(-k * recordings // (recordings - 1)) and m.k == k  # the original keeps its k
+            assert not (held.bank_recording == 0).any()
+            # its candidates from recording 1 (the first of its bank) are recording 1's own k' nearest
+            own = KnnReference(2, (8, 8), "none", k=held.k, score="local", cell=4)
+            own.set_bank(bank[rec == 1], torch.zeros(12), torch.arange(12))
+            assert torch.equal(held.nearest(q)[1][:, : held.k], own.nearest(q)[1])
+        else:  # the whole bank's k: left one out it is still k
+            assert full_n == held_n == k

@@ -223,13 +223,23 @@ class KnnReference(nn.Module):
 
     def without_recording(self, recording: int) -> KnnReference | None:
         """A detector whose bank leaves out every clip of `recording`; None when the bank's provenance
-        is unknown or nothing else would be left."""
+        is unknown or nothing else would be left.
+
+        With ``retrieve_from="each_recording"`` the detector scores a clip among k x R candidates (R: the
+        bank's recordings); left one out it would have k x (R - 1), and its best residual would sit
+        higher than the device's own scoring ever gives: a threshold calibrated that way alerts fewer
+        anomalous spans (docs/methods/knn.md). So it takes k' = ceil(k R / (R - 1)) of each remaining
+        recording: as many candidates as the full bank gives (R = 2: the 2k nearest of the one left)."""
         if (self.bank_recording < 0).any():
             return None
         keep = self.bank_recording != int(recording)
         if not keep.any():
             return None
         other = copy.copy(self)  # shares the settings and the descriptor; new buffers
+        if self.retrieve_from == "each_recording":
+            n_all = len(self.bank_recording.unique())
+            n_left = len(self.bank_recording[keep].unique())
+            other.k = math.ceil(self.k * n_all / n_left)
         other._buffers = dict(
             self._buffers,
             bank=self.bank[keep],
