@@ -102,7 +102,7 @@ KNN_ABLATION := \
 	bank2000:methods.knn.max_bank=2000 \
 	frames5:methods.knn.frames=5 \
 	size16:methods.knn.size=[16,16]+methods.knn.cell=2+methods.knn.offset_cell=4+methods.knn.retrieve_pool=1 \
-	each_recording:methods.knn.retrieve_from=each_recording \
+	bank:methods.knn.retrieve_from=bank \
 	issue11:methods.knn.frames=5+methods.knn.size=[16,16]+methods.knn.k=1+methods.knn.score=global+methods.knn.shift=0+methods.knn.frame_weight=uniform+methods.knn.bank_footage=adapt
 
 bench-alerts: setup  ## issue 26: false alerts per camera-hour, spans alerted, time to alert over streamed shifts (3 seeds, 4 h per device): benchmarks/results/bench_alerts.{json,png}

@@ -202,3 +202,35 @@ def test_left_one_recording_out_each_recording_keeps_the_candidate_count(recordi
             assert torch.equal(held.nearest(q)[1][:, : held.k], own.nearest(q)[1])
         else:  # the whole bank's k: left one out it is still k
             assert full_n == held_n == k
+
+
+def test_a_bank_pooled_over_several_scenes_is_matched_as_a_whole_and_says_so_when_reloaded(tmp_path):
+    """Candidates from each recording are for a device's bank (where feedback lands and the threshold
+    is set leaving one recording out). A base's bank pooled over the pretraining scenes is matched as a
+    whole (24 recordings in the demo would be 24 x k candidates a clip); `fit` marks it from the
+    footage's scenes and the mark survives saving and loading."""
+    from ipad_vad.data.clip_dataset import ClipDataset, VideoRecord
+    from ipad_vad.methods.base import load_model_file
+    from ipad_vad.models.knn_reference import KnnReference
+
+    T, size = 8, 32
+    params = {**SMOKE, "clip": {**SMOKE["clip"], "length": T, "size": [size, size]}}
+    cfg = {**SMOKE["methods"]["knn"], "score": "local", "k": 2, "frames": 4, "size": [size, size], "cell": 4}
+    method = get_method(
+        "knn", {**params, "methods": {**SMOKE["methods"], "knn": {**cfg, "retrieve_from": "each_recording"}}}
+    )
+    x = torch.from_numpy(_video(20, 9, size, False)).permute(3, 0, 1, 2).float()[None, :, :T] / 127.5 - 1
+    models = {}
+    for scenes in (("R01", "R01", "R01"), ("S01", "S01", "S02")):
+        videos = [VideoRecord(ArraySource(_video(60, s, size, False)), scene) for s, scene in enumerate(scenes)]
+        model = method.fit(ClipDataset(videos, clip_len=T), tmp_path, TrainSettings(), FitHooks(progress=False)).model
+        method.save(model, tmp_path / "model.pt")
+        models[scenes[-1]] = reloaded = load_model_file(tmp_path / "model.pt")[1]
+        assert torch.equal(method.score_batch(model, x)["distance"], method.score_batch(reloaded, x)["distance"])
+    device, base = models["R01"], models["S02"]
+    assert not device.pooled and device.nearest(device.descriptor(x))[1].shape[1] == 2 * 3
+    assert base.pooled and base.nearest(base.descriptor(x))[1].shape[1] == 2
+    assert base.without_recording(0).k == 2 and device.without_recording(0).k == 3
+    # a state saved before the mark was kept loads as a bank of one scene
+    old = {k: v for k, v in base.state_dict().items() if k != "pooled"}
+    assert not KnnReference.from_state_dict(old, **method._settings()).pooled

@@ -472,4 +472,5 @@ def test_a_bank_of_all_footage_is_calibrated_leaving_one_recording_out(tmp_path,
     new = score_clips(method, model, ClipDataset(test.videos[:1], clip_len=test.clip_len, stride=1))
     assert (new.label == 0).all()
     above = {k: float((c.score(new) > c.threshold).mean()) for k, c in (("left_out", left_out), ("seen", seen))}
-    assert above["seen"] > 0.5 and above["left_out"] < 0.2, above  # measured 0.77 and 0.0
+    # measured 0.46 and 0.0 (0.77 and 0.0 with the whole bank's candidates, the default until 2026-12-03)
+    assert above["seen"] > 0.3 and above["left_out"] < 0.2, above

@@ -67,7 +67,8 @@ class KnnMethod(MemoryBankMixin, Method):
     def fit(
         self, dataset, out_dir, settings, hooks: FitHooks | None = None, model: nn.Module | None = None
     ) -> FitResult:
-        """The bank: descriptors of the bank's clips (``MemoryBankMixin.bank_clips``)."""
+        """The bank: descriptors of the bank's clips (``MemoryBankMixin.bank_clips``); a bank of several
+        scenes' footage (the base's) is marked pooled, matched as a whole (``retrieve_from``)."""
         hooks = hooks or FitHooks()
         model = self.build()
         data, indices = self.bank_clips(dataset, settings)
@@ -82,7 +83,8 @@ class KnnMethod(MemoryBankMixin, Method):
             recording.append(torch.as_tensor(b["video_index"]))
             centre.append(torch.as_tensor(b["center"]))
         bank, recording, centre = torch.cat(descriptors), torch.cat(recording), torch.cat(centre)
-        model.set_bank(bank, recording, centre)
+        pooled = len({v.scene for v in dataset.videos}) > 1  # a base's bank over the pretraining scenes
+        model.set_bank(bank, recording, centre, pooled=pooled)
         if hooks.on_epoch_end:
             hooks.on_epoch_end(1, {"bank_size": float(len(bank))})
         return FitResult(model, [{"epoch": 1, "bank_size": float(len(bank))}], {"bank_size": len(bank)})

@@ -90,7 +90,9 @@ class ClipDescriptor(nn.Module):
 
 # where the candidates of the local score come from: the k nearest of the whole bank, or of each of its
 # recordings (then a bank grown by a recording holds every candidate it held before, so no clip scores
-# higher: operator feedback only ever lowers scores; k x recordings candidates to score)
+# higher: operator feedback only ever lowers scores; k x recordings candidates to score). A bank pooled
+# over several scenes (a base's, fitted on the pretraining scenes) is matched as a whole either way: no
+# feedback lands there, and its many recordings (24 in the demo) would cost k x 24 candidates a clip.
 RETRIEVE_FROM = ("bank", "each_recording")
 
 
@@ -141,6 +143,7 @@ class KnnReference(nn.Module):
         self.register_buffer("bank", torch.zeros(bank_size, self.descriptor.dim, dtype=torch.float16))
         self.register_buffer("bank_recording", torch.full((bank_size,), -1, dtype=torch.long))
         self.register_buffer("bank_frame", torch.full((bank_size,), -1, dtype=torch.long))
+        self.register_buffer("pooled", torch.tensor(False))  # the bank holds several scenes' clips (set_bank)
         # (bank identity, float32 copy, retrieval view, per-recording groups): converted once, not per batch
         self._bank32: tuple | None = None
 
@@ -164,6 +167,8 @@ class KnnReference(nn.Module):
         saved_bank = state_dict.get(prefix + "bank")
         if saved_bank is not None and prefix + "bank_frame" not in state_dict:  # saved before it was kept: unknown
             state_dict[prefix + "bank_frame"] = torch.full((saved_bank.shape[0],), -1, dtype=torch.long)
+        if saved_bank is not None and prefix + "pooled" not in state_dict:  # saved before it was kept
+            state_dict[prefix + "pooled"] = torch.tensor(False)
         for name in ("bank", "bank_recording", "bank_frame"):
             saved = state_dict.get(prefix + name)
             if saved is not None and saved.shape != self._buffers[name].shape:
@@ -181,11 +186,16 @@ class KnnReference(nn.Module):
             bank = self.bank.float()
             view = self.retrieval_view(bank)
             groups = None
-            if self.retrieve_from == "each_recording":
+            if self.per_recording:
                 rows = [torch.nonzero(self.bank_recording == r).flatten() for r in self.bank_recording.unique()]
                 groups = [(r, view[r]) for r in rows] if len(rows) > 1 else None
             self._bank32 = (key, bank, view, groups)
         return self._bank32[1:3]
+
+    @property
+    def per_recording(self) -> bool:
+        """Candidates from each recording: ``retrieve_from="each_recording"`` and a bank of one scene."""
+        return self.retrieve_from == "each_recording" and not bool(self.pooled)
 
     def recording_groups(self) -> list[tuple[torch.Tensor, torch.Tensor]] | None:
         """With ``retrieve_from="each_recording"`` and two recordings or more: per recording (its bank
@@ -204,10 +214,15 @@ class KnnReference(nn.Module):
 
     @torch.no_grad()
     def set_bank(
-        self, descriptors: torch.Tensor, recording: torch.Tensor | None = None, frame: torch.Tensor | None = None
+        self,
+        descriptors: torch.Tensor,
+        recording: torch.Tensor | None = None,
+        frame: torch.Tensor | None = None,
+        pooled: bool = False,
     ) -> None:
         """The normal clips' descriptors (n, dim) and, if known, the recording each comes from (n,) and
-        its centre frame in that recording (n,)."""
+        its centre frame in that recording (n,); `pooled`: the clips come from several scenes (a base's
+        bank), matched as a whole whatever ``retrieve_from``."""
         if descriptors.ndim != 2 or descriptors.shape[1] != self.descriptor.dim:
             raise ValueError(f"bank descriptors must be (n, {self.descriptor.dim}), got {tuple(descriptors.shape)}")
         n = len(descriptors)
@@ -220,6 +235,7 @@ class KnnReference(nn.Module):
         if frame.shape != (n,):
             raise ValueError(f"frame must have one entry per bank descriptor ({n}), got {tuple(frame.shape)}")
         self.bank_frame = frame.long().to(self.bank.device)
+        self.pooled = torch.tensor(bool(pooled), device=self.bank.device)
 
     def without_recording(self, recording: int) -> KnnReference | None:
         """A detector whose bank leaves out every clip of `recording`; None when the bank's provenance
@@ -236,7 +252,7 @@ class KnnReference(nn.Module):
         if not keep.any():
             return None
         other = copy.copy(self)  # shares the settings and the descriptor; new buffers
-        if self.retrieve_from == "each_recording":
+        if self.per_recording:
             n_all = len(self.bank_recording.unique())
             n_left = len(self.bank_recording[keep].unique())
             other.k = math.ceil(self.k * n_all / n_left)
