@@ -198,8 +198,9 @@ class KnnReference(nn.Module):
         return self.retrieve_from == "each_recording" and not bool(self.pooled)
 
     def recording_groups(self) -> list[tuple[torch.Tensor, torch.Tensor]] | None:
-        """With ``retrieve_from="each_recording"`` and two recordings or more: per recording (its bank
-        rows, their retrieval view), cached with ``banks``; else None."""
+        """With candidates from each recording (``per_recording``: ``retrieve_from="each_recording"``, the
+        bank not pooled) and two recordings or more: per recording (its bank rows, their retrieval view),
+        cached with ``banks``; else None."""
         self.banks()
         return self._bank32[3]
 
