@@ -88,7 +88,7 @@ def lighting_case(tmp_path_factory):
     train = dataset([machine(60, 0, 1), machine(60, 5, 2)])
     normal = torch.cat([clips(lit(machine(T + 3, o, 20 + o), o)) for o in range(6)])
     abnormal = torch.cat([clips(with_square(lit(machine(T + 3, o, 20 + o), o), o)) for o in range(6)])
-    fb = dict(frames=9, cell=1, batch_frames=16, cells=256)  # cells of 4 pixels, as knn's at this size
+    fb = dict(frames=9, cell=2, batch_frames=16, cells=256)  # cells of 4 pixels, as knn's at this size
     aucs = {}
     for name, p in (("knn", SMOKE), ("feature_bank", _params(steps=200, **fb)), ("feature_bank_random", _params(**fb))):
         m = get_method(name, p)
@@ -100,7 +100,7 @@ def lighting_case(tmp_path_factory):
 
 def test_the_trained_feature_bank_catches_a_small_square_under_a_lighting_change(lighting_case):
     """The square covers under 1 % of the frame; the whole frame is lit differently from every normal
-    recording. Measured: 0.83 (knn 0.96, the random encoder 0.68)."""
+    recording. Measured: 0.82 (knn 0.96, the random encoder 0.59; 0.83 and 0.68 with the 16 x 16 map)."""
     assert lighting_case["feature_bank"] >= 0.75
     assert lighting_case["feature_bank"] >= lighting_case["feature_bank_random"] + 0.1  # the training matters
 
@@ -108,14 +108,14 @@ def test_the_trained_feature_bank_catches_a_small_square_under_a_lighting_change
 @pytest.mark.xfail(
     strict=True,
     reason="issue 25 item 3 not met yet: at 200 steps the learned features catch the "
-    "square less well than the pixels (0.83 vs 0.96 AUC)",
+    "square less well than the pixels (0.82 vs 0.96 AUC)",
 )
 def test_the_feature_bank_catches_it_at_least_as_well_as_its_pixel_counterpart(lighting_case):
     assert lighting_case["feature_bank"] >= lighting_case["knn"]
 
 
-def _fit_and_adapt(tmp_path, adapt_steps=20):
-    p = _params(steps=30, adapt_steps=adapt_steps, frames=3, batch_frames=8, cells=64)
+def _fit_and_adapt(tmp_path, adapt_steps=20, **fb):
+    p = _params(steps=30, adapt_steps=adapt_steps, frames=3, batch_frames=8, cells=64, **fb)
     m = get_method("feature_bank", p)
     torch.manual_seed(0)
     base = m.fit(dataset([machine(40, 0, 1)]), tmp_path / "base", TrainSettings(), QUIET).model
@@ -173,3 +173,31 @@ def test_leaving_one_recording_out_keeps_the_encoder_and_drops_only_that_recordi
     assert held.encoder is model.encoder
     assert len(held.matcher.bank) == 20 - T + 1 and (held.matcher.bank_recording == 0).all()
     assert len(model.matcher.bank) == (20 - T + 1) + (24 - T + 1)
+
+
+def test_the_adapter_trains_on_the_first_share_of_each_recording_and_the_bank_keeps_all(tmp_path):
+    """Table 3's LoRA on 1/5 (``adapt_share``): the adaptation steps draw frames from the first share of
+    each of the device's recordings (30 and 26 frames: 8 + 7 of them at 1/4); the bank holds every clip."""
+    _, _, whole = _fit_and_adapt(tmp_path / "all")
+    _, _, share = _fit_and_adapt(tmp_path / "quarter", adapt_share=0.25)
+    assert whole["train_frames"] == 30 + 26 and share["train_frames"] == 8 + 7
+    assert share["bank_size"] == whole["bank_size"] == (30 - T + 1) + (26 - T + 1)
+    a, b = (load_adapted(tmp_path / n / "dev")[1].encoder.state_dict() for n in ("all", "quarter"))
+    assert any(not torch.equal(a[k], b[k]) for k in a)  # other frames, another adapter
+
+
+def test_a_bank_over_several_scenes_is_pooled_and_a_devices_bank_per_recording(tmp_path):
+    """As the reference detector's: a base's bank over the pretraining scenes is matched as a whole; a
+    device's bank (one scene) takes its candidates from each recording (``retrieve_from``)."""
+    from ipad_vad.data.clip_dataset import VideoRecord as V
+
+    m = get_method("feature_bank", _params(frames=3, retrieve_from="each_recording"))
+
+    def footage(*scenes):
+        videos = [V(ArraySource(machine(20, 4 * i, i + 1)), scene=s) for i, s in enumerate(scenes)]
+        return ClipDataset(videos, clip_len=T, stride=1)
+
+    two, one = footage("S01", "S02"), footage("R01", "R01")
+    base, device = (m.fit(d, tmp_path, TrainSettings(), QUIET).model.matcher for d in (two, one))
+    assert base.pooled and not base.per_recording
+    assert device.per_recording and (device.bank_frame >= T // 2).all()
