@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.setup-stamp
 PROFILE ?= demo
 
-.PHONY: setup lock demo serve serve-cameras ui-snapshot lint test test-fast bench bench-quality bench-quality-pa bench-quality-lp-variants bench-quality-ablation bench-alerts bench-alerts-feedback bench-serve preview clean-data help
+.PHONY: setup lock demo serve serve-cameras ui-snapshot lint test test-fast bench bench-quality bench-quality-pa bench-quality-lp-variants bench-quality-ablation bench-quality-feature-bank bench-alerts bench-alerts-feedback bench-serve preview clean-data help
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -75,8 +75,12 @@ bench: setup  ## run the benchmarks; JSON results land in benchmarks/results/
 bench-serve: setup  ## issue 27: cameras sustained in real time by one `ipad serve` vs one `ipad score` per camera (knn, demo size; ~25 min here): benchmarks/results/bench_serve.json
 	nice -n 10 $(BIN)/python benchmarks/bench_serve.py
 
-bench-quality: setup  ## detection quality of every method over 3 generator seeds (~95 min here): benchmarks/results/bench_quality.{json,md}
-	$(BIN)/python benchmarks/bench_quality.py --seeds 0,1,2 --methods all --table3 --docs
+bench-quality: setup  ## detection quality of every method over 3 generator seeds, Table 3 of the feature bank (~2 h here): benchmarks/results/bench_quality.{json,md}
+	$(BIN)/python benchmarks/bench_quality.py --seeds 0,1,2 --methods all --table3 feature_bank --docs
+
+bench-quality-feature-bank: setup  ## issue 25: the feature bank, its ablations and its Table 3 beside the reference, 3 seeds (~70 min): benchmarks/results/bench_quality_feature_bank_3seeds.{json,md}
+	$(BIN)/python benchmarks/bench_quality.py --seeds 0,1,2 --methods knn,feature_bank,feature_bank_random,feature_bank_no_adapt \
+	  --table3 feature_bank --out bench_quality_feature_bank_3seeds --docs
 
 bench-quality-pa: setup  ## issue 14: seed 002's method, its baseline, and each learned method with pseudo-anomalies (~55 min), merged into bench_quality
 	$(BIN)/python benchmarks/bench_quality.py --seeds 0,1,2 --merge --docs \

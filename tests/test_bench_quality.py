@@ -49,7 +49,7 @@ def test_bench_quality_writes_the_figures_the_readme_and_dashboards_read(tmp_pat
     assert 0 <= m["auc_scene_norm_mean"] <= 1 and set(m["auc_per_scene"]) == {"S01", "S02", "R01"}
     assert set(result["per_seed"]["knn"]) == {"0", "1"}
     md = (tmp_path / "q.md").read_text()
-    assert "| Reference (kNN) |" in md and "Targets of issues 12, 13 and 14" in md
+    assert "| Reference (kNN) |" in md and "Targets of issues 12, 13, 14 and 25" in md
     # an unknown setting is refused before any work
     bad = subprocess.run(
         [*cmd[:-2], "--set", "methods.knn.nope=1"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
@@ -81,3 +81,33 @@ def test_rows_run_apart_combine_into_the_joint_result_and_pa_rows_are_labelled(t
     assert both["seeds"] == [0, 1] and both["combined_from"] == 3
     assert both["methods"]["knn"]["auc_per_scene"] == joint["methods"]["knn"]["auc_per_scene"]
     assert "| conAE + PAs |" in (tmp_path / "both.md").read_text()
+
+
+@pytest.mark.slow
+def test_table3_of_a_method_runs_on_every_seed_and_combines(tmp_path):
+    """``--table3 feature_bank``: LoRA on 1/5, full fine-tuning and training from scratch on every device
+    of every seed (IPAD-VAD's committed Table 3 is seed 000's alone), averaged over the seeds; --combine
+    carries it; a method not among --methods is refused before any work."""
+    env = dict(os.environ, IPAD_BENCH_RESULTS=str(tmp_path))
+    base = [sys.executable, str(ROOT / "benchmarks/bench_quality.py"), "--profile", "smoke"]
+
+    def run(*args):
+        return subprocess.run([*base, *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+
+    bad = run("--seeds", "0", "--methods", "knn", "--table3", "feature_bank", "--out", "x")
+    assert bad.returncode != 0 and "--table3 feature_bank: add it to --methods" in bad.stderr
+    assert not (tmp_path / "x.json").exists()
+    r = run("--seeds", "0,1", "--methods", "feature_bank", "--table3", "feature_bank", "--out", "t")
+    assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-3000:]
+    t3 = json.loads((tmp_path / "t.json").read_text())["table3"]
+    assert t3["method"] == "feature_bank" and t3["seeds"] == [0, 1]
+    assert list(t3["rows"]) == ["lora_1/5", "full_all", "scratch_all"]
+    for name, row in t3["rows"].items():
+        seeds = [t3["per_seed"][s][name] for s in ("0", "1")]
+        assert set(row["auc_per_device"]) == {"R01"} and row["seconds"] > 0
+        assert row["auc_per_seed"] == {"0": seeds[0]["auc_mean"], "1": seeds[1]["auc_mean"]}
+        assert abs(row["auc_mean"] - (seeds[0]["auc_mean"] + seeds[1]["auc_mean"]) / 2) < 1e-12
+    assert "Table 3 on the devices (Feature bank" in (tmp_path / "t.md").read_text()
+    r = run("--combine", "t", "--out", "c")
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert json.loads((tmp_path / "c.json").read_text())["table3"] == t3
