@@ -189,12 +189,10 @@ def test_the_adapter_trains_on_the_first_share_of_each_recording_and_the_bank_ke
 def test_a_bank_over_several_scenes_is_pooled_and_a_devices_bank_per_recording(tmp_path):
     """As the reference detector's: a base's bank over the pretraining scenes is matched as a whole; a
     device's bank (one scene) takes its candidates from each recording (``retrieve_from``)."""
-    from ipad_vad.data.clip_dataset import VideoRecord as V
-
     m = get_method("feature_bank", _params(frames=3, retrieve_from="each_recording"))
 
     def footage(*scenes):
-        videos = [V(ArraySource(machine(20, 4 * i, i + 1)), scene=s) for i, s in enumerate(scenes)]
+        videos = [VideoRecord(ArraySource(machine(20, 4 * i, i + 1)), scene=s) for i, s in enumerate(scenes)]
         return ClipDataset(videos, clip_len=T, stride=1)
 
     two, one = footage("S01", "S02"), footage("R01", "R01")
