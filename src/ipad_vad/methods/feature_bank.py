@@ -194,9 +194,9 @@ class FeatureBankMethod(LoRAMixin, MemoryBankMixin, Method):
         return history
 
     @torch.no_grad()
-    def _set_bank(self, model: FeatureBank, footage, clips, T: int, device, pooled: bool) -> int:
-        """Descriptors of the bank's clips, each frame encoded once; `pooled`: several scenes' clips
-        (a base's bank: matched as a whole whatever ``retrieve_from``, as knn's)."""
+    def _set_bank(self, model: FeatureBank, footage, clips, centres: list[int], T: int, device, pooled: bool) -> int:
+        """Descriptors of the bank's clips (their centre frames kept), each frame encoded once; `pooled`:
+        several scenes' clips (a base's bank: matched as a whole whatever ``retrieve_from``, as knn's)."""
         model.eval()
         offsets = model.frame_indices(T).numpy()
         feats = {}
@@ -205,8 +205,7 @@ class FeatureBankMethod(LoRAMixin, MemoryBankMixin, Method):
             feats[vi] = (lo, torch.cat([model.encoder(x[i : i + 256]) for i in range(0, len(x), 256)]))
         bank = torch.stack([feats[vi][1][torch.as_tensor(s - feats[vi][0] + offsets)].reshape(-1) for vi, s in clips])
         recording = torch.tensor([vi for vi, _ in clips])
-        centre = torch.tensor([s + T // 2 for _, s in clips])
-        active(model.matcher).set_bank(bank.cpu(), recording, centre, pooled=pooled)
+        active(model.matcher).set_bank(bank.cpu(), recording, torch.tensor(centres), pooled=pooled)
         return len(bank)
 
     def fit(
@@ -231,7 +230,8 @@ class FeatureBankMethod(LoRAMixin, MemoryBankMixin, Method):
         steps, lr = (s.adapt_steps, s.adapt_lr) if adapting else (s.steps, s.lr)
         pooled = len({v.scene for v in dataset.videos}) > 1  # a base's bank over the pretraining scenes
         history = self._train(inner, pool, steps, lr, int(settings.seed), device, hooks)
-        n = self._set_bank(inner, footage, clips, dataset.clip_len, device, pooled)
+        centres = [data.center_of(i) for i in indices]
+        n = self._set_bank(inner, footage, clips, centres, dataset.clip_len, device, pooled)
         net = net.cpu()
         info = {"bank_size": n, "train_frames": len(pool), "steps": steps if history else 0}
         return FitResult(net, history or [{"epoch": 1, "bank_size": float(n)}], info)
