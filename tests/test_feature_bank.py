@@ -114,8 +114,8 @@ def test_the_feature_bank_catches_it_at_least_as_well_as_its_pixel_counterpart(l
     assert lighting_case["feature_bank"] >= lighting_case["knn"]
 
 
-def _fit_and_adapt(tmp_path, adapt_steps=20, **fb):
-    p = _params(steps=30, adapt_steps=adapt_steps, frames=3, batch_frames=8, cells=64, **fb)
+def _fit_and_adapt(tmp_path, adapt_steps=20, adaptation="lora", **fb):
+    p = _params(steps=30, adapt_steps=adapt_steps, frames=3, batch_frames=8, cells=64, adaptation=adaptation, **fb)
     m = get_method("feature_bank", p)
     torch.manual_seed(0)
     base = m.fit(dataset([machine(40, 0, 1)]), tmp_path / "base", TrainSettings(), QUIET).model
@@ -156,6 +156,20 @@ def test_lora_adapts_only_the_named_modules(tmp_path):
         if k.startswith("encoder.") and k.endswith(".weight") and any(t in k for t in ("convs.conv", "proj"))
     }
     assert changed and changed <= targets  # only the targeted convolutions' weights; biases and decoder untouched
+
+
+def test_the_default_full_fine_tuning_moves_every_encoder_weight_and_reloads_to_identical_scores(tmp_path):
+    """``adaptation: full`` (the default, params.yaml): every encoder weight, biases too, is trained on the
+    device; the saved device model reloads to the same scores."""
+    assert get_method("feature_bank", SMOKE).adaptation == "full"
+    m, base, _ = _fit_and_adapt(tmp_path, adaptation="full")
+    _, a = load_adapted(tmp_path / "dev")
+    _, b = load_adapted(tmp_path / "dev")
+    before, after = base.state_dict(), a.state_dict()
+    encoder = [k for k in before if k.startswith("encoder.")]
+    assert encoder and all(not torch.equal(before[k], after[k]) for k in encoder)
+    x = clips(lit(machine(T + 4, 2, 9), 1))
+    assert torch.equal(score_batch(m, a.eval(), x).values, score_batch(m, b.eval(), x).values)
 
 
 def test_without_adaptation_steps_the_encoder_is_the_base_and_only_the_bank_changes(tmp_path):
