@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.setup-stamp
 PROFILE ?= demo
 
-.PHONY: setup lock demo serve serve-cameras ui-snapshot lint test test-fast bench bench-quality bench-quality-pa bench-quality-lp-variants bench-quality-ablation bench-quality-feature-bank bench-alerts bench-alerts-feedback bench-serve preview clean-data help
+.PHONY: setup lock demo serve serve-cameras ui-snapshot lint test test-fast bench bench-quality bench-quality-pa bench-quality-lp-variants bench-quality-ablation bench-quality-feature-bank bench-alerts bench-alerts-feedback bench-alerts-feature-bank bench-serve preview clean-data help
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -114,6 +114,9 @@ bench-alerts: setup  ## issue 26: false alerts per camera-hour, spans alerted, t
 
 bench-alerts-feedback: setup  ## issue 26, 5: bench-alerts plus operator feedback (false alerts of each shift's first quarter marked, exported, device readapted; the rest before/after; 14 min on 2 idle cores): benchmarks/results/bench_alerts_feedback.{json,png}
 	OMP_NUM_THREADS=1 nice -n 10 $(BIN)/python benchmarks/bench_alerts.py --seeds 0,1,2 --hours 4 --cal-hours 0.25 --feedback --out bench_alerts_feedback
+
+bench-alerts-feature-bank: setup  ## issues 25, 26: the learned feature bank beside the reference on the same streamed shifts (3 seeds, 1 h per device; 45 min on the idle machine): benchmarks/results/bench_alerts_feature_bank.{json,png}
+	$(BIN)/python benchmarks/bench_alerts.py --seeds 0,1,2 --methods knn,feature_bank --hours 1 --cal-hours 0.25 --out bench_alerts_feature_bank
 
 bench-quality-ablation: setup  ## the reference detector without each of its settings: benchmarks/results/ablations/bench_quality_knn_*.json
 	$(BIN)/python benchmarks/bench_quality.py --seeds 0,1,2 --methods knn --out ablations/bench_quality_knn_final
