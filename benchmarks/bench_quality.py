@@ -515,38 +515,97 @@ def update_docs(name: str, text: str) -> None:
     replace_block(QUALITY_DOC, Path(name).name, text)
 
 
-def combine(parts: list[dict]) -> dict:
-    """One result from results run apart (each some rows on some seeds; same profile and overrides)."""
-    keys = {(r["profile"], json.dumps(r.get("overrides", []))) for r in parts}
-    if len(keys) != 1:
-        raise SystemExit(f"--combine: the results differ in profile or overrides: {sorted(keys)}")
+def row_settings(profile: str, overrides: list[str], row: str) -> dict:
+    """What a row's numbers depend on: every params section but ``methods`` and the row's method's own
+    validated settings (a variant's merged over its parent's, a ``+pa`` row's pseudo-anomalies), under
+    today's params.yaml with `overrides` applied."""
+    p = apply_overrides(load_params(ROOT / "params.yaml", profile), overrides)
+    name = row.removesuffix(PA)
+    if row.endswith(PA):
+        p = with_pseudo_anomalies(p, name)
+    return {
+        **{k: v for k, v in p.items() if k != "methods"},
+        "method": get_method(name, p).settings.model_dump(mode="json"),
+    }
+
+
+def _differences(a: dict, b: dict, prefix: str = "") -> list[str]:
+    out = []
+    for k in sorted(set(a) | set(b)):
+        x, y = a.get(k), b.get(k)
+        if isinstance(x, dict) and isinstance(y, dict):
+            out += _differences(x, y, f"{prefix}{k}.")
+        elif x != y:
+            out.append(f"{prefix}{k}: {x!r} vs {y!r}")
+    return out
+
+
+def parse_part(spec: str) -> tuple[str, list[str] | None]:
+    """``NAME`` (every row of NAME.json) or ``NAME:ROW+ROW`` (those rows only)."""
+    name, _, rows = spec.partition(":")
+    return name, [r for r in rows.split("+") if r] if rows else None
+
+
+def combine(parts: list[tuple[str, dict, list[str] | None]]) -> dict:
+    """One result from results run apart: `parts` are (name, result, rows taken: None = all). They may
+    differ in overrides where no row taken depends on the difference: each row's settings
+    (``row_settings``) under its own part's overrides must equal those under the first part's, which the
+    combined result records (e.g. the ablations of a setting they fix need no rerun when it changes).
+    A row and seed given by two parts, another profile, or a row without every seed is refused."""
+    first = parts[0][1]
+    profile, overrides = first["profile"], first.get("overrides", [])
+    if len({r["profile"] for _, r, _ in parts}) != 1:
+        raise SystemExit(f"--combine: the results differ in profile: {sorted({r['profile'] for _, r, _ in parts})}")
     per_seed: dict[str, dict[int, dict]] = {}
-    for r in parts:
-        for row, seeds in r["per_seed"].items():
-            for seed, v in seeds.items():
+    source: dict[tuple[str, int], str] = {}
+    taken = []
+    for name, r, rows in parts:
+        unknown = sorted(set(rows or []) - set(r["per_seed"]))
+        if unknown:
+            raise SystemExit(f"--combine: {name} has no row {unknown[0]!r} (it has {sorted(r['per_seed'])})")
+        for row in rows or list(r["per_seed"]):
+            own = r.get("overrides", [])
+            if own != overrides:
+                diff = _differences(row_settings(profile, own, row), row_settings(profile, overrides, row))
+                if diff:
+                    raise SystemExit(
+                        f"--combine: row {row} of {name} ran under other settings than {parts[0][0]}'s "
+                        f"overrides give it: {'; '.join(diff[:5])}"
+                    )
+            for seed, v in r["per_seed"][row].items():
+                if (row, int(seed)) in source:
+                    raise SystemExit(
+                        f"--combine: row {row} seed {seed} is in {source[row, int(seed)]} and {name}; "
+                        f"name the rows each gives (NAME:ROW+ROW)"
+                    )
+                source[row, int(seed)] = name
                 per_seed.setdefault(row, {})[int(seed)] = v
+            taken.append(row)
     seeds = sorted({s for v in per_seed.values() for s in v})
     missing = [f"{row} seed {s}" for row, v in per_seed.items() for s in seeds if s not in v]
     if missing:
         raise SystemExit(f"--combine: not every row has every seed: {missing}")
-    first = parts[0]
-    t3s = [r["table3"] for r in parts if "rows" in r.get("table3", {})]  # a method's Table 3, seeds apart
+    t3s = [r["table3"] for _, r, _ in parts if "rows" in r.get("table3", {})]  # a method's Table 3, seeds apart
     if len({t["method"] for t in t3s}) > 1:
         raise SystemExit(f"--combine: Table 3 of different methods: {sorted({t['method'] for t in t3s})}")
     t3 = {int(s): v for t in t3s for s, v in t["per_seed"].items()}
     return {
         **({"table3": table3_over_seeds(t3s[0]["method"], t3)} if t3s else {}),
-        "profile": first["profile"],
-        "overrides": first.get("overrides", []),
+        "profile": profile,
+        "overrides": overrides,
         "seeds": seeds,
         "scenes": first["scenes"],
         "pretrain_scenes": first["pretrain_scenes"],
         "devices": first["devices"],
         "methods": {row: summarise(v) for row, v in per_seed.items()},
         "per_seed": {row: {str(s): r for s, r in sorted(v.items())} for row, v in per_seed.items()},
-        "prepare_s": {k: v for r in parts for k, v in r.get("prepare_s", {}).items()},
-        "total_s": max(r.get("total_s", 0) for r in parts),
+        "prepare_s": {k: v for _, r, _ in parts for k, v in r.get("prepare_s", {}).items()},
+        "total_s": max(r.get("total_s", 0) for _, r, _ in parts),
         "combined_from": len(parts),
+        "combined": [
+            {"part": name, "rows": rows or list(r["per_seed"]), "overrides": r.get("overrides", [])}
+            for name, r, rows in parts
+        ],
     }
 
 
@@ -579,9 +638,10 @@ def main() -> None:
     ap.add_argument("--markdown-only", action="store_true", help="rewrite <out>.md from the existing <out>.json")
     ap.add_argument(
         "--combine",
-        metavar="NAME,NAME,...",
-        help="write <out> from results run apart (one per seed "
-        "or per row, e.g. in parallel on a GPU machine: same profile and overrides) and stop",
+        metavar="NAME[:ROW+ROW],...",
+        help="write <out> from results run apart (one per seed or per row, e.g. in parallel on a GPU "
+        "machine; NAME:ROW+ROW takes those rows only) and stop: same profile; other overrides only where "
+        "no row taken depends on them (the first part's are the result's)",
     )
     ap.add_argument("--ablation-table", metavar="PREFIX", help="write <PREFIX>.md: a table of <PREFIX>_*.json and stop")
     ap.add_argument(
@@ -608,7 +668,8 @@ def main() -> None:
             update_docs(args.ablation_table, ablation_table(args.ablation_table))
         return
     if args.combine:
-        result = combine([json.loads((RESULTS / f"{n}.json").read_text()) for n in args.combine.split(",")])
+        specs = [parse_part(spec) for spec in args.combine.split(",")]
+        result = combine([(n, json.loads((RESULTS / f"{n}.json").read_text()), rows) for n, rows in specs])
         write_result(args.out, result)
         args.markdown_only = True
     if args.markdown_only:

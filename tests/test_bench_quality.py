@@ -111,3 +111,46 @@ def test_table3_of_a_method_runs_on_every_seed_and_combines(tmp_path):
     r = run("--combine", "t", "--out", "c")
     assert r.returncode == 0, r.stderr[-3000:]
     assert json.loads((tmp_path / "c.json").read_text())["table3"] == t3
+
+
+def _result(overrides: list[str], rows: dict[str, float], seeds=(0,)) -> dict:
+    """A bench_quality result of one scene: each row's scene-norm AUC on every seed."""
+
+    def seed(auc: float) -> dict:
+        scene = {"auc": {"scene_norm": {"score": auc}, "video_norm": {"score": auc}}, "auc_per_type": {}}
+        return {"scenes": {"S01": scene}, "fit_s": 1.0, "adapt_s": 0.0, "score_s": 1.0}
+
+    return {
+        "profile": "demo",
+        "overrides": overrides,
+        "scenes": ["S01"],
+        "pretrain_scenes": ["S01"],
+        "devices": [],
+        "per_seed": {row: {str(s): seed(auc) for s in seeds} for row, auc in rows.items()},
+    }
+
+
+def test_combine_takes_rows_whose_settings_an_override_does_not_touch_and_refuses_the_others():
+    """--combine NAME:ROW+ROW: after ``adapt_steps`` changed, the ablations that fix it at 0 and the
+    reference are taken from the earlier run; that run's own feature-bank row is refused, naming the
+    setting; a row and seed given twice is refused; the result says which part gave which rows."""
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from bench_quality import combine
+
+    fb = "methods.feature_bank={adaptation: full, steps: 3000, adapt_steps: %d, bank_footage: all, max_bank: 4000}"
+    new = _result([fb % 600], {"feature_bank": 0.86})
+    old = _result([fb % 200], {"feature_bank": 0.85, "knn": 0.87, "feature_bank_no_adapt": 0.84})
+    out = combine([("new", new, None), ("old", old, ["knn", "feature_bank_no_adapt"])])
+    assert out["overrides"] == [fb % 600]
+    assert {r: m["auc_scene_norm_mean"] for r, m in out["methods"].items()} == {
+        "feature_bank": 0.86,
+        "knn": 0.87,
+        "feature_bank_no_adapt": 0.84,
+    }
+    assert out["combined"][1] == {"part": "old", "rows": ["knn", "feature_bank_no_adapt"], "overrides": [fb % 200]}
+    with pytest.raises(SystemExit, match=r"row feature_bank of old ran under other settings.*adapt_steps: 200 vs 600"):
+        combine([("new", new, None), ("old", old, None)])
+    with pytest.raises(SystemExit, match=r"row feature_bank seed 0 is in new and again"):
+        combine([("new", new, None), ("again", new, None)])
+    with pytest.raises(SystemExit, match=r"old has no row 'v_swin_ae'"):
+        combine([("new", new, None), ("old", old, ["v_swin_ae"])])
