@@ -2,7 +2,7 @@
 
     python benchmarks/bench_alerts.py [--seeds 0,1,2] [--methods knn,...] [--hours 4] [--cal-hours 0.25]
         [--anomalies-per-hour 3] [--profile demo] [--devices R01,...] [--work DIR] [--out bench_alerts]
-        [--feedback [--feedback-hours H] [--feedback-policy shift]]
+        [--feedback [--feedback-hours H] [--feedback-policy shift] [--feedback-floor]]
     make bench-alerts
 
 For each generator seed, the quality benchmark's machinery (``bench_quality.prepare_seed``: the
@@ -39,7 +39,9 @@ version prepared and the device adapted, evaluated and calibrated on it by the s
 of the evaluation shift, the same frames, is measured with the old and the new model: false alerts
 per camera-hour, spans alerted (the rest's injected ones and the test videos'), their ratio and
 change (JSON ``feedback``; an arrow in the plot). It scores the calibration and evaluation shifts
-again for each device and seed with marks: up to twice the scoring of a run without it.
+again for each device and seed with marks: up to twice the scoring of a run without it. With
+``--feedback-floor`` the new threshold is never below the old one in raw score units
+(``floor_threshold``): the marks may only silence alerts.
 
 Writes ``benchmarks/results/<out>.json`` and ``<out>.png``. Scores are kept in ``--work`` (reused
 with ``--reuse``: the policies again on the same scores, in seconds).
@@ -49,6 +51,7 @@ from __future__ import annotations
 
 import argparse
 import copy
+import dataclasses
 import shutil
 import sys
 import tempfile
@@ -227,6 +230,27 @@ def device_model(p: dict, method_name: str, device: str, manifest, base_path: Pa
 
 
 # -- alert policies ---------------------------------------------------------------------------
+def floor_threshold(new: Calibration, old: Calibration) -> Calibration:
+    """`new` with its threshold (and hysteresis release, by as much) raised to the raw score at which
+    `old` alerts, where it is lower: a model retrained on marked false alarms then alerts on no frame
+    the old one let pass. Meant for a score that feedback can only lower (a memory bank grown by marked
+    footage, candidates from each recording: ``retrieve_from: each_recording``); one component of the
+    same name in both (the score is s = w (x - mean) / std, so the raw threshold is mean + std s / w)."""
+    if len(new.components) != 1 or new.components != old.components:
+        raise ValueError(f"floor_threshold: one and the same component, got {old.components} and {new.components}")
+    raw = old.means[0] + old.stds[0] * old.threshold / old.weights[0]
+    floor = new.weights[0] * (raw - new.means[0]) / new.stds[0]
+    if floor <= new.threshold:
+        return new
+    lift = floor - new.threshold
+    return dataclasses.replace(
+        new,
+        threshold=floor,
+        release=None if new.release is None else new.release + lift,
+        extra={**new.extra, "floor": {"raw_threshold": raw, "lifted_by": lift}},
+    )
+
+
 def policy_calibration(
     policy: str, shipped: Calibration, cal_shift: dict, alert: AlertSettings, fps: float
 ) -> Calibration:
@@ -552,6 +576,8 @@ def measure_feedback(
             if name == "evaluation" or pol != "shipped"
         }
         after_cal = policy_calibration(pol, after_dm["cal"], after_shifts.get("calibration"), alert, fps)
+        if args.feedback_floor:
+            after_cal = floor_threshold(after_cal, before_cal)
     return {
         "seed": seed,
         "split_frame": split,
@@ -559,6 +585,7 @@ def measure_feedback(
         **info,
         "threshold_before": before_cal.threshold,
         "threshold_after": after_cal.threshold,
+        "threshold_floor": after_cal.extra.get("floor"),
         # the affine maps the thresholds are in (z = (x - mean) / std per component): before and after
         # differ, so a threshold in raw score units is mean + std * threshold for a one-component method
         "calibration_before": {"means": list(before_cal.means), "stds": list(before_cal.stds)},
@@ -643,6 +670,11 @@ def main() -> None:
         "--feedback-policy",
         default="shift",
         help="the alert policy whose alerts the operator marks and that is measured before and after (default: shift)",
+    )
+    ap.add_argument(
+        "--feedback-floor",
+        action="store_true",
+        help="after the marks, keep the threshold at or above the old one in raw score units (floor_threshold)",
     )
     ap.add_argument(
         "--set",
@@ -781,6 +813,7 @@ def main() -> None:
     if args.feedback:
         result["feedback"] = {
             "policy": args.feedback_policy,
+            "floor": args.feedback_floor,
             "marked_hours": args.feedback_hours,
             "marked_share": FEEDBACK_SHARE if args.feedback_hours is None else None,
             **{k: getattr(FeedbackSettings.from_params(p), k) for k in ("context_frames", "context_cycles")},

@@ -280,3 +280,29 @@ def test_feedback_marks_the_first_hours_and_measures_the_same_rest_before_and_af
     s = b.feedback_summary([{"before": r0, "after": r1, "marked": 2, "marked_frames": 70}], FPS, 0)
     assert s["false_alerts_ratio"] == 0.0 and s["spans_alerted_change_points"] == 0.0 and s["target_met"]
     assert s["before"]["false_alerts_by_event"] == {"none": 1, "walker": 1}
+
+
+def test_the_feedback_floor_keeps_the_old_raw_threshold_and_only_ever_raises_it():
+    """bench_alerts --feedback-floor: after the marks the threshold is at least the raw score the old
+    calibration alerted at (here raw 2 + 0.5 * 3 = 3.5; the new map (x - 1) / 2 puts it at 1.25, above
+    the refitted 0.8), the hysteresis release lifted by as much; a higher refitted threshold stays;
+    two components are refused."""
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    import bench_alerts as b
+
+    old = Calibration("knn", 3.0, 0.005, ("distance",), (2.0,), (0.5,), (1.0,))
+    new = Calibration("knn", 0.8, 0.005, ("distance",), (1.0,), (2.0,), (1.0,), release=0.3)
+    floored = b.floor_threshold(new, old)
+    assert floored.threshold == pytest.approx(1.25) and floored.release == pytest.approx(0.75)
+    assert floored.extra["floor"] == {"raw_threshold": 3.5, "lifted_by": pytest.approx(0.45)}
+    x = np.array([3.4, 3.6])  # raw scores: only the one the old calibration alerted on is above
+    assert (old.score({"distance": x}) > old.threshold).tolist() == [False, True]
+    assert (floored.score({"distance": x}) > floored.threshold).tolist() == [False, True]
+    higher = Calibration("knn", 2.0, 0.005, ("distance",), (1.0,), (2.0,), (1.0,))
+    assert b.floor_threshold(higher, old) is higher
+    two = Calibration("x", 1.0, 0.005, ("a", "b"), (0.0, 0.0), (1.0, 1.0), (0.5, 0.5))
+    with pytest.raises(ValueError, match="one and the same component"):
+        b.floor_threshold(two, two)
