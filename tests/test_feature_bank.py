@@ -213,3 +213,20 @@ def test_a_bank_over_several_scenes_is_pooled_and_a_devices_bank_per_recording(t
     base, device = (m.fit(d, tmp_path, TrainSettings(), QUIET).model.matcher for d in (two, one))
     assert base.pooled and not base.per_recording
     assert device.per_recording and (device.bank_frame >= T // 2).all()
+
+
+def test_the_heat_map_points_at_the_cell_where_a_part_appeared(tmp_path):
+    """``localise`` (an alert's region, issue 26): a dark block pasted at the bottom-left of every frame
+    of a clip; the feature residual is largest in the cell that holds it, and the nearest normal clip
+    named is one of the bank's (its recording and centre frame known)."""
+    m = get_method("feature_bank", _params(steps=30, frames=3, batch_frames=8, cells=64))
+    torch.manual_seed(0)
+    model = m.fit(dataset([machine(40, 0, 1), machine(40, 5, 2)]), tmp_path, TrainSettings(), QUIET).model
+    frames = machine(T + 2, 3, 9)
+    frames[:, H - 8 :, :8] = (10, 10, 10)
+    loc = m.localise(model, clips(frames))
+    n, h, w = loc.heat.shape
+    assert n == 3 and (h, w) == (H // 8, W // 8)  # cells of 4 feature cells of 2 pixels
+    worst = loc.heat.flatten(1).argmax(1)
+    assert (worst == (h - 1) * w).all(), worst  # the bottom-left cell, in every clip
+    assert set(loc.recording.tolist()) <= {0, 1} and (loc.frame >= 0).all()

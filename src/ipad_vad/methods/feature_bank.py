@@ -60,7 +60,7 @@ from torch import nn
 from ..models.feature_bank import FeatureBank, Nuisances, active, invariance_loss
 from . import register
 from .abilities import BankSettings, LoRAMixin, MemoryBankMixin
-from .base import Channels, FitHooks, FitResult, Method, NonNegInt, PosInt, ScoreComponent
+from .base import Channels, FitHooks, FitResult, Localisation, Method, NonNegInt, PosInt, ScoreComponent
 
 Positive = Annotated[float, Field(gt=0)]
 NonNeg = Annotated[float, Field(ge=0)]
@@ -243,6 +243,17 @@ class FeatureBankMethod(LoRAMixin, MemoryBankMixin, Method):
         net = net.cpu()
         info = {"bank_size": n, "train_frames": len(pool), "steps": steps if history else 0}
         return FitResult(net, history or [{"epoch": 1, "bank_size": float(n)}], info)
+
+    # -- where --------------------------------------------------------------------------------------
+    @torch.no_grad()
+    def localise(self, model: nn.Module, x: torch.Tensor) -> Localisation:
+        """The feature residual to the nearest normal clip per cell (``KnnReference.local_map`` over the
+        feature maps: cells of ``cell`` feature cells, 8 x 8 pixels at the defaults) and that clip's
+        recording and centre frame: an alert's heat map and its nearest normal frame (issue 26)."""
+        model = model.get_base_model() if hasattr(model, "get_base_model") else model
+        matcher = active(model.matcher)
+        heat, idx = matcher.local_map(model.descriptors(x))
+        return Localisation(heat, idx, matcher.bank_recording[idx], matcher.bank_frame[idx])
 
     # -- calibration ------------------------------------------------------------------------------
     def heldout_model(self, model: nn.Module, recording: int) -> nn.Module | None:
