@@ -3,6 +3,7 @@ of the anomalous frame beside the nearest normal one, the score's components and
 The reference detector is fitted on a generated device's normal recordings; a small coloured patch
 pasted into frames of another normal recording must raise an alert whose region overlaps it."""
 
+import copy
 import json
 
 import cv2
@@ -50,12 +51,11 @@ def _write_folder(folder, frames):
         cv2.imwrite(str(folder / f"{i}.png"), cv2.cvtColor(f, cv2.COLOR_RGB2BGR))
 
 
-@pytest.fixture(scope="module")
-def device(tmp_path_factory):
-    """A knn bank on two normal recordings of R01 (their frame folders listed in a manifest, as the
-    device's data), calibrated on a third; a fourth with a magenta patch pasted into frames 30-45."""
+def _device(tmp, name: str, params: dict):
+    """A bank of method `name` on two normal recordings of R01 (their frame folders listed in a
+    manifest, as the device's data), calibrated on a third; a fourth with a magenta patch pasted into
+    frames 30-45."""
     torch.set_num_threads(1)
-    tmp = tmp_path_factory.mktemp("evidence")
     train = [_render(v) for v in (1, 2)]
     rows = []
     for v, frames in zip(("01", "02"), train):
@@ -63,13 +63,14 @@ def device(tmp_path_factory):
         _write_folder(folder, frames)
         rows.append({"scene": SCENE, "split": "training", "video": v, "frames_dir": str(folder), "fps": 2.0})
     pd.DataFrame(rows).to_parquet(tmp / "manifest.parquet")
-    method = get_method("knn", P)
+    method = get_method(name, params)
     T = method.clip_len
     data = ClipDataset([VideoRecord(ArraySource(f)) for f in train], clip_len=T, stride=1)
+    torch.manual_seed(0)
     model = method.fit(data, tmp, TrainSettings(fraction=1.0), FitHooks(progress=False)).model
     calib = ClipDataset([VideoRecord(ArraySource(_render(3)))], clip_len=T, stride=1)
     cal = fit_calibration(
-        "knn",
+        name,
         score_clips(method, model, calib, batch_size=16),
         method.weights(),
         0.01,
@@ -81,6 +82,12 @@ def device(tmp_path_factory):
         anomalous[i, PATCH[0], PATCH[1]] = (230, 20, 230)
     _write_folder(tmp / "cam", anomalous)
     return method, model, cal, tmp
+
+
+@pytest.fixture(scope="module")
+def device(tmp_path_factory):
+    """The reference detector's bank (``_device``)."""
+    return _device(tmp_path_factory.mktemp("evidence"), "knn", P)
 
 
 def _overlap(box, patch=PATCH) -> int:
@@ -144,6 +151,36 @@ def test_an_alert_names_the_region_of_the_injected_patch_and_the_nearest_normal_
     start = next(e for e in events if e["event"] == "start" and e["alert_id"] == alert["alert_id"])
     assert start["model_version"] == "7" and start["device"] == "R01"
     assert _overlap(start["evidence"]["region"]["box"]) > 0 and start["evidence"]["thumbnail"] == ev["thumbnail"]
+
+
+def _alert_on_the_patch(device) -> dict:
+    method, model, cal, tmp = device
+    scorer = LoadedScorer(method, model, cal, "models:/ipad-vad-R01/7", "7")
+    res = score_footage(
+        scorer,
+        tmp / "cam",
+        tmp / "scores",
+        "cam",
+        batch_clips=4,
+        amp=False,
+        normal_frame=manifest_normal_frames(tmp / "manifest.parquet", SCENE),
+    )
+    assert res["alerts"], res
+    return max(res["alerts"], key=lambda a: a["peak_score"])
+
+
+@pytest.mark.slow
+def test_the_feature_banks_alert_names_the_region_of_the_patch_too(tmp_path):
+    """The learned feature bank (a short pretraining on the device's two recordings) alerts on the same
+    patch with a box over it and the nearest normal frame it matched (``FeatureBankMethod.localise``)."""
+    p = copy.deepcopy(P)
+    p["methods"]["feature_bank"] = {**p["methods"]["feature_bank"], "steps": 100, "batch_frames": 16, "cells": 256}
+    alert = _alert_on_the_patch(_device(tmp_path, "feature_bank", p))
+    assert PATCH_FRAMES.start - 8 <= alert["peak_frame"] < PATCH_FRAMES.stop + 8
+    box = alert["evidence"]["region"]["box"]
+    assert _overlap(box) > 0 and (box[2] - box[0]) * (box[3] - box[1]) <= 0.25 * 64 * 64, (box, PATCH)
+    assert alert["evidence"]["nearest_normal"]["found"]
+    assert np.load(alert["evidence"]["heatmap"]).shape == (8, 8)
 
 
 def test_without_device_footage_or_a_map_the_alert_says_what_is_missing(device):
