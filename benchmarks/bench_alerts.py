@@ -246,7 +246,7 @@ def floor_threshold(new: Calibration, old: Calibration) -> Calibration:
     return dataclasses.replace(
         new,
         threshold=floor,
-        release=None if new.release is None else new.release + lift,
+        release=None if new.release is None else floor - (new.threshold - new.release),  # never above it
         extra={**new.extra, "floor": {"raw_threshold": raw, "lifted_by": lift}},
     )
 

@@ -301,6 +301,8 @@ def test_the_feedback_floor_keeps_the_old_raw_threshold_and_only_ever_raises_it(
     x = np.array([3.4, 3.6])  # raw scores: only the one the old calibration alerted on is above
     assert (old.score({"distance": x}) > old.threshold).tolist() == [False, True]
     assert (floored.score({"distance": x}) > floored.threshold).tolist() == [False, True]
+    same = Calibration("knn", 0.1, 0.005, ("distance",), (1.0,), (3.0,), (1.0,), release=0.1)
+    assert b.floor_threshold(same, old).release <= b.floor_threshold(same, old).threshold  # no rounding above it
     higher = Calibration("knn", 2.0, 0.005, ("distance",), (1.0,), (2.0,), (1.0,))
     assert b.floor_threshold(higher, old) is higher
     two = Calibration("x", 1.0, 0.005, ("a", "b"), (0.0, 0.0), (1.0, 1.0), (0.5, 0.5))
