@@ -558,7 +558,6 @@ def combine(parts: list[tuple[str, dict, list[str] | None]]) -> dict:
         raise SystemExit(f"--combine: the results differ in profile: {sorted({r['profile'] for _, r, _ in parts})}")
     per_seed: dict[str, dict[int, dict]] = {}
     source: dict[tuple[str, int], str] = {}
-    taken = []
     for name, r, rows in parts:
         unknown = sorted(set(rows or []) - set(r["per_seed"]))
         if unknown:
@@ -580,7 +579,6 @@ def combine(parts: list[tuple[str, dict, list[str] | None]]) -> dict:
                     )
                 source[row, int(seed)] = name
                 per_seed.setdefault(row, {})[int(seed)] = v
-            taken.append(row)
     seeds = sorted({s for v in per_seed.values() for s in v})
     missing = [f"{row} seed {s}" for row, v in per_seed.items() for s in seeds if s not in v]
     if missing:

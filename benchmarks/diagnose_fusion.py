@@ -9,8 +9,9 @@ is kept (``<work>/seed<k>/fusion/<method>/<scene>.parquet``; a rerun with the sa
 them). Then per scene each method's scores are put on one scale - a robust z-score, (score - median) /
 (1.4826 MAD) over the scene's test clips, label-free like the scene-norm protocol's own min-max over
 the scene - and fused by their mean and by their maximum; and by the mean of their min-max over the
-scene (``minmax_mean``: how ``evaluate`` scores a method of two components of weight 1/2). The scene-norm AUC of each method alone and
-of each fusion, per seed and scene, goes to ``benchmarks/results/<out>.json``.
+scene (``minmax_mean``: how ``evaluate`` scores a method of two components of weight 1/2). The
+scene-norm AUC of each method alone and of each fusion, per seed and scene, goes to
+``benchmarks/results/<out>.json``.
 
 What it does not settle: a shipped fusion would take its scales from normal footage only (the
 calibration's leave-one-recording-out scores), not from the scored footage.
@@ -87,7 +88,7 @@ def auc(df: pd.DataFrame, column: str) -> float:
 
 
 def fuse(per_method: dict[str, pd.DataFrame]) -> dict[str, float]:
-    """Scene-norm AUC of each method alone and of the mean and maximum of their robust z-scores."""
+    """Scene-norm AUC of each method alone and of each fusion (``FUSIONS``) of one scene's clips."""
     names = list(per_method)
     df = None
     for n in names:
