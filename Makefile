@@ -75,10 +75,10 @@ bench: setup  ## run the benchmarks; JSON results land in benchmarks/results/
 bench-serve: setup  ## issue 27: cameras sustained in real time by one `ipad serve` vs one `ipad score` per camera (knn, demo size; ~25 min here): benchmarks/results/bench_serve.json
 	nice -n 10 $(BIN)/python benchmarks/bench_serve.py
 
-bench-quality: setup  ## detection quality of every method over 3 generator seeds, Table 3 of the feature bank (~3 h 40 min here, estimated: its from-scratch row pretrains 3,000 steps per device): benchmarks/results/bench_quality.{json,md}
+bench-quality: setup  ## detection quality of every method over 3 generator seeds, Table 3 of the feature bank (~4 h here, estimated: its from-scratch row pretrains 3,000 steps per device, its LoRA and full rows adapt 600 steps): benchmarks/results/bench_quality.{json,md}
 	$(BIN)/python benchmarks/bench_quality.py --seeds 0,1,2 --methods all --table3 feature_bank --docs
 
-bench-quality-feature-bank: setup  ## issue 25: the feature bank, its ablations and its Table 3 beside the reference, 3 seeds (~2 h 30 min, estimated from its rows at 3,000 steps; 70 min at 1,000): benchmarks/results/bench_quality_feature_bank_3seeds.{json,md}
+bench-quality-feature-bank: setup  ## issue 25: the feature bank, its ablations and its Table 3 beside the reference, 3 seeds (~3 h, estimated from its rows at 3,000 pretraining and 600 adaptation steps; 70 min at 1,000 and 200): benchmarks/results/bench_quality_feature_bank_3seeds.{json,md}
 	$(BIN)/python benchmarks/bench_quality.py --seeds 0,1,2 --methods knn,feature_bank,feature_bank_random,feature_bank_no_adapt \
 	  --table3 feature_bank --out bench_quality_feature_bank_3seeds --docs
 
