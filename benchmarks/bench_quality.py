@@ -90,9 +90,12 @@ def prepare_seed(p: dict, seed: int, work: Path) -> tuple[dict, object, float]:
     return p, manifest, time.perf_counter() - t
 
 
-def score_scene(p: dict, method_name: str, model, manifest, scene: str, device: bool) -> dict:
+def score_scene(p: dict, method_name: str, model, manifest, scene: str, device: bool, keep: dict | None = None) -> dict:
+    """One scene's metrics (a device also calibrated: the alert view); `keep`: its scored clips go there."""
     method = get_method(method_name, p)
     scored, metrics, ctx = evaluate(p, method, model, manifest, scene, SRC, progress=False)
+    if keep is not None:
+        keep[scene] = scored
     out = {"auc": metrics["auc"], "auc_per_type": metrics.get("auc_per_type") or {}}
     if device:
         cal = calibrate(
@@ -131,9 +134,9 @@ def row_label(p: dict, row: str) -> str:
     return get_method(name, p).label + (" + PAs" if row.endswith(PA) else "")
 
 
-def run_method(p: dict, row: str, manifest, work: Path) -> dict:
+def run_method(p: dict, row: str, manifest, work: Path, keep: dict | None = None) -> dict:
     """The pipeline's jobs for one method (a row: a method, or ``<method>+pa``) on one seed's data:
-    timings and per-scene metrics."""
+    timings and per-scene metrics; `keep`: every scene's scored clips go there (by scene)."""
     method_name = row.removesuffix(PA)
     if row.endswith(PA):
         p = with_pseudo_anomalies(p, method_name)
@@ -147,7 +150,7 @@ def run_method(p: dict, row: str, manifest, work: Path) -> dict:
     _, base = load_model_file(work / method_name / "base" / "model.pt")
     for s in pre:
         t = time.perf_counter()
-        scenes[s] = score_scene(p, method_name, base, manifest, s, device=False)
+        scenes[s] = score_scene(p, method_name, base, manifest, s, device=False, keep=keep)
         score_s += time.perf_counter() - t
     for d in devices:
         t = time.perf_counter()
@@ -164,7 +167,7 @@ def run_method(p: dict, row: str, manifest, work: Path) -> dict:
         adapt_s += time.perf_counter() - t
         t = time.perf_counter()
         _, model = load_adapted(work / method_name / "adapters" / d)
-        scenes[d] = score_scene(p, method_name, model, manifest, d, device=True)
+        scenes[d] = score_scene(p, method_name, model, manifest, d, device=True, keep=keep)
         score_s += time.perf_counter() - t
     return {"fit_s": fit_s, "adapt_s": adapt_s, "score_s": score_s, "scenes": scenes}
 

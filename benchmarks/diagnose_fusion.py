@@ -3,8 +3,8 @@
     python benchmarks/diagnose_fusion.py [--seeds 0,1,2] [--methods knn,feature_bank] [--work DIR]
         [--out experiments/diagnose_fusion_knn_feature_bank]
 
-For each generator seed, each method runs the pipeline's jobs exactly as ``bench_quality.py`` does
-(the base on the pretraining scenes, adapted to every device, every scene scored); every clip's score
+For each generator seed, each method runs the pipeline's jobs by ``bench_quality.run_method`` (the
+base on the pretraining scenes, adapted to every device, every scene scored); every clip's score
 is kept (``<work>/seed<k>/fusion/<method>/<scene>.parquet``; a rerun with the same ``--work`` reuses
 them). Then per scene each method's scores are put on one scale - a robust z-score, (score - median) /
 (1.4826 MAD) over the scene's test clips, label-free like the scene-norm protocol's own min-max over
@@ -29,15 +29,10 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import write_result  # noqa: E402
-from bench_quality import QUIET, ROOT, SRC, prepare_seed  # noqa: E402
+from bench_quality import ROOT, prepare_seed, run_method  # noqa: E402
 
 from ipad_vad.config import load_params  # noqa: E402
 from ipad_vad.evaluate.protocols import normalise, scene_auc  # noqa: E402
-from ipad_vad.jobs.adapt import adapt_to_device  # noqa: E402
-from ipad_vad.jobs.evaluate import evaluate  # noqa: E402
-from ipad_vad.jobs.pretrain import fit_method  # noqa: E402
-from ipad_vad.methods import get_method, load_model_file  # noqa: E402
-from ipad_vad.methods.adaptation import load_adapted  # noqa: E402
 
 KEY = ["video_index", "center"]
 FUSIONS = ("mean", "max", "minmax_mean")
@@ -45,34 +40,17 @@ MAD_TO_STD = 1.4826  # a normal distribution's standard deviation per median abs
 
 
 def scores_of(p: dict, name: str, manifest, work: Path) -> dict[str, pd.DataFrame]:
-    """Every scene's scored clips by method `name` (the pipeline's jobs), cached under `work`."""
+    """Every scene's scored clips by method `name` (``bench_quality.run_method``: the pipeline's jobs),
+    cached under `work`."""
     out = work / "fusion" / name
     scenes = [*p["pipeline"]["pretrain_scenes"], *p["pipeline"]["devices"]]
-    if all((out / f"{s}.parquet").is_file() for s in scenes):
-        return {s: pd.read_parquet(out / f"{s}.parquet") for s in scenes}
-    out.mkdir(parents=True, exist_ok=True)
-    base_dir = work / name / "base"
-    fit_method(p, name, manifest, p["pipeline"]["pretrain_scenes"], base_dir, SRC, QUIET)
-    _, base = load_model_file(base_dir / "model.pt")
-    method = get_method(name, p)
-    for s in scenes:
-        if s in p["pipeline"]["devices"]:
-            adapt_to_device(
-                p,
-                name,
-                s,
-                QUIET,
-                manifest=manifest,
-                base_path=base_dir / "model.pt",
-                out_dir=work / name / s,
-                source=SRC,
-            )
-            model = load_adapted(work / name / s)[1]
-        else:
-            model = base
-        df = evaluate(p, method, model, manifest, s, SRC, progress=False)[0]
-        df[[*KEY, "label", "score"]].to_parquet(out / f"{s}.parquet")
-        print(f"  {name} {s} scored", flush=True)
+    if not all((out / f"{s}.parquet").is_file() for s in scenes):
+        out.mkdir(parents=True, exist_ok=True)
+        scored: dict[str, pd.DataFrame] = {}
+        run_method(p, name, manifest, work, keep=scored)
+        for s, df in scored.items():
+            df[[*KEY, "label", "score"]].to_parquet(out / f"{s}.parquet")
+        print(f"  {name}: {len(scored)} scenes scored", flush=True)
     return {s: pd.read_parquet(out / f"{s}.parquet") for s in scenes}
 
 
