@@ -49,6 +49,25 @@ def test_calibration_statistics_and_threshold_by_hand():
     )
 
 
+def test_the_shipped_threshold_carries_its_hysteresis_and_an_alert_hovering_at_it_stays_one():
+    """alert.release_margin (issue 26): the release is the threshold minus the margin, travels with the
+    calibration, and keeps a score that dips just under the threshold one alert where without it the
+    tracker closes and re-raises (a planned stop scored near the threshold counted three times)."""
+    r = np.array([0.0, 1, 2, 3, 4, 5, 6, 7, 8, 9])
+    cal = fit_calibration("knn", {"distance": r}, {"distance": 1.0}, 0.1, release_margin=0.5, min_frames=1, merge_gap=0)
+    z = (r - r.mean()) / r.std()
+    assert cal.threshold == pytest.approx(z[9]) and cal.release == pytest.approx(z[9] - 0.5)
+    assert Calibration.from_dict(cal.to_dict()).release == cal.release
+    assert fit_calibration("knn", {"distance": r}, {"distance": 1.0}, 0.1).release is None  # 0: no hysteresis
+    with pytest.raises(ValueError, match="release_margin"):
+        fit_calibration("knn", {"distance": r}, {"distance": 1.0}, 0.1, release_margin=-1.0)
+    t = cal.threshold
+    hover = np.array([0, t + 0.2, t - 0.3, t + 0.1, t - 0.2, t + 0.3, 0, 0, 0])  # dips 0.2-0.3 under it
+    idx = np.arange(len(hover))
+    assert [(a.start, a.end) for a in find_alerts(idx, hover, t, 1, 0, cal.release, 1)] == [(1, 5)]
+    assert len(find_alerts(idx, hover, t, 1, 0, None, 1)) == 3  # no hysteresis: raised three times
+
+
 def test_reconstruction_only_calibration_ranks_like_scene_norm():
     rng = np.random.default_rng(0)
     psnr = [rng.normal(30, 2, 50), rng.normal(28, 2, 60)]

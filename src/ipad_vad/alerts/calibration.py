@@ -99,12 +99,21 @@ class Calibration:
 
 
 def fit_calibration(
-    method: str, values: Mapping[str, np.ndarray], weights: Mapping[str, float], false_alarm_rate: float, **settings
+    method: str,
+    values: Mapping[str, np.ndarray],
+    weights: Mapping[str, float],
+    false_alarm_rate: float,
+    release_margin: float = 0.0,
+    **settings,
 ) -> Calibration:
     """Statistics and threshold from the raw component values of normal footage (one array per
-    component, all videos concatenated). Components with weight 0 are left out."""
+    component, all videos concatenated). Components with weight 0 are left out. `release_margin` > 0:
+    hysteresis, an alert lasts while the score is above ``threshold - release_margin`` (``release``;
+    0: it ends below the threshold itself)."""
     if not 0 < false_alarm_rate < 1:
         raise ValueError(f"alert.false_alarm_rate must be in (0, 1), got {false_alarm_rate}")
+    if release_margin < 0:
+        raise ValueError(f"alert.release_margin must be >= 0, got {release_margin}")
     names = tuple(n for n, w in weights.items() if w > 0)
     if not names:
         raise ValueError("no score component with a positive weight")
@@ -125,7 +134,8 @@ def fit_calibration(
     )
     s = draft.score(arrays)
     threshold = float(np.quantile(s, 1 - false_alarm_rate, method="higher"))
-    return Calibration(**{**draft.__dict__, "threshold": threshold})
+    release = threshold - release_margin if release_margin > 0 else None
+    return Calibration(**{**draft.__dict__, "threshold": threshold, "release": release})
 
 
 def count_alerts(

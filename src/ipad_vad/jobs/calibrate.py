@@ -88,6 +88,7 @@ def calibrate(
         source_size=(int(rows.height.iloc[0]), int(rows.width.iloc[0])),
         min_frames=alert.min_frames,
         merge_gap=alert.merge_gap,
+        release_margin=alert.release_margin,
         source=source_text,
     )
 

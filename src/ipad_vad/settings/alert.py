@@ -17,5 +17,7 @@ class Alert(Section):
     # issue 26: the threshold set on long normal footage (alerts/calibration.fit_shift_calibration)
     alerts_per_hour: NonNegFloat = 0.5  # at most this many alerts per nominal hour of that footage ...
     threshold_margin: Float = 0.0  # ... then raised by this (calibrated units)
-    release_margin: NonNegFloat = 0.0  # hysteresis: an alert ends below threshold - this
+    # hysteresis, shipped and shift-set thresholds: an alert ends below threshold - this (calibrated units;
+    # docs/alerts.md: 1 cuts false alerts per camera-hour, spans unchanged; 2 and more hold alerts open for minutes)
+    release_margin: NonNegFloat = 1.0
     smooth: Pos = 1  # evidence: the mean of this many frame scores
