@@ -51,7 +51,7 @@ from ipad_vad.jobs.evaluate import evaluate  # noqa: E402
 from ipad_vad.jobs.layout import prepared  # noqa: E402
 from ipad_vad.jobs.pretrain import fit_method  # noqa: E402
 from ipad_vad.jobs.settings import AdaptSettings, AlertSettings  # noqa: E402
-from ipad_vad.methods import FitHooks, get_method, load_model_file, method_names  # noqa: E402
+from ipad_vad.methods import FitHooks, get_method, get_method_class, load_model_file, method_names  # noqa: E402
 from ipad_vad.methods.adaptation import load_adapted  # noqa: E402
 from ipad_vad.preprocess.cache import cache_scene  # noqa: E402
 from ipad_vad.preprocess.period import period_scene  # noqa: E402
@@ -175,7 +175,6 @@ def run_method(p: dict, row: str, manifest, work: Path, keep: dict | None = None
 # Table 3's rows: how each method adapts on 1/5 of a device's footage. IPAD-VAD (and any trained method)
 # adapts on the ``adapt.fraction`` share; a memory bank with ``bank_footage: all`` keeps all of the
 # footage in its bank and trains its adapter on the first ``adapt_share`` of each recording instead.
-TABLE3_SHARE = {"feature_bank": "adapt_share"}  # the method's own key; others: adapt.fraction
 
 
 def table3(p: dict, manifest, work: Path, method_name: str = "ipad_vad") -> dict:
@@ -186,8 +185,8 @@ def table3(p: dict, manifest, work: Path, method_name: str = "ipad_vad") -> dict
     variants = {"lora_1/5": ("lora", 0.2), "full_all": ("full", 1.0), "scratch_all": (None, 1.0)}
     for name, (adaptation, fraction) in variants.items():
         q = copy.deepcopy(p)
-        if method_name in TABLE3_SHARE:
-            q["methods"][method_name][TABLE3_SHARE[method_name]] = fraction
+        if share := get_method_class(method_name).adapt_share_setting:  # the method's own key
+            q["methods"][method_name][share] = fraction
         else:
             q["adapt"]["fraction"] = fraction
         aucs, secs = {}, 0.0

@@ -23,7 +23,7 @@ import torch
 from pydantic import Field
 from torch import nn
 
-from .base import ClipScores, MethodSettings, NonNegInt, PosInt, ScoreContext
+from .base import ClipScores, Localisation, MethodSettings, NonNegInt, PosInt, ScoreContext
 
 
 class LoRAMixin:
@@ -135,6 +135,19 @@ class MemoryBankMixin:
 
     settings: BankSettings
     bank_float64_spacing: ClassVar[bool] = True  # evenly_spaced's precision when thinning to max_bank
+
+    @staticmethod
+    def pooled_footage(dataset) -> bool:
+        """The clips of `dataset` come from several scenes (a base's bank over the pretraining scenes):
+        the bank is then matched as a whole whatever ``retrieve_from``."""
+        return len({v.scene for v in dataset.videos}) > 1
+
+    @staticmethod
+    def bank_localisation(matcher: nn.Module, d: torch.Tensor) -> Localisation:
+        """The residual of descriptors `d` to their nearest bank clip per cell (``KnnReference.local_map``)
+        and that clip's recording and centre frame: an alert's heat map and nearest normal frame."""
+        heat, idx = matcher.local_map(d)
+        return Localisation(heat, idx, matcher.bank_recording[idx], matcher.bank_frame[idx])
 
     def bank_clips(self, dataset, settings) -> tuple[object, list[int]]:
         """The bank's clips (the dataset they index, their indices in order): every ``bank_stride``

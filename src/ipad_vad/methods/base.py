@@ -171,6 +171,9 @@ class Method:
     variant_of: ClassVar[str | None] = None  # an ablation of this method: its section merged under this one's
     overrides: ClassVar[dict] = {}  # settings an ablation fixes
     takes_pseudo_anomalies: ClassVar[bool] = True  # trained by gradient on clips: PAs are an option
+    # the method's own setting for the share of a device's footage it adapts on (Table 3's 1/5), where
+    # adapt.fraction does not set it; None: adapt.fraction
+    adapt_share_setting: ClassVar[str | None] = None
     reads_flow: ClassVar[bool] = False  # the model reads optical flow (flow-mixup PAs possible)
 
     def __init__(self, params: dict):

@@ -128,6 +128,7 @@ class FeatureBankMethod(LoRAMixin, MemoryBankMixin, Method):
     # full first (the default): on a ~5 k-weight encoder LoRA saves no compute, and fine-tuning every weight
     # scored above it on every seed's devices (Table 3, docs/methods/feature-bank.md); lora stays a choice
     adaptations = ("full", "lora", "refit")
+    adapt_share_setting = "adapt_share"  # Table 3 adapts on 1/5 of each recording by this, not adapt.fraction
     lora_targets = r"encoder\.(convs\.conv\d+|proj)"
     takes_pseudo_anomalies = False  # trained on nuisance views of normal frames, not on clips
     Settings = FeatureBankSettings
@@ -236,7 +237,7 @@ class FeatureBankMethod(LoRAMixin, MemoryBankMixin, Method):
         share = s.adapt_share if adapting else 1.0
         pool = torch.cat([torch.as_tensor(f[: max(1, math.ceil(share * len(f)))]) for _, f in footage.values()])
         steps, lr = (s.adapt_steps, s.adapt_lr) if adapting else (s.steps, s.lr)
-        pooled = len({v.scene for v in dataset.videos}) > 1  # a base's bank over the pretraining scenes
+        pooled = self.pooled_footage(dataset)
         history = self._train(inner, pool, steps, lr, int(settings.seed), device, hooks)
         centres = [data.center_of(i) for i in indices]
         n = self._set_bank(inner, footage, clips, centres, dataset.clip_len, device, pooled)
@@ -251,9 +252,7 @@ class FeatureBankMethod(LoRAMixin, MemoryBankMixin, Method):
         feature maps: cells of ``cell`` feature cells, 8 x 8 pixels at the defaults) and that clip's
         recording and centre frame: an alert's heat map and its nearest normal frame (issue 26)."""
         model = model.get_base_model() if hasattr(model, "get_base_model") else model
-        matcher = active(model.matcher)
-        heat, idx = matcher.local_map(model.descriptors(x))
-        return Localisation(heat, idx, matcher.bank_recording[idx], matcher.bank_frame[idx])
+        return self.bank_localisation(active(model.matcher), model.descriptors(x))
 
     # -- calibration ------------------------------------------------------------------------------
     def heldout_model(self, model: nn.Module, recording: int) -> nn.Module | None:

@@ -83,8 +83,7 @@ class KnnMethod(MemoryBankMixin, Method):
             recording.append(torch.as_tensor(b["video_index"]))
             centre.append(torch.as_tensor(b["center"]))
         bank, recording, centre = torch.cat(descriptors), torch.cat(recording), torch.cat(centre)
-        pooled = len({v.scene for v in dataset.videos}) > 1  # a base's bank over the pretraining scenes
-        model.set_bank(bank, recording, centre, pooled=pooled)
+        model.set_bank(bank, recording, centre, pooled=self.pooled_footage(dataset))
         if hooks.on_epoch_end:
             hooks.on_epoch_end(1, {"bank_size": float(len(bank))})
         return FitResult(model, [{"epoch": 1, "bank_size": float(len(bank))}], {"bank_size": len(bank)})
@@ -96,5 +95,4 @@ class KnnMethod(MemoryBankMixin, Method):
     def localise(self, model: nn.Module, x: torch.Tensor) -> Localisation:
         """The residual to the nearest normal clip per cell (``score: local``) or descriptor pixel, and
         that clip's recording and centre frame (``KnnReference.local_map``)."""
-        heat, idx = model.local_map(model.descriptor(x))
-        return Localisation(heat, idx, model.bank_recording[idx], model.bank_frame[idx])
+        return self.bank_localisation(model, model.descriptor(x))
