@@ -172,14 +172,12 @@ def run_method(p: dict, row: str, manifest, work: Path, keep: dict | None = None
     return {"fit_s": fit_s, "adapt_s": adapt_s, "score_s": score_s, "scenes": scenes}
 
 
-# Table 3's rows: how each method adapts on 1/5 of a device's footage. IPAD-VAD (and any trained method)
-# adapts on the ``adapt.fraction`` share; a memory bank with ``bank_footage: all`` keeps all of the
-# footage in its bank and trains its adapter on the first ``adapt_share`` of each recording instead.
-
-
 def table3(p: dict, manifest, work: Path, method_name: str = "ipad_vad") -> dict:
     """Table 3 on the devices of one seed: LoRA on 1/5 vs full fine-tuning on all vs from scratch on all
-    (the device's footage alone, the pretraining recipe), AUC and wall time; the base is ``run_method``'s."""
+    (the device's footage alone, the pretraining recipe), AUC and wall time; the base is ``run_method``'s.
+    The 1/5 is ``adapt.fraction`` for IPAD-VAD and any trained method, or the method's own
+    ``adapt_share_setting`` (a memory bank with ``bank_footage: all`` keeps all of the footage in its
+    bank and trains its adapter on the first ``adapt_share`` of each recording instead)."""
     base = work / method_name / "base" / "model.pt"
     rows = {}
     variants = {"lora_1/5": ("lora", 0.2), "full_all": ("full", 1.0), "scratch_all": (None, 1.0)}
