@@ -32,7 +32,7 @@ def _run_flow(name: str, **kw):
 
     with tagged():  # the pipeline's tag (IPAD_PIPELINE_ID) on this step's flow and task runs
         res = steps.get(name)(**kw)
-    reach("step-done")  # crash tests: a pipeline step (a DVC stage) finished, the repro around it not
+    reach("step-done")  # crash tests: a pipeline step's flow finished, the DVC stage and repro around it not
     return res
 
 
@@ -80,10 +80,20 @@ def step_pretrain(method: str | None = MethodOpt, profile: str | None = ProfileO
 
 @app.command("adapt")
 def step_adapt(
-    device: str = typer.Option(..., "--device"), method: str | None = MethodOpt, profile: str | None = ProfileOpt
+    device: str = typer.Option(..., "--device"),
+    method: str | None = MethodOpt,
+    evaluate: bool = typer.Option(
+        False,
+        "--evaluate",
+        help="then score the device with the adapted model and calibrate its alert threshold (`ipad evaluate"
+        " --scene DEVICE`, its own flow run, in this process: dvc.yaml's adapt_evaluate stages)",
+    ),
+    profile: str | None = ProfileOpt,
 ):
-    """Pipeline step: adapt a method (lora | full | refit) to one device."""
+    """Pipeline step: adapt a method (lora | full | refit) to one device; with --evaluate, evaluate it too."""
     console().print(_run_flow("adapt_flow", device=device, method=method, profile=profile))
+    if evaluate:
+        step_evaluate(scene=device, method=method, profile=profile)
 
 
 app.command("finetune", hidden=True, cls=RenamedCommand)(step_adapt)  # the old spelling, for one release

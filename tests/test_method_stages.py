@@ -51,9 +51,8 @@ def test_a_variants_stages_depend_on_its_parents_file_and_settings(tmp_path):
     stages = json.loads(out.stdout)
     for stage in (
         "pretrain@infp_baseline",
-        "adapt@infp_baseline-R01",
+        "adapt_evaluate@infp_baseline-R01",
         "evaluate_pretrain@infp_baseline",
-        "evaluate_device@infp_baseline-R01",
     ):
         assert "src/ipad_vad/methods/infp.py" in stages[stage]["deps"], stage
         assert {"methods.infp", "methods.infp_baseline"} <= set(stages[stage]["params"]), stage

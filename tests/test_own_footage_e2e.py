@@ -66,7 +66,7 @@ def test_scene_roles_are_written_and_the_pipeline_runs_on_them(project):
     assert p["pipeline"]["pretrain_data"] == "devices" and p["synth"]["scenes"] == []
     assert "scenes" not in p["profiles"]["smoke"].get("pipeline", {})  # lists live in the base section only
     stages = [f"pretrain@{m}" for m in METHODS] + [f"{s}@{d}" for d in DEVICES for s in ("prepare_device", "promote")]
-    stages += [f"{s}@{m}-{d}" for d in DEVICES for m in METHODS for s in ("adapt", "evaluate_device")]
+    stages += [f"adapt_evaluate@{m}-{d}" for d in DEVICES for m in METHODS]
     for stage in stages:
         assert f"Running stage '{stage}'" in project["repro"], stage
     from ipad_vad.data.periods import read_period_file

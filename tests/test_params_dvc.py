@@ -100,7 +100,7 @@ def test_a_value_changed_inside_the_active_profile_reruns_exactly_the_stages_tha
     finally:
         _restore(repo, env)
     # adapt.epochs: read by every adapt stage and by the report (its table names the epochs)
-    assert changed == {f"adapt@{m}-{d}" for m in METHODS for d in DEVICES} | {"report"}, changed
+    assert changed == {f"adapt_evaluate@{m}-{d}" for m in METHODS for d in DEVICES} | {"report"}, changed
 
 
 @pytest.mark.slow  # real dvc over ~75 stages: ~20 s each
@@ -113,8 +113,7 @@ def test_a_method_setting_inside_the_active_profile_reruns_only_that_methods_sta
     finally:
         _restore(repo, env)
     assert changed == (
-        {"pretrain@infp", "evaluate_pretrain@infp"}
-        | {f"{s}@infp-{d}" for s in ("adapt", "evaluate_device") for d in DEVICES}
+        {"pretrain@infp", "evaluate_pretrain@infp"} | {f"adapt_evaluate@infp-{d}" for d in DEVICES}
     ), changed
 
 
@@ -145,9 +144,7 @@ def test_new_footage_for_one_device_still_reruns_only_its_stages(project):
         sh("dvc checkout -f -q data/manifests", repo, env)
     assert _status(repo, env) == set()
     # validate: its output changed here by hand; the device's stages, none of another device's
-    assert changed == {"validate", "prepare_device@R02"} | {
-        f"{s}@{m}-R02" for s in ("adapt", "evaluate_device") for m in METHODS
-    }, changed
+    assert changed == {"validate", "prepare_device@R02"} | {f"adapt_evaluate@{m}-R02" for m in METHODS}, changed
 
 
 @pytest.mark.slow  # real dvc over ~75 stages: ~20 s each
@@ -199,10 +196,10 @@ def test_the_resolved_file_is_what_every_command_reads(params_dir):
 def test_inside_a_dvc_stage_a_stale_resolved_file_or_another_profile_is_refused(params_dir, monkeypatch):
     params = params_dir / "params.yaml"
     write_resolved(params)
-    monkeypatch.setenv("DVC_STAGE", "adapt@knn-R01")
+    monkeypatch.setenv("DVC_STAGE", "adapt_evaluate@knn-R01")
     assert load_params(params)["profile"] == "demo"  # in step with the file: fine
     monkeypatch.setenv("IPAD_PROFILE", "smoke")
-    with pytest.raises(ConfigError, match=r"IPAD_PROFILE=smoke inside dvc repro \(stage adapt@knn-R01\)"):
+    with pytest.raises(ConfigError, match=r"IPAD_PROFILE=smoke inside dvc repro \(stage adapt_evaluate@knn-R01\)"):
         load_params(params)
     monkeypatch.delenv("IPAD_PROFILE")
     with pytest.raises(ConfigError, match="--profile paper inside dvc repro"):

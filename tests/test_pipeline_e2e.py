@@ -27,7 +27,7 @@ def test_dvc_repro_runs_every_stage_and_tracks_results(repo):
     for stage in ("validate", "prepare_pretrain", "prepare_device@R01", "report", "promote@R01"):
         assert stage in ran, (stage, ran)
     for m in METHODS:  # one stage per method, and per method and device
-        for stage in (f"pretrain@{m}", f"adapt@{m}-R01", f"evaluate_pretrain@{m}", f"evaluate_device@{m}-R01"):
+        for stage in (f"pretrain@{m}", f"adapt_evaluate@{m}-R01", f"evaluate_pretrain@{m}"):
             assert stage in ran, (stage, ran)
     res = json.loads((path / "reports/results.json").read_text())
     assert set(res["scenes"]) == {"S01", "S02", "R01"}
@@ -144,7 +144,7 @@ def test_changing_one_methods_params_reruns_only_its_stages(repo):
     finally:
         (path / "params.yaml").write_text(original)
         _sh("dvc repro -q params", path, env)
-    assert changed == {"pretrain@knn", "adapt@knn-R01", "evaluate_pretrain@knn", "evaluate_device@knn-R01"}, changed
+    assert changed == {"pretrain@knn", "adapt_evaluate@knn-R01", "evaluate_pretrain@knn"}, changed
     assert json.loads(_sh("dvc status --json", path, env).stdout) == {}
 
 
@@ -162,9 +162,7 @@ def test_new_footage_for_one_device_reruns_only_its_stages_and_ingest_is_idempot
     out = _sh(["ipad", "ingest", str(tmp_path / "landing"), "--no-commit"], path, env).stdout
     assert "stages_run" in out
     lock = (path / "dvc.lock").read_text()
-    expect = ["prepare_device@R01", "promote@R01"] + [
-        f"{s}@{m}-R01" for m in METHODS for s in ("adapt", "evaluate_device")
-    ]
+    expect = ["prepare_device@R01", "promote@R01"] + [f"adapt_evaluate@{m}-R01" for m in METHODS]
     ran = [s for s in expect if f"'{s}'" in out]
     assert ran == expect, out
     for untouched in ["prepare_pretrain"] + [f"{s}@{m}" for m in METHODS for s in ("pretrain", "evaluate_pretrain")]:

@@ -268,7 +268,7 @@ def test_retrain_flow_ingests_new_landing_footage_once_and_reports_bad_objects(p
         o["Key"] for o in zone.client.list_objects_v2(Bucket=BUCKET, Prefix="archive/")["Contents"]
     ]
     assert (path / "dvc.lock").read_text() != lock  # R01's stages reran on the new data version
-    assert "adapt@ipad_vad-R01" in out and "promote@R01" in out
+    assert "adapt_evaluate@ipad_vad-R01" in out and "promote@R01" in out
     log = sh("git log --oneline -1", path, env).stdout
     assert "ingest 1 landing object(s) for R01" in log
     assert zone.client.list_objects_v2(Bucket=BUCKET, Prefix="dvc/")["KeyCount"] > 0  # pushed
@@ -309,5 +309,5 @@ def test_a_poll_killed_between_download_and_commit_loses_nothing(project, s3, tm
     out = sh(["ipad", "storage", "poll"], path, env).stdout  # the next poll picks it up again
     ledger = Ledger.load(zone.client, BUCKET, s3["settings"].ledger_key)
     assert {e["key"]: e["state"] for e in ledger.entries.values()}[key] == "archived"
-    assert _landing_keys(s3) == [] and "adapt@ipad_vad-R01" in out
+    assert _landing_keys(s3) == [] and "adapt_evaluate@ipad_vad-R01" in out
     assert sh("git rev-parse HEAD", path, env).stdout != head

@@ -69,7 +69,7 @@ def stage_item(name: str, device: str | None = None) -> dict:
 
 def stage_items(methods: list[str], devices: list[str]) -> dict[str, dict]:
     """dvc.yaml's foreach items of the per-method stages, keyed as DVC names them (``pretrain@<method>``,
-    ``adapt@<method>-<device>``): ``methods`` (one per method) and ``method_devices``."""
+    ``adapt_evaluate@<method>-<device>``): ``methods`` (one per method) and ``method_devices``."""
     return {
         "methods": {m: stage_item(m) for m in methods},
         "method_devices": {f"{m}-{d}": stage_item(m, d) for m in methods for d in devices},
