@@ -112,9 +112,8 @@ def test_a_method_setting_inside_the_active_profile_reruns_only_that_methods_sta
         changed = _status(repo, env)
     finally:
         _restore(repo, env)
-    assert changed == (
-        {"pretrain@infp", "evaluate_pretrain@infp"} | {f"adapt_evaluate@infp-{d}" for d in DEVICES}
-    ), changed
+    infp_stages = {"pretrain@infp", "evaluate_pretrain@infp"} | {f"adapt_evaluate@infp-{d}" for d in DEVICES}
+    assert changed == infp_stages, changed
 
 
 @pytest.mark.slow  # real dvc over ~75 stages: ~20 s each
