@@ -171,6 +171,13 @@ def demo_run(work: Path, profile: str, cache_dir: str | None) -> dict:
     }
 
 
+def ingest_stages(out: str) -> list[str]:
+    """The stages an `ipad ingest` reran, from the summary it prints (``'stages_run': [...]``; DVC's own
+    "Running stage" lines stay inside the flow's task and are not printed)."""
+    m = re.search(r"'stages_run':\s*\[(.*?)\]", out, re.S)
+    return re.findall(r"'([^']+)'", m.group(1)) if m else []
+
+
 def new_footage_run(work: Path, profile: str, device: str, cache_dir: str | None) -> dict:
     repo = clone(work, "footage", profile, cache_dir)
     (repo / "params.yaml").write_text(
@@ -211,7 +218,7 @@ def new_footage_run(work: Path, profile: str, device: str, cache_dir: str | None
         "full_run_seconds": round(full, 1),
         "rerun_seconds": round(rerun, 1),
         "rerun_ratio_to_full": round(rerun / full, 3),
-        "stages_rerun": re.findall(r"Running stage '([^']+)'", out),
+        "stages_rerun": ingest_stages(out),
     }
 
 

@@ -33,3 +33,17 @@ def test_work_span_and_overhead_across_midnight():
     s = summary(t)
     assert s["work_seconds"] == 5.8 and s["overhead_seconds"] == 5.2 and s["overhead_median_per_stage"] == 2.62
     assert s["groups"]["adapt"] == {"stages": 2, "work": 4.2, "overhead": 1.8}
+
+
+def test_the_stages_an_ingest_reran_are_read_from_the_summary_it_prints():
+    from io import StringIO
+
+    from bench_pipeline import ingest_stages
+    from rich.console import Console
+
+    ran = ["validate", "prepare_device@R01", "adapt_evaluate@knn-R01", "report", "promote@R01"]
+    buf = StringIO()
+    Console(file=buf, width=60).print({"ingested": ["R01/training/a.mkv"], "stages_run": ran, "retrained": True})
+    assert "\n" in buf.getvalue().strip()  # rich wraps the list over lines, as `ipad ingest` prints it
+    assert ingest_stages(buf.getvalue()) == ran
+    assert ingest_stages("landing: nothing new") == []
