@@ -308,3 +308,15 @@ def test_the_feedback_floor_keeps_the_old_raw_threshold_and_only_ever_raises_it(
     two = Calibration("x", 1.0, 0.005, ("a", "b"), (0.0, 0.0), (1.0, 1.0), (0.5, 0.5))
     with pytest.raises(ValueError, match="one and the same component"):
         b.floor_threshold(two, two)
+
+
+def test_a_shift_threshold_is_never_below_the_held_out_one():
+    """Footage calmer than the held-out recordings (every score below their threshold) keeps the
+    held-out threshold; until 2026-12-04 it got its own maximum, a lower threshold."""
+    base = fit_calibration("knn", {"distance": np.linspace(0.0, 10.0, 201)}, {"distance": 1.0}, 0.01)
+    calm = {"distance": np.full(4000, base.means[0])}  # z = 0 everywhere, far below the threshold
+    cal = fit_shift_calibration(base, calm, AlertSettings.from_params(P), FPS, "a calm shift")
+    assert cal.threshold == base.threshold and cal.extra["shift_calibration"]["base_threshold"] == base.threshold
+    hot = {"distance": np.r_[calm["distance"], [20.0] * 4]}  # one 4-frame excursion far above it: raised
+    cal = fit_shift_calibration(base, hot, AlertSettings.from_params(P), FPS, "a shift with one event")
+    assert cal.threshold > base.threshold

@@ -536,3 +536,30 @@ def test_a_full_disk_at_any_write_leaves_the_data_folder_consistent(tmp_path, mo
     monkeypatch.delenv("IPAD_FAULT")
     import_source(src, out)
     assert _tree_bytes(out) == _tree_bytes(reference)
+
+
+def test_calibration_footage_is_imported_as_normal_footage_of_its_own_split(tmp_path):
+    """Issue 26: long normal footage the alert threshold is set on goes to ``<scene>/calibration/``
+    (``--split calibration`` or a ``calibration/`` folder), keeps its frame rate in the manifest (the
+    threshold counts alerts per hour of it), and is normal by contract like training footage: a label
+    file marking anomalous frames refuses it, naming the file."""
+    src, out = tmp_path / "footage", tmp_path / "data"
+    _video_tree(src)
+    write_video(src / "conveyor" / "calibration" / "shift.mkv", 40)
+    rep = import_source(src, out)
+    assert "conveyor/calibration/01" in [r["as"] for r in rep.imported] and not rep.quarantined
+    m = build_manifest(out)
+    (row,) = m[m.split == "calibration"].itertuples()
+    assert row.scene == "conveyor" and row.n_frames == 40 and row.fps > 0 and row.n_labels == -1
+    assert not (out / "conveyor" / "test_label" / "002.npy").exists()
+    write_video(tmp_path / "more.mkv", 20)
+    rep = import_source(tmp_path / "more.mkv", out, scene="conveyor", split="calibration")
+    assert [r["as"] for r in rep.imported] == ["conveyor/calibration/02"]
+    write_video(tmp_path / "odd" / "c.mkv", 20)
+    bad = np.zeros(20, np.uint8)
+    bad[:3] = 1
+    np.save(tmp_path / "odd" / "c.npy", bad)
+    rep = import_source(tmp_path / "odd", out, scene="conveyor", split="calibration")
+    assert not rep.imported
+    (q,) = rep.quarantined
+    assert q["path"].endswith("c.npy") and "c.mkv is calibration footage, which must be normal" in q["reason"]

@@ -410,17 +410,13 @@ def test_the_reference_detector_forgets_one_recording_and_only_that_one(tmp_path
     assert knn.adapt_fraction(0.2, 2) == (1.0 if SMOKE["methods"]["knn"]["bank_footage"] == "all" else 0.2)
 
 
-def test_a_bank_of_all_footage_is_calibrated_leaving_one_recording_out(tmp_path, monkeypatch):
-    """With ``bank_footage: all`` the device bank holds every training recording; its threshold comes
-    from each recording scored against the others. Calibrated on the footage the bank holds instead,
-    every clip finds itself and the threshold collapses."""
-    from ipad_vad.data.clip_dataset import ClipDataset
+def _knn_device(tmp_path, p: dict) -> tuple:
+    """The reference detector fitted on generated R01 and adapted to it by the pipeline's jobs; the
+    arguments of ``jobs/calibrate.calibrate`` for it."""
     from ipad_vad.data.manifest import build_manifest
     from ipad_vad.data.synth.generator import SynthConfig, generate
-    from ipad_vad.evaluate.scoring import score_clips
     from ipad_vad.jobs.adapt import adapt_to_device
-    from ipad_vad.jobs.calibrate import calibrate
-    from ipad_vad.jobs.data import DataSource, clip_dataset
+    from ipad_vad.jobs.data import DataSource
     from ipad_vad.jobs.layout import base_dir, prepared
     from ipad_vad.jobs.pretrain import fit_method
     from ipad_vad.jobs.settings import AdaptSettings, AlertSettings
@@ -429,10 +425,6 @@ def test_a_bank_of_all_footage_is_calibrated_leaving_one_recording_out(tmp_path,
     from ipad_vad.preprocess.cache import cache_scene
     from ipad_vad.preprocess.period import period_scene
 
-    monkeypatch.chdir(tmp_path)
-    p = json.loads(json.dumps(SMOKE))
-    p["synth"]["train_videos"] = n_recordings = 3
-    p["methods"]["knn"]["bank_footage"] = "all"
     generate(tmp_path / "data", SynthConfig.from_params(p["synth"], scenes=["R01"], workers=1))
     manifest = build_manifest(tmp_path / "data")
     cache_scene(manifest, "R01", tuple(p["clip"]["size"]), prepared(p, "R01", "cache"))
@@ -448,9 +440,7 @@ def test_a_bank_of_all_footage_is_calibrated_leaving_one_recording_out(tmp_path,
         out_dir=tmp_path / "knn",
         source=DataSource.PREPARED,
     )
-    assert info["fraction"] == 1.0
     method, model = load_adapted(tmp_path / "knn")
-    assert set(model.bank_recording.tolist()) == set(range(n_recordings))
     args = (
         p,
         method,
@@ -462,6 +452,27 @@ def test_a_bank_of_all_footage_is_calibrated_leaving_one_recording_out(tmp_path,
         AdaptSettings.from_params(p),
         AlertSettings.from_params(p),
     )
+    return info, args
+
+
+def test_a_bank_of_all_footage_is_calibrated_leaving_one_recording_out(tmp_path, monkeypatch):
+    """With ``bank_footage: all`` the device bank holds every training recording; its threshold comes
+    from each recording scored against the others. Calibrated on the footage the bank holds instead,
+    every clip finds itself and the threshold collapses."""
+    from ipad_vad.data.clip_dataset import ClipDataset
+    from ipad_vad.evaluate.scoring import score_clips
+    from ipad_vad.jobs.calibrate import calibrate
+    from ipad_vad.jobs.data import DataSource, clip_dataset
+
+    monkeypatch.chdir(tmp_path)
+    p = json.loads(json.dumps(SMOKE))
+    p["synth"]["train_videos"] = n_recordings = 3
+    p["synth"]["calibration_minutes"] = 0  # no calibration footage: the held-out threshold is the one shipped
+    p["methods"]["knn"]["bank_footage"] = "all"
+    info, args = _knn_device(tmp_path, p)
+    assert info["fraction"] == 1.0
+    method, model, manifest = args[1], args[2], args[3]
+    assert set(model.bank_recording.tolist()) == set(range(n_recordings))
     left_out = calibrate(*args)
     assert "leave one recording out" in left_out.source and f"all {n_recordings} training recordings" in left_out.source
     method.heldout_model = lambda model, recording: None  # a method that cannot forget: its own footage
@@ -474,3 +485,60 @@ def test_a_bank_of_all_footage_is_calibrated_leaving_one_recording_out(tmp_path,
     above = {k: float((c.score(new) > c.threshold).mean()) for k, c in (("left_out", left_out), ("seen", seen))}
     # measured 0.46 and 0.0 (0.77 and 0.0 with the whole bank's candidates, the default until 2026-12-03)
     assert above["seen"] > 0.3 and above["left_out"] < 0.2, above
+
+
+def test_calibration_footage_sets_the_threshold_on_its_tail(tmp_path, monkeypatch):
+    """A device with recordings in its ``calibration`` split (issue 26, 3): its threshold is set on
+    them, scored by the model that never saw them — the lowest at which the alert logic raises at most
+    ``alert.alerts_per_hour`` alerts per nominal hour of them — never below the held-out one, which
+    the calibration keeps (``heldout_calibration``) and which is what the device gets without them.
+    Calibration footage whose frame rate is unknown is refused, naming it."""
+    from ipad_vad.alerts.alert_tracker import find_alerts
+    from ipad_vad.alerts.calibration import heldout_calibration
+    from ipad_vad.errors import DataError
+    from ipad_vad.evaluate.scoring import score_clips
+    from ipad_vad.jobs.calibrate import calibrate, frames_in_order
+    from ipad_vad.jobs.data import DataSource, clip_dataset
+
+    monkeypatch.chdir(tmp_path)
+    p = json.loads(json.dumps(SMOKE))
+    p["synth"]["train_videos"] = 2
+    p["synth"]["calibration_minutes"] = 6
+    p["methods"]["knn"]["bank_footage"] = "all"
+    p["alert"]["false_alarm_rate"] = 0.3  # a held-out threshold the calibration footage's evidence rises above
+    _, args = _knn_device(tmp_path, p)
+    method, model, manifest = args[1], args[2], args[3]
+    rows = manifest[manifest.split == "calibration"]
+    assert len(rows) == 1 and int(rows.n_frames.iloc[0]) == 6 * 60 * p["synth"]["fps"]
+    cal = calibrate(*args)
+    without = calibrate(*args[:3], manifest[manifest.split != "calibration"], *args[4:])
+    assert "1 calibration recording(s) of R01, 0.10 nominal h" in cal.source
+    assert heldout_calibration(cal).to_dict() == without.to_dict()
+    assert cal.threshold > without.threshold and cal.release == cal.threshold - args[-1].release_margin
+    # the threshold holds on the footage it was set on: at most 0.5 alerts/h x 0.1 h -> none
+    ds = clip_dataset(p, manifest, "calibration", ["R01"], DataSource.PREPARED, stride=1)
+    df = score_clips(method, model, ds)
+    s = cal.score(frames_in_order(df, [len(v.source) for v in ds.videos], cal.components, 9))
+    idx = np.flatnonzero(~np.isnan(s))
+    assert find_alerts(idx, s[idx], cal.threshold, cal.min_frames, cal.merge_gap, cal.release) == []
+    assert cal.extra["shift_calibration"]["alerts_on_footage"] == 0
+    # ... and the lowest such threshold: a hair lower, the footage's highest evidence alerts
+    lower = cal.threshold - 1e-6
+    assert find_alerts(idx, s[idx], lower, cal.min_frames, cal.merge_gap, lower - args[-1].release_margin)
+    bad = manifest.copy()
+    bad.loc[bad.split == "calibration", "fps"] = float("nan")
+    with pytest.raises(DataError, match="calibration footage without a frame rate") as err:
+        calibrate(*args[:3], bad, *args[4:])
+    assert str(rows.frames_dir.iloc[0]) in str(err.value)
+
+
+def test_frames_in_order_places_clip_values_at_their_centres_with_a_gap_between_recordings():
+    import pandas as pd
+
+    from ipad_vad.jobs.calibrate import frames_in_order
+
+    df = pd.DataFrame({"video_index": [0, 0, 1], "center": [1, 2, 0], "d": [5.0, 6.0, 7.0]})
+    out = frames_in_order(df, [4, 2], ("d",), gap=3)["d"]
+    assert out.shape == (4 + 3 + 2 + 3,)
+    np.testing.assert_array_equal(np.flatnonzero(~np.isnan(out)), [1, 2, 7])
+    np.testing.assert_array_equal(out[[1, 2, 7]], [5.0, 6.0, 7.0])

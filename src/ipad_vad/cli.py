@@ -43,7 +43,12 @@ def data_import(
     src: Path = typer.Argument(..., help="an IPAD tree, a folder of video files, or one video file"),
     out: Path = typer.Option(None, "--out", help="data folder (default: params data.root)"),
     scene: str | None = typer.Option(None, "--scene", help="scene for videos not in a <scene>/ folder"),
-    split: str = typer.Option("training", "--split", help="split for videos not in a <split>/ folder"),
+    split: str = typer.Option(
+        "training",
+        "--split",
+        help="split for videos not in a <split>/ folder: training | testing | calibration (long normal "
+        "footage the alert threshold is set on, docs/own-footage.md)",
+    ),
     params: Path | None = ParamsOpt,
     profile: str | None = ProfileOpt,
 ):
@@ -218,6 +223,7 @@ def data_info(
         "test videos",
         "test frames",
         "anomalous",
+        "calibration frames",
         "size",
         "fps",
         title=f"{len(df)} videos",
@@ -235,6 +241,7 @@ def data_info(
             str(len(te)),
             str(n_te),
             f"{anom} ({100 * anom / max(n_te, 1):.0f}%)",
+            str(int(g[g.split == "calibration"].n_frames.sum())),
             ",".join(sizes),
             ",".join(map(str, fps)) or "-",
         )
@@ -521,8 +528,8 @@ def score(
     con = _console()
     cal = loaded.calibration
     con.print(
-        f"model {loaded.uri} ({loaded.method.label}): threshold {cal.threshold:.3f} (false-alarm rate {cal.false_alarm_rate:g} on "
-        f"{cal.n_frames} normal frames), clips of {cal.clip_len} at {cal.frame_size[0]}x{cal.frame_size[1]}, on {dev}"
+        f"model {loaded.uri} ({loaded.method.label}): threshold {cal.threshold:.3f} ({cal.basis()}), "
+        f"clips of {cal.clip_len} at {cal.frame_size[0]}x{cal.frame_size[1]}, on {dev}"
     )
 
     def on_event(ev, fps):

@@ -64,6 +64,16 @@ class Calibration:
             total = w * z if total is None else total + w * z
         return total
 
+    def basis(self) -> str:
+        """What the threshold was set on, in a few words (``ipad score`` prints it)."""
+        shift = self.extra.get("shift_calibration")
+        if shift:
+            return (
+                f"at most {shift['alerts_per_hour']:g} alerts/h on {shift['hours']:g} h of normal calibration "
+                f"footage, {shift['alerts_on_footage']} there"
+            )
+        return f"false-alarm rate {self.false_alarm_rate:g} on {self.n_frames} normal frames"
+
     def context(self):
         from ..methods.base import ScoreContext
 
@@ -167,10 +177,10 @@ def fit_shift_calibration(
     kw = dict(
         min_frames=alert.min_frames, merge_gap=alert.merge_gap, release_margin=alert.release_margin, smooth=alert.smooth
     )
-    cand = np.unique(s[~np.isnan(s)])
-    cand = (
-        np.concatenate([cand[cand >= base.threshold], [cand.max() + 1e-6]]) if cand.size else np.array([base.threshold])
-    )
+    above = np.unique(s[~np.isnan(s)])
+    above = above[above > base.threshold]  # the held-out threshold is the lowest candidate (until 2026-12-04 a
+    # footage whose scores all lay below it got its own maximum: a threshold below the held-out one)
+    cand = np.concatenate([[base.threshold], above, [above.max() + 1e-6] if above.size else []])
     lo, hi = 0, len(cand) - 1  # the lowest candidate with few enough alerts (counts fall as it rises)
     while lo < hi:
         mid = (lo + hi) // 2
@@ -202,7 +212,33 @@ def fit_shift_calibration(
                     "merge_gap": alert.merge_gap,
                     "base_threshold": base.threshold,
                     "base_source": base.source,
+                    "base_release": base.release,
+                    "base_n_frames": base.n_frames,
+                    "base_smooth": base.smooth,
+                    "base_min_frames": base.min_frames,
+                    "base_merge_gap": base.merge_gap,
                 },
             },
+        }
+    )
+
+
+def heldout_calibration(cal: Calibration) -> Calibration:
+    """The calibration a threshold set on long normal footage replaced (`fit_shift_calibration` records
+    it; the affine map is the same): `cal` itself when it was not set on such footage."""
+    shift = cal.extra.get("shift_calibration")
+    if not shift:
+        return cal
+    return Calibration(
+        **{
+            **cal.__dict__,
+            "threshold": shift["base_threshold"],
+            "release": shift["base_release"],
+            "n_frames": shift["base_n_frames"],
+            "smooth": shift["base_smooth"],
+            "min_frames": shift["base_min_frames"],
+            "merge_gap": shift["base_merge_gap"],
+            "source": shift["base_source"],
+            "extra": {k: v for k, v in cal.extra.items() if k != "shift_calibration"},
         }
     )

@@ -55,6 +55,7 @@ from .frames import FRAME_SUFFIXES, decode_frame_bytes
 from .import_lock import import_lock
 from .labels import load_labels, load_npy_labels
 from .layout import (
+    NORMAL_SPLITS,
     TYPE_NAMES_FILE,
     is_ipad_tree,
     label_file_name,
@@ -67,7 +68,13 @@ from .layout import (
 from .manifest import inspect_video, manifest_frame
 from .video_reader import VIDEO_SUFFIXES, VideoFileSource
 
-SPLIT_ALIASES = {"training": "training", "train": "training", "testing": "testing", "test": "testing"}
+SPLIT_ALIASES = {
+    "training": "training",
+    "train": "training",
+    "testing": "testing",
+    "test": "testing",
+    "calibration": "calibration",  # long normal footage the alert threshold is set on (docs/own-footage.md)
+}
 Progress = Callable[[Iterable, int, str], Iterable]
 DISK_FULL_ERRNOS = (errno.ENOSPC, errno.EDQUOT)  # no space left / disk quota exceeded
 
@@ -242,8 +249,10 @@ def _relabel(scene_dir: Path, video: str, labels: np.ndarray) -> bool:
     return True
 
 
-def _check_training_labels(video: Path, label_src: Path, report: ImportReport, imported_as: str | None = None) -> None:
-    """A label file beside a *training* video is not a test label: it is never written to
+def _check_training_labels(
+    video: Path, label_src: Path, report: ImportReport, imported_as: str | None = None, split: str = "training"
+) -> None:
+    """A label file beside a *training* (or *calibration*: normal by contract too) video is not a test label: it is never written to
     ``test_label/`` (numbered by test video: it would overwrite a test video's labels). Training
     footage is normal by contract, so an all-zero file is accepted and ignored (listed in the report's
     ``ignored``), and a file that marks anomalous frames — or cannot be read, so nothing says the
@@ -256,14 +265,14 @@ def _check_training_labels(video: Path, label_src: Path, report: ImportReport, i
             raise DataError(
                 label_src,
                 f"marks {n_anomalous} of {labels.size} frames anomalous, but {video.name} was "
-                f"imported as {imported_as}, training footage, which must be normal (remove "
+                f"imported as {imported_as}, {split} footage, which must be normal (remove "
                 f"{imported_as} deliberately and import the video under testing/, or remove "
                 "the label file if the footage is normal)",
             )
         raise DataError(
             label_src,
             f"marks {n_anomalous} of {labels.size} frames anomalous, but {video.name} is "
-            "training footage, which must be normal: not imported (move the video and its "
+            f"{split} footage, which must be normal: not imported (move the video and its "
             "labels to testing/, or remove the label file if the footage is normal)",
         )
     report.ignored.append(
@@ -289,8 +298,8 @@ def import_video_file(
                 f"a video may be in one split only (remove the copy under {split}, or remove "
                 f"{scene}/{key} deliberately first)",
             )
-        if label_src.is_file() and known_split == "training":
-            _check_training_labels(path, label_src, report, f"{scene}/{key}")
+        if label_src.is_file() and known_split in NORMAL_SPLITS:
+            _check_training_labels(path, label_src, report, f"{scene}/{key}", known_split)
         elif label_src.is_file():  # a corrected label file is new data, the frames stay as they are
             labels = load_npy_labels(label_src)
             n = sources.data[key].get("n_frames")
@@ -306,8 +315,8 @@ def import_video_file(
         report.unchanged.append({"source": str(path), "as": f"{scene}/{key}"})
         return
     labels = None
-    if label_src.is_file() and split == "training":
-        _check_training_labels(path, label_src, report)
+    if label_src.is_file() and split in NORMAL_SPLITS:
+        _check_training_labels(path, label_src, report, split=split)
     elif label_src.is_file():
         labels = load_npy_labels(label_src)
     elif split == "testing":

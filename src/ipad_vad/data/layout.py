@@ -2,6 +2,8 @@
 
     <root>/<scene>/training/frames/<NN>/<int>.jpg
     <root>/<scene>/testing/frames/<NN>/<int>.jpg
+    <root>/<scene>/calibration/frames/<NN>/<int>.jpg # optional (this project's, issue 26): long normal
+                                                 # footage the alert threshold is set on, never trained on
     <root>/<scene>/test_label/<NNN>.npy          # 001.npy <-> testing video 01
     <root>/<scene>/<scene>.mat                   # alternative: key `gt`, one array per test video
     <root>/<scene>/periods/<split>_<NN>.json     # the project's own period annotations
@@ -21,7 +23,8 @@ from pathlib import Path
 
 from ..errors import DataError
 
-SPLITS = ("training", "testing")
+SPLITS = ("training", "testing", "calibration")
+NORMAL_SPLITS = ("training", "calibration")  # footage that is normal by definition: no anomalous label allowed
 # a scene becomes a folder, DVC stage names (`evaluate@<scene>`) and a registered model (`ipad-vad-<scene>`)
 SCENE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 

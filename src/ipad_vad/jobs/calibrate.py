@@ -14,6 +14,15 @@ training recording, each scored by the model without it (leave one recording out
 calibration score comes from footage its model has not seen, as a new recording will be, and no
 footage is kept from the model. It needs two training recordings or more; with one, the held-out
 share above is used.
+
+Long normal footage (issue 26, 3): when the device has recordings in its ``calibration`` split
+(``ipad data import --split calibration``; the generator's ``synth.calibration_minutes``), they are
+scored by the device's model — which never trained on them — and the threshold is set on their tail:
+the lowest at which the alert logic raises at most ``alert.alerts_per_hour`` alerts per nominal hour
+of them (``alerts/calibration.fit_shift_calibration``; never below the threshold above). The affine
+map of the components stays the one above; the calibration records the footage and settings it was
+set on and the held-out threshold it replaced (``extra.shift_calibration``), and travels with the
+registered version.
 """
 
 from __future__ import annotations
@@ -23,8 +32,9 @@ import pandas as pd
 import torch
 
 from ..alerts.alert_tracker import find_alerts
-from ..alerts.calibration import Calibration, fit_calibration
+from ..alerts.calibration import Calibration, fit_calibration, fit_shift_calibration
 from ..data.clip_dataset import ClipDataset
+from ..errors import DataError
 from ..evaluate.metrics import add_window_components
 from ..evaluate.plots import true_runs
 from ..evaluate.protocols import frame_auc
@@ -75,7 +85,7 @@ def calibrate(
         df = score_clips(method, model, ds, e.batch_size, device, progress=progress, amp=amp)
     df = add_window_components(df, method, ctx)
     rows = manifest[(manifest.scene == scene) & (manifest.split == "training")]
-    return fit_calibration(
+    heldout = fit_calibration(
         method.name,
         df,
         method.weights(),
@@ -91,6 +101,61 @@ def calibrate(
         release_margin=alert.release_margin,
         source=source_text,
     )
+    return shift_calibrate(params, method, model, manifest, scene, ctx, source, alert, heldout, progress)
+
+
+def shift_calibrate(
+    params: dict,
+    method: Method,
+    model: torch.nn.Module,
+    manifest: pd.DataFrame,
+    scene: str,
+    ctx: ScoreContext,
+    source: DataSource,
+    alert: AlertSettings,
+    heldout: Calibration,
+    progress: bool = False,
+) -> Calibration:
+    """`heldout` with its threshold set on the scene's ``calibration`` recordings (module docstring);
+    `heldout` itself when the scene has none."""
+    rows = manifest[(manifest.scene == scene) & (manifest.split == "calibration")]
+    if rows.empty:
+        return heldout
+    unknown = rows[rows.fps.isna()]
+    if len(unknown):
+        raise DataError(
+            unknown.frames_dir.iloc[0],
+            "calibration footage without a frame rate: alerts per hour cannot be counted (import it from a "
+            "video file with `ipad data import --split calibration`, or give its periods/calibration_NN.json an fps)",
+        )
+    e = EvaluateSettings.from_params(params)
+    device, amp = str(resolve_device(params["train"]["device"])), params["train"]["amp"]
+    ds = clip_dataset(params, manifest, "calibration", [scene], source, stride=1)
+    df = add_window_components(
+        score_clips(method, model, ds, e.batch_size, device, progress=progress, amp=amp), method, ctx
+    )
+    values = frames_in_order(df, [len(v.source) for v in ds.videos], heldout.components, alert.merge_gap + 1)
+    seconds = float((rows.n_frames / rows.fps).sum())  # each recording at its own frame rate
+    return fit_shift_calibration(  # records the held-out threshold it replaced (extra.shift_calibration)
+        heldout,
+        values,
+        alert,
+        fps=float(rows.n_frames.sum()) / seconds,
+        source=f"{len(rows)} calibration recording(s) of {scene}, {seconds / 3600:.2f} nominal h of normal footage",
+    )
+
+
+def frames_in_order(
+    df: pd.DataFrame, lengths: list[int], components: tuple[str, ...], gap: int
+) -> dict[str, np.ndarray]:
+    """Each component's clip values at their centre frames, recording after recording, NaN where no
+    clip is centred and `gap` NaN frames between two recordings (an alert never spans two)."""
+    starts = np.concatenate([[0], np.cumsum(np.asarray(lengths) + gap)])
+    out = {c: np.full(int(starts[-1]), np.nan) for c in components}
+    where = starts[df.video_index.to_numpy()] + df.center.to_numpy()
+    for c in components:
+        out[c][where] = df[c].to_numpy(np.float64)
+    return out
 
 
 def leave_one_recording_out(
@@ -150,8 +215,10 @@ def alert_metrics(scored: pd.DataFrame, cal: Calibration) -> dict:
         out_videos.append({"video": g.video.iloc[0], "alerts": len(alerts), "anomalous_frames": int(labels.sum())})
     s, labels = np.concatenate(s_all), np.concatenate(labels_all)
     normal, abnormal = labels == 0, labels == 1
+    shift = cal.extra.get("shift_calibration")
     return {
         "threshold": cal.threshold,
+        "threshold_from": f"calibration footage, {shift['hours']:.2f} h" if shift else "held-out training footage",
         "target_false_alarm_rate": cal.false_alarm_rate,
         "test_false_alarm_rate": float((s[normal] > cal.threshold).mean()) if normal.any() else float("nan"),
         "test_recall": float((s[abnormal] > cal.threshold).mean()) if abnormal.any() else float("nan"),

@@ -93,7 +93,7 @@ def _what_ran(params: dict, per_scene: dict, scenes: list[str], methods: list[st
         "* **Methods**: " + ", ".join(f"{first[m]['label']} (`{m}`)" for m in methods) + ".",
         f"* **Budget**: pretraining {train['epochs']} epoch(s); adapting {ft['epochs']} epoch(s) on "
         f"{100 * float(ft['fraction']):.0f} % of each device's training footage (the rest calibrates "
-        f"the alert threshold).",
+        f"the alert threshold, with the device's calibration footage where it has some).",
         "* **Bold**: the best method in each column (a method's components alone are not ranked).",
         "",
     ]
@@ -168,16 +168,19 @@ def report(params: dict, plots: bool = True) -> dict:
     }
     if alerts:
         md += [
-            "### Alerts at the calibrated threshold (devices; threshold from held-out normal footage)",
+            "### Alerts at the calibrated threshold (devices; the threshold set on the device's calibration footage "
+            "where it has some, else on held-out training footage: docs/alerts.md)",
             "",
-            "| device / method | target false-alarm rate | false-alarm rate (test normal frames) | recall (test anomalous frames) "
-            "| anomalous spans alerted | false alerts (per 1,000 normal frames) | AUC of the calibrated score |",
-            "|---" * 7 + "|",
+            "| device / method | threshold set on | target false-alarm rate | false-alarm rate (test normal frames) "
+            "| recall (test anomalous frames) | anomalous spans alerted | false alerts (per 1,000 normal frames) "
+            "| AUC of the calibrated score |",
+            "|---" * 8 + "|",
         ]
         for k, a in alerts.items():
             d, m = k.split("/")
             md.append(
-                f"| {d} / {labels[m]} | {100 * a['target_false_alarm_rate']:.1f} % "
+                f"| {d} / {labels[m]} | {a.get('threshold_from', 'held-out training footage')} "
+                f"| {100 * a['target_false_alarm_rate']:.1f} % "
                 f"| {100 * a['test_false_alarm_rate']:.1f} % | {100 * a['test_recall']:.1f} % "
                 f"| {a['spans_alerted']} / {a['anomalous_spans']} | {a['false_alerts']} ({a['false_alerts_per_1000']:.1f}) "
                 f"| {100 * a['auc_calibrated']:.1f} |"

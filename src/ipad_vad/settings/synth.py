@@ -42,6 +42,10 @@ class Synth(Section):
     jpeg_quality: JpegQuality = 92
     real_jpeg_quality: JpegQuality = 55  # real-domain scenes: compression artefacts are part of the shift
     write_mp4: bool = False
+    # issue 26: long normal footage per device, a shift's everyday events and no anomaly (data/synth/shift.py),
+    # as <scene>/calibration/frames/01: the alert threshold is set on it (jobs/calibrate.py), never trained on
+    calibration_minutes: NonNegFloat = 0.0  # nominal minutes of it (0: none)
+    calibration_scenes: list[str] = []  # the scenes that get it, of those generated
     workers: Pos = 2
     nuisance: Nuisance = Nuisance()
     domain_shift: DomainShift = DomainShift()

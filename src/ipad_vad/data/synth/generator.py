@@ -4,6 +4,8 @@
     <out>/<scene>/testing/frames/<NN>/<i>.jpg
     <out>/<scene>/test_label/<NNN>.npy              0/1 per frame
     <out>/<scene>/test_types/<NNN>.npy              anomaly code per frame (0 = normal)
+    <out>/<scene>/calibration/frames/01/<i>.jpg     long normal footage (``calibration_minutes``: a shift
+                                                    of everyday events, no anomaly), calibration_scenes only
     <out>/<scene>/periods/<split>_<NN>.json         {"cycle_starts": [...], "fps": ...}
     <out>/<scene>/scene.json                        device, domain, twin, nominal cycle length
     <out>/<scene>/videos/<split>_<NN>.mp4           optional (``write_mp4``), for the decord path
@@ -57,6 +59,8 @@ class SynthConfig:
     jpeg_quality: int = _SYNTH["jpeg_quality"].default
     real_jpeg_quality: int = _SYNTH["real_jpeg_quality"].default
     write_mp4: bool = _SYNTH["write_mp4"].default
+    calibration_minutes: float = _SYNTH["calibration_minutes"].default
+    calibration_scenes: tuple[str, ...] = ()
     workers: int = _SYNTH["workers"].default
     nuisance: NuisanceConfig = field(default_factory=NuisanceConfig)
     domain_shift: DomainShiftConfig = field(default_factory=DomainShiftConfig)
@@ -73,10 +77,14 @@ class SynthConfig:
         bad = [x for x in scenes if x not in SCENES]
         if bad:
             raise ConfigError(f"synth.scenes: unknown scenes {bad}; known: {list(SCENES)}")
+        bad = [x for x in s.calibration_scenes if x not in SCENES]
+        if bad:
+            raise ConfigError(f"synth.calibration_scenes: unknown scenes {bad}; known: {list(SCENES)}")
         return cls(
             **{
                 **dict(s),
                 "scenes": scenes,
+                "calibration_scenes": tuple(s.calibration_scenes),
                 "size": tuple(s.size),
                 "nuisance": NuisanceConfig(**dict(s.nuisance)),
                 "domain_shift": DomainShiftConfig(**{**dict(s.domain_shift), "cast": tuple(s.domain_shift.cast)}),
@@ -99,6 +107,14 @@ def plans_for(cfg: SynthConfig) -> list[VideoPlan]:
     return plans
 
 
+def calibration_scenes(cfg: SynthConfig) -> list[str]:
+    """The scenes that get calibration footage: ``calibration_scenes`` among those generated (none
+    when ``calibration_minutes`` is 0)."""
+    if cfg.calibration_minutes <= 0:
+        return []
+    return [s for s in cfg.scenes if s in cfg.calibration_scenes]
+
+
 def _npy_bytes(arr: np.ndarray) -> bytes:
     import io
 
@@ -107,35 +123,49 @@ def _npy_bytes(arr: np.ndarray) -> bytes:
     return buf.getvalue()
 
 
+CALIBRATION_SHIFT = 2  # shift number of the calibration footage: streams apart from bench_alerts' shifts 0 and 1
+
+
+def _quality(cfg: SynthConfig, scene: str) -> int:
+    return cfg.real_jpeg_quality if SCENES[scene].domain == "real" else cfg.jpeg_quality
+
+
+def _write_frames(fdir: Path, frames: Iterable[np.ndarray], quality: int, start: int = 0) -> int:
+    fdir.mkdir(parents=True, exist_ok=True)
+    i = start
+    for i, frame in enumerate(frames, start):
+        ok, buf = cv2.imencode(".jpg", cv2.cvtColor(frame, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, quality])
+        assert ok
+        (fdir / f"{i}.jpg").write_bytes(buf.tobytes())
+    return i + 1
+
+
+def _write_periods(sd: Path, split: str, nn: str, cycle_starts, cfg: SynthConfig, scene: str) -> None:
+    (sd / "periods").mkdir(exist_ok=True)
+    (sd / "periods" / period_file_name(split, nn)).write_text(
+        json.dumps(
+            {
+                "cycle_starts": [int(s) for s in cycle_starts],
+                "fps": cfg.fps,
+                "nominal_cycle_frames": cycle_frames(SCENES[scene], cfg.render),
+            }
+        )
+    )
+
+
 def _write_video(job: tuple[VideoPlan, SynthConfig, str]) -> dict:
     plan, cfg, root = job
     root_p = Path(root)
     v = render_video(plan, cfg.render, cfg.seed)
-    spec = SCENES[plan.scene]
-    quality = cfg.real_jpeg_quality if spec.domain == "real" else cfg.jpeg_quality
     nn = f"{plan.video:02d}"
     sd = root_p / plan.scene
-    fdir = sd / plan.split / "frames" / nn
-    fdir.mkdir(parents=True, exist_ok=True)
-    for i, frame in enumerate(v.frames):
-        ok, buf = cv2.imencode(".jpg", cv2.cvtColor(frame, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, quality])
-        assert ok
-        (fdir / f"{i}.jpg").write_bytes(buf.tobytes())
+    _write_frames(sd / plan.split / "frames" / nn, v.frames, _quality(cfg, plan.scene))
     if plan.split == "testing":
         (sd / "test_label").mkdir(exist_ok=True)
         (sd / "test_types").mkdir(exist_ok=True)
         (sd / "test_label" / label_file_name(nn)).write_bytes(_npy_bytes(v.labels.astype(np.uint8)))
         (sd / "test_types" / label_file_name(nn)).write_bytes(_npy_bytes(v.types.astype(np.int16)))
-    (sd / "periods").mkdir(exist_ok=True)
-    (sd / "periods" / period_file_name(plan.split, nn)).write_text(
-        json.dumps(
-            {
-                "cycle_starts": [int(s) for s in v.cycle_starts],
-                "fps": cfg.fps,
-                "nominal_cycle_frames": cycle_frames(spec, cfg.render),
-            }
-        )
-    )
+    _write_periods(sd, plan.split, nn, v.cycle_starts, cfg, plan.scene)
     if cfg.write_mp4:
         (sd / "videos").mkdir(exist_ok=True)
         h, w = cfg.size
@@ -154,6 +184,33 @@ def _write_video(job: tuple[VideoPlan, SynthConfig, str]) -> dict:
         "n_anomalous": int(v.labels.sum()),
         "events": {str(c): e[0] for c, e in plan.events.items()},
     }
+
+
+def _write_calibration(job: tuple[str, SynthConfig, str]) -> dict:
+    """``calibration_minutes`` of a shift of `scene` (data/synth/shift.py: its everyday events, no
+    anomaly) as ``<scene>/calibration/frames/01``, made as its training footage is."""
+    from .shift import ShiftConfig, ShiftRecording, plan_shift
+
+    scene, cfg, root = job
+    shift_cfg = ShiftConfig(hours=cfg.calibration_minutes / 60.0)
+    rec = ShiftRecording(plan_shift(scene, shift_cfg, cfg.render, cfg.seed, CALIBRATION_SHIFT), shift_cfg, cfg.render)
+    sd, n = Path(root) / scene, 0
+    for chunk in rec:  # raw frames: JPEG-encoded once, here, at the scene's quality
+        n = _write_frames(sd / "calibration" / "frames" / "01", chunk.frames, _quality(cfg, scene), chunk.start)
+    _write_periods(sd, "calibration", "01", rec.cycle_starts, cfg, scene)
+    return {
+        "scene": scene,
+        "split": "calibration",
+        "video": "01",
+        "kind": "calibration",
+        "n_frames": n,
+        "n_anomalous": 0,
+        "events": [e.to_dict(cfg.fps) for e in rec.events],
+    }
+
+
+def _write_job(job: tuple) -> dict:
+    return _write_video(job) if isinstance(job[0], VideoPlan) else _write_calibration(job)
 
 
 def generate(
@@ -182,15 +239,16 @@ def generate(
                     "nominal_cycle_frames": cycle_frames(spec, cfg.render),
                 },
             )
-        jobs = [(p, cfg, str(tmp)) for p in plans]
+        jobs: list[tuple] = [(s, cfg, str(tmp)) for s in calibration_scenes(cfg)]  # the longest first
+        jobs += [(p, cfg, str(tmp)) for p in plans]
         workers = max(1, min(cfg.workers, os.cpu_count() or 1, len(jobs)))
         if workers > 1:
             with ProcessPoolExecutor(workers) as ex:
-                results = ex.map(_write_video, jobs, chunksize=1)
+                results = ex.map(_write_job, jobs, chunksize=1)
                 results = list(progress(results, len(jobs), "rendering videos") if progress else results)
         else:
             it = progress(jobs, len(jobs), "rendering videos") if progress else jobs
-            results = [_write_video(j) for j in it]
+            results = [_write_job(j) for j in it]
         write_json(tmp / "anomaly_types.json", ANOMALY_TYPES)
         settings = {k: v for k, v in asdict(cfg).items() if k != "workers"}  # bytes must not depend on it
         summary = {"config": settings, "videos": results, "n_frames": sum(r["n_frames"] for r in results)}

@@ -282,6 +282,7 @@ class ShiftRecording:
             e for e in plan.events if e.kind in ("light_switch", "walker", "nudge", "light_drift")
         ]
         self.n_frames = plan.n_frames
+        self.cycle_starts: list[int] = []  # the first frame of every cycle, filled in as rendered
 
     def __len__(self) -> int:
         return self.n_frames
@@ -410,6 +411,7 @@ class ShiftRecording:
             if kind in LOOK_TYPES:
                 looks.anomalous[cycle] = device.anomalous_look(looks.normal(cycle), kind, anomaly_rng)
             start = frame
+            self.cycle_starts.append(start)
             for i, s in enumerate(tl.states):
                 if frame >= n_total:
                     break
