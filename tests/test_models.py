@@ -252,6 +252,8 @@ def test_training_with_spawned_workers_inside_a_prefect_flow(tmp_path):
 
     from .conftest import ROOT
 
-    env = dict(os.environ, PYTHONPATH=str(ROOT))  # spawned workers import the dataset's classes too
+    env = dict(  # spawned workers import the dataset's classes too; the ephemeral server starts slowly under load
+        os.environ, PYTHONPATH=str(ROOT), PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS="120"
+    )
     r = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, cwd=ROOT, timeout=600, env=env)
     assert r.returncode == 0 and "ok" in r.stdout, r.stdout[-2000:] + r.stderr[-3000:]

@@ -47,6 +47,9 @@ def project(tmp_path_factory, prefect_server):
     (base / "camera_dump/R01").rename(base / "camera_dump" / DEVICES[0])
     (base / "camera_dump/S02").rename(base / "camera_dump" / DEVICES[1])
     shutil.rmtree(base / "camera_dump" / DEVICES[1] / "periods")
+    assert (
+        base / "camera_dump" / DEVICES[0] / "calibration"
+    ).is_dir()  # smoke: 2 minutes of normal calibration footage
     _sh("ipad data import ../camera_dump --out data/ipad", repo, env)
     scenes = _sh("ipad data scenes --root data/ipad", repo, env).stdout
     _sh(
@@ -88,12 +91,23 @@ def test_each_device_has_a_champion_whose_threshold_is_the_evaluated_one(project
         assert record["auc"] == max(record["candidates"].values())  # the better method on this device
         cal = json.loads((project["path"] / f"eval/devices/{d}/{method}/calibration.json").read_text())
         assert float(champ.tags["threshold"]) == cal["threshold"] and cal["method"] == method
-        assert cal["source"] == "training footage after the 0.2 share used for adaptation", cal["source"]
+        heldout = "training footage after the 0.2 share used for adaptation"
+        if d == DEVICES[0]:  # imported with calibration footage (the generator's, from R01): its threshold is set there
+            assert cal["source"].startswith(f"1 calibration recording(s) of {d}"), cal["source"]
+            assert cal["extra"]["shift_calibration"]["base_source"] == heldout
+            assert cal["threshold"] >= cal["extra"]["shift_calibration"]["base_threshold"]
+            assert loaded_threshold_basis(d).startswith("at most 0.5 alerts/h on")
+        else:  # none: the held-out threshold
+            assert cal["source"] == heldout and "shift_calibration" not in cal["extra"], cal["source"]
         assert cal["n_frames"] >= 32
         loaded = mlflow.pyfunc.load_model(f"models:/ipad-vad-{d}@champion").unwrap_python_model()
         assert loaded.calibration.threshold == cal["threshold"] and loaded.method.name == method
         metrics = json.loads((project["path"] / f"eval/devices/{d}/{method}/metrics.json").read_text())
         assert metrics["alerts"]["threshold"] == cal["threshold"]
+
+
+def loaded_threshold_basis(device: str) -> str:
+    return mlflow.pyfunc.load_model(f"models:/ipad-vad-{device}@champion").unwrap_python_model().calibration.basis()
 
 
 def test_ipad_score_flags_anomalous_footage_and_not_normal_footage(project, tmp_path):
