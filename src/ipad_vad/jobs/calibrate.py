@@ -101,7 +101,9 @@ def calibrate(
         release_margin=alert.release_margin,
         source=source_text,
     )
-    return shift_calibrate(params, method, model, manifest, scene, ctx, source, alert, heldout, progress)
+    return shift_calibrate(
+        params, method, model, manifest, scene, ctx, source, alert, heldout, e.batch_size, device, amp, progress
+    )
 
 
 def shift_calibrate(
@@ -114,10 +116,13 @@ def shift_calibrate(
     source: DataSource,
     alert: AlertSettings,
     heldout: Calibration,
+    batch_size: int,
+    device: str,
+    amp: bool,
     progress: bool = False,
 ) -> Calibration:
     """`heldout` with its threshold set on the scene's ``calibration`` recordings (module docstring);
-    `heldout` itself when the scene has none."""
+    `heldout` itself when the scene has none. Scored as `calibrate` scores (its batch size, device, amp)."""
     rows = manifest[(manifest.scene == scene) & (manifest.split == "calibration")]
     if rows.empty:
         return heldout
@@ -128,11 +133,9 @@ def shift_calibrate(
             "calibration footage without a frame rate: alerts per hour cannot be counted (import it from a "
             "video file with `ipad data import --split calibration`, or give its periods/calibration_NN.json an fps)",
         )
-    e = EvaluateSettings.from_params(params)
-    device, amp = str(resolve_device(params["train"]["device"])), params["train"]["amp"]
     ds = clip_dataset(params, manifest, "calibration", [scene], source, stride=1)
     df = add_window_components(
-        score_clips(method, model, ds, e.batch_size, device, progress=progress, amp=amp), method, ctx
+        score_clips(method, model, ds, batch_size, device, progress=progress, amp=amp), method, ctx
     )
     values = frames_in_order(df, [len(v.source) for v in ds.videos], heldout.components, alert.merge_gap + 1)
     seconds = float((rows.n_frames / rows.fps).sum())  # each recording at its own frame rate

@@ -131,8 +131,9 @@ def _quality(cfg: SynthConfig, scene: str) -> int:
 
 
 def _write_frames(fdir: Path, frames: Iterable[np.ndarray], quality: int, start: int = 0) -> int:
+    """Frames as JPEGs numbered from `start`; the number after the last one written."""
     fdir.mkdir(parents=True, exist_ok=True)
-    i = start
+    i = start - 1  # nothing written: `start` comes next
     for i, frame in enumerate(frames, start):
         ok, buf = cv2.imencode(".jpg", cv2.cvtColor(frame, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, quality])
         assert ok
