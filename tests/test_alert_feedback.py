@@ -66,7 +66,23 @@ def test_marks_become_training_and_labelled_test_footage_through_the_import(scor
     labels = np.load(tmp / "data" / "R01" / "test_label" / "001.npy")
     assert labels.tolist() == [0] * 8 + [1] * 2 + [0] * 8  # 40-41 anomalous, 32-49 exported
     sources = json.loads((tmp / "data" / "R01" / "sources.json").read_text())
-    assert "training/02" in sources and "testing/01" in sources
+    assert "origin" not in sources["training/01"]  # footage imported as footage
+    assert sources["training/02"]["origin"] == {
+        "kind": "false_alarm",
+        "alert": "cam01:1",
+        "footage": str(tmp / "cam01"),
+        "span": [10, 14],
+        "model_version": "4",
+    }
+    assert sources["testing/01"]["origin"]["kind"] == "confirmed"
+    from ipad_vad.data.manifest import build_manifest
+
+    m = build_manifest(tmp / "data").set_index(["split", "video"])  # what calibration reads (jobs/calibrate.py)
+    assert (m.origin[("training", "01")], m.origin[("training", "02")], m.origin[("testing", "01")]) == (
+        "",
+        "false_alarm",
+        "confirmed",
+    )
     marks = read_marks(scores, FeedbackSettings())
     assert marks["cam01:1"]["exported"]["as"] == "R01/training/02" and marks["cam01:2"]["note"] == "part jammed"
     again = export_marks(scores, tmp / "data")  # exported once only

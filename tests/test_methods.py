@@ -532,6 +532,54 @@ def test_calibration_footage_sets_the_threshold_on_its_tail(tmp_path, monkeypatc
     assert str(rows.frames_dir.iloc[0]) in str(err.value)
 
 
+def test_held_out_calibration_leaves_out_the_recordings_of_marked_false_alarms(tmp_path, monkeypatch):
+    """Operator feedback (issue 26, 5): a training recording made from a marked false alarm (manifest
+    origin ``false_alarm``) is not scored by the leave-one-recording-out calibration — chosen for scoring
+    high, it would draw the threshold up — while the others are, each exactly as before; off with
+    ``alert.heldout_skips_marked: false``, and never when it would leave no recording."""
+    from ipad_vad.data.clip_dataset import ClipDataset
+    from ipad_vad.jobs.calibrate import calibrate, leave_one_recording_out, marked_false_alarms
+    from ipad_vad.jobs.data import DataSource
+
+    monkeypatch.chdir(tmp_path)
+    p = json.loads(json.dumps(SMOKE))
+    p["synth"]["train_videos"] = 3
+    p["synth"]["calibration_minutes"] = 0  # the held-out threshold is the one shipped
+    p["methods"]["knn"]["bank_footage"] = "all"
+    _, args = _knn_device(tmp_path, p)
+    method, model, manifest, alert = args[1], args[2], args[3], args[-1]
+    train = (manifest.split == "training") & (manifest.scene == "R01")
+    assert sorted(manifest.video[train]) == ["01", "02", "03"] and set(manifest.origin) == {""}
+    marked = manifest.copy()
+    marked.loc[train & (marked.video == "02"), "origin"] = "false_alarm"
+    assert marked_false_alarms(marked, "R01") == {"02"} and marked_false_alarms(manifest, "R01") == set()
+    everything = marked.copy()
+    everything.loc[train, "origin"] = "false_alarm"
+    assert marked_false_alarms(everything, "R01") == set()  # all of it marked: nothing left out
+    assert marked_false_alarms(manifest.drop(columns="origin"), "R01") == set()  # a manifest before the column
+
+    cal = calibrate(*args)
+    skipped = calibrate(*args[:3], marked, *args[4:])
+    assert "all 3 training recordings" in cal.source and "left out" not in cal.source
+    assert (
+        "2 training recordings" in skipped.source and "1 recording(s) of marked false alarms left out" in skipped.source
+    )
+    full, _, _ = leave_one_recording_out(p, method, model, manifest, "R01", DataSource.PREPARED, 8, "cpu", False)
+    kept, ds, _ = leave_one_recording_out(
+        p, method, model, manifest, "R01", DataSource.PREPARED, 8, "cpu", False, skip=frozenset({"02"})
+    )
+    n02 = len(ClipDataset([ds.videos[1]], clip_len=ds.clip_len, stride=1))
+    assert n02 > 0 and set(kept.video_index) == {0, 2} and len(kept) == len(full) - n02
+    for vi in (0, 2):  # the others scored as before: the marked recording stays in their models
+        a, b = full[full.video_index == vi], kept[kept.video_index == vi]
+        np.testing.assert_array_equal(
+            a.drop(columns="video_index").to_numpy(), b.drop(columns="video_index").to_numpy()
+        )
+    assert skipped.n_frames == cal.n_frames - n02 and skipped.means != cal.means
+    off = alert.model_copy(update={"heldout_skips_marked": False})
+    assert calibrate(*args[:3], marked, *args[4:-1], off).to_dict() == cal.to_dict()
+
+
 def test_frames_in_order_places_clip_values_at_their_centres_with_a_gap_between_recordings():
     import pandas as pd
 

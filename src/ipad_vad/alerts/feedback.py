@@ -10,7 +10,10 @@ footage into data through the same import as any footage (``data/importer.py``):
   clips centred on every frame of it are whole; where the caller knows the device's cycle length, at
   least ``feedback.context_cycles`` cycles more, so that the period step's crop to whole cycles keeps
   every marked frame's clip) become a new *training* recording of its device - normal footage the
-  next retraining learns (the reference detector's bank then holds it);
+  next retraining learns (the reference detector's bank then holds it). sources.json records its
+  ``origin`` (``kind: false_alarm``, the alert, its footage and span): the held-out calibration leaves
+  such recordings out (``alert.heldout_skips_marked``, jobs/calibrate.py), as they were chosen for
+  scoring high;
 * a **confirmed** alert's frames become a *test* recording with a label file: its span anomalous,
   the context before and after normal (an approximation: the operator confirmed the alert, not
   every frame's label; relabel it with ``ipad data import`` of a corrected label file).
@@ -38,7 +41,8 @@ from ..errors import DataError
 from ..io_utils import write_json
 from .operator_settings import FeedbackSettings
 
-VERDICTS = ("false_alarm", "confirmed")
+FALSE_ALARM = "false_alarm"  # the verdict, and the origin kind of the training recording it becomes
+VERDICTS = (FALSE_ALARM, "confirmed")
 SPLIT_OF = {"false_alarm": "training", "confirmed": "testing"}
 
 
@@ -232,7 +236,17 @@ def export_marks(
             failed.append({"alert": alert_id, "reason": str(e)})
     if not staged:
         return ExportResult([], failed, None)
-    report = import_source(batch, data_root, jpeg_quality=jpeg_quality, min_frames=min_frames)
+    origins = {  # sources.json records what each video is: the manifest's origin column, read by calibration
+        str(video): {
+            "kind": marks[alert_id]["verdict"],
+            "alert": alert_id,
+            "footage": marks[alert_id]["footage"],
+            "span": [marks[alert_id]["start"], marks[alert_id]["end"]],
+            "model_version": marks[alert_id].get("model_version"),
+        }
+        for alert_id, video in staged.items()
+    }
+    report = import_source(batch, data_root, jpeg_quality=jpeg_quality, min_frames=min_frames, origins=origins)
     exported = []
     done = {r["source"]: r["as"] for r in report.imported + report.unchanged}
     bad = {q["path"]: q["reason"] for q in report.quarantined}

@@ -40,7 +40,7 @@ from __future__ import annotations
 import errno
 import hashlib
 import shutil
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -285,7 +285,14 @@ def _check_training_labels(
 
 
 def import_video_file(
-    path: Path, out: Path, scene: str, split: str, jpeg_quality: int, report: ImportReport, sources: _SceneSources
+    path: Path,
+    out: Path,
+    scene: str,
+    split: str,
+    jpeg_quality: int,
+    report: ImportReport,
+    sources: _SceneSources,
+    origin: dict | None = None,
 ) -> None:
     sha = sha256_file(path)
     label_src = path.with_suffix(".npy")
@@ -351,7 +358,8 @@ def import_video_file(
     reach("frames-renamed")
     if labels is not None:
         _write_labels(out / scene, number, labels, "labels-written")
-    sources.add(f"{split}/{number}", {"source": str(path), "sha256": sha, "fps": video.fps, "n_frames": n})
+    record = {"source": str(path), "sha256": sha, "fps": video.fps, "n_frames": n}
+    sources.add(f"{split}/{number}", record | ({"origin": origin} if origin else {}))
     report.imported.append({"source": str(path), "as": f"{scene}/{split}/{number}", "n_frames": n})
 
 
@@ -494,8 +502,12 @@ def import_source(
     jpeg_quality: int = 95,
     min_frames: int = 16,
     progress: Progress | None = None,
+    origins: Mapping[str, dict] | None = None,
 ) -> ImportReport:
-    """Import `src` into `out`; returns the report (also written to ``out/import_report.json``)."""
+    """Import `src` into `out`; returns the report (also written to ``out/import_report.json``).
+    `origins`: what a video file is, keyed by its path as given (``str(path)``), recorded with it in
+    sources.json as ``origin`` (``{"kind": ...}``; the manifest's ``origin`` column): operator feedback
+    passes ``{"kind": "false_alarm", "alert": ...}`` for the footage of a marked false alarm."""
     src, out = Path(src), Path(out)
     if not src.exists():
         raise DataError(src, "source does not exist")
@@ -503,7 +515,9 @@ def import_source(
         raise DataError(src, problem)
     with import_lock(out, f"ipad data import {src}"):
         undone = reconcile(out)  # an interrupted import's half-written videos, imported again below
-        return _import(src, out, scene, split, jpeg_quality, min_frames, progress, ImportReport(reconciled=undone))
+        return _import(
+            src, out, scene, split, jpeg_quality, min_frames, progress, ImportReport(reconciled=undone), origins or {}
+        )
 
 
 def _import(
@@ -515,9 +529,10 @@ def _import(
     min_frames: int,
     progress: Progress | None,
     report: ImportReport,
+    origins: Mapping[str, dict],
 ) -> ImportReport:
     try:
-        _import_all(src, out, scene, split, jpeg_quality, min_frames, progress, report)
+        _import_all(src, out, scene, split, jpeg_quality, min_frames, progress, report, origins)
     except DiskFull as err:
         try:
             reconcile(out)  # undo the video being written when the disk filled (removing it frees space)
@@ -558,6 +573,7 @@ def _import_all(
     min_frames: int,
     progress: Progress | None,
     report: ImportReport,
+    origins: Mapping[str, dict],
 ) -> None:
     if src.is_dir() and is_ipad_tree(src):
         _import_ipad_tree(src, out, min_frames, report, progress)
@@ -578,7 +594,7 @@ def _import_all(
             sources = per_scene.setdefault(sc, _SceneSources(out / sc))
             try:
                 with _writing(out / sc / sp, f"the files of {path.name}"):
-                    import_video_file(path, out, sc, sp, jpeg_quality, report, sources)
+                    import_video_file(path, out, sc, sp, jpeg_quality, report, sources, origins.get(str(path)))
             except DiskFull:
                 raise
             except DataError as err:

@@ -59,6 +59,7 @@ MANIFEST_COLUMNS = [
     "frames_dir",
     "period_path",
     "source",
+    "origin",  # sources.json's origin kind: "" (footage), "false_alarm" / "confirmed" (operator feedback)
 ]
 
 
@@ -85,11 +86,13 @@ def inspect_video(entry: VideoEntry, sample_decode: int = 3, sources: dict | Non
         "frames_dir": str(entry.frames_dir),
         "period_path": str(entry.period_path or ""),
         "source": str(entry.frames_dir),
+        "origin": "",
     }
     src = (sources or {}).get(f"{entry.split}/{entry.video}")
     if src:
         row["source"] = src.get("source", row["source"])
         row["fps"] = float(src.get("fps") or "nan")
+        row["origin"] = str((src.get("origin") or {}).get("kind", ""))
     try:
         files = list_frame_files(entry.frames_dir)
     except DataError as e:

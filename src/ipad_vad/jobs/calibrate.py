@@ -23,6 +23,10 @@ of them (``alerts/calibration.fit_shift_calibration``; never below the threshold
 map of the components stays the one above; the calibration records the footage and settings it was
 set on and the held-out threshold it replaced (``extra.shift_calibration``), and travels with the
 registered version.
+
+Operator feedback (issue 26, 5): training recordings made from marked false alarms (``ipad alerts
+export``; the manifest's ``origin``) are learnt by the model but left out of the held-out calibration
+(``alert.heldout_skips_marked``; ``marked_false_alarms``).
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ import torch
 
 from ..alerts.alert_tracker import find_alerts
 from ..alerts.calibration import Calibration, fit_calibration, fit_shift_calibration
+from ..alerts.feedback import FALSE_ALARM
 from ..data.clip_dataset import ClipDataset
 from ..errors import DataError
 from ..evaluate.metrics import add_window_components
@@ -65,8 +70,11 @@ def calibrate(
     amp = params["train"]["amp"]
     n_recordings = int(((manifest.scene == scene) & (manifest.split == "training")).sum())
     fraction = adapt_fraction(method, adapt.fraction, n_recordings)
+    skip = marked_false_alarms(manifest, scene) if alert.heldout_skips_marked else frozenset()
     left_out = (
-        leave_one_recording_out(params, method, model, manifest, scene, source, e.batch_size, device, amp, progress)
+        leave_one_recording_out(
+            params, method, model, manifest, scene, source, e.batch_size, device, amp, progress, skip
+        )
         if fraction >= 1
         else None
     )
@@ -81,8 +89,11 @@ def calibrate(
             fraction,
             adapt.fraction_mode,
             max(2 * e.window, alert.min_calibration_frames),
+            skip,
         )
         df = score_clips(method, model, ds, e.batch_size, device, progress=progress, amp=amp)
+    if skip:
+        source_text += f"; {len(skip)} recording(s) of marked false alarms left out"
     df = add_window_components(df, method, ctx)
     rows = manifest[(manifest.scene == scene) & (manifest.split == "training")]
     heldout = fit_calibration(
@@ -148,6 +159,19 @@ def shift_calibrate(
     )
 
 
+def marked_false_alarms(manifest: pd.DataFrame, scene: str) -> frozenset[str]:
+    """The scene's training recordings made from alerts an operator marked false alarms (the manifest's
+    ``origin``, recorded by ``ipad alerts export``), to be left out of the held-out calibration: they were
+    chosen *because* the old model scored them high, so they are the tail of normal work, not a sample
+    of it, and each, scored without itself, drew the held-out threshold up (docs/alerts.md, operator
+    feedback). None are left out when they are all the scene's training footage."""
+    if "origin" not in manifest:  # a manifest written before the column existed has no feedback recordings
+        return frozenset()
+    rows = manifest[(manifest.scene == scene) & (manifest.split == "training")]
+    marked = frozenset(rows.video[rows.origin == FALSE_ALARM])
+    return marked if len(marked) < len(rows) else frozenset()
+
+
 def frames_in_order(
     df: pd.DataFrame, lengths: list[int], components: tuple[str, ...], gap: int
 ) -> dict[str, np.ndarray]:
@@ -172,10 +196,12 @@ def leave_one_recording_out(
     device: str,
     amp: bool,
     progress: bool = False,
+    skip: frozenset[str] = frozenset(),
 ) -> tuple[pd.DataFrame, ClipDataset, str] | None:
     """Scores of every stride-1 clip of the scene's training recordings, each recording scored by
     ``method.heldout_model(model, its index)``; None when there are fewer than two recordings or the
-    method cannot leave one out (no memory bank, or a bank that does not know its recordings)."""
+    method cannot leave one out (no memory bank, or a bank that does not know its recordings).
+    Recordings named in `skip` are not scored (they stay in every other recording's model)."""
     if not isinstance(method, MemoryBankMixin):
         return None
     full = clip_dataset(params, manifest, "training", [scene], source, stride=1)
@@ -183,6 +209,8 @@ def leave_one_recording_out(
         return None
     parts = []
     for vi, video in enumerate(full.videos):
+        if video.video in skip:
+            continue
         held = method.heldout_model(model, vi)
         if held is None:
             return None
@@ -193,7 +221,9 @@ def leave_one_recording_out(
         parts.append(part.assign(video_index=vi))
     if not parts:
         return None
-    text = f"all {len(full.videos)} training recordings, each against the model without it (leave one recording out)"
+    n = sum(v.video not in skip for v in full.videos)
+    which = f"all {n}" if n == len(full.videos) else str(n)
+    text = f"{which} training recordings, each against the model without it (leave one recording out)"
     return pd.concat(parts, ignore_index=True), full, text
 
 

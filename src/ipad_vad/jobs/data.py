@@ -112,20 +112,25 @@ def heldout_dataset(
     fraction: float,
     fraction_mode: str,
     min_clips: int,
+    skip: frozenset[str] = frozenset(),
 ) -> tuple[ClipDataset, str]:
     """Stride-1 clips of the device's training footage that adaptation did not see: each video after
     the `fraction` share taken from its start (contiguous mode). Falls back to all training footage,
-    and says so, when nothing (or fewer than `min_clips`) is held out."""
+    and says so, when nothing (or fewer than `min_clips`) is held out. Videos named in `skip` are left
+    out (not their share of adaptation: the cut is the same with and without them)."""
     tuned = clip_dataset(params, manifest, "training", [scene], source)
     full = clip_dataset(params, manifest, "training", [scene], source, stride=1)
     T = tuned.clip_len
+    kept = [vi for vi, v in enumerate(full.videos) if v.video not in skip]
     if fraction_mode == "contiguous" and fraction < 1:
         cutoff = contiguous_share_ends(tuned, fraction)
         videos = []
-        for vi, v in enumerate(full.videos):
+        for vi in kept:
+            v = full.videos[vi]
             lo, hi = v.span or (0, len(v.source))
             videos.append(dataclasses.replace(v, span=(max(lo, cutoff.get(vi, lo)), hi)))
         held = ClipDataset(videos, clip_len=T, stride=1)
         if len(held) >= min_clips:
             return held, f"training footage after the {fraction:g} share used for adaptation"
-    return full, "all training footage (nothing held out from adaptation: the threshold is optimistic)"
+    every = ClipDataset([full.videos[vi] for vi in kept], clip_len=T, stride=1)
+    return every, "all training footage (nothing held out from adaptation: the threshold is optimistic)"

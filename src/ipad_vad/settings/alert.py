@@ -14,6 +14,9 @@ class Alert(Section):
     min_frames: Pos = 2  # an alert needs this many frames above the threshold ...
     merge_gap: NonNeg = 8  # ... and alerts closer than this many frames are one
     min_calibration_frames: Pos = 32  # fewer held-out frames: calibrate on all training footage
+    # leave the training recordings made from marked false alarms (operator feedback; manifest origin
+    # false_alarm) out of the held-out calibration: chosen for scoring high, they are no sample of normal work
+    heldout_skips_marked: bool = True
     # issue 26: the threshold set on long normal footage (alerts/calibration.fit_shift_calibration)
     alerts_per_hour: NonNegFloat = 0.5  # at most this many alerts per nominal hour of that footage ...
     threshold_margin: Float = 0.0  # ... then raised by this (calibrated units)
