@@ -234,24 +234,33 @@ def device_model(p: dict, method_name: str, device: str, manifest, base_path: Pa
 
 # -- alert policies ---------------------------------------------------------------------------
 def floor_threshold(new: Calibration, old: Calibration) -> Calibration:
-    """`new` with its threshold (and hysteresis release, by as much) raised to the raw score at which
-    `old` alerts, where it is lower: a model retrained on marked false alarms then alerts on no frame
-    the old one let pass. Meant for a score that feedback can only lower (a memory bank grown by marked
+    """`new` with its threshold raised to the raw score at which `old` alerts, where it is lower, and
+    its hysteresis release lowered to the raw score at which `old`'s alerts end, where it is higher: a
+    model retrained on marked false alarms then raises no alert the old one did not, nor splits one the
+    old one held open. Meant for a score that feedback can only lower (a memory bank grown by marked
     footage, candidates from each recording: ``retrieve_from: each_recording``); one component of the
-    same name in both (the score is s = w (x - mean) / std, so the raw threshold is mean + std s / w)."""
+    same name in both (the score is s = w (x - mean) / std, so a raw threshold is mean + std s / w).
+    Until 2026-12-04 the release kept `new`'s margin in `new`'s units: where the retrained calibration's
+    spread was smaller, its raw release rose and planned stops near the threshold were alerted anew."""
     if len(new.components) != 1 or new.components != old.components:
         raise ValueError(f"floor_threshold: one and the same component, got {old.components} and {new.components}")
-    raw = old.means[0] + old.stds[0] * old.threshold / old.weights[0]
-    floor = new.weights[0] * (raw - new.means[0]) / new.stds[0]
-    if floor <= new.threshold:
+
+    def raw(cal: Calibration, s: float) -> float:
+        return cal.means[0] + cal.stds[0] * s / cal.weights[0]
+
+    def calibrated(x: float) -> float:
+        return new.weights[0] * (x - new.means[0]) / new.stds[0]
+
+    threshold = max(new.threshold, calibrated(raw(old, old.threshold)))
+    release = new.release if new.release is None else min(new.release - new.threshold + threshold, threshold)
+    if old.release is not None and release is not None:
+        release = min(release, calibrated(raw(old, old.release)))
+    if threshold == new.threshold and release == new.release:
         return new
-    lift = floor - new.threshold
-    return dataclasses.replace(
-        new,
-        threshold=floor,
-        release=None if new.release is None else floor - (new.threshold - new.release),  # never above it
-        extra={**new.extra, "floor": {"raw_threshold": raw, "lifted_by": lift}},
-    )
+    floor = {"raw_threshold": raw(old, old.threshold), "lifted_by": threshold - new.threshold}
+    if release is not None:
+        floor["raw_release"] = raw(new, release)
+    return dataclasses.replace(new, threshold=threshold, release=release, extra={**new.extra, "floor": floor})
 
 
 def policy_calibration(

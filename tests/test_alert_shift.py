@@ -2,6 +2,8 @@
 its threshold set on a normal shift with everyday events, tolerates a planned stop and a light
 switch on another shift and alerts on a jam within the time target."""
 
+import dataclasses
+
 import cv2
 import numpy as np
 import pytest
@@ -285,8 +287,8 @@ def test_feedback_marks_the_first_hours_and_measures_the_same_rest_before_and_af
 def test_the_feedback_floor_keeps_the_old_raw_threshold_and_only_ever_raises_it():
     """bench_alerts --feedback-floor: after the marks the threshold is at least the raw score the old
     calibration alerted at (here raw 2 + 0.5 * 3 = 3.5; the new map (x - 1) / 2 puts it at 1.25, above
-    the refitted 0.8), the hysteresis release lifted by as much; a higher refitted threshold stays;
-    two components are refused."""
+    the refitted 0.8), the hysteresis release lifted by as much but never above the raw score at which
+    the old alerts ended; a higher refitted threshold stays; two components are refused."""
     import sys
     from pathlib import Path
 
@@ -297,7 +299,14 @@ def test_the_feedback_floor_keeps_the_old_raw_threshold_and_only_ever_raises_it(
     new = Calibration("knn", 0.8, 0.005, ("distance",), (1.0,), (2.0,), (1.0,), release=0.3)
     floored = b.floor_threshold(new, old)
     assert floored.threshold == pytest.approx(1.25) and floored.release == pytest.approx(0.75)
-    assert floored.extra["floor"] == {"raw_threshold": 3.5, "lifted_by": pytest.approx(0.45)}
+    assert floored.extra["floor"] == {"raw_threshold": 3.5, "lifted_by": pytest.approx(0.45), "raw_release": 2.5}
+    # the old alerts ended below raw 2 + 0.5 * 0 = 2 (1/2 in the new map): the release goes there, not to 0.75
+    held = b.floor_threshold(new, dataclasses.replace(old, release=0.0))
+    assert held.threshold == pytest.approx(1.25) and held.release == pytest.approx(0.5)
+    # a refitted threshold above the old one stays, its release (raw 1 + 2 * 1.8 = 4.6) comes down to raw 3
+    narrow = Calibration("knn", 2.0, 0.005, ("distance",), (1.0,), (2.0,), (1.0,), release=1.8)
+    kept = b.floor_threshold(narrow, dataclasses.replace(old, release=2.0))
+    assert kept.threshold == 2.0 and kept.release == pytest.approx(1.0) and kept.extra["floor"]["lifted_by"] == 0
     x = np.array([3.4, 3.6])  # raw scores: only the one the old calibration alerted on is above
     assert (old.score({"distance": x}) > old.threshold).tolist() == [False, True]
     assert (floored.score({"distance": x}) > floored.threshold).tolist() == [False, True]
