@@ -43,8 +43,9 @@ of the evaluation shift, the same frames, is measured with the old and the new m
 per camera-hour, spans alerted (the rest's injected ones and the test videos'), their ratio and
 change (JSON ``feedback``; an arrow in the plot). It scores the calibration and evaluation shifts
 again for each device and seed with marks: up to twice the scoring of a run without it. With
-``--feedback-floor`` the new threshold is never below the old one in raw score units
-(``floor_threshold``): the marks may only silence alerts.
+``--feedback-floor`` the new threshold is never below the old one, nor its hysteresis release above
+the old one, in raw score units (``floor_threshold``): the marks may only silence alerts (an alert
+can still split where the lower scores dip under the release for longer than ``alert.merge_gap``).
 
 Writes ``benchmarks/results/<out>.json`` and ``<out>.png``. Scores are kept in ``--work`` (reused
 with ``--reuse``: the policies again on the same scores, in seconds).
@@ -691,7 +692,8 @@ def main() -> None:
     ap.add_argument(
         "--feedback-floor",
         action="store_true",
-        help="after the marks, keep the threshold at or above the old one in raw score units (floor_threshold)",
+        help="after the marks, keep the threshold at or above the old one and the release at or below the old "
+        "one, in raw score units (floor_threshold)",
     )
     ap.add_argument(
         "--set",
