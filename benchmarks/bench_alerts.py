@@ -253,9 +253,11 @@ def floor_threshold(new: Calibration, old: Calibration) -> Calibration:
         return new.weights[0] * (x - new.means[0]) / new.stds[0]
 
     threshold = max(new.threshold, calibrated(raw(old, old.threshold)))
-    release = new.release if new.release is None else min(new.release - new.threshold + threshold, threshold)
-    if old.release is not None and release is not None:
-        release = min(release, calibrated(raw(old, old.release)))
+    release = None  # no hysteresis: an alert ends below the threshold itself
+    if new.release is not None:  # new's margin below the lifted threshold, never above it ...
+        release = min(new.release - new.threshold + threshold, threshold)
+        if old.release is not None:  # ... nor above the raw score at which old's alerts ended
+            release = min(release, calibrated(raw(old, old.release)))
     if threshold == new.threshold and release == new.release:
         return new
     floor = {"raw_threshold": raw(old, old.threshold), "lifted_by": threshold - new.threshold}
@@ -446,7 +448,7 @@ def feedback_model(
     device's data (``export_marks``: the alert's frames +- ``feedback.context_frames`` become a
     training recording), the next data version prepared (cache, periods) and the device adapted,
     evaluated and calibrated on it (``device_model``: normal footage only, as before)."""
-    from ipad_vad.alerts.feedback import export_marks, mark_alert
+    from ipad_vad.alerts.feedback import FALSE_ALARM, export_marks, mark_alert
     from ipad_vad.data.manifest import build_manifest
     from ipad_vad.io_utils import write_json
     from ipad_vad.jobs.data import prepared_cycle_frames
@@ -488,7 +490,7 @@ def feedback_model(
     )
     for k, a in enumerate(listed, 1):
         if a in marked:
-            mark_alert(scores, f"{footage.stem}:{k}", "false_alarm", data, settings, note="bench_alerts: marked hours")
+            mark_alert(scores, f"{footage.stem}:{k}", FALSE_ALARM, data, settings, note="bench_alerts: marked hours")
     clip_len = int(q["clip"]["length"])
     cycles = {device: c} if (c := prepared_cycle_frames(q, device)) is not None else None  # as `ipad alerts export`
     exp = export_marks(scores, data, settings, int(q["data"].get("jpeg_quality") or 95), clip_len, clip_len, cycles)

@@ -48,11 +48,11 @@ def alerts_list(scores: Path = ScoresOpt, params: Path | None = ParamsOpt, profi
 
 
 def _mark(alert_id: str, verdict: str, scores: Path, data: Path | None, note: str, params, profile) -> None:
-    from .alerts.feedback import mark_alert
+    from .alerts.feedback import FALSE_ALARM, mark_alert
 
     _, settings, root = _setup(params, profile, data)
     m = mark_alert(scores, alert_id, verdict, root, settings, note)
-    split = "training (normal)" if verdict == "false_alarm" else "test (labelled anomalous)"
+    split = "training (normal)" if verdict == FALSE_ALARM else "test (labelled anomalous)"
     console().print(
         f"{alert_id}: marked {verdict}; `ipad alerts export` imports its frames into {root}/{m['device']} "
         f"as {split} footage"
@@ -69,7 +69,9 @@ def alerts_false_alarm(
     profile: str | None = ProfileOpt,
 ):
     """Mark an alert a false alarm: its footage becomes normal training footage of its device."""
-    _mark(alert_id, "false_alarm", scores, data, note, params, profile)
+    from .alerts.feedback import FALSE_ALARM
+
+    _mark(alert_id, FALSE_ALARM, scores, data, note, params, profile)
 
 
 @alerts_app.command("confirm")

@@ -43,7 +43,7 @@ from .operator_settings import FeedbackSettings
 
 FALSE_ALARM = "false_alarm"  # the verdict, and the origin kind of the training recording it becomes
 VERDICTS = (FALSE_ALARM, "confirmed")
-SPLIT_OF = {"false_alarm": "training", "confirmed": "testing"}
+SPLIT_OF = {FALSE_ALARM: "training", "confirmed": "testing"}
 
 
 @dataclass(frozen=True)
