@@ -48,7 +48,7 @@ class AlertEvent:
 
 class AlertTracker:
     def __init__(
-        self, threshold: float, min_frames: int = 2, merge_gap: int = 24, release: float | None = None, smooth: int = 1
+        self, threshold: float, min_frames: int = 2, merge_gap: int = 8, release: float | None = None, smooth: int = 1
     ):
         if min_frames < 1 or merge_gap < 0 or smooth < 1:
             raise ValueError("min_frames and smooth must be >= 1 and merge_gap >= 0")
@@ -122,7 +122,7 @@ def find_alerts(
     scores,
     threshold: float,
     min_frames: int = 2,
-    merge_gap: int = 24,
+    merge_gap: int = 8,
     release: float | None = None,
     smooth: int = 1,
 ) -> list[Alert]:

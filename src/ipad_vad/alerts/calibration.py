@@ -49,7 +49,7 @@ class Calibration:
     frame_size: tuple[int, int] = (64, 64)  # (H, W) the model sees
     source_size: tuple[int, int] | None = None  # (H, W) of the device's footage (checked at scoring)
     min_frames: int = 2  # alert: at least this many frames above the threshold ...
-    merge_gap: int = 24  # ... alerts closer than this many frames are one
+    merge_gap: int = 8  # ... alerts closer than this many frames are one
     release: float | None = None  # hysteresis: an alert lasts while the evidence is above this (None: threshold)
     smooth: int = 1  # evidence: the mean of the last this many frame scores (1: the score itself)
     n_frames: int = 0  # normal frames the statistics come from

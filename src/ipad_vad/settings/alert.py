@@ -12,9 +12,7 @@ from ._base import Float, NonNeg, NonNegFloat, Pos, Section
 class Alert(Section):
     false_alarm_rate: Annotated[Float, Field(gt=0, lt=1)] = 0.005  # share of held-out normal frames above it
     min_frames: Pos = 2  # an alert needs this many frames above the threshold ...
-    # ... and alerts closer than this many frames are one (24 = 12 nominal s; docs/alerts.md: 8 -> 24 cut false
-    # alerts per camera-hour for every policy, spans alerted up, a planned stop no longer counted five times)
-    merge_gap: NonNeg = 24
+    merge_gap: NonNeg = 8  # ... and alerts closer than this many frames are one
     min_calibration_frames: Pos = 32  # fewer held-out frames: calibrate on all training footage
     # leave the training recordings made from marked false alarms (operator feedback; manifest origin
     # false_alarm) out of the held-out calibration: chosen for scoring high, they are no sample of normal work
