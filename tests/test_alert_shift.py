@@ -284,6 +284,43 @@ def test_feedback_marks_the_first_hours_and_measures_the_same_rest_before_and_af
     assert s["before"]["false_alerts_by_event"] == {"none": 1, "walker": 1}
 
 
+def test_an_alert_raised_long_before_its_span_counts_false_in_the_strict_view():
+    """bench_alerts: an alert raised more than EARLY_S before an anomalous span began (held open, or
+    merged with the span's own by alert.merge_gap) is on the span but was not raised by it; the strict
+    view counts the span not alerted by it and the alert false, once however many spans it covers, and
+    not at all when it was raised by a span it is on."""
+    import sys
+    from pathlib import Path
+
+    import pandas as pd
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    import bench_alerts as b
+
+    early = int(b.EARLY_S * FPS)
+    labels = np.zeros(400, np.uint8)
+    labels[100:110] = labels[130:140] = labels[300:310] = 1
+    merged = (60, 61, 145)  # raised 39 frames before the first span, held over the second
+    on_time = (300 - early, 300 - early, 305)  # raised exactly EARLY_S before its span: its own
+    assert b.early_alerts([merged, on_time], labels, 4, early) == (2, 1)
+    # raised by the first span and held over the second: the second reached early, the alert not false
+    assert b.early_alerts([(99, 101, 145), on_time], labels, 4, early) == (1, 0)
+    # the span's own alert beside the early one: the earliest raise decides
+    assert b.early_alerts([merged, (100, 101, 108), on_time], labels, 4, early) == (2, 1)
+
+    cal = Calibration("knn", 1.0, 0.005, ("distance",), (0.0,), (1.0,), (1.0,), clip_len=8, frame_size=(64, 64))
+    scores = np.zeros(400, np.float32)
+    scores[60:146] = scores[300 - early : 306] = 5.0
+    shift = {"c_distance": scores, "label": labels, "type": labels.astype(np.int16)}
+    no_tests = pd.DataFrame({"video_index": [], "center": [], "label": [], "distance": []})
+    r = b.evaluate_policy(cal, shift, no_tests, FPS, 4)
+    assert (r["false_alerts"], r["shift_spans_alerted"], r["early_spans"], r["early_alerts"]) == (0, 3, 2, 1)
+    s = b.summarise([r], FPS, 0)
+    assert s["spans_reached_early"] == 2 and s["spans_alerted_share"] == 1.0
+    assert s["strict"]["spans_alerted_share"] == 1 / 3
+    assert s["strict"]["false_alerts_per_hour"] == pytest.approx(1 / r["normal_hours"])
+
+
 def test_the_feedback_floor_keeps_the_old_raw_threshold_and_only_ever_raises_it():
     """bench_alerts --feedback-floor: after the marks the threshold is at least the raw score the old
     calibration alerted at (here raw 2 + 0.5 * 3 = 3.5; the new map (x - 1) / 2 puts it at 1.25, above
