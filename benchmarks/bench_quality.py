@@ -97,6 +97,8 @@ def score_scene(p: dict, method_name: str, model, manifest, scene: str, device: 
     if keep is not None:
         keep[scene] = scored
     out = {"auc": metrics["auc"], "auc_per_type": metrics.get("auc_per_type") or {}}
+    if "phase" in metrics:  # a period head: how well it tells the phase (evaluate/metrics.phase_accuracy)
+        out["phase"] = metrics["phase"]
     if device:
         cal = calibrate(
             p,
@@ -251,6 +253,10 @@ def summarise(per_seed: dict[int, dict]) -> dict:
         per_seed[s]["scenes"][sc]["alerts"] for s in seeds for sc in scenes if "alerts" in per_seed[s]["scenes"][sc]
     ]
     spans = sum(a["anomalous_spans"] for a in alerts)
+
+    def phase(seeds_, scenes_, key="within_tolerance"):
+        return mean([per_seed[s]["scenes"][sc].get("phase", {}).get(key) for s in seeds_ for sc in scenes_])
+
     return {
         "auc_scene_norm_mean": mean([auc(s, sc, "scene_norm") for s in seeds for sc in scenes]),
         "auc_video_norm_mean": mean([auc(s, sc, "video_norm") for s in seeds for sc in scenes]),
@@ -271,6 +277,9 @@ def summarise(per_seed: dict[int, dict]) -> dict:
         "spans_alerted_share": (sum(a["spans_alerted"] for a in alerts) / spans) if spans else None,
         "false_alerts_per_1000": mean([a["false_alerts_per_1000"] for a in alerts]),
         "test_false_alarm_rate": mean([a["test_false_alarm_rate"] for a in alerts]),
+        "phase_within_tolerance": phase(seeds, scenes),
+        "phase_mean_circular_error": phase(seeds, scenes, "mean_circular_error"),
+        "phase_per_scene": {sc: phase(seeds, [sc]) for sc in scenes},
         "fit_s": mean([per_seed[s]["fit_s"] for s in seeds]),
         "adapt_s": mean([per_seed[s]["adapt_s"] for s in seeds]),
         "score_s": mean([per_seed[s]["score_s"] for s in seeds]),
@@ -326,6 +335,15 @@ def targets(ms: dict, labels: dict[str, str]) -> list[tuple[str, str, bool]]:
                 "period parts (IPAD-VAD − V-Swin-T) ≥ +5 on pause, order, speed, missing step",
                 "V-Swin-T not in this run (`--methods ipad_vad,v_swin_ae,...`)",
                 False,
+            )
+        )
+    if "ipad_vad" in ms:  # issue 25: a period head that is a clock
+        ph = ms["ipad_vad"].get("phase_within_tolerance")
+        rows.append(
+            (
+                "IPAD-VAD's period head within ±5 % of the cycle on ≥ 80 % of normal test clips",
+                "not measured" if ph is None else f"{100 * ph:.1f} % (chance 10 %)",
+                ph is not None and ph >= 0.8,
             )
         )
     if "infp" in ms and "ipad_vad" in ms:  # issue 13
@@ -389,6 +407,11 @@ def targets(ms: dict, labels: dict[str, str]) -> list[tuple[str, str, bool]]:
     return rows
 
 
+def table_head(caption: str, columns: list[str]) -> list[str]:
+    """A markdown table's caption (a paragraph of its own), header and rule."""
+    return ["", caption, "", "| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+
+
 def markdown(result: dict, labels: dict[str, str]) -> str:
     pct = lambda v: "–" if v is None else f"{100 * v:.1f}"  # noqa: E731
     ms = result["methods"]
@@ -434,6 +457,19 @@ def markdown(result: dict, labels: dict[str, str]) -> str:
     lines += [
         f"| {labels[n]} | " + " | ".join(pct(m["auc_per_scene"][s]) for s in scenes) + " |" for n, m in ms.items()
     ]
+    heads = {n: m for n, m in ms.items() if m.get("phase_within_tolerance") is not None}
+    if heads:
+        lines += table_head(
+            "Period head: share (%) of normal test clips whose t_p is within ±5 % of a cycle of the annotated "
+            "phase (chance 10 %), per scene, and the mean circular error (% of a cycle):",
+            ["method", "all", *scenes, "mean error"],
+        )
+        lines += [
+            f"| {labels[n]} | **{pct(m['phase_within_tolerance'])}** | "
+            + " | ".join(pct(m["phase_per_scene"][s]) for s in scenes)
+            + f" | {pct(m['phase_mean_circular_error'])} |"
+            for n, m in heads.items()
+        ]
     lines += ["", "Targets of issues 12, 13, 14 and 25 (this run):", "", "| target | measured | met |", "|---|---|---|"]
     lines += [f"| {t} | {v} | {'yes' if ok else '**no**'} |" for t, v, ok in targets(ms, labels)]
     t3, t3_targets = result.get("table3"), []
@@ -453,14 +489,11 @@ def markdown(result: dict, labels: dict[str, str]) -> str:
     if t3 and "rows" in t3:  # a method's Table 3 over every seed of the run
         seeds = ", ".join(str(s) for s in t3["seeds"])
         devices = list(next(iter(t3["rows"].values()))["auc_per_device"])
-        lines += [
-            "",
+        lines += table_head(
             f"Table 3 on the devices ({labels.get(t3['method'], t3['method'])}, seeds {seeds}): adaptation "
             "data, mean AUC (%) over seeds and devices, per device, and wall time per seed (all devices):",
-            "",
-            "| variant | mean AUC | " + " | ".join(devices) + " | per seed | seconds |",
-            "|---|---|" + "---|" * len(devices) + "---|---|",
-        ]
+            ["variant", "mean AUC", *devices, "per seed", "seconds"],
+        )
         lines += [
             f"| {k} | **{pct(v['auc_mean'])}** | "
             + " | ".join(pct(v["auc_per_device"][d]) for d in devices)

@@ -43,6 +43,7 @@ from ipad_vad.config import load_params  # noqa: E402
 from ipad_vad.data.manifest import build_manifest  # noqa: E402
 from ipad_vad.data.synth.anomalies import CODE_TO_NAME  # noqa: E402
 from ipad_vad.data.synth.generator import SynthConfig, generate  # noqa: E402
+from ipad_vad.evaluate.metrics import phase_accuracy  # noqa: E402
 from ipad_vad.io_utils import read_dataframe  # noqa: E402
 from ipad_vad.jobs.data import DataSource, clip_dataset  # noqa: E402
 from ipad_vad.jobs.evaluate import load_for_scene  # noqa: E402
@@ -180,19 +181,9 @@ def loss_curves(params, methods: list[str], out: Path) -> dict:
 
 
 def period_accuracy(e: dict, n_classes: int) -> dict | None:
-    ok = (e["label"] == 0) & np.isfinite(e["phase"])
-    if not len(e["t_p"]) or not ok.any():
+    if not len(e["t_p"]):
         return None
-    pred = e["t_p"][ok] / n_classes
-    diff = np.abs(pred - e["phase"][ok])
-    circ = np.minimum(diff, 1 - diff)
-    return {
-        "frames": int(ok.sum()),
-        "exact_class": float((np.floor(e["phase"][ok] * n_classes) == e["t_p"][ok]).mean()),
-        "within_5pct_cycle": float((circ <= 0.05).mean()),
-        "mean_circular_error_cycles": float(circ.mean()),
-        "chance_within_5pct": 0.1,
-    }
+    return phase_accuracy(e["t_p"], e["phase"], e["label"], n_classes)
 
 
 def nuisance_attribution(params, method: str, scenes: list[str], cell: int, offset_cell: int) -> dict:

@@ -1,7 +1,7 @@
 """A scene's evaluation from a method's per-clip scores: its window components (the sliding-window
 period error E_p, seed 000 §4.3), each component normalised under both protocols, their weighted
 combination (the method's ``weights``; IPAD-VAD: (1 - w) * recon + w * E_p), AUCs of the combined
-score and of every component, and per-anomaly-type AUCs."""
+score and of every component, per-anomaly-type AUCs, and with a period head its phase accuracy."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import pandas as pd
 
 from ..methods.abilities import window_components
 from ..methods.base import Method, ScoreContext
+from ..models.period_head import PHASE_TOLERANCE
 from .protocols import minmax, normalise, per_type_auc, scene_auc
 
 
@@ -58,4 +59,27 @@ def scene_metrics(df: pd.DataFrame, method: Method, type_names: dict[int, str]) 
             out["auc_per_type"] = per_type_auc(
                 s.label.to_numpy(), s.type.to_numpy(), minmax(s.score.to_numpy()), type_names
             )
+    if "t_p" in df and "phase" in df:
+        acc = phase_accuracy(df.t_p.to_numpy(), df.phase.to_numpy(), df.label.to_numpy(), method.n_classes)
+        if acc is not None:
+            out["phase"] = acc
     return out
+
+
+def phase_accuracy(t_p: np.ndarray, phase: np.ndarray, label: np.ndarray, n_classes: int) -> dict | None:
+    """How well the period head tells the phase on normal clips with a known phase: the share whose
+    t_p is the phase's class, the share within ±PHASE_TOLERANCE of a cycle (circularly), the mean
+    circular error in cycles; None without such clips."""
+    ok = (label == 0) & np.isfinite(phase)
+    if not ok.any():
+        return None
+    t, ph = np.asarray(t_p)[ok], np.asarray(phase)[ok]
+    diff = np.abs((t + 0.5) / n_classes - ph)  # a class stands for its centre
+    circ = np.minimum(diff, 1 - diff)
+    return {
+        "clips": int(ok.sum()),
+        "exact_class": float((np.floor(ph * n_classes) == t).mean()),
+        "within_tolerance": float((circ <= PHASE_TOLERANCE).mean()),
+        "tolerance": PHASE_TOLERANCE,
+        "mean_circular_error": float(circ.mean()),
+    }

@@ -41,10 +41,10 @@ def score_clips(
     amp: bool = True,
 ) -> pd.DataFrame:
     """One row per clip: video_index, center, label, type, the method's clip-level components and,
-    with a period head, t_p."""
+    with a period head, t_p and the clip's annotated phase."""
     model.eval().to(device)
     names = method.clip_components
-    rows: dict[str, list] = {k: [] for k in ("video_index", "center", "label", "type", *names, "t_p")}
+    rows: dict[str, list] = {k: [] for k in ("video_index", "center", "label", "type", *names, "t_p", "phase")}
     loader = DataLoader(dataset, batch_size=batch_size, shuffle=False, num_workers=num_workers)
     it = loader
     if progress:
@@ -57,10 +57,11 @@ def score_clips(
             rows[n] += res.values[:, j].cpu().tolist()
         if res.phase is not None:
             rows["t_p"] += res.phase.cpu().tolist()
+            rows["phase"] += batch["phase"].tolist()  # the annotated phase (NaN: unknown)
         for k in ("video_index", "center", "label", "type"):
             rows[k] += batch[k].tolist()
     if not rows["t_p"]:
-        del rows["t_p"]
+        del rows["t_p"], rows["phase"]
     df = pd.DataFrame(rows)
     df["scene"] = [dataset.videos[i].scene for i in df.video_index]
     df["video"] = [dataset.videos[i].video for i in df.video_index]

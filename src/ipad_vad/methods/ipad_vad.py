@@ -25,6 +25,21 @@ class PeriodSettings(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     n_classes: PosInt = 200  # relative positions in the cycle (paper: 200)
     head_hidden: NonNegInt = 0  # 0: a linear period head
+    # (D, h, w) grid the encoder's features are pooled to before the head (models/period_head.py);
+    # [1, 1, 1]: one vector per clip (docs/quality.md §8: phase within ±5 % 12 % -> 30 % of clips)
+    pool: Annotated[list[PosInt], Field(min_length=3, max_length=3)] = [8, 2, 2]
+    # > 0: the features first projected to this many channels (a 1x1x1 convolution): a head of about
+    # 0.1 M weights instead of 1.6 M at demo size, which LoRA saves per device (docs/quality.md §8: seed 0,
+    # phase within ±5 % 67 -> 77 % of normal test clips, every device up; 0: no projection)
+    channels: NonNegInt = 16
+    # after training and after each adaptation, the head alone fitted to the phase on the frozen encoder
+    # (train/period_head_fit.py): full-batch Adam steps (0: off, the joint training only), its rate,
+    # the width of the soft targets in classes, and a clip every this many frames of the same footage
+    # (0: the trainer's clip.train_stride)
+    fit_steps: NonNegInt = 300  # docs/quality.md §8: with pool [8, 2, 2] and stride 1, 30 -> 67 %
+    fit_lr: Annotated[float, Field(gt=0)] = 0.001
+    fit_sigma: Annotated[float, Field(ge=0)] = 2.0
+    fit_stride: NonNegInt = 1
 
 
 class MemorySettings(BaseModel):
@@ -62,6 +77,28 @@ class IPADVADMethod(WindowScoringMixin, SwinMethod):
     def weights(self) -> dict[str, float]:
         w = float(self.params["evaluate"]["period_weight"])
         return {"recon_error": 1 - w, "period_error": w}
+
+    def fit(self, dataset, out_dir, settings, hooks=None, model=None):
+        """The shared trainer (reconstruction, memory and period head together), then with
+        ``period.fit_steps`` the period head alone fitted to the phase on the frozen encoder
+        (``train/period_head_fit.py``); what that did goes to the fit's info (``period_head``)."""
+        res = super().fit(dataset, out_dir, settings, hooks, model)
+        p = self.settings.period
+        if p.fit_steps:
+            from ..train.period_head_fit import fit_period_head
+
+            res.info["period_head"] = fit_period_head(
+                res.model,
+                dataset,
+                settings,
+                self.n_classes,
+                tuple(p.pool),
+                p.fit_steps,
+                p.fit_lr,
+                p.fit_sigma,
+                p.fit_stride,
+            )
+        return res
 
     def score_batch(self, model: nn.Module, x: torch.Tensor) -> ClipScores:
         half = x.shape[2] // 2

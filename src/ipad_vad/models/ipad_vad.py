@@ -25,7 +25,9 @@ class IPADVAD(nn.Module):
         self.encoder = VideoSwinEncoder(**encoder)
         dim = self.encoder.out_dim
         self.n_classes = period["n_classes"]
-        self.period_head = PeriodHead(dim, self.n_classes, period["head_hidden"])
+        self.period_head = PeriodHead(
+            dim, self.n_classes, period["head_hidden"], tuple(period["pool"]), period["channels"]
+        )
         self.memory = None
         if memory["use"]:
             self.memory = PeriodMemory(

@@ -1,0 +1,93 @@
+"""The period head fitted to the phase on the frozen encoder (issue 25: "a period head that is a clock").
+
+Trained jointly with the reconstruction (``train/losses.py``: ``period_ce`` at 0.02, the official
+code's weight) for the few hundred optimiser steps a CPU run gives, f_p (seed 000 eq. 2) stays near
+chance: t_p within ±5 % of the cycle for 12 % of normal test clips (chance 10 %). Its features know
+the phase (linear probes on the demo base's encoder: 66 to 90 % within ±5 %; docs/quality.md §8), the
+head has not learnt to read it. So after the encoder's training, and again after each device's
+adaptation, the head alone is fitted on the encoder's features of the same training clips, with the
+clips' annotated (or estimated) phases as targets (``train/loop.prepare_batch``) spread over the
+neighbouring classes by a circular Gaussian (``period_soft_targets``): a clip one class off is
+nearly right, which one-hot cross-entropy over 200 classes does not say. The encoder is not touched,
+so the reconstruction and its memory keep their training; only P_s and t_p change.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torch.utils.data import DataLoader
+
+from ..data.clip_dataset import ClipDataset
+from ..data.sampling import FractionSampler
+from ..models.period_head import PHASE_TOLERANCE, period_soft_targets
+from .loop import TrainSettings, prepare_batch, resolve_device, training_threads
+
+
+@torch.no_grad()
+def head_inputs(
+    model: nn.Module, dataset, settings: TrainSettings, n_classes: int, pool: tuple[int, int, int], stride: int = 0
+):
+    """(the encoder's features of the training clips pooled to the head's grid, their period targets):
+    the share of each recording the trainer saw (``settings.fraction``), in order, with a clip starting
+    every `stride` frames (0: the dataset's own)."""
+    if stride and isinstance(dataset, ClipDataset) and dataset.stride != stride:
+        dataset = ClipDataset(dataset.videos, dataset.clip_len, stride)
+    device = resolve_device(settings.device)
+    sampler = FractionSampler(dataset, settings.fraction, settings.fraction_mode, seed=settings.seed, shuffle=False)
+    loader = DataLoader(dataset, batch_size=settings.batch_size, sampler=sampler, num_workers=0)
+    model.eval().to(device)
+    feats, targets = [], []
+    for batch in loader:
+        b = prepare_batch(batch, n_classes, settings.period_target, device)
+        # pooled here already: the head's own pooling to the same grid leaves them as they are
+        feats.append(F.adaptive_avg_pool3d(model.encoder(b["clip"]).float(), pool))
+        targets.append(b["period_target"])
+    return torch.cat(feats), torch.cat(targets)
+
+
+def fit_period_head(
+    model: nn.Module,
+    dataset,
+    settings: TrainSettings,
+    n_classes: int,
+    pool: tuple[int, int, int],
+    steps: int,
+    lr: float,
+    sigma: float,
+    stride: int = 0,
+) -> dict:
+    """Fit ``model.period_head`` (its trainable parameters; a LoRA model's trainable copy) for `steps`
+    full-batch Adam steps at `lr` against soft targets of width `sigma` classes, on clips every `stride`
+    frames (``head_inputs``); the rest of the model is left as it is. Returns what it did: clips, steps,
+    the loss and the training clips' accuracy."""
+    with training_threads(settings.threads):
+        x, target = head_inputs(model, dataset, settings, n_classes, pool, stride)
+        known = target >= 0
+        x, target = x[known], target[known]
+        head = model.period_head
+        params = [p for p in head.parameters() if p.requires_grad]
+        if not len(target) or not params or not steps:
+            return {"clips": int(len(target)), "steps": 0}
+        soft = period_soft_targets(target, n_classes, sigma)
+        torch.manual_seed(settings.seed)
+        opt = torch.optim.Adam(params, lr=lr)
+        head.train()
+        for _ in range(steps):
+            loss = -(soft * F.log_softmax(head(x), -1)).sum(-1).mean()
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+        head.eval()
+        with torch.no_grad():
+            t_p = head(x).argmax(-1)
+        off = (t_p - target).abs()
+        off = torch.minimum(off, n_classes - off)
+    return {
+        "clips": int(len(target)),
+        "steps": steps,
+        "loss": float(loss.detach()),
+        "train_exact_class": float((off == 0).float().mean()),
+        "train_within_tolerance": float((off <= PHASE_TOLERANCE * n_classes).float().mean()),
+    }

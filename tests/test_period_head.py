@@ -1,0 +1,135 @@
+"""The period head f_p (seed 000 eq. 2) as a clock (issue 25): where the phase is in the layout of the
+features, a head that keeps the layout (``period.pool``) learns it; one vector per clip cannot."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+
+from ipad_vad.evaluate.metrics import phase_accuracy
+from ipad_vad.models.period_head import PeriodHead, period_targets
+
+N_CLASSES = 20  # ±5 % of a cycle: within one class of the truth
+
+
+def cycle_features(phase: torch.Tensor, size: int = 4, channels: int = 4) -> torch.Tensor:
+    """Features (B, C, D=2, size, size) of a part going round a circle once per cycle: a blob in channel
+    0 whose mass is the same at every phase, so the clip's mean feature says nothing of it."""
+    yy, xx = torch.meshgrid(torch.arange(size), torch.arange(size), indexing="ij")
+    c = (size - 1) / 2
+    cx, cy = c + c * torch.cos(2 * torch.pi * phase), c + c * torch.sin(2 * torch.pi * phase)
+    blob = torch.exp(-((xx - cx[:, None, None]) ** 2 + (yy - cy[:, None, None]) ** 2) / 0.8)
+    blob = blob / blob.sum((1, 2), keepdim=True)
+    f = torch.zeros(len(phase), channels, 2, size, size)
+    f[:, 0] = blob[:, None]
+    f[:, 1:] = 1.0
+    return f
+
+
+def trained_head(pool: tuple[int, int, int], steps: int = 400) -> PeriodHead:
+    torch.manual_seed(0)
+    head = PeriodHead(4, N_CLASSES, pool=pool)
+    opt = torch.optim.Adam(head.parameters(), lr=1e-2)
+    for _ in range(steps):
+        phase = torch.rand(64)
+        loss = F.cross_entropy(head(cycle_features(phase)), period_targets(phase, N_CLASSES))
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    return head.eval()
+
+
+@pytest.mark.parametrize("pool, learns", [((1, 4, 4), True), ((1, 1, 1), False)])
+def test_a_period_head_learns_the_phase_of_a_cycle_only_if_it_keeps_the_layout(pool, learns):
+    head = trained_head(pool)
+    phase = (torch.arange(200) + 0.5) / 200  # every phase of a normal cycle
+    with torch.no_grad():
+        t_p = head(cycle_features(phase)).argmax(-1).numpy()
+    acc = phase_accuracy(t_p, phase.numpy(), np.zeros(200), N_CLASSES)
+    if learns:
+        assert acc["within_tolerance"] >= 0.9 and acc["mean_circular_error"] < 0.03
+    else:
+        assert acc["within_tolerance"] <= 0.3  # chance is 0.1: the pooled vector carries no phase
+
+
+def test_phase_accuracy_by_hand():
+    """Class centres against the annotated phase, circularly; anomalous or unannotated clips left out."""
+    t_p = np.array([0, 9, 5, 3, 7])
+    phase = np.array([0.99, 0.5, 0.3, np.nan, 0.1])
+    label = np.array([0, 0, 0, 0, 1])
+    acc = phase_accuracy(t_p, phase, label, 10)  # class k stands for (k + 0.5) / 10
+    # errors: |0.05 - 0.99| -> 0.06 circular; |0.95 - 0.5| = 0.45; |0.55 - 0.3| = 0.25
+    assert acc["clips"] == 3
+    assert acc["exact_class"] == 0.0
+    assert acc["within_tolerance"] == 0.0
+    assert acc["mean_circular_error"] == pytest.approx((0.06 + 0.45 + 0.25) / 3)
+    assert phase_accuracy(t_p, phase, np.ones(5), 10) is None
+    acc = phase_accuracy(np.array([9, 0]), np.array([0.97, 0.02]), np.zeros(2), 10)
+    assert acc["exact_class"] == 1.0 and acc["within_tolerance"] == 1.0
+
+
+class _Clips(torch.utils.data.Dataset):
+    """Clips (3, T=2, 16, 16) of a dot going round a circle, one clip per phase, as a ClipDataset
+    gives them (one video)."""
+
+    def __init__(self, phases: torch.Tensor):
+        self.phases = phases
+        self.video_slices = [range(len(phases))]
+
+    def __len__(self) -> int:
+        return len(self.phases)
+
+    def __getitem__(self, i: int) -> dict:
+        p = float(self.phases[i])
+        clip = torch.full((3, 2, 16, 16), -1.0)
+        x, y = 7.5 + 6 * np.cos(2 * np.pi * p), 7.5 + 6 * np.sin(2 * np.pi * p)
+        clip[:, :, round(y) - 1 : round(y) + 2, round(x) - 1 : round(x) + 2] = 1.0
+        return {"clip": clip, "phase": p, "center": i, "video_len": len(self.phases), "label": 0}
+
+
+class _TinyPeriodModel(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        torch.manual_seed(0)
+        self.encoder = torch.nn.Sequential(torch.nn.Conv3d(3, 4, 1), torch.nn.AdaptiveAvgPool3d((1, 4, 4)))
+        self.period_head = PeriodHead(4, N_CLASSES, pool=(1, 4, 4))
+
+
+def test_the_period_head_is_fitted_to_the_phase_on_the_frozen_encoder():
+    """train/period_head_fit: the head alone learns the clock from the encoder's features of the training
+    clips; the encoder is not touched."""
+    from ipad_vad.train.loop import TrainSettings
+    from ipad_vad.train.period_head_fit import fit_period_head
+
+    model = _TinyPeriodModel()
+    encoder = {k: v.clone() for k, v in model.encoder.state_dict().items()}
+    test = _Clips((torch.arange(100) + 0.25) / 100)  # phases between the training ones
+
+    def accuracy():
+        with torch.no_grad():
+            x = torch.stack([test[i]["clip"] for i in range(len(test))])
+            t_p = model.period_head(model.encoder(x)).argmax(-1).numpy()
+        return phase_accuracy(t_p, test.phases.numpy(), np.zeros(len(test)), N_CLASSES)["within_tolerance"]
+
+    before = accuracy()
+    settings = TrainSettings(batch_size=32, device="cpu", threads=1)
+    info = fit_period_head(model, _Clips(torch.arange(100) / 100), settings, N_CLASSES, (1, 4, 4), 300, 1e-2, 1.0)
+    assert info["clips"] == 100 and info["steps"] == 300 and info["train_within_tolerance"] >= 0.9
+    assert before <= 0.3 and accuracy() >= 0.9
+    assert all(torch.equal(v, model.encoder.state_dict()[k]) for k, v in encoder.items())
+    # nothing to fit: no steps, nothing changed
+    assert fit_period_head(model, _Clips(torch.arange(100) / 100), settings, N_CLASSES, (1, 4, 4), 0, 1e-2, 1.0) == {
+        "clips": 100,
+        "steps": 0,
+    }
+
+
+def test_soft_period_targets_wrap_round_the_cycle():
+    from ipad_vad.models.period_head import period_soft_targets
+
+    s = period_soft_targets(torch.tensor([0, 5]), 10, 1.0)
+    assert torch.allclose(s.sum(-1), torch.ones(2))
+    assert s[0, 1] == pytest.approx(s[0, 9]) and s[0, 0] > s[0, 1] > s[0, 2]  # the last class neighbours the first
+    assert torch.equal(period_soft_targets(torch.tensor([3]), 10, 0.0), F.one_hot(torch.tensor([3]), 10).float())
