@@ -67,6 +67,7 @@ def test_train_adapt_evaluate_on_generated_footage(tmp_path):
     from ipad_vad.methods.adaptation import load_adapted
 
     params = load_params("params.yaml", "smoke")
+    params["methods"]["ipad_vad"]["period"].update(fit_steps=5)  # the head fitted alone after each fit (issue 25)
     generate(tmp_path / "ipad", SynthConfig.from_params(params["synth"], scenes=["S01", "R01"], workers=1))
     m = build_manifest(tmp_path / "ipad")
     quiet = FitHooks(progress=False)
@@ -85,6 +86,8 @@ def test_train_adapt_evaluate_on_generated_footage(tmp_path):
         source=DataSource.FRAMES,
     )
     assert meta["adaptation"] == "lora" and meta["trainable"]["share"] < 0.5 and meta["clips_used"] > 0
+    assert res["period_head"]["steps"] == meta["period_head"]["steps"] == 5  # through LoRA's copy of the head
+    assert meta["period_head"]["clips"] >= meta["clips_used"]  # a clip every frame of the same share
     _, tuned = load_adapted(tmp_path / "R01")
     scores, metrics, ctx = evaluate(
         params, get_method("ipad_vad", params), tuned, m, "R01", DataSource.FRAMES, progress=False

@@ -243,7 +243,9 @@ def test_devices_whose_lora_champions_adapt_one_base_hold_it_once_and_score_like
         ref_df, df = pd.read_csv(ref["outputs"]["scores"]), pd.read_csv(tmp_path / "out" / f"{cam}.scores.csv")
         assert list(df.columns) == list(ref_df.columns) + ["model_version"]
         assert df.frame.tolist() == ref_df.frame.tolist() and len(df) == len(videos[cam]) - T + 1
-        assert np.allclose(df.score, ref_df.score, rtol=0, atol=1e-6), (df.score - ref_df.score).abs().max()
+        # float32 of the adapter applied beside the shared base against merged into it: equal to about 1e-6
+        # relative (a CI run under load measured 2.5e-5 on scores of -39.8)
+        assert np.allclose(df.score, ref_df.score, rtol=1e-6, atol=1e-6), (df.score - ref_df.score).abs().max()
         assert (df.hot == ref_df.hot).all() and (df.alert == ref_df.alert).all()
         used = df.model_version.astype(str).tolist()
         assert used[0] == versions[dev] and used[-1] == (v2 if dev == "R03" else versions[dev])
