@@ -389,8 +389,8 @@ def summarise(rows: list[dict], fps: float, latency_frames: int) -> dict:
     hit = sum(r["shift_spans_alerted"] + r["test_spans_alerted"] for r in rows)
     d = np.array([x for r in rows for x in r["delays_frames"]], float) / fps
     q = lambda a, v: float(np.percentile(a, v)) if len(a) else None  # noqa: E731
-    n_early_spans = sum(r.get("early_spans", 0) for r in rows)
-    n_early_alerts = sum(r.get("early_alerts", 0) for r in rows)
+    n_early_spans = sum(r["early_spans"] for r in rows)
+    n_early_alerts = sum(r["early_alerts"] for r in rows)
     by_event: Counter[str] = sum((Counter(r.get("false_alerts_by_event", {})) for r in rows), Counter())
     return {
         "false_alerts_per_hour": false / hours if hours else None,
