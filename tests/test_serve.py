@@ -28,6 +28,10 @@ def _port() -> int:
         return s.getsockname()[1]
 
 
+API_TIMEOUT_S = 60  # one request; a CI run with four test workers once saw the server take over 30 s
+API_TRIES = 3  # every request here is a read or idempotent (the flow run is created with an idempotency key)
+
+
 def _api(base: str, path: str, body: dict | None = None, method: str | None = None):
     data = None if body is None else json.dumps(body).encode()
     req = urllib.request.Request(
@@ -36,8 +40,13 @@ def _api(base: str, path: str, body: dict | None = None, method: str | None = No
         headers={"Content-Type": "application/json"},
         method=method or ("POST" if body is not None else "GET"),
     )
-    with urllib.request.urlopen(req, timeout=30) as r:
-        return json.loads(r.read())
+    for attempt in range(API_TRIES):
+        try:
+            with urllib.request.urlopen(req, timeout=API_TIMEOUT_S) as r:
+                return json.loads(r.read())
+        except TimeoutError:
+            if attempt == API_TRIES - 1:
+                raise
 
 
 def test_serve_deploys_locally_and_a_run_started_like_the_ui_button_completes_on_the_worker(smoke_project, tmp_path):
@@ -75,7 +84,9 @@ def test_serve_deploys_locally_and_a_run_started_like_the_ui_button_completes_on
         }
         nightly = deployments["ipad-retrain-nightly"]
         assert nightly["schedules"] and not any(s["active"] for s in nightly["schedules"])  # paused locally
-        run = _api(api, f"/deployments/{deployments['ipad-validate']['id']}/create_flow_run", {})
+        run = _api(
+            api, f"/deployments/{deployments['ipad-validate']['id']}/create_flow_run", {"idempotency_key": "test-serve"}
+        )
         for _ in range(300):
             state = _api(api, f"/flow_runs/{run['id']}")["state"]
             if state and state["type"] in ("COMPLETED", "FAILED", "CRASHED", "CANCELLED"):
