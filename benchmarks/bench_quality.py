@@ -97,7 +97,7 @@ def score_scene(p: dict, method_name: str, model, manifest, scene: str, device: 
     if keep is not None:
         keep[scene] = scored
     out = {"auc": metrics["auc"], "auc_per_type": metrics.get("auc_per_type") or {}}
-    if "phase" in metrics:  # a period head: how well it tells the phase (evaluate/metrics.phase_accuracy)
+    if "phase" in metrics:  # a period head: how well it tells the phase (models/period_head.phase_accuracy)
         out["phase"] = metrics["phase"]
     if device:
         cal = calibrate(

@@ -9,7 +9,7 @@ The adaptation (LoRA on ``adapt.fraction`` of the footage) is kept as it was; on
 again, with the settings of ``methods.ipad_vad.period`` (``train/period_head_fit.py``) on the first
 share of each recording, as the adaptation reads it. Writes
 ``benchmarks/results/<out>.json``: per device and share, the training clips, the phase accuracy
-(``evaluate/metrics.phase_accuracy``) and that of the head as adapted.
+(``models/period_head.phase_accuracy``) and that of the head as adapted.
 """
 
 from __future__ import annotations
@@ -29,11 +29,11 @@ from _common import write_result  # noqa: E402
 
 from ipad_vad.config import load_params  # noqa: E402
 from ipad_vad.data.manifest import build_manifest  # noqa: E402
-from ipad_vad.evaluate.metrics import phase_accuracy  # noqa: E402
 from ipad_vad.jobs.data import DataSource, clip_dataset  # noqa: E402
 from ipad_vad.jobs.settings import AdaptSettings  # noqa: E402
 from ipad_vad.methods import get_method  # noqa: E402
 from ipad_vad.methods.adaptation import load_adapted  # noqa: E402
+from ipad_vad.models.period_head import phase_accuracy  # noqa: E402
 from ipad_vad.train.loop import prepare_batch  # noqa: E402
 from ipad_vad.train.period_head_fit import fit_period_head  # noqa: E402
 
@@ -89,9 +89,8 @@ def main() -> None:
                 w.requires_grad_(True)
             settings = dataclasses.replace(base_settings, fraction=f)
             info = fit_period_head(
-                net, train, settings, method.n_classes, tuple(per.pool), per.fit_steps, per.fit_lr, per.fit_sigma,
-                per.fit_stride,
-            )  # fmt: skip
+                net, train, settings, method.n_classes, per.fit_steps, per.fit_lr, per.fit_sigma, per.fit_stride
+            )
             acc = test_phase(net, test, method.n_classes, base_settings.batch_size)
             row["refit"][str(f)] = {"clips": info["clips"], **acc}
             print(

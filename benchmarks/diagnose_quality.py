@@ -43,13 +43,13 @@ from ipad_vad.config import load_params  # noqa: E402
 from ipad_vad.data.manifest import build_manifest  # noqa: E402
 from ipad_vad.data.synth.anomalies import CODE_TO_NAME  # noqa: E402
 from ipad_vad.data.synth.generator import SynthConfig, generate  # noqa: E402
-from ipad_vad.evaluate.metrics import phase_accuracy  # noqa: E402
 from ipad_vad.io_utils import read_dataframe  # noqa: E402
 from ipad_vad.jobs.data import DataSource, clip_dataset  # noqa: E402
 from ipad_vad.jobs.evaluate import load_for_scene  # noqa: E402
 from ipad_vad.jobs.pretrain import fit_method  # noqa: E402
 from ipad_vad.methods import FitHooks, load_model_file  # noqa: E402
 from ipad_vad.models.local_error import cell_errors, local_error  # noqa: E402
+from ipad_vad.models.period_head import phase_accuracy  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs" / "quality"

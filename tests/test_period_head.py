@@ -8,8 +8,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from ipad_vad.evaluate.metrics import phase_accuracy
-from ipad_vad.models.period_head import PeriodHead, period_targets
+from ipad_vad.models.period_head import PeriodHead, period_targets, phase_accuracy
 
 N_CLASSES = 20  # ±5 % of a cycle: within one class of the truth
 
@@ -115,12 +114,12 @@ def test_the_period_head_is_fitted_to_the_phase_on_the_frozen_encoder():
 
     before = accuracy()
     settings = TrainSettings(batch_size=32, device="cpu", threads=1)
-    info = fit_period_head(model, _Clips(torch.arange(100) / 100), settings, N_CLASSES, (1, 4, 4), 300, 1e-2, 1.0)
+    info = fit_period_head(model, _Clips(torch.arange(100) / 100), settings, N_CLASSES, 300, 1e-2, 1.0)
     assert info["clips"] == 100 and info["steps"] == 300 and info["train_within_tolerance"] >= 0.9
     assert before <= 0.3 and accuracy() >= 0.9
     assert all(torch.equal(v, model.encoder.state_dict()[k]) for k, v in encoder.items())
     # nothing to fit: no steps, nothing changed
-    assert fit_period_head(model, _Clips(torch.arange(100) / 100), settings, N_CLASSES, (1, 4, 4), 0, 1e-2, 1.0) == {
+    assert fit_period_head(model, _Clips(torch.arange(100) / 100), settings, N_CLASSES, 0, 1e-2, 1.0) == {
         "clips": 100,
         "steps": 0,
     }

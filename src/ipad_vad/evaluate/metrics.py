@@ -10,7 +10,7 @@ import pandas as pd
 
 from ..methods.abilities import window_components
 from ..methods.base import Method, ScoreContext
-from ..models.period_head import PHASE_TOLERANCE
+from ..models.period_head import phase_accuracy
 from .protocols import minmax, normalise, per_type_auc, scene_auc
 
 
@@ -64,22 +64,3 @@ def scene_metrics(df: pd.DataFrame, method: Method, type_names: dict[int, str]) 
         if acc is not None:
             out["phase"] = acc
     return out
-
-
-def phase_accuracy(t_p: np.ndarray, phase: np.ndarray, label: np.ndarray, n_classes: int) -> dict | None:
-    """How well the period head tells the phase on normal clips with a known phase: the share whose
-    t_p is the phase's class, the share within ±PHASE_TOLERANCE of a cycle (circularly), the mean
-    circular error in cycles; None without such clips."""
-    ok = (label == 0) & np.isfinite(phase)
-    if not ok.any():
-        return None
-    t, ph = np.asarray(t_p)[ok], np.asarray(phase)[ok]
-    diff = np.abs((t + 0.5) / n_classes - ph)  # a class stands for its centre
-    circ = np.minimum(diff, 1 - diff)
-    return {
-        "clips": int(ok.sum()),
-        "exact_class": float((np.floor(ph * n_classes) == t).mean()),
-        "within_tolerance": float((circ <= PHASE_TOLERANCE).mean()),
-        "tolerance": PHASE_TOLERANCE,
-        "mean_circular_error": float(circ.mean()),
-    }

@@ -92,7 +92,6 @@ class IPADVADMethod(WindowScoringMixin, SwinMethod):
                 dataset,
                 settings,
                 self.n_classes,
-                tuple(p.pool),
                 p.fit_steps,
                 p.fit_lr,
                 p.fit_sigma,

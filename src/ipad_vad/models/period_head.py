@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -42,6 +43,26 @@ class PeriodHead(nn.Module):
 
     def forward(self, f: torch.Tensor) -> torch.Tensor:  # (B, C, D, H, W) -> logits (B, n_classes)
         return self.fc(self.norm(self.pool(self.reduce(f)).flatten(1)))
+
+
+def phase_accuracy(t_p: np.ndarray, phase: np.ndarray, label: np.ndarray, n_classes: int) -> dict | None:
+    """How well the period head tells the phase on normal clips with a known phase: the share whose
+    t_p is the phase's class, the share within ±PHASE_TOLERANCE of a cycle (circularly), the mean
+    circular error in cycles; None without such clips. A class stands for its centre, so class targets
+    k are passed as phases (k + 0.5) / n_classes (``train/period_head_fit.py``)."""
+    ok = (label == 0) & np.isfinite(phase)
+    if not ok.any():
+        return None
+    t, ph = np.asarray(t_p)[ok], np.asarray(phase)[ok]
+    diff = np.abs((t + 0.5) / n_classes - ph)  # a class stands for its centre
+    circ = np.minimum(diff, 1 - diff)
+    return {
+        "clips": int(ok.sum()),
+        "exact_class": float((np.floor(ph * n_classes) == t).mean()),
+        "within_tolerance": float((circ <= PHASE_TOLERANCE).mean()),
+        "tolerance": PHASE_TOLERANCE,
+        "mean_circular_error": float(circ.mean()),
+    }
 
 
 def period_targets(phase: torch.Tensor, n_classes: int) -> torch.Tensor:

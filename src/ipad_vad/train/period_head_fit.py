@@ -14,6 +14,7 @@ so the reconstruction and its memory keep their training; only P_s and t_p chang
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -21,7 +22,7 @@ from torch.utils.data import DataLoader
 
 from ..data.clip_dataset import ClipDataset
 from ..data.sampling import FractionSampler
-from ..models.period_head import PHASE_TOLERANCE, period_soft_targets
+from ..models.period_head import period_soft_targets, phase_accuracy
 from .loop import TrainSettings, prepare_batch, resolve_device, training_threads
 
 
@@ -52,7 +53,6 @@ def fit_period_head(
     dataset,
     settings: TrainSettings,
     n_classes: int,
-    pool: tuple[int, int, int],
     steps: int,
     lr: float,
     sigma: float,
@@ -60,13 +60,13 @@ def fit_period_head(
 ) -> dict:
     """Fit ``model.period_head`` (its trainable parameters; a LoRA model's trainable copy) for `steps`
     full-batch Adam steps at `lr` against soft targets of width `sigma` classes, on clips every `stride`
-    frames (``head_inputs``); the rest of the model is left as it is. Returns what it did: clips, steps,
-    the loss and the training clips' accuracy."""
+    frames (``head_inputs``, pooled to the head's own grid); the rest of the model is left as it is.
+    Returns what it did: clips, steps, the loss and the training clips' accuracy."""
+    head = model.period_head  # through LoRA's wrapper its attributes are those of the trainable copy
     with training_threads(settings.threads):
-        x, target = head_inputs(model, dataset, settings, n_classes, pool, stride)
+        x, target = head_inputs(model, dataset, settings, n_classes, tuple(head.pool.output_size), stride)
         known = target >= 0
         x, target = x[known], target[known]
-        head = model.period_head
         params = [p for p in head.parameters() if p.requires_grad]
         if not len(target) or not params or not steps:
             return {"clips": int(len(target)), "steps": 0}
@@ -81,13 +81,13 @@ def fit_period_head(
             opt.step()
         head.eval()
         with torch.no_grad():
-            t_p = head(x).argmax(-1)
-        off = (t_p - target).abs()
-        off = torch.minimum(off, n_classes - off)
+            t_p = head(x).argmax(-1).cpu().numpy()
+        classes = target.cpu().numpy()
+        acc = phase_accuracy(t_p, (classes + 0.5) / n_classes, np.zeros(len(classes)), n_classes)
     return {
         "clips": int(len(target)),
         "steps": steps,
         "loss": float(loss.detach()),
-        "train_exact_class": float((off == 0).float().mean()),
-        "train_within_tolerance": float((off <= PHASE_TOLERANCE * n_classes).float().mean()),
+        "train_exact_class": acc["exact_class"],
+        "train_within_tolerance": acc["within_tolerance"],
     }
