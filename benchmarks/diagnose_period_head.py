@@ -42,7 +42,7 @@ METHOD = "ipad_vad"
 
 
 @torch.no_grad()
-def test_phase(model, dataset, n_classes: int, batch_size: int) -> dict | None:
+def head_phase_accuracy(model, dataset, n_classes: int, batch_size: int) -> dict | None:
     """The head's phase accuracy on the normal annotated clips of `dataset`."""
     model.eval()
     t_p, label, phase = [], [], []
@@ -82,7 +82,7 @@ def main() -> None:
         _, model = load_adapted(root / METHOD / "adapters" / d)
         train = clip_dataset(p, manifest, "training", [d], DataSource.PREPARED)
         test = clip_dataset(p, manifest, "testing", [d], DataSource.PREPARED, stride=1)
-        row = {"as_adapted": test_phase(model, test, method.n_classes, base_settings.batch_size), "refit": {}}
+        row = {"as_adapted": head_phase_accuracy(model, test, method.n_classes, base_settings.batch_size), "refit": {}}
         for f in fractions:
             net = copy.deepcopy(model)
             for w in net.period_head.parameters():
@@ -91,7 +91,7 @@ def main() -> None:
             info = fit_period_head(
                 net, train, settings, method.n_classes, per.fit_steps, per.fit_lr, per.fit_sigma, per.fit_stride
             )
-            acc = test_phase(net, test, method.n_classes, base_settings.batch_size)
+            acc = head_phase_accuracy(net, test, method.n_classes, base_settings.batch_size)
             row["refit"][str(f)] = {"clips": info["clips"], **acc}
             print(
                 f"{d}: {f:g} of the footage, {info['clips']} clips: {100 * acc['within_tolerance']:.1f} % within",
