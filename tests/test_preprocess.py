@@ -47,7 +47,11 @@ def test_cache_holds_the_resized_frames_and_serves_workers(prepared):
     assert len(cached) == len(direct) == r.n_frames
     assert np.array_equal(cached.read(range(5, 9)), direct.read(range(5, 9)))
     ds = ClipDataset.from_manifest(m, "testing", ["S05"], (32, 32), 8, 4, cache_root=root / "cache")
-    batch = list(DataLoader(ds, batch_size=3, num_workers=2))[0]  # iterated to the end: the workers exit cleanly
+    # iterated to the end: the workers exit cleanly. Spawned, not forked: a fork of a pytest-xdist worker
+    # (its execnet threads) once exited with code 1 as it shut down in CI (2026-12-05); a spawned worker
+    # unpickles the dataset (CachedSource reopens its file) as on any platform without fork
+    loader = DataLoader(ds, batch_size=3, num_workers=2, multiprocessing_context="spawn")
+    batch = list(loader)[0]
     assert batch["clip"].shape == (3, 3, 8, 32, 32)
     assert json.loads((root / "cache/S05/index.json").read_text())["size"] == [32, 32]
 
