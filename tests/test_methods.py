@@ -363,7 +363,8 @@ def test_typed_settings_reject_unknown_keys():
     from ipad_vad.jobs.settings import EvaluateSettings, PipelineSettings
 
     with pytest.raises(
-        ConfigError, match=r"evaluate\.windw: unknown key; known here: \['batch_size', 'period_weight', 'window'\]"
+        ConfigError,
+        match=r"evaluate\.windw: unknown key; known here: \['batch_size', 'fusion', 'period_weight', 'window'\]",
     ):
         EvaluateSettings.from_params({"evaluate": {"windw": 3}})
     bad = {**SMOKE["pipeline"], "promote_methods": ["knn", "v_swin_ae"]}

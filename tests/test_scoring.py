@@ -1,7 +1,12 @@
 import numpy as np
+import pandas as pd
 import pytest
 
+from ipad_vad.config import load_params
+from ipad_vad.evaluate.fusion import MAD_TO_SD, SCALE_FLOOR, normal_scale
+from ipad_vad.evaluate.metrics import add_scores, scene_metrics
 from ipad_vad.evaluate.protocols import frame_auc, official_auc, per_type_auc, scene_auc
+from ipad_vad.methods import get_method
 from ipad_vad.models.sliding_window import circular_distance, expected_step, period_error
 
 # two test videos of 20 frames, 16-frame clips: centres 8..12 -> labels[8:len-7], 5 per video
@@ -141,3 +146,37 @@ def test_a_stale_prepared_cache_is_an_error_not_silently_used(tmp_path):
             ["S01"],
             prepared,
         )
+
+
+def test_normal_scale_is_the_median_and_mad_of_normal_footage():
+    # by hand: median 3, |x - 3| = (2, 1, 0, 1, 97) -> MAD 1; the spike moves neither (a std would be 39)
+    s = normal_scale({"a": np.array([1.0, 2, 3, 4, 100, np.nan]), "b": np.full(4, 2.0)}, ("a", "b"))
+    assert s.centre == {"a": 3.0, "b": 2.0} and s.n_clips == 5
+    assert s.scale["a"] == pytest.approx(MAD_TO_SD) and s.scale["b"] == SCALE_FLOOR  # constant: floored
+    assert np.allclose(s.standardise("a", [3.0, 3 + MAD_TO_SD]), [0.0, 1.0])
+
+
+def test_fusion_on_the_normal_scale_weighs_the_component_that_is_quiet_on_normal_footage():
+    """Component b moves only on the anomaly but has one normal spike in the test scene, which squeezes
+    its min-max range; a is noise on every frame. Min-max fusion lets a's noise drown b; on the scale of
+    normal footage b's anomaly stands many MADs out. Each component's own AUC is the same either way."""
+    rng = np.random.default_rng(0)
+    method = get_method("ipad_vad", load_params("params.yaml", "smoke"))  # recon 0.5, period error 0.5
+    n = 400
+    label = np.zeros(n, int)
+    label[100:140] = 1
+    a = rng.normal(0, 1, n)
+    b = rng.normal(0, 0.1, n) + 1.0 * label
+    b[300] = 20.0  # a normal spike (a head that slipped once)
+    df = pd.DataFrame(
+        {"video_index": np.repeat([0, 1], n // 2), "label": label, "type": label, "recon_error": a, "period_error": b}
+    )
+    normal = {"recon_error": rng.normal(0, 1, 500), "period_error": rng.normal(0, 0.1, 500)}
+    scale = normal_scale(normal, method.active_components())
+    plain, fused = scene_metrics(df, method, {}), scene_metrics(df, method, {}, scale)
+    assert fused["auc"]["scene_norm"]["score"] > 0.95 > plain["auc"]["scene_norm"]["score"] + 0.1
+    for c in ("recon_error", "period_error"):
+        assert fused["auc"]["scene_norm"][c] == plain["auc"]["scene_norm"][c]
+    # the combined score is min-max normalised over the scene as before: it spans [0, 1]
+    s = add_scores(df, method, "scene", scale).score
+    assert s.min() == 0 and s.max() == pytest.approx(1.0)

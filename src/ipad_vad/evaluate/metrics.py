@@ -1,7 +1,8 @@
 """A scene's evaluation from a method's per-clip scores: its window components (the sliding-window
 period error E_p, seed 000 §4.3), each component normalised under both protocols, their weighted
-combination (the method's ``weights``; IPAD-VAD: (1 - w) * recon + w * E_p), AUCs of the combined
-score and of every component, per-anomaly-type AUCs, and with a period head its phase accuracy."""
+combination (the method's ``weights``; IPAD-VAD: (1 - w) * recon + w * E_p; with a ``NormalScale``,
+``fusion.py``, each component on the scale of normal footage first), AUCs of the combined score and
+of every component, per-anomaly-type AUCs, and with a period head its phase accuracy."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import pandas as pd
 from ..methods.abilities import window_components
 from ..methods.base import Method, ScoreContext
 from ..models.period_head import phase_accuracy
+from .fusion import NormalScale
 from .protocols import minmax, normalise, per_type_auc, scene_auc
 
 
@@ -29,25 +31,37 @@ def add_window_components(df: pd.DataFrame, method: Method, ctx: ScoreContext) -
     return df
 
 
-def add_scores(df: pd.DataFrame, method: Method, protocol: str = "scene") -> pd.DataFrame:
-    """Add ``<component>_score`` (normalised by `protocol`) for every component and ``score``, the
-    weighted sum of the normalised components. `df` already holds every component's raw value."""
+def add_scores(
+    df: pd.DataFrame, method: Method, protocol: str = "scene", scale: NormalScale | None = None
+) -> pd.DataFrame:
+    """Add ``<component>_score`` (normalised by `protocol`) for every component and ``score``: without
+    `scale` the weighted sum of the normalised components; with it (``evaluate/fusion.py``) the weighted
+    sum of the components on their normal footage's scale, normalised by `protocol`. `df` already holds
+    every component's raw value."""
     df = df.copy()
     groups = [g.index for _, g in df.groupby("video_index", sort=True)]
     df["score"] = 0.0
     for name, w in method.weights().items():
         norm = normalise([df.loc[i, name].to_numpy() for i in groups], protocol)
         df[f"{name}_score"] = np.concatenate(norm) if norm else []
-        df["score"] += w * df[f"{name}_score"]
+        if scale is None:
+            df["score"] += w * df[f"{name}_score"]
+        elif w > 0:
+            df["score"] += w * scale.standardise(name, df[name])
+    if scale is not None:
+        norm = normalise([df.loc[i, "score"].to_numpy() for i in groups], protocol)
+        df["score"] = np.concatenate(norm) if norm else []
     return df
 
 
-def scene_metrics(df: pd.DataFrame, method: Method, type_names: dict[int, str]) -> dict:
+def scene_metrics(
+    df: pd.DataFrame, method: Method, type_names: dict[int, str], scale: NormalScale | None = None
+) -> dict:
     """AUCs of one scene: {"auc": {"scene_norm"|"video_norm": {"score" | <component>: auc}},
-    "auc_per_type": {type: auc of the combined score, scene norm}}."""
+    "auc_per_type": {type: auc of the combined score, scene norm}}; `scale`: as in ``add_scores``."""
     out: dict = {"auc": {}}
     for protocol in ("scene", "video"):
-        s = add_scores(df, method, protocol)
+        s = add_scores(df, method, protocol, scale)
         groups = [g for _, g in s.groupby("video_index", sort=True)]
         labels = [g.label.to_numpy() for g in groups]
         kinds = {"score": "score", **{n: f"{n}_score" for n in method.weights()}}

@@ -1,5 +1,6 @@
 """Evaluate a method on a scene: score every test clip, add its window components, AUCs under both
-protocols (combined score and every component), per-type AUCs; for a device also its alert
+protocols (combined score — its components on the scale of the scene's normal training footage,
+``evaluate.fusion`` — and every component), per-type AUCs; for a device also its alert
 calibration (``jobs/calibrate.py``). Writes ``eval/.../<method>/{metrics.json, scores.parquet,
 calibration.json}`` (``jobs/layout.py``)."""
 
@@ -12,6 +13,8 @@ import pandas as pd
 import torch
 
 from ..data.layout import read_type_names
+from ..errors import DataError
+from ..evaluate.fusion import NormalScale, normal_scale
 from ..evaluate.metrics import add_scores, add_window_components, scene_metrics
 from ..evaluate.scoring import score_clips
 from ..io_utils import read_dataframe, write_dataframe, write_json
@@ -40,7 +43,10 @@ def evaluate(
     df = score_clips(method, model, ds, e.batch_size, device, progress=progress, amp=params["train"]["amp"])
     ctx = score_context(method, scene_cycle_frames(params, manifest, scene, source))
     df = add_window_components(df, method, ctx)
-    metrics = scene_metrics(df, method, scene_type_names(manifest, scene))
+    scale = None
+    if e.fusion == "normal" and len(method.active_components()) > 1:
+        scale = training_scale(params, method, model, manifest, scene, source, ctx, e.batch_size, device, progress)
+    metrics = scene_metrics(df, method, scene_type_names(manifest, scene), scale)
     metrics.update(
         {
             "scene": scene,
@@ -50,9 +56,33 @@ def evaluate(
             "n_anomalous": int((df.label == 1).sum()),
             "weights": method.weights(),
             "context": asdict(ctx),
+            "fusion": scale.to_dict() if scale else e.fusion,
         }
     )
-    return add_scores(df, method, "scene"), metrics, ctx
+    return add_scores(df, method, "scene", scale), metrics, ctx
+
+
+def training_scale(
+    params: dict,
+    method: Method,
+    model: torch.nn.Module,
+    manifest: pd.DataFrame,
+    scene: str,
+    source: DataSource,
+    ctx: ScoreContext,
+    batch_size: int,
+    device: str,
+    progress: bool = True,
+) -> NormalScale:
+    """The scale of each active component on the scene's normal training footage (every stride-1
+    clip, window components in the scene's context), scored by `model` (``evaluate/fusion.py``)."""
+    ds = clip_dataset(params, manifest, "training", [scene], source, stride=1)
+    if len(ds) == 0:
+        raise DataError(
+            f"scene {scene}", "no training footage to put the score components on one scale (evaluate.fusion)"
+        )
+    df = score_clips(method, model, ds, batch_size, device, progress=progress, amp=params["train"]["amp"])
+    return normal_scale(add_window_components(df, method, ctx), method.active_components())
 
 
 def scene_type_names(manifest: pd.DataFrame, scene: str) -> dict[int, str]:
