@@ -12,7 +12,7 @@ A component that is quiet on normal footage and moves on an anomaly thus weighs 
 is noisy on normal footage too, whatever the test footage holds. Median and MAD, not mean and
 standard deviation: E_p on normal footage is mostly small with rare spikes (a head that slips for a
 few frames), which inflate a standard deviation. Measured (seed 0, IPAD-VAD): 63.2 -> 68.1 mean
-AUC, against 67.4 with mean and standard deviation (docs/quality.md §9). The combined score is then
+AUC, against 67.3 with mean and standard deviation (docs/quality.md §9). The combined score is then
 normalised by the protocol as before; each component's own AUC is unchanged (an increasing affine
 map). A method with one component is ranked exactly as before.
 
