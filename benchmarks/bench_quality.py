@@ -61,15 +61,24 @@ SRC = DataSource.PREPARED
 QUIET = FitHooks(progress=False)
 
 
-def prepare_seed(p: dict, seed: int, work: Path) -> tuple[dict, object, float]:
-    """Params pointing into work/seed<k>, the generated data's manifest, and the seconds it took."""
-    t = time.perf_counter()
+def seed_params(p: dict, seed: int, work: Path) -> dict:
+    """A copy of `p` for generator seed `seed` whose data, prepared data, models and evaluations lie in
+    work/seed<k> (a diagnostic reads a ``--work`` run's folder through it)."""
     p = copy.deepcopy(p)
     root = work / f"seed{seed}"
     p["synth"]["seed"] = seed
     p["data"].update(root=str(root / "data"), manifest=str(root / "manifest.parquet"))
     for key in ("prepared_root", "models_root", "eval_root"):
         p["pipeline"][key] = str(root / key.split("_")[0])
+    return p
+
+
+def prepare_seed(p: dict, seed: int, work: Path) -> tuple[dict, object, float]:
+    """Params pointing into work/seed<k> (``seed_params``), the generated data's manifest, and the
+    seconds it took."""
+    t = time.perf_counter()
+    p = seed_params(p, seed, work)
+    root = work / f"seed{seed}"
     scenes = p["pipeline"]["scenes"]
     generate(root / "data", SynthConfig.from_params(p["synth"], scenes=scenes), force=True)
     manifest = build_manifest(root / "data", sample_decode=1)

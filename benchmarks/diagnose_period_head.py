@@ -25,7 +25,9 @@ import torch
 from torch.utils.data import DataLoader
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import write_result  # noqa: E402
+from bench_quality import seed_params  # noqa: E402
 
 from ipad_vad.config import load_params  # noqa: E402
 from ipad_vad.data.manifest import build_manifest  # noqa: E402
@@ -67,15 +69,11 @@ def main() -> None:
         raise SystemExit(
             f"{root / METHOD / 'adapters'}: no adapted {METHOD} models (run bench_quality.py --work first)"
         )
-    p = load_params(ROOT / "params.yaml", args.profile)
-    p["synth"]["seed"] = args.seed
-    for key in ("prepared_root", "models_root", "eval_root"):  # bench_quality.prepare_seed's layout
-        p["pipeline"][key] = str(root / key.split("_")[0])
+    p = seed_params(load_params(ROOT / "params.yaml", args.profile), args.seed, Path(args.work))
     manifest = build_manifest(root / "data", sample_decode=1)
     method = get_method(METHOD, p)
     per = method.settings.period
     base_settings = AdaptSettings.from_params(p).train_settings(p)
-    torch.set_num_threads(base_settings.threads or torch.get_num_threads())
     fractions = [float(f) for f in args.fractions.split(",")]
     devices = {}
     for d in p["pipeline"]["devices"]:

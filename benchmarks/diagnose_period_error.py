@@ -1,0 +1,175 @@
+"""How IPAD-VAD's two scores are weighed, and how its period error's window is anchored (issue 25,
+docs/quality.md §9): the models of a ``bench_quality.py --work DIR`` run rescored, nothing retrained.
+
+    python benchmarks/bench_quality.py --seeds 0[,1,2] --methods ipad_vad --work DIR --out ...
+    python benchmarks/diagnose_period_error.py --work DIR [--seeds 0,1,2]
+
+Per scene (the base for the pretraining scenes, each device's adapted model for the devices), the
+mean scene-norm AUC of the combined score with its two scores put on one scale by: min-max over the
+test scene (``evaluate.fusion: scene``), mean and standard deviation of the scene's normal training
+footage, and its median and MAD (``fusion: normal``, ``evaluate/fusion.py``). Then the period error
+E_p (eq. 8) with its reference drawn through the centre clip's t_p (the paper) or through the circular
+mean of t_p^{t+i} - i * step over the window (``window_anchored_period_error`` below, a candidate that
+is not in the library), for windows of 5 and 9 clips, alone and summed on the median/MAD scale.
+Writes ``benchmarks/results/<out>.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import write_result  # noqa: E402
+from bench_quality import SRC, seed_params  # noqa: E402
+
+from ipad_vad.config import load_params  # noqa: E402
+from ipad_vad.data.manifest import build_manifest  # noqa: E402
+from ipad_vad.evaluate.fusion import NormalScale, normal_scale  # noqa: E402
+from ipad_vad.evaluate.metrics import add_window_components, scene_metrics  # noqa: E402
+from ipad_vad.evaluate.protocols import scene_auc  # noqa: E402
+from ipad_vad.evaluate.scoring import score_clips  # noqa: E402
+from ipad_vad.jobs.data import clip_dataset  # noqa: E402
+from ipad_vad.jobs.evaluate import evaluate  # noqa: E402
+from ipad_vad.jobs.layout import role  # noqa: E402
+from ipad_vad.methods import get_method, load_model_file  # noqa: E402
+from ipad_vad.methods.adaptation import load_adapted  # noqa: E402
+from ipad_vad.models.sliding_window import circular_distance, period_error  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+METHOD = "ipad_vad"
+WINDOWS = (5, 9)
+
+
+def window_anchored_period_error(t_p, n_classes: int, window: int, step: float) -> np.ndarray:
+    """E_p (eq. 8) with the reference b^{t+i} = c + i * step, c the circular mean of t_p^{t+i} - i * step
+    over the (truncated) window, instead of t_p^t: one noisy t_p^t no longer shifts every term."""
+    t_p = np.asarray(t_p, np.float64)
+    half = (window - 1) // 2
+    out = np.empty(len(t_p))
+    for t in range(len(t_p)):
+        lo, hi = max(0, t - half), min(len(t_p), t + half + 1)
+        i = np.arange(lo, hi) - t
+        angle = 2 * np.pi * (t_p[lo:hi] - i * step) / n_classes
+        c = np.angle(np.exp(1j * angle).mean()) * n_classes / (2 * np.pi)
+        out[t] = circular_distance(t_p[lo:hi], c + i * step, n_classes).mean()
+    return out
+
+
+def per_video(df, anchor: str, n_classes: int, window: int, step: float) -> np.ndarray:
+    """E_p of every clip, each video's t_p in temporal order, concatenated in the frame's order (the
+    scored clips come video by video); `anchor`: "centre" (eq. 8) or "window"."""
+    if (np.diff(df.video_index.to_numpy()) < 0).any():
+        raise ValueError("scored clips are not video by video")
+    fn = period_error if anchor == "centre" else window_anchored_period_error
+    return np.concatenate(
+        [fn(g.t_p.to_numpy(), n_classes, window, step) for _, g in df.groupby("video_index", sort=True)]
+    )
+
+
+def flatten(row: dict) -> dict[str, float]:
+    """A scene's figures as {"fusion_<rule>" | "period_<anchor>_n<window>_<alone|summed>": AUC}."""
+    out = {f"fusion_{k}": v for k, v in row["fusion"].items()}
+    for k, v in row["period_error"].items():
+        out.update({f"period_{k}_{part}": auc for part, auc in v.items()})
+    return out
+
+
+def mean_std_scale(values, names) -> NormalScale:
+    c = {n: float(np.mean(values[n])) for n in names}
+    s = {n: max(float(np.std(values[n])), 1e-6) for n in names}
+    return NormalScale(c, s, len(values[names[0]]))
+
+
+def summed_auc(test, normal, period_col: str) -> float:
+    """AUC of 0.5 * z(recon) + 0.5 * z(period_col), both on the median/MAD scale of `normal`."""
+    scale = normal_scale({"r": normal.recon_error, "p": normal[period_col]}, ("r", "p"))
+    groups = [g for _, g in test.groupby("video_index", sort=True)]
+    fused = [0.5 * scale.standardise("r", g.recon_error) + 0.5 * scale.standardise("p", g[period_col]) for g in groups]
+    return scene_auc([g.label.to_numpy() for g in groups], fused, "scene")
+
+
+def scene_rows(p: dict, root: Path) -> dict:
+    """Every scene's figures for the models of one seed (`root`: its ipad_vad folder)."""
+    p = {**p, "evaluate": {**p["evaluate"], "fusion": "scene"}}  # the normal footage is scored below, once
+    manifest = build_manifest(Path(p["data"]["root"]), sample_decode=1)
+    method = get_method(METHOD, p)
+    names = method.active_components()
+    scenes = {}
+    for s in p["pipeline"]["pretrain_scenes"] + p["pipeline"]["devices"]:
+        device = role(p, s) == "devices"
+        model = load_adapted(root / "adapters" / s)[1] if device else load_model_file(root / "base" / "model.pt")[1]
+        test, metrics, ctx = evaluate(p, method, model, manifest, s, SRC, progress=False)
+        train = clip_dataset(p, manifest, "training", [s], SRC, stride=1)  # as jobs/evaluate.training_scale
+        normal = score_clips(method, model, train, p["evaluate"]["batch_size"], "cpu", progress=False)
+        normal = add_window_components(normal, method, ctx)
+        fused = {
+            "mean_std": scene_metrics(test, method, {}, mean_std_scale(normal, names)),
+            "median_mad": scene_metrics(test, method, {}, normal_scale(normal, names)),
+        }
+        row = {
+            "device": device,
+            "fusion": {
+                "scene_minmax": metrics["auc"]["scene_norm"]["score"],
+                **{k: m["auc"]["scene_norm"]["score"] for k, m in fused.items()},
+            },
+            "period_error": {},
+        }
+        for n in WINDOWS:
+            for anchor in ("centre", "window"):
+                col = f"pe_{anchor}_{n}"
+                for df in (test, normal):
+                    df[col] = per_video(df, anchor, ctx.n_classes, n, ctx.period_step)
+                groups = [g for _, g in test.groupby("video_index", sort=True)]
+                row["period_error"][f"{anchor}_n{n}"] = {
+                    "alone": scene_auc([g.label.to_numpy() for g in groups], [g[col].to_numpy() for g in groups]),
+                    "summed": summed_auc(test, normal, col),
+                }
+        scenes[s] = row
+        print(s, {k: round(100 * v, 1) for k, v in row["fusion"].items()}, flush=True)
+    return scenes
+
+
+def summarise(scenes: dict) -> dict:
+    """Mean of each figure over all scenes and over the devices."""
+    flat = {s: flatten(r) for s, r in scenes.items()}
+    return {
+        k: {
+            "all": float(np.mean([v[k] for v in flat.values()])),
+            "devices": float(np.mean([flat[s][k] for s, r in scenes.items() if r["device"]])),
+        }
+        for k in next(iter(flat.values()))
+    }
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--work", required=True, help="the --work folder of a bench_quality.py run with ipad_vad")
+    ap.add_argument("--seeds", default="0", help="comma-separated seeds of that run")
+    ap.add_argument("--profile", default="demo")
+    ap.add_argument("--out", default="experiments/diagnose_period_error")
+    args = ap.parse_args()
+    params = load_params(ROOT / "params.yaml", args.profile)
+    per_seed = {}
+    for seed in (int(x) for x in args.seeds.split(",")):
+        root = Path(args.work) / f"seed{seed}" / METHOD
+        if not (root / "adapters").is_dir():
+            raise SystemExit(f"{root / 'adapters'}: no adapted {METHOD} models (run bench_quality.py --work first)")
+        scenes = scene_rows(seed_params(params, seed, Path(args.work)), root)
+        per_seed[str(seed)] = {"summary": summarise(scenes), "scenes": scenes}
+    summary = {
+        k: {part: float(np.mean([r["summary"][k][part] for r in per_seed.values()])) for part in ("all", "devices")}
+        for k in next(iter(per_seed.values()))["summary"]
+    }
+    for k, v in summary.items():
+        seeds = " / ".join(f"{100 * r['summary'][k]['all']:.1f}" for r in per_seed.values())
+        print(f"{k}: {100 * v['all']:.1f} (seeds {seeds}; devices {100 * v['devices']:.1f})")
+    write_result(args.out, {"work": str(args.work), "summary": summary, "per_seed": per_seed})
+
+
+if __name__ == "__main__":
+    main()
