@@ -29,7 +29,7 @@ from bench_quality import SRC, seed_params  # noqa: E402
 
 from ipad_vad.config import load_params  # noqa: E402
 from ipad_vad.data.manifest import build_manifest  # noqa: E402
-from ipad_vad.evaluate.fusion import NormalScale, normal_scale  # noqa: E402
+from ipad_vad.evaluate.fusion import SCALE_FLOOR, NormalScale, normal_scale  # noqa: E402
 from ipad_vad.evaluate.metrics import add_window_components, scene_metrics  # noqa: E402
 from ipad_vad.evaluate.protocols import scene_auc  # noqa: E402
 from ipad_vad.evaluate.scoring import score_clips  # noqa: E402
@@ -81,7 +81,7 @@ def flatten(row: dict) -> dict[str, float]:
 
 def mean_std_scale(values, names) -> NormalScale:
     c = {n: float(np.mean(values[n])) for n in names}
-    s = {n: max(float(np.std(values[n])), 1e-6) for n in names}
+    s = {n: max(float(np.std(values[n])), SCALE_FLOOR) for n in names}
     return NormalScale(c, s, len(values[names[0]]))
 
 
