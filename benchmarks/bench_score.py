@@ -22,6 +22,7 @@ import argparse
 import sys
 import tempfile
 import time
+from dataclasses import asdict
 from pathlib import Path
 
 import cv2
@@ -128,9 +129,7 @@ def main() -> None:
             values,
             method.weights(),
             a["false_alarm_rate"],
-            n_classes=ctx.n_classes,
-            window=ctx.window,
-            period_step=ctx.period_step,
+            **asdict(ctx),
             clip_len=T,
             frame_size=hw,
             min_frames=a["min_frames"],

@@ -9,8 +9,9 @@ mean scene-norm AUC of the combined score with its two scores put on one scale b
 test scene (``evaluate.fusion: scene``), mean and standard deviation of the scene's normal training
 footage, and its median and MAD (``fusion: normal``, ``evaluate/fusion.py``). Then the period error
 E_p (eq. 8) with its reference drawn through the centre clip's t_p (the paper) or through the circular
-mean of t_p^{t+i} - i * step over the window (``window_anchored_period_error`` below, a candidate that
-is not in the library), for windows of 5 and 9 clips, alone and summed on the median/MAD scale.
+mean of t_p^{t+i} - i * step over the window (``evaluate.period_anchor``, ``models/sliding_window.py``),
+for windows of 5 and 9 clips, alone and summed on the median/MAD scale. The fusion rows use the
+settings' own window and anchor (before 2026-12-05's afternoon: 5 and centre).
 Writes ``benchmarks/results/<out>.json``.
 """
 
@@ -38,26 +39,11 @@ from ipad_vad.jobs.evaluate import evaluate  # noqa: E402
 from ipad_vad.jobs.layout import role  # noqa: E402
 from ipad_vad.methods import get_method, load_model_file  # noqa: E402
 from ipad_vad.methods.adaptation import load_adapted  # noqa: E402
-from ipad_vad.models.sliding_window import circular_distance, period_error  # noqa: E402
+from ipad_vad.models.sliding_window import period_error  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 METHOD = "ipad_vad"
 WINDOWS = (5, 9)
-
-
-def window_anchored_period_error(t_p, n_classes: int, window: int, step: float) -> np.ndarray:
-    """E_p (eq. 8) with the reference b^{t+i} = c + i * step, c the circular mean of t_p^{t+i} - i * step
-    over the (truncated) window, instead of t_p^t: one noisy t_p^t no longer shifts every term."""
-    t_p = np.asarray(t_p, np.float64)
-    half = (window - 1) // 2
-    out = np.empty(len(t_p))
-    for t in range(len(t_p)):
-        lo, hi = max(0, t - half), min(len(t_p), t + half + 1)
-        i = np.arange(lo, hi) - t
-        angle = 2 * np.pi * (t_p[lo:hi] - i * step) / n_classes
-        c = np.angle(np.exp(1j * angle).mean()) * n_classes / (2 * np.pi)
-        out[t] = circular_distance(t_p[lo:hi], c + i * step, n_classes).mean()
-    return out
 
 
 def per_video(df, anchor: str, n_classes: int, window: int, step: float) -> np.ndarray:
@@ -65,9 +51,11 @@ def per_video(df, anchor: str, n_classes: int, window: int, step: float) -> np.n
     scored clips come video by video); `anchor`: "centre" (eq. 8) or "window"."""
     if (np.diff(df.video_index.to_numpy()) < 0).any():
         raise ValueError("scored clips are not video by video")
-    fn = period_error if anchor == "centre" else window_anchored_period_error
     return np.concatenate(
-        [fn(g.t_p.to_numpy(), n_classes, window, step) for _, g in df.groupby("video_index", sort=True)]
+        [
+            period_error(g.t_p.to_numpy(), n_classes, window, step, anchor)
+            for _, g in df.groupby("video_index", sort=True)
+        ]
     )
 
 

@@ -119,8 +119,9 @@ def model_and_cal():
         stds=(2.0, 5.0),
         weights=(0.5, 0.5),
         n_classes=m.period_head.n_classes,
-        window=5,
+        window=9,  # the shipped sliding window and its anchor (evaluate.window, evaluate.period_anchor)
         period_step=16.7,
+        period_anchor="window",
         clip_len=T,
         frame_size=SIZE,
         source_size=SIZE,
@@ -134,7 +135,9 @@ def _offline(model, cal, frames, method=METHOD):
     ds = ClipDataset([VideoRecord(ArraySource(frames))], clip_len=T, stride=1)
     df = score_clips(method, model, ds, batch_size=5)
     if "t_p" in df:  # the evaluation's own E_p code, not the method's
-        df["period_error"] = period_error(df.t_p.to_numpy(), cal.n_classes, cal.window, cal.period_step)
+        df["period_error"] = period_error(
+            df.t_p.to_numpy(), cal.n_classes, cal.window, cal.period_step, cal.period_anchor
+        )
     return df.center.to_numpy(), cal.score(df)
 
 

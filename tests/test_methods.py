@@ -364,7 +364,7 @@ def test_typed_settings_reject_unknown_keys():
 
     with pytest.raises(
         ConfigError,
-        match=r"evaluate\.windw: unknown key; known here: \['batch_size', 'fusion', 'period_weight', 'window'\]",
+        match=r"evaluate\.windw: unknown key; known here: \['batch_size', 'fusion', 'period_anchor', 'period_weight', 'window'\]",
     ):
         EvaluateSettings.from_params({"evaluate": {"windw": 3}})
     bad = {**SMOKE["pipeline"], "promote_methods": ["knn", "v_swin_ae"]}

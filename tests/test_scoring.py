@@ -40,12 +40,33 @@ def test_per_type_auc_and_single_class():
     assert np.isnan(frame_auc(np.zeros(3), np.ones(3)))
 
 
-def test_period_error_is_zero_for_a_normal_cycle_with_wrap_around():
+@pytest.mark.parametrize("anchor", ["centre", "window"])
+def test_period_error_is_zero_for_a_normal_cycle_with_wrap_around(anchor):
     t_p = (190 + np.arange(60)) % 200  # crosses 199 -> 0
-    assert np.allclose(period_error(t_p, 200, window=5), 0)
+    assert np.allclose(period_error(t_p, 200, window=5, anchor=anchor), 0, atol=1e-9)
     t3 = (150 + 3 * np.arange(60)) % 200
-    assert np.allclose(period_error(t3, 200, 5, step=expected_step(200, 1, 200 / 3)), 0)
+    assert np.allclose(period_error(t3, 200, 9, step=expected_step(200, 1, 200 / 3), anchor=anchor), 0, atol=1e-9)
     assert circular_distance(199, 0, 200) == 1
+
+
+def test_the_window_anchor_does_not_carry_one_slipped_clip_into_every_term():
+    """Eq. 8 draws the reference through t_p^t, so a clip whose head slipped by 27 classes is off in
+    four of its five terms; the reference fitted to the window (its offset: the circular mean of
+    t_p^{t+i} - i) is off by a fifth of the slip, and the slipped term carries the rest."""
+    t_p = np.arange(40.0)
+    t_p[20] += 27
+    centre = period_error(t_p, 200, 5, anchor="centre")
+    window = period_error(t_p, 200, 5, anchor="window")
+    assert centre[20] == pytest.approx(4 * 27 / 5)
+    angle = 2 * np.pi * np.array([0, 0, 27, 0, 0]) / 200
+    c = np.arctan2(np.sin(angle).mean(), np.cos(angle).mean()) * 200 / (2 * np.pi)  # about 27 / 5
+    assert window[20] == pytest.approx((4 * c + (27 - c)) / 5)
+    assert window.max() < centre.max() / 2
+    assert centre[17] == window[17] == 0  # clips whose window misses the slip
+    paused = np.concatenate([np.arange(20), np.full(10, 20), np.arange(21, 51)])
+    assert period_error(paused, 200, 5, anchor="window")[22:28].min() > 1  # a stuck machine still stands out
+    with pytest.raises(ValueError, match="anchor"):
+        period_error(t_p, 200, 5, anchor="median")
 
 
 def test_period_error_is_large_for_shuffled_or_paused_sequences():

@@ -44,7 +44,8 @@ class Calibration:
     weights: tuple[float, ...]
     n_classes: int = 0  # ScoreContext of the window components: period classes (0: none) ...
     window: int = 5  # ... sliding window n (eq. 7) ...
-    period_step: float = 1.0  # ... classes advanced per clip on a normal machine
+    period_step: float = 1.0  # ... classes advanced per clip on a normal machine ...
+    period_anchor: str = "centre"  # ... and the reference line's anchor (a calibration stored before it: eq. 8's)
     clip_len: int = 16
     frame_size: tuple[int, int] = (64, 64)  # (H, W) the model sees
     source_size: tuple[int, int] | None = None  # (H, W) of the device's footage (checked at scoring)
@@ -77,7 +78,7 @@ class Calibration:
     def context(self):
         from ..methods.base import ScoreContext
 
-        return ScoreContext(self.n_classes, self.window, self.period_step)
+        return ScoreContext(self.n_classes, self.window, self.period_step, self.period_anchor)
 
     def to_dict(self) -> dict:
         d = asdict(self)

@@ -31,6 +31,8 @@ export``; the manifest's ``origin``) are learnt by the model but left out of the
 
 from __future__ import annotations
 
+from dataclasses import asdict
+
 import numpy as np
 import pandas as pd
 import torch
@@ -101,9 +103,7 @@ def calibrate(
         df,
         method.weights(),
         alert.false_alarm_rate,
-        n_classes=ctx.n_classes,
-        window=ctx.window,
-        period_step=ctx.period_step,
+        **asdict(ctx),
         clip_len=ds.clip_len,
         frame_size=tuple(params["clip"]["size"]),
         source_size=(int(rows.height.iloc[0]), int(rows.width.iloc[0])),

@@ -54,6 +54,7 @@ from torch import nn
 
 from ..errors import ConfigError, DataError
 from ..io_utils import atomic_path, write_json
+from ..models.sliding_window import Anchor
 from ..pseudo.settings import PseudoMix
 
 ADAPTATIONS = ("lora", "full", "refit")
@@ -106,6 +107,9 @@ class ScoreContext:
     n_classes: int = 0  # period classes; 0: the method has no period head
     window: int = 5  # sliding-window size n (eq. 7)
     period_step: float = 1.0  # classes a normal machine advances per clip
+    # the reference line through the centre clip's t_p (eq. 8) or fitted to the window
+    # (models/sliding_window.py); "centre" here so that a calibration stored before the choice reads as it was made
+    period_anchor: Anchor = "centre"
 
 
 @dataclass(frozen=True)

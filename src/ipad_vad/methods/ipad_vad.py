@@ -109,18 +109,24 @@ class IPADVADMethod(WindowScoringMixin, SwinMethod):
         )
 
     def context(self, cycle_frames: float | None) -> ScoreContext:
+        e = self.params["evaluate"]
         return ScoreContext(
-            self.n_classes, int(self.params["evaluate"]["window"]), expected_step(self.n_classes, 1, cycle_frames)
+            self.n_classes,
+            int(e["window"]),
+            expected_step(self.n_classes, 1, cycle_frames),
+            e["period_anchor"],
         )
 
     def lookahead(self, ctx: ScoreContext) -> int:
         return (ctx.window - 1) // 2
 
     def window_values(self, phase: np.ndarray, ctx: ScoreContext) -> dict[str, np.ndarray]:
-        return {"period_error": period_error(phase, ctx.n_classes, ctx.window, ctx.period_step)}
+        return {"period_error": period_error(phase, ctx.n_classes, ctx.window, ctx.period_step, ctx.period_anchor)}
 
     def window_values_at(self, phase: list, t: int, ctx: ScoreContext) -> dict[str, float]:
-        return {"period_error": period_error_at(phase, t, ctx.n_classes, ctx.window, ctx.period_step)}
+        return {
+            "period_error": period_error_at(phase, t, ctx.n_classes, ctx.window, ctx.period_step, ctx.period_anchor)
+        }
 
 
 @register
