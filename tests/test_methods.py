@@ -367,6 +367,8 @@ def test_typed_settings_reject_unknown_keys():
         match=r"evaluate\.windw: unknown key; known here: \['batch_size', 'fusion', 'period_anchor', 'period_weight', 'window'\]",
     ):
         EvaluateSettings.from_params({"evaluate": {"windw": 3}})
+    with pytest.raises(ConfigError, match=r"evaluate\.window: the sliding window is centred .* must be odd, got 4"):
+        EvaluateSettings.from_params({"evaluate": {"window": 4}})
     bad = {**SMOKE["pipeline"], "promote_methods": ["knn", "v_swin_ae"]}
     with pytest.raises(ConfigError, match=r"promote_methods \['v_swin_ae'\] are not in pipeline.methods"):
         PipelineSettings.from_params({"pipeline": bad})
