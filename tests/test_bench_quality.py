@@ -85,8 +85,9 @@ def test_rows_run_apart_combine_into_the_joint_result_and_pa_rows_are_labelled(t
 
 @pytest.mark.slow
 def test_table3_of_a_method_runs_on_every_seed_and_combines(tmp_path):
-    """``--table3 feature_bank``: LoRA on 1/5, full fine-tuning and training from scratch on every device
-    of every seed (IPAD-VAD's committed Table 3 is seed 000's alone), averaged over the seeds; --combine
+    """``--table3 feature_bank``: LoRA on 1/5, full fine-tuning and training from scratch, and the two
+    crossed cells, on every device of every seed (IPAD-VAD's committed Table 3 is seed 000's alone,
+    unless --table3-all-seeds), averaged over the seeds; --combine
     carries it; a method not among --methods is refused before any work."""
     env = dict(os.environ, IPAD_BENCH_RESULTS=str(tmp_path))
     base = [sys.executable, str(ROOT / "benchmarks/bench_quality.py"), "--profile", "smoke"]
@@ -101,7 +102,7 @@ def test_table3_of_a_method_runs_on_every_seed_and_combines(tmp_path):
     assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-3000:]
     t3 = json.loads((tmp_path / "t.json").read_text())["table3"]
     assert t3["method"] == "feature_bank" and t3["seeds"] == [0, 1]
-    assert list(t3["rows"]) == ["lora_1/5", "full_all", "scratch_all"]
+    assert list(t3["rows"]) == ["lora_1/5", "full_all", "scratch_all", "lora_all", "full_1/5"]
     for name, row in t3["rows"].items():
         seeds = [t3["per_seed"][s][name] for s in ("0", "1")]
         assert set(row["auc_per_device"]) == {"R01"} and row["seconds"] > 0

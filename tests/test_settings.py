@@ -62,7 +62,7 @@ def test_a_key_left_out_reads_as_its_schema_default_in_the_dict_and_the_typed_tr
     assert (s.evaluate.period_weight, s.optical_flow.size, s.train.grad_clip) == (0.5, [32, 32], 0.0)
     assert s.pipeline.promote_min_auc == 70 and type(s.pipeline.promote_min_auc) is int  # as written
     assert load_settings(path, "demo") is s  # checked once per process
-    path.write_text(path.read_text().replace("  window: 5\n", "  window: 7\n", 1))
+    path.write_text(path.read_text().replace("  window: 9\n", "  window: 7\n", 1))
     assert load_settings(path, "demo").evaluate.window == 7  # ... for each content of the file
 
 
