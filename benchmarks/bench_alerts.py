@@ -79,12 +79,13 @@ from ipad_vad.alerts.alert_tracker import AlertTracker  # noqa: E402
 from ipad_vad.alerts.calibration import Calibration, fit_shift_calibration, heldout_calibration  # noqa: E402
 from ipad_vad.alerts.operator_settings import FeedbackSettings  # noqa: E402
 from ipad_vad.config import load_params  # noqa: E402
+from ipad_vad.data.synth.anomalies import ANOMALY_TYPES  # noqa: E402
 from ipad_vad.data.synth.shift import EVERYDAY, shift_recording  # noqa: E402
 from ipad_vad.evaluate.plots import true_runs  # noqa: E402
 from ipad_vad.inference.stream_scorer import StreamScorer  # noqa: E402
 from ipad_vad.jobs.adapt import adapt_to_device  # noqa: E402
 from ipad_vad.jobs.calibrate import calibrate  # noqa: E402
-from ipad_vad.jobs.evaluate import evaluate  # noqa: E402
+from ipad_vad.jobs.evaluate import evaluate, scene_type_names  # noqa: E402
 from ipad_vad.jobs.pretrain import fit_method  # noqa: E402
 from ipad_vad.jobs.settings import AdaptSettings, AlertSettings  # noqa: E402
 from ipad_vad.methods import get_method  # noqa: E402
@@ -335,6 +336,38 @@ def span_hits(alerts, labels: np.ndarray, grace: int) -> tuple[list[tuple[int, l
     return hits, len(runs)
 
 
+def spans_by_type(
+    alerts, labels: np.ndarray, types: np.ndarray, s: np.ndarray, threshold: float, grace: int, names: dict
+) -> list[list]:
+    """[type name, alerted, peak margin] of every anomalous span: the anomaly type under most of its
+    frames (by `names`, else its code), whether an alert is on it (`span_hits`' rule), and its highest
+    score (over the span and the `grace` frames after it) minus the threshold -- how far a missed span
+    was from an alert. A diagnosis of what the alerts miss, never a setting: nothing is fitted on it."""
+    hit = {lo for lo, _ in span_hits(alerts, labels, grace)[0]}
+    out = []
+    for lo, hi in true_runs(labels == 1):
+        codes = types[lo:hi][types[lo:hi] > 0]
+        code = int(np.bincount(codes).argmax()) if codes.size else 0
+        peak = s[lo : min(len(s), hi + grace)]
+        peak = peak[~np.isnan(peak)]
+        out.append([names.get(code, str(code)), lo in hit, float(peak.max() - threshold) if peak.size else None])
+    return out
+
+
+def event_peaks(s: np.ndarray, event: np.ndarray | None, labels: np.ndarray, threshold: float) -> list[list]:
+    """[event kind, peak margin] of every everyday event of a shift that overlaps no anomalous frame:
+    its highest score minus the threshold (what the threshold would have to clear to tolerate it)."""
+    if event is None:
+        return []
+    out = []
+    for j, kind in enumerate(EVENT_KINDS):
+        for lo, hi in true_runs(event == j + 1):
+            x = s[lo:hi][~np.isnan(s[lo:hi])]
+            if x.size and not labels[lo:hi].any():
+                out.append([kind, float(x.max() - threshold)])
+    return out
+
+
 def early_alerts(alerts, labels: np.ndarray, grace: int, early: int) -> tuple[int, int]:
     """(anomalous spans whose first alert was raised more than `early` frames before the span began,
     alerts raised that early for every span they are on). Such a span was reached by an alert held
@@ -346,11 +379,23 @@ def early_alerts(alerts, labels: np.ndarray, grace: int, early: int) -> tuple[in
     return sum(alerts[i][1] - lo < -early for lo, i in firsts), len({i for _, on in hits for i in on} - own)
 
 
+SHIFT_TYPE_NAMES = {v["code"]: k for k, v in ANOMALY_TYPES.items()}  # the generator's codes (shift footage)
+
+
 def evaluate_policy(
-    cal: Calibration, eval_shift: dict, scored_test, fps: float, grace: int, offset: float = 0.0
+    cal: Calibration,
+    eval_shift: dict,
+    scored_test,
+    fps: float,
+    grace: int,
+    offset: float = 0.0,
+    test_type_names: dict | None = None,
 ) -> dict:
     s = cal.score(components(eval_shift))
     alerts = run_alerts(cal, s, offset)
+    by_type = spans_by_type(
+        alerts, eval_shift["label"], eval_shift["type"], s, cal.threshold + offset, grace, SHIFT_TYPE_NAMES
+    )
     early = int(round(EARLY_S * fps))
     on_span, delays, spans = on_spans(alerts, eval_shift["label"], grace)
     e_spans, e_alerts = early_alerts(alerts, eval_shift["label"], grace, early)
@@ -363,6 +408,9 @@ def evaluate_policy(
         lab[frames], sc[frames] = g.label.to_numpy(), cal.score(g)
         video_alerts = run_alerts(cal, sc, offset)
         f, d, n = match(video_alerts, lab, grace)
+        types = np.zeros(len(lab), np.int16)
+        types[frames] = g.type.to_numpy()
+        by_type += spans_by_type(video_alerts, lab, types, sc, cal.threshold + offset, grace, test_type_names or {})
         t_false, t_delays, t_spans = t_false + f, t_delays + d, t_spans + n
         e_spans += early_alerts(video_alerts, lab, grace, early)[0]
     hours = float(np.sum(eval_shift["label"] == 0)) / fps / 3600
@@ -379,6 +427,8 @@ def evaluate_policy(
         "early_spans": e_spans,  # of the shift's and the test videos' spans alerted
         "early_alerts": e_alerts,  # of the shift's alerts (the ones false alerts per hour count)
         "threshold": cal.threshold + offset,
+        "spans_by_type": by_type,
+        "event_peaks": event_peaks(s, eval_shift.get("event"), eval_shift["label"], cal.threshold + offset),
     }
 
 
@@ -411,11 +461,42 @@ def summarise(rows: list[dict], fps: float, latency_frames: int) -> dict:
         # an alert raised more than EARLY_S before the span began (held open, or merged with the span's
         # own) counted as a false alert and the span as not alerted by it
         "spans_reached_early": n_early_spans,
+        "spans_by_type": type_summary([x for r in rows for x in r.get("spans_by_type", [])]),
+        "everyday_peaks": peak_summary([x for r in rows for x in r.get("event_peaks", [])]),
         "strict": {
             "false_alerts_per_hour": (false + n_early_alerts) / hours if hours else None,
             "spans_alerted_share": (hit - n_early_spans) / spans if spans else None,
         },
     }
+
+
+def type_summary(spans: list[list]) -> dict:
+    """Per anomaly type (and ``all``): spans, spans alerted, the quartiles of their peak margins (score
+    minus threshold, in calibrated units) and the median peak margin of the spans missed."""
+    out = {}
+    for name in sorted({x[0] for x in spans}) + ["all"]:
+        mine = [x for x in spans if name in ("all", x[0])]
+        missed = [x[2] for x in mine if not x[1] and x[2] is not None]
+        out[name] = {
+            "spans": len(mine),
+            "alerted": sum(bool(x[1]) for x in mine),
+            "peak_margin": quartiles([x[2] for x in mine if x[2] is not None]),
+            "missed_peak_margin_median": float(np.median(missed)) if missed else None,
+        }
+    return out
+
+
+def peak_summary(peaks: list[list]) -> dict:
+    """Per everyday event kind: how many, and the quartiles of their peak margins (``event_peaks``)."""
+    return {
+        k: {"events": sum(x[0] == k for x in peaks), "peak_margin": quartiles([x[1] for x in peaks if x[0] == k])}
+        for k in sorted({x[0] for x in peaks})
+    }
+
+
+def quartiles(x: list[float]) -> list[float] | None:
+    """[25th, 50th, 75th percentile] of `x`; None when empty."""
+    return [float(v) for v in np.percentile(x, [25, 50, 75])] if x else None
 
 
 # -- operator feedback (issue 26, 5) ---------------------------------------------------------
@@ -804,7 +885,8 @@ def main() -> None:
                     }
                     for pol in policies:
                         c = policy_calibration(pol, cal, shifts["calibration"], alert, fps)
-                        r = evaluate_policy(c, shifts["evaluation"], dm["scored"], fps, cal.clip_len // 2)
+                        names = scene_type_names(manifest, d)
+                        r = evaluate_policy(c, shifts["evaluation"], dm["scored"], fps, cal.clip_len // 2, 0.0, names)
                         rows[m][pol][d].append({"seed": seed, **r})
                         for o in CURVE_OFFSETS:
                             cr = evaluate_policy(

@@ -319,6 +319,63 @@ def test_an_alert_raised_long_before_its_span_counts_false_in_the_strict_view():
     assert s["spans_reached_early"] == 2 and s["spans_alerted_share"] == 1.0
     assert s["strict"]["spans_alerted_share"] == 1 / 3
     assert s["strict"]["false_alerts_per_hour"] == pytest.approx(1 / r["normal_hours"])
+    assert s["spans_by_type"]["color"] == {
+        "spans": 3,
+        "alerted": 3,
+        "peak_margin": [4.0, 4.0, 4.0],
+        "missed_peak_margin_median": None,
+    }
+
+
+def test_spans_are_told_apart_by_anomaly_type_with_how_far_a_missed_one_was_from_an_alert():
+    """bench_alerts' diagnosis: each anomalous span named by the type under most of its frames,
+    alerted or not, and a missed span's peak score (over the span and the grace after it) minus the
+    threshold; a code the names do not know is shown as the code."""
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    import bench_alerts as b
+
+    labels, types = np.zeros(100, np.uint8), np.zeros(100, np.int16)
+    s = np.zeros(100)
+    labels[10:20], types[10:20], s[10:20] = 1, 5, 3.0  # a pause, alerted (alert below)
+    labels[40:50], types[40:48], types[48:50], s[52] = 1, 8, 5, 0.25  # mostly missing step; peak in the grace
+    labels[70:75], types[70:75], s[60:75] = 1, 42, -1.0  # a code without a name, missed
+    s[76] = np.nan
+    spans = b.spans_by_type([(10, 11, 19)], labels, types, s, 1.0, 4, b.SHIFT_TYPE_NAMES)
+    assert spans == [["pause", True, 2.0], ["missing_step", False, -0.75], ["42", False, -1.0]]
+    summary = b.type_summary(spans + [["missing_step", False, -0.25]])
+    assert summary["missing_step"] == {
+        "spans": 2,
+        "alerted": 0,
+        "peak_margin": [-0.625, -0.5, -0.375],
+        "missed_peak_margin_median": -0.5,
+    }
+    assert summary["pause"]["missed_peak_margin_median"] is None
+    assert summary["all"]["spans"] == 4 and summary["all"]["alerted"] == 1
+    assert summary["all"]["peak_margin"][1] == -0.5  # median of 2.0, -0.75, -1.0, -0.25
+
+
+def test_an_everyday_events_peak_is_measured_against_the_threshold_unless_an_anomaly_overlaps_it():
+    """bench_alerts' diagnosis: each everyday event's highest score minus the threshold (what a
+    threshold would have to clear to tolerate it); an event over an anomalous frame is not counted."""
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    import bench_alerts as b
+
+    s, event, labels = np.zeros(60), np.zeros(60, np.int8), np.zeros(60, np.uint8)
+    walker = 1 + b.EVENT_KINDS.index("walker")
+    event[5:10], s[7] = walker, 6.0
+    event[20:30], s[25], s[21] = walker, np.nan, 2.5  # a frame without a score is skipped
+    event[40:50], labels[45], s[44] = walker, 1, 9.0  # over an anomaly: not an everyday peak
+    assert b.event_peaks(s, event, labels, 2.0) == [["walker", 4.0], ["walker", 0.5]]
+    assert b.event_peaks(s, None, labels, 2.0) == []
+    assert b.peak_summary([["walker", 4.0], ["walker", 0.5]]) == {
+        "walker": {"events": 2, "peak_margin": [1.375, 2.25, 3.125]}
+    }
 
 
 def test_the_feedback_floor_keeps_the_old_raw_threshold_and_only_ever_raises_it():
