@@ -10,7 +10,7 @@ test scene (``evaluate.fusion: scene``), mean and standard deviation of the scen
 footage, and its median and MAD (``fusion: normal``, ``evaluate/fusion.py``). Then the period error
 E_p (eq. 8) with its reference drawn through the centre clip's t_p (the paper) or through the circular
 mean of t_p^{t+i} - i * step over the window (``evaluate.period_anchor``, ``models/sliding_window.py``),
-for windows of 5 and 9 clips, alone and summed on the median/MAD scale. The fusion rows use the
+for windows of 5 and 9 clips (``--windows``), alone and summed on the median/MAD scale. The fusion rows use the
 settings' own window and anchor (before 2026-12-05's afternoon: 5 and centre).
 Writes ``benchmarks/results/<out>.json``.
 """
@@ -43,7 +43,6 @@ from ipad_vad.models.sliding_window import period_error  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 METHOD = "ipad_vad"
-WINDOWS = (5, 9)
 
 
 def per_video(df, anchor: str, n_classes: int, window: int, step: float) -> np.ndarray:
@@ -81,7 +80,7 @@ def summed_auc(test, normal, period_col: str) -> float:
     return scene_auc([g.label.to_numpy() for g in groups], fused, "scene")
 
 
-def scene_rows(p: dict, root: Path) -> dict:
+def scene_rows(p: dict, root: Path, windows: list[int]) -> dict:
     """Every scene's figures for the models of one seed (`root`: its ipad_vad folder)."""
     p = {**p, "evaluate": {**p["evaluate"], "fusion": "scene"}}  # the normal footage is scored below, once
     manifest = build_manifest(Path(p["data"]["root"]), sample_decode=1)
@@ -107,7 +106,7 @@ def scene_rows(p: dict, root: Path) -> dict:
             },
             "period_error": {},
         }
-        for n in WINDOWS:
+        for n in windows:
             for anchor in ("centre", "window"):
                 col = f"pe_{anchor}_{n}"
                 for df in (test, normal):
@@ -140,6 +139,7 @@ def main() -> None:
     ap.add_argument("--seeds", default="0", help="comma-separated seeds of that run")
     ap.add_argument("--profile", default="demo")
     ap.add_argument("--out", default="experiments/diagnose_period_error")
+    ap.add_argument("--windows", default="5,9", help="comma-separated odd windows (clips) of the period error")
     args = ap.parse_args()
     params = load_params(ROOT / "params.yaml", args.profile)
     per_seed = {}
@@ -147,7 +147,7 @@ def main() -> None:
         root = Path(args.work) / f"seed{seed}" / METHOD
         if not (root / "adapters").is_dir():
             raise SystemExit(f"{root / 'adapters'}: no adapted {METHOD} models (run bench_quality.py --work first)")
-        scenes = scene_rows(seed_params(params, seed, Path(args.work)), root)
+        scenes = scene_rows(seed_params(params, seed, Path(args.work)), root, [int(x) for x in args.windows.split(",")])
         per_seed[str(seed)] = {"summary": summarise(scenes), "scenes": scenes}
     summary = {
         k: {part: float(np.mean([r["summary"][k][part] for r in per_seed.values()])) for part in ("all", "devices")}
