@@ -2,13 +2,15 @@
 ``bench_quality.py --work DIR`` run rescored, nothing retrained.
 
     python benchmarks/bench_quality.py --seeds 0[,1,2] --methods ipad_vad --work DIR --out ...
-    python benchmarks/diagnose_recon_local.py --work DIR [--seeds 0,1,2] [--cells 8:16,16:0]
+    python benchmarks/diagnose_recon_local.py --work DIR [--seeds 0,1,2] [--cells 8:16,16:0,4:0:4]
 
 IPAD-VAD scores the centre frame's reconstruction by its PSNR over the whole frame (the paper's and
 the official code's score, ``methods/_reconstruction.py``); an anomaly covering 1-2 % of the frame
 moves that mean by as little. Here the same reconstruction is scored instead by the worst
 ``cell`` x ``cell`` block of its residual with the local light offset removed over ``offset_cell``
-blocks (``models/local_error.py``, as the reference detector and INFP's ``pred_local`` do), alone and
+blocks (``models/local_error.py``, as the reference detector and INFP's ``pred_local`` do) -- with a
+third number ``pool``, the residual first averaged over ``pool`` x ``pool`` pixels (the texture and
+noise the decoder cannot reproduce averaged out; ``cell`` then counts pooled pixels) -- alone and
 with the period error on the pipeline's own fusion (``evaluate.fusion``: the normal footage's scale),
 through the pipeline's own ``jobs/evaluate.evaluate``. Writes ``benchmarks/results/<out>.json``.
 """
@@ -41,13 +43,16 @@ ROOT = Path(__file__).resolve().parents[1]
 METHOD = "ipad_vad"
 
 
-def local_scoring(cell: int, offset_cell: int):
-    """IPAD-VAD's ``score_batch`` with the centre frame's residual scored by its worst cell."""
+def local_scoring(cell: int, offset_cell: int, pool: int = 1):
+    """IPAD-VAD's ``score_batch`` with the centre frame's residual (averaged over `pool` pixels)
+    scored by its worst cell."""
 
     def score_batch(self, model, x: torch.Tensor) -> ClipScores:
         half = x.shape[2] // 2
         out = model(x, frames=(half, half + 1))
         residual = out["recon"].float()[:, :, 0] - x[:, :, half].float()
+        if pool > 1:
+            residual = torch.nn.functional.avg_pool2d(residual, pool)
         return ClipScores(
             self.clip_components,
             local_error(residual, cell, offset_cell)[:, None],
@@ -57,14 +62,14 @@ def local_scoring(cell: int, offset_cell: int):
     return score_batch
 
 
-def scene_rows(p: dict, root: Path, variants: list[tuple[int, int]]) -> dict:
+def scene_rows(p: dict, root: Path, variants: list[tuple[int, ...]]) -> dict:
     manifest = build_manifest(Path(p["data"]["root"]), sample_decode=1)
     scenes = {}
     for s in p["pipeline"]["pretrain_scenes"] + p["pipeline"]["devices"]:
         device = role(p, s) == "devices"
         model = load_adapted(root / "adapters" / s)[1] if device else load_model_file(root / "base" / "model.pt")[1]
         row = {"device": device}
-        for name, cells in [("global", None)] + [(f"local_{c}_{o}", (c, o)) for c, o in variants]:
+        for name, cells in [("global", None)] + [("local_" + "_".join(map(str, v)), v) for v in variants]:
             method = get_method(METHOD, p)
             if cells is not None:
                 method.score_batch = types.MethodType(local_scoring(*cells), method)
@@ -85,7 +90,7 @@ def main() -> None:
     ap.add_argument("--work", required=True, help="the --work folder of a bench_quality.py run with ipad_vad")
     ap.add_argument("--seeds", default="0", help="comma-separated seeds of that run")
     ap.add_argument("--profile", default="demo")
-    ap.add_argument("--cells", default="8:16,16:0", help="comma-separated cell:offset_cell of the local error")
+    ap.add_argument("--cells", default="8:16,16:0", help="comma-separated cell:offset_cell[:pool] of the local error")
     ap.add_argument("--out", default="experiments/diagnose_recon_local")
     args = ap.parse_args()
     params = load_params(ROOT / "params.yaml", args.profile)
