@@ -234,3 +234,81 @@ def test_a_bank_pooled_over_several_scenes_is_matched_as_a_whole_and_says_so_whe
     # a state saved before the mark was kept loads as a bank of one scene
     old = {k: v for k, v in base.state_dict().items() if k != "pooled"}
     assert not KnnReference.from_state_dict(old, **method._settings()).pooled
+
+
+def test_temporal_opening_against_a_hand_count():
+    from ipad_vad.models.local_error import temporal_opening
+
+    e = torch.tensor([0.0, 5, 0, 3, 3, 0, 1, 1, 1])
+    # a window of 2: the single-frame peak (5) goes, the runs of 2 and 3 frames stay
+    assert temporal_opening(e, 0, 2).tolist() == [0, 0, 0, 3, 3, 0, 1, 1, 1]
+    # a window of 3: only the run of 3 frames stays
+    assert temporal_opening(e, 0, 3).tolist() == [0, 0, 0, 0, 0, 0, 1, 1, 1]
+    assert torch.equal(temporal_opening(e, 0, 1), e)
+    # along another dimension, the other dimensions untouched; a window longer than the frames: all of them
+    x = torch.stack([e, e.flip(0)], 1)[None]  # 1, 9, 2
+    assert torch.equal(temporal_opening(x, 1, 2)[0, :, 0], temporal_opening(e, 0, 2))
+    assert temporal_opening(torch.tensor([2.0, 4, 3]), 0, 5).tolist() == [2, 2, 2]
+
+
+def test_persistence_cuts_a_deviation_that_passes_through_and_keeps_one_that_stays():
+    """A blob that crosses the view one cell a frame (a person walking by) and one that stays in its
+    cell (a wrong part) score alike frame by frame; held over 3 frames only the staying one counts, and
+    with a reach of one cell a frame the crossing one counts again."""
+    from ipad_vad.models.knn_reference import KnnReference
+
+    frames, size, cell = 5, (4, 12), 2  # 2 x 6 cells
+    bank = torch.zeros(1, frames * 3 * size[0] * size[1])
+
+    def clip(moving: bool) -> torch.Tensor:
+        x = torch.zeros(frames, 3, *size)
+        for f in range(frames):
+            c = f if moving else 2
+            x[f, 0, :cell, c * cell : (c + 1) * cell] = 1.0  # one cell, one channel
+        return x.reshape(1, -1)
+
+    scores = {}
+    for persist, reach in ((1, 0), (3, 0), (3, 1)):
+        m = KnnReference(
+            frames=frames, size=size, normalise="none", score="local", cell=cell, persist=persist, persist_reach=reach
+        )
+        m.set_bank(bank)
+        scores[persist, reach] = [m.score_descriptors(clip(moving)).item() for moving in (False, True)]
+    assert scores[1, 0] == pytest.approx([1.0, 1.0])  # a cell of 4 pixels with 1 in one channel: 4 / 4
+    assert scores[3, 0] == pytest.approx([1.0, 0.0])
+    # within reach over 3 frames on frames 1-3; frames 0 and 4 have no such window inside the clip: 3 / 5
+    assert scores[3, 1] == pytest.approx([1.0, 0.6])
+    with pytest.raises(ValueError, match="persist must be at least 1"):
+        KnnReference(frames=frames, size=size, score="local", cell=cell, persist=0)
+
+
+def test_persistence_only_where_the_normal_clips_are_still():
+    """With persist_share 0.5 a one-frame deviation is cut in the half of the view where the bank's
+    normal clips never change (a background a person walks across) and kept where they move (the
+    machine, whose pauses and speed changes are deviations of a frame or two)."""
+    from ipad_vad.models.knn_reference import KnnReference
+
+    frames, size, cell = 5, (4, 8), 2  # 2 x 4 cells; the left two columns of cells move in normal clips
+    g = torch.Generator().manual_seed(0)
+    bank = torch.zeros(8, frames, 3, *size)
+    bank[..., :4] = torch.randn(8, frames, 3, size[0], 4, generator=g)
+
+    def with_blob(col: int) -> torch.Tensor:
+        x = bank[0].clone()
+        x[2, 0, :cell, col * cell : (col + 1) * cell] += 1.0  # one frame, one cell, one channel
+        return x.reshape(1, -1)
+
+    def score(share: float, col: int) -> float:
+        m = KnnReference(
+            frames=frames, size=size, normalise="none", score="local", cell=cell, persist=3, persist_share=share
+        )
+        m.set_bank(bank.reshape(8, -1))
+        return m.score_descriptors(with_blob(col)).item()
+
+    # a cell of 4 pixels with 1 in one channel (4 / 4), on one of 5 uniformly weighted frames: 0.2
+    # (to the bank's float16 rounding of the moving half)
+    assert score(0.5, 0) == pytest.approx(0.2, abs=1e-3)  # where the normal clips move: kept
+    assert score(0.5, 3) == pytest.approx(0.0, abs=1e-3)  # where they are still: cut
+    assert score(1.0, 0) == pytest.approx(0.0, abs=1e-3)  # persistence everywhere: cut in both
+    with pytest.raises(ValueError, match="persist_share"):
+        KnnReference(frames=frames, size=size, score="local", cell=cell, persist=3, persist_share=0.0)

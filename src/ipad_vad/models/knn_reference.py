@@ -32,6 +32,13 @@ Scores (``score``):
   3 of the 9 sampled frames) is diluted. Centre weights localise it while the frames around still
   carry the motion (pause, speed, order). Measured in docs/quality.md §2.1.
 
+  Persistence (``persist`` frames, 1: off): each cell's errors over the frames that carry weight are
+  opened along time first (``models/local_error.temporal_opening``): a cell counts at a frame only
+  by the error it holds over ``persist`` consecutive frames, so a deviation that passes through (a
+  person walking across the view) counts less than one that stays (a wrong or stuck part),
+
+      s(x) = min_j sum_f w_f max_c o_{j,c,f},   o_{j,c,.} = opening of e(r_{j,.})_c over f.
+
 Each bank clip keeps the index of the recording it comes from (``bank_recording``; -1: unknown, in
 models saved before it was kept), so that ``without_recording`` gives the detector as if it had never
 seen one recording: the alert threshold is then calibrated on footage the bank holds, each recording
@@ -60,7 +67,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .local_error import cell_errors, local_error
+from .local_error import cell_errors, local_error, temporal_opening
 
 RESIDUAL_BYTES = 4 << 20  # local residuals of as many clips together as fit this (one residual, float32): cache-sized
 
@@ -111,6 +118,9 @@ class KnnReference(nn.Module):
         shift: int = 0,
         frame_weight: str = "uniform",
         centre_width: float = 0.5,
+        persist: int = 1,
+        persist_reach: int = 0,
+        persist_share: float = 1.0,
         bank_size: int = 0,
         chunk: int = 4096,
         descriptor: nn.Module | None = None,
@@ -132,6 +142,12 @@ class KnnReference(nn.Module):
         if not 0 < centre_width <= 1:
             raise ValueError(f"centre_width must be in (0, 1], got {centre_width}")
         self.frame_weight, self.centre_width = frame_weight, float(centre_width)
+        if persist < 1:
+            raise ValueError(f"persist must be at least 1 frame, got {persist}")
+        self.persist, self.persist_reach = int(persist), int(persist_reach)
+        if not 0 < persist_share <= 1:
+            raise ValueError(f"persist_share must be in (0, 1], got {persist_share}")
+        self.persist_share = float(persist_share)
         self.register_buffer(
             "frame_weights",
             self.weights_of_frames(self.descriptor.frames, frame_weight, centre_width),
@@ -189,8 +205,27 @@ class KnnReference(nn.Module):
             if self.per_recording:
                 rows = [torch.nonzero(self.bank_recording == r).flatten() for r in self.bank_recording.unique()]
                 groups = [(r, view[r]) for r in rows] if len(rows) > 1 else None
-            self._bank32 = (key, bank, view, groups)
+            self._bank32 = (key, bank, view, groups, self._still_cells(bank))
         return self._bank32[1:3]
+
+    def _still_cells(self, bank: torch.Tensor) -> torch.Tensor | None:
+        """With ``persist_share`` < 1: the cells (h', w') where the bank's normal clips change least, that
+        share of them (by the spread of their descriptor values over the bank); None: every cell."""
+        if self.persist <= 1 or self.persist_share >= 1 or self.score != "local" or len(bank) < 2:
+            return None
+        shape = self.map_shape
+        s1 = torch.zeros(shape, device=bank.device)
+        s2 = torch.zeros(shape, device=bank.device)
+        for i in range(0, len(bank), self.chunk):
+            b = bank[i : i + self.chunk].unflatten(-1, shape)
+            s1 += b.sum(0)
+            s2 += b.pow(2).sum(0)
+        var = (s2 / len(bank) - (s1 / len(bank)).pow(2)).clamp_min(0).mean((0, 1))  # h, w
+        spread = F.avg_pool2d(var[None, None], self.cell)[0, 0].flatten()
+        n = max(1, round(self.persist_share * len(spread)))
+        still = torch.zeros_like(spread, dtype=torch.bool)
+        still[spread.argsort()[:n]] = True
+        return still.view(shape[2] // self.cell, shape[3] // self.cell)
 
     @property
     def per_recording(self) -> bool:
@@ -328,26 +363,38 @@ class KnnReference(nn.Module):
             b = bank[idx[s : s + chunk]].unflatten(-1, shape)  # n, k, F, 3, h, w
             if len(used) < len(w):
                 q, b = q.index_select(2, used), b.index_select(2, used)
-            worst = self._cells(q, b).flatten(-2).amax(-1)  # n, k, frames used
+            worst = self._cells(q, b).flatten(-2).amax(-1)  # n, k, frames used (opened: _cells)
             if len(used) < len(w):
                 worst = worst.new_zeros(*worst.shape[:2], len(w)).index_copy_(2, used, worst)
             out.append((worst * w).sum(-1).amin(1))
         return torch.cat(out) if out else d.new_zeros(0)
 
     def _cells(self, q: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-        """Cell errors of the residuals q - b (n, k, F, 3, h, w) -> (n, k, F, h // cell, w // cell)."""
+        """Cell errors of the residuals q - b (n, k, F, 3, h, w) -> (n, k, F, h // cell, w // cell), each
+        cell at its best alignment within ``shift`` pixels, opened along the F frames by ``persist``."""
         if self.shift <= 0:
-            return cell_errors(q - b, self.cell, self.offset_cell)
-        # each cell against the bank clip shifted by up to `shift` pixels: the best alignment (jitter)
-        s, (h, w) = self.shift, self.descriptor.size
-        padded = F.pad(b.flatten(0, 2), (s, s, s, s), mode="replicate").unflatten(0, b.shape[:3])
-        return torch.stack(
-            [
-                cell_errors(q - padded[..., dy : dy + h, dx : dx + w], self.cell, self.offset_cell)
-                for dy in range(2 * s + 1)
-                for dx in range(2 * s + 1)
-            ]
-        ).amin(0)
+            cells = cell_errors(q - b, self.cell, self.offset_cell)
+        else:  # each cell against the bank clip shifted by up to `shift` pixels: the best alignment (jitter)
+            s, (h, w) = self.shift, self.descriptor.size
+            padded = F.pad(b.flatten(0, 2), (s, s, s, s), mode="replicate").unflatten(0, b.shape[:3])
+            cells = torch.stack(
+                [
+                    cell_errors(q - padded[..., dy : dy + h, dx : dx + w], self.cell, self.offset_cell)
+                    for dy in range(2 * s + 1)
+                    for dx in range(2 * s + 1)
+                ]
+            ).amin(0)
+        if self.persist <= 1:
+            return cells
+        if self.persist_reach <= 0:
+            held = temporal_opening(cells, 2, self.persist)
+        else:
+            r = self.persist_reach  # a deviation may move by up to r cells a frame and still hold
+            near = F.max_pool2d(cells.flatten(0, 2), 2 * r + 1, 1, r).unflatten(0, cells.shape[:3])
+            held = torch.minimum(cells, temporal_opening(near, 2, self.persist))
+        self.banks()
+        still = self._bank32[4]
+        return held if still is None else torch.where(still, held, cells)
 
     @torch.no_grad()
     def local_map(self, d: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -362,19 +409,9 @@ class KnnReference(nn.Module):
         if self.score != "local":
             r = (q[:, 0] - bank[idx[:, 0]].unflatten(-1, shape)).pow(2).sum(2)  # N, F, h, w
             return (r * w[:, None, None]).sum(1), idx[:, 0]
-        b = bank[idx].unflatten(-1, shape)  # N, k, F, C, h, w
-        if self.shift <= 0:
-            cells = cell_errors(q - b, self.cell, self.offset_cell)  # N, k, F, h', w'
-        else:  # as the score: each cell at its best alignment within `shift` pixels
-            s, (h, wd) = self.shift, self.descriptor.size
-            padded = F.pad(b.flatten(0, 2), (s, s, s, s), mode="replicate").unflatten(0, b.shape[:3])
-            cells = torch.stack(
-                [
-                    cell_errors(q - padded[..., dy : dy + h, dx : dx + wd], self.cell, self.offset_cell)
-                    for dy in range(2 * s + 1)
-                    for dx in range(2 * s + 1)
-                ]
-            ).amin(0)
+        used = (w > 0).nonzero().flatten()  # as the score: the frames that carry weight
+        b = bank[idx].unflatten(-1, shape).index_select(2, used)  # N, k, F used, C, h, w
+        cells, w = self._cells(q.index_select(2, used), b), w[used]  # N, k, F used, h', w'
         worst = (cells.flatten(-2).amax(-1) * w).sum(-1)  # N, k: the local score of each neighbour
         j = worst.argmin(1)
         heat = (cells * w[:, None, None]).sum(2)  # N, k, h', w'

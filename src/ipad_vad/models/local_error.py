@@ -16,6 +16,17 @@ AUC of the reference detector by about 1 point over the local score alone (docs/
                                                                offset block of p of r
 
 r: residual (..., C, H, W); the result has the leading shape (...).
+
+A deviation that only passes through a place - a person walking across the view, a bird, a flicker -
+holds each cell for a frame or two; a wrong, missing or stuck part holds its cells while it lasts.
+``temporal_opening`` keeps of each cell's errors over a clip's frames (e_f) only what the cell holds
+for ``length`` consecutive frames, a grey-scale morphological opening along time with a flat window
+of ``length`` frames:
+
+    o_f = max_{W contains f} min_{f' in W} e_{f'},   W: ``length`` consecutive frames
+
+so o <= e, o = e where the error holds (a constant run of ``length`` frames or longer is unchanged),
+and a peak narrower than the window is cut down to its neighbours' level.
 """
 
 from __future__ import annotations
@@ -49,6 +60,18 @@ def cell_errors(residual: torch.Tensor, cell: int, offset_cell: int = 0) -> torc
 def local_error(residual: torch.Tensor, cell: int, offset_cell: int = 0) -> torch.Tensor:
     """The worst cell's mean squared residual: (..., C, H, W) -> (...)."""
     return cell_errors(residual, cell, offset_cell).flatten(-2).amax(-1)
+
+
+def temporal_opening(errors: torch.Tensor, dim: int, length: int) -> torch.Tensor:
+    """The opening of `errors` along `dim` with a window of `length` frames (module docstring); the
+    shape is kept. ``length`` 1: unchanged; longer than the frames there are: the window is all of them."""
+    if length <= 1:
+        return errors
+    x = errors.movedim(dim, -1)
+    n = min(int(length), x.shape[-1])
+    eroded = x.unfold(-1, n, 1).amin(-1)  # ..., F - n + 1: each window's minimum
+    padded = F.pad(eroded, (n - 1, n - 1), value=float("-inf"))
+    return padded.unfold(-1, n, 1).amax(-1).movedim(-1, dim)  # each frame: its best window
 
 
 def _check_divides(H: int, W: int, cell: int, name: str) -> None:
