@@ -35,6 +35,7 @@ from ipad_vad.data.manifest import build_manifest  # noqa: E402
 from ipad_vad.jobs.evaluate import evaluate  # noqa: E402
 from ipad_vad.jobs.layout import role  # noqa: E402
 from ipad_vad.methods import get_method, load_model_file  # noqa: E402
+from ipad_vad.methods._reconstruction import centre_residual  # noqa: E402
 from ipad_vad.methods.adaptation import load_adapted  # noqa: E402
 from ipad_vad.methods.base import ClipScores  # noqa: E402
 from ipad_vad.models.local_error import local_error  # noqa: E402
@@ -50,7 +51,7 @@ def local_scoring(cell: int, offset_cell: int, pool: int = 1):
     def score_batch(self, model, x: torch.Tensor) -> ClipScores:
         half = x.shape[2] // 2
         out = model(x, frames=(half, half + 1))
-        residual = out["recon"].float()[:, :, 0] - x[:, :, half].float()
+        residual = centre_residual(out, x, centre_only=True)
         if pool > 1:
             residual = torch.nn.functional.avg_pool2d(residual, pool)
         return ClipScores(

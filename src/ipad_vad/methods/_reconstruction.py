@@ -19,12 +19,16 @@ def psnr_from_mse(mse: torch.Tensor, value_range: float = 2.0) -> torch.Tensor:
     return 10 * torch.log10(value_range**2 / mse.clamp_min(1e-10))
 
 
-def centre_recon_error(out: dict, x: torch.Tensor, centre_only: bool = False) -> torch.Tensor:
-    """-PSNR of the reconstructed centre frame of each clip (the official evaluation's score);
+def centre_residual(out: dict, x: torch.Tensor, centre_only: bool = False) -> torch.Tensor:
+    """The reconstructed centre frame of each clip minus the frame, (B, 3, H, W) in float32;
     `centre_only`: ``out["recon"]`` holds that frame alone (B, 3, 1, H, W)."""
     half = x.shape[2] // 2
-    mse = (out["recon"].float()[:, :, 0 if centre_only else half] - x[:, :, half].float()).pow(2).flatten(1).mean(1)
-    return -psnr_from_mse(mse)
+    return out["recon"].float()[:, :, 0 if centre_only else half] - x[:, :, half].float()
+
+
+def centre_recon_error(out: dict, x: torch.Tensor, centre_only: bool = False) -> torch.Tensor:
+    """-PSNR of the reconstructed centre frame of each clip (the official evaluation's score)."""
+    return -psnr_from_mse(centre_residual(out, x, centre_only).pow(2).flatten(1).mean(1))
 
 
 class ReconstructionMethod(Method):
@@ -39,9 +43,7 @@ class ReconstructionMethod(Method):
     @torch.no_grad()
     def localise(self, model: nn.Module, x: torch.Tensor) -> Localisation:
         """The squared reconstruction error of the centre frame per pixel (summed over channels)."""
-        half = x.shape[2] // 2
-        recon = model(x)["recon"].float()[:, :, half]
-        return Localisation((recon - x[:, :, half].float()).pow(2).sum(1))
+        return Localisation(centre_residual(model(x), x).pow(2).sum(1))
 
 
 class SwinMethod(LoRAMixin, ReconstructionMethod):

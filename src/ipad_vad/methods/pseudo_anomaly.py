@@ -40,7 +40,7 @@ from ..models.spatio_temporal_pa import SpatioTemporalPA, STPAConfig
 from ..preprocess.optical_flow import clip_flow
 from ..pseudo.mixing import ORDER, SPATIAL, to_uint8, torch_rng
 from . import register
-from ._reconstruction import RECON_ERROR, centre_recon_error
+from ._reconstruction import RECON_ERROR, centre_recon_error, centre_residual
 from .base import Channels, ClipScores, Method, NonNegInt, PosInt, ScoreComponent, WeightedSettings
 
 FLOW_ERROR = ScoreComponent("flow_error", "reconstruction error of the flow into the centre frame (10 log10 MSE)")
@@ -125,7 +125,7 @@ class PseudoAnomalyMethod(Method):
         flow = self.flows(x)
         out = model(x, flow)
         c = x.shape[2] // 2
-        residual = out["recon"].float()[:, :, c] - x[:, :, c].float()
+        residual = centre_residual(out, x)
         flow_mse = (out["flow_recon"].float()[:, :, c - 1] - flow[:, :, c - 1]).pow(2).flatten(1).mean(1)
         vals = {
             "recon_error": centre_recon_error(out, x),
