@@ -280,35 +280,3 @@ def test_persistence_cuts_a_deviation_that_passes_through_and_keeps_one_that_sta
     assert scores[3, 1] == pytest.approx([1.0, 0.6])
     with pytest.raises(ValueError, match="persist must be at least 1"):
         KnnReference(frames=frames, size=size, score="local", cell=cell, persist=0)
-
-
-def test_persistence_only_where_the_normal_clips_are_still():
-    """With persist_share 0.5 a one-frame deviation is cut in the half of the view where the bank's
-    normal clips never change (a background a person walks across) and kept where they move (the
-    machine, whose pauses and speed changes are deviations of a frame or two)."""
-    from ipad_vad.models.knn_reference import KnnReference
-
-    frames, size, cell = 5, (4, 8), 2  # 2 x 4 cells; the left two columns of cells move in normal clips
-    g = torch.Generator().manual_seed(0)
-    bank = torch.zeros(8, frames, 3, *size)
-    bank[..., :4] = torch.randn(8, frames, 3, size[0], 4, generator=g)
-
-    def with_blob(col: int) -> torch.Tensor:
-        x = bank[0].clone()
-        x[2, 0, :cell, col * cell : (col + 1) * cell] += 1.0  # one frame, one cell, one channel
-        return x.reshape(1, -1)
-
-    def score(share: float, col: int) -> float:
-        m = KnnReference(
-            frames=frames, size=size, normalise="none", score="local", cell=cell, persist=3, persist_share=share
-        )
-        m.set_bank(bank.reshape(8, -1))
-        return m.score_descriptors(with_blob(col)).item()
-
-    # a cell of 4 pixels with 1 in one channel (4 / 4), on one of 5 uniformly weighted frames: 0.2
-    # (to the bank's float16 rounding of the moving half)
-    assert score(0.5, 0) == pytest.approx(0.2, abs=1e-3)  # where the normal clips move: kept
-    assert score(0.5, 3) == pytest.approx(0.0, abs=1e-3)  # where they are still: cut
-    assert score(1.0, 0) == pytest.approx(0.0, abs=1e-3)  # persistence everywhere: cut in both
-    with pytest.raises(ValueError, match="persist_share"):
-        KnnReference(frames=frames, size=size, score="local", cell=cell, persist=3, persist_share=0.0)

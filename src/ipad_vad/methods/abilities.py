@@ -101,8 +101,6 @@ class BankSettings(MethodSettings):
     centre_width: Annotated[float, Field(gt=0, le=1)] = 0.5  # centre: where the triangle reaches zero
     persist: PosInt = 1  # local: a cell counts by the error it holds over this many consecutive frames (1: off)
     persist_reach: NonNegInt = 0  # persist: the deviation may move this many cells a frame and still hold
-    persist_share: Annotated[float, Field(gt=0, le=1)] = 1.0  # persist: only in this share of the cells, where
-    # the bank's normal clips change least (1: everywhere)
     bank_stride: NonNegInt = 1  # a bank clip starting every this many frames (0: clip.train_stride)
     bank_footage: Literal["adapt", "all"] = "adapt"  # a device's bank: the adapt share | all footage
     max_bank: NonNegInt = 0  # at most this many clips in the bank, evenly thinned (0: no limit)
@@ -120,7 +118,6 @@ class BankSettings(MethodSettings):
             "centre_width": self.centre_width,
             "persist": self.persist,
             "persist_reach": self.persist_reach,
-            "persist_share": self.persist_share,
         }
 
 

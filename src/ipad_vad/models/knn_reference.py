@@ -37,7 +37,12 @@ Scores (``score``):
   by the error it holds over ``persist`` consecutive frames, so a deviation that passes through (a
   person walking across the view) counts less than one that stays (a wrong or stuck part),
 
-      s(x) = min_j sum_f w_f max_c o_{j,c,f},   o_{j,c,.} = opening of e(r_{j,.})_c over f.
+      s(x) = min_j sum_f w_f max_c o_{j,c,f},   o_{j,c,.} = opening of e(r_{j,.})_c over f;
+
+  with ``persist_reach`` r > 0 the deviation may move up to r cells a frame and still hold:
+  o = min(e, opening of D_r(e)), D_r the maximum over the (2r + 1)^2 cells around. It cuts a person
+  walking through and, with it, the timing faults (a pause, a speed change, steps out of order),
+  which do not stay at a place either: off by default (docs/alerts.md, persistence).
 
 Each bank clip keeps the index of the recording it comes from (``bank_recording``; -1: unknown, in
 models saved before it was kept), so that ``without_recording`` gives the detector as if it had never
@@ -120,7 +125,6 @@ class KnnReference(nn.Module):
         centre_width: float = 0.5,
         persist: int = 1,
         persist_reach: int = 0,
-        persist_share: float = 1.0,
         bank_size: int = 0,
         chunk: int = 4096,
         descriptor: nn.Module | None = None,
@@ -145,9 +149,6 @@ class KnnReference(nn.Module):
         if persist < 1:
             raise ValueError(f"persist must be at least 1 frame, got {persist}")
         self.persist, self.persist_reach = int(persist), int(persist_reach)
-        if not 0 < persist_share <= 1:
-            raise ValueError(f"persist_share must be in (0, 1], got {persist_share}")
-        self.persist_share = float(persist_share)
         self.register_buffer(
             "frame_weights",
             self.weights_of_frames(self.descriptor.frames, frame_weight, centre_width),
@@ -205,27 +206,8 @@ class KnnReference(nn.Module):
             if self.per_recording:
                 rows = [torch.nonzero(self.bank_recording == r).flatten() for r in self.bank_recording.unique()]
                 groups = [(r, view[r]) for r in rows] if len(rows) > 1 else None
-            self._bank32 = (key, bank, view, groups, self._still_cells(bank))
+            self._bank32 = (key, bank, view, groups)
         return self._bank32[1:3]
-
-    def _still_cells(self, bank: torch.Tensor) -> torch.Tensor | None:
-        """With ``persist_share`` < 1: the cells (h', w') where the bank's normal clips change least, that
-        share of them (by the spread of their descriptor values over the bank); None: every cell."""
-        if self.persist <= 1 or self.persist_share >= 1 or self.score != "local" or len(bank) < 2:
-            return None
-        shape = self.map_shape
-        s1 = torch.zeros(shape, device=bank.device)
-        s2 = torch.zeros(shape, device=bank.device)
-        for i in range(0, len(bank), self.chunk):
-            b = bank[i : i + self.chunk].unflatten(-1, shape)
-            s1 += b.sum(0)
-            s2 += b.pow(2).sum(0)
-        var = (s2 / len(bank) - (s1 / len(bank)).pow(2)).clamp_min(0).mean((0, 1))  # h, w
-        spread = F.avg_pool2d(var[None, None], self.cell)[0, 0].flatten()
-        n = max(1, round(self.persist_share * len(spread)))
-        still = torch.zeros_like(spread, dtype=torch.bool)
-        still[spread.argsort()[:n]] = True
-        return still.view(shape[2] // self.cell, shape[3] // self.cell)
 
     @property
     def per_recording(self) -> bool:
@@ -387,14 +369,10 @@ class KnnReference(nn.Module):
         if self.persist <= 1:
             return cells
         if self.persist_reach <= 0:
-            held = temporal_opening(cells, 2, self.persist)
-        else:
-            r = self.persist_reach  # a deviation may move by up to r cells a frame and still hold
-            near = F.max_pool2d(cells.flatten(0, 2), 2 * r + 1, 1, r).unflatten(0, cells.shape[:3])
-            held = torch.minimum(cells, temporal_opening(near, 2, self.persist))
-        self.banks()
-        still = self._bank32[4]
-        return held if still is None else torch.where(still, held, cells)
+            return temporal_opening(cells, 2, self.persist)
+        r = self.persist_reach  # a deviation may move by up to r cells a frame and still hold
+        near = F.max_pool2d(cells.flatten(0, 2), 2 * r + 1, 1, r).unflatten(0, cells.shape[:3])
+        return torch.minimum(cells, temporal_opening(near, 2, self.persist))
 
     @torch.no_grad()
     def local_map(self, d: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
