@@ -308,16 +308,11 @@ def run_alerts(cal: Calibration, s: np.ndarray, offset: float = 0.0) -> list[tup
     return [(a.start, raised.get(a.start, a.start), a.end) for a in tracker.alerts]
 
 
-def match(alerts, labels: np.ndarray, grace: int) -> tuple[int, list[float], int]:
-    """(false alerts, frames from each anomalous span's start to its first alert (missed: absent),
-    spans). An alert is on a span when it overlaps the span or the `grace` frames after it."""
-    on_span, delays, spans = on_spans(alerts, labels, grace)
-    return sum(not x for x in on_span), delays, spans
-
-
-def on_spans(alerts, labels: np.ndarray, grace: int) -> tuple[list[bool], list[float], int]:
-    """(whether each alert is on an anomalous span, delays as `match`, spans)."""
-    hits, spans = span_hits(alerts, labels, grace)
+def on_spans(alerts, labels: np.ndarray, grace: int, hits=None) -> tuple[list[bool], list[float], int]:
+    """(whether each alert is on an anomalous span, frames from each anomalous span's start to its first
+    alert (missed: absent), spans). An alert is on a span when it overlaps the span or the `grace` frames
+    after it; `hits`: ``span_hits`` of the same alerts, when the caller has it."""
+    hits, spans = hits or span_hits(alerts, labels, grace)
     on_span = [False] * len(alerts)
     for _, on in hits:
         for i in on:
@@ -337,13 +332,13 @@ def span_hits(alerts, labels: np.ndarray, grace: int) -> tuple[list[tuple[int, l
 
 
 def spans_by_type(
-    alerts, labels: np.ndarray, types: np.ndarray, s: np.ndarray, threshold: float, grace: int, names: dict
+    alerts, labels: np.ndarray, types: np.ndarray, s: np.ndarray, threshold: float, grace: int, names: dict, hits=None
 ) -> list[list]:
     """[type name, alerted, peak margin] of every anomalous span: the anomaly type under most of its
     frames (by `names`, else its code), whether an alert is on it (`span_hits`' rule), and its highest
     score (over the span and the `grace` frames after it) minus the threshold -- how far a missed span
     was from an alert. A diagnosis of what the alerts miss, never a setting: nothing is fitted on it."""
-    hit = {lo for lo, _ in span_hits(alerts, labels, grace)[0]}
+    hit = {lo for lo, _ in (hits or span_hits(alerts, labels, grace))[0]}
     out = []
     for lo, hi in true_runs(labels == 1):
         codes = types[lo:hi][types[lo:hi] > 0]
@@ -368,12 +363,12 @@ def event_peaks(s: np.ndarray, event: np.ndarray | None, labels: np.ndarray, thr
     return out
 
 
-def early_alerts(alerts, labels: np.ndarray, grace: int, early: int) -> tuple[int, int]:
+def early_alerts(alerts, labels: np.ndarray, grace: int, early: int, hits=None) -> tuple[int, int]:
     """(anomalous spans whose first alert was raised more than `early` frames before the span began,
     alerts raised that early for every span they are on). Such a span was reached by an alert held
     open, or merged (``alert.merge_gap``) with the span's own; such an alert was raised by something
     else: the strict view counts the span not alerted and the alert false."""
-    hits = span_hits(alerts, labels, grace)[0]
+    hits = (hits or span_hits(alerts, labels, grace))[0]
     firsts = [(lo, min(on, key=lambda i: alerts[i][1])) for lo, on in hits]
     own = {i for lo, on in hits for i in on if alerts[i][1] - lo >= -early}
     return sum(alerts[i][1] - lo < -early for lo, i in firsts), len({i for _, on in hits for i in on} - own)
@@ -390,15 +385,24 @@ def evaluate_policy(
     grace: int,
     offset: float = 0.0,
     test_type_names: dict | None = None,
+    diagnose: bool = True,
 ) -> dict:
+    """What `cal` (its threshold moved by `offset` calibrated units) alerts on the evaluation shift and
+    the test videos; `diagnose`: with the spans by anomaly type and the everyday events' peaks (not
+    needed at each point of the trade-off curve)."""
     s = cal.score(components(eval_shift))
     alerts = run_alerts(cal, s, offset)
-    by_type = spans_by_type(
-        alerts, eval_shift["label"], eval_shift["type"], s, cal.threshold + offset, grace, SHIFT_TYPE_NAMES
+    labels = eval_shift["label"]
+    hits = span_hits(alerts, labels, grace)
+    threshold = cal.threshold + offset
+    by_type = (
+        spans_by_type(alerts, labels, eval_shift["type"], s, threshold, grace, SHIFT_TYPE_NAMES, hits)
+        if diagnose
+        else []
     )
     early = int(round(EARLY_S * fps))
-    on_span, delays, spans = on_spans(alerts, eval_shift["label"], grace)
-    e_spans, e_alerts = early_alerts(alerts, eval_shift["label"], grace, early)
+    on_span, delays, spans = on_spans(alerts, labels, grace, hits)
+    e_spans, e_alerts = early_alerts(alerts, labels, grace, early, hits)
     false = sum(not x for x in on_span)
     t_false, t_delays, t_spans = 0, [], 0
     for _, g in scored_test.groupby("video_index", sort=True):
@@ -407,13 +411,15 @@ def evaluate_policy(
         sc = np.full(len(lab), np.nan)
         lab[frames], sc[frames] = g.label.to_numpy(), cal.score(g)
         video_alerts = run_alerts(cal, sc, offset)
-        f, d, n = match(video_alerts, lab, grace)
-        types = np.zeros(len(lab), np.int16)
-        types[frames] = g.type.to_numpy()
-        by_type += spans_by_type(video_alerts, lab, types, sc, cal.threshold + offset, grace, test_type_names or {})
-        t_false, t_delays, t_spans = t_false + f, t_delays + d, t_spans + n
-        e_spans += early_alerts(video_alerts, lab, grace, early)[0]
-    hours = float(np.sum(eval_shift["label"] == 0)) / fps / 3600
+        v_hits = span_hits(video_alerts, lab, grace)
+        on, d, n = on_spans(video_alerts, lab, grace, v_hits)
+        if diagnose:
+            types = np.zeros(len(lab), np.int16)
+            types[frames] = g.type.to_numpy()
+            by_type += spans_by_type(video_alerts, lab, types, sc, threshold, grace, test_type_names or {}, v_hits)
+        t_false, t_delays, t_spans = t_false + sum(not x for x in on), t_delays + d, t_spans + n
+        e_spans += early_alerts(video_alerts, lab, grace, early, v_hits)[0]
+    hours = float(np.sum(labels == 0)) / fps / 3600
     return {
         "false_alerts": false,
         "false_alerts_by_event": false_alerts_by_event(alerts, on_span, eval_shift.get("event")),
@@ -426,9 +432,9 @@ def evaluate_policy(
         "delays_frames": [int(x) for x in delays + t_delays],
         "early_spans": e_spans,  # of the shift's and the test videos' spans alerted
         "early_alerts": e_alerts,  # of the shift's alerts (the ones false alerts per hour count)
-        "threshold": cal.threshold + offset,
+        "threshold": threshold,
         "spans_by_type": by_type,
-        "event_peaks": event_peaks(s, eval_shift.get("event"), eval_shift["label"], cal.threshold + offset),
+        "event_peaks": event_peaks(s, eval_shift.get("event"), labels, threshold) if diagnose else [],
     }
 
 
@@ -890,7 +896,7 @@ def main() -> None:
                         rows[m][pol][d].append({"seed": seed, **r})
                         for o in CURVE_OFFSETS:
                             cr = evaluate_policy(
-                                c, shifts["evaluation"], dm["scored"], fps, cal.clip_len // 2, float(o)
+                                c, shifts["evaluation"], dm["scored"], fps, cal.clip_len // 2, float(o), diagnose=False
                             )
                             curves[m][pol][str(o)].append(cr)
                         s = summarise([r], fps, latency[m])
