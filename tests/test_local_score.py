@@ -254,7 +254,7 @@ def test_temporal_opening_against_a_hand_count():
 def test_persistence_cuts_a_deviation_that_passes_through_and_keeps_one_that_stays():
     """A blob that crosses the view one cell a frame (a person walking by) and one that stays in its
     cell (a wrong part) score alike frame by frame; held over 3 frames only the staying one counts, and
-    with a reach of one cell a frame the crossing one counts again."""
+    with a reach of one cell a frame the crossing one counts again wherever 3 frames of it are in the clip."""
     from ipad_vad.models.knn_reference import KnnReference
 
     frames, size, cell = 5, (4, 12), 2  # 2 x 6 cells
