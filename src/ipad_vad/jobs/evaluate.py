@@ -14,7 +14,7 @@ import torch
 
 from ..data.layout import read_type_names
 from ..errors import DataError
-from ..evaluate.fusion import NormalScale, normal_scale
+from ..evaluate.fusion import normal_scale
 from ..evaluate.metrics import add_scores, add_window_components, scene_metrics
 from ..evaluate.scoring import score_clips
 from ..io_utils import read_dataframe, write_dataframe, write_json
@@ -45,7 +45,8 @@ def evaluate(
     df = add_window_components(df, method, ctx)
     scale = None
     if e.fusion == "normal" and len(method.active_components()) > 1:
-        scale = training_scale(params, method, model, manifest, scene, source, ctx, e.batch_size, device, progress)
+        normal = training_scores(params, method, model, manifest, scene, source, ctx, e.batch_size, device, progress)
+        scale = normal_scale(normal, method.active_components())  # evaluate/fusion.py
     metrics = scene_metrics(df, method, scene_type_names(manifest, scene), scale)
     metrics.update(
         {
@@ -62,7 +63,7 @@ def evaluate(
     return add_scores(df, method, "scene", scale), metrics, ctx
 
 
-def training_scale(
+def training_scores(
     params: dict,
     method: Method,
     model: torch.nn.Module,
@@ -73,16 +74,16 @@ def training_scale(
     batch_size: int,
     device: str,
     progress: bool = True,
-) -> NormalScale:
-    """The scale of each active component on the scene's normal training footage (every stride-1
-    clip, window components in the scene's context), scored by `model` (``evaluate/fusion.py``)."""
+) -> pd.DataFrame:
+    """Every stride-1 clip of the scene's normal training footage scored by `model`, its window
+    components in the scene's context: what puts the components on one scale (``evaluate.fusion``)."""
     ds = clip_dataset(params, manifest, "training", [scene], source, stride=1)
     if len(ds) == 0:
         raise DataError(
             f"scene {scene}", "no training footage to put the score components on one scale (evaluate.fusion)"
         )
     df = score_clips(method, model, ds, batch_size, device, progress=progress, amp=params["train"]["amp"])
-    return normal_scale(add_window_components(df, method, ctx), method.active_components())
+    return add_window_components(df, method, ctx)
 
 
 def scene_type_names(manifest: pd.DataFrame, scene: str) -> dict[int, str]:

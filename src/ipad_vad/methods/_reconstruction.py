@@ -26,9 +26,14 @@ def centre_residual(out: dict, x: torch.Tensor, centre_only: bool = False) -> to
     return out["recon"].float()[:, :, 0 if centre_only else half] - x[:, :, half].float()
 
 
+def residual_recon_error(residual: torch.Tensor) -> torch.Tensor:
+    """-PSNR of each clip's centre-frame residual (``centre_residual``), the official evaluation's score."""
+    return -psnr_from_mse(residual.pow(2).flatten(1).mean(1))
+
+
 def centre_recon_error(out: dict, x: torch.Tensor, centre_only: bool = False) -> torch.Tensor:
     """-PSNR of the reconstructed centre frame of each clip (the official evaluation's score)."""
-    return -psnr_from_mse(centre_residual(out, x, centre_only).pow(2).flatten(1).mean(1))
+    return residual_recon_error(centre_residual(out, x, centre_only))
 
 
 class ReconstructionMethod(Method):

@@ -40,7 +40,7 @@ from ..models.spatio_temporal_pa import SpatioTemporalPA, STPAConfig
 from ..preprocess.optical_flow import clip_flow
 from ..pseudo.mixing import ORDER, SPATIAL, to_uint8, torch_rng
 from . import register
-from ._reconstruction import RECON_ERROR, centre_recon_error, centre_residual
+from ._reconstruction import RECON_ERROR, centre_residual, residual_recon_error
 from .base import Channels, ClipScores, Method, NonNegInt, PosInt, ScoreComponent, WeightedSettings
 
 FLOW_ERROR = ScoreComponent("flow_error", "reconstruction error of the flow into the centre frame (10 log10 MSE)")
@@ -128,7 +128,7 @@ class PseudoAnomalyMethod(Method):
         residual = centre_residual(out, x)
         flow_mse = (out["flow_recon"].float()[:, :, c - 1] - flow[:, :, c - 1]).pow(2).flatten(1).mean(1)
         vals = {
-            "recon_error": centre_recon_error(out, x),
+            "recon_error": residual_recon_error(residual),
             "flow_error": 10 * torch.log10(flow_mse.clamp_min(1e-10)),
             "semantic": torch.sigmoid(out["logit"].float()),
             "recon_local": local_error(residual, self.cell, self.offset_cell),

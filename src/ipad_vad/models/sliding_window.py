@@ -20,12 +20,12 @@ IPAD-VAD 67.6 -> 69.2 over three seeds with n = 9, every seed up). ``anchor="cen
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Literal, get_args
 
 import numpy as np
 
 Anchor = Literal["centre", "window"]
-ANCHORS: tuple[Anchor, ...] = ("centre", "window")
+ANCHORS: tuple[Anchor, ...] = get_args(Anchor)
 
 
 def expected_step(n_classes: int, clip_stride: int = 1, cycle_frames: float | None = None) -> float:
