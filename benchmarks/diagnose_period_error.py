@@ -10,7 +10,8 @@ test scene (``evaluate.fusion: scene``), mean and standard deviation of the scen
 footage, and its median and MAD (``fusion: normal``, ``evaluate/fusion.py``). Then the period error
 E_p (eq. 8) with its reference drawn through the centre clip's t_p (the paper) or through the circular
 mean of t_p^{t+i} - i * step over the window (``evaluate.period_anchor``, ``models/sliding_window.py``),
-for windows of 5 and 9 clips (``--windows``), alone and summed on the median/MAD scale. The fusion rows use the
+for windows of 5 and 9 clips (``--windows``), alone and summed on the median/MAD scale; and the sum with the
+period error weighed by each of ``--weights`` (``evaluate.period_weight``). The fusion rows use the
 settings' own window and anchor (before 2026-12-05's afternoon: 5 and centre).
 Writes ``benchmarks/results/<out>.json``.
 """
@@ -31,11 +32,9 @@ from bench_quality import SRC, seed_params  # noqa: E402
 from ipad_vad.config import load_params  # noqa: E402
 from ipad_vad.data.manifest import build_manifest  # noqa: E402
 from ipad_vad.evaluate.fusion import SCALE_FLOOR, NormalScale, normal_scale  # noqa: E402
-from ipad_vad.evaluate.metrics import add_window_components, scene_metrics  # noqa: E402
+from ipad_vad.evaluate.metrics import scene_metrics  # noqa: E402
 from ipad_vad.evaluate.protocols import scene_auc  # noqa: E402
-from ipad_vad.evaluate.scoring import score_clips  # noqa: E402
-from ipad_vad.jobs.data import clip_dataset  # noqa: E402
-from ipad_vad.jobs.evaluate import evaluate  # noqa: E402
+from ipad_vad.jobs.evaluate import evaluate, training_scores  # noqa: E402
 from ipad_vad.jobs.layout import role  # noqa: E402
 from ipad_vad.methods import get_method, load_model_file  # noqa: E402
 from ipad_vad.methods.adaptation import load_adapted  # noqa: E402
@@ -63,6 +62,7 @@ def flatten(row: dict) -> dict[str, float]:
     out = {f"fusion_{k}": v for k, v in row["fusion"].items()}
     for k, v in row["period_error"].items():
         out.update({f"period_{k}_{part}": auc for part, auc in v.items()})
+    out.update({f"weight_{w}": auc for w, auc in row.get("weight", {}).items()})
     return out
 
 
@@ -72,15 +72,18 @@ def mean_std_scale(values, names) -> NormalScale:
     return NormalScale(c, s, len(values[names[0]]))
 
 
-def summed_auc(test, normal, period_col: str) -> float:
-    """AUC of 0.5 * z(recon) + 0.5 * z(period_col), both on the median/MAD scale of `normal`."""
+def summed_auc(test, normal, period_col: str, weight: float = 0.5) -> float:
+    """AUC of (1 - weight) * z(recon) + weight * z(period_col), both on the median/MAD scale of `normal`."""
     scale = normal_scale({"r": normal.recon_error, "p": normal[period_col]}, ("r", "p"))
     groups = [g for _, g in test.groupby("video_index", sort=True)]
-    fused = [0.5 * scale.standardise("r", g.recon_error) + 0.5 * scale.standardise("p", g[period_col]) for g in groups]
+    fused = [
+        (1 - weight) * scale.standardise("r", g.recon_error) + weight * scale.standardise("p", g[period_col])
+        for g in groups
+    ]
     return scene_auc([g.label.to_numpy() for g in groups], fused, "scene")
 
 
-def scene_rows(p: dict, root: Path, windows: list[int]) -> dict:
+def scene_rows(p: dict, root: Path, windows: list[int], weights: list[float]) -> dict:
     """Every scene's figures for the models of one seed (`root`: its ipad_vad folder)."""
     p = {**p, "evaluate": {**p["evaluate"], "fusion": "scene"}}  # the normal footage is scored below, once
     manifest = build_manifest(Path(p["data"]["root"]), sample_decode=1)
@@ -91,9 +94,7 @@ def scene_rows(p: dict, root: Path, windows: list[int]) -> dict:
         device = role(p, s) == "devices"
         model = load_adapted(root / "adapters" / s)[1] if device else load_model_file(root / "base" / "model.pt")[1]
         test, metrics, ctx = evaluate(p, method, model, manifest, s, SRC, progress=False)
-        train = clip_dataset(p, manifest, "training", [s], SRC, stride=1)  # as jobs/evaluate.training_scale
-        normal = score_clips(method, model, train, p["evaluate"]["batch_size"], "cpu", progress=False)
-        normal = add_window_components(normal, method, ctx)
+        normal = training_scores(p, method, model, manifest, s, SRC, ctx, p["evaluate"]["batch_size"], "cpu", False)
         fused = {
             "mean_std": scene_metrics(test, method, {}, mean_std_scale(normal, names)),
             "median_mad": scene_metrics(test, method, {}, normal_scale(normal, names)),
@@ -116,6 +117,8 @@ def scene_rows(p: dict, root: Path, windows: list[int]) -> dict:
                     "alone": scene_auc([g.label.to_numpy() for g in groups], [g[col].to_numpy() for g in groups]),
                     "summed": summed_auc(test, normal, col),
                 }
+        # the period error's weight in the sum (evaluate.period_weight), at the settings' window and anchor
+        row["weight"] = {f"{w:g}": summed_auc(test, normal, "period_error", w) for w in weights}
         scenes[s] = row
         print(s, {k: round(100 * v, 1) for k, v in row["fusion"].items()}, flush=True)
     return scenes
@@ -140,6 +143,12 @@ def main() -> None:
     ap.add_argument("--profile", default="demo")
     ap.add_argument("--out", default="experiments/diagnose_period_error")
     ap.add_argument("--windows", default="5,9", help="comma-separated odd windows (clips) of the period error")
+    ap.add_argument(
+        "--weights",
+        default="0.5",
+        help="comma-separated weights of the period error in the sum (evaluate.period_weight; 1 - w on the "
+        "reconstruction), at the settings' window and anchor",
+    )
     args = ap.parse_args()
     params = load_params(ROOT / "params.yaml", args.profile)
     per_seed = {}
@@ -147,7 +156,12 @@ def main() -> None:
         root = Path(args.work) / f"seed{seed}" / METHOD
         if not (root / "adapters").is_dir():
             raise SystemExit(f"{root / 'adapters'}: no adapted {METHOD} models (run bench_quality.py --work first)")
-        scenes = scene_rows(seed_params(params, seed, Path(args.work)), root, [int(x) for x in args.windows.split(",")])
+        scenes = scene_rows(
+            seed_params(params, seed, Path(args.work)),
+            root,
+            [int(x) for x in args.windows.split(",")],
+            [float(x) for x in args.weights.split(",")],
+        )
         per_seed[str(seed)] = {"summary": summarise(scenes), "scenes": scenes}
     summary = {
         k: {part: float(np.mean([r["summary"][k][part] for r in per_seed.values()])) for part in ("all", "devices")}
