@@ -55,11 +55,11 @@ def test_a_key_left_out_reads_as_its_schema_default_in_the_dict_and_the_typed_tr
 
     path = _write(tmp_path, drop)
     p = load_params(path, "demo")
-    assert p["evaluate"]["period_weight"] == Evaluate.model_fields["period_weight"].default == 0.5
+    assert p["evaluate"]["period_weight"] == Evaluate.model_fields["period_weight"].default == 0.8
     assert p["optical_flow"]["size"] == OpticalFlow.model_fields["size"].default == [32, 32]
     assert p["train"]["grad_clip"] == 0.0
     s = load_settings(path, "demo")
-    assert (s.evaluate.period_weight, s.optical_flow.size, s.train.grad_clip) == (0.5, [32, 32], 0.0)
+    assert (s.evaluate.period_weight, s.optical_flow.size, s.train.grad_clip) == (0.8, [32, 32], 0.0)
     assert s.pipeline.promote_min_auc == 70 and type(s.pipeline.promote_min_auc) is int  # as written
     assert load_settings(path, "demo") is s  # checked once per process
     path.write_text(path.read_text().replace("  window: 9\n", "  window: 7\n", 1))
