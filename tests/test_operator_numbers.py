@@ -100,7 +100,7 @@ def test_summary_and_usable_detector_are_in_percent(tmp_path):
     assert summary == {"auc_pct_ipad_vad": 60.0, "auc_pct_knn": 70.0}
     assert res["usable"]["R01"]["method"] == "knn" and res["usable"]["R01"]["usable"] is True  # 70 >= 70
     md = (tmp_path / "reports_root/results.md").read_text()
-    assert "promote_min_auc = 70 %" in md and "| R01 | KNN | 70.0 | yes |" in md
+    assert "promote_min_auc = 70 %" in md and "| R01 | KNN | 70.0 | – | yes |" in md
     assert tracking.summary_metrics(res["summary"]) == {"mean_auc_pct/ipad_vad": 60.0, "mean_auc_pct/knn": 70.0}
     metrics = tracking.evaluation_metrics(
         _evaluation("X", 0.8312, {"jam": 0.5}, {"threshold": 1.5, "auc_calibrated": 0.75, "test_recall": 0.4}), "R01"
@@ -149,7 +149,9 @@ def test_a_version_is_tagged_with_the_targeted_and_the_measured_false_alarm_rate
     monkeypatch.setattr(
         job,
         "promote",
-        lambda name, version, auc, margin, min_auc: Decision(name, version, auc, "champion", None, None, min_auc),
+        lambda name, version, auc, margin, min_auc, alerts: Decision(
+            name, version, auc, "champion", None, None, min_auc, alerts
+        ),
     )
     record = job.promote_device(p, "R01")
     assert registered["false_alarm_rate_target"] == "0.005"

@@ -6,6 +6,9 @@ AUC of each method's combined score, as evaluated): the best one is registered a
 tag) and becomes ``champion`` only if its AUC reaches ``pipeline.promote_min_auc`` and it beats the
 current champion by ``pipeline.promote_margin`` (registry/promotion.py), else ``challenger``; a device
 whose best method stays below the minimum has no usable detector, and ``ipad score`` says so.
+With ``pipeline.promote_alerting`` a method whose calibrated threshold alerts at least one of the
+device's labelled anomalous spans goes before one that alerts none (registry/promotion.py: a champion
+that never rings is no use to the plant); the version's ``alerts_on_test`` tag records it.
 This selection uses labelled acceptance footage of the device; the report shows every method unselected.
 
 AUCs here are in percent (``tracking.auc_pct``), as the settings (``promote_min_auc: 70``), the
@@ -26,7 +29,7 @@ from ..io_utils import read_dataframe, write_json
 from ..registry import base_model_name, descriptions, device_model_name
 from ..registry.idempotency import CONTENT_TAG, content_key, registered_version
 from ..registry.lineage import lineage_tags
-from ..registry.promotion import AUC_TAG, best_candidate, promote
+from ..registry.promotion import AUC_TAG, alerts_on_test, best_candidate, promote
 from ..registry.pyfunc_model import SCORER_CODE, log_scorer
 from ..registry.tracking import auc_pct
 from .data import DataSource, clip_dataset
@@ -45,6 +48,13 @@ def candidates(params: dict, device: str) -> dict[str, float]:
     """Each competing method's AUC in percent on the device (scene norm, combined score)."""
     pipe = PipelineSettings.from_params(params, build=[])  # the section; the winner is built when it is logged
     return {m: auc_pct(_evaluation(params, device, m)["auc"]["scene_norm"]["score"]) for m in pipe.promote_methods}
+
+
+def candidates_alerting(params: dict, device: str) -> dict[str, bool | None]:
+    """Per competing method: whether its calibrated threshold alerted a labelled anomalous span of the
+    device's test footage (None: no labelled span, or the evaluation measured no alerts)."""
+    pipe = PipelineSettings.from_params(params, build=[])
+    return {m: alerts_on_test(_evaluation(params, device, m)) for m in pipe.promote_methods}
 
 
 def alert_tags(calibration: dict, evaluation: dict) -> dict[str, str]:
@@ -73,7 +83,8 @@ def promote_device(
     writes ``<registry_root>/<device>.json``."""
     pipe = PipelineSettings.from_params(params, build=[])  # the section; the winner is built when it is logged
     aucs = candidates(params, device)
-    method = best_candidate(aucs, pipe.promote_methods)
+    alerting = candidates_alerting(params, device) if pipe.promote_alerting else {}
+    method = best_candidate(aucs, pipe.promote_methods, alerting, pipe.promote_min_auc)
     calibration = eval_dir(params, device, method) / "calibration.json"
     cal = json.loads(calibration.read_text())
     base, adapted = base_dir(params, method) / "model.pt", adapter_dir(params, method, device)
@@ -83,6 +94,7 @@ def promote_device(
         "threshold": repr(cal["threshold"]),
         **alert_tags(cal, _evaluation(params, device, method)),
         "candidates_auc_pct": json.dumps({m: round(a, 2) for m, a in aucs.items()}),
+        **({"candidates_alerting": json.dumps(alerting)} if alerting else {}),
         **lineage_tags(base, adapted),
         **(tags or {}),
     }
@@ -92,11 +104,21 @@ def promote_device(
     _describe(
         device_model_name(device),
         descriptions.device_model(
-            device, list(pipe.promote_methods), method, pipe.promote_margin, pipe.promote_min_auc
+            device,
+            list(pipe.promote_methods),
+            method,
+            pipe.promote_margin,
+            pipe.promote_min_auc,
+            pipe.promote_alerting,
         ),
     )
     decision = promote(
-        device_model_name(device), version.version, aucs[method], pipe.promote_margin, pipe.promote_min_auc
+        device_model_name(device),
+        version.version,
+        aucs[method],
+        pipe.promote_margin,
+        pipe.promote_min_auc,
+        alerts=alerting.get(method),
     )
     record = {
         "device": device,
@@ -105,6 +127,8 @@ def promote_device(
         "method": method,
         "auc": aucs[method],
         "candidates": aucs,
+        "candidates_alerting": alerting,
+        "alerts_on_test": decision.alerts,
         "threshold": cal["threshold"],
         "alias": decision.alias,
         "usable": decision.usable,

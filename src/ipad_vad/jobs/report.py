@@ -15,10 +15,11 @@ from pathlib import Path
 import numpy as np
 
 from ..io_utils import read_dataframe, write_dataframe, write_json, write_text
-from ..registry.promotion import best_candidate, usable
+from ..registry.promotion import alerts_on_test, best_candidate, usable
 from ..registry.tracking import auc_pct
 from .layout import eval_dir
 
+_YES_NO = {True: "yes", False: "no"}
 TYPE_ORDER = ["pause", "order", "speed", "missing_step", "color", "shape", "shift", "tilt", "sorting", "missing_part"]
 
 
@@ -191,13 +192,15 @@ def report(params: dict, plots: bool = True) -> dict:
         min_auc = float(pipe["promote_min_auc"])
         md += [
             f"### Usable detector per device (best of pipeline.promote_methods; usable: AUC >= promote_min_auc = "
-            f"{min_auc:g} %)",
+            f"{min_auc:g} %"
+            + ("; one whose threshold alerts a labelled span goes first" if pipe["promote_alerting"] else "")
+            + ")",
             "",
-            "| device | best method | AUC (scene norm) | usable |",
-            "|---|---|---|---|",
+            "| device | best method | AUC (scene norm) | alerts a labelled span | usable |",
+            "|---|---|---|---|---|",
         ]
         md += [
-            f"| {d} | {u['label']} | {100 * u['auc']:.1f} | "
+            f"| {d} | {u['label']} | {100 * u['auc']:.1f} | {_YES_NO.get(u['alerts'], '–')} | "
             + ("yes" if u["usable"] else f"**no usable detector** ({min_auc - auc_pct(u['auc']):.1f} points short)")
             + " |"
             for d, u in usable.items()
@@ -235,23 +238,25 @@ def report(params: dict, plots: bool = True) -> dict:
 
 def _usable_detectors(params: dict, per_scene: dict, labels: dict) -> dict:
     """Per device: the method promotion would pick (registry/promotion.best_candidate over the
-    promote_methods' scene-norm AUCs) and whether it reaches pipeline.promote_min_auc (percent);
-    its `auc` a fraction, as every AUC of ``results.json``."""
+    promote_methods' scene-norm AUCs and, with pipeline.promote_alerting, whether each one's threshold
+    alerted a labelled span), whether it alerts and whether it reaches pipeline.promote_min_auc
+    (percent); its `auc` a fraction, as every AUC of ``results.json``."""
     pipe = params["pipeline"]
     min_auc = float(pipe["promote_min_auc"])
     out = {}
     for d in pipe["devices"]:
-        aucs = {
-            m: per_scene[d][m]["auc"]["scene_norm"]["score"]
-            for m in pipe["promote_methods"]
-            if d in per_scene and m in per_scene[d]
-        }
-        if aucs:
-            best = best_candidate(aucs, pipe["promote_methods"])
+        evals = {m: per_scene[d][m] for m in pipe["promote_methods"] if d in per_scene and m in per_scene[d]}
+        if evals:
+            aucs = {m: auc_pct(e["auc"]["scene_norm"]["score"]) for m, e in evals.items()}
+            alerting = {m: alerts_on_test(e) for m, e in evals.items()}
+            best = best_candidate(
+                aucs, pipe["promote_methods"], alerting if pipe["promote_alerting"] else None, min_auc
+            )
             out[d] = {
                 "method": best,
                 "label": labels.get(best, best),
-                "auc": aucs[best],
-                "usable": usable(auc_pct(aucs[best]), min_auc),
+                "auc": evals[best]["auc"]["scene_norm"]["score"],
+                "alerts": alerting.get(best),
+                "usable": usable(aucs[best], min_auc),
             }
     return out

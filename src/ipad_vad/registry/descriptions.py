@@ -5,7 +5,16 @@ Set at each registration, so it follows the settings the latest version was prom
 from __future__ import annotations
 
 
-def device_model(device: str, methods: list[str], champion_method: str, margin: float, min_auc: float) -> str:
+def device_model(
+    device: str, methods: list[str], champion_method: str, margin: float, min_auc: float, alerting: bool
+) -> str:
+    first = (
+        "Among the methods that reach the minimum, one whose calibrated threshold alerts at least one of the "
+        "device's labelled anomalous spans (`alerts_on_test`) goes before one that alerts none, and a champion "
+        "that alerts is replaced only by a version that alerts (pipeline.promote_alerting). "
+        if alerting
+        else ""
+    )
     return (
         f"Anomaly detector of device {device} (frames of its camera in, a score per frame and alerts out; "
         f"load with mlflow.pyfunc.load_model('models:/ipad-vad-{device}@champion')).\n\n"
@@ -14,6 +23,7 @@ def device_model(device: str, methods: list[str], champion_method: str, margin: 
         f"its method in the version's `method` tag, its AUC in percent in `auc_pct`. A version becomes "
         f"`champion` only if its AUC reaches {min_auc:g} % (pipeline.promote_min_auc) and beats the current "
         f"champion's by more than {margin:g} points (pipeline.promote_margin); otherwise it is `challenger`. "
+        f"{first}"
         f"Alert tags: `false_alarm_rate_target` (what the threshold was calibrated for), "
         f"`false_alarm_rate_measured_test` and `recall_measured_test` (that threshold on the test footage). "
         f"Versions are never deleted. Lineage tags: "

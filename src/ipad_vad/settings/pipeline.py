@@ -26,6 +26,7 @@ class Pipeline(Section):
     promote_methods: list[str] = []  # the methods that compete for a device's champion
     promote_margin: NonNegFloat = 0.0  # AUC points the new best must beat the champion by
     promote_min_auc: Float = 0.0  # percent (70), as every AUC shown: below it a version is never champion
+    promote_alerting: bool = True  # a candidate whose threshold alerts a labelled span beats one that alerts none
     prepared_root: str = "data/prepared"
     models_root: str = "models"
     eval_root: str = "eval"
