@@ -28,8 +28,8 @@ cat reports/results.md
 python benchmarks/_common.py docs/demo-results.md demo_results reports/results.md
 ipad registry list
 echo
-echo "Scoring two test recordings of R02 with its champion (ipad score): 01 is all normal, 04 has anomalies"
-ipad score --device R02 data/synth/R02/testing/frames/01 data/synth/R02/testing/frames/04 --out scores \
+echo "Scoring two test recordings of R02 with its champion (ipad score): 01 is all normal, 03 has anomalies"
+ipad score --device R02 data/synth/R02/testing/frames/01 data/synth/R02/testing/frames/03 --out scores \
   || echo "(ipad score refused R02: see the message above; the report's 'Usable detector per device' table says why)"
 cat <<MSG
 dvc repro took ${elapsed} s (profile: $(python -c "import yaml;print(yaml.safe_load(open('params.yaml'))['profile'])")).

@@ -138,3 +138,15 @@ def test_a_champion_registered_before_the_tag_is_read_by_its_measured_recall(cli
     client.set_registered_model_alias(name, "champion", unknown)
     d = promote(name, _version(client, tmp_path), 80.0, min_auc=70, client=client, alerts=True)
     assert d.alias == "challenger"  # the old champion may alert: AUC decides (85.0 > 80.0)
+
+
+def test_a_recalibrated_version_with_the_same_auc_replaces_its_champion(client, tmp_path):
+    """The demo rerun of 2026-12-06 gave R02's reference detector a new threshold (6.95 -> 9.02) at the
+    same AUC; with ties kept by the champion the new version stayed challenger and `ipad score` went on
+    with the old threshold. A tie now goes to the newer version; a margin still has to be beaten."""
+    name = "ipad-vad-R04"
+    old, new, newer = (_version(client, tmp_path) for _ in range(3))
+    assert promote(name, old, 89.5263, min_auc=70, client=client, alerts=True).promoted
+    d = promote(name, new, 89.5263, min_auc=70, client=client, alerts=True)
+    assert d.promoted and str(d.previous_champion) == old
+    assert promote(name, newer, 89.5263, margin=0.5, min_auc=70, client=client, alerts=True).alias == "challenger"

@@ -29,6 +29,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import DataError
+from .tail import exponential_tail_threshold
 
 SD_FLOOR = 1e-6  # a constant component (e.g. a period head that never moves) must not divide by 0
 
@@ -166,7 +167,12 @@ def fit_shift_calibration(
     evidence (``min_frames``, ``smooth``, ``release_margin``, ``merge_gap``) raises at most
     ``alert.alerts_per_hour`` alerts per nominal hour of `values` (one array per component, frames
     in order, NaN where no clip is centred; shift-length normal footage the evaluation never sees),
-    raised by ``alert.threshold_margin`` calibrated units. Never below `base`'s threshold."""
+    raised by ``alert.threshold_margin`` calibrated units. Never below `base`'s threshold.
+
+    Footage too short to hold ``alert.tail_alerts`` alerts at that rate (15 minutes hold none at 0.5
+    an hour) is read by its tail instead (``alert.tail: exponential``, alerts/tail.py): the alerts
+    above the lowest threshold with at most ``tail_alerts`` of them, extrapolated to the rate, so that
+    the threshold is not simply the footage's highest peak; too few alerts there for a fit: as above."""
     s = np.asarray(base.score({n: np.asarray(values[n], np.float64) for n in base.components}), np.float64)
     n_ok = int(np.sum(~np.isnan(s)))
     if n_ok < alert.min_calibration_frames:
@@ -182,14 +188,32 @@ def fit_shift_calibration(
     above = above[above > base.threshold]  # the held-out threshold is the lowest candidate (until 2026-12-04 a
     # footage whose scores all lay below it got its own maximum: a threshold below the held-out one)
     cand = np.concatenate([[base.threshold], above, [above.max() + 1e-6] if above.size else []])
-    lo, hi = 0, len(cand) - 1  # the lowest candidate with few enough alerts (counts fall as it rises)
-    while lo < hi:
-        mid = (lo + hi) // 2
-        if count_alerts(s, float(cand[mid]), **kw) <= allowed:
-            hi = mid
-        else:
-            lo = mid + 1
-    threshold = float(cand[lo]) + alert.threshold_margin
+
+    def lowest(k: int) -> float:
+        """The lowest candidate with at most `k` alerts (counts fall as it rises)."""
+        lo, hi = 0, len(cand) - 1
+        while lo < hi:
+            mid = (lo + hi) // 2
+            if count_alerts(s, float(cand[mid]), **kw) <= k:
+                hi = mid
+            else:
+                lo = mid + 1
+        return float(cand[lo])
+
+    threshold = lowest(allowed)
+    tail = None
+    if alert.tail == "exponential" and allowed < alert.tail_alerts:
+        # u from the same candidates, at or above the held-out threshold: below it hysteresis and the merge gap
+        # join the body's frames into few long alerts, the counts stop falling as the threshold rises, and the
+        # search would land in the body (tried on the alert benchmark: every fit then failed, 2026-12-06)
+        tail = exponential_tail_threshold(
+            s, lowest(alert.tail_alerts), alert.alerts_per_hour, hours, lambda x, t: count_alerts(x, t, **kw)
+        )
+    tail_record = {"tail": alert.tail, "empirical_threshold": threshold}
+    if tail is not None:
+        threshold = max(tail.threshold, base.threshold)
+        tail_record.update(tail.to_dict())
+    threshold += alert.threshold_margin
     return Calibration(
         **{
             **base.__dict__,
@@ -218,6 +242,7 @@ def fit_shift_calibration(
                     "base_smooth": base.smooth,
                     "base_min_frames": base.min_frames,
                     "base_merge_gap": base.merge_gap,
+                    **tail_record,
                 },
             },
         }

@@ -4,7 +4,7 @@ The methods of ``pipeline.promote_methods`` compete on the device's labelled tes
 AUC of each method's combined score, as evaluated): the best one is registered as a new version of
 ``ipad-vad-<device>`` (with its adapted model, base and calibration; its method in the ``method``
 tag) and becomes ``champion`` only if its AUC reaches ``pipeline.promote_min_auc`` and it beats the
-current champion by ``pipeline.promote_margin`` (registry/promotion.py), else ``challenger``; a device
+current champion by at least ``pipeline.promote_margin`` (registry/promotion.py; a tie goes to the newer version), else ``challenger``; a device
 whose best method stays below the minimum has no usable detector, and ``ipad score`` says so.
 With ``pipeline.promote_alerting`` a method whose calibrated threshold alerts at least one of the
 device's labelled anomalous spans goes before one that alerts none (registry/promotion.py: a champion

@@ -1,6 +1,8 @@
 """Promotion: a new version becomes `champion` only if its AUC reaches `min_auc` (a detector no
-better than a coin is no detector: issue 12) and beats the current champion's by `margin`;
-otherwise it is aliased `challenger`. AUCs here are in percent, as everywhere an operator reads one
+better than a coin is no detector: issue 12) and beats the current champion's by at least `margin`
+(with the default 0 a tie goes to the newer version: the same model recalibrated — a new alert
+threshold, the same AUC — replaces its champion; until 2026-12-06 it stayed challenger and the registry
+kept serving the old threshold); otherwise it is aliased `challenger`. AUCs here are in percent, as everywhere an operator reads one
 (logs, report, MLflow metrics and tags: issue 29): `min_auc` 70 (``pipeline.promote_min_auc``),
 `margin` in points, the version's ``auc_pct`` tag. Versions are never deleted or overwritten, so a worse model
 never replaces a better one and every earlier model stays reachable.
@@ -135,8 +137,8 @@ def promote(
         alias = CHAMPION  # also replaces a champion registered before the minimum applied
     elif alerts is not None and champ_alerts is not None and alerts != champ_alerts:
         alias = CHAMPION if alerts else CHALLENGER  # one that alerts beats one that does not, whatever the AUCs
-    elif auc > champ_auc + margin:
-        alias = CHAMPION
+    elif auc >= champ_auc + margin:
+        alias = CHAMPION  # a tie (margin 0) goes to the newer version
     else:
         alias = CHALLENGER
     other = CHALLENGER if alias == CHAMPION else CHAMPION

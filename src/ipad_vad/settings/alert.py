@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Field
 
@@ -20,6 +20,11 @@ class Alert(Section):
     # issue 26: the threshold set on long normal footage (alerts/calibration.fit_shift_calibration)
     alerts_per_hour: NonNegFloat = 0.5  # at most this many alerts per nominal hour of that footage ...
     threshold_margin: Float = 0.0  # ... then raised by this (calibrated units)
+    # footage too short to hold tail_alerts alerts at that rate (alerts/tail.py): exponential = the alerts above
+    # the lowest threshold with at most tail_alerts of them, extrapolated to the rate (peaks over a threshold) |
+    # empirical = the rate read off the footage itself (at 15 minutes: its highest alert-shaped peak)
+    tail: Literal["exponential", "empirical"] = "exponential"
+    tail_alerts: Pos = 10
     # hysteresis, shipped and shift-set thresholds: an alert ends below threshold - this (calibrated units;
     # docs/alerts.md: 1 cuts false alerts per camera-hour, spans unchanged; 2 and more hold alerts open for minutes)
     release_margin: NonNegFloat = 1.0

@@ -1,0 +1,77 @@
+"""Issue 26, 3: a threshold for 0.5 alerts an hour set on 15 minutes of normal footage. Read off the
+footage itself it is the footage's highest peak (no alert allowed in a quarter of an hour), which
+alerts several times an hour on more footage of the same kind; the exponential tail (alerts/tail.py)
+extrapolates the alerts above a lower level to the rate asked."""
+
+import numpy as np
+import pytest
+
+from ipad_vad.alerts.calibration import Calibration, count_alerts, fit_shift_calibration
+from ipad_vad.alerts.tail import exponential_tail_threshold, survival_levels
+from ipad_vad.config import load_params
+from ipad_vad.jobs.settings import AlertSettings
+
+from .conftest import ROOT
+
+P = load_params(str(ROOT / "params.yaml"), "smoke")
+FPS = 2.0
+FRAMES = int(0.25 * 3600 * FPS)  # 15 minutes of calibration footage
+
+
+def _alert(**kw) -> AlertSettings:
+    # one hot frame an alert, no merging, no hysteresis: an alert is a frame above the threshold, so the
+    # true rate of i.i.d. Exp(1) frame scores above t is FPS * 3600 * exp(-t) an hour
+    return AlertSettings.from_params(
+        {**P, "alert": {**P["alert"], "min_frames": 1, "merge_gap": 0, "release_margin": 0.0, "smooth": 1, **kw}}
+    )
+
+
+BASE = Calibration("knn", 0.0, 0.005, ("d",), (0.0,), (1.0,), (1.0,))  # the score is the value itself
+
+
+def test_survival_levels_by_hand():
+    levels = np.array([1.0, 2.0, 3.0, 4.0])
+    assert survival_levels(levels, np.array([3, 3, 1, 1])).tolist() == [3.0, 3.0, 4.0]
+    # hysteresis can split an alert as the threshold rises (2 -> 3): no alert of the tail is added
+    assert survival_levels(levels, np.array([3, 2, 3, 0])).tolist() == [2.0, 4.0, 4.0]
+
+
+def test_the_tail_fit_recovers_a_known_exponential_tail():
+    """u + sigma ln(n_u / (hours r)) by hand on scores whose tail is exponential with mean 1."""
+    x = np.zeros(100)
+    x[[10, 50, 90]] = 5.0 + np.array([0.5, 1.0, 1.5])  # three alerts 0.5, 1.0, 1.5 above u = 5
+    fit = exponential_tail_threshold(x, 5.0, rate=0.5, hours=0.5, count=lambda s, t: count_alerts(s, t, 1, 0, 0.0, 1))
+    assert fit.alerts == 3 and fit.sigma == pytest.approx(1.0)  # the mean excess
+    assert fit.threshold == pytest.approx(5.0 + fit.sigma * np.log(3 / 0.25))
+    two = np.zeros(100)
+    two[[10, 50]] = [6.0, 7.0]
+    assert exponential_tail_threshold(two, 5.0, 0.5, 0.5, lambda s, t: count_alerts(s, t, 1, 0, 0.0, 1)) is None
+
+
+def test_fifteen_minutes_set_a_threshold_that_holds_its_rate_where_the_highest_peak_does_not():
+    true_rate = lambda t: FPS * 3600 * np.exp(-t)  # noqa: E731 (alerts an hour above t)
+    logs = {"exponential": [], "empirical": []}
+    for seed in range(12):
+        x = np.random.default_rng(seed).exponential(size=FRAMES)
+        for rule in logs:
+            cal = fit_shift_calibration(BASE, {"d": x}, _alert(tail=rule), FPS, "15 minutes")
+            logs[rule].append(np.log(true_rate(cal.threshold) / 0.5))
+            assert cal.extra["shift_calibration"]["tail"] == rule
+            if rule == "empirical":
+                assert cal.threshold == pytest.approx(x.max())  # no alert allowed: the highest peak
+    # the highest peak of 15 minutes alerts about 5 times too often over more of the same footage ...
+    assert np.exp(np.median(logs["empirical"])) > 3
+    # ... the exponential tail holds the 0.5 an hour asked within a factor of 2 (median over the seeds)
+    assert abs(np.median(logs["exponential"])) < np.log(2)
+    assert np.mean(np.abs(logs["exponential"])) < np.mean(np.abs(logs["empirical"]))
+
+
+def test_long_footage_is_read_as_it_is_and_a_short_tail_falls_back():
+    x = np.random.default_rng(0).exponential(size=int(30 * 3600 * FPS))  # 30 h: 15 alerts allowed >= tail_alerts
+    cal = fit_shift_calibration(BASE, {"d": x}, _alert(tail="exponential", tail_alerts=10), FPS, "30 hours")
+    assert "sigma" not in cal.extra["shift_calibration"]
+    assert count_alerts(x, cal.threshold, 1, 0, 0.0, 1) <= 15
+    calm = np.zeros(FRAMES)
+    calm[[100, 900]] = [9.0, 9.5]  # two alerts above everything else: no tail to fit
+    cal = fit_shift_calibration(BASE, {"d": calm}, _alert(tail="exponential"), FPS, "two peaks")
+    assert "sigma" not in cal.extra["shift_calibration"] and cal.threshold == pytest.approx(9.5)
