@@ -255,6 +255,8 @@ def _set_auc(p, method, auc):
     f = eval_dir(p, "R01", method) / "metrics.json"
     m = json.loads(f.read_text())
     m["auc"]["scene_norm"]["score"] = auc
+    # both alert a labelled span, so that AUC decides (a silent method goes last: test_promotion_alerts.py)
+    m["alerts"]["spans_alerted"] = max(1, m["alerts"]["spans_alerted"])
     f.write_text(json.dumps(m))
 
 
