@@ -132,3 +132,25 @@ def test_soft_period_targets_wrap_round_the_cycle():
     assert torch.allclose(s.sum(-1), torch.ones(2))
     assert s[0, 1] == pytest.approx(s[0, 9]) and s[0, 0] > s[0, 1] > s[0, 2]  # the last class neighbours the first
     assert torch.equal(period_soft_targets(torch.tensor([3]), 10, 0.0), F.one_hot(torch.tensor([3]), 10).float())
+
+
+def test_a_head_fitted_on_all_of_the_footage_reads_more_of_it_than_the_adaptation():
+    """``period.fit_footage: all``: the adaptation's trainer reads its share (``adapt.fraction``) of each
+    recording, the head all of it; with the share alone the head learns only the phases it saw."""
+    from ipad_vad.train.loop import TrainSettings
+    from ipad_vad.train.period_head_fit import fit_period_head
+
+    clips = _Clips(torch.arange(100) / 100)
+    share = TrainSettings(batch_size=32, device="cpu", threads=1, fraction=0.2, fraction_mode="contiguous")
+    x = torch.stack([clips[i]["clip"] for i in range(50, 100)])  # the second half of the cycle
+
+    def second_half(model) -> float:
+        with torch.no_grad():
+            t_p = model.period_head(model.encoder(x)).argmax(-1).numpy()
+        return phase_accuracy(t_p, clips.phases[50:].numpy(), np.zeros(50), N_CLASSES)["within_tolerance"]
+
+    fifth = _TinyPeriodModel()
+    assert fit_period_head(fifth, clips, share, N_CLASSES, 300, 1e-2, 1.0)["clips"] == 20
+    everything = _TinyPeriodModel()
+    assert fit_period_head(everything, clips, share, N_CLASSES, 300, 1e-2, 1.0, fraction=1.0)["clips"] == 100
+    assert second_half(fifth) <= 0.2 and second_half(everything) >= 0.9  # the fifth never shows it

@@ -40,6 +40,10 @@ class PeriodSettings(BaseModel):
     fit_lr: Annotated[float, Field(gt=0)] = 0.001
     fit_sigma: Annotated[float, Field(ge=0)] = 2.0
     fit_stride: NonNegInt = 1
+    # the footage the head is fitted on after an adaptation: all = all of the device's training footage (the
+    # encoder's LoRA still reads its adapt.fraction share; docs/quality.md §12: three seeds 71.1 -> 72.3,
+    # every device up, phase 75.1 -> 77.3 %) | adapt = the share the adaptation read (before 2026-12-06)
+    fit_footage: Literal["adapt", "all"] = "all"
 
 
 class MemorySettings(BaseModel):
@@ -96,6 +100,7 @@ class IPADVADMethod(WindowScoringMixin, SwinMethod):
                 p.fit_lr,
                 p.fit_sigma,
                 p.fit_stride,
+                fraction=1.0 if p.fit_footage == "all" else None,
             )
         return res
 

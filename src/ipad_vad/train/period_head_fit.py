@@ -28,15 +28,22 @@ from .loop import TrainSettings, prepare_batch, resolve_device, training_threads
 
 @torch.no_grad()
 def head_inputs(
-    model: nn.Module, dataset, settings: TrainSettings, n_classes: int, pool: tuple[int, int, int], stride: int = 0
+    model: nn.Module,
+    dataset,
+    settings: TrainSettings,
+    n_classes: int,
+    pool: tuple[int, int, int],
+    stride: int = 0,
+    fraction: float | None = None,
 ):
     """(the encoder's features of the training clips pooled to the head's grid, their period targets):
-    the share of each recording the trainer saw (``settings.fraction``), in order, with a clip starting
-    every `stride` frames (0: the dataset's own)."""
+    the share of each recording the trainer saw (``settings.fraction``; `fraction` instead when given),
+    in order, with a clip starting every `stride` frames (0: the dataset's own)."""
     if stride and isinstance(dataset, ClipDataset) and dataset.stride != stride:
         dataset = ClipDataset(dataset.videos, dataset.clip_len, stride)
     device = resolve_device(settings.device)
-    sampler = FractionSampler(dataset, settings.fraction, settings.fraction_mode, seed=settings.seed, shuffle=False)
+    share = settings.fraction if fraction is None else fraction
+    sampler = FractionSampler(dataset, share, settings.fraction_mode, seed=settings.seed, shuffle=False)
     loader = DataLoader(dataset, batch_size=settings.batch_size, sampler=sampler, num_workers=0)
     model.eval().to(device)
     feats, targets = [], []
@@ -57,14 +64,16 @@ def fit_period_head(
     lr: float,
     sigma: float,
     stride: int = 0,
+    fraction: float | None = None,
 ) -> dict:
     """Fit ``model.period_head`` (its trainable parameters; a LoRA model's trainable copy) for `steps`
     full-batch Adam steps at `lr` against soft targets of width `sigma` classes, on clips every `stride`
-    frames (``head_inputs``, pooled to the head's own grid); the rest of the model is left as it is.
+    frames (``head_inputs``, pooled to the head's own grid), on the trainer's share of each recording or
+    `fraction` of it; the rest of the model is left as it is.
     Returns what it did: clips, steps, the loss and the training clips' accuracy."""
     head = model.period_head  # through LoRA's wrapper its attributes are those of the trainable copy
     with training_threads(settings.threads):
-        x, target = head_inputs(model, dataset, settings, n_classes, tuple(head.pool.output_size), stride)
+        x, target = head_inputs(model, dataset, settings, n_classes, tuple(head.pool.output_size), stride, fraction)
         known = target >= 0
         x, target = x[known], target[known]
         params = [p for p in head.parameters() if p.requires_grad]
