@@ -44,17 +44,15 @@ def _evaluation(params: dict, device: str, method: str) -> dict:
     return json.loads(f.read_text())
 
 
-def candidates(params: dict, device: str) -> dict[str, float]:
+def candidates(evaluations: dict[str, dict]) -> dict[str, float]:
     """Each competing method's AUC in percent on the device (scene norm, combined score)."""
-    pipe = PipelineSettings.from_params(params, build=[])  # the section; the winner is built when it is logged
-    return {m: auc_pct(_evaluation(params, device, m)["auc"]["scene_norm"]["score"]) for m in pipe.promote_methods}
+    return {m: auc_pct(e["auc"]["scene_norm"]["score"]) for m, e in evaluations.items()}
 
 
-def candidates_alerting(params: dict, device: str) -> dict[str, bool | None]:
+def candidates_alerting(evaluations: dict[str, dict]) -> dict[str, bool | None]:
     """Per competing method: whether its calibrated threshold alerted a labelled anomalous span of the
     device's test footage (None: no labelled span, or the evaluation measured no alerts)."""
-    pipe = PipelineSettings.from_params(params, build=[])
-    return {m: alerts_on_test(_evaluation(params, device, m)) for m in pipe.promote_methods}
+    return {m: alerts_on_test(e) for m, e in evaluations.items()}
 
 
 def alert_tags(calibration: dict, evaluation: dict) -> dict[str, str]:
@@ -82,8 +80,9 @@ def promote_device(
     """Register the device's best method (within the active MLflow run) and apply the champion rule;
     writes ``<registry_root>/<device>.json``."""
     pipe = PipelineSettings.from_params(params, build=[])  # the section; the winner is built when it is logged
-    aucs = candidates(params, device)
-    alerting = candidates_alerting(params, device) if pipe.promote_alerting else {}
+    evaluations = {m: _evaluation(params, device, m) for m in pipe.promote_methods}  # each read once
+    aucs = candidates(evaluations)
+    alerting = candidates_alerting(evaluations) if pipe.promote_alerting else {}
     method = best_candidate(aucs, pipe.promote_methods, alerting, pipe.promote_min_auc)
     calibration = eval_dir(params, device, method) / "calibration.json"
     cal = json.loads(calibration.read_text())
@@ -92,7 +91,7 @@ def promote_device(
         "scene": device,
         AUC_TAG: f"{aucs[method]:.4f}",
         "threshold": repr(cal["threshold"]),
-        **alert_tags(cal, _evaluation(params, device, method)),
+        **alert_tags(cal, evaluations[method]),
         "candidates_auc_pct": json.dumps({m: round(a, 2) for m, a in aucs.items()}),
         **({"candidates_alerting": json.dumps(alerting)} if alerting else {}),
         **lineage_tags(base, adapted),

@@ -24,9 +24,8 @@ class Pipeline(Section):
     pretrain_data: Literal["pretrain", "devices"] = "pretrain"
     methods: list[str] = []  # the report's rows
     promote_methods: list[str] = []  # the methods that compete for a device's champion
-    promote_margin: NonNegFloat = (
-        0.0  # AUC points the new best must beat the champion by (at least; 0: a tie goes to the new one)
-    )
+    # AUC points the new best must beat the champion by (at least; 0: a tie goes to the new one)
+    promote_margin: NonNegFloat = 0.0
     promote_min_auc: Float = 0.0  # percent (70), as every AUC shown: below it a version is never champion
     promote_alerting: bool = True  # a candidate whose threshold alerts a labelled span beats one that alerts none
     prepared_root: str = "data/prepared"
