@@ -207,8 +207,9 @@ def table3(p: dict, manifest, work: Path, method_name: str = "ipad_vad") -> dict
         q = copy.deepcopy(p)
         if share := get_method_class(method_name).adapt_share_setting:  # the method's own key
             q["methods"][method_name][share] = fraction
-        else:
+        else:  # the share alone decides (adapt_footage: all would read all of it on the 1/5 rows)
             q["adapt"]["fraction"] = fraction
+            q["methods"][method_name]["adapt_footage"] = "share"
         aucs, secs = {}, 0.0
         for d in p["pipeline"]["devices"]:
             out = work / "table3" / name.replace("/", "of") / d

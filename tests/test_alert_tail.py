@@ -59,6 +59,9 @@ def test_fifteen_minutes_set_a_threshold_that_holds_its_rate_where_the_highest_p
             assert cal.extra["shift_calibration"]["tail"] == rule
             if rule == "empirical":
                 assert cal.threshold == pytest.approx(x.max())  # no alert allowed: the highest peak
+                assert "tail" not in cal.basis()
+            else:  # what `ipad score` prints says how the threshold was read
+                assert f"exponential tail over {cal.extra['shift_calibration']['alerts']} alerts" in cal.basis()
     # the highest peak of 15 minutes alerts about 5 times too often over more of the same footage ...
     assert np.exp(np.median(logs["empirical"])) > 3
     # ... the exponential tail holds the 0.5 an hour asked within a factor of 2 (median over the seeds)

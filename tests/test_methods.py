@@ -537,6 +537,35 @@ def test_calibration_footage_sets_the_threshold_on_its_tail(tmp_path, monkeypatc
     assert str(rows.frames_dir.iloc[0]) in str(err.value)
 
 
+def test_a_method_adapted_on_all_footage_is_calibrated_on_the_calibration_recordings(tmp_path, monkeypatch):
+    """``adapt_footage: all``: on a device with calibration recordings the adaptation reads all of its
+    training footage, and the components' map as well as the threshold come from the calibration
+    recordings, which no model trained on (their mean, by hand); without them the ``adapt.fraction``
+    share is read, the rest of the training footage calibrating, as for every method."""
+    from ipad_vad.evaluate.scoring import score_clips
+    from ipad_vad.jobs.calibrate import calibrate
+    from ipad_vad.jobs.data import DataSource, clip_dataset
+    from ipad_vad.methods.abilities import adapt_fraction
+
+    monkeypatch.chdir(tmp_path)
+    p = json.loads(json.dumps(SMOKE))
+    p["synth"]["train_videos"] = 2
+    p["synth"]["calibration_minutes"] = 2
+    p["methods"]["knn"]["bank_footage"] = "adapt"
+    p["methods"]["knn"]["adapt_footage"] = "all"
+    info, args = _knn_device(tmp_path, p)
+    method, model, manifest = args[1], args[2], args[3]
+    assert info["fraction"] == 1.0
+    assert adapt_fraction(method, 0.2, 2, n_calibration=0) == 0.2  # nothing to calibrate on: the share
+    method.heldout_model = lambda model, recording: None  # a model that cannot forget (not a bank)
+    cal = calibrate(*args)
+    shift = cal.extra["shift_calibration"]  # the threshold set on the same recordings' tail ...
+    assert "1 calibration recording(s) of R01 (adapted on all of its training footage)" in shift["base_source"]
+    ds = clip_dataset(p, manifest, "calibration", ["R01"], DataSource.PREPARED, stride=1)
+    by_hand = score_clips(method, model, ds)  # ... and the map of the components on them too
+    assert shift["base_n_frames"] == len(by_hand) and cal.means[0] == pytest.approx(by_hand.distance.mean(), rel=1e-6)
+
+
 def test_held_out_calibration_leaves_out_the_recordings_of_marked_false_alarms(tmp_path, monkeypatch):
     """Operator feedback (issue 26, 5): a training recording made from a marked false alarm (manifest
     origin ``false_alarm``) is not scored by the leave-one-recording-out calibration — chosen for scoring

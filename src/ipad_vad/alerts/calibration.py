@@ -70,9 +70,14 @@ class Calibration:
         """What the threshold was set on, in a few words (``ipad score`` prints it)."""
         shift = self.extra.get("shift_calibration")
         if shift:
+            read = (
+                f", read by its exponential tail over {shift['alerts']} alerts"
+                if "sigma" in shift  # alerts/tail.py fitted it
+                else ""
+            )
             return (
                 f"at most {shift['alerts_per_hour']:g} alerts/h on {shift['hours']:g} h of normal calibration "
-                f"footage, {shift['alerts_on_footage']} there"
+                f"footage{read}, {shift['alerts_on_footage']} there"
             )
         return f"false-alarm rate {self.false_alarm_rate:g} on {self.n_frames} normal frames"
 

@@ -21,7 +21,7 @@ hysteresis and the smoothing count exactly as at run time. Normal footage only; 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 import numpy as np
 
@@ -36,7 +36,7 @@ class TailFit:
     threshold: float  # u + sigma ln(n_u / (hours r))
 
     def to_dict(self) -> dict:
-        return {k: float(v) if isinstance(v, float) else v for k, v in self.__dict__.items()}
+        return asdict(self)
 
 
 def survival_levels(levels: np.ndarray, counts: np.ndarray) -> np.ndarray:

@@ -38,6 +38,7 @@ def adapt_to_device(
     torch.manual_seed(int(params["train"]["seed"]))
     ds = clip_dataset(params, manifest, "training", [device], source)
     settings = a.train_settings(params)
+    n_calibration = int(((manifest.scene == device) & (manifest.split == "calibration")).sum())
     with training_threads(settings.threads):  # also a method's own fitting loop: reproducible weights
-        info = adapt(method, base_path, ds, out_dir, settings, hooks, a.lora_settings())
+        info = adapt(method, base_path, ds, out_dir, settings, hooks, a.lora_settings(), n_calibration)
     return {"method": method_name, "device": device, "adaptation": method.adaptation, **info}

@@ -15,6 +15,10 @@ calibration score comes from footage its model has not seen, as a new recording 
 footage is kept from the model. It needs two training recordings or more; with one, the held-out
 share above is used.
 
+A method set to adapt on all of a device's training footage (``adapt_footage: all``) on a device with
+calibration recordings (below) is calibrated on those alone: the map of its components and the threshold
+both come from footage no model trained on.
+
 Long normal footage (issue 26, 3): when the device has recordings in its ``calibration`` split
 (``ipad data import --split calibration``; the generator's ``synth.calibration_minutes``), they are
 scored by the device's model — which never trained on them — and the threshold is set on their tail:
@@ -71,7 +75,8 @@ def calibrate(
     device = str(resolve_device(params["train"]["device"]))
     amp = params["train"]["amp"]
     n_recordings = int(((manifest.scene == scene) & (manifest.split == "training")).sum())
-    fraction = adapt_fraction(method, adapt.fraction, n_recordings)
+    n_calibration = int(((manifest.scene == scene) & (manifest.split == "calibration")).sum())
+    fraction = adapt_fraction(method, adapt.fraction, n_recordings, n_calibration)
     skip = marked_false_alarms(manifest, scene) if alert.heldout_skips_marked else frozenset()
     left_out = (
         leave_one_recording_out(
@@ -80,8 +85,15 @@ def calibrate(
         if fraction >= 1
         else None
     )
+    footage = None  # the calibration recordings' scores, when the map is set on them (scored once)
     if left_out is not None:
         df, ds, source_text = left_out
+    elif fraction >= 1 and n_calibration and method.settings.adapt_footage == "all":
+        footage = score_calibration_footage(
+            params, method, model, manifest, scene, source, e.batch_size, device, amp, progress
+        )
+        df, ds = footage
+        source_text = f"{n_calibration} calibration recording(s) of {scene} (adapted on all of its training footage)"
     else:
         ds, source_text = heldout_dataset(
             params,
@@ -113,7 +125,20 @@ def calibrate(
         source=source_text,
     )
     return shift_calibrate(
-        params, method, model, manifest, scene, ctx, source, alert, heldout, e.batch_size, device, amp, progress
+        params,
+        method,
+        model,
+        manifest,
+        scene,
+        ctx,
+        source,
+        alert,
+        heldout,
+        e.batch_size,
+        device,
+        amp,
+        progress,
+        footage,
     )
 
 
@@ -131,23 +156,20 @@ def shift_calibrate(
     device: str,
     amp: bool,
     progress: bool = False,
+    footage: tuple[pd.DataFrame, ClipDataset] | None = None,
 ) -> Calibration:
     """`heldout` with its threshold set on the scene's ``calibration`` recordings (module docstring);
-    `heldout` itself when the scene has none. Scored as `calibrate` scores (its batch size, device, amp)."""
+    `heldout` itself when the scene has none. Scored as `calibrate` scores (its batch size, device, amp),
+    or `footage`: those recordings already scored (``score_calibration_footage``)."""
     rows = manifest[(manifest.scene == scene) & (manifest.split == "calibration")]
     if rows.empty:
         return heldout
-    unknown = rows[rows.fps.isna()]
-    if len(unknown):
-        raise DataError(
-            unknown.frames_dir.iloc[0],
-            "calibration footage without a frame rate: alerts per hour cannot be counted (import it from a "
-            "video file with `ipad data import --split calibration`, or give its periods/calibration_NN.json an fps)",
+    if footage is None:
+        footage = score_calibration_footage(
+            params, method, model, manifest, scene, source, batch_size, device, amp, progress
         )
-    ds = clip_dataset(params, manifest, "calibration", [scene], source, stride=1)
-    df = add_window_components(
-        score_clips(method, model, ds, batch_size, device, progress=progress, amp=amp), method, ctx
-    )
+    raw, ds = footage
+    df = add_window_components(raw, method, ctx)
     values = frames_in_order(df, [len(v.source) for v in ds.videos], heldout.components, alert.merge_gap + 1)
     seconds = float((rows.n_frames / rows.fps).sum())  # each recording at its own frame rate
     return fit_shift_calibration(  # records the held-out threshold it replaced (extra.shift_calibration)
@@ -157,6 +179,32 @@ def shift_calibrate(
         fps=float(rows.n_frames.sum()) / seconds,
         source=f"{len(rows)} calibration recording(s) of {scene}, {seconds / 3600:.2f} nominal h of normal footage",
     )
+
+
+def score_calibration_footage(
+    params: dict,
+    method: Method,
+    model: torch.nn.Module,
+    manifest: pd.DataFrame,
+    scene: str,
+    source: DataSource,
+    batch_size: int,
+    device: str,
+    amp: bool,
+    progress: bool = False,
+) -> tuple[pd.DataFrame, ClipDataset]:
+    """Scores of every stride-1 clip of the scene's ``calibration`` recordings (which must have a frame
+    rate: alerts per hour are counted on them), and their dataset."""
+    rows = manifest[(manifest.scene == scene) & (manifest.split == "calibration")]
+    unknown = rows[rows.fps.isna()]
+    if len(unknown):
+        raise DataError(
+            unknown.frames_dir.iloc[0],
+            "calibration footage without a frame rate: alerts per hour cannot be counted (import it from a "
+            "video file with `ipad data import --split calibration`, or give its periods/calibration_NN.json an fps)",
+        )
+    ds = clip_dataset(params, manifest, "calibration", [scene], source, stride=1)
+    return score_clips(method, model, ds, batch_size, device, progress=progress, amp=amp), ds
 
 
 def marked_false_alarms(manifest: pd.DataFrame, scene: str) -> frozenset[str]:

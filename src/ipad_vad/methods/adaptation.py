@@ -11,7 +11,8 @@ All three see the same share of the device's training clips (``adapt.fraction``)
 compare on equal footing and the rest of the footage stays unseen for calibration — except a method
 that can leave a recording out of its model (a memory bank, ``MemoryBankMixin.heldout_model``, with
 ``bank_footage: all``): it adapts on all of it (``MemoryBankMixin.adapt_fraction``) and is calibrated on each
-recording against the others. Every adapted
+recording against the others; and a method with ``adapt_footage: all`` on a device that has calibration
+recordings: it adapts on all of the training footage and is calibrated on those. Every adapted
 folder has a ``method.json`` saying which method and adaptation it is and which base it builds on.
 """
 
@@ -37,14 +38,18 @@ def adapt(
     settings,
     hooks: FitHooks | None = None,
     lora=None,
+    n_calibration: int = 0,
 ) -> dict:
     """Adapt the saved base `base_path` of `method` to a device's clips `dataset`; writes `out_dir`.
-    `settings`: TrainSettings with adapt's epochs, lr and data share; `lora`: LoraSettings."""
+    `settings`: TrainSettings with adapt's epochs, lr and data share; `lora`: LoraSettings;
+    `n_calibration`: the device's calibration recordings (``adapt_fraction``)."""
     out_dir = Path(out_dir)
     base_method, base = load_model_file(base_path)
     if base_method.name != method.name:
         raise ConfigError(f"{base_path}: a {base_method.name} model, not {method.name}")
-    settings = dataclasses.replace(settings, fraction=adapt_fraction(method, settings.fraction, len(dataset.videos)))
+    settings = dataclasses.replace(
+        settings, fraction=adapt_fraction(method, settings.fraction, len(dataset.videos), n_calibration)
+    )
     info: dict = {
         "base": str(base_path),
         "fraction": settings.fraction,

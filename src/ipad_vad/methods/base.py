@@ -46,7 +46,7 @@ import copy
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, ClassVar, get_args
+from typing import Annotated, ClassVar, Literal, get_args
 
 import torch
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -71,6 +71,10 @@ class MethodSettings(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     adaptation: str | None = None  # one of the method's ``adaptations`` (default: its first)
+    # the footage a device's adaptation reads: share = adapt.fraction of it (the rest held out to calibrate the
+    # alert threshold) | all = all of its training footage where the device has calibration recordings (the
+    # components' map and the threshold then set on those, which no model trained on; without any: the share)
+    adapt_footage: Literal["share", "all"] = "share"
     pseudo_anomalies: PseudoMix = PseudoMix()  # seed 002: PAs in its training batches (off by default)
 
 
