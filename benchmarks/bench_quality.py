@@ -493,7 +493,14 @@ def markdown(result: dict, labels: dict[str, str]) -> str:
         ]
     lines += ["", "Targets of issues 12, 13, 14 and 25 (this run):", "", "| target | measured | met |", "|---|---|---|"]
     lines += [f"| {t} | {v} | {'yes' if ok else '**no**'} |" for t, v, ok in targets(ms, labels)]
-    t3, t3_targets = result.get("table3"), []
+    return "\n".join(lines) + "\n" + table3_markdown(result, labels)
+
+
+def table3_markdown(result: dict, labels: dict[str, str]) -> str:
+    """Table 3 of a result (a method's over every seed, or seed 000's of IPAD-VAD) and issue 25's two
+    targets for it; empty without one. Closes `markdown` and fills docs/demo-results.md's block."""
+    pct = lambda v: "–" if v is None else f"{100 * v:.1f}"  # noqa: E731
+    t3, lines, t3_targets = result.get("table3"), [], []
     if t3 and {"lora_1/5", "full_all", "scratch_all"} <= set(t3.get("rows", {})):  # issue 25's Table 3 targets
         r = t3["rows"]
         lora, full, scratch = (r[k]["auc_mean"] for k in ("lora_1/5", "full_all", "scratch_all"))
@@ -530,7 +537,7 @@ def markdown(result: dict, labels: dict[str, str]) -> str:
             "|---|---|---|",
         ]
         lines += [f"| {k} | {pct(v['auc_mean'])} | {v['seconds']:.0f} |" for k, v in t3.items()]
-    return "\n".join(lines + t3_targets) + "\n"
+    return "\n".join(lines + t3_targets) + "\n" if lines else ""
 
 
 def ablation_table(prefix: str) -> str:
@@ -561,12 +568,16 @@ def ablation_table(prefix: str) -> str:
 
 
 QUALITY_DOC = ROOT / "docs" / "quality-benchmark.md"  # the page whose tables this benchmark writes
+DEMO_DOC = ROOT / "docs" / "demo-results.md"  # ... and the demo report page, its Table 3
 
 
-def update_docs(name: str, text: str) -> None:
+def update_docs(name: str, text: str, result: dict | None = None, labels: dict[str, str] | None = None) -> None:
     """Fill the ``<!-- name -->`` block of docs/quality-benchmark.md with `text` (a result in a subfolder,
-    ablations/..., fills the block of its file name)."""
+    ablations/..., fills the block of its file name); the committed result's Table 3 (`result`) also fills
+    the demo report page's ``<!-- bench_quality_table3 -->`` block (issue 25: the demo report shows it)."""
     replace_block(QUALITY_DOC, Path(name).name, text)
+    if name == "bench_quality" and result is not None and (t3 := table3_markdown(result, labels or {})):
+        replace_block(DEMO_DOC, "bench_quality_table3", t3)
 
 
 def row_settings(profile: str, overrides: list[str], row: str) -> dict:
@@ -734,7 +745,7 @@ def main() -> None:
         labels = {n: row_label(p, n) for n in result["methods"]}
         (RESULTS / f"{args.out}.md").write_text(markdown(result, labels))
         if args.docs:
-            update_docs(args.out, markdown(result, labels))
+            update_docs(args.out, markdown(result, labels), result, labels)
         return
     apply_overrides(p, args.set)
     names = (
@@ -807,7 +818,7 @@ def main() -> None:
     md.write_text(markdown(result, labels))
     print(md.read_text())
     if args.docs:
-        update_docs(args.out, markdown(result, labels))
+        update_docs(args.out, markdown(result, labels), result, labels)
 
 
 if __name__ == "__main__":
