@@ -428,13 +428,17 @@ def targets(ms: dict, labels: dict[str, str]) -> list[tuple[str, str, bool]]:
     return rows
 
 
+def pct(v: float | None) -> str:
+    """An AUC or share as a percent with one decimal; – where there is none."""
+    return "–" if v is None else f"{100 * v:.1f}"
+
+
 def table_head(caption: str, columns: list[str]) -> list[str]:
     """A markdown table's caption (a paragraph of its own), header and rule."""
     return ["", caption, "", "| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
 
 
 def markdown(result: dict, labels: dict[str, str]) -> str:
-    pct = lambda v: "–" if v is None else f"{100 * v:.1f}"  # noqa: E731
     ms = result["methods"]
     seeds = ", ".join(str(s) for s in result["seeds"])
     scenes = list(next(iter(ms.values()))["auc_per_scene"])
@@ -499,7 +503,6 @@ def markdown(result: dict, labels: dict[str, str]) -> str:
 def table3_markdown(result: dict, labels: dict[str, str]) -> str:
     """Table 3 of a result (a method's over every seed, or seed 000's of IPAD-VAD) and issue 25's two
     targets for it; empty without one. Closes `markdown` and fills docs/demo-results.md's block."""
-    pct = lambda v: "–" if v is None else f"{100 * v:.1f}"  # noqa: E731
     t3, lines, t3_targets = result.get("table3"), [], []
     if t3 and {"lora_1/5", "full_all", "scratch_all"} <= set(t3.get("rows", {})):  # issue 25's Table 3 targets
         r = t3["rows"]
@@ -549,7 +552,6 @@ def ablation_table(prefix: str) -> str:
     }
     if "final" not in runs:
         raise SystemExit(f"no {prefix}_final.json in {RESULTS}")
-    pct = lambda v: "–" if v is None else f"{100 * v:.1f}"  # noqa: E731
     final = next(iter(runs["final"]["methods"].values()))
     lines = [
         "| variant | settings changed | scene norm | Δ to final | video norm | worst scene | spans alerted |",
