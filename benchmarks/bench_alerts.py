@@ -79,6 +79,7 @@ from ipad_vad.alerts.alert_tracker import AlertTracker  # noqa: E402
 from ipad_vad.alerts.calibration import Calibration, fit_shift_calibration, heldout_calibration  # noqa: E402
 from ipad_vad.alerts.operator_settings import FeedbackSettings  # noqa: E402
 from ipad_vad.config import load_params  # noqa: E402
+from ipad_vad.data.manifest import scene_rows  # noqa: E402
 from ipad_vad.data.synth.anomalies import ANOMALY_TYPES  # noqa: E402
 from ipad_vad.data.synth.shift import EVERYDAY, shift_recording  # noqa: E402
 from ipad_vad.evaluate.plots import true_runs  # noqa: E402
@@ -641,7 +642,7 @@ def feedback_model(
         per["use_annotations"],
     )
     model = device_model(p, method_name, device, manifest, base_path, fb / "adapter")
-    train = manifest[(manifest.scene == device) & (manifest.split == "training")]
+    train = scene_rows(manifest, device, "training")
     info = {
         "alerts_marked_hours": len(listed),
         "marked": len(marked),

@@ -34,6 +34,7 @@ from ipad_vad.data.manifest import build_manifest  # noqa: E402
 from ipad_vad.evaluate.fusion import SCALE_FLOOR, NormalScale, normal_scale  # noqa: E402
 from ipad_vad.evaluate.metrics import scene_metrics  # noqa: E402
 from ipad_vad.evaluate.protocols import scene_auc  # noqa: E402
+from ipad_vad.evaluate.scoring import ClipScorer  # noqa: E402
 from ipad_vad.jobs.evaluate import evaluate, training_scores  # noqa: E402
 from ipad_vad.jobs.layout import role  # noqa: E402
 from ipad_vad.methods import get_method, load_model_file  # noqa: E402
@@ -94,7 +95,9 @@ def scene_rows(p: dict, root: Path, windows: list[int], weights: list[float]) ->
         device = role(p, s) == "devices"
         model = load_adapted(root / "adapters" / s)[1] if device else load_model_file(root / "base" / "model.pt")[1]
         test, metrics, ctx = evaluate(p, method, model, manifest, s, SRC, progress=False)
-        normal = training_scores(p, method, model, manifest, s, SRC, ctx, p["evaluate"]["batch_size"], "cpu", False)
+        normal = training_scores(
+            p, ClipScorer(method, p["evaluate"]["batch_size"], "cpu", False), model, manifest, s, SRC, ctx
+        )
         fused = {
             "mean_std": scene_metrics(test, method, {}, mean_std_scale(normal, names)),
             "median_mad": scene_metrics(test, method, {}, normal_scale(normal, names)),

@@ -221,3 +221,38 @@ def test_a_batch_of_overlapping_clips_scores_as_each_clip_alone():
         batch = m.score_batch(model, x).values
         alone = torch.cat([m.score_batch(model, x[i : i + 1]).values for i in range(len(x))])
     torch.testing.assert_close(batch, alone)
+
+
+def test_a_paused_part_is_a_novel_tube_that_the_prediction_error_misses(tmp_path):
+    """A region stopped where it always moves: every frame is a normal pose and a still region is the
+    easiest to predict, so the SMM's error stays normal; its tube (the region's features over L frames)
+    is near no normal tube, so ``tube_novelty`` rises above every normal clip's."""
+    torch.manual_seed(0)
+    m = get_method("local_patterns", SMOKE)
+    ds = _video(n=60)
+    model = m.fit(ds, tmp_path, TrainSettings(), FitHooks(progress=False)).model.eval()
+    normal = torch.stack([ds[i]["clip"] for i in range(len(ds))])
+    fast = int(np.argmax([abs(math.cos(int(ds[i]["center"]) / 3)) for i in range(len(ds))]))  # the square fastest
+    clip = ds[fast]["clip"]  # 3, T, H, W
+    paused = clip[:, [clip.shape[1] // 2]].expand_as(clip)[None]  # its centre frame held for the whole clip
+    with torch.no_grad():
+        n, p = m.score_batch(model, normal), m.score_batch(model, paused)
+    column = {c: i for i, c in enumerate(n.names)}
+    tube, pred = column["tube_novelty"], column["prediction_error"]
+    assert p.values[0, tube] > n.values[:, tube].max()
+    assert p.values[0, pred] < n.values[:, pred].max()  # the prediction error does not single it out
+
+
+def test_a_model_saved_before_tubes_were_kept_loads_with_tube_novelty_zero():
+    m = get_method("local_patterns", SMOKE)
+    model = m.build().eval()
+    old = {k: v for k, v in model.state_dict().items() if not k.startswith("tube_")}
+    loaded = m.from_state(old).eval()
+    assert loaded.tube_bank.shape[2] == 0
+    x = torch.stack([_video()[i]["clip"] for i in range(2)])
+    with torch.no_grad():
+        new, before = m.score_batch(model, x), m.score_batch(loaded, x)
+    tube = new.names.index("tube_novelty")
+    assert (before.values[:, tube] == 0).all()
+    others = [i for i in range(len(new.names)) if i != tube]
+    torch.testing.assert_close(before.values[:, others], new.values[:, others])

@@ -572,6 +572,7 @@ def test_held_out_calibration_leaves_out_the_recordings_of_marked_false_alarms(t
     high, it would draw the threshold up — while the others are, each exactly as before; off with
     ``alert.heldout_skips_marked: false``, and never when it would leave no recording."""
     from ipad_vad.data.clip_dataset import ClipDataset
+    from ipad_vad.evaluate.scoring import ClipScorer
     from ipad_vad.jobs.calibrate import calibrate, leave_one_recording_out, marked_false_alarms
     from ipad_vad.jobs.data import DataSource
 
@@ -598,10 +599,9 @@ def test_held_out_calibration_leaves_out_the_recordings_of_marked_false_alarms(t
     assert (
         "2 training recordings" in skipped.source and "1 recording(s) of marked false alarms left out" in skipped.source
     )
-    full, _, _ = leave_one_recording_out(p, method, model, manifest, "R01", DataSource.PREPARED, 8, "cpu", False)
-    kept, ds, _ = leave_one_recording_out(
-        p, method, model, manifest, "R01", DataSource.PREPARED, 8, "cpu", False, skip=frozenset({"02"})
-    )
+    score = ClipScorer(method, 8, "cpu", False)
+    full, _, _ = leave_one_recording_out(p, score, model, manifest, "R01", DataSource.PREPARED)
+    kept, ds, _ = leave_one_recording_out(p, score, model, manifest, "R01", DataSource.PREPARED, skip=frozenset({"02"}))
     n02 = len(ClipDataset([ds.videos[1]], clip_len=ds.clip_len, stride=1))
     assert n02 > 0 and set(kept.video_index) == {0, 2} and len(kept) == len(full) - n02
     for vi in (0, 2):  # the others scored as before: the marked recording stays in their models

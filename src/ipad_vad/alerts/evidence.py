@@ -93,11 +93,11 @@ def manifest_normal_frames(manifest: str | Path | None, scene: str | None) -> No
     rows = None
     why = "no validated manifest (data.manifest) to find the device's training footage in"
     if scene and manifest and Path(manifest).is_file():
+        from ..data.manifest import scene_rows
         from ..io_utils import read_dataframe
 
         try:
-            df = read_dataframe(manifest)
-            rows = df[(df.scene == scene) & (df.split == "training")].reset_index(drop=True)
+            rows = scene_rows(read_dataframe(manifest), scene, "training").reset_index(drop=True)
         except Exception as e:  # noqa: BLE001 - scoring goes on; the alerts say why the frame is missing
             why = f"the manifest {manifest} cannot be read ({e})"
     elif not scene:

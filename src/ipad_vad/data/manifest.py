@@ -175,6 +175,11 @@ def manifest_frame(rows: list[dict]) -> pd.DataFrame:
     return df
 
 
+def scene_rows(manifest: pd.DataFrame, scene: str, split: str) -> pd.DataFrame:
+    """The manifest's recordings of `scene` in `split` (training, testing or calibration), in their order."""
+    return manifest[(manifest.scene == scene) & (manifest.split == split)]
+
+
 def scene_summary(manifest: pd.DataFrame) -> pd.DataFrame:
     """One row per scene: what the scene-level checks need."""
     rows = []

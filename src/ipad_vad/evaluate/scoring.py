@@ -6,6 +6,7 @@ place scores come from: evaluation, calibration, the registered pyfunc and strea
 from __future__ import annotations
 
 import contextlib
+from dataclasses import dataclass
 
 import pandas as pd
 import torch
@@ -66,3 +67,21 @@ def score_clips(
     df["scene"] = [dataset.videos[i].scene for i in df.video_index]
     df["video"] = [dataset.videos[i].video for i in df.video_index]
     return df.sort_values(["video_index", "center"]).reset_index(drop=True)
+
+
+@dataclass(frozen=True)
+class ClipScorer:
+    """``score_clips`` with a job's settings fixed once: the method, batch size, device, bf16 autocast and
+    progress bar. Evaluation scores the test and the training footage with it, calibration the held-out,
+    left-out and calibration footage; ``scorer(model, dataset)`` is one call of ``score_clips``."""
+
+    method: Method
+    batch_size: int
+    device: str
+    amp: bool
+    progress: bool = False
+
+    def __call__(self, model: torch.nn.Module, dataset: ClipDataset) -> pd.DataFrame:
+        return score_clips(
+            self.method, model, dataset, self.batch_size, self.device, progress=self.progress, amp=self.amp
+        )

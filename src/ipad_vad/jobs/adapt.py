@@ -7,6 +7,7 @@ from pathlib import Path
 
 import torch
 
+from ..data.manifest import scene_rows
 from ..io_utils import read_dataframe
 from ..methods import FitHooks, get_method
 from ..methods.adaptation import adapt
@@ -38,7 +39,7 @@ def adapt_to_device(
     torch.manual_seed(int(params["train"]["seed"]))
     ds = clip_dataset(params, manifest, "training", [device], source)
     settings = a.train_settings(params)
-    n_calibration = int(((manifest.scene == device) & (manifest.split == "calibration")).sum())
+    n_calibration = len(scene_rows(manifest, device, "calibration"))
     with training_threads(settings.threads):  # also a method's own fitting loop: reproducible weights
         info = adapt(method, base_path, ds, out_dir, settings, hooks, a.lora_settings(), n_calibration)
     return {"method": method_name, "device": device, "adaptation": method.adaptation, **info}

@@ -45,14 +45,14 @@ from ..alerts.alert_tracker import find_alerts
 from ..alerts.calibration import Calibration, fit_calibration, fit_shift_calibration
 from ..alerts.feedback import FALSE_ALARM
 from ..data.clip_dataset import ClipDataset
+from ..data.manifest import scene_rows
 from ..errors import DataError
 from ..evaluate.metrics import add_window_components
 from ..evaluate.plots import true_runs
 from ..evaluate.protocols import frame_auc
-from ..evaluate.scoring import score_clips
+from ..evaluate.scoring import ClipScorer
 from ..methods import Method, ScoreContext
-from ..methods.abilities import MemoryBankMixin, adapt_fraction
-from ..train.loop import resolve_device
+from ..methods.abilities import MemoryBankMixin, adapt_fraction, adapts_on_all_footage
 from .data import DataSource, clip_dataset, heldout_dataset
 from .settings import AdaptSettings, AlertSettings, EvaluateSettings
 
@@ -72,26 +72,17 @@ def calibrate(
     """Score the held-out normal footage and fit the calibration (alerts/calibration.py) of every
     component in the method's combined score. `ctx`: the evaluation's scoring context."""
     e = EvaluateSettings.from_params(params)
-    device = str(resolve_device(params["train"]["device"]))
-    amp = params["train"]["amp"]
-    n_recordings = int(((manifest.scene == scene) & (manifest.split == "training")).sum())
-    n_calibration = int(((manifest.scene == scene) & (manifest.split == "calibration")).sum())
-    fraction = adapt_fraction(method, adapt.fraction, n_recordings, n_calibration)
+    score = e.scorer(params, method, progress)
+    training = scene_rows(manifest, scene, "training")
+    n_calibration = len(scene_rows(manifest, scene, "calibration"))
+    fraction = adapt_fraction(method, adapt.fraction, len(training), n_calibration)
     skip = marked_false_alarms(manifest, scene) if alert.heldout_skips_marked else frozenset()
-    left_out = (
-        leave_one_recording_out(
-            params, method, model, manifest, scene, source, e.batch_size, device, amp, progress, skip
-        )
-        if fraction >= 1
-        else None
-    )
+    left_out = leave_one_recording_out(params, score, model, manifest, scene, source, skip) if fraction >= 1 else None
     footage = None  # the calibration recordings' scores, when the map is set on them (scored once)
     if left_out is not None:
         df, ds, source_text = left_out
-    elif fraction >= 1 and n_calibration and method.settings.adapt_footage == "all":
-        footage = score_calibration_footage(
-            params, method, model, manifest, scene, source, e.batch_size, device, amp, progress
-        )
+    elif adapts_on_all_footage(method, n_calibration):
+        footage = score_calibration_footage(params, score, model, manifest, scene, source)
         df, ds = footage
         source_text = f"{n_calibration} calibration recording(s) of {scene} (adapted on all of its training footage)"
     else:
@@ -105,11 +96,10 @@ def calibrate(
             max(2 * e.window, alert.min_calibration_frames),
             skip,
         )
-        df = score_clips(method, model, ds, e.batch_size, device, progress=progress, amp=amp)
+        df = score(model, ds)
     if skip:
         source_text += f"; {len(skip)} recording(s) of marked false alarms left out"
     df = add_window_components(df, method, ctx)
-    rows = manifest[(manifest.scene == scene) & (manifest.split == "training")]
     heldout = fit_calibration(
         method.name,
         df,
@@ -118,33 +108,18 @@ def calibrate(
         **asdict(ctx),
         clip_len=ds.clip_len,
         frame_size=tuple(params["clip"]["size"]),
-        source_size=(int(rows.height.iloc[0]), int(rows.width.iloc[0])),
+        source_size=(int(training.height.iloc[0]), int(training.width.iloc[0])),
         min_frames=alert.min_frames,
         merge_gap=alert.merge_gap,
         release_margin=alert.release_margin,
         source=source_text,
     )
-    return shift_calibrate(
-        params,
-        method,
-        model,
-        manifest,
-        scene,
-        ctx,
-        source,
-        alert,
-        heldout,
-        e.batch_size,
-        device,
-        amp,
-        progress,
-        footage,
-    )
+    return shift_calibrate(params, score, model, manifest, scene, ctx, source, alert, heldout, footage)
 
 
 def shift_calibrate(
     params: dict,
-    method: Method,
+    score: ClipScorer,
     model: torch.nn.Module,
     manifest: pd.DataFrame,
     scene: str,
@@ -152,24 +127,16 @@ def shift_calibrate(
     source: DataSource,
     alert: AlertSettings,
     heldout: Calibration,
-    batch_size: int,
-    device: str,
-    amp: bool,
-    progress: bool = False,
     footage: tuple[pd.DataFrame, ClipDataset] | None = None,
 ) -> Calibration:
     """`heldout` with its threshold set on the scene's ``calibration`` recordings (module docstring);
-    `heldout` itself when the scene has none. Scored as `calibrate` scores (its batch size, device, amp),
-    or `footage`: those recordings already scored (``score_calibration_footage``)."""
-    rows = manifest[(manifest.scene == scene) & (manifest.split == "calibration")]
+    `heldout` itself when the scene has none. Scored by `score`, or `footage`: those recordings already
+    scored (``score_calibration_footage``)."""
+    rows = scene_rows(manifest, scene, "calibration")
     if rows.empty:
         return heldout
-    if footage is None:
-        footage = score_calibration_footage(
-            params, method, model, manifest, scene, source, batch_size, device, amp, progress
-        )
-    raw, ds = footage
-    df = add_window_components(raw, method, ctx)
+    raw, ds = footage or score_calibration_footage(params, score, model, manifest, scene, source)
+    df = add_window_components(raw, score.method, ctx)
     values = frames_in_order(df, [len(v.source) for v in ds.videos], heldout.components, alert.merge_gap + 1)
     seconds = float((rows.n_frames / rows.fps).sum())  # each recording at its own frame rate
     return fit_shift_calibration(  # records the held-out threshold it replaced (extra.shift_calibration)
@@ -182,20 +149,11 @@ def shift_calibrate(
 
 
 def score_calibration_footage(
-    params: dict,
-    method: Method,
-    model: torch.nn.Module,
-    manifest: pd.DataFrame,
-    scene: str,
-    source: DataSource,
-    batch_size: int,
-    device: str,
-    amp: bool,
-    progress: bool = False,
+    params: dict, score: ClipScorer, model: torch.nn.Module, manifest: pd.DataFrame, scene: str, source: DataSource
 ) -> tuple[pd.DataFrame, ClipDataset]:
     """Scores of every stride-1 clip of the scene's ``calibration`` recordings (which must have a frame
     rate: alerts per hour are counted on them), and their dataset."""
-    rows = manifest[(manifest.scene == scene) & (manifest.split == "calibration")]
+    rows = scene_rows(manifest, scene, "calibration")
     unknown = rows[rows.fps.isna()]
     if len(unknown):
         raise DataError(
@@ -204,7 +162,7 @@ def score_calibration_footage(
             "video file with `ipad data import --split calibration`, or give its periods/calibration_NN.json an fps)",
         )
     ds = clip_dataset(params, manifest, "calibration", [scene], source, stride=1)
-    return score_clips(method, model, ds, batch_size, device, progress=progress, amp=amp), ds
+    return score(model, ds), ds
 
 
 def marked_false_alarms(manifest: pd.DataFrame, scene: str) -> frozenset[str]:
@@ -215,7 +173,7 @@ def marked_false_alarms(manifest: pd.DataFrame, scene: str) -> frozenset[str]:
     feedback). None are left out when they are all the scene's training footage."""
     if "origin" not in manifest:  # a manifest written before the column existed has no feedback recordings
         return frozenset()
-    rows = manifest[(manifest.scene == scene) & (manifest.split == "training")]
+    rows = scene_rows(manifest, scene, "training")
     marked = frozenset(rows.video[rows.origin == FALSE_ALARM])
     return marked if len(marked) < len(rows) else frozenset()
 
@@ -235,21 +193,18 @@ def frames_in_order(
 
 def leave_one_recording_out(
     params: dict,
-    method: Method,
+    score: ClipScorer,
     model: torch.nn.Module,
     manifest: pd.DataFrame,
     scene: str,
     source: DataSource,
-    batch_size: int,
-    device: str,
-    amp: bool,
-    progress: bool = False,
     skip: frozenset[str] = frozenset(),
 ) -> tuple[pd.DataFrame, ClipDataset, str] | None:
     """Scores of every stride-1 clip of the scene's training recordings, each recording scored by
-    ``method.heldout_model(model, its index)``; None when there are fewer than two recordings or the
+    ``score.method.heldout_model(model, its index)``; None when there are fewer than two recordings or the
     method cannot leave one out (no memory bank, or a bank that does not know its recordings).
     Recordings named in `skip` are not scored (they stay in every other recording's model)."""
+    method = score.method
     if not isinstance(method, MemoryBankMixin):
         return None
     full = clip_dataset(params, manifest, "training", [scene], source, stride=1)
@@ -265,7 +220,7 @@ def leave_one_recording_out(
         one = ClipDataset([video], clip_len=full.clip_len, stride=1)
         if len(one) == 0:
             continue
-        part = score_clips(method, held, one, batch_size, device, progress=progress, amp=amp)
+        part = score(held, one)
         parts.append(part.assign(video_index=vi))
     if not parts:
         return None

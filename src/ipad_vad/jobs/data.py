@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from ..data.clip_dataset import ClipDataset
+from ..data.manifest import scene_rows
 from ..data.periods import read_period_file
 from ..data.sampling import contiguous_share_ends
 from ..errors import DataError
@@ -52,7 +53,7 @@ def clip_dataset(
                     f"no prepared data for scene {scene} (run `ipad prepare --scene {scene}`, "
                     "or read the frame folders: --data frames)",
                 )
-            check_cache(cache, scene, manifest[(manifest.scene == scene) & (manifest.split == split)])
+            check_cache(cache, scene, scene_rows(manifest, scene, split))
             if not (periods / scene).is_dir():
                 raise DataError(
                     periods / scene, f"no period data for scene {scene} (run `ipad prepare --scene {scene}`)"
@@ -98,7 +99,7 @@ def scene_cycle_frames(params: dict, manifest: pd.DataFrame, scene: str, source:
     if DataSource(source) is DataSource.PREPARED and (cycle := prepared_cycle_frames(params, scene)) is not None:
         return cycle
     lengths = []
-    for p in manifest[(manifest.scene == scene) & (manifest.split == "training")].period_path:
+    for p in scene_rows(manifest, scene, "training").period_path:
         if p:
             lengths += np.diff(read_period_file(p)["cycle_starts"]).tolist()
     return float(np.median(lengths)) if lengths else None

@@ -16,12 +16,11 @@ from ..data.layout import read_type_names
 from ..errors import DataError
 from ..evaluate.fusion import normal_scale
 from ..evaluate.metrics import add_scores, add_window_components, scene_metrics
-from ..evaluate.scoring import score_clips
+from ..evaluate.scoring import ClipScorer
 from ..io_utils import read_dataframe, write_dataframe, write_json
 from ..methods import Method, ScoreContext, get_method, load_model_file
 from ..methods.abilities import score_context
 from ..methods.adaptation import load_adapted
-from ..train.loop import resolve_device
 from .data import DataSource, clip_dataset, scene_cycle_frames
 from .layout import adapter_dir, base_dir, eval_dir, role
 from .settings import AdaptSettings, AlertSettings, EvaluateSettings
@@ -38,14 +37,13 @@ def evaluate(
 ) -> tuple[pd.DataFrame, dict, ScoreContext]:
     """(scored clips with every component and the scene-norm scores, metrics, the scoring context)."""
     e = EvaluateSettings.from_params(params)
-    ds = clip_dataset(params, manifest, "testing", [scene], source, stride=1)
-    device = str(resolve_device(params["train"]["device"]))
-    df = score_clips(method, model, ds, e.batch_size, device, progress=progress, amp=params["train"]["amp"])
+    score = e.scorer(params, method, progress)
+    df = score(model, clip_dataset(params, manifest, "testing", [scene], source, stride=1))
     ctx = score_context(method, scene_cycle_frames(params, manifest, scene, source))
     df = add_window_components(df, method, ctx)
     scale = None
     if e.fusion == "normal" and len(method.active_components()) > 1:
-        normal = training_scores(params, method, model, manifest, scene, source, ctx, e.batch_size, device, progress)
+        normal = training_scores(params, score, model, manifest, scene, source, ctx)
         scale = normal_scale(normal, method.active_components())  # evaluate/fusion.py
     metrics = scene_metrics(df, method, scene_type_names(manifest, scene), scale)
     metrics.update(
@@ -65,15 +63,12 @@ def evaluate(
 
 def training_scores(
     params: dict,
-    method: Method,
+    score: ClipScorer,
     model: torch.nn.Module,
     manifest: pd.DataFrame,
     scene: str,
     source: DataSource,
     ctx: ScoreContext,
-    batch_size: int,
-    device: str,
-    progress: bool = True,
 ) -> pd.DataFrame:
     """Every stride-1 clip of the scene's normal training footage scored by `model`, its window
     components in the scene's context: what puts the components on one scale (``evaluate.fusion``)."""
@@ -82,8 +77,7 @@ def training_scores(
         raise DataError(
             f"scene {scene}", "no training footage to put the score components on one scale (evaluate.fusion)"
         )
-    df = score_clips(method, model, ds, batch_size, device, progress=progress, amp=params["train"]["amp"])
-    return add_window_components(df, method, ctx)
+    return add_window_components(score(model, ds), score.method, ctx)
 
 
 def scene_type_names(manifest: pd.DataFrame, scene: str) -> dict[int, str]:

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..data.manifest import scene_rows
 from ..io_utils import read_dataframe, write_dataframe, write_json, write_text
 from ..registry.promotion import alerts_on_test, best_candidate, usable
 from ..registry.tracking import auc_pct
@@ -60,7 +61,7 @@ def _rows(per_scene: dict, scenes: list[str], methods: list[str]) -> list[tuple[
 
 def scene_fps(manifest, scene: str) -> float | None:
     """The frame rate of a scene's test videos in the manifest; None unless exactly one positive rate holds."""
-    rates = manifest[(manifest.scene == scene) & (manifest.split == "testing")].fps.dropna()
+    rates = scene_rows(manifest, scene, "testing").fps.dropna()
     rates = rates[rates > 0]
     return float(rates.iloc[0]) if len(rates) and rates.nunique() == 1 else None
 

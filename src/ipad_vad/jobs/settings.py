@@ -29,6 +29,16 @@ class _FromParams:
 class EvaluateSettings(Evaluate, _FromParams):
     section: ClassVar[str] = "evaluate"
 
+    def scorer(self, p: dict, method, progress: bool = False):
+        """How the evaluation scores `method`'s clips (``evaluate/scoring.ClipScorer``): this section's
+        batch size, on ``train.device`` with ``train.amp``."""
+        from ..evaluate.scoring import ClipScorer
+        from ..train.loop import resolve_device
+
+        return ClipScorer(
+            method, self.batch_size, str(resolve_device(p["train"]["device"])), p["train"]["amp"], progress
+        )
+
 
 class AlertSettings(Alert, _FromParams):
     section: ClassVar[str] = "alert"

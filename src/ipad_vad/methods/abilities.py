@@ -196,11 +196,18 @@ class MemoryBankMixin:
         return ClipScores(self.clip_components, model(x)["distance"][:, None])
 
 
+def adapts_on_all_footage(method, n_calibration: int) -> bool:
+    """Whether `method` adapts on all of a device's training footage because it is set to
+    (``adapt_footage: all``) and the device has `n_calibration` > 0 calibration recordings: its score map
+    and threshold are then set on those (``jobs/calibrate.py``)."""
+    return method.settings.adapt_footage == "all" and n_calibration > 0
+
+
 def adapt_fraction(method, fraction: float, n_recordings: int, n_calibration: int = 0) -> float:
     """The share of a device's footage `method` adapts on (`n_recordings` training and `n_calibration`
     calibration recordings): all of it where the method's ``adapt_footage`` is ``all`` and the device has
     calibration recordings to calibrate on (``jobs/calibrate.py``), or where a memory bank is set to hold
     all of it (``MemoryBankMixin.adapt_fraction``); else ``adapt.fraction``."""
-    if method.settings.adapt_footage == "all" and n_calibration > 0:
+    if adapts_on_all_footage(method, n_calibration):
         return 1.0
     return method.adapt_fraction(fraction, n_recordings) if isinstance(method, MemoryBankMixin) else fraction

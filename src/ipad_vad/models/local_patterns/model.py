@@ -8,8 +8,11 @@ Data-sized buffers (set by the method's fit, sized from the state dict on load):
   on all pretraining scenes at once and scores each of them; an adapted model has one camera);
 * ``boxes`` (K, R, 4), ``valid`` (K, R): each camera's regions (``regions.py``), padded;
 * ``bank`` (K, R, M, N) float16 with ``bank_valid`` (K, R, M): normal region features per region;
-* ``pred_scale``, ``novelty_scale`` (K, R): each region's mean error on normal footage, so that the
-  max over regions compares like with like;
+* ``tube_bank`` (K, R, M', L N) float16 with ``tube_bank_valid`` (K, R, M'): normal tubes per region, a
+  tube the region's features over L consecutive frames, concatenated (M' = 0 in a model saved before
+  tubes were kept: its ``tube_novelty`` is 0);
+* ``pred_scale``, ``novelty_scale``, ``tube_scale`` (K, R): each region's mean error on normal footage,
+  so that the max over regions compares like with like;
 * ``feat_mean``, ``feat_std`` (N,): the standardisation of v on the training footage.
 """
 
@@ -81,6 +84,7 @@ class LocalPatterns(nn.Module):
         cameras: int = 0,
         regions: int = 1,
         bank: int = 0,
+        tube_bank: int = 0,
     ):
         super().__init__()
         self.cfg = cfg
@@ -100,8 +104,11 @@ class LocalPatterns(nn.Module):
         self.register_buffer("valid", torch.zeros(cameras, regions, dtype=torch.bool))
         self.register_buffer("bank", torch.zeros(cameras, regions, bank, n, dtype=torch.float16))
         self.register_buffer("bank_valid", torch.zeros(cameras, regions, bank, dtype=torch.bool))
+        self.register_buffer("tube_bank", torch.zeros(cameras, regions, tube_bank, cfg.length * n, dtype=torch.float16))
+        self.register_buffer("tube_bank_valid", torch.zeros(cameras, regions, tube_bank, dtype=torch.bool))
         self.register_buffer("pred_scale", torch.ones(cameras, regions))
         self.register_buffer("novelty_scale", torch.ones(cameras, regions))
+        self.register_buffer("tube_scale", torch.ones(cameras, regions))
 
     # -- spatial part ----------------------------------------------------------------------------
     def image_features(self, crops: torch.Tensor) -> torch.Tensor:
@@ -124,9 +131,10 @@ class LocalPatterns(nn.Module):
     # -- scores ----------------------------------------------------------------------------------
     def forward(self, x: torch.Tensor) -> dict:
         """Scores of clips (N, 3, T, H, W) in [-1, 1] around their centre frame c = T // 2: for each frame
-        t of c - w .. c + w (w = ``context``), the SMM error of predicting v(t) from v(t-dt-L+1 .. t-dt)
-        and the distance of v(t) to the nearest normal feature of its region, each over its region's
-        scale and averaged over the 2w + 1 frames; then the max over regions."""
+        t of c - w .. c + w (w = ``context``), the SMM error of predicting v(t) from v(t-dt-L+1 .. t-dt),
+        the distance of v(t) to the nearest normal feature of its region and the distance of the tube
+        v(t-L+1 .. t) to the nearest normal tube of its region, each over its region's scale and averaged
+        over the 2w + 1 frames; then the max over regions."""
         cfg, w = self.cfg, self.cfg.context
         N, _, T, _, _ = x.shape
         c = T // 2
@@ -154,7 +162,20 @@ class LocalPatterns(nn.Module):
         return {
             "prediction_error": err.masked_fill(~valid, float("-inf")).amax(1),
             "spatial_novelty": d.masked_fill(~valid, float("-inf")).amax(1),
+            "tube_novelty": self.tube_novelty(v, cam, k).masked_fill(~valid, float("-inf")).amax(1),
         }
+
+    def tube_novelty(self, v: torch.Tensor, cam: torch.Tensor, k: int) -> torch.Tensor:
+        """(N, R): the distance of each region's tube ending at each of the clip's last `k` frames of `v`
+        (N, R, t, n) to the nearest normal tube of that region, over the region's scale, averaged over the
+        k frames (0 without a tube bank). A region stopped where it always moves, or moving faster, or
+        through its poses in another order, is a tube no normal one is near, though each frame is."""
+        if self.tube_bank.shape[2] == 0:
+            return v.new_zeros(v.shape[:2])
+        L, first = self.cfg.length, v.shape[2] - k - self.cfg.length + 1
+        tubes = torch.stack([v[:, :, first + j : first + j + L].flatten(-2) for j in range(k)], 1)  # N, k, R, L n
+        near = self.nearest_normal(tubes.flatten(0, 1), cam.repeat_interleave(k), self.tube_bank, self.tube_bank_valid)
+        return near.unflatten(0, (len(v), k)).mean(1) / self.tube_scale[cam]
 
     def distinct_crops(self, x: torch.Tensor, first: int, cam: torch.Tensor, src: torch.Tensor) -> torch.Tensor:
         """Region crops (U, R, 3, c, c) of the distinct frames src (U, 2) (clip, frame index from `first`)
@@ -173,14 +194,19 @@ class LocalPatterns(nn.Module):
             out[rows] = c
         return out
 
-    def nearest_normal(self, v: torch.Tensor, cam: torch.Tensor) -> torch.Tensor:
+    def nearest_normal(
+        self, v: torch.Tensor, cam: torch.Tensor, bank: torch.Tensor | None = None, valid: torch.Tensor | None = None
+    ) -> torch.Tensor:
         """(B, R): the distance of features v (B, R, n) to the nearest valid bank feature of the same
-        region of each one's camera cam (B,) - the bank of each camera read once."""
+        region of each one's camera cam (B,) - the bank of each camera read once. `bank`, `valid`: another
+        bank of the same layout (K, R, M, n) (the tubes'); default the features'."""
+        bank = self.bank if bank is None else bank
+        valid = self.bank_valid if valid is None else valid
         out = v.new_empty(v.shape[:2])
         for k in cam.unique().tolist():
             sel = (cam == k).nonzero().flatten()
             # at least two rows: the product of a single row takes another path (its last bits differ)
             q = v[sel].transpose(0, 1).expand(-1, max(2, len(sel)), -1)  # R, b, n
-            d = torch.cdist(q, self.bank[k].float())  # R, b, M
-            out[sel] = d.masked_fill(~self.bank_valid[k][:, None], float("inf")).amin(-1).T[: len(sel)]
+            d = torch.cdist(q, bank[k].float())  # R, b, M
+            out[sel] = d.masked_fill(~valid[k][:, None], float("inf")).amin(-1).T[: len(sel)]
         return out
