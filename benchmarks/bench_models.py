@@ -20,7 +20,6 @@ from _common import write_result
 
 from ipad_vad.config import load_params
 from ipad_vad.methods import get_method, method_names
-from ipad_vad.methods.abilities import MemoryBankMixin
 from ipad_vad.models import count_parameters
 from ipad_vad.train.loop import TrainSettings
 from ipad_vad.train.lora import LoraSettings, add_lora, trainable_summary
@@ -73,9 +72,10 @@ def main() -> None:
             torch.manual_seed(0)
             method = get_method(name, p)
             m = method.build()
-            # nothing to train (the kNN reference), or a bank to fit before any forward (the feature bank:
-            # its encoder's training is timed by bench_quality's fit column)
-            if count_parameters(m) == 0 or isinstance(method, MemoryBankMixin):
+            # only the models the shared trainer steps on clips (``Method.takes_pseudo_anomalies``): not the kNN
+            # reference (nothing to train), the feature bank (a bank to fit before any forward) nor local
+            # patterns (fitted in stages on region crops); their fitting is timed by bench_quality's fit column
+            if not method.takes_pseudo_anomalies or count_parameters(m) == 0:
                 continue
             m = m.to(device)
             opt = torch.optim.Adam(m.parameters(), lr=1e-4)
