@@ -826,8 +826,8 @@ def main() -> None:
         old = json.loads(old_path.read_text())
         if (old.get("seeds"), old.get("profile"), old.get("overrides", [])) != (seeds, args.profile, args.set):
             raise SystemExit(f"--merge: {old_path} has other seeds, profile or overrides; use another --out")
-        for key in ("methods", "per_seed"):
-            result[key] = {**{n: v for n, v in old[key].items() if n not in names}, **result[key]}
+        for key in ("methods", "per_seed"):  # a rerun row keeps its place; a new one comes last
+            result[key] = {**{n: result[key].get(n, v) for n, v in old[key].items()}, **result[key]}
         if "table3" in old and not t3:
             result["table3"] = old["table3"]
     write_result(args.out, result)

@@ -87,7 +87,15 @@ def main() -> None:
                 w.requires_grad_(True)
             settings = dataclasses.replace(base_settings, fraction=f)
             info = fit_period_head(
-                net, train, settings, method.n_classes, per.fit_steps, per.fit_lr, per.fit_sigma, per.fit_stride
+                net,
+                train,
+                settings,
+                method.n_classes,
+                per.fit_steps,
+                per.fit_lr,
+                per.fit_sigma,
+                per.fit_stride,
+                tol=per.fit_tol,
             )
             acc = head_phase_accuracy(net, test, method.n_classes, base_settings.batch_size)
             row["refit"][str(f)] = {"clips": info["clips"], **acc}

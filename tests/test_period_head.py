@@ -125,6 +125,31 @@ def test_the_period_head_is_fitted_to_the_phase_on_the_frozen_encoder():
     }
 
 
+def test_the_head_fit_stops_where_its_loss_meets_the_targets_own_entropy():
+    """The stopping rule (train/period_head_fit.py): the loss minus the soft targets' entropy is the
+    divergence from the targets; the fit stops at the first step where it is within `tol`, and a head
+    already there takes no step at all."""
+    from ipad_vad.models.period_head import period_soft_targets
+    from ipad_vad.train.loop import TrainSettings
+    from ipad_vad.train.period_head_fit import fit_period_head
+
+    clips, settings = _Clips(torch.arange(100) / 100), TrainSettings(batch_size=32, device="cpu", threads=1)
+    model = _TinyPeriodModel()
+    info = fit_period_head(model, clips, settings, N_CLASSES, 3000, 1e-2, 1.0, tol=0.1)
+    assert info["converged"] and 0 < info["steps"] < 3000 and 0 <= info["divergence"] <= 0.1
+    # the floor by hand: one target's circular Gaussian over the classes, the same entropy for every class
+    w = np.exp(-0.5 * np.minimum(np.arange(N_CLASSES), N_CLASSES - np.arange(N_CLASSES)) ** 2)
+    w /= w.sum()
+    floor = -(w * np.log(w)).sum()
+    assert floor == pytest.approx(float(-(period_soft_targets(torch.tensor([0]), N_CLASSES, 1.0).log() * w).sum()))
+    assert info["loss"] == pytest.approx(floor + info["divergence"], abs=1e-5)
+    again = fit_period_head(model, clips, settings, N_CLASSES, 3000, 1e-2, 1.0, tol=0.1)
+    assert again["steps"] == 0 and again["converged"] and again["loss"] == pytest.approx(info["loss"], abs=1e-6)
+    # without a tolerance it runs every step and never claims to have converged
+    capped = fit_period_head(_TinyPeriodModel(), clips, settings, N_CLASSES, 50, 1e-2, 1.0)
+    assert capped["steps"] == 50 and not capped["converged"] and capped["divergence"] > 0.1
+
+
 def test_soft_period_targets_wrap_round_the_cycle():
     from ipad_vad.models.period_head import period_soft_targets
 

@@ -75,28 +75,32 @@ def calibrate(
     score = e.scorer(params, method, progress)
     training = scene_rows(manifest, scene, "training")
     n_calibration = len(scene_rows(manifest, scene, "calibration"))
-    fraction = adapt_fraction(method, adapt.fraction, len(training), n_calibration)
     skip = marked_false_alarms(manifest, scene) if alert.heldout_skips_marked else frozenset()
-    left_out = leave_one_recording_out(params, score, model, manifest, scene, source, skip) if fraction >= 1 else None
     footage = None  # the calibration recordings' scores, when the map is set on them (scored once)
-    if left_out is not None:
-        df, ds, source_text = left_out
-    elif adapts_on_all_footage(method, n_calibration):
+    if adapts_on_all_footage(method, n_calibration):  # no model saw the calibration recordings: set on them
         footage = score_calibration_footage(params, score, model, manifest, scene, source)
         df, ds = footage
         source_text = f"{n_calibration} calibration recording(s) of {scene} (adapted on all of its training footage)"
     else:
-        ds, source_text = heldout_dataset(
-            params,
-            manifest,
-            scene,
-            source,
-            fraction,
-            adapt.fraction_mode,
-            max(2 * e.window, alert.min_calibration_frames),
-            skip,
+        fraction = adapt_fraction(method, adapt.fraction, len(training))
+        # a bank that holds all of the training footage: each recording against a bank without it
+        left_out = (
+            leave_one_recording_out(params, score, model, manifest, scene, source, skip) if fraction >= 1 else None
         )
-        df = score(model, ds)
+        if left_out is not None:
+            df, ds, source_text = left_out
+        else:  # the share of each training recording the adaptation did not read
+            ds, source_text = heldout_dataset(
+                params,
+                manifest,
+                scene,
+                source,
+                fraction,
+                adapt.fraction_mode,
+                max(2 * e.window, alert.min_calibration_frames),
+                skip,
+            )
+            df = score(model, ds)
     if skip:
         source_text += f"; {len(skip)} recording(s) of marked false alarms left out"
     df = add_window_components(df, method, ctx)

@@ -33,10 +33,13 @@ class PeriodSettings(BaseModel):
     # phase within ±5 % 67 -> 77 % of normal test clips, every device up; 0: no projection)
     channels: NonNegInt = 16
     # after training and after each adaptation, the head alone fitted to the phase on the frozen encoder
-    # (train/period_head_fit.py): full-batch Adam steps (0: off, the joint training only), its rate,
-    # the width of the soft targets in classes, and a clip every this many frames of the same footage
-    # (0: the trainer's clip.train_stride)
-    fit_steps: NonNegInt = 300  # docs/quality.md §8: with pool [8, 2, 2] and stride 1, 30 -> 67 %
+    # (train/period_head_fit.py): at most this many full-batch Adam steps (0: off, the joint training only),
+    # stopping once its loss is within fit_tol nats of the soft targets' own entropy (0: every step), its
+    # rate, the width of the soft targets in classes, and a clip every this many frames of the same
+    # footage (0: the trainer's clip.train_stride). docs/quality.md §8: with pool [8, 2, 2] and stride 1,
+    # 30 -> 67 %; §16: 300 steps at 1e-3 (divergence 0.12 on the demo base) -> this rule
+    fit_steps: NonNegInt = 2000
+    fit_tol: Annotated[float, Field(ge=0)] = 0.02
     fit_lr: Annotated[float, Field(gt=0)] = 0.001
     fit_sigma: Annotated[float, Field(ge=0)] = 2.0
     fit_stride: NonNegInt = 1
@@ -101,6 +104,7 @@ class IPADVADMethod(WindowScoringMixin, SwinMethod):
                 p.fit_sigma,
                 p.fit_stride,
                 fraction=1.0 if p.fit_footage == "all" else None,
+                tol=p.fit_tol,
             )
         return res
 

@@ -67,7 +67,7 @@ from ..data.sampling import contiguous_share_ends
 from ..data.side_info import NO_SIDE_INFO, SideInfo, side_info
 from ..models.local_patterns.backbone import load_image_encoder
 from ..models.local_patterns.itam import contrastive_loss
-from ..models.local_patterns.model import LocalPatterns, LocalPatternsConfig, camera_key
+from ..models.local_patterns.model import LocalPatterns, LocalPatternsConfig, camera_key, tube_windows
 from ..models.local_patterns.regions import grid_regions, mean_flow_magnitude, motion_regions
 from . import register
 from .base import Channels, ClipScores, FitHooks, FitResult, Method, PosInt, ScoreComponent, WeightedSettings
@@ -457,10 +457,10 @@ class LocalPatternsMethod(Method):
             seqs = [feats[i] for i in cam_of if cam_of[i] == k]  # n, R, N each
             for r in range(len(boxes[c])):
                 frames = [f[:, r] for f in seqs]
-                tubes = [f.unfold(0, L, 1).transpose(1, 2).flatten(1) for f in frames]  # n - L + 1, L N
+                runs = [tube_windows(f, L, 0) for f in frames]  # n - L + 1, L N
                 for bank, valid, scale, x in (
                     (model.bank, model.bank_valid, model.novelty_scale, frames),
-                    (model.tube_bank, model.tube_bank_valid, model.tube_scale, tubes),
+                    (model.tube_bank, model.tube_bank_valid, model.tube_scale, runs),
                 ):
                     kept, scale[k, r] = _normal_bank(x, bank.shape[2], L)
                     bank[k, r, : len(kept)] = kept

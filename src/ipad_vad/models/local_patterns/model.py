@@ -75,6 +75,13 @@ def crop_regions(frames: torch.Tensor, boxes: torch.Tensor, size: int) -> torch.
     return F.grid_sample(src, grid, align_corners=False).unflatten(0, (B, R))
 
 
+def tube_windows(x: torch.Tensor, length: int, dim: int) -> torch.Tensor:
+    """Every run of `length` consecutive steps along `dim` of `x`, the steps of a run laid end to end
+    (frame-major) in one axis: (..., t, n) along dim -> (..., t - length + 1, length * n). The one tube
+    layout of the tube bank and of the tubes scored against it."""
+    return x.unfold(dim, length, 1).movedim(-1, dim + 1).flatten(dim + 1, dim + 2)
+
+
 class LocalPatterns(nn.Module):
     def __init__(
         self,
@@ -173,8 +180,8 @@ class LocalPatterns(nn.Module):
         if self.tube_bank.shape[2] == 0:
             return v.new_zeros(v.shape[:2])
         L, first = self.cfg.length, v.shape[2] - k - self.cfg.length + 1
-        tubes = torch.stack([v[:, :, first + j : first + j + L].flatten(-2) for j in range(k)], 1)  # N, k, R, L n
-        near = self.nearest_normal(tubes.flatten(0, 1), cam.repeat_interleave(k), self.tube_bank, self.tube_bank_valid)
+        ends = tube_windows(v, L, 2)[:, :, first : first + k].transpose(1, 2)  # N, k, R, L n
+        near = self.nearest_normal(ends.flatten(0, 1), cam.repeat_interleave(k), self.tube_bank, self.tube_bank_valid)
         return near.unflatten(0, (len(v), k)).mean(1) / self.tube_scale[cam]
 
     def distinct_crops(self, x: torch.Tensor, first: int, cam: torch.Tensor, src: torch.Tensor) -> torch.Tensor:
