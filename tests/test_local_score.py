@@ -280,3 +280,49 @@ def test_persistence_cuts_a_deviation_that_passes_through_and_keeps_one_that_sta
     assert scores[3, 1] == pytest.approx([1.0, 0.6])
     with pytest.raises(ValueError, match="persist must be at least 1"):
         KnnReference(frames=frames, size=size, score="local", cell=cell, persist=0)
+
+
+def test_persistence_of_the_novel_part_keeps_a_timing_fault_and_cuts_a_passer_by():
+    """A part that sweeps row 0 one cell a frame is the normal footage. A pause (the part held where it
+    is normally seen, only at the wrong time) holds no cell for 3 frames, so persistence of the whole
+    error cuts it to 0; its error is not new at any place, so persistence of the novel part keeps all of
+    it. Something never seen crossing row 1 is new and passes: cut either way. By hand: a cell where one
+    channel differs by 1, its offset (1/3, the mean over channels and pixels) removed, errs (2/3)^2 +
+    2 (1/3)^2 = 2/3; the pause has such a cell on 4 of its 5 frames (not the centre one): 8/15."""
+    from ipad_vad.models.knn_reference import KnnReference
+
+    frames, size, cell = 5, (4, 12), 2  # 2 x 6 cells
+
+    def clip(part_cells, passer=False) -> torch.Tensor:
+        x = torch.zeros(frames, 3, *size)
+        for f in range(frames):
+            x[f, 0, :cell, part_cells[f] * cell : (part_cells[f] + 1) * cell] = 1.0  # the machine's part
+            if passer:
+                x[f, 1, cell:, f * cell : (f + 1) * cell] = 1.0  # a figure crossing row 1
+        return x.reshape(1, -1)
+
+    sweep, pause = [0, 1, 2, 3, 4], [2, 2, 2, 2, 2]
+    scores = {}
+    for scope in ("all", "novel"):
+        m = KnnReference(
+            frames=frames,
+            size=size,
+            normalise="none",
+            score="local",
+            cell=cell,
+            offset_cell=cell,
+            persist=3,
+            persist_scope=scope,
+        )
+        m.set_bank(clip(sweep))
+        scores[scope] = [m.score_descriptors(clip(*a)).item() for a in ((sweep,), (pause,), (sweep, True))]
+        heat, _ = m.local_map(clip(pause))
+        assert heat.shape == (1, 2, 6)
+    plain = KnnReference(frames=frames, size=size, normalise="none", score="local", cell=cell, offset_cell=cell)
+    plain.set_bank(clip(sweep))
+    assert plain.score_descriptors(clip(pause)).item() == pytest.approx(8 / 15)
+    assert plain.score_descriptors(clip(sweep, True)).item() == pytest.approx(2 / 3)
+    assert scores["all"] == pytest.approx([0.0, 0.0, 0.0])
+    assert scores["novel"] == pytest.approx([0.0, 8 / 15, 0.0])
+    with pytest.raises(ValueError, match="persist_scope"):
+        KnnReference(frames=frames, size=size, score="local", cell=cell, persist_scope="some")

@@ -99,8 +99,12 @@ class BankSettings(MethodSettings):
     shift: NonNegInt = 0  # local: each cell compared with the bank clip moved by up to this many pixels
     frame_weight: Literal["uniform", "centre"] = "uniform"  # local: how the clip's frames count
     centre_width: Annotated[float, Field(gt=0, le=1)] = 0.5  # centre: where the triangle reaches zero
+    time_shift: NonNegInt = 0  # local: each cell also compared with the bank clip's frames this many before/after
     persist: PosInt = 1  # local: a cell counts by the error it holds over this many consecutive frames (1: off)
     persist_reach: NonNegInt = 0  # persist: the deviation may move this many cells a frame and still hold
+    persist_scope: Literal["all", "novel"] = "all"  # persist: of the whole cell error | of its part never seen at
+    # that place in normal footage (a timing fault then counts as it is; models/knn_reference.py)
+    novelty_frames: PosInt = 256  # persist_scope novel: normal frames in the memory of how each place looks
     bank_stride: NonNegInt = 1  # a bank clip starting every this many frames (0: clip.train_stride)
     bank_footage: Literal["adapt", "all"] = "adapt"  # a device's bank: the adapt share | all footage
     max_bank: NonNegInt = 0  # at most this many clips in the bank, evenly thinned (0: no limit)
@@ -116,8 +120,11 @@ class BankSettings(MethodSettings):
             "shift": self.shift,
             "frame_weight": self.frame_weight,
             "centre_width": self.centre_width,
+            "time_shift": self.time_shift,
             "persist": self.persist,
             "persist_reach": self.persist_reach,
+            "persist_scope": self.persist_scope,
+            "novelty_frames": self.novelty_frames,
         }
 
 

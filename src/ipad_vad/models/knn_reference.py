@@ -44,6 +44,25 @@ Scores (``score``):
   walking through and, with it, the timing faults (a pause, a speed change, steps out of order),
   which do not stay at a place either: off by default (docs/alerts.md, persistence).
 
+  Persistence of what is new at a place (``persist_scope="novel"``; ``"all"``: the whole error, as
+  above). A timing fault (a pause, a speed change, steps out of order) puts a part where the clip's
+  neighbours do not have it *now*, but where normal footage has it at another moment; a person
+  walking through, or a wrong part, shows at a place what normal footage never shows there. Each
+  cell's **novelty** is its error against the best normal patch of that cell at any time,
+
+      n_{c,f} = min( e_{j,c,f},  min_{m, |dy|,|dx| <= shift} e_c(q_f - M_m shifted by (dy, dx)) ),
+
+  M: the centre frames of the bank's clips, evenly thinned to ``novelty_frames`` (the memory of how
+  each place looks in normal footage; derived from the bank, never saved), e_c the cell's error with its
+  own light offset removed (the patch's mean over channels and pixels; taken with the clip's own
+  error e_j so that n <= e). Only the novel part must hold over ``persist`` frames, what is merely at
+  the wrong time counts as it is:
+
+      o'_{j,c,f} = (e_{j,c,f} - n_{c,f}) + opening of n_{c,.} over f  (with ``persist_reach`` as above),
+
+  so 0 <= o' <= e: a passer-by (new and passing) is cut, a wrong part (new and staying) and a
+  timing fault (not new) are kept. docs/alerts.md measures it.
+
 Each bank clip keeps the index of the recording it comes from (``bank_recording``; -1: unknown, in
 models saved before it was kept), so that ``without_recording`` gives the detector as if it had never
 seen one recording: the alert threshold is then calibrated on footage the bank holds, each recording
@@ -75,6 +94,8 @@ from torch import nn
 from .local_error import cell_errors, local_error, temporal_opening
 
 RESIDUAL_BYTES = 4 << 20  # local residuals of as many clips together as fit this (one residual, float32): cache-sized
+NOVELTY_BYTES = 32 << 20  # novelty: the distances of as many query frames to the memory together as fit this
+PERSIST_SCOPES = ("all", "novel")  # persistence: of the whole cell error | of its novel part (module docstring)
 
 
 class ClipDescriptor(nn.Module):
@@ -125,6 +146,9 @@ class KnnReference(nn.Module):
         centre_width: float = 0.5,
         persist: int = 1,
         persist_reach: int = 0,
+        persist_scope: str = "all",
+        time_shift: int = 0,
+        novelty_frames: int = 256,
         bank_size: int = 0,
         chunk: int = 4096,
         descriptor: nn.Module | None = None,
@@ -149,6 +173,14 @@ class KnnReference(nn.Module):
         if persist < 1:
             raise ValueError(f"persist must be at least 1 frame, got {persist}")
         self.persist, self.persist_reach = int(persist), int(persist_reach)
+        if persist_scope not in PERSIST_SCOPES:
+            raise ValueError(f"persist_scope must be one of {PERSIST_SCOPES}, got {persist_scope!r}")
+        if novelty_frames < 1:
+            raise ValueError(f"novelty_frames must be at least 1, got {novelty_frames}")
+        self.persist_scope, self.novelty_frames = persist_scope, int(novelty_frames)
+        if time_shift < 0:
+            raise ValueError(f"time_shift must be at least 0, got {time_shift}")
+        self.time_shift = int(time_shift)
         self.register_buffer(
             "frame_weights",
             self.weights_of_frames(self.descriptor.frames, frame_weight, centre_width),
@@ -163,6 +195,7 @@ class KnnReference(nn.Module):
         self.register_buffer("pooled", torch.tensor(False))  # the bank holds several scenes' clips (set_bank)
         # (bank identity, float32 copy, retrieval view, per-recording groups): converted once, not per batch
         self._bank32: tuple | None = None
+        self._novelty: tuple | None = None  # (bank identity, the novelty memory): built once per bank content
 
     @staticmethod
     def weights_of_frames(n_frames: int, frame_weight: str, centre_width: float) -> torch.Tensor:
@@ -192,7 +225,7 @@ class KnnReference(nn.Module):
                 self._buffers[name] = torch.empty(
                     saved.shape, dtype=self._buffers[name].dtype, device=self._buffers[name].device
                 )
-        self._bank32 = None
+        self._bank32 = self._novelty = None
         super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
 
     def banks(self) -> tuple[torch.Tensor, torch.Tensor]:
@@ -280,7 +313,7 @@ class KnnReference(nn.Module):
             bank_recording=self.bank_recording[keep],
             bank_frame=self.bank_frame[keep],
         )
-        other._bank32 = None
+        other._bank32 = other._novelty = None
         return other
 
     def nearest(self, d: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -344,16 +377,31 @@ class KnnReference(nn.Module):
             q = d[s : s + chunk, None].unflatten(-1, shape)  # n, 1, F, 3, h, w
             b = bank[idx[s : s + chunk]].unflatten(-1, shape)  # n, k, F, 3, h, w
             if len(used) < len(w):
-                q, b = q.index_select(2, used), b.index_select(2, used)
-            worst = self._cells(q, b).flatten(-2).amax(-1)  # n, k, frames used (opened: _cells)
+                q = q.index_select(2, used)
+            worst = self._cells(q, b, used).flatten(-2).amax(-1)  # n, k, frames used (opened: _cells)
             if len(used) < len(w):
                 worst = worst.new_zeros(*worst.shape[:2], len(w)).index_copy_(2, used, worst)
             out.append((worst * w).sum(-1).amin(1))
         return torch.cat(out) if out else d.new_zeros(0)
 
-    def _cells(self, q: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    def _cells(self, q: torch.Tensor, b: torch.Tensor, used: torch.Tensor) -> torch.Tensor:
+        """Cell errors of the query's `used` frames q (n, 1, F used, 3, h, w) against the bank clips b
+        (n, k, F, 3, h, w) -> (n, k, F used, h // cell, w // cell): each cell at its best alignment within
+        ``shift`` pixels and ``time_shift`` frames of the bank clip, opened along the frames by ``persist``."""
+        last, cells = b.shape[2] - 1, None
+        for dt in range(-self.time_shift, self.time_shift + 1):
+            c = self._aligned(q, b.index_select(2, (used + dt).clamp(0, last)))
+            cells = c if cells is None else torch.minimum(cells, c)
+        if self.persist <= 1:
+            return cells
+        if self.persist_scope == "all":
+            return self._opened(cells)
+        novel = torch.minimum(cells, self.novelty(q[:, 0]).unsqueeze(1))  # n, k, F, h', w' (module docstring)
+        return cells - novel + self._opened(novel)
+
+    def _aligned(self, q: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
         """Cell errors of the residuals q - b (n, k, F, 3, h, w) -> (n, k, F, h // cell, w // cell), each
-        cell at its best alignment within ``shift`` pixels, opened along the F frames by ``persist``."""
+        cell at its best alignment within ``shift`` pixels."""
         if self.shift <= 0:
             cells = cell_errors(q - b, self.cell, self.offset_cell)
         else:  # each cell against the bank clip shifted by up to `shift` pixels: the best alignment (jitter)
@@ -366,13 +414,63 @@ class KnnReference(nn.Module):
                     for dx in range(2 * s + 1)
                 ]
             ).amin(0)
-        if self.persist <= 1:
-            return cells
+        return cells
+
+    def _opened(self, cells: torch.Tensor) -> torch.Tensor:
+        """Cell errors (n, k, F, h', w') opened along the F frames by ``persist``, a deviation allowed to
+        move ``persist_reach`` cells a frame."""
         if self.persist_reach <= 0:
             return temporal_opening(cells, 2, self.persist)
         r = self.persist_reach  # a deviation may move by up to r cells a frame and still hold
         near = F.max_pool2d(cells.flatten(0, 2), 2 * r + 1, 1, r).unflatten(0, cells.shape[:3])
         return torch.minimum(cells, temporal_opening(near, 2, self.persist))
+
+    def _cell_vectors(self, frames: torch.Tensor) -> torch.Tensor:
+        """Frames (m, C, h, w) as the patches of their cells, each less its own mean (its light offset):
+        (cells, m, C * cell * cell)."""
+        m, C, h, w = frames.shape
+        c = self.cell
+        v = frames.reshape(m, C, h // c, c, w // c, c).permute(2, 4, 0, 1, 3, 5).reshape((h // c) * (w // c), m, -1)
+        return v - v.mean(-1, keepdim=True)
+
+    def novelty_memory(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """How each cell looks in normal footage: the cell patches of the bank clips' centre frames (evenly
+        thinned to ``novelty_frames``), at every shift within ``shift`` pixels, offsets removed, as
+        (the patches transposed (cells, C * cell * cell, m), their squared norms (cells, 1, m)), m = frames x
+        (2 shift + 1)^2; built once per bank content."""
+        bank = self.banks()[0]
+        key = self._bank32[0]
+        if self._novelty is None or self._novelty[0] != key:
+            F_, C, h, w = self.map_shape
+            centre = bank.unflatten(-1, self.map_shape)[:, F_ // 2]  # N, C, h, w
+            keep = torch.linspace(0, len(centre) - 1, min(self.novelty_frames, len(centre))).round().long()
+            frames, s = centre[keep.to(centre.device)], self.shift
+            if s > 0:
+                padded = F.pad(frames, (s, s, s, s), mode="replicate")
+                frames = torch.cat(
+                    [padded[..., dy : dy + h, dx : dx + w] for dy in range(2 * s + 1) for dx in range(2 * s + 1)]
+                )
+            v = self._cell_vectors(frames)
+            self._novelty = (key, v.transpose(1, 2).contiguous(), v.pow(2).sum(-1).unsqueeze(1))
+        return self._novelty[1:]
+
+    def novelty(self, q: torch.Tensor) -> torch.Tensor:
+        """Each cell's error against the best patch of that cell in the novelty memory (module docstring):
+        query maps (n, F, C, h, w) -> (n, F, h // cell, w // cell)."""
+        memory, norms = self.novelty_memory()
+        n, F_, C, h, w = q.shape
+        v = self._cell_vectors(q.reshape(n * F_, C, h, w))  # cells, n F, D
+        chunk = max(1, NOVELTY_BYTES // (4 * norms.numel()))
+        best = torch.cat(  # |v - m|^2 = |v|^2 + |m|^2 - 2 v.m, its minimum over the memory's m
+            [
+                torch.baddbmm(norms, v[:, s : s + chunk], memory, alpha=-2).amin(-1)
+                + v[:, s : s + chunk].pow(2).sum(-1)
+                for s in range(0, v.shape[1], chunk)
+            ],
+            1,
+        )  # cells, n F
+        e = best.clamp_min(0) / (self.cell * self.cell)  # as cell_errors: summed over channels, mean over pixels
+        return e.T.reshape(n, F_, h // self.cell, w // self.cell)
 
     @torch.no_grad()
     def local_map(self, d: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -388,8 +486,8 @@ class KnnReference(nn.Module):
             r = (q[:, 0] - bank[idx[:, 0]].unflatten(-1, shape)).pow(2).sum(2)  # N, F, h, w
             return (r * w[:, None, None]).sum(1), idx[:, 0]
         used = (w > 0).nonzero().flatten()  # as the score: the frames that carry weight
-        b = bank[idx].unflatten(-1, shape).index_select(2, used)  # N, k, F used, C, h, w
-        cells, w = self._cells(q.index_select(2, used), b), w[used]  # N, k, F used, h', w'
+        b = bank[idx].unflatten(-1, shape)  # N, k, F, C, h, w
+        cells, w = self._cells(q.index_select(2, used), b, used), w[used]  # N, k, F used, h', w'
         worst = (cells.flatten(-2).amax(-1) * w).sum(-1)  # N, k: the local score of each neighbour
         j = worst.argmin(1)
         heat = (cells * w[:, None, None]).sum(2)  # N, k, h', w'
