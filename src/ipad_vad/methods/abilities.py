@@ -99,7 +99,6 @@ class BankSettings(MethodSettings):
     shift: NonNegInt = 0  # local: each cell compared with the bank clip moved by up to this many pixels
     frame_weight: Literal["uniform", "centre"] = "uniform"  # local: how the clip's frames count
     centre_width: Annotated[float, Field(gt=0, le=1)] = 0.5  # centre: where the triangle reaches zero
-    time_shift: NonNegInt = 0  # local: each cell also compared with the bank clip's frames this many before/after
     persist: PosInt = 1  # local: a cell counts by the error it holds over this many consecutive frames (1: off)
     persist_reach: NonNegInt = 0  # persist: the deviation may move this many cells a frame and still hold
     persist_scope: Literal["all", "novel"] = "all"  # persist: of the whole cell error | of its part never seen at
@@ -120,7 +119,6 @@ class BankSettings(MethodSettings):
             "shift": self.shift,
             "frame_weight": self.frame_weight,
             "centre_width": self.centre_width,
-            "time_shift": self.time_shift,
             "persist": self.persist,
             "persist_reach": self.persist_reach,
             "persist_scope": self.persist_scope,

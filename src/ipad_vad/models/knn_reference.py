@@ -147,7 +147,6 @@ class KnnReference(nn.Module):
         persist: int = 1,
         persist_reach: int = 0,
         persist_scope: str = "all",
-        time_shift: int = 0,
         novelty_frames: int = 256,
         bank_size: int = 0,
         chunk: int = 4096,
@@ -178,9 +177,6 @@ class KnnReference(nn.Module):
         if novelty_frames < 1:
             raise ValueError(f"novelty_frames must be at least 1, got {novelty_frames}")
         self.persist_scope, self.novelty_frames = persist_scope, int(novelty_frames)
-        if time_shift < 0:
-            raise ValueError(f"time_shift must be at least 0, got {time_shift}")
-        self.time_shift = int(time_shift)
         self.register_buffer(
             "frame_weights",
             self.weights_of_frames(self.descriptor.frames, frame_weight, centre_width),
@@ -385,13 +381,10 @@ class KnnReference(nn.Module):
         return torch.cat(out) if out else d.new_zeros(0)
 
     def _cells(self, q: torch.Tensor, b: torch.Tensor, used: torch.Tensor) -> torch.Tensor:
-        """Cell errors of the query's `used` frames q (n, 1, F used, 3, h, w) against the bank clips b
-        (n, k, F, 3, h, w) -> (n, k, F used, h // cell, w // cell): each cell at its best alignment within
-        ``shift`` pixels and ``time_shift`` frames of the bank clip, opened along the frames by ``persist``."""
-        last, cells = b.shape[2] - 1, None
-        for dt in range(-self.time_shift, self.time_shift + 1):
-            c = self._aligned(q, b.index_select(2, (used + dt).clamp(0, last)))
-            cells = c if cells is None else torch.minimum(cells, c)
+        """Cell errors of the query's `used` frames q (n, 1, F used, 3, h, w) against the same frames of
+        the bank clips b (n, k, F, 3, h, w) -> (n, k, F used, h // cell, w // cell): each cell at its best
+        alignment within ``shift`` pixels, opened along the frames by ``persist``."""
+        cells = self._aligned(q, b.index_select(2, used) if len(used) < b.shape[2] else b)
         if self.persist <= 1:
             return cells
         if self.persist_scope == "all":
