@@ -59,7 +59,7 @@ lint: setup  ## ruff check + ruff format --check + lint-imports (pyproject.toml)
 # Not --dist loadgroup: under pytest 9.2 xdist 3.8 ignores xdist_group marks (pytest-xdist#1386).
 # `make test XDIST=` runs them in one process.
 XDIST ?= -n 4 --dist loadfile --no-loadscope-reorder
-test: setup  ## the whole test suite (402 tests; 16 min 3 s in a fresh clone of cbc4631, the whole .ci/run 18 min 35 s, 2026-12-06; 14 min 42 s on 6f9d21d, 16 min 55 s in all, after the environment restart; 11 min 21 s on f5bc3e6 that morning, before it) on 4 workers: 10 min 29 s in a fresh clone on this 2-core machine, idle (CI=true bash .ci/run on 3b5c31c, 2026-12-04; 16 min 40 s on 82e9218 on a slow afternoon; 12 min 11 s on 177c5a3, 2026-12-03; 16 min 21 s on e3e8e52 under load; CPU-bound: about 21 CPU-minutes for the whole .ci/run on 2 cores; issue 30's target 12 min; docs/architecture.md)
+test: setup  ## the whole test suite (403 tests; 14 min 5 s in a fresh clone of 4687c27, the whole .ci/run 16 min 5 s, 2026-12-06 evening; 16 min 3 s on cbc4631, 18 min 35 s in all, that afternoon; 14 min 42 s on 6f9d21d, 16 min 55 s in all, after the environment restart; 11 min 21 s on f5bc3e6 that morning, before it) on 4 workers: 10 min 29 s in a fresh clone on this 2-core machine, idle (CI=true bash .ci/run on 3b5c31c, 2026-12-04; 16 min 40 s on 82e9218 on a slow afternoon; 12 min 11 s on 177c5a3, 2026-12-03; 16 min 21 s on e3e8e52 under load; CPU-bound: about 21 CPU-minutes for the whole .ci/run on 2 cores; issue 30's target 12 min; docs/architecture.md)
 	OMP_NUM_THREADS=1 $(BIN)/python -m pytest $(XDIST)
 
 test-fast: setup  ## the inner loop: the tests not marked slow (326 tests, 4 workers: 1 min 44 s on the idle 2-core machine, a fresh clone of cc08a0f, 2026-12-04)
