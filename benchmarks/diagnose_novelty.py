@@ -8,9 +8,11 @@ For every test clip of each device: the clip's local score (``KnnReference.local
 its centre frame's worst cell of the neighbour that gives the score, the cell error e and its novelty
 n = min(e, the cell against the best of ``novelty_frames`` normal patches of that place at any moment;
 ``models/knn_reference.py``). n / e near 1: the cell shows what normal footage never shows there (a
-look); near 0: what it shows is normal there at another moment (timing). The shares are read for the
-normal clips that score highest (the tail the alert threshold sits in), all normal clips, and the
-anomalous clips by type. A diagnosis, never a setting. Writes ``benchmarks/results/<out>.json``.
+look); near 0: what it shows is normal there at another moment (timing). And how far in time that
+cell's match lies: the fewest frames from the neighbour's centre frame, in its recording, at which the
+cell errs at most half as much (``frames_to_match``, within ``REACH``). Both are read for the normal
+clips that score highest (the tail the alert threshold sits in), all normal clips, and the anomalous
+clips by type. A diagnosis, never a setting. Writes ``benchmarks/results/<out>.json``.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from ipad_vad.jobs.data import DataSource, clip_dataset  # noqa: E402
 from ipad_vad.jobs.evaluate import load_for_scene  # noqa: E402
 
 TAILS = (0.01, 0.05)  # the normal clips' highest shares by score
+REACH = 12  # frames before and after the neighbour's centre frame searched for the worst cell's match
 
 
 @torch.no_grad()
@@ -55,16 +58,50 @@ def clip_novelty(model, x: torch.Tensor) -> dict[str, np.ndarray]:
     worst = e.argmax(1)
     n = model.novelty(q[:, 0])[:, centre].flatten(1)
     e_w, n_w = e[rows, worst], n[rows, worst]
-    return {"score": score.amin(1).numpy(), "e": e_w.numpy(), "n": torch.minimum(n_w, e_w).numpy()}
+    j = idx[rows, score.argmin(1)]  # the scoring neighbour's bank index
+    return {
+        "score": score.amin(1).numpy(),
+        "e": e_w.numpy(),
+        "n": torch.minimum(n_w, e_w).numpy(),
+        "offset": frames_to_match(model, q[:, :, centre : centre + 1], j, worst, e_w).numpy(),
+    }
 
 
-def shares(e: np.ndarray, n: np.ndarray) -> dict:
+def frames_to_match(model, q: torch.Tensor, j: torch.Tensor, worst: torch.Tensor, e: torch.Tensor) -> torch.Tensor:
+    """How far in time the worst cell's match lies: the fewest frames before or after the scoring
+    neighbour's centre frame, in its own recording, at which that cell's error is at most half of `e`
+    (the bank's clips start every frame, so their centre frames are the recording's frames); REACH + 1
+    where none within REACH. `q`: the query's centre frames (n, 1, 1, C, h, w)."""
+    rec, frm = model.bank_recording, model.bank_frame
+    lookup = {(int(r), int(f)): i for i, (r, f) in enumerate(zip(rec.tolist(), frm.tolist(), strict=True))}
+    bank, shape, F_ = model.banks()[0], model.map_shape, model.map_shape[0]
+    steps = list(range(-REACH, REACH + 1))
+    out = torch.full((len(j),), float(REACH + 1))
+    for i in range(len(j)):
+        r, t = int(rec[j[i]]), int(frm[j[i]])
+        found = [(dt, lookup[r, t + dt]) for dt in steps if (r, t + dt) in lookup]
+        b = bank[[k for _, k in found]].unflatten(-1, shape)[None, :, F_ // 2 : F_ // 2 + 1]  # 1, K, 1, C, h, w
+        err = model._aligned(q[i : i + 1], b).flatten(-2)[0, :, 0, worst[i]]  # K
+        near = [abs(dt) for (dt, _), x in zip(found, err.tolist(), strict=True) if x <= 0.5 * float(e[i])]
+        if near:
+            out[i] = min(near)
+    return out
+
+
+def shares(e: np.ndarray, n: np.ndarray, offset: np.ndarray) -> dict:
+    """The novel share n / e of a group of clips, and how far in time their worst cell's match lies."""
     s = n / np.maximum(e, 1e-12)
+    far = {
+        "frames_to_match_median": float(np.median(offset)) if len(offset) else None,
+        "matched_within_2_frames": float(np.mean(offset <= 2)) if len(offset) else None,
+        "unmatched_within_reach": float(np.mean(offset > REACH)) if len(offset) else None,
+    }
     return {
         "clips": int(len(e)),
         "novel_share_median": float(np.median(s)) if len(s) else None,
         "novel_share_quartiles": np.percentile(s, [25, 75]).tolist() if len(s) else None,
         "mostly_timing": float(np.mean(s < 0.5)) if len(s) else None,
+        **far,
     }
 
 
@@ -80,7 +117,7 @@ def main(argv=None) -> dict:
     for device in p["pipeline"]["devices"]:
         _, model = load_for_scene(p, "knn", device)
         ds = clip_dataset(p, manifest, "testing", [device], DataSource.PREPARED, stride=1)
-        parts: dict[str, list] = {"score": [], "e": [], "n": [], "label": [], "type": []}
+        parts: dict[str, list] = {"score": [], "e": [], "n": [], "offset": [], "label": [], "type": []}
         for batch in DataLoader(ds, batch_size=64, num_workers=0):
             for k, v in clip_novelty(model, batch["clip"]).items():
                 parts[k].append(v)
@@ -104,12 +141,14 @@ def summarise(c: dict, codes: dict) -> dict:
     """Novel shares of the normal clips' tail (each device's highest scores on its own scale), all
     normal clips, and the anomalous clips by type."""
     normal, anomalous = c["label"] == 0, c["label"] == 1
-    out = {"normal_all": shares(c["e"][normal], c["n"][normal])}
-    out["normal_tail"] = {f"top_{t:g}": shares(c["e"][c[f"top_{t:g}"]], c["n"][c[f"top_{t:g}"]]) for t in TAILS}
-    out["anomalous_by_type"] = {}
-    for t in np.unique(c["type"][anomalous]):
-        of_type = anomalous & (c["type"] == t)
-        out["anomalous_by_type"][codes.get(int(t), str(int(t)))] = shares(c["e"][of_type], c["n"][of_type])
+
+    def of(mask):
+        return shares(c["e"][mask], c["n"][mask], c["offset"][mask])
+
+    out = {"normal_all": of(normal), "normal_tail": {f"top_{t:g}": of(c[f"top_{t:g}"]) for t in TAILS}}
+    out["anomalous_by_type"] = {
+        codes.get(int(t), str(int(t))): of(anomalous & (c["type"] == t)) for t in np.unique(c["type"][anomalous])
+    }
     return out
 
 
