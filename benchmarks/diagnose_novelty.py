@@ -3,6 +3,9 @@
 
     make demo   # or any dvc repro that leaves models/adapters/<device>/knn
     python benchmarks/diagnose_novelty.py [--out diagnose_novelty]
+    # or the devices of a quality benchmark's seeds, their models and data kept by --work:
+    python benchmarks/bench_quality.py --seeds 0,1,2 --methods knn --work W --out ...
+    python benchmarks/diagnose_novelty.py --work W --seeds 0,1,2 --out experiments/diagnose_novelty_seeds
 
 For every test clip of each device: the clip's local score (``KnnReference.local_distance``), and at
 its centre frame's worst cell of the neighbour that gives the score, the cell error e and its novelty
@@ -28,12 +31,15 @@ from torch.utils.data import DataLoader
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import write_result  # noqa: E402
+from bench_quality import SRC, seed_params  # noqa: E402
 
 from ipad_vad.config import load_params  # noqa: E402
+from ipad_vad.data.manifest import build_manifest  # noqa: E402
 from ipad_vad.data.synth.anomalies import ANOMALY_TYPES  # noqa: E402
 from ipad_vad.io_utils import read_dataframe  # noqa: E402
 from ipad_vad.jobs.data import DataSource, clip_dataset  # noqa: E402
 from ipad_vad.jobs.evaluate import load_for_scene  # noqa: E402
+from ipad_vad.methods.adaptation import load_adapted  # noqa: E402
 
 TAILS = (0.01, 0.05)  # the normal clips' highest shares by score
 REACH = 12  # frames before and after the neighbour's centre frame searched for the worst cell's match
@@ -105,32 +111,61 @@ def shares(e: np.ndarray, n: np.ndarray, offset: np.ndarray) -> dict:
     }
 
 
+def device_columns(p: dict, manifest, device: str, model, source: DataSource) -> dict[str, np.ndarray]:
+    """Every test clip of `device` read by ``clip_novelty``, with its label and anomaly type, and whether
+    it is among the device's highest-scoring normal clips (each tail of TAILS, on its own scale)."""
+    ds = clip_dataset(p, manifest, "testing", [device], source, stride=1)
+    parts: dict[str, list] = {"score": [], "e": [], "n": [], "offset": [], "label": [], "type": []}
+    for batch in DataLoader(ds, batch_size=64, num_workers=0):
+        for k, v in clip_novelty(model, batch["clip"]).items():
+            parts[k].append(v)
+        parts["label"].append(np.asarray(batch["label"]))
+        parts["type"].append(np.asarray(batch["type"]))
+    cols = {k: np.concatenate(v) for k, v in parts.items()}
+    normal = cols["label"] == 0
+    for tail in TAILS:
+        cols[f"top_{tail:g}"] = normal & (cols["score"] >= np.quantile(cols["score"][normal], 1 - tail))
+    return cols
+
+
 def main(argv=None) -> dict:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument(
+        "--work", default=None, help="a bench_quality.py --work folder with knn (default: the demo's models)"
+    )
+    ap.add_argument("--seeds", default="0", help="comma-separated seeds of that run")
     ap.add_argument("--out", default="diagnose_novelty")
     args = ap.parse_args(argv)
     p = load_params()
-    manifest = read_dataframe(p["data"]["manifest"])
     codes = {v["code"]: k for k, v in ANOMALY_TYPES.items()}
     result: dict = {"devices": {}}
     pooled: dict[str, list] = {}
-    for device in p["pipeline"]["devices"]:
-        _, model = load_for_scene(p, "knn", device)
-        ds = clip_dataset(p, manifest, "testing", [device], DataSource.PREPARED, stride=1)
-        parts: dict[str, list] = {"score": [], "e": [], "n": [], "offset": [], "label": [], "type": []}
-        for batch in DataLoader(ds, batch_size=64, num_workers=0):
-            for k, v in clip_novelty(model, batch["clip"]).items():
-                parts[k].append(v)
-            parts["label"].append(np.asarray(batch["label"]))
-            parts["type"].append(np.asarray(batch["type"]))
-        cols = {k: np.concatenate(v) for k, v in parts.items()}
-        normal = cols["label"] == 0
-        for tail in TAILS:  # each device's tail on its own score scale
-            cols[f"top_{tail:g}"] = normal & (cols["score"] >= np.quantile(cols["score"][normal], 1 - tail))
-        for k, v in cols.items():
-            pooled.setdefault(k, []).append(v)
-        result["devices"][device] = summarise(cols, codes)
-        print(device, result["devices"][device]["normal_tail"], flush=True)
+    runs = (
+        [(None, p)]
+        if args.work is None
+        else [(int(x), seed_params(p, int(x), Path(args.work))) for x in args.seeds.split(",")]
+    )
+    for seed, q in runs:
+        if seed is None:
+            manifest, source = read_dataframe(q["data"]["manifest"]), DataSource.PREPARED
+        else:
+            manifest, source = build_manifest(Path(q["data"]["root"]), sample_decode=1), SRC
+        for device in q["pipeline"]["devices"]:
+            if seed is None:
+                model = load_for_scene(q, "knn", device)[1]
+            else:
+                folder = Path(args.work) / f"seed{seed}" / "knn" / "adapters" / device
+                if not folder.is_dir():
+                    raise SystemExit(
+                        f"{folder}: no adapted knn model (run bench_quality.py --methods knn --work first)"
+                    )
+                model = load_adapted(folder)[1]
+            cols = device_columns(q, manifest, device, model, source)
+            for k, v in cols.items():
+                pooled.setdefault(k, []).append(v)
+            name = device if seed is None else f"{device} seed {seed}"
+            result["devices"][name] = summarise(cols, codes)
+            print(name, result["devices"][name]["normal_tail"], flush=True)
     result["all_devices"] = summarise({k: np.concatenate(v) for k, v in pooled.items()}, codes)
     result["command"] = "python benchmarks/diagnose_novelty.py " + " ".join(argv or sys.argv[1:])
     print(write_result(args.out, result))
