@@ -157,7 +157,7 @@ def run_method(p: dict, row: str, manifest, work: Path, keep: dict | None = None
     work = work / row if row != method_name else work
     pre, devices = p["pipeline"]["pretrain_scenes"], p["pipeline"]["devices"]
     t = time.perf_counter()
-    fit_method(p, method_name, manifest, pre, work / method_name / "base", SRC, QUIET)
+    history = fit_method(p, method_name, manifest, pre, work / method_name / "base", SRC, QUIET).get("history") or []
     fit_s = time.perf_counter() - t
     adapt_s = score_s = 0.0
     scenes = {}
@@ -183,7 +183,14 @@ def run_method(p: dict, row: str, manifest, work: Path, keep: dict | None = None
         _, model = load_adapted(work / method_name / "adapters" / d)
         scenes[d] = score_scene(p, method_name, model, manifest, d, device=True, keep=keep)
         score_s += time.perf_counter() - t
-    return {"fit_s": fit_s, "adapt_s": adapt_s, "score_s": score_s, "scenes": scenes}
+    return {
+        "fit_s": fit_s,
+        "fit_epochs": len(history),  # the base's: train.epochs, or fewer where train.plateau stopped it
+        "fit_loss": [h.get("loss") for h in history],  # its mean loss per epoch (the shared trainer's)
+        "adapt_s": adapt_s,
+        "score_s": score_s,
+        "scenes": scenes,
+    }
 
 
 def table3(p: dict, manifest, work: Path, method_name: str = "ipad_vad") -> dict:
@@ -806,7 +813,10 @@ def main() -> None:
         "methods": {n: summarise(per_method[n]) for n in names},
         "per_seed": {
             n: {
-                str(s): {"scenes": r["scenes"], "fit_s": r["fit_s"], "adapt_s": r["adapt_s"], "score_s": r["score_s"]}
+                str(s): {
+                    "scenes": r["scenes"],
+                    **{k: r.get(k) for k in ("fit_s", "fit_epochs", "fit_loss", "adapt_s", "score_s")},
+                }
                 for s, r in per_method[n].items()
             }
             for n in names

@@ -9,7 +9,7 @@ from ipad_vad.data.clip_dataset import ClipDataset, VideoRecord
 from ipad_vad.models import count_parameters
 from ipad_vad.models.pretrained import load_pretrained
 from ipad_vad.models.video_swin import VideoSwinEncoder
-from ipad_vad.train.loop import Trainer, TrainSettings
+from ipad_vad.train.loop import Trainer, TrainSettings, plateaued
 from ipad_vad.train.lora import LoraSettings, add_lora, load_adapter, save_adapter, trainable_summary
 
 from .helpers import build_model
@@ -188,6 +188,36 @@ def test_tiny_model_overfits_one_batch(name):
     assert last < first / 5
 
 
+def test_the_plateau_rule_by_hand():
+    """Stop once each of the last `patience` epochs is less than min_drop below the best before them."""
+    losses = [1.0, 0.8, 0.79, 0.785]
+    assert not plateaued(losses[:2], 0.02, 1)  # 0.8 is 20 % below 1.0
+    assert plateaued(losses[:3], 0.02, 1)  # 0.79 > 0.98 * 0.8 = 0.784
+    assert not plateaued(losses[:3], 0.01, 1)  # 0.79 < 0.99 * 0.8 = 0.792
+    assert not plateaued(losses[:3], 0.02, 2)  # 0.8 is not within 2 % of 1.0
+    assert plateaued(losses, 0.02, 2)  # 0.79 and 0.785 both above 0.784
+    assert not plateaued([1.0, 1.5, 2.0], 0.0, 1)  # 0: off
+    assert not plateaued([1.0], 0.5, 1)  # one epoch has nothing before it
+
+
+@pytest.mark.slow
+def test_training_stops_at_its_plateau_and_a_resumed_run_does_not_train_on():
+    """With a learning rate of 0 the loss is flat: the second epoch is the plateau, whatever the cap."""
+    ds = ClipDataset([VideoRecord(_Frames(20, 2))], clip_len=8, stride=4)
+    s = TrainSettings(epochs=10, batch_size=2, lr=1e-12, device="cpu", num_workers=0, plateau_min_drop=0.01)
+    torch.manual_seed(0)
+    t = Trainer(build_model("conv_ae", SMOKE, clip_len=8), s, progress=False)
+    hist = t.fit(ds)
+    assert [h["epoch"] for h in hist] == [1, 2] and [h["plateau"] for h in hist] == [False, True]
+    assert t.fit(ds) == hist  # already at its plateau: no further epoch
+    capped = Trainer(
+        build_model("conv_ae", SMOKE, clip_len=8),
+        TrainSettings(**{**s.__dict__, "plateau_min_drop": 0.0}),
+        progress=False,
+    )
+    assert len(capped.fit(ds)) == 10  # the rule off: every epoch of the cap
+
+
 @pytest.mark.slow
 def test_checkpoint_resume_continues_identically(tmp_path):
     ds = ClipDataset([VideoRecord(_Frames(20, 2)), VideoRecord(_Frames(14, 3))], clip_len=8, stride=2)
@@ -228,7 +258,7 @@ def test_training_with_spawned_workers_inside_a_prefect_flow(tmp_path):
         import torch
         from prefect import flow, task
         from ipad_vad.data.clip_dataset import ClipDataset, VideoRecord
-        from ipad_vad.train.loop import Trainer, TrainSettings
+        from ipad_vad.train.loop import Trainer, TrainSettings, plateaued
         from tests.helpers import build_model
         from tests.test_models import SMOKE, _Frames
 

@@ -13,8 +13,16 @@ class Loss(Section):
     period_ce: NonNegFloat = 0.02  # period head cross-entropy (official code)
 
 
+class Plateau(Section):
+    """When training stops before ``epochs`` (train/loop.py, ``plateaued``): once the mean loss of each of
+    the last ``patience`` epochs is less than ``min_drop`` (a share) below the best epoch before them."""
+
+    min_drop: NonNegFloat = 0.0  # 0: off, every epoch runs
+    patience: Pos = 1
+
+
 class Train(Section):
-    epochs: NonNeg = 5
+    epochs: NonNeg = 5  # with plateau.min_drop > 0: the most epochs
     batch_size: Pos = 8
     lr: PosFloat = 1e-4
     weight_decay: NonNegFloat = 0.0
@@ -29,3 +37,4 @@ class Train(Section):
     amp: bool = True  # bf16 autocast, on cuda only
     period_target: Literal["annotation", "official"] = "annotation"  # annotation: official where a video has none
     loss: Loss = Loss()
+    plateau: Plateau = Plateau()

@@ -59,6 +59,8 @@ class TrainSettings:
     fraction_mode: str = Adapt.model_fields["fraction_mode"].default
     period_target: str = _TRAIN["period_target"].default
     loss: LossWeights = field(default_factory=LossWeights)
+    plateau_min_drop: float = _TRAIN["plateau"].default.min_drop  # the stopping rule (``plateaued``); 0: off
+    plateau_patience: int = _TRAIN["plateau"].default.patience
 
     @classmethod
     def from_params(cls, p: dict, **over) -> TrainSettings:
@@ -68,6 +70,8 @@ class TrainSettings:
 
         t = validate_section(Train, p, "train settings", "train")
         kw = {**dict(t), "loss": LossWeights(**dict(t.loss))}
+        plateau = kw.pop("plateau")
+        kw |= {"plateau_min_drop": plateau.min_drop, "plateau_patience": plateau.patience}
         return cls(**{**kw, **{k: v for k, v in over.items() if v is not None}})
 
 
@@ -100,6 +104,20 @@ def prepare_batch(batch: dict, n_classes: int | None, mode: str, device: torch.d
             tgt = period_targets(out["phase"].float(), n_classes)
             out["period_target"] = torch.where(tgt < 0, official, tgt)
     return out
+
+
+def plateaued(losses: list[float], min_drop: float, patience: int) -> bool:
+    """Whether training has reached its plateau (issue 25: "loss curves that reach a plateau - write the
+    criterion"): each of the last `patience` epochs' mean losses is less than `min_drop` (a share) below
+    the best epoch before them,
+
+        stop after epoch e  <=>  L_j > (1 - min_drop) * min_{i <= e - patience} L_i  for every j in (e - patience, e]
+
+    Never with `min_drop` 0 or fewer than `patience` + 1 epochs."""
+    if min_drop <= 0 or len(losses) <= patience:
+        return False
+    best = min(losses[:-patience])
+    return all(loss > (1 - min_drop) * best for loss in losses[-patience:])
 
 
 class Trainer:
@@ -152,6 +170,12 @@ class Trainer:
         return True
 
     # -- training ------------------------------------------------------------------------------
+    @property
+    def plateaued(self) -> bool:
+        """The history so far has reached the plateau of ``plateaued`` (a resumed run reads it too)."""
+        losses = [h["loss"] for h in self.history]
+        return plateaued(losses, self.s.plateau_min_drop, self.s.plateau_patience)
+
     def _autocast(self):
         if self.device.type == "cuda" and self.s.amp:
             return torch.autocast("cuda", dtype=torch.bfloat16)
@@ -178,7 +202,7 @@ class Trainer:
             persistent_workers=workers > 0,
             multiprocessing_context=self.s.worker_start if workers > 0 else None,
         )
-        while self.epoch < self.s.epochs:
+        while self.epoch < self.s.epochs and not self.plateaued:
             torch.manual_seed(self.s.seed * 1_000_003 + self.epoch)  # dropout, drop-path
             sampler.set_epoch(self.epoch)  # the clip order is drawn in this process, per epoch
             self.model.train()
@@ -220,6 +244,7 @@ class Trainer:
             metrics = {name: v / max(n, 1) for name, v in sums.items()}
             metrics["epoch"] = self.epoch
             self.history.append(metrics)
+            metrics["plateau"] = self.plateaued  # the rule read on the history with this epoch
             self.save()
             if self.on_epoch_end:
                 self.on_epoch_end(self.epoch, metrics)

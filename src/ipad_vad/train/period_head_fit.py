@@ -99,7 +99,7 @@ def fit_period_head(
         head.train()
         taken, converged = 0, False
         while taken < steps:
-            loss = -(soft * F.log_softmax(head(x), -1)).sum(-1).mean()
+            loss = F.cross_entropy(head(x), soft)  # soft (probability) targets
             if float(loss.detach()) - floor <= tol:  # checked before the step: the weights kept are the ones measured
                 converged = True
                 break
@@ -110,7 +110,7 @@ def fit_period_head(
         head.eval()
         with torch.no_grad():
             logits = head(x)
-            loss = -(soft * F.log_softmax(logits, -1)).sum(-1).mean()
+            loss = F.cross_entropy(logits, soft)
             t_p = logits.argmax(-1).cpu().numpy()
         classes = target.cpu().numpy()
         acc = phase_accuracy(t_p, (classes + 0.5) / n_classes, np.zeros(len(classes)), n_classes)
