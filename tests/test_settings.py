@@ -104,8 +104,9 @@ def test_the_runtime_settings_take_their_defaults_from_the_schema():
 
     t = TrainSettings()
     assert {f.name: getattr(t, f.name) for f in fields(t) if f.name in Train.model_fields and f.name != "loss"} == {
-        k: v for k, v in Train().model_dump().items() if k != "loss"
+        k: v for k, v in Train().model_dump().items() if k not in ("loss", "plateau")
     }
+    assert {"min_drop": t.plateau_min_drop, "patience": t.plateau_patience} == Train().plateau.model_dump()
     assert t.fraction_mode == Adapt().fraction_mode
     assert asdict(LossWeights()) == Loss().model_dump() and asdict(LoraSettings()) == Lora().model_dump()
     synth = asdict(SynthConfig())
