@@ -202,7 +202,7 @@ def test_the_plateau_rule_by_hand():
 
 @pytest.mark.slow
 def test_training_stops_at_its_plateau_and_a_resumed_run_does_not_train_on():
-    """With a learning rate of 0 the loss is flat: the second epoch is the plateau, whatever the cap."""
+    """At a learning rate of 1e-12 the loss is flat: the second epoch is the plateau, whatever the cap."""
     ds = ClipDataset([VideoRecord(_Frames(20, 2))], clip_len=8, stride=4)
     s = TrainSettings(epochs=10, batch_size=2, lr=1e-12, device="cpu", num_workers=0, plateau_min_drop=0.01)
     torch.manual_seed(0)
@@ -258,7 +258,7 @@ def test_training_with_spawned_workers_inside_a_prefect_flow(tmp_path):
         import torch
         from prefect import flow, task
         from ipad_vad.data.clip_dataset import ClipDataset, VideoRecord
-        from ipad_vad.train.loop import Trainer, TrainSettings, plateaued
+        from ipad_vad.train.loop import Trainer, TrainSettings
         from tests.helpers import build_model
         from tests.test_models import SMOKE, _Frames
 

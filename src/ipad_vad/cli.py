@@ -298,8 +298,9 @@ def _epoch_printer(label: str):
     con = _console()
 
     def show(epoch: int, m: dict) -> None:
-        parts = ", ".join(f"{k} {v:.4f}" for k, v in m.items() if k != "epoch")
-        con.print(f"{label} epoch {epoch}: {parts}", highlight=False)
+        parts = ", ".join(f"{k} {v:.4f}" for k, v in m.items() if k not in ("epoch", "plateau"))
+        stop = " - its plateau (train.plateau): training stops" if m.get("plateau") else ""
+        con.print(f"{label} epoch {epoch}: {parts}{stop}", highlight=False)
 
     return show
 
