@@ -46,9 +46,9 @@ REACH = 12  # frames before and after the neighbour's centre frame searched for 
 
 
 @torch.no_grad()
-def clip_novelty(model, x: torch.Tensor) -> dict[str, np.ndarray]:
+def clip_novelty(model, x: torch.Tensor, lookup: dict) -> dict[str, np.ndarray]:
     """Per clip: the local score, and at the centre frame's worst cell of the scoring neighbour its error
-    and novelty (module docstring)."""
+    and novelty (module docstring); `lookup`: ``bank_lookup(model)``."""
     d = model.descriptor(x).float()
     _, idx = model.nearest(d)
     w = model.frame_weights
@@ -69,17 +69,24 @@ def clip_novelty(model, x: torch.Tensor) -> dict[str, np.ndarray]:
         "score": score.amin(1).numpy(),
         "e": e_w.numpy(),
         "n": torch.minimum(n_w, e_w).numpy(),
-        "offset": frames_to_match(model, q[:, :, centre : centre + 1], j, worst, e_w).numpy(),
+        "offset": frames_to_match(model, lookup, q[:, :, centre : centre + 1], j, worst, e_w).numpy(),
     }
 
 
-def frames_to_match(model, q: torch.Tensor, j: torch.Tensor, worst: torch.Tensor, e: torch.Tensor) -> torch.Tensor:
+def bank_lookup(model) -> dict[tuple[int, int], int]:
+    """The bank index of each (recording, frame) of the model's bank clips, read once per model."""
+    rec, frm = model.bank_recording.tolist(), model.bank_frame.tolist()
+    return {(r, f): i for i, (r, f) in enumerate(zip(rec, frm, strict=True))}
+
+
+def frames_to_match(
+    model, lookup: dict, q: torch.Tensor, j: torch.Tensor, worst: torch.Tensor, e: torch.Tensor
+) -> torch.Tensor:
     """How far in time the worst cell's match lies: the fewest frames before or after the scoring
     neighbour's centre frame, in its own recording, at which that cell's error is at most half of `e`
     (the bank's clips start every frame, so their centre frames are the recording's frames); REACH + 1
-    where none within REACH. `q`: the query's centre frames (n, 1, 1, C, h, w)."""
+    where none within REACH. `q`: the query's centre frames (n, 1, 1, C, h, w); `lookup`: ``bank_lookup``."""
     rec, frm = model.bank_recording, model.bank_frame
-    lookup = {(int(r), int(f)): i for i, (r, f) in enumerate(zip(rec.tolist(), frm.tolist(), strict=True))}
     bank, shape, F_ = model.banks()[0], model.map_shape, model.map_shape[0]
     steps = list(range(-REACH, REACH + 1))
     out = torch.full((len(j),), float(REACH + 1))
@@ -116,8 +123,9 @@ def device_columns(p: dict, manifest, device: str, model, source: DataSource) ->
     it is among the device's highest-scoring normal clips (each tail of TAILS, on its own scale)."""
     ds = clip_dataset(p, manifest, "testing", [device], source, stride=1)
     parts: dict[str, list] = {"score": [], "e": [], "n": [], "offset": [], "label": [], "type": []}
+    lookup = bank_lookup(model)
     for batch in DataLoader(ds, batch_size=64, num_workers=0):
-        for k, v in clip_novelty(model, batch["clip"]).items():
+        for k, v in clip_novelty(model, batch["clip"], lookup).items():
             parts[k].append(v)
         parts["label"].append(np.asarray(batch["label"]))
         parts["type"].append(np.asarray(batch["type"]))
