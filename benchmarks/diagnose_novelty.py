@@ -50,23 +50,18 @@ def clip_novelty(model, x: torch.Tensor, lookup: dict) -> dict[str, np.ndarray]:
     """Per clip: the local score, and at the centre frame's worst cell of the scoring neighbour its error
     and novelty (module docstring); `lookup`: ``bank_lookup(model)``."""
     d = model.descriptor(x).float()
-    _, idx = model.nearest(d)
+    best, j, score = model.scoring_neighbour(d, opened=False)  # n, F used, h', w'; bank index; local score
     w = model.frame_weights
     used = (w > 0).nonzero().flatten()
     q = d[:, None].unflatten(-1, model.map_shape).index_select(2, used)  # n, 1, F used, C, h, w
-    b = model.banks()[0][idx].unflatten(-1, model.map_shape)  # n, k, F, C, h, w
-    cells = model._aligned(q, b.index_select(2, used))  # n, k, F used, h', w' (no persistence)
-    score = (cells.flatten(-2).amax(-1) * w[used]).sum(-1)  # n, k
     rows = torch.arange(len(d))
-    best = cells[rows, score.argmin(1)]  # n, F used, h', w'
     centre = int(w[used].argmax())
     e = best[:, centre].flatten(1)  # n, cells
     worst = e.argmax(1)
     n = model.novelty(q[:, 0])[:, centre].flatten(1)
     e_w, n_w = e[rows, worst], n[rows, worst]
-    j = idx[rows, score.argmin(1)]  # the scoring neighbour's bank index
     return {
-        "score": score.amin(1).numpy(),
+        "score": score.numpy(),
         "e": e_w.numpy(),
         "n": torch.minimum(n_w, e_w).numpy(),
         "offset": frames_to_match(model, lookup, q[:, :, centre : centre + 1], j, worst, e_w).numpy(),
@@ -94,7 +89,7 @@ def frames_to_match(
         r, t = int(rec[j[i]]), int(frm[j[i]])
         found = [(dt, lookup[r, t + dt]) for dt in steps if (r, t + dt) in lookup]
         b = bank[[k for _, k in found]].unflatten(-1, shape)[None, :, F_ // 2 : F_ // 2 + 1]  # 1, K, 1, C, h, w
-        err = model._aligned(q[i : i + 1], b).flatten(-2)[0, :, 0, worst[i]]  # K
+        err = model.aligned_cells(q[i : i + 1], b).flatten(-2)[0, :, 0, worst[i]]  # K
         near = [abs(dt) for (dt, _), x in zip(found, err.tolist(), strict=True) if x <= 0.5 * float(e[i])]
         if near:
             out[i] = min(near)

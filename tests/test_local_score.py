@@ -318,6 +318,11 @@ def test_persistence_of_the_novel_part_keeps_a_timing_fault_and_cuts_a_passer_by
         scores[scope] = [m.score_descriptors(clip(*a)).item() for a in ((sweep,), (pause,), (sweep, True))]
         heat, _ = m.local_map(clip(pause))
         assert heat.shape == (1, 2, 6)
+        # the neighbour that gives the score: its opened cells give the score, its cells as aligned the plain one
+        cells, j, score = m.scoring_neighbour(clip(pause))
+        assert j.tolist() == [0] and score.item() == pytest.approx(scores[scope][1])
+        assert torch.allclose(heat[0], (cells[0] * m.frame_weights[m.frame_weights > 0][:, None, None]).sum(0))
+        assert m.scoring_neighbour(clip(pause), opened=False)[2].item() == pytest.approx(8 / 15)
     plain = KnnReference(frames=frames, size=size, normalise="none", score="local", cell=cell, offset_cell=cell)
     plain.set_bank(clip(sweep))
     assert plain.score_descriptors(clip(pause)).item() == pytest.approx(8 / 15)

@@ -384,7 +384,7 @@ class KnnReference(nn.Module):
         """Cell errors of the query's `used` frames q (n, 1, F used, 3, h, w) against the same frames of
         the bank clips b (n, k, F, 3, h, w) -> (n, k, F used, h // cell, w // cell): each cell at its best
         alignment within ``shift`` pixels, opened along the frames by ``persist``."""
-        cells = self._aligned(q, b.index_select(2, used) if len(used) < b.shape[2] else b)
+        cells = self.aligned_cells(q, b.index_select(2, used) if len(used) < b.shape[2] else b)
         if self.persist <= 1:
             return cells
         if self.persist_scope == "all":
@@ -392,7 +392,7 @@ class KnnReference(nn.Module):
         novel = torch.minimum(cells, self.novelty(q[:, 0]).unsqueeze(1))  # n, k, F, h', w' (module docstring)
         return cells - novel + self._opened(novel)
 
-    def _aligned(self, q: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    def aligned_cells(self, q: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
         """Cell errors of the residuals q - b (n, k, F, 3, h, w) -> (n, k, F, h // cell, w // cell), each
         cell at its best alignment within ``shift`` pixels."""
         if self.shift <= 0:
@@ -471,21 +471,34 @@ class KnnReference(nn.Module):
         nearest normal clip (N, h', w'), that clip's bank index (N,)). ``local``: the cell errors
         (h // cell, w // cell) of the one of the k nearest that gives the score; ``global``: the
         squared residual per descriptor pixel (h, w) to the nearest. The alert's heat map (issue 26)."""
+        w = self.frame_weights
+        if self.score == "local":
+            cells, j, _ = self.scoring_neighbour(d)  # N, F used, h', w'
+            return (cells * w[w > 0][:, None, None]).sum(1), j
+        _, idx = self.nearest(d)
+        shape = self.map_shape
+        q = d.float().unflatten(-1, shape)  # N, F, C, h, w
+        r = (q - self.banks()[0][idx[:, 0]].unflatten(-1, shape)).pow(2).sum(2)  # N, F, h, w
+        return (r * w[:, None, None]).sum(1), idx[:, 0]
+
+    @torch.no_grad()
+    def scoring_neighbour(
+        self, d: torch.Tensor, opened: bool = True
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Of the k nearest normal clips of descriptors `d` (N, dim), the one that gives the local score
+        (``local_distance``): its cell errors over the frames that carry weight (N, F used, h', w'; opened
+        along the frames by ``persist`` as the score's, or as aligned, before any opening, with `opened`
+        False), its bank index (N,) and the local score it gives (N,; the score's own with `opened`)."""
         _, idx = self.nearest(d)
         shape, w = self.map_shape, self.frame_weights
-        bank = self.banks()[0]
-        q = d.float()[:, None].unflatten(-1, shape)  # N, 1, F, C, h, w
-        if self.score != "local":
-            r = (q[:, 0] - bank[idx[:, 0]].unflatten(-1, shape)).pow(2).sum(2)  # N, F, h, w
-            return (r * w[:, None, None]).sum(1), idx[:, 0]
         used = (w > 0).nonzero().flatten()  # as the score: the frames that carry weight
-        b = bank[idx].unflatten(-1, shape)  # N, k, F, C, h, w
-        cells, w = self._cells(q.index_select(2, used), b, used), w[used]  # N, k, F used, h', w'
-        worst = (cells.flatten(-2).amax(-1) * w).sum(-1)  # N, k: the local score of each neighbour
+        q = d.float()[:, None].unflatten(-1, shape).index_select(2, used)  # N, 1, F used, C, h, w
+        b = self.banks()[0][idx].unflatten(-1, shape)  # N, k, F, C, h, w
+        cells = self._cells(q, b, used) if opened else self.aligned_cells(q, b.index_select(2, used))
+        worst = (cells.flatten(-2).amax(-1) * w[used]).sum(-1)  # N, k: the local score of each neighbour
         j = worst.argmin(1)
-        heat = (cells * w[:, None, None]).sum(2)  # N, k, h', w'
         rows = torch.arange(len(d), device=d.device)
-        return heat[rows, j], idx[rows, j]
+        return cells[rows, j], idx[rows, j], worst[rows, j]
 
     def score_descriptors(self, d: torch.Tensor) -> torch.Tensor:
         """The score (``score``: local or global) of descriptors `d` (N, dim)."""
