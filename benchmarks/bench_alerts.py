@@ -2,7 +2,7 @@
 
     python benchmarks/bench_alerts.py [--seeds 0,1,2] [--methods knn,...] [--hours 4] [--cal-hours 0.25]
         [--anomalies-per-hour 3] [--profile demo] [--devices R01,...] [--work DIR] [--out bench_alerts]
-        [--feedback [--feedback-hours H] [--feedback-policy shift] [--feedback-floor]]
+        [--feedback [--feedback-hours H] [--feedback-policy shift] [--feedback-floor]] [--fuse]
     make bench-alerts
 
 For each generator seed, the quality benchmark's machinery (``bench_quality.prepare_seed``: the
@@ -51,8 +51,14 @@ again for each device and seed with marks: up to twice the scoring of a run with
 the old one, in raw score units (``floor_threshold``): the marks may only silence alerts (an alert
 can still split where the lower scores dip under the release for longer than ``alert.merge_gap``).
 
-Writes ``benchmarks/results/<out>.json`` and ``<out>.png``. Scores are kept in ``--work`` (reused
-with ``--reuse``: the policies again on the same scores, in seconds).
+With ``--fuse`` (a diagnosis) the mean of the methods' calibrated scores is measured as one more
+method, ``<m1>+<m2>`` (``fused_calibration``: each method's components in its own held-out spread's
+units, the threshold floor the mean of their held-out thresholds; policies ``FUSED_POLICIES``).
+
+Writes ``benchmarks/results/<out>.json`` and ``<out>.png``; each point of a trade-off curve with its
+strict view (``curve_point``). Scores are kept in ``--work``: the shifts' and, per device, the
+test videos' scores and the shipped calibration (``keep_device_models``); with ``--reuse`` (without
+``--feedback``) the policies are measured again on them without fitting anything, in seconds.
 """
 
 from __future__ import annotations
@@ -60,6 +66,8 @@ from __future__ import annotations
 import argparse
 import copy
 import dataclasses
+import hashlib
+import json
 import shutil
 import sys
 import tempfile
@@ -69,6 +77,7 @@ from collections import Counter
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -84,6 +93,7 @@ from ipad_vad.data.synth.anomalies import ANOMALY_TYPES  # noqa: E402
 from ipad_vad.data.synth.shift import EVERYDAY, shift_recording  # noqa: E402
 from ipad_vad.evaluate.plots import true_runs  # noqa: E402
 from ipad_vad.inference.stream_scorer import StreamScorer  # noqa: E402
+from ipad_vad.io_utils import write_json  # noqa: E402
 from ipad_vad.jobs.adapt import adapt_to_device  # noqa: E402
 from ipad_vad.jobs.calibrate import calibrate  # noqa: E402
 from ipad_vad.jobs.evaluate import evaluate, scene_type_names  # noqa: E402
@@ -243,6 +253,50 @@ def device_model(p: dict, method_name: str, device: str, manifest, base_path: Pa
     }
 
 
+def params_digest(q: dict) -> str:
+    """A digest of the params the device models were fitted, evaluated and calibrated with: kept
+    models are reused only under the same (an ``--set alert.…`` sweep changes the shipped
+    calibration, so it fits again)."""
+    return hashlib.sha256(json.dumps(q, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def keep_device_models(models: dict, q: dict, m: str, work: Path, seed: int) -> None:
+    """Each device's calibration and test-video scores kept in `work`, with the digest of the params
+    they were made with (``kept_device_models``)."""
+    for d, dm in models.items():
+        stem = work / "scores" / f"{m}_seed{seed}_{d}"
+        stem.parent.mkdir(parents=True, exist_ok=True)
+        tmp = stem.with_name(stem.name + "_test.tmp.parquet")
+        dm["scored"].to_parquet(tmp)
+        tmp.replace(stem.with_name(stem.name + "_test.parquet"))
+        write_json(stem.with_name(stem.name + "_cal.json"), {"params": params_digest(q), **dm["cal"].to_dict()})
+
+
+def kept_device_models(q: dict, m: str, work: Path, seed: int, shifts: dict[str, list[Path]]) -> dict | None:
+    """``--reuse`` without ``--feedback``: every device's calibration and test-video scores as an
+    earlier run kept them under the same params, so that the policies are measured again without
+    fitting (no model: its `shifts`' scores must be kept too); None when anything is missing or the
+    params differ."""
+    out = {}
+    for d, paths in shifts.items():
+        stem = work / "scores" / f"{m}_seed{seed}_{d}"
+        test, cal = stem.with_name(stem.name + "_test.parquet"), stem.with_name(stem.name + "_cal.json")
+        if not all(x.is_file() for x in (test, cal, *paths)):
+            return None
+        kept = json.loads(cal.read_text())
+        if kept.pop("params", None) != params_digest(q):
+            return None
+        out[d] = {
+            "method": get_method(m, q),
+            "model": None,
+            "scored": pd.read_parquet(test),
+            "cal": Calibration.from_dict(kept),
+            "adapt": {},
+        }
+    print(f"seed {seed} {m}: device models' scores and calibrations kept in {work} (not fitted again)", flush=True)
+    return out
+
+
 # -- alert policies ---------------------------------------------------------------------------
 def floor_threshold(new: Calibration, old: Calibration) -> Calibration:
     """`new` with its threshold raised to the raw score at which `old` alerts, where it is lower, and
@@ -295,6 +349,64 @@ def policy_calibration(
             source=f"calibration shift ({len(cal_shift['label']) / fps / 3600:.2f} h)",
         )
     raise ValueError(policy)
+
+
+# -- fusion of methods (a diagnosis, --fuse) --------------------------------------------------
+FUSED_JOIN = "+"  # the fused 'method' is named by its methods' names joined by this
+FUSED_POLICIES = ("heldout", "shift")  # no calibration footage is scored by both: no ``shipped``
+
+
+def fused_calibration(cals: dict[str, Calibration], release_margin: float) -> Calibration:
+    """The mean of the methods' calibrated scores as one calibration (``--fuse``): each method's
+    components named ``<method>:<component>``, each with its own held-out mean and spread, their
+    weights divided by the number of methods -- so s = mean over the methods of each one's calibrated
+    score, in the held-out spread's units each. Its threshold is the mean of the methods' held-out
+    thresholds (the score of a frame at each one's threshold; ``fit_shift_calibration`` then sets the
+    ``shift`` policy's on the calibration shift, never below it, as it does for each method), its
+    hysteresis `release_margin` below; the alert logic's other settings are the first method's. Label-free:
+    every number here is from normal footage."""
+    held = {m: heldout_calibration(c) for m, c in cals.items()}
+    first = next(iter(held.values()))
+    threshold = float(np.mean([c.threshold for c in held.values()]))
+    return dataclasses.replace(
+        first,
+        method=FUSED_JOIN.join(held),
+        threshold=threshold,
+        release=threshold - release_margin if release_margin > 0 else None,
+        components=tuple(f"{m}:{n}" for m, c in held.items() for n in c.components),
+        means=tuple(x for c in held.values() for x in c.means),
+        stds=tuple(x for c in held.values() for x in c.stds),
+        weights=tuple(w / len(held) for c in held.values() for w in c.weights),
+        clip_len=max(c.clip_len for c in held.values()),
+        n_frames=min(c.n_frames for c in held.values()),
+        source="mean of the held-out calibrations of " + ", ".join(held),
+        extra={},
+    )
+
+
+def fused_shift(shifts: dict[str, dict]) -> dict[str, np.ndarray]:
+    """One shift's arrays scored by several methods as one (``fused_calibration``'s component names);
+    the methods scored the same rendered frames, so their labels must agree."""
+    first = next(iter(shifts.values()))
+    out = {k: v for k, v in first.items() if not k.startswith("c_")}
+    for m, a in shifts.items():
+        if not np.array_equal(a["label"], first["label"]):
+            raise ValueError(f"--fuse: {m} scored other frames than {next(iter(shifts))}")
+        out.update({f"c_{m}:{k}": v for k, v in components(a).items()})
+    return out
+
+
+def fused_scored(scored: dict, cals: dict[str, Calibration]):
+    """The test videos' scored clips of several methods side by side (the clips all of them scored)."""
+    key = ["video_index", "center"]
+    out = None
+    for m, df in scored.items():
+        cols = {c: f"{m}:{c}" for c in cals[m].components}
+        if out is None:
+            out = df[[*key, "label", "type", *cols]].rename(columns=cols)
+        else:
+            out = out.merge(df[[*key, *cols]].rename(columns=cols), on=key, how="inner")
+    return out
 
 
 def run_alerts(cal: Calibration, s: np.ndarray, offset: float = 0.0) -> list[tuple[int, int, int]]:
@@ -577,7 +689,6 @@ def feedback_model(
     evaluated and calibrated on it (``device_model``: normal footage only, as before)."""
     from ipad_vad.alerts.feedback import FALSE_ALARM, export_marks, mark_alert
     from ipad_vad.data.manifest import build_manifest
-    from ipad_vad.io_utils import write_json
     from ipad_vad.jobs.data import prepared_cycle_frames
     from ipad_vad.jobs.layout import prepared
     from ipad_vad.preprocess.cache import cache_scene
@@ -827,6 +938,12 @@ def main() -> None:
         "one, in raw score units (floor_threshold)",
     )
     ap.add_argument(
+        "--fuse",
+        action="store_true",
+        help="also alert on the mean of the methods' calibrated scores, as one more method named "
+        f"'<m1>{FUSED_JOIN}<m2>...' (a diagnosis: fused_calibration; policies {', '.join(FUSED_POLICIES)})",
+    )
+    ap.add_argument(
         "--set",
         action="append",
         default=[],
@@ -852,9 +969,16 @@ def main() -> None:
         devices = [d for d in devices if d in args.devices.split(",")]
     if args.feedback_policy not in POLICIES:
         ap.error(f"--feedback-policy {args.feedback_policy}: one of {', '.join(POLICIES)}")
+    fused = FUSED_JOIN.join(methods) if args.fuse else None
+    if fused and (len(methods) < 2 or args.feedback):
+        ap.error("--fuse: two methods or more, without --feedback")
     work = Path(args.work or tempfile.mkdtemp(prefix="bench_alerts_"))
     rows: dict = {m: {pol: {d: [] for d in devices} for pol in policies} for m in methods}
     curves: dict = {m: {pol: {str(o): [] for o in CURVE_OFFSETS} for pol in policies} for m in methods}
+    if fused:
+        fused_policies = [pol for pol in policies if pol in FUSED_POLICIES]
+        rows[fused] = {pol: {d: [] for d in devices} for pol in fused_policies}
+        curves[fused] = {pol: {str(o): [] for o in CURVE_OFFSETS} for pol in fused_policies}
     timing = {"prepare_s": 0.0, "models_s": 0.0, "render_score_s": 0.0, "frames_scored": 0, "feedback_s": 0.0}
     feedback_rows: dict = {m: {d: [] for d in devices} for m in methods}
     latency = {}
@@ -863,9 +987,24 @@ def main() -> None:
             t = time.perf_counter()
             q, manifest, _ = prepare_seed(p, seed, work)
             timing["prepare_s"] += time.perf_counter() - t
+            kept: dict = {d: {} for d in devices}  # --fuse: per device, each method's (cal, test scores, shifts)
             for m in methods:
                 t = time.perf_counter()
-                models = device_models(q, m, manifest, work / f"seed{seed}", devices)
+                shift_runs = (
+                    ("calibration", 1, args.cal_hours, 0.0),
+                    ("evaluation", 0, hours, args.anomalies_per_hour),
+                )
+                kept_at = {
+                    d: [
+                        work / "scores" / f"{m}_seed{seed}_{d}_{name}_{h:g}h_{rate:g}.npz"
+                        for name, _, h, rate in shift_runs
+                    ]
+                    for d in devices
+                }
+                models = kept_device_models(q, m, work, seed, kept_at) if args.reuse and not args.feedback else None
+                if models is None:
+                    models = device_models(q, m, manifest, work / f"seed{seed}", devices)
+                    keep_device_models(models, q, m, work, seed)
                 timing["models_s"] += time.perf_counter() - t
                 for d in devices:
                     dm = models[d]
@@ -873,7 +1012,7 @@ def main() -> None:
                     latency[m] = (cal.clip_len - cal.clip_len // 2 - 1) + lookahead(method, cal.context())
                     shifts = {
                         name: shift_scores(
-                            work / "scores" / f"{m}_seed{seed}_{d}_{name}_{h:g}h_{rate:g}.npz",
+                            path,
                             args.reuse,
                             d,
                             q,
@@ -885,27 +1024,25 @@ def main() -> None:
                             timing,
                             f"seed {seed} {m} {d} {name}",
                         )
-                        for name, shift, h, rate in (
-                            ("calibration", 1, args.cal_hours, 0.0),
-                            ("evaluation", 0, hours, args.anomalies_per_hour),
-                        )
+                        for (name, shift, h, rate), path in zip(shift_runs, kept_at[d])
                     }
-                    for pol in policies:
-                        c = policy_calibration(pol, cal, shifts["calibration"], alert, fps)
-                        names = scene_type_names(manifest, d)
-                        r = evaluate_policy(c, shifts["evaluation"], dm["scored"], fps, cal.clip_len // 2, 0.0, names)
-                        rows[m][pol][d].append({"seed": seed, **r})
-                        for o in CURVE_OFFSETS:
-                            cr = evaluate_policy(
-                                c, shifts["evaluation"], dm["scored"], fps, cal.clip_len // 2, float(o), diagnose=False
-                            )
-                            curves[m][pol][str(o)].append(cr)
-                        s = summarise([r], fps, latency[m])
-                        print(
-                            f"  {pol:8s} {d}: {s['false_alerts_per_hour']:.2f} false alerts/h, spans "
-                            f"{100 * s['spans_alerted_share']:.0f} %, time to alert {s['time_to_alert_s']['median']}",
-                            flush=True,
-                        )
+                    if fused:
+                        kept[d][m] = (cal, dm["scored"], shifts)
+                    measure_policies(
+                        m,
+                        d,
+                        seed,
+                        policies,
+                        cal,
+                        shifts,
+                        dm["scored"],
+                        scene_type_names(manifest, d),
+                        alert,
+                        fps,
+                        rows,
+                        curves,
+                        latency[m],
+                    )
                     if args.feedback:
                         t = time.perf_counter()
                         r = measure_feedback(args, q, m, d, seed, hours, dm, shifts, work, alert, fps, timing)
@@ -919,6 +1056,24 @@ def main() -> None:
                             f"{100 * a['spans_alerted_share']:.0f} %",
                             flush=True,
                         )
+            for d in devices if fused else []:
+                cals = {m: kept[d][m][0] for m in methods}
+                latency[fused] = max(latency[m] for m in methods)
+                measure_policies(
+                    fused,
+                    d,
+                    seed,
+                    fused_policies,
+                    fused_calibration(cals, alert.release_margin),
+                    {k: fused_shift({m: kept[d][m][2][k] for m in methods}) for k in ("calibration", "evaluation")},
+                    fused_scored({m: kept[d][m][1] for m in methods}, cals),
+                    scene_type_names(manifest, d),
+                    alert,
+                    fps,
+                    rows,
+                    curves,
+                    latency[fused],
+                )
     finally:
         if not args.work:
             shutil.rmtree(work, ignore_errors=True)
@@ -937,30 +1092,22 @@ def main() -> None:
         "total_s": time.perf_counter() - t_all,
         "command": "python benchmarks/bench_alerts.py " + " ".join(sys.argv[1:]),
     }
-    for m in methods:
+    for m in rows:
         result["methods"][m] = {}
-        for pol in policies:
+        for pol in rows[m]:
             all_rows = [r for d in devices for r in rows[m][pol][d]]
             result["methods"][m][pol] = {
                 **summarise(all_rows, fps, latency[m]),
                 "per_device": {d: summarise(rows[m][pol][d], fps, latency[m]) for d in devices},
                 "curve": [
-                    {
-                        "offset": float(o),
-                        **{
-                            k: v
-                            for k, v in summarise(curves[m][pol][str(o)], fps, latency[m]).items()
-                            if k in ("false_alerts_per_hour", "spans_alerted_share", "spans_reached_early")
-                        },
-                        "time_to_alert_median_s": summarise(curves[m][pol][str(o)], fps, latency[m])["time_to_alert_s"][
-                            "median"
-                        ],
-                    }
-                    for o in CURVE_OFFSETS
+                    curve_point(float(o), summarise(curves[m][pol][str(o)], fps, latency[m])) for o in CURVE_OFFSETS
                 ],
                 "per_seed_device": {d: rows[m][pol][d] for d in devices},
             }
             result["methods"][m][pol]["at_target"] = at_target(result["methods"][m][pol]["curve"])
+            result["methods"][m][pol]["at_target_strict"] = at_target(
+                [{"offset": c["offset"], **c["strict"]} for c in result["methods"][m][pol]["curve"]]
+            )
     if args.feedback:
         result["feedback"] = {
             "policy": args.feedback_policy,
@@ -983,6 +1130,52 @@ def main() -> None:
         }
     write_result(args.out, result)
     plot(result, RESULTS / f"{args.out}.png")
+
+
+def measure_policies(
+    m: str,
+    d: str,
+    seed: int,
+    policies: list[str],
+    cal: Calibration,
+    shifts: dict,
+    scored,
+    names: dict,
+    alert: AlertSettings,
+    fps: float,
+    rows: dict,
+    curves: dict,
+    latency: int,
+) -> None:
+    """Each alert policy of method `m` on device `d`'s shifts and test videos: its row and its trade-off
+    curve appended to `rows` and `curves`, one line printed."""
+    grace = cal.clip_len // 2
+    for pol in policies:
+        c = policy_calibration(pol, cal, shifts["calibration"], alert, fps)
+        r = evaluate_policy(c, shifts["evaluation"], scored, fps, grace, 0.0, names)
+        rows[m][pol][d].append({"seed": seed, **r})
+        for o in CURVE_OFFSETS:
+            curves[m][pol][str(o)].append(
+                evaluate_policy(c, shifts["evaluation"], scored, fps, grace, float(o), diagnose=False)
+            )
+        s = summarise([r], fps, latency)
+        print(
+            f"  {m} {pol:8s} {d}: {s['false_alerts_per_hour']:.2f} false alerts/h, spans "
+            f"{100 * s['spans_alerted_share']:.0f} %, time to alert {s['time_to_alert_s']['median']}",
+            flush=True,
+        )
+
+
+def curve_point(offset: float, s: dict) -> dict:
+    """One point of the trade-off curve (the threshold moved by `offset`) from its ``summarise``: plain
+    and strict (an alert raised more than ``EARLY_S`` before its spans counted false, those spans not
+    alerted: what hysteresis holds open does not count)."""
+    return {
+        "offset": offset,
+        **{k: s[k] for k in ("false_alerts_per_hour", "spans_alerted_share", "spans_reached_early")},
+        "time_to_alert_median_s": s["time_to_alert_s"]["median"],
+        "strict": s["strict"],
+    }
 
 
 def at_target(curve: list[dict], max_false: float = 1.0) -> dict | None:

@@ -423,3 +423,67 @@ def test_a_shift_threshold_is_never_below_the_held_out_one():
     hot = {"distance": np.r_[calm["distance"], [20.0] * 4]}  # one 4-frame excursion far above it: raised
     cal = fit_shift_calibration(base, hot, AlertSettings.from_params(P), FPS, "a shift with one event")
     assert cal.threshold > base.threshold
+
+
+def test_fused_scores_are_the_mean_of_each_methods_calibrated_score():
+    """bench_alerts --fuse: the fused calibration scores the mean of the methods' calibrated scores
+    (here knn: (x - 2) / 0.5; the other: 0.5 (a - 1) / 2 + 0.5 (b - 0) / 4), each method's components
+    under its own name; its threshold is the mean of their held-out thresholds (3 and 1: 2), with the
+    hysteresis margin below; the shifts' and the test videos' columns are put side by side by name."""
+    import sys
+    from pathlib import Path
+
+    import pandas as pd
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    import bench_alerts as b
+
+    knn = Calibration("knn", 3.0, 0.005, ("distance",), (2.0,), (0.5,), (1.0,))
+    other = Calibration("fb", 1.0, 0.005, ("a", "b"), (1.0, 0.0), (2.0, 4.0), (0.5, 0.5), clip_len=8)
+    fused = b.fused_calibration({"knn": knn, "fb": other}, release_margin=1.0)
+    assert fused.components == ("knn:distance", "fb:a", "fb:b")
+    assert (fused.threshold, fused.release, fused.clip_len) == (2.0, 1.0, 16)
+    x, a, bb = np.array([2.0, 3.0, 4.0]), np.array([1.0, 5.0, -3.0]), np.array([0.0, 8.0, 4.0])
+    by_hand = ((x - 2) / 0.5 + 0.5 * (a - 1) / 2 + 0.5 * bb / 4) / 2
+    shifts = {
+        "knn": {"c_distance": x, "label": np.array([0, 1, 0]), "type": np.zeros(3)},
+        "fb": {"c_a": a, "c_b": bb, "label": np.array([0, 1, 0]), "type": np.zeros(3)},
+    }
+    arrays = b.fused_shift(shifts)
+    np.testing.assert_allclose(fused.score(b.components(arrays)), by_hand)
+    np.testing.assert_array_equal(arrays["label"], [0, 1, 0])
+    with pytest.raises(ValueError, match="other frames"):
+        b.fused_shift({**shifts, "fb": {**shifts["fb"], "label": np.array([1, 1, 0])}})
+    key = {"video_index": [0, 0, 0], "center": [4, 5, 6], "label": [0, 1, 0], "type": [0, 2, 0]}
+    scored = {
+        "knn": pd.DataFrame({**key, "distance": x}),
+        "fb": pd.DataFrame({**key, "a": a, "b": bb}).iloc[::-1],  # another order: matched by clip
+    }
+    side = b.fused_scored(scored, {"knn": knn, "fb": other}).sort_values("center")
+    np.testing.assert_allclose(fused.score(side), by_hand)
+
+
+def test_kept_device_models_are_reused_only_under_the_same_params(tmp_path):
+    """bench_alerts --reuse: a device's test-video scores and calibration kept by one run come back as
+    they were under the same params, and not at all under others (an --set alert.… sweep changes the
+    shipped calibration: it must be fitted again) nor where a shift's scores are missing."""
+    import sys
+    from pathlib import Path
+
+    import pandas as pd
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    import bench_alerts as b
+
+    q = load_params(Path(__file__).resolve().parents[1] / "params.yaml", "smoke")
+    cal = Calibration("knn", 3.0, 0.005, ("distance",), (2.0,), (0.5,), (1.0,), release=2.0)
+    scored = pd.DataFrame({"video_index": [0, 0], "center": [4, 5], "label": [0, 1], "distance": [1.0, 9.0]})
+    b.keep_device_models({"R01": {"scored": scored, "cal": cal}}, q, "knn", tmp_path, 0)
+    shift = tmp_path / "scores" / "shift.npz"
+    assert b.kept_device_models(q, "knn", tmp_path, 0, {"R01": [shift]}) is None  # the shift's scores missing
+    np.savez(shift, label=np.zeros(3))
+    kept = b.kept_device_models(q, "knn", tmp_path, 0, {"R01": [shift]})
+    assert kept["R01"]["cal"] == cal and kept["R01"]["model"] is None
+    pd.testing.assert_frame_equal(kept["R01"]["scored"], scored)
+    other = {**q, "alert": {**q["alert"], "release_margin": 2.0}}
+    assert b.kept_device_models(other, "knn", tmp_path, 0, {"R01": [shift]}) is None
