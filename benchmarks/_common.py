@@ -48,20 +48,48 @@ def write_result(name: str, result: dict) -> Path:
 
 
 def apply_overrides(p: dict, items: list[str]) -> dict:
-    """``--set KEY=VALUE`` (a YAML value) into the params `p`, in place; a key params.yaml does not
-    have is refused (a typo must not measure the defaults)."""
+    """``--set KEY=VALUE`` (a YAML value) into the params `p`, in place; a key that neither params.yaml
+    nor the settings' schema has is refused (a typo must not measure the defaults). A key params.yaml
+    leaves at its schema default (e.g. ``methods.feature_bank.persist``) may be set."""
     import yaml
 
     for item in items:
         key, _, value = item.partition("=")
         *path, last = key.split(".")
         node = p
-        for k in path:
+        for i, k in enumerate(path):
+            if k not in node and schema_knows(p, path[: i + 1]):
+                node[k] = {}  # a section params.yaml leaves out: its schema defaults and this key
             node = node[k]
-        if last not in node:
-            raise SystemExit(f"--set {item}: no setting {key} in params.yaml")
+        if last not in node and not schema_knows(p, [*path, last]):
+            raise SystemExit(f"--set {item}: no setting {key} in params.yaml or its schema")
         node[last] = yaml.safe_load(value)
     return p
+
+
+def schema_knows(p: dict, path: list[str]) -> bool:
+    """Whether the settings' schema has the key at `path` (the typed tree's defaults, and under
+    ``methods.<name>`` the registered method's own settings)."""
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
+    from ipad_vad.methods import get_method_class, method_names
+    from ipad_vad.params_schema import with_defaults
+
+    if len(path) >= 2 and path[0] == "methods" and path[1] in method_names():
+        model = get_method_class(path[1]).Settings
+        for k in path[2:]:
+            fields = getattr(model, "model_fields", {})
+            if k not in fields:
+                return False
+            model = fields[k].annotation
+        return True
+    node = with_defaults(p)
+    for k in path:
+        if not isinstance(node, dict) or k not in node:
+            return False
+        node = node[k]
+    return True
 
 
 def prefect_server(env: dict, port: int, *options: str):

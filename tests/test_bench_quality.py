@@ -220,3 +220,21 @@ def test_issue25_auc_targets_by_hand():
     rows = {t: (m, ok) for t, m, ok in bq.targets(ms, labels)}
     assert rows["every seed method ≥ 70"] == ("INFP 70.0, PA 51.9, LP 70.7", False)
     assert "every seed method ≥ 70" not in {t for t, _, _ in bq.targets({"knn": row(0.874)}, labels)}
+
+
+def test_a_setting_override_may_name_a_schema_default_and_a_typo_is_refused():
+    """``--set``: a key params.yaml leaves at its schema default (a method's ``persist``, a nested
+    section's key) is set; a key neither params.yaml nor the schema has stops the benchmark with its name."""
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from _common import apply_overrides
+
+    from ipad_vad.config import load_params
+
+    p = load_params(ROOT / "params.yaml", "demo")
+    assert "persist" not in p["methods"]["feature_bank"]
+    apply_overrides(p, ["methods.feature_bank.persist=2", "methods.feature_bank.nuisances.shift=0", "alert.smooth=3"])
+    fb = p["methods"]["feature_bank"]
+    assert (fb["persist"], fb["nuisances"], fb["steps"], p["alert"]["smooth"]) == (2, {"shift": 0}, 3000, 3)
+    for typo in ("methods.feature_bank.persit=2", "alert.smoth=3", "methods.feature_bank.nuisances.shfit=0"):
+        with pytest.raises(SystemExit, match=typo.partition("=")[0]):
+            apply_overrides(p, [typo])
