@@ -1229,6 +1229,7 @@ def plot(result: dict, path: Path) -> None:
     ax.axvline(1.0, color="grey", ls="--", lw=0.8)
     ax.axhline(90, color="grey", ls="--", lw=0.8)
     ax.set_xscale("symlog", linthresh=1.0)
+    ax.set_xlim(left=0)  # false alerts are never negative (symlog's margin would show a -1 tick)
     ax.set_xlabel("false alerts per camera-hour (normal shift footage)")
     ax.set_ylabel("anomalous spans alerted (%)")
     ax.set_title(
