@@ -68,8 +68,8 @@ def apply_overrides(p: dict, items: list[str]) -> dict:
 
 
 def schema_knows(p: dict, path: list[str]) -> bool:
-    """Whether the settings' schema has the key at `path` (the typed tree's defaults, and under
-    ``methods.<name>`` the registered method's own settings)."""
+    """Whether the settings' schema has the key at `path`: the params with every default filled in
+    (``with_defaults``; under ``methods.<name>`` with the registered method's own settings)."""
     import sys
 
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
@@ -77,14 +77,10 @@ def schema_knows(p: dict, path: list[str]) -> bool:
     from ipad_vad.params_schema import with_defaults
 
     if len(path) >= 2 and path[0] == "methods" and path[1] in method_names():
-        model = get_method_class(path[1]).Settings
-        for k in path[2:]:
-            fields = getattr(model, "model_fields", {})
-            if k not in fields:
-                return False
-            model = fields[k].annotation
-        return True
-    node = with_defaults(p)
+        node = with_defaults((p.get("methods") or {}).get(path[1]) or {}, get_method_class(path[1]).Settings)
+        path = path[2:]
+    else:
+        node = with_defaults(p)
     for k in path:
         if not isinstance(node, dict) or k not in node:
             return False
