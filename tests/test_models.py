@@ -1,6 +1,7 @@
 import os
 import tempfile
 
+import numpy as np
 import pytest
 import torch
 
@@ -9,7 +10,7 @@ from ipad_vad.data.clip_dataset import ClipDataset, VideoRecord
 from ipad_vad.models import count_parameters
 from ipad_vad.models.pretrained import load_pretrained
 from ipad_vad.models.video_swin import VideoSwinEncoder
-from ipad_vad.train.loop import Trainer, TrainSettings, plateaued
+from ipad_vad.train.loop import Trainer, TrainSettings, make_scheduler, plateaued
 from ipad_vad.train.lora import LoraSettings, add_lora, load_adapter, save_adapter, trainable_summary
 
 from .helpers import build_model
@@ -218,10 +219,30 @@ def test_training_stops_at_its_plateau_and_a_resumed_run_does_not_train_on():
     assert len(capped.fit(ds)) == 10  # the rule off: every epoch of the cap
 
 
+def test_one_cycle_rises_over_its_warmup_then_falls_to_its_floor():
+    """OneCycleLR as make_scheduler sets it up: lr / 25 -> lr over the warmup share, cosine down to lr / 25e4."""
+    w = torch.nn.Parameter(torch.zeros(1))
+    opt = torch.optim.Adam([w], lr=1.0)
+    sched = make_scheduler(opt, "one_cycle", 0.01, 0.25, 100)
+    rates = []
+    for _ in range(100):
+        rates.append(opt.param_groups[0]["lr"])
+        opt.step()
+        sched.step()
+    assert rates[0] == pytest.approx(0.01 / 25)
+    assert max(rates) == pytest.approx(0.01) and int(np.argmax(rates)) in (24, 25)
+    assert rates[-1] == pytest.approx(0.01 / 25e4, rel=0.1)
+    assert opt.param_groups[0]["betas"] == (0.9, 0.999)  # Adam's momentum left alone
+    assert make_scheduler(opt, "constant", 0.01, 0.25, 100) is None
+
+
 @pytest.mark.slow
-def test_checkpoint_resume_continues_identically(tmp_path):
+@pytest.mark.parametrize("schedule", ["constant", "one_cycle"])
+def test_checkpoint_resume_continues_identically(tmp_path, schedule):
+    """Interrupted after epoch 1 and resumed: the same weights and losses as a straight run (with a
+    schedule: the rate restored where the checkpoint left it)."""
     ds = ClipDataset([VideoRecord(_Frames(20, 2)), VideoRecord(_Frames(14, 3))], clip_len=8, stride=2)
-    s = TrainSettings(epochs=3, batch_size=2, lr=1e-3, device="cpu", num_workers=0, seed=7)
+    s = TrainSettings(epochs=3, batch_size=2, lr=1e-3, device="cpu", num_workers=0, seed=7, schedule=schedule)
 
     def model():
         torch.manual_seed(0)
@@ -229,20 +250,33 @@ def test_checkpoint_resume_continues_identically(tmp_path):
 
     straight = Trainer(model(), s, n_classes=200, progress=False)
     straight.fit(ds)
-    first = Trainer(
-        model(),
-        TrainSettings(**{**s.__dict__, "epochs": 1}),
-        n_classes=200,
-        checkpoint=tmp_path / "ck.pt",
-        progress=False,
-    )
-    first.fit(ds)
+
+    class Interrupted(Exception):
+        pass
+
+    def stop(epoch, metrics):
+        raise Interrupted  # after epoch 1's checkpoint: the process killed there
+
+    first = Trainer(model(), s, n_classes=200, checkpoint=tmp_path / "ck.pt", on_epoch_end=stop, progress=False)
+    with pytest.raises(Interrupted):
+        first.fit(ds)
     resumed = Trainer(model(), s, n_classes=200, checkpoint=tmp_path / "ck.pt", progress=False)
     hist = resumed.fit(ds, resume=True)
     assert [h["epoch"] for h in hist] == [1, 2, 3]
     for (n, a), (_, b) in zip(straight.model.state_dict().items(), resumed.model.state_dict().items()):
         assert torch.equal(a, b), n
     assert [h["loss"] for h in hist] == [h["loss"] for h in straight.history]
+
+
+@pytest.mark.slow
+def test_a_checkpoint_of_another_schedule_is_refused_with_its_name(tmp_path):
+    ds = ClipDataset([VideoRecord(_Frames(20, 2))], clip_len=8, stride=2)
+    s = TrainSettings(epochs=1, batch_size=2, lr=1e-3, device="cpu", num_workers=0, schedule="one_cycle")
+    Trainer(build_model("conv_ae", SMOKE, clip_len=8), s, checkpoint=tmp_path / "ck.pt", progress=False).fit(ds)
+    longer = TrainSettings(**{**s.__dict__, "epochs": 3})
+    t = Trainer(build_model("conv_ae", SMOKE, clip_len=8), longer, checkpoint=tmp_path / "ck.pt", progress=False)
+    with pytest.raises(ValueError, match="ck.pt: made by a run of .* scheduled steps"):
+        t.fit(ds)
 
 
 @pytest.mark.slow

@@ -51,7 +51,12 @@ class AdaptSettings(Adapt, _FromParams):
         from ..train.loop import TrainSettings
 
         return TrainSettings.from_params(
-            p["train"], epochs=self.epochs, lr=self.lr, fraction=self.fraction, fraction_mode=self.fraction_mode
+            p["train"],
+            epochs=self.epochs,
+            lr=self.lr,
+            schedule=self.schedule,
+            fraction=self.fraction,
+            fraction_mode=self.fraction_mode,
         )
 
     def lora_settings(self):

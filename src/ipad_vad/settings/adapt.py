@@ -20,6 +20,7 @@ class Lora(Section):
 class Adapt(Section):
     epochs: NonNeg = 3
     lr: PosFloat = 5e-4
+    schedule: Literal["constant", "one_cycle"] = "constant"  # as train.schedule (its warmup), for adaptations
     fraction: Annotated[Float, Field(gt=0, le=1)] = 0.2  # share of a device's training clips every adaptation sees
     fraction_mode: Literal["contiguous", "random"] = "contiguous"
     lora: Lora = Lora()

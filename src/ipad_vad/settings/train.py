@@ -3,9 +3,11 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from ._base import NonNeg, NonNegFloat, Pos, PosFloat, Section
+from pydantic import Field
+
+from ._base import Float, NonNeg, NonNegFloat, Pos, PosFloat, Section
 
 
 class Loss(Section):
@@ -24,7 +26,12 @@ class Plateau(Section):
 class Train(Section):
     epochs: NonNeg = 5  # with plateau.min_drop > 0: the most epochs
     batch_size: Pos = 8
-    lr: PosFloat = 1e-4
+    lr: PosFloat = 1e-4  # one_cycle: the peak rate
+    # the learning rate over a run (train/loop.py, ``make_scheduler``): constant | one_cycle = torch's
+    # OneCycleLR over the run's epochs x steps (up from lr / 25 over the first `warmup` share of the steps,
+    # cosine down to lr / 25e4 at the end; Adam's betas left alone)
+    schedule: Literal["constant", "one_cycle"] = "constant"
+    warmup: Annotated[Float, Field(gt=0, lt=1)] = 0.1  # one_cycle: share of the steps the rate rises over
     weight_decay: NonNegFloat = 0.0
     grad_clip: NonNegFloat = 0.0  # 0: off
     num_workers: NonNeg = 0

@@ -9,7 +9,9 @@
   split their work by thread count and round differently: with the same count, the same seed gives
   bit-identical weights on any machine of the same CPU kind (tested across 1 and 2 threads); another
   instruction set (AVX2 against AVX-512, another BLAS build) or a GPU can still differ in the last bits;
-* a checkpoint (model, optimizer, epoch, history) is written atomically after every epoch and picked
+* the learning rate is ``lr`` throughout, or with ``schedule: one_cycle`` torch's OneCycleLR over the
+  run's epochs (``make_scheduler``), stepped every optimiser step;
+* a checkpoint (model, optimizer, scheduler, epoch, history) is written atomically after every epoch and picked
   up by ``fit(resume=True)``;
 * the loss of a step is the method's (``loss_fn(model, batch)``, default: reconstruct the clip with
   ``train/losses.reconstruction_loss``; a prediction method passes its own);
@@ -47,6 +49,8 @@ class TrainSettings:
     epochs: int = _TRAIN["epochs"].default
     batch_size: int = _TRAIN["batch_size"].default
     lr: float = _TRAIN["lr"].default
+    schedule: str = _TRAIN["schedule"].default  # constant | one_cycle (``make_scheduler``)
+    warmup: float = _TRAIN["warmup"].default
     weight_decay: float = _TRAIN["weight_decay"].default
     grad_clip: float = _TRAIN["grad_clip"].default
     num_workers: int = _TRAIN["num_workers"].default
@@ -120,6 +124,22 @@ def plateaued(losses: list[float], min_drop: float, patience: int) -> bool:
     return all(loss > (1 - min_drop) * best for loss in losses[-patience:])
 
 
+def make_scheduler(
+    opt: torch.optim.Optimizer, schedule: str, lr: float, warmup: float, total_steps: int
+) -> torch.optim.lr_scheduler.LRScheduler | None:
+    """The learning rate over a run of `total_steps` optimiser steps: None for ``constant`` (`lr`
+    throughout); ``one_cycle``: torch's OneCycleLR with `lr` its peak, reached after the first `warmup`
+    share of the steps from lr / 25, then cosine down to lr / 25e4 (the class's defaults). Adam's betas
+    are left alone (``cycle_momentum`` off): the one-cycle momentum schedule is SGD's."""
+    if schedule == "constant":
+        return None
+    if schedule == "one_cycle":
+        return torch.optim.lr_scheduler.OneCycleLR(
+            opt, max_lr=lr, total_steps=max(int(total_steps), 2), pct_start=warmup, cycle_momentum=False
+        )
+    raise ValueError(f"train.schedule {schedule!r}: constant or one_cycle")
+
+
 class Trainer:
     def __init__(
         self,
@@ -144,6 +164,8 @@ class Trainer:
         self.epoch = 0
         self.history: list[dict] = []
         self.step = 0
+        self.scheduler: torch.optim.lr_scheduler.LRScheduler | None = None  # made by fit: it needs the steps
+        self._scheduler_state: dict | None = None  # a checkpoint's, until fit makes the scheduler
 
     # -- checkpoints ---------------------------------------------------------------------------
     def save(self) -> None:
@@ -152,6 +174,7 @@ class Trainer:
         state = {
             "model": self.model.state_dict(),
             "optimizer": self.opt.state_dict(),
+            "scheduler": self.scheduler.state_dict() if self.scheduler else None,
             "epoch": self.epoch,
             "step": self.step,
             "history": self.history,
@@ -166,8 +189,21 @@ class Trainer:
         state = torch.load(self.checkpoint, map_location=self.device, weights_only=False)
         self.model.load_state_dict(state["model"])
         self.opt.load_state_dict(state["optimizer"])
+        self._scheduler_state = state.get("scheduler")
         self.epoch, self.step, self.history = state["epoch"], state["step"], state["history"]
         return True
+
+    def _restore_scheduler(self, state: dict) -> None:
+        """The checkpoint's place in the schedule, and the rate it had set (a new scheduler sets the rate
+        of its first step on the optimizer, which the checkpoint's optimizer state had already passed)."""
+        if state.get("total_steps") != getattr(self.scheduler, "total_steps", None):
+            raise ValueError(
+                f"{self.checkpoint}: made by a run of {state.get('total_steps')} scheduled steps, this run has "
+                f"{getattr(self.scheduler, 'total_steps', None)} (other epochs or footage): delete it to start over"
+            )
+        self.scheduler.load_state_dict(state)
+        for group, lr in zip(self.opt.param_groups, self.scheduler.get_last_lr()):
+            group["lr"] = lr
 
     # -- training ------------------------------------------------------------------------------
     @property
@@ -202,6 +238,11 @@ class Trainer:
             persistent_workers=workers > 0,
             multiprocessing_context=self.s.worker_start if workers > 0 else None,
         )
+        self.scheduler = make_scheduler(
+            self.opt, self.s.schedule, self.s.lr, self.s.warmup, self.s.epochs * len(loader)
+        )
+        if self.scheduler and self.step:  # resumed: a checkpoint without a schedule's place is refused
+            self._restore_scheduler(self._scheduler_state or {})
         while self.epoch < self.s.epochs and not self.plateaued:
             torch.manual_seed(self.s.seed * 1_000_003 + self.epoch)  # dropout, drop-path
             sampler.set_epoch(self.epoch)  # the clip order is drawn in this process, per epoch
@@ -231,6 +272,8 @@ class Trainer:
                 if self.s.grad_clip:
                     nn.utils.clip_grad_norm_(self.model.parameters(), self.s.grad_clip)
                 self.opt.step()
+                if self.scheduler:
+                    self.scheduler.step()
                 self.step += 1
                 k = b["clip"].shape[0]
                 n += k
