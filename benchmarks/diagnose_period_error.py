@@ -139,32 +139,26 @@ def summarise(scenes: dict) -> dict:
     }
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+def work_arguments(description: str, out: str) -> argparse.ArgumentParser:
+    """The arguments of a rescoring of a ``bench_quality.py --work`` run's IPAD-VAD models."""
+    ap = argparse.ArgumentParser(description=description)
     ap.add_argument("--work", required=True, help="the --work folder of a bench_quality.py run with ipad_vad")
     ap.add_argument("--seeds", default="0", help="comma-separated seeds of that run")
     ap.add_argument("--profile", default="demo")
-    ap.add_argument("--out", default="experiments/diagnose_period_error")
-    ap.add_argument("--windows", default="5,9", help="comma-separated odd windows (clips) of the period error")
-    ap.add_argument(
-        "--weights",
-        default="0.5",
-        help="comma-separated weights of the period error in the sum (evaluate.period_weight; 1 - w on the "
-        "reconstruction), at the settings' window and anchor",
-    )
-    args = ap.parse_args()
+    ap.add_argument("--out", default=out)
+    return ap
+
+
+def rescore_seeds(args, rows, summarise) -> None:
+    """Each seed's kept models rescored (``rows(params, root)``: the scenes' figures), each figure's mean
+    over the seeds printed with the seeds' own, and all of it written to ``benchmarks/results/<out>.json``."""
     params = load_params(ROOT / "params.yaml", args.profile)
     per_seed = {}
     for seed in (int(x) for x in args.seeds.split(",")):
         root = Path(args.work) / f"seed{seed}" / METHOD
         if not (root / "adapters").is_dir():
             raise SystemExit(f"{root / 'adapters'}: no adapted {METHOD} models (run bench_quality.py --work first)")
-        scenes = scene_rows(
-            seed_params(params, seed, Path(args.work)),
-            root,
-            [int(x) for x in args.windows.split(",")],
-            [float(x) for x in args.weights.split(",")],
-        )
+        scenes = rows(seed_params(params, seed, Path(args.work)), root)
         per_seed[str(seed)] = {"summary": summarise(scenes), "scenes": scenes}
     summary = {
         k: {part: float(np.mean([r["summary"][k][part] for r in per_seed.values()])) for part in ("all", "devices")}
@@ -174,6 +168,21 @@ def main() -> None:
         seeds = " / ".join(f"{100 * r['summary'][k]['all']:.1f}" for r in per_seed.values())
         print(f"{k}: {100 * v['all']:.1f} (seeds {seeds}; devices {100 * v['devices']:.1f})")
     write_result(args.out, {"work": str(args.work), "summary": summary, "per_seed": per_seed})
+
+
+def main() -> None:
+    ap = work_arguments(__doc__.split("\n\n")[0], "experiments/diagnose_period_error")
+    ap.add_argument("--windows", default="5,9", help="comma-separated odd windows (clips) of the period error")
+    ap.add_argument(
+        "--weights",
+        default="0.5",
+        help="comma-separated weights of the period error in the sum (evaluate.period_weight; 1 - w on the "
+        "reconstruction), at the settings' window and anchor",
+    )
+    args = ap.parse_args()
+    windows = [int(x) for x in args.windows.split(",")]
+    weights = [float(x) for x in args.weights.split(",")]
+    rescore_seeds(args, lambda p, root: scene_rows(p, root, windows, weights), summarise)
 
 
 if __name__ == "__main__":

@@ -8,7 +8,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from ipad_vad.models.period_head import PeriodHead, period_targets, phase_accuracy
+from ipad_vad.models.period_head import PeriodHead, circular_mean_phase, period_targets, phase_accuracy
 
 N_CLASSES = 20  # ±5 % of a cycle: within one class of the truth
 
@@ -67,6 +67,51 @@ def test_phase_accuracy_by_hand():
     assert phase_accuracy(t_p, phase, np.ones(5), 10) is None
     acc = phase_accuracy(np.array([9, 0]), np.array([0.97, 0.02]), np.zeros(2), 10)
     assert acc["exact_class"] == 1.0 and acc["within_tolerance"] == 1.0
+
+
+def test_the_circular_mean_of_the_head_wraps_round_the_cycle_and_sits_between_classes():
+    """t_p = n / 2pi * arg(sum_k p_k e^{2 pi i k / n}) mod n, against hand-computed distributions."""
+
+    def logits(p):  # a distribution p as logits
+        return torch.log(torch.as_tensor(p, dtype=torch.float64).clamp_min(1e-30)).float()
+
+    p = np.zeros((4, 10))
+    p[0, 3] = 1  # one class: the class itself
+    p[1, [9, 0]] = 0.5  # across the wrap: 9.5, not 4.5
+    p[2, [2, 3]] = [0.25, 0.75]  # between classes, nearer 3
+    p[3, [1, 6]] = [0.8, 0.2]  # two modes half a cycle apart: the stronger one, undisturbed
+    t = circular_mean_phase(logits(p)).numpy()
+    z = 0.25 * np.exp(2j * np.pi * 2 / 10) + 0.75 * np.exp(2j * np.pi * 3 / 10)
+    assert t[0] == pytest.approx(3, abs=1e-4)
+    assert t[1] == pytest.approx(9.5, abs=1e-4)
+    assert t[2] == pytest.approx(np.angle(z) * 10 / (2 * np.pi), abs=1e-4) and 2.5 < t[2] < 3
+    assert t[3] == pytest.approx(1, abs=1e-4)
+    # phase_accuracy reads a t_p between classes by the class it rounds to
+    acc = phase_accuracy(np.array([2.6, 9.6]), np.array([0.31, 0.01]), np.zeros(2), 10)
+    assert acc["exact_class"] == 1.0  # 2.6 -> class 3 (0.3-0.4); 9.6 -> class 0 (0.0-0.1)
+
+
+def test_ipad_vad_reads_t_p_as_its_settings_say():
+    from ipad_vad.config import load_params
+    from ipad_vad.methods import get_method
+
+    smoke = load_params("params.yaml", "smoke")
+    x = torch.randn(5, 200)
+    for readout, want in (("argmax", x.argmax(-1).float()), ("circular_mean", circular_mean_phase(x))):
+        m = get_method(
+            "ipad_vad",
+            {
+                **smoke,
+                "methods": {
+                    **smoke["methods"],
+                    "ipad_vad": {
+                        **smoke["methods"]["ipad_vad"],
+                        "period": {**smoke["methods"]["ipad_vad"]["period"], "readout": readout},
+                    },
+                },
+            },
+        )
+        assert torch.equal(m.read_phase(x).float(), want)
 
 
 class _Clips(torch.utils.data.Dataset):

@@ -38,7 +38,7 @@ from ..methods.base import Method
 class FrameScore:
     frame: int
     components: dict[str, float]  # the method's raw component values
-    t_p: int  # period position (-1 without a period head)
+    t_p: float  # period position in classes (between them with period.readout circular_mean; -1 without a head)
     score: float
     hot: bool
 
@@ -90,7 +90,7 @@ class StreamScorer:
         self._n_in = 0  # frames pushed
         self._pending = 0  # clips waiting for a batch
         self._values: dict[str, list[float]] = {n: [] for n in method.clip_components}  # clips still needed, in order
-        self._t_p: list[int] = []
+        self._t_p: list[float] = []
         self._emitted = 0  # clips whose frame score has been emitted
         self._offset = 0  # clips dropped from the front of _values / _t_p (long streams)
         self.events: list[AlertEvent] = []
@@ -205,7 +205,7 @@ class StreamScorer:
             if self.window_names:
                 values.update(self.method.window_values_at(self._t_p, i, self.ctx))
             score = float(c.score({n: [v] for n, v in values.items()})[0])
-            fs = FrameScore(self._offset + i + self.T // 2, values, int(self._t_p[i]), score, score > c.threshold)
+            fs = FrameScore(self._offset + i + self.T // 2, values, float(self._t_p[i]), score, score > c.threshold)
             for ev in self.tracker.update(fs.frame, score):
                 ev.arrived = self._n_in - 1
                 self.events.append(ev)

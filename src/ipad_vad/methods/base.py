@@ -123,7 +123,7 @@ class ClipScores:
 
     names: tuple[str, ...]
     values: torch.Tensor  # (N, len(names)) float32
-    phase: torch.Tensor | None = None  # (N,) long
+    phase: torch.Tensor | None = None  # (N,) class units: long (argmax) or float (between classes)
 
     def __post_init__(self):
         if self.values.ndim != 2 or self.values.shape[1] != len(self.names):

@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from torch import nn
 
 from ..models.ipad_vad import IPADVAD
+from ..models.period_head import circular_mean_phase
 from ..models.sliding_window import expected_step, period_error, period_error_at
 from . import register
 from ._reconstruction import RECON_ERROR, SwinMethod, centre_recon_error
@@ -47,6 +48,9 @@ class PeriodSettings(BaseModel):
     # encoder's LoRA still reads its adapt.fraction share; docs/quality.md §12: three seeds 71.1 -> 72.3,
     # every device up, phase 75.1 -> 77.3 %) | adapt = the share the adaptation read (before 2026-12-06)
     fit_footage: Literal["adapt", "all"] = "all"
+    # how t_p is read off the head's distribution P_s: argmax = a whole class (eq. 2) | circular_mean = the
+    # mean position on the cycle under P_s (models/period_head.circular_mean_phase; docs/quality.md §18)
+    readout: Literal["argmax", "circular_mean"] = "argmax"
 
 
 class MemorySettings(BaseModel):
@@ -114,8 +118,14 @@ class IPADVADMethod(WindowScoringMixin, SwinMethod):
         return ClipScores(
             self.clip_components,
             centre_recon_error(out, x, centre_only=True)[:, None],
-            phase=out["period_logits"].float().argmax(-1),
+            phase=self.read_phase(out["period_logits"]),
         )
+
+    def read_phase(self, logits: torch.Tensor) -> torch.Tensor:
+        """t_p of each clip from the period head's logits, as ``period.readout`` says."""
+        if self.settings.period.readout == "circular_mean":
+            return circular_mean_phase(logits)
+        return logits.float().argmax(-1)
 
     def context(self, cycle_frames: float | None) -> ScoreContext:
         e = self.params["evaluate"]

@@ -6,7 +6,16 @@ linear layer. (1, 1, 1), one vector per clip, averages away where the parts are 
 move: the very things that tell the phase. Linear probes on the demo base's encoder showed it: 5 to
 12 % of normal test clips within ±5 % of a cycle on the pooled vector (chance: 10 %), 62 to 90 % on
 its time steps and cells (issue 25; docs/quality.md §8). ``channels`` > 0 projects the features first
-(a 1x1x1 convolution): a small head, fitted better from a device's few clips."""
+(a 1x1x1 convolution): a small head, fitted better from a device's few clips.
+
+Reading t_p off P_s. The paper takes its argmax (eq. 2), a whole class. The classes lie on a circle
+(the cycle wraps), so P_s also has a circular mean (``circular_mean_phase``, a departure from the paper,
+``methods.ipad_vad.period.readout``):
+
+    t_p = n/(2 pi) * arg( sum_k P_s(k) e^{2 pi i k / n} )  mod n
+
+a position between classes, which a second mode of P_s pulls towards it instead of making t_p jump to
+it (docs/quality.md §18)."""
 
 from __future__ import annotations
 
@@ -45,11 +54,23 @@ class PeriodHead(nn.Module):
         return self.fc(self.norm(self.pool(self.reduce(f)).flatten(1)))
 
 
+def circular_mean_phase(logits: torch.Tensor) -> torch.Tensor:
+    """The circular mean of the classes under softmax(`logits`) (module docstring), in class units in
+    [0, n): (..., n) -> (...), float. Class k stands for position k, so a mass on 199 and 0 of 200
+    classes reads 199.5, not 99.5."""
+    p = logits.float().softmax(-1)
+    n = p.shape[-1]
+    angle = torch.arange(n, device=p.device, dtype=torch.float32) * (2 * math.pi / n)
+    y, x = p @ torch.sin(angle), p @ torch.cos(angle)
+    return torch.remainder(torch.atan2(y, x) * (n / (2 * math.pi)), n)
+
+
 def phase_accuracy(t_p: np.ndarray, phase: np.ndarray, label: np.ndarray, n_classes: int) -> dict | None:
     """How well the period head tells the phase on normal clips with a known phase: the share whose
     t_p is the phase's class, the share within ±PHASE_TOLERANCE of a cycle (circularly), the mean
     circular error in cycles; None without such clips. A class stands for its centre, so class targets
-    k are passed as phases (k + 0.5) / n_classes (``train/period_head_fit.py``)."""
+    k are passed as phases (k + 0.5) / n_classes (``train/period_head_fit.py``); a t_p between classes
+    (``circular_mean_phase``) is exact when it rounds to the phase's class."""
     ok = (label == 0) & np.isfinite(phase)
     if not ok.any():
         return None
@@ -58,7 +79,7 @@ def phase_accuracy(t_p: np.ndarray, phase: np.ndarray, label: np.ndarray, n_clas
     circ = np.minimum(diff, 1 - diff)
     return {
         "clips": int(ok.sum()),
-        "exact_class": float((np.floor(ph * n_classes) == t).mean()),
+        "exact_class": float((np.floor(ph * n_classes) == np.mod(np.rint(t), n_classes)).mean()),
         "within_tolerance": float((circ <= PHASE_TOLERANCE).mean()),
         "tolerance": PHASE_TOLERANCE,
         "mean_circular_error": float(circ.mean()),

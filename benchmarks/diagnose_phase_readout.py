@@ -1,0 +1,178 @@
+"""How IPAD-VAD reads its period head (issue 25, docs/quality.md §18): the models of a ``bench_quality.py
+--work DIR`` run rescored, nothing retrained.
+
+    python benchmarks/bench_quality.py --seeds 0[,1,2] --methods ipad_vad --work DIR --out ...
+    python benchmarks/diagnose_phase_readout.py --work DIR [--seeds 0,1,2]
+
+The pipeline reads the head's 200 logits as one class, their argmax t_p, and the period error E_p
+(eq. 8) compares the t_p of a window of clips with a line. Two other readings of the same
+distribution p over the classes, label-free:
+
+* the **circular mean** of the classes under p (the angle of sum_k p_k e^{2 pi i k / n}): a phase
+  between classes, and one that a second mode pulls towards it instead of jumping to it;
+* the **spread** 1 - R, R the length of that mean vector (circular variance): 0 when the head puts all
+  its mass on one class, 1 when it spreads it round the cycle. A clip that looks like no normal phase
+  should spread it.
+
+Per scene (the base for the pretraining scenes, each device's adapted model for the devices): the
+share of normal test clips within ±5 % of the cycle for each phase reading, the AUC of E_p on each,
+of the spread alone, and of the method's sum (reconstruction and period error on the median/MAD scale
+of the scene's normal training footage, weighed as ``evaluate.period_weight``) with the period error
+from each reading, and with the spread added at ``--spread-weights`` (each a weight beside the
+period error's). Writes ``benchmarks/results/<out>.json``.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_quality import SRC  # noqa: E402
+from diagnose_period_error import rescore_seeds, work_arguments  # noqa: E402
+
+from ipad_vad.data.manifest import build_manifest  # noqa: E402
+from ipad_vad.evaluate.fusion import normal_scale  # noqa: E402
+from ipad_vad.evaluate.protocols import scene_auc  # noqa: E402
+from ipad_vad.evaluate.scoring import ClipScorer  # noqa: E402
+from ipad_vad.jobs.evaluate import evaluate, training_scores  # noqa: E402
+from ipad_vad.jobs.layout import role  # noqa: E402
+from ipad_vad.methods import load_model_file  # noqa: E402
+from ipad_vad.methods.adaptation import load_adapted  # noqa: E402
+from ipad_vad.methods.ipad_vad import IPADVADMethod  # noqa: E402
+from ipad_vad.models.period_head import circular_mean_phase, phase_accuracy  # noqa: E402
+from ipad_vad.models.sliding_window import period_error  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+METHOD = "ipad_vad"
+
+
+def circular_readout(logits: torch.Tensor) -> torch.Tensor:
+    """(N, 2): the circular mean of the classes under softmax(logits) (the pipeline's
+    ``circular_mean_phase``) and the spread 1 - R, R the length of the mean unit vector."""
+    p = logits.float().softmax(-1)
+    n = p.shape[-1]
+    angle = 2 * torch.pi * torch.arange(n, dtype=torch.float32) / n
+    r = torch.hypot(p @ torch.cos(angle), p @ torch.sin(angle))
+    return torch.stack([circular_mean_phase(logits), 1 - r], 1)
+
+
+class Probe(IPADVADMethod):
+    """IPAD-VAD scored as the pipeline scores it, each batch's circular readout kept aside in order."""
+
+    def __init__(self, params):
+        super().__init__(params)
+        self.kept: list[torch.Tensor] = []
+
+    def score_batch(self, model, x):
+        """The pipeline's scoring; the head's logits read by a forward hook (one forward pass)."""
+        hook = model.period_head.register_forward_hook(
+            lambda module, args, logits: self.kept.append(circular_readout(logits))
+        )
+        try:
+            return super().score_batch(model, x)
+        finally:
+            hook.remove()
+
+    def take(self) -> np.ndarray:
+        out = torch.cat(self.kept).numpy().astype(np.float64)
+        self.kept = []
+        return out
+
+
+def by_video(df, col: str, ctx) -> np.ndarray:
+    if (np.diff(df.video_index.to_numpy()) < 0).any():
+        raise ValueError("scored clips are not video by video")
+    return np.concatenate(
+        [
+            period_error(g[col].to_numpy(), ctx.n_classes, ctx.window, ctx.period_step, ctx.period_anchor)
+            for _, g in df.groupby("video_index", sort=True)
+        ]
+    )
+
+
+def fused_auc(test, normal, weights: dict[str, float]) -> float:
+    """AUC of sum_c w_c z_c(test), z on the median/MAD scale of the normal footage's columns."""
+    names = tuple(weights)
+    scale = normal_scale({c: normal[c].to_numpy() for c in names}, names)
+    groups = [g for _, g in test.groupby("video_index", sort=True)]
+    fused = [sum(w * scale.standardise(c, g[c]) for c, w in weights.items()) for g in groups]
+    return scene_auc([g.label.to_numpy() for g in groups], fused, "scene")
+
+
+def alone_auc(test, col: str) -> float:
+    groups = [g for _, g in test.groupby("video_index", sort=True)]
+    return scene_auc([g.label.to_numpy() for g in groups], [g[col].to_numpy() for g in groups])
+
+
+def scene_rows(p: dict, root: Path, spread_weights: list[float]) -> dict:
+    p = {**p, "evaluate": {**p["evaluate"], "fusion": "scene"}}  # the normal footage is scored below, once
+    m = p["methods"][METHOD]  # t_p is the argmax here whatever the settings say; the probe reads the rest
+    p["methods"] = {**p["methods"], METHOD: {**m, "period": {**m.get("period", {}), "readout": "argmax"}}}
+    manifest = build_manifest(Path(p["data"]["root"]), sample_decode=1)
+    probe = Probe(p)
+    w = float(p["evaluate"]["period_weight"])
+    scenes = {}
+    for s in p["pipeline"]["pretrain_scenes"] + p["pipeline"]["devices"]:
+        device = role(p, s) == "devices"
+        model = load_adapted(root / "adapters" / s)[1] if device else load_model_file(root / "base" / "model.pt")[1]
+        test, _, ctx = evaluate(p, probe, model, manifest, s, SRC, progress=False)
+        test["t_soft"], test["spread"] = probe.take().T
+        normal = training_scores(
+            p, ClipScorer(probe, p["evaluate"]["batch_size"], "cpu", False), model, manifest, s, SRC, ctx
+        )
+        normal["t_soft"], normal["spread"] = probe.take().T
+        for df in (test, normal):
+            df["pe_soft"] = by_video(df, "t_soft", ctx)
+        row = {"device": device, "phase_within": {}, "auc": {}}
+        for name, col in (("argmax", "t_p"), ("circular_mean", "t_soft")):  # the head's two readouts
+            acc = phase_accuracy(test[col].to_numpy(), test.phase.to_numpy(), test.label.to_numpy(), ctx.n_classes)
+            row["phase_within"][name] = None if acc is None else acc["within_tolerance"]
+        a = row["auc"]
+        a["period_error_argmax"] = alone_auc(test, "period_error")
+        a["period_error_circular_mean"] = alone_auc(test, "pe_soft")
+        a["spread"] = alone_auc(test, "spread")
+        a["sum_argmax"] = fused_auc(test, normal, {"recon_error": 1 - w, "period_error": w})
+        a["sum_circular_mean"] = fused_auc(test, normal, {"recon_error": 1 - w, "pe_soft": w})
+        for sw in spread_weights:
+            a[f"sum_argmax_spread{sw:g}"] = fused_auc(
+                test, normal, {"recon_error": 1 - w, "period_error": w, "spread": sw * w}
+            )
+            a[f"sum_circular_mean_spread{sw:g}"] = fused_auc(
+                test, normal, {"recon_error": 1 - w, "pe_soft": w, "spread": sw * w}
+            )
+        scenes[s] = row
+        print(s, {k: round(100 * v, 1) for k, v in a.items()}, row["phase_within"], flush=True)
+    return scenes
+
+
+def summarise(scenes: dict) -> dict:
+    keys = next(iter(scenes.values()))["auc"]
+    out = {}
+    for k in keys:
+        out[k] = {
+            "all": float(np.mean([r["auc"][k] for r in scenes.values()])),
+            "devices": float(np.mean([r["auc"][k] for r in scenes.values() if r["device"]])),
+        }
+    for name in ("argmax", "circular_mean"):
+        vals = [r["phase_within"][name] for r in scenes.values() if r["phase_within"][name] is not None]
+        out[f"phase_within_{name}"] = {"all": float(np.mean(vals)), "devices": float("nan")}
+    return out
+
+
+def main() -> None:
+    ap = work_arguments(__doc__.split("\n\n")[0], "experiments/diagnose_phase_readout")
+    ap.add_argument(
+        "--spread-weights", default="0.25,0.5,1", help="the spread's weight, as a share of the period error's"
+    )
+    args = ap.parse_args()
+    spread = [float(x) for x in args.spread_weights.split(",")]
+    rescore_seeds(args, lambda p, root: scene_rows(p, root, spread), summarise)
+
+
+if __name__ == "__main__":
+    main()
