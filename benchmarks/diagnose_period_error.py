@@ -45,17 +45,32 @@ ROOT = Path(__file__).resolve().parents[1]
 METHOD = "ipad_vad"
 
 
-def per_video(df, anchor: str, n_classes: int, window: int, step: float) -> np.ndarray:
-    """E_p of every clip, each video's t_p in temporal order, concatenated in the frame's order (the
-    scored clips come video by video); `anchor`: "centre" (eq. 8) or "window"."""
+def per_video(df, anchor: str, n_classes: int, window: int, step: float, col: str = "t_p") -> np.ndarray:
+    """E_p of every clip, each video's t_p (column `col`) in temporal order, concatenated in the frame's
+    order (the scored clips come video by video); `anchor`: "centre" (eq. 8) or "window"."""
     if (np.diff(df.video_index.to_numpy()) < 0).any():
         raise ValueError("scored clips are not video by video")
     return np.concatenate(
         [
-            period_error(g.t_p.to_numpy(), n_classes, window, step, anchor)
+            period_error(g[col].to_numpy(), n_classes, window, step, anchor)
             for _, g in df.groupby("video_index", sort=True)
         ]
     )
+
+
+def alone_auc(test, col: str) -> float:
+    """Scene-norm AUC of one column of the scored test clips."""
+    groups = [g for _, g in test.groupby("video_index", sort=True)]
+    return scene_auc([g.label.to_numpy() for g in groups], [g[col].to_numpy() for g in groups])
+
+
+def fused_auc(test, normal, weights: dict[str, float]) -> float:
+    """AUC of sum_c w_c z_c(test), each column c on the median/MAD scale of the normal footage's."""
+    names = tuple(weights)
+    scale = normal_scale({c: normal[c].to_numpy() for c in names}, names)
+    groups = [g for _, g in test.groupby("video_index", sort=True)]
+    fused = [sum(w * scale.standardise(c, g[c]) for c, w in weights.items()) for g in groups]
+    return scene_auc([g.label.to_numpy() for g in groups], fused, "scene")
 
 
 def flatten(row: dict) -> dict[str, float]:
@@ -75,13 +90,7 @@ def mean_std_scale(values, names) -> NormalScale:
 
 def summed_auc(test, normal, period_col: str, weight: float = 0.5) -> float:
     """AUC of (1 - weight) * z(recon) + weight * z(period_col), both on the median/MAD scale of `normal`."""
-    scale = normal_scale({"r": normal.recon_error, "p": normal[period_col]}, ("r", "p"))
-    groups = [g for _, g in test.groupby("video_index", sort=True)]
-    fused = [
-        (1 - weight) * scale.standardise("r", g.recon_error) + weight * scale.standardise("p", g[period_col])
-        for g in groups
-    ]
-    return scene_auc([g.label.to_numpy() for g in groups], fused, "scene")
+    return fused_auc(test, normal, {"recon_error": 1 - weight, period_col: weight})
 
 
 def scene_rows(p: dict, root: Path, windows: list[int], weights: list[float]) -> dict:
@@ -115,9 +124,8 @@ def scene_rows(p: dict, root: Path, windows: list[int], weights: list[float]) ->
                 col = f"pe_{anchor}_{n}"
                 for df in (test, normal):
                     df[col] = per_video(df, anchor, ctx.n_classes, n, ctx.period_step)
-                groups = [g for _, g in test.groupby("video_index", sort=True)]
                 row["period_error"][f"{anchor}_n{n}"] = {
-                    "alone": scene_auc([g.label.to_numpy() for g in groups], [g[col].to_numpy() for g in groups]),
+                    "alone": alone_auc(test, col),
                     "summed": summed_auc(test, normal, col),
                 }
         # the period error's weight in the sum (evaluate.period_weight), at the settings' window and anchor

@@ -33,11 +33,9 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_quality import SRC  # noqa: E402
-from diagnose_period_error import rescore_seeds, work_arguments  # noqa: E402
+from diagnose_period_error import alone_auc, fused_auc, per_video, rescore_seeds, work_arguments  # noqa: E402
 
 from ipad_vad.data.manifest import build_manifest  # noqa: E402
-from ipad_vad.evaluate.fusion import normal_scale  # noqa: E402
-from ipad_vad.evaluate.protocols import scene_auc  # noqa: E402
 from ipad_vad.evaluate.scoring import ClipScorer  # noqa: E402
 from ipad_vad.jobs.evaluate import evaluate, training_scores  # noqa: E402
 from ipad_vad.jobs.layout import role  # noqa: E402
@@ -45,7 +43,6 @@ from ipad_vad.methods import load_model_file  # noqa: E402
 from ipad_vad.methods.adaptation import load_adapted  # noqa: E402
 from ipad_vad.methods.ipad_vad import IPADVADMethod  # noqa: E402
 from ipad_vad.models.period_head import circular_mean_phase, phase_accuracy  # noqa: E402
-from ipad_vad.models.sliding_window import period_error  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 METHOD = "ipad_vad"
@@ -84,31 +81,6 @@ class Probe(IPADVADMethod):
         return out
 
 
-def by_video(df, col: str, ctx) -> np.ndarray:
-    if (np.diff(df.video_index.to_numpy()) < 0).any():
-        raise ValueError("scored clips are not video by video")
-    return np.concatenate(
-        [
-            period_error(g[col].to_numpy(), ctx.n_classes, ctx.window, ctx.period_step, ctx.period_anchor)
-            for _, g in df.groupby("video_index", sort=True)
-        ]
-    )
-
-
-def fused_auc(test, normal, weights: dict[str, float]) -> float:
-    """AUC of sum_c w_c z_c(test), z on the median/MAD scale of the normal footage's columns."""
-    names = tuple(weights)
-    scale = normal_scale({c: normal[c].to_numpy() for c in names}, names)
-    groups = [g for _, g in test.groupby("video_index", sort=True)]
-    fused = [sum(w * scale.standardise(c, g[c]) for c, w in weights.items()) for g in groups]
-    return scene_auc([g.label.to_numpy() for g in groups], fused, "scene")
-
-
-def alone_auc(test, col: str) -> float:
-    groups = [g for _, g in test.groupby("video_index", sort=True)]
-    return scene_auc([g.label.to_numpy() for g in groups], [g[col].to_numpy() for g in groups])
-
-
 def scene_rows(p: dict, root: Path, spread_weights: list[float]) -> dict:
     p = {**p, "evaluate": {**p["evaluate"], "fusion": "scene"}}  # the normal footage is scored below, once
     m = p["methods"][METHOD]  # t_p is the argmax here whatever the settings say; the probe reads the rest
@@ -127,7 +99,7 @@ def scene_rows(p: dict, root: Path, spread_weights: list[float]) -> dict:
         )
         normal["t_soft"], normal["spread"] = probe.take().T
         for df in (test, normal):
-            df["pe_soft"] = by_video(df, "t_soft", ctx)
+            df["pe_soft"] = per_video(df, ctx.period_anchor, ctx.n_classes, ctx.window, ctx.period_step, "t_soft")
         row = {"device": device, "phase_within": {}, "auc": {}}
         for name, col in (("argmax", "t_p"), ("circular_mean", "t_soft")):  # the head's two readouts
             acc = phase_accuracy(test[col].to_numpy(), test.phase.to_numpy(), test.label.to_numpy(), ctx.n_classes)
