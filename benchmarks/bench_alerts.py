@@ -3,6 +3,7 @@
     python benchmarks/bench_alerts.py [--seeds 0,1,2] [--methods knn,...] [--hours 4] [--cal-hours 0.25]
         [--anomalies-per-hour 3] [--profile demo] [--devices R01,...] [--work DIR] [--out bench_alerts]
         [--feedback [--feedback-hours H] [--feedback-policy shift] [--feedback-floor]] [--fuse]
+        [--set KEY=VALUE ...] [--shift KEY=VALUE ...]
     make bench-alerts
 
 For each generator seed, the quality benchmark's machinery (``bench_quality.prepare_seed``: the
@@ -51,6 +52,11 @@ again for each device and seed with marks: up to twice the scoring of a run with
 the old one, in raw score units (``floor_threshold``): the marks may only silence alerts (an alert
 can still split where the lower scores dip under the release for longer than ``alert.merge_gap``).
 
+With ``--shift KEY=VALUE`` (a stress test) the benchmark's shifts are made with other everyday events
+(``data/synth/shift.ShiftConfig``: e.g. ``nudge_pixels=2 nudges_per_hour=4``, a camera knocked about
+once every quarter of an hour); the data's own calibration footage, which sets the shipped threshold,
+keeps the defaults. Kept scores do not record them: give each setting its own ``--work``.
+
 With ``--fuse`` (a diagnosis) the mean of the methods' calibrated scores is measured as one more
 method, ``<m1>+<m2>`` (``fused_calibration``: each method's components in its own held-out spread's
 units, the threshold floor the mean of their held-out thresholds; policies ``FUSED_POLICIES``).
@@ -90,7 +96,8 @@ from ipad_vad.alerts.operator_settings import FeedbackSettings  # noqa: E402
 from ipad_vad.config import load_params  # noqa: E402
 from ipad_vad.data.manifest import scene_rows  # noqa: E402
 from ipad_vad.data.synth.anomalies import ANOMALY_TYPES  # noqa: E402
-from ipad_vad.data.synth.shift import EVERYDAY, shift_recording  # noqa: E402
+from ipad_vad.data.synth.shift import EVERYDAY, ShiftConfig, shift_recording  # noqa: E402
+from ipad_vad.errors import ConfigError  # noqa: E402
 from ipad_vad.evaluate.plots import true_runs  # noqa: E402
 from ipad_vad.inference.stream_scorer import StreamScorer  # noqa: E402
 from ipad_vad.io_utils import write_json  # noqa: E402
@@ -889,6 +896,23 @@ def feedback_summary(rows: list[dict], fps: float, latency_frames: int) -> dict:
     }
 
 
+def shift_settings(items: list[str]) -> dict:
+    """``--shift KEY=VALUE`` as ShiftConfig settings (YAML values); an unknown key is refused by name."""
+    import yaml
+
+    out = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise SystemExit(f"--shift {item}: KEY=VALUE")
+        out[key] = yaml.safe_load(value)
+    try:
+        ShiftConfig.from_params(out)
+    except ConfigError as e:
+        raise SystemExit(f"--shift: {e}") from None
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--seeds", default="0,1,2")
@@ -950,9 +974,19 @@ def main() -> None:
         metavar="KEY=VALUE",
         help="override a setting (YAML value), e.g. methods.knn.retrieve_from=each_recording",
     )
+    ap.add_argument(
+        "--shift",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a setting of the benchmark's shifts (data/synth/shift.ShiftConfig, YAML value), e.g. nudge_pixels=2 "
+        "nudges_per_hour=4: a stress test of the everyday events (the data's own calibration footage keeps the "
+        "defaults)",
+    )
     args = ap.parse_args()
     t_all = time.perf_counter()
     p = apply_overrides(load_params(ROOT / "params.yaml", args.profile), args.set)
+    shift_sets = shift_settings(args.shift)
     seeds = [int(s) for s in args.seeds.split(",")]
     methods = [m for m in args.methods.split(",") if m]
     policies = [x for x in args.policies.split(",") if x]
@@ -986,6 +1020,8 @@ def main() -> None:
         for seed in seeds:
             t = time.perf_counter()
             q, manifest, _ = prepare_seed(p, seed, work)
+            if shift_sets:  # read by shift_recording: the benchmark's shifts only
+                q = {**q, "synth": {**q["synth"], "shift": {**(q["synth"].get("shift") or {}), **shift_sets}}}
             timing["prepare_s"] += time.perf_counter() - t
             kept: dict = {d: {} for d in devices}  # --fuse: per device, each method's (cal, test scores, shifts)
             for m in methods:
@@ -1087,6 +1123,7 @@ def main() -> None:
         "anomalies_per_hour": args.anomalies_per_hour,
         "alert_settings": alert.__dict__,
         "overrides": args.set,
+        "shift_settings": shift_sets,
         "methods": {},
         **timing,
         "total_s": time.perf_counter() - t_all,

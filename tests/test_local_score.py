@@ -331,3 +331,54 @@ def test_persistence_of_the_novel_part_keeps_a_timing_fault_and_cuts_a_passer_by
     assert scores["novel"] == pytest.approx([0.0, 8 / 15, 0.0])
     with pytest.raises(ValueError, match="persist_scope"):
         KnnReference(frames=frames, size=size, score="local", cell=cell, persist_scope="some")
+
+
+def test_a_camera_moved_as_a_whole_is_matched_and_a_part_moved_on_its_own_is_not():
+    """A textured view moved by 2 pixels as a whole (the camera nudged, new texture entering at one edge)
+    errs in every cell with the jitter alignment alone (``shift`` 1); with ``camera_shift`` 2 each bank
+    frame is moved by the offset that best matches it and the strip it does not show is not compared:
+    the score falls to 0. A part moved by 2 pixels on its own still errs with it. A clip the bank holds
+    as it is keeps its score bit for bit (a tie keeps the bank frame where it is)."""
+    from ipad_vad.models.knn_reference import KnnReference
+
+    g = torch.Generator().manual_seed(0)
+    frames, h, w = 3, 16, 16
+    world = torch.randn(3, h + 8, w + 8, generator=g)  # the scene, wider than the view
+
+    def view(dy: int, dx: int, part_dx: int = 0) -> torch.Tensor:
+        scene = world.clone()
+        scene[:, 10:14, 10 + part_dx : 14 + part_dx] = 3.0  # a bright part of 4 x 4 pixels, in the scene
+        x = scene[:, 4 + dy : 4 + dy + h, 4 + dx : 4 + dx + w]
+        return x.expand(frames, -1, -1, -1).reshape(1, -1)
+
+    bank = view(0, 0)
+    scores = {}
+    for cs in (0, 2):
+        m = KnnReference(frames=frames, size=(h, w), normalise="none", score="local", cell=4, shift=1, camera_shift=cs)
+        m.set_bank(bank)
+        scores[cs] = [m.score_descriptors(x).item() for x in (view(0, 0), view(2, -2), view(0, 0, part_dx=2))]
+    assert scores[0][0] == scores[2][0] == pytest.approx(0.0, abs=1e-5)  # the bank's own clip (float16), untouched
+    assert scores[0][1] > 1.0  # the view moved by 2 pixels: beyond the jitter alignment
+    assert scores[2][1] == pytest.approx(0.0, abs=1e-5)  # matched as a whole, the new strip not compared
+    assert scores[2][2] > 1.0 and scores[2][2] == pytest.approx(scores[0][2], rel=0.5)  # the part on its own
+    with pytest.raises(ValueError, match="camera_shift must be at least 0"):
+        KnnReference(frames=frames, size=(h, w), score="local", camera_shift=-1)
+
+
+def test_the_camera_offset_is_read_off_the_still_scene():
+    """``still_weights``: a pixel counts in the camera's offset by 1 / (its grey variance over the bank's
+    centre frames + the median variance), normalised: on a bank whose left half never changes and whose
+    right half varies with variance 1, the still pixels weigh 1 / (0 + m), the varying 1 / (1 + m)."""
+    from ipad_vad.models.knn_reference import KnnReference
+
+    frames, h, w = 1, 4, 4
+    m = KnnReference(frames=frames, size=(h, w), normalise="none", score="local", cell=2, camera_shift=1)
+    bank = torch.zeros(2, 3, h, w)
+    bank[0, :, :, 2:], bank[1, :, :, 2:] = -1.0, 1.0  # the right half: grey -1 and +1, variance 1
+    m.set_bank(bank.reshape(2, -1))
+    weights = m.still_weights()
+    v = torch.zeros(h, w)
+    v[:, 2:] = 1.0
+    expected = 1 / (v + 1e-6)  # the median of 8 zeros and 8 ones is the lower middle value, 0: the floor 1e-6
+    assert torch.allclose(weights, expected / expected.sum())
+    assert weights[0, 0] > 1000 * weights[0, 3]  # the still half decides the offset

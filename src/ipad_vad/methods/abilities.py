@@ -97,6 +97,8 @@ class BankSettings(MethodSettings):
     retrieve_from: Literal["bank", "each_recording"] = "bank"  # local: the k nearest of the whole bank | of each
     # of its recordings (a bank grown by a recording never scores a clip higher; models/knn_reference.py)
     shift: NonNegInt = 0  # local: each cell compared with the bank clip moved by up to this many pixels
+    camera_shift: NonNegInt = 0  # local: each bank frame first moved as a whole by up to this many pixels (the camera
+    # nudged or drifting; the strip it does not show is not compared; models/knn_reference.py; 0: off)
     frame_weight: Literal["uniform", "centre"] = "uniform"  # local: how the clip's frames count
     centre_width: Annotated[float, Field(gt=0, le=1)] = 0.5  # centre: where the triangle reaches zero
     persist: PosInt = 1  # local: a cell counts by the error it holds over this many consecutive frames (1: off)
@@ -117,6 +119,7 @@ class BankSettings(MethodSettings):
             "retrieve_pool": self.retrieve_pool,
             "retrieve_from": self.retrieve_from,
             "shift": self.shift,
+            "camera_shift": self.camera_shift,
             "frame_weight": self.frame_weight,
             "centre_width": self.centre_width,
             "persist": self.persist,

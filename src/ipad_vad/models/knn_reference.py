@@ -21,6 +21,24 @@ Scores (``score``):
   the bank clip moved by up to ``shift`` descriptor pixels in each direction and the best alignment
   counts (camera jitter; a part shifted further still shows).
 
+  Camera shift (``camera_shift`` S > 0; 0: off). A camera nudged or drifting moves the whole view by
+  more than the jitter ``shift`` absorbs, and then every cell with an edge errs at once. Before the
+  cells are compared, each frame of each candidate bank clip is moved as a whole by the offset
+  (dy, dx), |dy|, |dx| <= S, that best matches the query's frame,
+
+      (dy, dx)_f = argmin  sum over the interior pixels p of  u_p (g(q_f)_p - g(b_f moved by (dy, dx))_p)^2,
+
+  g the grey level (the mean over channels) and u the **still-scene weights**, u_p ∝ 1 / (v_p + median
+  v), v_p the variance of pixel p's grey level over the bank's centre frames: the walls, the frame and
+  the floor decide where the camera looks, the moving parts (which differ between a clip and its
+  neighbours by their phase) count little. Frame by frame (a clip may hold the moment the camera
+  moved; ties keep the clip where it is), and
+  the strip the moved frame does not show (|dy| rows, |dx| columns at the edge the view moved away
+  from) is not compared: there the residual is 0, since no normal footage says what belongs there. A
+  part moved on its own (a shifted part) is a few cells of the frame and does not decide the
+  offset; the ``shift`` alignment of each cell then works on top of the frame's. docs/alerts.md
+  measures it on shifts with the camera nudged.
+
   Frame weights w_f (``frame_weight``): ``uniform`` (1/frames each) or ``centre``: a triangle that
   peaks at the clip's centre frame and reaches zero ``centre_width`` x half the clip away,
 
@@ -142,6 +160,7 @@ class KnnReference(nn.Module):
         retrieve_pool: int = 1,
         retrieve_from: str = "bank",
         shift: int = 0,
+        camera_shift: int = 0,
         frame_weight: str = "uniform",
         centre_width: float = 0.5,
         persist: int = 1,
@@ -164,6 +183,9 @@ class KnnReference(nn.Module):
             raise ValueError(f"retrieve_from must be one of {RETRIEVE_FROM}, got {retrieve_from!r}")
         self.retrieve_from = retrieve_from
         self.shift = int(shift)
+        if camera_shift < 0:
+            raise ValueError(f"camera_shift must be at least 0 pixels, got {camera_shift}")
+        self.camera_shift = int(camera_shift)
         if frame_weight not in ("uniform", "centre"):
             raise ValueError(f"frame_weight must be 'uniform' or 'centre', got {frame_weight!r}")
         if not 0 < centre_width <= 1:
@@ -192,6 +214,7 @@ class KnnReference(nn.Module):
         # (bank identity, float32 copy, retrieval view, per-recording groups): converted once, not per batch
         self._bank32: tuple | None = None
         self._novelty: tuple | None = None  # (bank identity, the novelty memory): built once per bank content
+        self._still: tuple | None = None  # (bank identity, the still-pixel weights of camera_aligned)
 
     @staticmethod
     def weights_of_frames(n_frames: int, frame_weight: str, centre_width: float) -> torch.Tensor:
@@ -221,7 +244,7 @@ class KnnReference(nn.Module):
                 self._buffers[name] = torch.empty(
                     saved.shape, dtype=self._buffers[name].dtype, device=self._buffers[name].device
                 )
-        self._bank32 = self._novelty = None
+        self._bank32 = self._novelty = self._still = None
         super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
 
     def banks(self) -> tuple[torch.Tensor, torch.Tensor]:
@@ -309,7 +332,7 @@ class KnnReference(nn.Module):
             bank_recording=self.bank_recording[keep],
             bank_frame=self.bank_frame[keep],
         )
-        other._bank32 = other._novelty = None
+        other._bank32 = other._novelty = other._still = None
         return other
 
     def nearest(self, d: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -392,9 +415,57 @@ class KnnReference(nn.Module):
         novel = torch.minimum(cells, self.novelty(q[:, 0]).unsqueeze(1))  # n, k, F, h', w' (module docstring)
         return cells - novel + self._opened(novel)
 
+    def camera_aligned(self, q: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+        """The bank clips' frames b (n, k, F, C, h, w) each moved as a whole by the offset within
+        ``camera_shift`` pixels that best matches the query's frame q (n, 1, F, C, h, w): the least squared
+        residual of their grey levels (the mean over channels) over the interior pixels (module docstring,
+        camera shift); frame by frame, since a clip may hold the moment the camera moved. The strip the
+        moved frame does not show takes the query's own pixels (not compared). 0: b as it is."""
+        S = self.camera_shift
+        if S <= 0:
+            return b
+        lead, (C, h, w) = b.shape[:3], b.shape[3:]
+        padded = F.pad(b.flatten(0, 2), (S, S, S, S), mode="replicate").unflatten(0, lead)  # n, k, F, C, h+2S, w+2S
+        # (S, S) is the bank frame where it is: first, so that a tie keeps it
+        offsets = [(S, S)] + [(dy, dx) for dy in range(2 * S + 1) for dx in range(2 * S + 1) if (dy, dx) != (S, S)]
+        grey_q, grey_b = q.mean(-3)[..., S : h - S, S : w - S], padded.mean(-3)
+        still = self.still_weights()[..., S : h - S, S : w - S]
+        cost = torch.stack(
+            [
+                ((grey_q - grey_b[..., dy + S : dy + h - S, dx + S : dx + w - S]).pow(2) * still).sum((-2, -1))
+                for dy, dx in offsets
+            ]
+        )  # offsets, n, k, F
+        off = torch.tensor(offsets, device=b.device)[cost.argmin(0)]  # n, k, F, 2: where each frame's view starts
+        rows = torch.arange(h, device=b.device) + off[..., :1]  # n, k, F, h: rows of the padded frame
+        cols = torch.arange(w, device=b.device) + off[..., 1:]  # n, k, F, w
+        index = (rows[..., :, None] * (w + 2 * S) + cols[..., None, :]).flatten(-2)  # n, k, F, h w
+        moved = padded.flatten(-2).gather(-1, index.unsqueeze(-2).expand(*lead, C, h * w)).unflatten(-1, (h, w))
+        shown = ((rows >= S) & (rows < S + h))[..., :, None] & ((cols >= S) & (cols < S + w))[..., None, :]
+        return torch.where(shown.unsqueeze(-3), moved, q.expand_as(b))
+
+    def still_weights(self) -> torch.Tensor:
+        """Per descriptor pixel (h, w), how much it counts in the camera's offset: 1 / (v + median v), v the
+        variance of its grey level over the bank's centre frames (evenly thinned to ``novelty_frames``),
+        normalised to sum 1. The still scene (walls, the frame, the floor) decides where the camera looks;
+        the moving parts, which differ between a clip and its neighbours by their phase, count little.
+        Built once per bank content."""
+        bank = self.banks()[0]
+        key = self._bank32[0]
+        if self._still is None or self._still[0] != key:
+            F_ = self.map_shape[0]
+            centre = bank.unflatten(-1, self.map_shape)[:, F_ // 2].mean(1)  # N, h, w: grey
+            keep = torch.linspace(0, len(centre) - 1, min(self.novelty_frames, len(centre))).round().long()
+            v = centre[keep.to(centre.device)].var(0, unbiased=False) if len(keep) > 1 else torch.zeros_like(centre[0])
+            w = 1 / (v + v.median().clamp_min(1e-6))
+            self._still = (key, w / w.sum())
+        return self._still[1]
+
     def aligned_cells(self, q: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
         """Cell errors of the residuals q - b (n, k, F, 3, h, w) -> (n, k, F, h // cell, w // cell), each
-        cell at its best alignment within ``shift`` pixels."""
+        cell at its best alignment within ``shift`` pixels, after the bank clips are moved as a whole by
+        the camera's offset within ``camera_shift`` pixels (``camera_aligned``)."""
+        b = self.camera_aligned(q, b)
         if self.shift <= 0:
             cells = cell_errors(q - b, self.cell, self.offset_cell)
         else:  # each cell against the bank clip shifted by up to `shift` pixels: the best alignment (jitter)
