@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.setup-stamp
 PROFILE ?= demo
 
-.PHONY: setup lock demo serve serve-cameras ui-snapshot lint test test-fast bench bench-quality bench-quality-pa bench-quality-lp-variants bench-quality-ablation bench-quality-feature-bank bench-alerts bench-alerts-feedback bench-alerts-feature-bank bench-serve preview clean-data help
+.PHONY: setup lock demo serve serve-cameras ui-snapshot lint test test-fast bench bench-quality bench-quality-pa bench-quality-lp-variants bench-quality-ablation bench-quality-feature-bank bench-alerts bench-alerts-feedback bench-alerts-feature-bank bench-alerts-stress bench-serve preview clean-data help
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -117,6 +117,11 @@ bench-alerts-feedback: setup  ## issue 26, 5: bench-alerts plus operator feedbac
 
 bench-alerts-feature-bank: setup  ## issues 25, 26: the learned feature bank beside the reference on the same streamed shifts, and the two fused (3 seeds, 1 h per device; 39 min on the idle machine): benchmarks/results/bench_alerts_feature_bank.{json,png}
 	$(BIN)/python benchmarks/bench_alerts.py --seeds 0,1,2 --methods knn,feature_bank --fuse --hours 1 --cal-hours 0.25 --out bench_alerts_feature_bank
+
+bench-alerts-stress: setup  ## issue 26: the held-out machines' two main sources of false alerts, harder than the default shifts: a camera nudged by 2 px 4 times an hour (the reference detector off and with camera_shift 2) and lights switched by 20-30 % 4 times an hour (3 seeds, 1 h per device; about 16 min on 2 idle cores): benchmarks/results/experiments/{nudge2_alerts,nudge2_alerts_camera_shift2,light_switch_alerts}.{json,png}
+	$(BIN)/python benchmarks/bench_alerts.py --seeds 0,1,2 --hours 1 --cal-hours 0.25 --shift nudge_pixels=2 --shift nudges_per_hour=4 --out experiments/nudge2_alerts
+	$(BIN)/python benchmarks/bench_alerts.py --seeds 0,1,2 --hours 1 --cal-hours 0.25 --shift nudge_pixels=2 --shift nudges_per_hour=4 --set methods.knn.camera_shift=2 --out experiments/nudge2_alerts_camera_shift2
+	$(BIN)/python benchmarks/bench_alerts.py --seeds 0,1,2 --hours 1 --cal-hours 0.25 --shift "light_switch_step=[0.2,0.3]" --shift light_switches_per_hour=4 --out experiments/light_switch_alerts
 
 bench-quality-ablation: setup  ## the reference detector without each of its settings: benchmarks/results/ablations/bench_quality_knn_*.json
 	$(BIN)/python benchmarks/bench_quality.py --seeds 0,1,2 --methods knn --out ablations/bench_quality_knn_final
