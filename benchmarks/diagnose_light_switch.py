@@ -3,7 +3,8 @@ removes any gain (issue 26)? The demo's device models score a normal shift whose
 fixed times, nothing fitted.
 
     make demo   # or any dvc repro that leaves models/adapters/<device>/knn and its calibration
-    python benchmarks/diagnose_light_switch.py [--devices R01,R03,R04] [--out diagnose_light_switch]
+    python benchmarks/diagnose_light_switch.py [--devices R01,R03,R04] [--set KEY=VALUE ...]
+        [--out diagnose_light_switch]
 
 Per device: a quarter-hour shift of the generator (``data/synth/shift.shift_recording``, no other
 everyday event, no anomaly) with a light switch every ``EVERY_S`` nominal seconds, each a step of the
@@ -11,7 +12,9 @@ illumination gain drawn from ``STEP`` (its sign random; the steps add up). For e
 two switches: the gain level reached, the calibrated score of the device's reference detector (median
 and peak, from ``SETTLE`` frames after the switch: the clips that straddle it left out) against its
 threshold, and the share of the stretch's pixels clipped at white (>= 254) and at black (<= 1). A
-diagnosis, never a setting. Writes ``benchmarks/results/<out>.json``.
+diagnosis, never a setting. ``--set methods.knn.censor_clipped=true`` scores with a setting of the
+saved model changed (its bank and threshold as they are; models/clipped.py). Writes
+``benchmarks/results/<out>.json``.
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ from scipy.stats import spearmanr
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import write_result  # noqa: E402
+from _common import apply_overrides, write_result  # noqa: E402
 from bench_alerts import components, score_shift  # noqa: E402
 
 from ipad_vad.alerts.calibration import Calibration  # noqa: E402
@@ -42,9 +45,13 @@ HOURS = 0.25
 CLIPPED = 0.1  # the summary: stretches with more than this share of their pixels clipped at white
 
 
-def stretches(dev: str, p: dict, seed: int) -> dict:
-    """The device's shift with its light switched, scored by its demo model (module docstring)."""
+def stretches(dev: str, p: dict, seed: int, sets: list[str]) -> dict:
+    """The device's shift with its light switched, scored by its demo model, `sets` (``--set``) applied
+    to the model's own settings (module docstring)."""
     method, model = load_adapted(ROOT / "models" / "adapters" / dev / "knn")
+    if sets:
+        method = type(method)(apply_overrides(method.model_params(), sets))
+        model = method.from_state(model.state_dict())
     cal = Calibration.load(ROOT / "eval" / "devices" / dev / "knn" / "calibration.json")
     synth = {**p["synth"], "shift": {"light_switch_step": list(STEP)}}
     at = [(EVERY_S * i, "light_switch") for i in range(1, int(HOURS * 3600 // EVERY_S))]
@@ -90,10 +97,11 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--devices", default="R01,R03,R04")
     ap.add_argument("--profile", default="demo")
+    ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="a setting of the saved models")
     ap.add_argument("--out", default="diagnose_light_switch")
     args = ap.parse_args()
     p = load_params(ROOT / "params.yaml", args.profile)
-    devices = {d: stretches(d, p, int(p["synth"]["seed"])) for d in args.devices.split(",") if d}
+    devices = {d: stretches(d, p, int(p["synth"]["seed"]), args.set) for d in args.devices.split(",") if d}
     rows = [r for d in devices.values() for r in d["stretches"][1:]]  # the stretches after a switch
     white = np.array([r["clipped_white"] for r in rows])
     alerting = np.array([r["peak_margin"] > 0 for r in rows])
@@ -114,6 +122,7 @@ def main() -> None:
     write_result(
         args.out,
         {
+            "settings": args.set,
             "step": list(STEP),
             "every_s": EVERY_S,
             "hours": HOURS,

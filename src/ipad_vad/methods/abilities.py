@@ -155,10 +155,11 @@ class MemoryBankMixin:
         return len({v.scene for v in dataset.videos}) > 1
 
     @staticmethod
-    def bank_localisation(matcher: nn.Module, d: torch.Tensor) -> Localisation:
-        """The residual of descriptors `d` to their nearest bank clip per cell (``KnnReference.local_map``)
-        and that clip's recording and centre frame: an alert's heat map and nearest normal frame."""
-        heat, idx = matcher.local_map(d)
+    def bank_localisation(matcher: nn.Module, d: torch.Tensor, clipped: torch.Tensor | None = None) -> Localisation:
+        """The residual of descriptors `d` to their nearest bank clip per cell (``KnnReference.local_map``;
+        `clipped`: the query's clipped elements, censored as in the score) and that clip's recording and
+        centre frame: an alert's heat map and nearest normal frame."""
+        heat, idx = matcher.local_map(d, clipped)
         return Localisation(heat, idx, matcher.bank_recording[idx], matcher.bank_frame[idx])
 
     def bank_clips(self, dataset, settings) -> tuple[object, list[int]]:

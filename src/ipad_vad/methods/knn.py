@@ -34,6 +34,10 @@ class KnnSettings(BankSettings):
     size: Annotated[list[PosInt], Field(min_length=2, max_length=2)] = [16, 16]  # each frame downsampled to (H, W)
     normalise: Literal["frame", "none"] = "frame"  # frame: zero mean, unit std per frame (lighting-robust)
     score: Literal["global", "local"] = "global"  # whole-clip distance | worst cell of the residual
+    censor_clipped: bool = False  # local: a query's pixels clipped at white or black compared as the bounds they
+    # are, the bank brought to the query's levels over the rest (a light switched on; models/clipped.py)
+    clipped_within: Annotated[int, Field(ge=0, le=127)] = 10  # censor_clipped: this close to 255 or 0 counts
+    # as clipped (compressed video rings around a clipped region; docs/alerts.md measures 2, 10, 20)
 
 
 @register
@@ -55,7 +59,15 @@ class KnnMethod(MemoryBankMixin, Method):
     def _settings(self) -> dict:
         """The reference module's arguments."""
         s = self.settings
-        return {"frames": s.frames, "size": tuple(s.size), "normalise": s.normalise, "score": s.score, **s.matching()}
+        return {
+            "frames": s.frames,
+            "size": tuple(s.size),
+            "normalise": s.normalise,
+            "score": s.score,
+            "censor_clipped": s.censor_clipped,
+            "clipped_within": s.clipped_within,
+            **s.matching(),
+        }
 
     def build(self) -> nn.Module:
         return KnnReference(**self._settings())
@@ -95,4 +107,4 @@ class KnnMethod(MemoryBankMixin, Method):
     def localise(self, model: nn.Module, x: torch.Tensor) -> Localisation:
         """The residual to the nearest normal clip per cell (``score: local``) or descriptor pixel, and
         that clip's recording and centre frame (``KnnReference.local_map``)."""
-        return self.bank_localisation(model, model.descriptor(x))
+        return self.bank_localisation(model, model.descriptor(x), model.clipped(x))

@@ -39,6 +39,15 @@ Scores (``score``):
   offset; the ``shift`` alignment of each cell then works on top of the frame's. docs/alerts.md
   measures it on shifts with the camera nudged.
 
+  Clipped pixels (``censor_clipped``; off: compared as values). A light switched on clips the bright
+  parts of the view at white, and the per-frame normalisation then leaves every edge off by contrast.
+  With it on, a query frame with pixels clipped at white or black (within ``clipped_within`` grey
+  levels) is compared with each bank frame after the bank frame is brought to the query's levels over
+  the elements that held no clipped pixel, and each clipped element counts only where the bank cannot
+  explain its bound (``models/clipped.py`` has the equations); a frame with nothing clipped is compared
+  as before, bit for bit. The query's flags come from its pixels (``clipped``), so only the clip's own
+  descriptor (``ClipDescriptor``) is censored.
+
   Frame weights w_f (``frame_weight``): ``uniform`` (1/frames each) or ``centre``: a triangle that
   peaks at the clip's centre frame and reaches zero ``centre_width`` x half the clip away,
 
@@ -109,6 +118,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .clipped import bounds, clipped_flags, matched_levels
 from .local_error import cell_errors, local_error, temporal_opening
 
 RESIDUAL_BYTES = 4 << 20  # local residuals of as many clips together as fit this (one residual, float32): cache-sized
@@ -161,6 +171,8 @@ class KnnReference(nn.Module):
         retrieve_from: str = "bank",
         shift: int = 0,
         camera_shift: int = 0,
+        censor_clipped: bool = False,
+        clipped_within: int = 10,
         frame_weight: str = "uniform",
         centre_width: float = 0.5,
         persist: int = 1,
@@ -186,6 +198,9 @@ class KnnReference(nn.Module):
         if camera_shift < 0:
             raise ValueError(f"camera_shift must be at least 0 pixels, got {camera_shift}")
         self.camera_shift = int(camera_shift)
+        if not 0 <= clipped_within < 128:
+            raise ValueError(f"clipped_within must be 0-127 grey levels, got {clipped_within}")
+        self.censor_clipped, self.clipped_within = bool(censor_clipped), int(clipped_within)
         if frame_weight not in ("uniform", "centre"):
             raise ValueError(f"frame_weight must be 'uniform' or 'centre', got {frame_weight!r}")
         if not 0 < centre_width <= 1:
@@ -377,14 +392,15 @@ class KnnReference(nn.Module):
             self.descriptor.dim
         )
 
-    def local_distance(self, d: torch.Tensor) -> torch.Tensor:
+    def local_distance(self, d: torch.Tensor, clipped: torch.Tensor | None = None) -> torch.Tensor:
         """min over the k nearest bank clips of the frame-weighted worst-cell residual (module docstring).
 
         Speed (issue 27), the result unchanged bit for bit: frames whose weight is 0 (``centre``: the
         clip's ends) add exactly 0 to the sum, so their residuals are not computed; and the clips are
         taken a few at a time (``RESIDUAL_BYTES`` per residual tensor; each clip's residuals are its
         own): a large batch, e.g. many cameras' clips in one forward, then costs per clip what a small
-        one costs instead of spilling its (clips x k x frames x shifts) temporaries out of the caches."""
+        one costs instead of spilling its (clips x k x frames x shifts) temporaries out of the caches.
+        `clipped`: the query's clipped elements (``clipped``; None: none), censored in the residual."""
         _, idx = self.nearest(d)
         shape, w = self.map_shape, self.frame_weights
         used = (w > 0).nonzero().flatten()
@@ -395,19 +411,31 @@ class KnnReference(nn.Module):
         for s in range(0, len(d), chunk):
             q = d[s : s + chunk, None].unflatten(-1, shape)  # n, 1, F, 3, h, w
             b = bank[idx[s : s + chunk]].unflatten(-1, shape)  # n, k, F, 3, h, w
+            c = self._flags(clipped, slice(s, s + chunk), used)
             if len(used) < len(w):
                 q = q.index_select(2, used)
-            worst = self._cells(q, b, used).flatten(-2).amax(-1)  # n, k, frames used (opened: _cells)
+            worst = self._cells(q, b, used, c).flatten(-2).amax(-1)  # n, k, frames used (opened: _cells)
             if len(used) < len(w):
                 worst = worst.new_zeros(*worst.shape[:2], len(w)).index_copy_(2, used, worst)
             out.append((worst * w).sum(-1).amin(1))
         return torch.cat(out) if out else d.new_zeros(0)
 
-    def _cells(self, q: torch.Tensor, b: torch.Tensor, used: torch.Tensor) -> torch.Tensor:
+    def _flags(self, clipped: torch.Tensor | None, rows: slice, used: torch.Tensor) -> torch.Tensor | None:
+        """The clipped flags of the query rows `rows` as maps of their `used` frames (n, 1, F used, C, h, w);
+        None where no element of them is clipped (then the residual is q - b, bit for bit)."""
+        if clipped is None:
+            return None
+        c = clipped[rows, None].unflatten(-1, self.map_shape).index_select(2, used)
+        return c if bool(c.any()) else None
+
+    def _cells(
+        self, q: torch.Tensor, b: torch.Tensor, used: torch.Tensor, clipped: torch.Tensor | None = None
+    ) -> torch.Tensor:
         """Cell errors of the query's `used` frames q (n, 1, F used, 3, h, w) against the same frames of
         the bank clips b (n, k, F, 3, h, w) -> (n, k, F used, h // cell, w // cell): each cell at its best
-        alignment within ``shift`` pixels, opened along the frames by ``persist``."""
-        cells = self.aligned_cells(q, b.index_select(2, used) if len(used) < b.shape[2] else b)
+        alignment within ``shift`` pixels, the query's `clipped` elements censored, opened along the
+        frames by ``persist``."""
+        cells = self.aligned_cells(q, b.index_select(2, used) if len(used) < b.shape[2] else b, clipped)
         if self.persist <= 1:
             return cells
         if self.persist_scope == "all":
@@ -461,19 +489,30 @@ class KnnReference(nn.Module):
             self._still = (key, w / w.sum())
         return self._still[1]
 
-    def aligned_cells(self, q: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    def aligned_cells(self, q: torch.Tensor, b: torch.Tensor, clipped: torch.Tensor | None = None) -> torch.Tensor:
         """Cell errors of the residuals q - b (n, k, F, 3, h, w) -> (n, k, F, h // cell, w // cell), each
         cell at its best alignment within ``shift`` pixels, after the bank clips are moved as a whole by
-        the camera's offset within ``camera_shift`` pixels (``camera_aligned``)."""
+        the camera's offset within ``camera_shift`` pixels (``camera_aligned``); the query's `clipped`
+        elements (n, 1, F, 3, h, w; None: none) censored (``models/clipped.py``)."""
         b = self.camera_aligned(q, b)
+        if clipped is None:
+
+            def residual(bank):
+                return q - bank
+        else:  # the bank brought to the query's measured levels once, the bounds applied at each shift
+            b, (lower, upper) = matched_levels(q, b, clipped), bounds(clipped)
+
+            def residual(bank):
+                return (q - bank).clamp(lower, upper)
+
         if self.shift <= 0:
-            cells = cell_errors(q - b, self.cell, self.offset_cell)
+            cells = cell_errors(residual(b), self.cell, self.offset_cell)
         else:  # each cell against the bank clip shifted by up to `shift` pixels: the best alignment (jitter)
             s, (h, w) = self.shift, self.descriptor.size
             padded = F.pad(b.flatten(0, 2), (s, s, s, s), mode="replicate").unflatten(0, b.shape[:3])
             cells = torch.stack(
                 [
-                    cell_errors(q - padded[..., dy : dy + h, dx : dx + w], self.cell, self.offset_cell)
+                    cell_errors(residual(padded[..., dy : dy + h, dx : dx + w]), self.cell, self.offset_cell)
                     for dy in range(2 * s + 1)
                     for dx in range(2 * s + 1)
                 ]
@@ -537,14 +576,15 @@ class KnnReference(nn.Module):
         return e.T.reshape(n, F_, h // self.cell, w // self.cell)
 
     @torch.no_grad()
-    def local_map(self, d: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def local_map(self, d: torch.Tensor, clipped: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
         """Where descriptors `d` (N, dim) differ from normal: (the frame-weighted residual map to the
         nearest normal clip (N, h', w'), that clip's bank index (N,)). ``local``: the cell errors
         (h // cell, w // cell) of the one of the k nearest that gives the score; ``global``: the
-        squared residual per descriptor pixel (h, w) to the nearest. The alert's heat map (issue 26)."""
+        squared residual per descriptor pixel (h, w) to the nearest. The alert's heat map (issue 26);
+        `clipped` as the score's (``local``)."""
         w = self.frame_weights
         if self.score == "local":
-            cells, j, _ = self.scoring_neighbour(d)  # N, F used, h', w'
+            cells, j, _ = self.scoring_neighbour(d, clipped=clipped)  # N, F used, h', w'
             return (cells * w[w > 0][:, None, None]).sum(1), j
         _, idx = self.nearest(d)
         shape = self.map_shape
@@ -554,29 +594,39 @@ class KnnReference(nn.Module):
 
     @torch.no_grad()
     def scoring_neighbour(
-        self, d: torch.Tensor, opened: bool = True
+        self, d: torch.Tensor, opened: bool = True, clipped: torch.Tensor | None = None
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Of the k nearest normal clips of descriptors `d` (N, dim), the one that gives the local score
         (``local_distance``): its cell errors over the frames that carry weight (N, F used, h', w'; opened
         along the frames by ``persist`` as the score's, or as aligned, before any opening, with `opened`
-        False), its bank index (N,) and the local score it gives (N,; the score's own with `opened`)."""
+        False), its bank index (N,) and the local score it gives (N,; the score's own with `opened`);
+        `clipped`: the query's clipped elements, censored as in the score."""
         _, idx = self.nearest(d)
         shape, w = self.map_shape, self.frame_weights
         used = (w > 0).nonzero().flatten()  # as the score: the frames that carry weight
         q = d.float()[:, None].unflatten(-1, shape).index_select(2, used)  # N, 1, F used, C, h, w
         b = self.banks()[0][idx].unflatten(-1, shape)  # N, k, F, C, h, w
-        cells = self._cells(q, b, used) if opened else self.aligned_cells(q, b.index_select(2, used))
+        c = self._flags(clipped, slice(None), used)
+        cells = self._cells(q, b, used, c) if opened else self.aligned_cells(q, b.index_select(2, used), c)
         worst = (cells.flatten(-2).amax(-1) * w[used]).sum(-1)  # N, k: the local score of each neighbour
         j = worst.argmin(1)
         rows = torch.arange(len(d), device=d.device)
         return cells[rows, j], idx[rows, j], worst[rows, j]
 
-    def score_descriptors(self, d: torch.Tensor) -> torch.Tensor:
-        """The score (``score``: local or global) of descriptors `d` (N, dim)."""
-        return self.local_distance(d) if self.score == "local" else self.distance(d)
+    def score_descriptors(self, d: torch.Tensor, clipped: torch.Tensor | None = None) -> torch.Tensor:
+        """The score (``score``: local or global) of descriptors `d` (N, dim); `clipped`: the query's
+        clipped elements (``clipped``), censored in the local score."""
+        return self.local_distance(d, clipped) if self.score == "local" else self.distance(d)
+
+    def clipped(self, x: torch.Tensor) -> torch.Tensor | None:
+        """The clipped elements of clips x (``models/clipped.clipped_flags``) when ``censor_clipped`` is on
+        and the score local (the descriptor's own pixels: ``ClipDescriptor``); else None."""
+        if not (self.censor_clipped and self.score == "local" and isinstance(self.descriptor, ClipDescriptor)):
+            return None
+        return clipped_flags(x, self.descriptor.frames, self.descriptor.size, self.clipped_within)
 
     def forward(self, x: torch.Tensor) -> dict:
-        return {"distance": self.score_descriptors(self.descriptor(x))}
+        return {"distance": self.score_descriptors(self.descriptor(x), self.clipped(x))}
 
     @classmethod
     def from_state_dict(cls, state_dict: dict, **settings) -> KnnReference:
