@@ -109,7 +109,7 @@ KNN_ABLATION := \
 	bank:methods.knn.retrieve_from=bank \
 	issue11:methods.knn.frames=5+methods.knn.size=[16,16]+methods.knn.k=1+methods.knn.score=global+methods.knn.shift=0+methods.knn.frame_weight=uniform+methods.knn.bank_footage=adapt
 
-bench-alerts: setup  ## issue 26: false alerts per camera-hour, spans alerted, time to alert over streamed shifts (3 seeds, 1 h per device; 6 to 8 min on 2 idle cores): benchmarks/results/bench_alerts.{json,png}
+bench-alerts: setup  ## issue 26: false alerts per camera-hour, spans alerted, time to alert over streamed shifts (3 seeds, 1 h per device; 12 min on 2 idle cores, its models fitted anew): benchmarks/results/bench_alerts.{json,png}
 	OMP_NUM_THREADS=1 nice -n 10 $(BIN)/python benchmarks/bench_alerts.py --seeds 0,1,2 --hours 1 --cal-hours 0.25
 
 bench-alerts-feedback: setup  ## issue 26, 5: bench-alerts plus operator feedback (false alerts of each shift's first quarter marked, exported, device readapted, the rest scored before/after, the threshold never lowered nor its release raised; 29 to 33 min on 2 idle cores): benchmarks/results/bench_alerts_feedback.{json,png}
