@@ -57,11 +57,12 @@ def test_the_censored_residual_against_a_hand_count():
 
 
 def _scene() -> torch.Tensor:
-    """A view (3, 64, 64) at uint8 levels: a dark textured wall, a mid-grey part, a striped bright floor."""
+    """A view (3, 64, 64) at uint8 levels: a dark textured wall, a mid-grey part, a striped bright floor;
+    no pixel within 10 levels of white or black (``clipped_within``'s default)."""
     g = torch.Generator().manual_seed(0)
-    s = -0.5 + 0.1 * torch.randn(3, 64, 64, generator=g)
+    s = -0.4 + 0.1 * torch.randn(3, 64, 64, generator=g)
     s[:, 10:30, 20:44] = torch.tensor([0.1, -0.2, -0.4])[:, None, None] + 0.1 * torch.randn(3, 20, 24, generator=g)
-    s[:, 40:] = 0.55 + 0.3 * torch.sin(torch.arange(64) / 3.0) + 0.05 * torch.randn(3, 24, 64, generator=g)
+    s[:, 40:] = 0.4 + 0.3 * torch.sin(torch.arange(64) / 3.0) + 0.05 * torch.randn(3, 24, 64, generator=g)
     return _levels(((s.clamp(-1, 1) + 1) * 127.5).round())
 
 
@@ -71,7 +72,7 @@ def _lit(view: torch.Tensor, gain: float) -> torch.Tensor:
 
 
 def test_a_light_switched_on_that_clips_the_bright_floor_scores_as_normal_and_a_white_object_does_not():
-    """A light raised by 30 % clips the brighter stripes of the floor (a fifth of the view): without the
+    """A light raised by 30 % clips the brighter stripes of the floor (a seventh of the view): without the
     censoring the per-frame normalisation leaves every stripe edge off by contrast and the clip errs;
     with it the score is 0. A white object on the dark wall clips too, and scores as high as before.
     Footage that clips nothing scores the same bit for bit."""
@@ -90,7 +91,7 @@ def test_a_light_switched_on_that_clips_the_bright_floor_scores_as_normal_and_a_
         m.set_bank(m.descriptor(clip(view)))
         scores[censor] = [m(clip(v))["distance"].item() for v in (view, lit, thing)]
     assert scores[False][0] == scores[True][0]  # nothing clipped: bit for bit
-    assert scores[False][1] > 0.05  # the light switched on errs at the clipped stripes
+    assert scores[False][1] > 0.02  # the light switched on errs at the clipped stripes
     assert scores[True][1] == pytest.approx(0.0, abs=1e-4)  # censored: explained
     assert scores[True][2] > 0.5 and scores[True][2] == pytest.approx(scores[False][2], rel=0.05)
 
