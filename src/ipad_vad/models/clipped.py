@@ -46,19 +46,27 @@ LEVELS = 255  # uint8 grey levels: v -> v / 127.5 - 1
 STD_FLOOR = 1e-3  # as ClipDescriptor's normalisation: a flat frame's standard deviation
 
 
-def clipped_flags(x: torch.Tensor, frames: int, size: tuple[int, int], within: int) -> torch.Tensor:
+def clipped_flags(
+    x: torch.Tensor, frames: int, size: tuple[int, int], within: int, used: torch.Tensor | None = None
+) -> torch.Tensor:
     """Per descriptor element of clips x (N, C, T, H, W) in [-1, 1]: WHITE | BLACK bits where its area
     of its frame (``frames`` evenly spaced, area-downsampled to `size`) held a pixel of that channel
-    within `within` levels of white | black; (N, frames * C * h * w) uint8, flattened as the descriptor."""
+    within `within` levels of white | black; (N, frames * C * h * w) uint8, flattened as the descriptor.
+    `used`: only these of the ``frames`` are read (the others 0: a score that never looks at them need
+    not pay for them)."""
     N, C, T, H, W = x.shape
     idx = torch.linspace(0, T - 1, frames).round().long().to(x.device)
-    f = x.index_select(2, idx).float().transpose(1, 2).reshape(N * frames, C, H, W)
+    used = torch.arange(frames, device=x.device) if used is None else used.to(x.device)
+    f = x.index_select(2, idx[used]).transpose(1, 2).reshape(N * len(used), C, H, W)
     white = (LEVELS - within) / (LEVELS / 2) - 1 - 1e-6
     black = within / (LEVELS / 2) - 1 + 1e-6
-    extremes = F.adaptive_max_pool2d(torch.cat([f, -f], 1), size)  # each area's brightest and -darkest pixel
-    at_white, at_black = extremes[:, :C] >= white, -extremes[:, C:] <= black
-    flags = at_white.to(torch.uint8) * WHITE + at_black.to(torch.uint8) * BLACK
-    return flags.reshape(N, -1)
+    # an area holds a clipped pixel where the mean of the pixels' clipped indicator is above 0 (an average
+    # pool, as the descriptor's own: faster than a max pool of the values)
+    held = F.adaptive_avg_pool2d(torch.cat([f >= white, f <= black], 1).float(), size) > 0
+    flags = held[:, :C].to(torch.uint8) * WHITE + held[:, C:].to(torch.uint8) * BLACK
+    out = flags.new_zeros(N, frames, C, *size)
+    out[:, used] = flags.reshape(N, len(used), C, *size)
+    return out.reshape(N, -1)
 
 
 def matched_levels(q: torch.Tensor, b: torch.Tensor, flags: torch.Tensor) -> torch.Tensor:

@@ -503,7 +503,7 @@ class KnnReference(nn.Module):
             b, (lower, upper) = matched_levels(q, b, clipped), bounds(clipped)
 
             def residual(bank):
-                return (q - bank).clamp(lower, upper)
+                return (q - bank).clamp_(lower, upper)
 
         if self.shift <= 0:
             cells = cell_errors(residual(b), self.cell, self.offset_cell)
@@ -623,7 +623,8 @@ class KnnReference(nn.Module):
         and the score local (the descriptor's own pixels: ``ClipDescriptor``); else None."""
         if not (self.censor_clipped and self.score == "local" and isinstance(self.descriptor, ClipDescriptor)):
             return None
-        return clipped_flags(x, self.descriptor.frames, self.descriptor.size, self.clipped_within)
+        used = (self.frame_weights > 0).nonzero().flatten()  # the frames the local score reads
+        return clipped_flags(x, self.descriptor.frames, self.descriptor.size, self.clipped_within, used)
 
     def forward(self, x: torch.Tensor) -> dict:
         return {"distance": self.score_descriptors(self.descriptor(x), self.clipped(x))}
