@@ -51,8 +51,7 @@ def clip_novelty(model, x: torch.Tensor, lookup: dict) -> dict[str, np.ndarray]:
     and novelty (module docstring); `lookup`: ``bank_lookup(model)``."""
     d = model.descriptor(x).float()
     best, j, score = model.scoring_neighbour(d, opened=False)  # n, F used, h', w'; bank index; local score
-    w = model.frame_weights
-    used = (w > 0).nonzero().flatten()
+    w, used = model.frame_weights, model.used_frames
     q = d[:, None].unflatten(-1, model.map_shape).index_select(2, used)  # n, 1, F used, C, h, w
     rows = torch.arange(len(d))
     centre = int(w[used].argmax())

@@ -25,10 +25,10 @@ def test_clipped_flags_mark_each_area_that_held_a_pixel_at_white_or_black():
     v[0, 0, 0, 0, 0] = 254  # top-left area, channel 0
     v[0, 0, 0, 3, 3] = 1  # bottom-right area, channel 0
     v[0, 0, 0, 0, 3], v[0, 0, 0, 1, 2] = 255, 0  # top-right area, channel 0: both
-    flags = clipped_flags(_levels(v), frames=1, size=(2, 2), within=2).reshape(2, 2, 2)
+    flags = clipped_flags(_levels(v).transpose(1, 2), size=(2, 2), within=2).reshape(2, 2, 2)
     assert flags[0].tolist() == [[WHITE, WHITE | BLACK], [0, BLACK]]
     assert flags[1].eq(0).all()
-    strict = clipped_flags(_levels(v), frames=1, size=(2, 2), within=0).reshape(2, 2, 2)
+    strict = clipped_flags(_levels(v).transpose(1, 2), size=(2, 2), within=0).reshape(2, 2, 2)
     assert strict[0].tolist() == [[0, WHITE | BLACK], [0, 0]]  # 254 and 1 are no longer clipped; 255 and 0 are
 
 

@@ -107,4 +107,4 @@ class KnnMethod(MemoryBankMixin, Method):
     def localise(self, model: nn.Module, x: torch.Tensor) -> Localisation:
         """The residual to the nearest normal clip per cell (``score: local``) or descriptor pixel, and
         that clip's recording and centre frame (``KnnReference.local_map``)."""
-        return self.bank_localisation(model, model.descriptor(x), model.clipped(x))
+        return self.bank_localisation(model, *model.query_descriptors(x))

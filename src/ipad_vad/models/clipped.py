@@ -32,8 +32,8 @@ descriptors only): its frames count as measured.
 
 ``clipped_flags`` marks the elements of the descriptor (``ClipDescriptor``: frames evenly spaced, each
 area-downsampled) whose area held a pixel within ``within`` grey levels of white (bit 1) or black
-(bit 2), from the clip in [-1, 1] (uint8 v as v / 127.5 - 1). Compressed video rings around a
-clipped region, so a few levels below 255 count as clipped too (``within``).
+(bit 2), from the clip's sampled frames in [-1, 1] (uint8 v as v / 127.5 - 1). Compressed video rings
+around a clipped region, so a few levels below 255 count as clipped too (``within``).
 """
 
 from __future__ import annotations
@@ -47,17 +47,16 @@ STD_FLOOR = 1e-3  # as ClipDescriptor's normalisation: a flat frame's standard d
 
 
 def clipped_flags(
-    x: torch.Tensor, frames: int, size: tuple[int, int], within: int, used: torch.Tensor | None = None
+    f: torch.Tensor, size: tuple[int, int], within: int, used: torch.Tensor | None = None
 ) -> torch.Tensor:
-    """Per descriptor element of clips x (N, C, T, H, W) in [-1, 1]: WHITE | BLACK bits where its area
-    of its frame (``frames`` evenly spaced, area-downsampled to `size`) held a pixel of that channel
-    within `within` levels of white | black; (N, frames * C * h * w) uint8, flattened as the descriptor.
-    `used`: only these of the ``frames`` are read (the others 0: a score that never looks at them need
-    not pay for them)."""
-    N, C, T, H, W = x.shape
-    idx = torch.linspace(0, T - 1, frames).round().long().to(x.device)
-    used = torch.arange(frames, device=x.device) if used is None else used.to(x.device)
-    f = x.index_select(2, idx[used]).transpose(1, 2).reshape(N * len(used), C, H, W)
+    """Per descriptor element of a clip's sampled frames f (N, frames, C, H, W) in [-1, 1]
+    (``ClipDescriptor.sampled``: evenly spaced over the clip; each area-downsampled to `size` in the
+    descriptor): WHITE | BLACK bits where its area of its frame held a pixel of that channel within
+    `within` levels of white | black; (N, frames * C * h * w) uint8, flattened as the descriptor. `used`:
+    only these of the frames are read (the others 0: a score that never looks at them need not pay)."""
+    N, frames, C, H, W = f.shape
+    used = torch.arange(frames, device=f.device) if used is None else used.to(f.device)
+    f = f.index_select(1, used).reshape(N * len(used), C, H, W)
     white = (LEVELS - within) / (LEVELS / 2) - 1 - 1e-6
     black = within / (LEVELS / 2) - 1 + 1e-6
     # an area holds a clipped pixel where the mean of the pixels' clipped indicator is above 0 (an average

@@ -139,14 +139,21 @@ class ClipDescriptor(nn.Module):
     def dim(self) -> int:
         return self.frames * self.channels * self.size[0] * self.size[1]
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        N, C, T, H, W = x.shape
-        idx = torch.linspace(0, T - 1, self.frames).round().long().to(x.device)
-        f = x.float().index_select(2, idx).transpose(1, 2).reshape(N * self.frames, C, H, W)
-        f = F.adaptive_avg_pool2d(f, self.size).reshape(N, self.frames, -1)
+    def sampled(self, x: torch.Tensor) -> torch.Tensor:
+        """The ``frames`` frames evenly spaced over clips x (N, C, T, H, W): (N, frames, C, H, W), float."""
+        idx = torch.linspace(0, x.shape[2] - 1, self.frames).round().long().to(x.device)
+        return x.float().index_select(2, idx).transpose(1, 2).contiguous()
+
+    def describe(self, f: torch.Tensor) -> torch.Tensor:
+        """The descriptor (N, dim) of sampled frames f (N, frames, C, H, W; ``sampled``)."""
+        N, frames, C, H, W = f.shape
+        f = F.adaptive_avg_pool2d(f.reshape(N * frames, C, H, W), self.size).reshape(N, frames, -1)
         if self.normalise == "frame":
             f = (f - f.mean(-1, keepdim=True)) / f.std(-1, keepdim=True).clamp_min(1e-3)
         return f.reshape(N, -1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.describe(self.sampled(x))
 
 
 # where the candidates of the local score come from: the k nearest of the whole bank, or of each of its
@@ -245,6 +252,12 @@ class KnnReference(nn.Module):
     def map_shape(self) -> tuple[int, ...]:
         """A descriptor seen as its maps: (frames, channels, h, w)."""
         return (self.descriptor.frames, self.descriptor.channels, *self.descriptor.size)
+
+    @property
+    def used_frames(self) -> torch.Tensor:
+        """The indices of the descriptor's frames that carry weight in the local score (``frame_weight``:
+        ``centre`` gives the clip's ends none; frames the score never reads need not be computed)."""
+        return (self.frame_weights > 0).nonzero().flatten()
 
     def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
         """The bank buffers take the size of the saved bank (a bank's size varies with the footage)."""
@@ -402,8 +415,7 @@ class KnnReference(nn.Module):
         one costs instead of spilling its (clips x k x frames x shifts) temporaries out of the caches.
         `clipped`: the query's clipped elements (``clipped``; None: none), censored in the residual."""
         _, idx = self.nearest(d)
-        shape, w = self.map_shape, self.frame_weights
-        used = (w > 0).nonzero().flatten()
+        shape, w, used = self.map_shape, self.frame_weights, self.used_frames
         bank = self.banks()[0]
         d = d.float()
         chunk = max(1, RESIDUAL_BYTES // (4 * idx.shape[1] * len(used) * math.prod(shape[1:])))
@@ -585,7 +597,7 @@ class KnnReference(nn.Module):
         w = self.frame_weights
         if self.score == "local":
             cells, j, _ = self.scoring_neighbour(d, clipped=clipped)  # N, F used, h', w'
-            return (cells * w[w > 0][:, None, None]).sum(1), j
+            return (cells * w[self.used_frames][:, None, None]).sum(1), j
         _, idx = self.nearest(d)
         shape = self.map_shape
         q = d.float().unflatten(-1, shape)  # N, F, C, h, w
@@ -602,8 +614,7 @@ class KnnReference(nn.Module):
         False), its bank index (N,) and the local score it gives (N,; the score's own with `opened`);
         `clipped`: the query's clipped elements, censored as in the score."""
         _, idx = self.nearest(d)
-        shape, w = self.map_shape, self.frame_weights
-        used = (w > 0).nonzero().flatten()  # as the score: the frames that carry weight
+        shape, w, used = self.map_shape, self.frame_weights, self.used_frames  # as the score's frames
         q = d.float()[:, None].unflatten(-1, shape).index_select(2, used)  # N, 1, F used, C, h, w
         b = self.banks()[0][idx].unflatten(-1, shape)  # N, k, F, C, h, w
         c = self._flags(clipped, slice(None), used)
@@ -618,16 +629,30 @@ class KnnReference(nn.Module):
         clipped elements (``clipped``), censored in the local score."""
         return self.local_distance(d, clipped) if self.score == "local" else self.distance(d)
 
+    def censors(self) -> bool:
+        """Whether the query's clipped pixels are censored: ``censor_clipped`` on, the score local, and the
+        descriptor the clip's own pixels (``ClipDescriptor``; a learned descriptor's maps are never)."""
+        return self.censor_clipped and self.score == "local" and isinstance(self.descriptor, ClipDescriptor)
+
+    def query_descriptors(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """Clips x (N, C, T, H, W) as (their descriptors (N, dim), their clipped elements when ``censors``,
+        else None; ``clipped``); the frames are sampled once for both."""
+        if not self.censors():
+            return self.descriptor(x), None
+        f = self.descriptor.sampled(x)
+        return self.descriptor.describe(f), self._clipped_of(f)
+
     def clipped(self, x: torch.Tensor) -> torch.Tensor | None:
-        """The clipped elements of clips x (``models/clipped.clipped_flags``) when ``censor_clipped`` is on
-        and the score local (the descriptor's own pixels: ``ClipDescriptor``); else None."""
-        if not (self.censor_clipped and self.score == "local" and isinstance(self.descriptor, ClipDescriptor)):
-            return None
-        used = (self.frame_weights > 0).nonzero().flatten()  # the frames the local score reads
-        return clipped_flags(x, self.descriptor.frames, self.descriptor.size, self.clipped_within, used)
+        """The clipped elements of clips x (``models/clipped.clipped_flags``, of the frames the local score
+        reads) when ``censors``; else None."""
+        return self._clipped_of(self.descriptor.sampled(x)) if self.censors() else None
+
+    def _clipped_of(self, f: torch.Tensor) -> torch.Tensor:
+        """The clipped elements of the descriptor's sampled frames f (``ClipDescriptor.sampled``)."""
+        return clipped_flags(f, self.descriptor.size, self.clipped_within, self.used_frames)
 
     def forward(self, x: torch.Tensor) -> dict:
-        return {"distance": self.score_descriptors(self.descriptor(x), self.clipped(x))}
+        return {"distance": self.score_descriptors(*self.query_descriptors(x))}
 
     @classmethod
     def from_state_dict(cls, state_dict: dict, **settings) -> KnnReference:
