@@ -12,11 +12,29 @@ from pathlib import Path
 RESULTS = Path(os.environ.get("IPAD_BENCH_RESULTS") or Path(__file__).resolve().parent / "results")
 
 
+def cpu_model() -> str | None:
+    """The CPU as /proc/cpuinfo names it (name, family, model, stepping; None elsewhere): a learned model
+    trained on another CPU of the same platform string can score otherwise (its kernels round otherwise;
+    docs/quality.md §19), so the result says which."""
+    try:
+        info = dict(
+            line.split(":", 1)
+            for line in Path("/proc/cpuinfo").read_text().split("\n\n")[0].splitlines()
+            if ":" in line
+        )
+    except OSError:
+        return None
+    info = {k.strip(): v.strip() for k, v in info.items()}
+    return f"{info.get('model name')} (family {info.get('cpu family')}, model {info.get('model')}, stepping {info.get('stepping')})"
+
+
 def machine() -> dict:
     import torch
 
     return {
         "cpu_count": os.cpu_count(),
+        "cpu": cpu_model(),
+        "cpu_capability": torch.backends.cpu.get_cpu_capability(),  # the kernels torch dispatches to (AVX2, AVX512)
         "platform": platform.platform(),
         "python": platform.python_version(),
         "torch": torch.__version__,
