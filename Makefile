@@ -112,7 +112,7 @@ KNN_ABLATION := \
 bench-alerts: setup  ## issue 26: false alerts per camera-hour, spans alerted, time to alert over streamed shifts (3 seeds, 1 h per device; 12 min on 2 idle cores, its models fitted anew): benchmarks/results/bench_alerts.{json,png}
 	OMP_NUM_THREADS=1 nice -n 10 $(BIN)/python benchmarks/bench_alerts.py --seeds 0,1,2 --hours 1 --cal-hours 0.25
 
-bench-alerts-feedback: setup  ## issue 26, 5: bench-alerts plus operator feedback (false alerts of each shift's first quarter marked, exported, device readapted, the rest scored before/after, the threshold never lowered nor its release raised; 29 to 33 min on 2 idle cores): benchmarks/results/bench_alerts_feedback.{json,png}
+bench-alerts-feedback: setup  ## issue 26, 5: bench-alerts plus operator feedback (false alerts of each shift's first quarter marked, exported, device readapted, the rest scored before/after, the threshold never lowered nor its release raised; 42 min on 2 idle cores since clipped pixels are censored, 29 to 33 before): benchmarks/results/bench_alerts_feedback.{json,png}
 	OMP_NUM_THREADS=1 nice -n 10 $(BIN)/python benchmarks/bench_alerts.py --seeds 0,1,2 --hours 4 --cal-hours 0.25 --feedback --feedback-floor --out bench_alerts_feedback
 
 bench-alerts-feature-bank: setup  ## issues 25, 26: the learned feature bank beside the reference on the same streamed shifts, and the two fused (3 seeds, 1 h per device; 39 min on the idle machine): benchmarks/results/bench_alerts_feature_bank.{json,png}
