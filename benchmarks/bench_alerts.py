@@ -53,7 +53,7 @@ the old one, in raw score units (``floor_threshold``): the marks may only silenc
 can still split where the lower scores dip under the release for longer than ``alert.merge_gap``).
 
 With ``--shift KEY=VALUE`` (a stress test) the benchmark's shifts are made with other everyday events
-(``data/synth/shift.ShiftConfig``: e.g. ``nudge_pixels=2 nudges_per_hour=4``, a camera knocked about
+(``synth.shift``, ``settings/synth.Shift``: e.g. ``nudge_pixels=2 nudges_per_hour=4``, a camera knocked about
 once every quarter of an hour); the data's own calibration footage, which sets the shipped threshold,
 keeps the defaults. Kept scores do not record them: give each setting its own ``--work``.
 
@@ -897,7 +897,7 @@ def feedback_summary(rows: list[dict], fps: float, latency_frames: int) -> dict:
 
 
 def shift_settings(items: list[str]) -> dict:
-    """``--shift KEY=VALUE`` as ShiftConfig settings (YAML values); an unknown key is refused by name."""
+    """``--shift KEY=VALUE`` as ``synth.shift`` settings (YAML values); an unknown key is refused by name."""
     import yaml
 
     out = {}
@@ -979,7 +979,7 @@ def main() -> None:
         action="append",
         default=[],
         metavar="KEY=VALUE",
-        help="a setting of the benchmark's shifts (data/synth/shift.ShiftConfig, YAML value), e.g. nudge_pixels=2 "
+        help="a setting of the benchmark's shifts (synth.shift: settings/synth.Shift, YAML value), e.g. nudge_pixels=2 "
         "nudges_per_hour=4: a stress test of the everyday events (the data's own calibration footage keeps the "
         "defaults)",
     )

@@ -121,8 +121,10 @@ def test_shift_is_streamed_deterministic_and_schedules_its_events():
     stop = next(e for e in a.events if e.kind == "planned_stop")
     assert 60 * FPS <= stop.end - stop.start <= 90 * FPS  # the stop_minutes asked for
     assert sum(c.labels.sum() for c in chunks) == 0
-    with pytest.raises(ConfigError, match="unknown settings"):
+    with pytest.raises(ConfigError, match=r"synth\.shift\.hourz: unknown key"):
         ShiftConfig.from_params({"hourz": 8})
+    with pytest.raises(ConfigError, match=r"synth\.shift\.walker_seconds"):  # a range is two numbers
+        ShiftConfig.from_params({"walker_seconds": [3]})
     with pytest.raises(ConfigError, match="no 'order' anomaly"):
         shift_recording("R01", P["synth"], 0, hours=0.01, anomalies=[(10, "order")])
     assert set(EVERYDAY) == {"light_switch", "walker", "planned_stop", "light_drift", "slow_cycle", "nudge"}

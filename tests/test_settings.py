@@ -112,8 +112,10 @@ def test_the_runtime_settings_take_their_defaults_from_the_schema():
     synth = asdict(SynthConfig())
     for k, v in Synth().model_dump().items():
         if k != "scenes":
-            assert synth[k] == (tuple(v) if isinstance(v, list) else v) or k in ("nuisance", "domain_shift"), k
+            assert synth[k] == (tuple(v) if isinstance(v, list) else v) or k in ("nuisance", "domain_shift", "shift"), k
     assert synth["domain_shift"]["cast"] == tuple(Synth().domain_shift.cast)
+    shift = {k: tuple(v) if isinstance(v, list) else v for k, v in Synth().shift.model_dump().items()}
+    assert synth["shift"] == shift  # the shift's defaults are the schema's too (data/synth/shift.ShiftConfig)
 
 
 def test_an_unknown_train_key_is_a_one_line_error_naming_it():

@@ -106,6 +106,29 @@ def test_real_twin_differs_in_pixels_but_shares_cycle_length(tmp_path):
     assert len(m) == 6
 
 
+def test_calibration_footage_is_made_with_the_shift_settings(tmp_path):
+    """``synth.shift`` sets the calibration footage's everyday events (it kept its own defaults before):
+    walkers at 600 an hour fill a minute of it with walkers, at 0 there is none; synth.json records the
+    section, and a wrong key in it is refused by name."""
+
+    def walkers(rate):
+        cfg = SynthConfig.from_params(
+            {
+                "scenes": ["R04"], "size": [32, 32], "fps": 2, "train_videos": 1, "train_cycles": 2,
+                "test_videos": 2, "test_cycles": 1, "workers": 1, "calibration_minutes": 1,
+                "calibration_scenes": ["R04"], "shift": {"walkers_per_hour": rate},
+            }
+        )  # fmt: skip
+        summary = generate(tmp_path / f"w{rate}", cfg)
+        (cal,) = [v for v in summary["videos"] if v["split"] == "calibration"]
+        assert summary["config"]["shift"]["walkers_per_hour"] == rate
+        return sum(e["kind"] == "walker" for e in cal["events"])
+
+    assert walkers(600) >= 5 and walkers(0) == 0
+    with pytest.raises(ConfigError, match=r"synth\.shift\.walkers_per_hour"):
+        SynthConfig.from_params({"shift": {"walkers_per_hour": -1}})
+
+
 def _scene_for(kind):
     return next(n for n, s in SCENES.items() if kind in DEVICES[s.device].anomalies)
 

@@ -29,6 +29,36 @@ class DomainShift(Section):  # the real-domain scenes only
     texture: NonNegFloat = 0.22  # texture contrast on the scenery
 
 
+Range = Annotated[list[NonNegFloat], Field(min_length=2, max_length=2)]  # (low, high), drawn uniformly
+
+
+class Shift(Section):
+    """Long normal footage of a device: how long, and how often each everyday event of a real line happens
+    (rates per nominal hour; data/synth/shift.py). The calibration footage is made with it (its ``hours``:
+    ``calibration_minutes``), as are the shifts of ``benchmarks/bench_alerts.py`` (its ``--shift KEY=VALUE``
+    sets any of these)."""
+
+    hours: PosFloat = 8.0  # nominal hours of footage
+    chunk_frames: Pos = 512  # frames per chunk the iterator yields (memory, not content)
+    light_switches_per_hour: NonNegFloat = 0.5
+    light_switch_step: Range = [0.06, 0.12]  # |step| of the illumination gain (fraction)
+    walkers_per_hour: NonNegFloat = 2.0
+    walker_seconds: Range = [3.0, 6.0]  # time to cross the frame
+    walker_height: Share = 0.45  # figure height, fraction of the frame height
+    stops_per_hour: NonNegFloat = 0.25
+    stop_minutes: Range = [2.0, 6.0]
+    drift_amplitude: NonNegFloat = 0.06  # slow light drift over the shift (fraction of the gain)
+    drift_hours: PosFloat = 6.0  # period of that drift
+    slow_stretches_per_hour: NonNegFloat = 0.5
+    slow_minutes: Range = [5.0, 15.0]
+    slow_factor: Range = [1.02, 1.05]  # cycle length x this: within tolerance (<= 5 %)
+    nudges_per_hour: NonNegFloat = 0.25
+    nudge_pixels: NonNegFloat = 1.0  # at 64x64; scaled with the frame width
+    jitter_frames: PosFloat = 20.0  # correlation time of the camera jitter (frames)
+    anomalies_per_hour: NonNegFloat = 0.0  # injected anomalies (0: a normal shift)
+    anomaly_types: list[str] = []  # [] = every type the device supports
+
+
 class Synth(Section):
     seed: int = 0
     scenes: list[str] | None = None  # None: every scene the generator knows (data/synth/scenes.py)
@@ -46,6 +76,7 @@ class Synth(Section):
     # as <scene>/calibration/frames/01: the alert threshold is set on it (jobs/calibrate.py), never trained on
     calibration_minutes: NonNegFloat = 0.0  # nominal minutes of it (0: none)
     calibration_scenes: list[str] = []  # the scenes that get it, of those generated
+    shift: Shift = Shift()  # its everyday events (and those of bench_alerts.py's shifts)
     workers: Pos = 2
     nuisance: Nuisance = Nuisance()
     domain_shift: DomainShift = DomainShift()

@@ -5,7 +5,8 @@
     <out>/<scene>/test_label/<NNN>.npy              0/1 per frame
     <out>/<scene>/test_types/<NNN>.npy              anomaly code per frame (0 = normal)
     <out>/<scene>/calibration/frames/01/<i>.jpg     long normal footage (``calibration_minutes``: a shift
-                                                    of everyday events, no anomaly), calibration_scenes only
+                                                    of ``shift``'s everyday events, no anomaly),
+                                                    calibration_scenes only
     <out>/<scene>/periods/<split>_<NN>.json         {"cycle_starts": [...], "fps": ...}
     <out>/<scene>/scene.json                        device, domain, twin, nominal cycle length
     <out>/<scene>/videos/<split>_<NN>.mp4           optional (``write_mp4``), for the decord path
@@ -24,7 +25,7 @@ import os
 import shutil
 from collections.abc import Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import cv2
@@ -39,6 +40,7 @@ from .devices import DEVICES
 from .nuisance import DomainShiftConfig, NuisanceConfig
 from .render import RenderConfig, VideoPlan, cycle_frames, plan_test_videos, render_video
 from .scenes import SCENES
+from .shift import ShiftConfig
 
 _SYNTH = Synth.model_fields  # the defaults are the schema's (settings/synth.py): one place
 
@@ -64,6 +66,7 @@ class SynthConfig:
     workers: int = _SYNTH["workers"].default
     nuisance: NuisanceConfig = field(default_factory=NuisanceConfig)
     domain_shift: DomainShiftConfig = field(default_factory=DomainShiftConfig)
+    shift: ShiftConfig = field(default_factory=ShiftConfig)  # the calibration footage's everyday events
 
     @classmethod
     def from_params(cls, p: dict, **overrides) -> SynthConfig:
@@ -88,6 +91,7 @@ class SynthConfig:
                 "size": tuple(s.size),
                 "nuisance": NuisanceConfig(**dict(s.nuisance)),
                 "domain_shift": DomainShiftConfig(**{**dict(s.domain_shift), "cast": tuple(s.domain_shift.cast)}),
+                "shift": ShiftConfig.from_params(s.shift.model_dump()),
             }
         )
 
@@ -190,10 +194,10 @@ def _write_video(job: tuple[VideoPlan, SynthConfig, str]) -> dict:
 def _write_calibration(job: tuple[str, SynthConfig, str]) -> dict:
     """``calibration_minutes`` of a shift of `scene` (data/synth/shift.py: its everyday events, no
     anomaly) as ``<scene>/calibration/frames/01``, made as its training footage is."""
-    from .shift import ShiftConfig, ShiftRecording, plan_shift
+    from .shift import ShiftRecording, plan_shift
 
     scene, cfg, root = job
-    shift_cfg = ShiftConfig(hours=cfg.calibration_minutes / 60.0)
+    shift_cfg = replace(cfg.shift, hours=cfg.calibration_minutes / 60.0)
     rec = ShiftRecording(plan_shift(scene, shift_cfg, cfg.render, cfg.seed, CALIBRATION_SHIFT), shift_cfg, cfg.render)
     sd, n = Path(root) / scene, 0
     for chunk in rec:  # raw frames: JPEG-encoded once, here, at the scene's quality

@@ -40,6 +40,7 @@ import cv2
 import numpy as np
 
 from ...errors import ConfigError
+from ...settings.synth import Shift
 from .anomalies import ANOMALY_TYPES, LOOK_TYPES, TIMELINE_TYPES, Look, LookBook
 from .canvas import Canvas
 from .devices import DEVICES, Device
@@ -60,49 +61,46 @@ TOLERANCE = {
 }
 
 
+_SHIFT = Shift.model_fields  # the defaults are the schema's (settings/synth.py): one place
+
+
 @dataclass(frozen=True)
 class ShiftConfig:
-    """``synth.shift``: how long a shift is and how often each everyday event happens (rates per
-    nominal hour; ranges as (low, high), drawn uniformly)."""
+    """``synth.shift`` as the generator uses it (its meanings and defaults: settings/synth.Shift); ranges
+    as (low, high) tuples."""
 
-    hours: float = 8.0  # nominal hours of footage
-    chunk_frames: int = 512  # frames per chunk the iterator yields (memory, not content)
-    light_switches_per_hour: float = 0.5
-    light_switch_step: tuple[float, float] = (0.06, 0.12)  # |step| of the illumination gain (fraction)
-    walkers_per_hour: float = 2.0
-    walker_seconds: tuple[float, float] = (3.0, 6.0)  # time to cross the frame
-    walker_height: float = 0.45  # figure height, fraction of the frame height
-    stops_per_hour: float = 0.25
-    stop_minutes: tuple[float, float] = (2.0, 6.0)
-    drift_amplitude: float = 0.06  # slow light drift over the shift (fraction of the gain)
-    drift_hours: float = 6.0  # period of that drift
-    slow_stretches_per_hour: float = 0.5
-    slow_minutes: tuple[float, float] = (5.0, 15.0)
-    slow_factor: tuple[float, float] = (1.02, 1.05)  # cycle length x this: within tolerance (<= 5 %)
-    nudges_per_hour: float = 0.25
-    nudge_pixels: float = 1.0  # at 64x64; scaled with the frame width
-    jitter_frames: float = 20.0  # correlation time of the camera jitter (frames)
-    anomalies_per_hour: float = 0.0  # injected anomalies (0: a normal shift)
-    anomaly_types: tuple[str, ...] = ()  # () = every type the device supports
+    hours: float = _SHIFT["hours"].default
+    chunk_frames: int = _SHIFT["chunk_frames"].default
+    light_switches_per_hour: float = _SHIFT["light_switches_per_hour"].default
+    light_switch_step: tuple[float, float] = tuple(_SHIFT["light_switch_step"].default)
+    walkers_per_hour: float = _SHIFT["walkers_per_hour"].default
+    walker_seconds: tuple[float, float] = tuple(_SHIFT["walker_seconds"].default)
+    walker_height: float = _SHIFT["walker_height"].default
+    stops_per_hour: float = _SHIFT["stops_per_hour"].default
+    stop_minutes: tuple[float, float] = tuple(_SHIFT["stop_minutes"].default)
+    drift_amplitude: float = _SHIFT["drift_amplitude"].default
+    drift_hours: float = _SHIFT["drift_hours"].default
+    slow_stretches_per_hour: float = _SHIFT["slow_stretches_per_hour"].default
+    slow_minutes: tuple[float, float] = tuple(_SHIFT["slow_minutes"].default)
+    slow_factor: tuple[float, float] = tuple(_SHIFT["slow_factor"].default)
+    nudges_per_hour: float = _SHIFT["nudges_per_hour"].default
+    nudge_pixels: float = _SHIFT["nudge_pixels"].default
+    jitter_frames: float = _SHIFT["jitter_frames"].default
+    anomalies_per_hour: float = _SHIFT["anomalies_per_hour"].default
+    anomaly_types: tuple[str, ...] = tuple(_SHIFT["anomaly_types"].default)  # () = every type the device supports
 
     @classmethod
     def from_params(cls, p: dict | None, **overrides) -> ShiftConfig:
+        """The ``synth.shift`` section `p` (None: the defaults) checked by its schema, with `overrides`
+        (None: the section's) over it."""
+        from ...params_schema import validate_section
+
         p = {**(p or {}), **{k: v for k, v in overrides.items() if v is not None}}
-        unknown = set(p) - set(cls.__dataclass_fields__)
-        if unknown:
-            raise ConfigError(
-                f"synth.shift: unknown settings {sorted(unknown)}; known: {sorted(cls.__dataclass_fields__)}"
-            )
-        kw = {k: tuple(v) if isinstance(v, list) else v for k, v in p.items()}
-        cfg = cls(**kw)
-        if cfg.hours <= 0 or cfg.chunk_frames < 1:
-            raise ConfigError(
-                f"synth.shift: hours must be > 0 and chunk_frames >= 1, got {cfg.hours}, {cfg.chunk_frames}"
-            )
-        bad = [t for t in cfg.anomaly_types if t not in ANOMALY_TYPES]
+        s = validate_section(Shift, p, "synth.shift settings", "synth.shift")
+        bad = [t for t in s.anomaly_types if t not in ANOMALY_TYPES]
         if bad:
             raise ConfigError(f"synth.shift.anomaly_types: unknown {bad}; known: {list(ANOMALY_TYPES)}")
-        return cfg
+        return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in dict(s).items()})
 
 
 @dataclass
@@ -471,7 +469,7 @@ def shift_recording(
     footage: same size, fps, nuisance, domain and JPEG quality; ``synth.shift`` for the events."""
     from .generator import SynthConfig
 
-    sc = SynthConfig.from_params({k: v for k, v in synth_params.items() if k != "shift"})
+    sc = SynthConfig.from_params(synth_params)
     cfg = ShiftConfig.from_params(synth_params.get("shift"), hours=hours, **shift_overrides)
     quality = sc.real_jpeg_quality if SCENES[scene].domain == "real" else sc.jpeg_quality
     plan = plan_shift(scene, cfg, sc.render, seed, shift, anomalies, everyday, at)
