@@ -55,7 +55,7 @@ can still split where the lower scores dip under the release for longer than ``a
 With ``--shift KEY=VALUE`` (a stress test) the benchmark's shifts are made with other everyday events
 (``synth.shift``, ``settings/synth.Shift``: e.g. ``nudge_pixels=2 nudges_per_hour=4``, a camera knocked about
 once every quarter of an hour); the data's own calibration footage, which sets the shipped threshold,
-keeps the defaults. Kept scores do not record them: give each setting its own ``--work``.
+keeps the ``synth.shift`` it was generated with. Kept scores do not record them: give each setting its own ``--work``.
 
 With ``--fuse`` (a diagnosis) the mean of the methods' calibrated scores is measured as one more
 method, ``<m1>+<m2>`` (``fused_calibration``: each method's components in its own held-out spread's
@@ -981,7 +981,7 @@ def main() -> None:
         metavar="KEY=VALUE",
         help="a setting of the benchmark's shifts (synth.shift: settings/synth.Shift, YAML value), e.g. nudge_pixels=2 "
         "nudges_per_hour=4: a stress test of the everyday events (the data's own calibration footage keeps the "
-        "defaults)",
+        "synth.shift it was generated with)",
     )
     args = ap.parse_args()
     t_all = time.perf_counter()
