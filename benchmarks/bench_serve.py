@@ -12,10 +12,11 @@ Camera i watches device i mod 4, playing that device's test video 02 (normal cyc
 in a loop.
 
 1. Where the time goes (``breakdown``), per frame, in the process that scores: JPEG decode, resize to
-   the model size, frames into clips (``take_clips``), the forward split into descriptor, bank search
-   (``nearest``) and the local residual, window/alert bookkeeping (``accept``) and the server's CSV +
-   alert output (``Server._emit``) - at the batch `ipad score` uses (``score.max_latency``) and at the
-   larger batches that many cameras give one forward in `ipad serve`.
+   the model size, frames into clips (``take_clips``), the forward split into descriptor (with the
+   clipped flags where censored), bank search (``nearest``) and the local residual, window/alert
+   bookkeeping (``accept``) and the server's CSV + alert output (``Server._emit``) - at the batch
+   `ipad score` uses (``score.max_latency``) and at the larger batches that many cameras give one
+   forward in `ipad serve`.
 2. Cameras sustained in real time (``realtime``): for N cameras (doubling) a player copies each
    camera's frames into its own filling folder at the camera's fps (the demo's nominal fps,
    ``synth.fps``, and 30 fps) for ``--seconds``; either ONE `ipad serve` scores them all, or N
@@ -178,11 +179,11 @@ def breakdown(setup: dict, p: dict, work: Path, batches: list[int]) -> dict:
             stages["take_clips"] += time.perf_counter() - t
             with torch.no_grad():
                 t = time.perf_counter()
-                d = model.descriptor(x)
+                d, flags = model.query_descriptors(x)  # and the clipped elements where censored
                 t1 = time.perf_counter()
                 model.nearest(d)
                 t2 = time.perf_counter()
-                model.local_distance(d)  # nearest again inside: subtracted below
+                model.local_distance(d, flags)  # nearest again inside: subtracted below
                 t3 = time.perf_counter()
             stages["descriptor"] += t1 - t
             stages["bank_search"] += t2 - t1
@@ -205,8 +206,8 @@ def breakdown(setup: dict, p: dict, work: Path, batches: list[int]) -> dict:
     out["resize"] = round(out["resize"] * 1e6, 1)
     out["us_per_frame_by_batch"] = per_batch
     out["note"] = (
-        "microseconds per frame (one clip per frame); forward_total = descriptor + bank_search + "
-        "local_residual as score_batch runs them; push: frames into the stream scorer's buffer "
+        "microseconds per frame (one clip per frame); forward_total = descriptor (clipped flags included where "
+        "censored) + bank_search + local_residual as score_batch runs them; push: frames into the stream scorer's buffer "
         "(its own size check and resize included)"
     )
     return out

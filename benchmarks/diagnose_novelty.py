@@ -49,8 +49,10 @@ REACH = 12  # frames before and after the neighbour's centre frame searched for 
 def clip_novelty(model, x: torch.Tensor, lookup: dict) -> dict[str, np.ndarray]:
     """Per clip: the local score, and at the centre frame's worst cell of the scoring neighbour its error
     and novelty (module docstring); `lookup`: ``bank_lookup(model)``."""
-    d = model.descriptor(x).float()
-    best, j, score = model.scoring_neighbour(d, opened=False)  # n, F used, h', w'; bank index; local score
+    d, flags = model.query_descriptors(x)  # clipped elements censored as in the score
+    d = d.float()
+    # n, F used, h', w'; bank index; local score
+    best, j, score = model.scoring_neighbour(d, opened=False, clipped=flags)
     w, used = model.frame_weights, model.used_frames
     q = d[:, None].unflatten(-1, model.map_shape).index_select(2, used)  # n, 1, F used, C, h, w
     rows = torch.arange(len(d))

@@ -97,18 +97,20 @@ def test_a_light_switched_on_that_clips_the_bright_floor_scores_as_normal_and_a_
 
 
 def test_a_descriptor_other_than_the_clips_own_pixels_is_not_censored():
-    """``KnnReference.clipped`` is None off, with the global score, or when the matcher's descriptor is
-    not ``ClipDescriptor`` (the feature bank's learned maps hold no pixel to censor)."""
+    """``KnnReference.query_descriptors``' flags are None off, with the global score, or when the matcher's
+    descriptor is not ``ClipDescriptor`` (the feature bank's learned maps hold no pixel to censor)."""
     x = torch.ones(1, 3, 3, 8, 8)  # every pixel at white
+    flags = lambda model: model.query_descriptors(x)[1]  # noqa: E731
     on = KnnReference(frames=3, size=(4, 4), score="local", cell=2, censor_clipped=True)
-    assert on.clipped(x) is not None and bool(on.clipped(x).eq(WHITE).all())
-    assert KnnReference(frames=3, size=(4, 4), score="local", cell=2).clipped(x) is None
-    assert KnnReference(frames=3, size=(4, 4), score="global", censor_clipped=True).clipped(x) is None
+    assert flags(on) is not None and bool(flags(on).eq(WHITE).all())
+    assert torch.equal(on.query_descriptors(x)[0], on.descriptor(x))  # the same descriptor, sampled once
+    assert flags(KnnReference(frames=3, size=(4, 4), score="local", cell=2)) is None
+    assert flags(KnnReference(frames=3, size=(4, 4), score="global", censor_clipped=True)) is None
 
     class Learned(torch.nn.Module):  # a descriptor of the same layout that is no pixel: a feature map
         frames, channels, size, dim = 3, 3, (4, 4), 3 * 3 * 4 * 4
 
     other = KnnReference(score="local", cell=2, censor_clipped=True, descriptor=Learned())
-    assert other.clipped(x) is None
+    assert other.censors() is False
     with pytest.raises(ValueError, match="clipped_within must be 0-127"):
         KnnReference(censor_clipped=True, clipped_within=200)

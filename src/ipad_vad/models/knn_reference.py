@@ -45,7 +45,7 @@ Scores (``score``):
   levels) is compared with each bank frame after the bank frame is brought to the query's levels over
   the elements that held no clipped pixel, and each clipped element counts only where the bank cannot
   explain its bound (``models/clipped.py`` has the equations); a frame with nothing clipped is compared
-  as before, bit for bit. The query's flags come from its pixels (``clipped``), so only the clip's own
+  as before, bit for bit. The query's flags come from its pixels (``query_descriptors``), so only the clip's own
   descriptor (``ClipDescriptor``) is censored.
 
   Frame weights w_f (``frame_weight``): ``uniform`` (1/frames each) or ``centre``: a triangle that
@@ -413,7 +413,7 @@ class KnnReference(nn.Module):
         taken a few at a time (``RESIDUAL_BYTES`` per residual tensor; each clip's residuals are its
         own): a large batch, e.g. many cameras' clips in one forward, then costs per clip what a small
         one costs instead of spilling its (clips x k x frames x shifts) temporaries out of the caches.
-        `clipped`: the query's clipped elements (``clipped``; None: none), censored in the residual."""
+        `clipped`: the query's clipped elements (``query_descriptors``; None: none), censored in the residual."""
         _, idx = self.nearest(d)
         shape, w, used = self.map_shape, self.frame_weights, self.used_frames
         bank = self.banks()[0]
@@ -626,7 +626,7 @@ class KnnReference(nn.Module):
 
     def score_descriptors(self, d: torch.Tensor, clipped: torch.Tensor | None = None) -> torch.Tensor:
         """The score (``score``: local or global) of descriptors `d` (N, dim); `clipped`: the query's
-        clipped elements (``clipped``), censored in the local score."""
+        clipped elements (``query_descriptors``), censored in the local score."""
         return self.local_distance(d, clipped) if self.score == "local" else self.distance(d)
 
     def censors(self) -> bool:
@@ -636,16 +636,12 @@ class KnnReference(nn.Module):
 
     def query_descriptors(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
         """Clips x (N, C, T, H, W) as (their descriptors (N, dim), their clipped elements when ``censors``,
-        else None; ``clipped``); the frames are sampled once for both."""
+        else None: ``models/clipped.clipped_flags`` of the frames the local score reads); the frames are
+        sampled once for both."""
         if not self.censors():
             return self.descriptor(x), None
         f = self.descriptor.sampled(x)
         return self.descriptor.describe(f), self._clipped_of(f)
-
-    def clipped(self, x: torch.Tensor) -> torch.Tensor | None:
-        """The clipped elements of clips x (``models/clipped.clipped_flags``, of the frames the local score
-        reads) when ``censors``; else None."""
-        return self._clipped_of(self.descriptor.sampled(x)) if self.censors() else None
 
     def _clipped_of(self, f: torch.Tensor) -> torch.Tensor:
         """The clipped elements of the descriptor's sampled frames f (``ClipDescriptor.sampled``)."""
