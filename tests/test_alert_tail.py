@@ -22,7 +22,18 @@ def _alert(**kw) -> AlertSettings:
     # one hot frame an alert, no merging, no hysteresis: an alert is a frame above the threshold, so the
     # true rate of i.i.d. Exp(1) frame scores above t is FPS * 3600 * exp(-t) an hour
     return AlertSettings.from_params(
-        {**P, "alert": {**P["alert"], "min_frames": 1, "merge_gap": 0, "release_margin": 0.0, "smooth": 1, **kw}}
+        {
+            **P,
+            "alert": {
+                **P["alert"],
+                "min_frames": 1,
+                "merge_gap": 0,
+                "merge_stretch": 0.0,
+                "release_margin": 0.0,
+                "smooth": 1,
+                **kw,
+            },
+        }
     )
 
 
@@ -78,3 +89,23 @@ def test_long_footage_is_read_as_it_is_and_a_short_tail_falls_back():
     calm[[100, 900]] = [9.0, 9.5]  # two alerts above everything else: no tail to fit
     cal = fit_shift_calibration(BASE, {"d": calm}, _alert(tail="exponential"), FPS, "two peaks")
     assert "sigma" not in cal.extra["shift_calibration"] and cal.threshold == pytest.approx(9.5)
+
+
+def test_a_long_alert_that_dips_counts_once_when_stretched():
+    """alert.merge_stretch in the threshold's search: a machine stopped for a minute whose score dips
+    under the release for 12 frames (6 s, more than merge_gap) is four alerts at merge_stretch 0 and one
+    at 0.5 (its first 24 hot frames already hold gaps of 12 frames, then more); allowed one alert on
+    this footage, the threshold then stays at the held-out one instead of rising above the stop."""
+    x = np.zeros(FRAMES)
+    stop = np.tile(np.r_[np.full(24, 5.0), np.zeros(12)], 4)[:-12]  # 4 hot runs of 24, 3 dips of 12
+    x[1000 : 1000 + len(stop)] = stop
+    kw = dict(min_frames=2, merge_gap=8, release_margin=0.0, smooth=1, tail="empirical", alerts_per_hour=4.0)
+    assert count_alerts(x, 1.0, 2, 8, 0.0, 1) == 4
+    assert count_alerts(x, 1.0, 2, 8, 0.0, 1, merge_stretch=0.5, merge_gap_max=60) == 1
+    assert count_alerts(x, 1.0, 2, 8, 0.0, 1, merge_stretch=0.5, merge_gap_max=11) == 4  # capped under 12
+    off = fit_shift_calibration(BASE, {"d": x}, _alert(**kw), FPS, "a stop")
+    on = fit_shift_calibration(BASE, {"d": x}, _alert(**kw, merge_stretch=0.5, merge_gap_max=60), FPS, "a stop")
+    assert off.threshold == 5.0 and off.merge_stretch == 0.0  # 4 alerts > 1 allowed: at the stop's top (hot is >)
+    assert on.threshold == BASE.threshold and (on.merge_stretch, on.merge_gap_max) == (0.5, 60)
+    assert on.extra["shift_calibration"]["alerts_on_footage"] == 1
+    assert Calibration.from_dict(on.to_dict()) == on  # the tracker's settings ship with the threshold

@@ -95,6 +95,28 @@ def test_alert_tracker_events_by_hand():
         tr.update(3, 0.0)
 
 
+def test_alert_tracker_merge_stretch_by_hand():
+    """merge_stretch: a long alert's dips longer than merge_gap stay inside it; a short alert's do not."""
+    hot, cold = [5.0], [0.0]
+    long_dip = hot * 20 + cold * 5 + hot * 3  # 20 frames hot, a dip of 5 cold frames, hot again
+    short_dip = hot * 4 + cold * 5 + hot * 3  # 4 frames hot, the same dip
+    spans = lambda s, **kw: [(a.start, a.end) for a in find_alerts(range(len(s)), s, 1.0, 2, 2, **kw)]  # noqa: E731
+    assert spans(long_dip) == [(0, 19), (25, 27)]  # merge_gap 2: two alerts
+    # stretched: 20 frames * 0.25 = a gap of 5 frames after the long alert; after the short one 4 * 0.25 -> 2
+    assert spans(long_dip, merge_stretch=0.25, merge_gap_max=60) == [(0, 27)]
+    assert spans(short_dip, merge_stretch=0.25, merge_gap_max=60) == [(0, 3), (9, 11)]
+    # the stretch is capped: merge_gap_max 4 < the 5 cold frames
+    assert spans(long_dip, merge_stretch=0.25, merge_gap_max=4) == [(0, 19), (25, 27)]
+    # never below merge_gap: a cap under it changes nothing
+    assert spans(hot * 3 + cold * 2 + hot * 3, merge_stretch=0.1, merge_gap_max=0) == [(0, 7)]
+    # online: the long alert's end is announced only once the stretched gap has passed
+    tr = AlertTracker(1.0, 2, 2, merge_stretch=0.25, merge_gap_max=60)
+    ends = [f for f, s in enumerate(hot * 20 + cold * 8) for e in tr.update(f, s) if e.kind == "end"]
+    assert ends == [25]  # the last hot frame 19, five cold frames 20-24 still inside, frame 25 the sixth
+    with pytest.raises(ValueError, match="merge_stretch"):
+        AlertTracker(1.0, merge_stretch=-0.1)
+
+
 def _frames(n=60, seed=0):
     """A moving square on a textured background: a cycle of 12 frames, frames 30-37 anomalous (red)."""
     rng = np.random.default_rng(seed)

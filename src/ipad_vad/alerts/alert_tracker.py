@@ -13,7 +13,12 @@ Temporal evidence (issue 26), both off by default (the tracker of issue 7):
   left out) is above the threshold - evidence accumulated over frames, causal, so streaming and
   file scoring still agree;
 * ``release`` (hysteresis): once an alert has started, frames stay hot while that evidence is above
-  ``release`` (<= threshold), so an alert does not break up and re-raise while a problem lasts.
+  ``release`` (<= threshold), so an alert does not break up and re-raise while a problem lasts;
+* ``merge_stretch`` = r > 0 (off by default): an alert that has lasted n frames also takes in gaps of
+  up to r * n cold frames (never fewer than ``merge_gap``, at most ``merge_gap_max``) - a condition
+  that persists (a machine stopped for minutes) and dips under the release now and then stays one
+  alert, while a short alert keeps ``merge_gap`` (the off-delay of alarm management, made to grow
+  with the alarm it holds).
 """
 
 from __future__ import annotations
@@ -48,13 +53,22 @@ class AlertEvent:
 
 class AlertTracker:
     def __init__(
-        self, threshold: float, min_frames: int = 2, merge_gap: int = 8, release: float | None = None, smooth: int = 1
+        self,
+        threshold: float,
+        min_frames: int = 2,
+        merge_gap: int = 8,
+        release: float | None = None,
+        smooth: int = 1,
+        *,
+        merge_stretch: float = 0.0,
+        merge_gap_max: int = 0,
     ):
-        if min_frames < 1 or merge_gap < 0 or smooth < 1:
-            raise ValueError("min_frames and smooth must be >= 1 and merge_gap >= 0")
+        if min_frames < 1 or merge_gap < 0 or smooth < 1 or merge_stretch < 0 or merge_gap_max < 0:
+            raise ValueError("min_frames and smooth must be >= 1, merge_gap, merge_stretch and merge_gap_max >= 0")
         if release is not None and release > threshold:
             raise ValueError(f"release ({release}) must not be above the threshold ({threshold})")
         self.threshold, self.min_frames, self.merge_gap = threshold, min_frames, merge_gap
+        self.merge_stretch, self.merge_gap_max = merge_stretch, merge_gap_max
         self.release = threshold if release is None else release
         self._recent: deque[float] = deque(maxlen=smooth)
         self._span: Alert | None = None
@@ -69,7 +83,7 @@ class AlertTracker:
         self._last_frame = frame
         events: list[AlertEvent] = []
         span = self._span
-        if span is not None and frame - span.end > self.merge_gap + 1:
+        if span is not None and frame - span.end > self.gap() + 1:
             events += self._close(frame - 1)  # frames were skipped: the gap is over
             span = None
         if not math.isnan(score):
@@ -85,9 +99,19 @@ class AlertTracker:
             if not self._started and span.hot_frames >= self.min_frames:
                 self._started = True
                 events.append(AlertEvent("start", Alert(**asdict(span)), frame))
-        elif span is not None and frame - span.end > self.merge_gap:
+        elif span is not None and frame - span.end > self.gap():
             events += self._close(frame)
         return events
+
+    def gap(self) -> int:
+        """How many cold frames after its last hot frame still continue the open span: ``merge_gap``, or
+        for an alert that has lasted n frames ``merge_stretch`` * n, between ``merge_gap`` and
+        ``merge_gap_max``."""
+        span = self._span
+        if span is None or not self._started or self.merge_stretch <= 0:
+            return self.merge_gap
+        stretched = min(self.merge_gap_max, int(self.merge_stretch * (span.end - span.start + 1)))
+        return max(self.merge_gap, stretched)
 
     def unsettled_from(self) -> int | None:
         """The first frame fed whose place in an alert may still change (None: none). An open span
@@ -114,19 +138,21 @@ class AlertTracker:
         """The tracker a calibration (``alerts/calibration.Calibration``) ships, its threshold (and
         release) moved by `offset` calibrated units (the benchmark's trade-off curve)."""
         release = None if cal.release is None else cal.release + offset
-        return cls(cal.threshold + offset, cal.min_frames, cal.merge_gap, release, cal.smooth)
+        return cls(
+            cal.threshold + offset,
+            cal.min_frames,
+            cal.merge_gap,
+            release,
+            cal.smooth,
+            merge_stretch=cal.merge_stretch,
+            merge_gap_max=cal.merge_gap_max,
+        )
 
 
-def find_alerts(
-    frames,
-    scores,
-    threshold: float,
-    min_frames: int = 2,
-    merge_gap: int = 8,
-    release: float | None = None,
-    smooth: int = 1,
-) -> list[Alert]:
-    tracker = AlertTracker(threshold, min_frames, merge_gap, release, smooth)
+def find_alerts(frames, scores, threshold: float, *settings, **keywords) -> list[Alert]:
+    """The alerts of a whole array of frame scores: the online tracker (``AlertTracker``'s `settings`
+    after the threshold) fed every frame, then closed."""
+    tracker = AlertTracker(threshold, *settings, **keywords)
     for f, s in zip(frames, scores):
         tracker.update(int(f), float(s))
     tracker.close()

@@ -51,7 +51,9 @@ class Calibration:
     frame_size: tuple[int, int] = (64, 64)  # (H, W) the model sees
     source_size: tuple[int, int] | None = None  # (H, W) of the device's footage (checked at scoring)
     min_frames: int = 2  # alert: at least this many frames above the threshold ...
-    merge_gap: int = 8  # ... alerts closer than this many frames are one
+    merge_gap: int = 8  # ... alerts closer than this many frames are one ...
+    merge_stretch: float = 0.0  # ... an alert of n frames also gaps up to this * n (alert_tracker.py; 0: off) ...
+    merge_gap_max: int = 0  # ... but never more than this many frames
     release: float | None = None  # hysteresis: an alert lasts while the evidence is above this (None: threshold)
     smooth: int = 1  # evidence: the mean of the last this many frame scores (1: the score itself)
     n_frames: int = 0  # normal frames the statistics come from
@@ -156,12 +158,21 @@ def fit_calibration(
 
 
 def count_alerts(
-    s: np.ndarray, threshold: float, min_frames: int, merge_gap: int, release_margin: float, smooth: int
+    s: np.ndarray,
+    threshold: float,
+    min_frames: int,
+    merge_gap: int,
+    release_margin: float,
+    smooth: int,
+    merge_stretch: float = 0.0,
+    merge_gap_max: int = 0,
 ) -> int:
     from .alert_tracker import find_alerts
 
     idx = np.flatnonzero(~np.isnan(s))
-    return len(find_alerts(idx, s[idx], threshold, min_frames, merge_gap, threshold - release_margin, smooth))
+    release = threshold - release_margin
+    stretch = dict(merge_stretch=merge_stretch, merge_gap_max=merge_gap_max)
+    return len(find_alerts(idx, s[idx], threshold, min_frames, merge_gap, release, smooth, **stretch))
 
 
 def fit_shift_calibration(
@@ -187,7 +198,12 @@ def fit_shift_calibration(
     hours = n_ok / fps / 3600.0
     allowed = int(np.floor(alert.alerts_per_hour * hours))
     kw = dict(
-        min_frames=alert.min_frames, merge_gap=alert.merge_gap, release_margin=alert.release_margin, smooth=alert.smooth
+        min_frames=alert.min_frames,
+        merge_gap=alert.merge_gap,
+        release_margin=alert.release_margin,
+        smooth=alert.smooth,
+        merge_stretch=alert.merge_stretch,
+        merge_gap_max=alert.merge_gap_max,
     )
     above = np.unique(s[~np.isnan(s)])
     above = above[above > base.threshold]  # the held-out threshold is the lowest candidate (until 2026-12-04 a
@@ -227,6 +243,8 @@ def fit_shift_calibration(
             "smooth": alert.smooth,
             "min_frames": alert.min_frames,
             "merge_gap": alert.merge_gap,
+            "merge_stretch": alert.merge_stretch,
+            "merge_gap_max": alert.merge_gap_max,
             "n_frames": n_ok,
             "source": source,
             "extra": {
@@ -240,6 +258,8 @@ def fit_shift_calibration(
                     "smooth": alert.smooth,
                     "min_frames": alert.min_frames,
                     "merge_gap": alert.merge_gap,
+                    "merge_stretch": alert.merge_stretch,
+                    "merge_gap_max": alert.merge_gap_max,
                     "base_threshold": base.threshold,
                     "base_source": base.source,
                     "base_release": base.release,
@@ -247,6 +267,8 @@ def fit_shift_calibration(
                     "base_smooth": base.smooth,
                     "base_min_frames": base.min_frames,
                     "base_merge_gap": base.merge_gap,
+                    "base_merge_stretch": base.merge_stretch,
+                    "base_merge_gap_max": base.merge_gap_max,
                     **tail_record,
                 },
             },
@@ -269,6 +291,8 @@ def heldout_calibration(cal: Calibration) -> Calibration:
             "smooth": shift["base_smooth"],
             "min_frames": shift["base_min_frames"],
             "merge_gap": shift["base_merge_gap"],
+            "merge_stretch": shift.get("base_merge_stretch", 0.0),  # recorded since 2026-12-07
+            "merge_gap_max": shift.get("base_merge_gap_max", 0),
             "source": shift["base_source"],
             "extra": {k: v for k, v in cal.extra.items() if k != "shift_calibration"},
         }

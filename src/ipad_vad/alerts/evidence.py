@@ -150,7 +150,9 @@ class AlertEvidence:
         self._last_hot = -(10**9)
         rel = calibration.release
         self._level = calibration.threshold if rel is None else min(rel, calibration.threshold)
-        self._gap = calibration.merge_gap + max(1, getattr(calibration, "smooth", 1))
+        # a span's peak is kept over the gaps the tracker still merges (a stretched alert's: merge_gap_max)
+        held = calibration.merge_gap_max if getattr(calibration, "merge_stretch", 0) > 0 else 0
+        self._gap = max(calibration.merge_gap, held) + max(1, getattr(calibration, "smooth", 1))
         self._ids: dict[int, int] = {}  # alert start frame (of the footage) -> its number k in this footage
         self.offset = 0  # footage frame number of the stream's frame 0 (a server restarts a camera's stream)
 

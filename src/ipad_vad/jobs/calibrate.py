@@ -115,6 +115,8 @@ def calibrate(
         source_size=(int(training.height.iloc[0]), int(training.width.iloc[0])),
         min_frames=alert.min_frames,
         merge_gap=alert.merge_gap,
+        merge_stretch=alert.merge_stretch,
+        merge_gap_max=alert.merge_gap_max,
         release_margin=alert.release_margin,
         source=source_text,
     )
@@ -245,7 +247,10 @@ def alert_metrics(scored: pd.DataFrame, cal: Calibration) -> dict:
         labels, frames = g.label.to_numpy(), g.center.to_numpy()
         s_all.append(s)
         labels_all.append(labels)
-        alerts = find_alerts(frames, s, cal.threshold, cal.min_frames, cal.merge_gap, cal.release, cal.smooth)
+        stretch = dict(merge_stretch=cal.merge_stretch, merge_gap_max=cal.merge_gap_max)
+        alerts = find_alerts(
+            frames, s, cal.threshold, cal.min_frames, cal.merge_gap, cal.release, cal.smooth, **stretch
+        )
         for a in alerts:
             inside = labels[(frames >= a.start) & (frames <= a.end)]
             false_alerts += int(not (inside == 1).any())

@@ -12,7 +12,12 @@ from ._base import Float, NonNeg, NonNegFloat, Pos, Section
 class Alert(Section):
     false_alarm_rate: Annotated[Float, Field(gt=0, lt=1)] = 0.005  # share of held-out normal frames above it
     min_frames: Pos = 2  # an alert needs this many frames above the threshold ...
-    merge_gap: NonNeg = 8  # ... and alerts closer than this many frames are one
+    merge_gap: NonNeg = 8  # ... and alerts closer than this many frames are one ...
+    # ... and an alert that has lasted n frames also takes in gaps of up to merge_stretch * n frames, at most
+    # merge_gap_max (alerts/alert_tracker.py: a machine stopped for minutes dipping under the release is one
+    # alert; docs/alerts.md: operator feedback 0.71x -> 0.58x, the default shifts' figures unchanged; 0: off)
+    merge_stretch: NonNegFloat = 0.25
+    merge_gap_max: NonNeg = 60
     min_calibration_frames: Pos = 32  # fewer held-out frames: calibrate on all training footage
     # leave the training recordings made from marked false alarms (operator feedback; manifest origin
     # false_alarm) out of the held-out calibration: chosen for scoring high, they are no sample of normal work
