@@ -134,7 +134,10 @@ def main() -> None:
             frame_size=hw,
             min_frames=a["min_frames"],
             merge_gap=a["merge_gap"],
-        )
+            merge_stretch=a["merge_stretch"],
+            merge_gap_max=a["merge_gap_max"],
+            release_margin=a["release_margin"],
+        )  # the alert settings the pipeline's held-out calibration ships (jobs/calibrate)
         frames = camera(args.frames, hw, seed=2)
         row = {
             "clip": [T, *hw],

@@ -1,5 +1,6 @@
 """Calibrated scores, alert spans, and streaming scoring against the offline evaluation code."""
 
+import dataclasses
 import threading
 import time
 
@@ -115,6 +116,27 @@ def test_alert_tracker_merge_stretch_by_hand():
     assert ends == [25]  # the last hot frame 19, five cold frames 20-24 still inside, frame 25 the sixth
     with pytest.raises(ValueError, match="merge_stretch"):
         AlertTracker(1.0, merge_stretch=-0.1)
+
+
+def test_alert_metrics_counts_the_alerts_the_calibration_ships():
+    """jobs/calibrate.alert_metrics feeds the calibration's own tracker: its stretch, release and
+    smoothing decide the alerts counted, as they do when the calibration is served."""
+    import pandas as pd
+
+    from ipad_vad.jobs.calibrate import alert_metrics
+
+    hot, cold = [5.0], [0.0]
+    e = hot * 20 + cold * 5 + hot * 3 + cold * 10 + hot * 3  # one long anomaly with a dip, then a blip
+    labels = [1] * 28 + [0] * 13
+    scored = pd.DataFrame({"video_index": 0, "video": "v", "center": range(len(e)), "label": labels, "e": e})
+    cal = Calibration("m", 1.0, 0.01, ("e",), (0.0,), (1.0,), (1.0,), min_frames=2, merge_gap=2)
+    plain = alert_metrics(scored, cal)
+    assert (plain["videos"][0]["alerts"], plain["spans_alerted"], plain["false_alerts"]) == (3, 1, 1)
+    stretched = alert_metrics(scored, dataclasses.replace(cal, merge_stretch=0.25, merge_gap_max=60))
+    assert (stretched["videos"][0]["alerts"], stretched["spans_alerted"], stretched["false_alerts"]) == (2, 1, 1)
+    # the tracker's own checks apply: a release above the threshold is refused
+    with pytest.raises(ValueError, match="release"):
+        alert_metrics(scored, dataclasses.replace(cal, release=2.0))
 
 
 def _frames(n=60, seed=0):

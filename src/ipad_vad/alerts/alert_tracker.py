@@ -149,11 +149,15 @@ class AlertTracker:
         )
 
 
-def find_alerts(frames, scores, threshold: float, *settings, **keywords) -> list[Alert]:
-    """The alerts of a whole array of frame scores: the online tracker (``AlertTracker``'s `settings`
-    after the threshold) fed every frame, then closed."""
-    tracker = AlertTracker(threshold, *settings, **keywords)
+def feed_all(tracker: AlertTracker, frames, scores) -> list[Alert]:
+    """The alerts of a whole array of frame scores: `tracker` (fresh) fed every frame, then closed."""
     for f, s in zip(frames, scores):
         tracker.update(int(f), float(s))
     tracker.close()
     return tracker.alerts
+
+
+def find_alerts(frames, scores, threshold: float, *settings, **keywords) -> list[Alert]:
+    """The alerts of a whole array of frame scores under a tracker built from `threshold` and
+    ``AlertTracker``'s other `settings` (a calibration's tracker: ``feed_all(AlertTracker.from_calibration(cal), ...)``)."""
+    return feed_all(AlertTracker(threshold, *settings, **keywords), frames, scores)

@@ -41,7 +41,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from ..alerts.alert_tracker import find_alerts
+from ..alerts.alert_tracker import AlertTracker, feed_all
 from ..alerts.calibration import Calibration, fit_calibration, fit_shift_calibration
 from ..alerts.feedback import FALSE_ALARM
 from ..data.clip_dataset import ClipDataset
@@ -247,10 +247,7 @@ def alert_metrics(scored: pd.DataFrame, cal: Calibration) -> dict:
         labels, frames = g.label.to_numpy(), g.center.to_numpy()
         s_all.append(s)
         labels_all.append(labels)
-        stretch = dict(merge_stretch=cal.merge_stretch, merge_gap_max=cal.merge_gap_max)
-        alerts = find_alerts(
-            frames, s, cal.threshold, cal.min_frames, cal.merge_gap, cal.release, cal.smooth, **stretch
-        )
+        alerts = feed_all(AlertTracker.from_calibration(cal), frames, s)
         for a in alerts:
             inside = labels[(frames >= a.start) & (frames <= a.end)]
             false_alerts += int(not (inside == 1).any())
