@@ -216,6 +216,43 @@ def test_streaming_gives_the_offline_evaluation_scores_and_alerts(model_and_cal,
             assert ev.at_frame <= ev.arrived <= ev.at_frame + lag
 
 
+def test_a_tracker_adopts_new_settings_mid_alert():
+    """AlertTracker.adopt (a new champion swapped in): an open alert goes on under the new threshold,
+    release and smoothing, the smoothing reading the scores fed before the swap."""
+    tr = AlertTracker(1.0, 2, 2)
+    for f in range(4):
+        tr.update(f, 5.0)
+    tr.adopt(AlertTracker(4.0, 2, 2, release=2.0, smooth=3))
+    assert (tr.threshold, tr.release, tr.merge_gap) == (4.0, 2.0, 2)
+    tr.update(4, 0.0)  # evidence: the one score smooth 1 held and this one, (5 + 0) / 2 = 2.5 > the release 2
+    tr.update(5, 0.0)  # (5 + 0 + 0) / 3 = 1.67: cold
+    tr.close()
+    assert [(a.start, a.end) for a in tr.alerts] == [(0, 4)]  # kept as before the swap (smooth 1): (0, 3)
+    short = AlertTracker(1.0, 2, 2, smooth=3)
+    for f, v in enumerate([5.0, 5.0, 5.0]):
+        short.update(f, v)
+    short.adopt(AlertTracker(1.0, 2, 2))  # back to smooth 1: only the newest score counts
+    short.update(3, 0.0)
+    assert short._recent.maxlen == 1 and list(short._recent) == [0.0]
+
+
+def test_a_swapped_model_scores_under_its_calibration(model_and_cal):
+    """StreamScorer.swap_model: the new calibration's alert settings, smoothing included, apply from the
+    swap; a model that does not fit the stream is refused and changes nothing."""
+    model, cal = model_and_cal
+    s = StreamScorer(METHOD, model, cal, batch_clips=1)
+    new = dataclasses.replace(cal, threshold=cal.threshold + 1.0, release=cal.threshold, smooth=4, merge_gap=5)
+    assert s.swap_model(METHOD, model, new)
+    assert s.cal is new and (s.tracker.threshold, s.tracker.release, s.tracker.merge_gap) == (
+        new.threshold,
+        new.threshold - 1.0,
+        5,
+    )
+    assert s.tracker._recent.maxlen == 4
+    assert not s.swap_model(METHOD, model, dataclasses.replace(cal, clip_len=cal.clip_len + 1))
+    assert s.cal is new
+
+
 def test_bad_frames_are_rejected_with_the_stream_and_problem(model_and_cal, tmp_path):
     model, cal = model_and_cal
     with pytest.raises(DataError, match="camera7 frame 0: expected a colour frame"):

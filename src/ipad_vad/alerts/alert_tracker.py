@@ -133,6 +133,16 @@ class AlertTracker:
         self.alerts.append(span)
         return [AlertEvent("end", span, at)]
 
+    SETTINGS = ("threshold", "min_frames", "merge_gap", "release", "merge_stretch", "merge_gap_max")
+
+    def adopt(self, other: AlertTracker) -> None:
+        """Go on under `other`'s settings (a new calibration's tracker: ``ipad serve`` swapping in a new
+        champion): an alert under way stays open and is judged by them from the next frame; the
+        evidence keeps the last scores it holds, up to `other`'s ``smooth``."""
+        for k in self.SETTINGS:
+            setattr(self, k, getattr(other, k))
+        self._recent = deque(self._recent, maxlen=other._recent.maxlen)
+
     @classmethod
     def from_calibration(cls, cal, offset: float = 0.0) -> AlertTracker:
         """The tracker a calibration (``alerts/calibration.Calibration``) ships, its threshold (and

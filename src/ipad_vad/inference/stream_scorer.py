@@ -159,11 +159,7 @@ class StreamScorer:
             return False
         self.method, self.cal, self.ctx = method, c, c.context()
         self.model = model.eval().to(self.device)
-        make = getattr(AlertTracker, "from_calibration", None)  # an alert under way goes on under the new settings
-        fresh = make(c) if make else AlertTracker(c.threshold, c.min_frames, c.merge_gap)
-        for k in ("threshold", "min_frames", "merge_gap", "release", "merge_stretch", "merge_gap_max"):
-            if hasattr(fresh, k):
-                setattr(self.tracker, k, getattr(fresh, k))
+        self.tracker.adopt(AlertTracker.from_calibration(c))  # an alert under way goes on under the new settings
         return True
 
     @property
