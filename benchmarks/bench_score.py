@@ -137,6 +137,8 @@ def main() -> None:
             merge_stretch=a["merge_stretch"],
             merge_gap_max=a["merge_gap_max"],
             release_margin=a["release_margin"],
+            hold_quantile=a["hold_quantile"],
+            hold_max=a["hold_max"],
         )  # the alert settings the pipeline's held-out calibration ships (jobs/calibrate)
         frames = camera(args.frames, hw, seed=2)
         row = {

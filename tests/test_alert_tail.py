@@ -6,7 +6,14 @@ extrapolates the alerts above a lower level to the rate asked."""
 import numpy as np
 import pytest
 
-from ipad_vad.alerts.calibration import Calibration, count_alerts, fit_shift_calibration
+from ipad_vad.alerts.calibration import (
+    Calibration,
+    count_alerts,
+    fit_calibration,
+    fit_shift_calibration,
+    heldout_calibration,
+    hold_level,
+)
 from ipad_vad.alerts.tail import exponential_tail_threshold, survival_levels
 from ipad_vad.config import load_params
 from ipad_vad.jobs.settings import AlertSettings
@@ -31,6 +38,7 @@ def _alert(**kw) -> AlertSettings:
                 "merge_stretch": 0.0,
                 "release_margin": 0.0,
                 "smooth": 1,
+                "hold_quantile": 0.0,
                 **kw,
             },
         }
@@ -109,3 +117,27 @@ def test_a_long_alert_that_dips_counts_once_when_stretched():
     assert on.threshold == BASE.threshold and (on.merge_stretch, on.merge_gap_max) == (0.5, 60)
     assert on.extra["shift_calibration"]["alerts_on_footage"] == 1
     assert Calibration.from_dict(on.to_dict()) == on  # the tracker's settings ship with the threshold
+
+
+def test_the_hold_is_a_high_quantile_of_the_calibration_footage():
+    """alert.hold_quantile: the hold is that quantile of the normal footage's scores, by hand, never
+    above the release; the held-out calibration's own hold is recorded and given back."""
+    x = np.random.default_rng(0).uniform(0.0, 1.0, FRAMES)
+    base = fit_calibration("knn", {"d": x}, {"d": 1.0}, 0.005, release_margin=0.5, hold_quantile=0.5)
+    z = (x - x.mean()) / x.std()  # the held-out calibration's scores
+    assert base.hold == pytest.approx(np.quantile(z, 0.5)) and base.hold < base.release
+    assert fit_calibration("knn", {"d": x}, {"d": 1.0}, 0.005, release_margin=5.0, hold_quantile=0.9).hold == (
+        pytest.approx(np.quantile(z, 0.995, method="higher") - 5.0)  # clamped to the release
+    )
+    assert fit_calibration("knn", {"d": x}, {"d": 1.0}, 0.005).hold is None  # 0: off
+    cal = fit_shift_calibration(
+        base, {"d": x}, _alert(tail="empirical", hold_quantile=0.99, hold_max=240), FPS, "a calm shift"
+    )
+    assert cal.hold == pytest.approx(np.quantile(z, 0.99)) and cal.hold_max == 240
+    assert cal.extra["shift_calibration"]["hold_quantile"] == 0.99
+    assert Calibration.from_dict(cal.to_dict()) == cal
+    back = heldout_calibration(cal)
+    assert (back.hold, back.hold_max) == (base.hold, base.hold_max)
+    assert hold_level(np.r_[np.nan, 1.0, 2.0, 3.0], 0.5, 9.0) == 2.0  # NaN (no clip centred) left out
+    with pytest.raises(ValueError, match="hold_quantile"):
+        hold_level(x, 1.0, 9.0)

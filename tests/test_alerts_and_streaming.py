@@ -118,6 +118,31 @@ def test_alert_tracker_merge_stretch_by_hand():
         AlertTracker(1.0, merge_stretch=-0.1)
 
 
+def test_alert_tracker_hold_by_hand():
+    """hold: an alert's cold frames above the hold (a stopped machine's score between its peaks) do not
+    count towards the gap that ends it; frames at normal scores do; hold_max bounds the frames held."""
+    peak, stopped, calm = [5.0], [0.6], [0.0]
+    stop = peak * 2 + stopped * 6 + peak * 2 + stopped * 6 + peak * 2  # three peaks of one stop
+    spans = lambda s, **kw: [(a.start, a.end) for a in find_alerts(range(len(s)), s, 1.0, 2, 2, **kw)]  # noqa: E731
+    assert spans(stop) == [(0, 1), (8, 9), (16, 17)]  # the release (the threshold) ends each peak
+    assert spans(stop, hold=0.5) == [(0, 17)]  # 0.6 > hold: one alert, its end the last hot frame
+    assert spans(stop, hold=0.7) == [(0, 1), (8, 9), (16, 17)]  # the stop's score under the hold: as before
+    # a gap at normal scores ends the alert as merge_gap says, held frames before it or not
+    assert spans(peak * 2 + stopped * 4 + calm * 3 + peak * 2, hold=0.5) == [(0, 1), (9, 10)]
+    assert spans(peak * 2 + stopped * 4 + calm * 2 + peak * 2, hold=0.5) == [(0, 9)]
+    # hold_max: at most 4 held frames in one gap, the 5th and 6th count (2 = merge_gap), so the next peak is inside
+    assert spans(stop, hold=0.5, hold_max=4) == [(0, 17)]
+    assert spans(stop, hold=0.5, hold_max=3) == [(0, 1), (8, 9), (16, 17)]  # 3 held, 3 counted > merge_gap
+    # only an alert under way is held: a single hot frame (min_frames 2) followed by held scores is a blip
+    assert spans(peak + stopped * 6 + peak * 2, hold=0.5) == [(7, 8)]
+    # online: the end is announced once the counted gap has passed after the held frames
+    tr = AlertTracker(1.0, 2, 2, hold=0.5)
+    ends = [f for f, s in enumerate(peak * 2 + stopped * 3 + calm * 3) for e in tr.update(f, s) if e.kind == "end"]
+    assert ends == [7]  # frames 2-4 held, 5 and 6 inside the gap of 2, frame 7 the third cold one
+    with pytest.raises(ValueError, match="hold_max"):
+        AlertTracker(1.0, hold=0.5, hold_max=-1)
+
+
 def test_alert_metrics_counts_the_alerts_the_calibration_ships():
     """jobs/calibrate.alert_metrics feeds the calibration's own tracker: its stretch, release and
     smoothing decide the alerts counted, as they do when the calibration is served."""
@@ -234,6 +259,15 @@ def test_a_tracker_adopts_new_settings_mid_alert():
     short.adopt(AlertTracker(1.0, 2, 2))  # back to smooth 1: only the newest score counts
     short.update(3, 0.0)
     assert short._recent.maxlen == 1 and list(short._recent) == [0.0]
+    held = AlertTracker(1.0, 2, 2)
+    for f, v in enumerate([5.0, 5.0, 0.6, 0.6]):  # two frames into the gap of 2
+        held.update(f, v)
+    held.adopt(AlertTracker(1.0, 2, 2, hold=0.5, hold_max=10))  # the new champion's hold ...
+    assert (held.hold, held.hold_max) == (0.5, 10)
+    for f, v in enumerate([0.6, 0.6, 5.0], start=4):  # ... holds the rest of the gap: one alert
+        held.update(f, v)
+    held.close()
+    assert [(a.start, a.end) for a in held.alerts] == [(0, 6)]
 
 
 def test_a_swapped_model_scores_under_its_calibration(model_and_cal):

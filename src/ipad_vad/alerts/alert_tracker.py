@@ -18,7 +18,13 @@ Temporal evidence (issue 26), both off by default (the tracker of issue 7):
   up to r * n cold frames (never fewer than ``merge_gap``, at most ``merge_gap_max``) - a condition
   that persists (a machine stopped for minutes) and dips under the release now and then stays one
   alert, while a short alert keeps ``merge_gap`` (the off-delay of alarm management, made to grow
-  with the alarm it holds).
+  with the alarm it holds);
+* ``hold`` (off by default): once an alert has started, a cold frame whose evidence is still above
+  ``hold`` (below the release; calibrated as a high quantile of normal footage's scores,
+  ``alert.hold_quantile``) neither extends the alert nor counts towards the gap that ends it - for at
+  most ``hold_max`` such frames in one gap (0: no limit). A machine stopped for minutes whose score
+  peaks now and then, and between the peaks stays above anything normal work shows, is one alert; a
+  gap at normal scores ends it as before.
 """
 
 from __future__ import annotations
@@ -52,6 +58,9 @@ class AlertEvent:
 
 
 class AlertTracker:
+    # what a calibration sets (``from_calibration``; ``adopt`` takes them over mid-stream)
+    SETTINGS = ("threshold", "min_frames", "merge_gap", "release", "merge_stretch", "merge_gap_max", "hold", "hold_max")
+
     def __init__(
         self,
         threshold: float,
@@ -62,17 +71,24 @@ class AlertTracker:
         *,
         merge_stretch: float = 0.0,
         merge_gap_max: int = 0,
+        hold: float | None = None,
+        hold_max: int = 0,
     ):
-        if min_frames < 1 or merge_gap < 0 or smooth < 1 or merge_stretch < 0 or merge_gap_max < 0:
-            raise ValueError("min_frames and smooth must be >= 1, merge_gap, merge_stretch and merge_gap_max >= 0")
+        if min(merge_gap, merge_stretch, merge_gap_max, hold_max) < 0 or min_frames < 1 or smooth < 1:
+            raise ValueError(
+                "min_frames and smooth must be >= 1, merge_gap, merge_stretch, merge_gap_max and hold_max >= 0"
+            )
         if release is not None and release > threshold:
             raise ValueError(f"release ({release}) must not be above the threshold ({threshold})")
         self.threshold, self.min_frames, self.merge_gap = threshold, min_frames, merge_gap
         self.merge_stretch, self.merge_gap_max = merge_stretch, merge_gap_max
+        self.hold, self.hold_max = hold, hold_max
         self.release = threshold if release is None else release
         self._recent: deque[float] = deque(maxlen=smooth)
         self._span: Alert | None = None
         self._started = False
+        self._quiet = 0  # cold frames since the open span's last hot frame that count towards its gap
+        self._held = 0  # cold frames since then that did not (above the hold)
         self._last_frame = -1
         self.alerts: list[Alert] = []
 
@@ -80,12 +96,14 @@ class AlertTracker:
         """Feed the score of `frame` (frames in increasing order); returns the events it causes."""
         if frame <= self._last_frame:
             raise ValueError(f"frames must increase: got {frame} after {self._last_frame}")
-        self._last_frame = frame
+        skipped, self._last_frame = frame - self._last_frame - 1, frame
         events: list[AlertEvent] = []
         span = self._span
-        if span is not None and frame - span.end > self.gap() + 1:
-            events += self._close(frame - 1)  # frames were skipped: the gap is over
-            span = None
+        if span is not None:
+            self._quiet += skipped  # frames never fed count as cold
+            if self._quiet > self.gap():
+                events += self._close(frame - 1)  # frames were skipped: the gap is over
+                span = None
         if not math.isnan(score):
             self._recent.append(float(score))
         evidence = sum(self._recent) / len(self._recent) if self._recent and not math.isnan(score) else math.nan
@@ -94,14 +112,27 @@ class AlertTracker:
             if span is None:
                 span = self._span = Alert(frame, frame, frame, float(score), 0)
             span.end, span.hot_frames = frame, span.hot_frames + 1
+            self._quiet = self._held = 0
             if score > span.peak_score:
                 span.peak_frame, span.peak_score = frame, float(score)
             if not self._started and span.hot_frames >= self.min_frames:
                 self._started = True
                 events.append(AlertEvent("start", Alert(**asdict(span)), frame))
-        elif span is not None and frame - span.end > self.gap():
-            events += self._close(frame)
+        elif span is not None:
+            if self._holds(evidence):
+                self._held += 1
+            else:
+                self._quiet += 1
+            if self._quiet > self.gap():
+                events += self._close(frame)
         return events
+
+    def _holds(self, evidence: float) -> bool:
+        """Whether a cold frame of an alert under way is held: its evidence above ``hold``, and fewer
+        than ``hold_max`` frames of this gap held before it."""
+        if self.hold is None or not self._started or math.isnan(evidence) or evidence <= self.hold:
+            return False
+        return self.hold_max == 0 or self._held < self.hold_max
 
     def gap(self) -> int:
         """How many cold frames after its last hot frame still continue the open span: ``merge_gap``, or
@@ -127,13 +158,11 @@ class AlertTracker:
 
     def _close(self, at: int) -> list[AlertEvent]:
         span, started = self._span, self._started
-        self._span, self._started = None, False
+        self._span, self._started, self._quiet, self._held = None, False, 0, 0
         if span is None or not started:
             return []
         self.alerts.append(span)
         return [AlertEvent("end", span, at)]
-
-    SETTINGS = ("threshold", "min_frames", "merge_gap", "release", "merge_stretch", "merge_gap_max")
 
     def adopt(self, other: AlertTracker) -> None:
         """Go on under `other`'s settings (a new calibration's tracker: ``ipad serve`` swapping in a new
@@ -156,6 +185,8 @@ class AlertTracker:
             cal.smooth,
             merge_stretch=cal.merge_stretch,
             merge_gap_max=cal.merge_gap_max,
+            hold=cal.hold,
+            hold_max=cal.hold_max,
         )
 
 

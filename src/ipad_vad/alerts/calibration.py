@@ -56,6 +56,8 @@ class Calibration:
     merge_gap_max: int = 0  # ... but never more than this many frames
     release: float | None = None  # hysteresis: an alert lasts while the evidence is above this (None: threshold)
     smooth: int = 1  # evidence: the mean of the last this many frame scores (1: the score itself)
+    hold: float | None = None  # an alert's cold frames above this do not count towards its gap (None: off) ...
+    hold_max: int = 0  # ... at most this many of them in one gap (0: no limit; alert_tracker.py)
     n_frames: int = 0  # normal frames the statistics come from
     source: str = ""  # which footage
     extra: dict = field(default_factory=dict)
@@ -123,12 +125,14 @@ def fit_calibration(
     weights: Mapping[str, float],
     false_alarm_rate: float,
     release_margin: float = 0.0,
+    hold_quantile: float = 0.0,
     **settings,
 ) -> Calibration:
     """Statistics and threshold from the raw component values of normal footage (one array per
     component, all videos concatenated). Components with weight 0 are left out. `release_margin` > 0:
     hysteresis, an alert lasts while the score is above ``threshold - release_margin`` (``release``;
-    0: it ends below the threshold itself)."""
+    0: it ends below the threshold itself). `hold_quantile` > 0: ``hold`` is that quantile of the
+    footage's scores (``hold_level``)."""
     if not 0 < false_alarm_rate < 1:
         raise ValueError(f"alert.false_alarm_rate must be in (0, 1), got {false_alarm_rate}")
     if release_margin < 0:
@@ -154,7 +158,21 @@ def fit_calibration(
     s = draft.score(arrays)
     threshold = float(np.quantile(s, 1 - false_alarm_rate, method="higher"))
     release = threshold - release_margin if release_margin > 0 else None
-    return Calibration(**{**draft.__dict__, "threshold": threshold, "release": release})
+    hold = hold_level(s, hold_quantile, threshold if release is None else release)
+    return Calibration(**{**draft.__dict__, "threshold": threshold, "release": release, "hold": hold})
+
+
+def hold_level(s: np.ndarray, quantile: float, release: float) -> float | None:
+    """The score an alert's cold frames must fall to before they count towards its gap
+    (``AlertTracker``'s ``hold``): the `quantile` of normal footage's scores `s` (NaN left out), what
+    normal work exceeds a (1 - `quantile`) share of the time; never above the `release` (where it would
+    hold nothing). None where `quantile` is 0 (off)."""
+    if not 0 <= quantile < 1:
+        raise ValueError(f"alert.hold_quantile must be in [0, 1), got {quantile}")
+    if quantile == 0:
+        return None
+    s = np.asarray(s, np.float64)
+    return min(float(np.quantile(s[~np.isnan(s)], quantile)), release)
 
 
 def count_alerts(
@@ -166,13 +184,15 @@ def count_alerts(
     smooth: int,
     merge_stretch: float = 0.0,
     merge_gap_max: int = 0,
+    hold: float | None = None,
+    hold_max: int = 0,
 ) -> int:
     from .alert_tracker import find_alerts
 
     idx = np.flatnonzero(~np.isnan(s))
     release = threshold - release_margin
-    stretch = dict(merge_stretch=merge_stretch, merge_gap_max=merge_gap_max)
-    return len(find_alerts(idx, s[idx], threshold, min_frames, merge_gap, release, smooth, **stretch))
+    kw = dict(merge_stretch=merge_stretch, merge_gap_max=merge_gap_max, hold=hold, hold_max=hold_max)
+    return len(find_alerts(idx, s[idx], threshold, min_frames, merge_gap, release, smooth, **kw))
 
 
 def fit_shift_calibration(
@@ -180,7 +200,7 @@ def fit_shift_calibration(
 ) -> Calibration:
     """The alert threshold set on the tail of long normal footage (issue 26, 3): `base`'s affine map
     of the components, and the lowest threshold at which `base`'s tracker with ``alert``'s temporal
-    evidence (``min_frames``, ``smooth``, ``release_margin``, ``merge_gap``) raises at most
+    evidence (``min_frames``, ``smooth``, ``release_margin``, ``merge_gap``, the hold) raises at most
     ``alert.alerts_per_hour`` alerts per nominal hour of `values` (one array per component, frames
     in order, NaN where no clip is centred; shift-length normal footage the evaluation never sees),
     raised by ``alert.threshold_margin`` calibrated units. Never below `base`'s threshold.
@@ -204,6 +224,8 @@ def fit_shift_calibration(
         smooth=alert.smooth,
         merge_stretch=alert.merge_stretch,
         merge_gap_max=alert.merge_gap_max,
+        hold=hold_level(s, alert.hold_quantile, np.inf),  # this footage's own (at or above a release: no effect)
+        hold_max=alert.hold_max,
     )
     above = np.unique(s[~np.isnan(s)])
     above = above[above > base.threshold]  # the held-out threshold is the lowest candidate (until 2026-12-04 a
@@ -245,6 +267,8 @@ def fit_shift_calibration(
             "merge_gap": alert.merge_gap,
             "merge_stretch": alert.merge_stretch,
             "merge_gap_max": alert.merge_gap_max,
+            "hold": hold_level(s, alert.hold_quantile, threshold - alert.release_margin),
+            "hold_max": alert.hold_max,
             "n_frames": n_ok,
             "source": source,
             "extra": {
@@ -260,6 +284,8 @@ def fit_shift_calibration(
                     "merge_gap": alert.merge_gap,
                     "merge_stretch": alert.merge_stretch,
                     "merge_gap_max": alert.merge_gap_max,
+                    "hold_quantile": alert.hold_quantile,
+                    "hold_max": alert.hold_max,
                     "base_threshold": base.threshold,
                     "base_source": base.source,
                     "base_release": base.release,
@@ -269,6 +295,8 @@ def fit_shift_calibration(
                     "base_merge_gap": base.merge_gap,
                     "base_merge_stretch": base.merge_stretch,
                     "base_merge_gap_max": base.merge_gap_max,
+                    "base_hold": base.hold,
+                    "base_hold_max": base.hold_max,
                     **tail_record,
                 },
             },
@@ -293,6 +321,8 @@ def heldout_calibration(cal: Calibration) -> Calibration:
             "merge_gap": shift["base_merge_gap"],
             "merge_stretch": shift.get("base_merge_stretch", 0.0),  # recorded since 2026-12-07
             "merge_gap_max": shift.get("base_merge_gap_max", 0),
+            "hold": shift.get("base_hold"),  # recorded since 2026-12-07 (the thirty-first session)
+            "hold_max": shift.get("base_hold_max", 0),
             "source": shift["base_source"],
             "extra": {k: v for k, v in cal.extra.items() if k != "shift_calibration"},
         }

@@ -150,9 +150,12 @@ class AlertEvidence:
         self._last_hot = -(10**9)
         rel = calibration.release
         self._level = calibration.threshold if rel is None else min(rel, calibration.threshold)
-        # a span's peak is kept over the gaps the tracker still merges (a stretched alert's: merge_gap_max)
-        held = calibration.merge_gap_max if getattr(calibration, "merge_stretch", 0) > 0 else 0
-        self._gap = max(calibration.merge_gap, held) + max(1, getattr(calibration, "smooth", 1))
+        # a span's peak is kept over the gaps the tracker still merges (a stretched alert's: merge_gap_max;
+        # a held one's: hold_max more, or for ever without a limit)
+        c = calibration
+        stretched = max(c.merge_gap, c.merge_gap_max if c.merge_stretch > 0 else 0)
+        held = 0 if c.hold is None else (c.hold_max or 10**9)
+        self._gap = stretched + held + max(1, c.smooth)
         self._ids: dict[int, int] = {}  # alert start frame (of the footage) -> its number k in this footage
         self.offset = 0  # footage frame number of the stream's frame 0 (a server restarts a camera's stream)
 

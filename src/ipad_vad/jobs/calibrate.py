@@ -118,6 +118,8 @@ def calibrate(
         merge_stretch=alert.merge_stretch,
         merge_gap_max=alert.merge_gap_max,
         release_margin=alert.release_margin,
+        hold_quantile=alert.hold_quantile,
+        hold_max=alert.hold_max,
         source=source_text,
     )
     return shift_calibrate(params, score, model, manifest, scene, ctx, source, alert, heldout, footage)

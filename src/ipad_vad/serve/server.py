@@ -15,7 +15,8 @@ goes quiet for ``serve.flush_s`` gets its complete clips scored at once.
 Outputs in ``serve.out`` per camera: ``<name>.scores.csv`` (`ipad score`'s columns - frame, [time_s], the
 components, t_p, score, hot, alert - and model_version: the registry version that scored the frame; a row
 is written once the frame's alert column is settled, at most an alert's ``min_frames`` and ``merge_gap``
-(``merge_gap_max`` for a long alert, with ``alert.merge_stretch``) after its score is known; a frame that could not be used (corrupt,
+(``merge_gap_max`` for a long alert, with ``alert.merge_stretch``; ``alert.hold_max`` more while its score
+is held) after its score is known; a frame that could not be used (corrupt,
 wrongly sized, missing) ends the camera's stream and a new one starts after it, so no clip spans it and
 the frames around it have no score, as at the ends of a video), ``<name>.alerts.jsonl`` (the alert events, as `ipad score`'s), and
 ``<name>.faults.jsonl`` (stalled, resumed, corrupt_frame, wrong_size, missing_frame, disconnected,

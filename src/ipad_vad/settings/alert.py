@@ -34,3 +34,8 @@ class Alert(Section):
     # docs/alerts.md: 1 cuts false alerts per camera-hour, spans unchanged; 2 and more hold alerts open for minutes)
     release_margin: NonNegFloat = 1.0
     smooth: Pos = 1  # evidence: the mean of this many frame scores
+    # an alert under way: a cold frame still above the hold_quantile quantile of the calibration footage's scores
+    # (what normal work exceeds 1 % of the time) does not count towards the gap that ends it, for at most hold_max
+    # frames in one gap (alerts/alert_tracker.py: a machine stopped for minutes is one alert; docs/alerts.md; 0: off)
+    hold_quantile: Annotated[Float, Field(ge=0, lt=1)] = 0.99
+    hold_max: NonNeg = 240
