@@ -7,7 +7,7 @@ time, and reports the start of an alert as soon as it is known and its end once 
 frames have followed it. `find_alerts` runs the same tracker over a whole array, so file scoring and
 streaming give the same alerts by construction.
 
-Temporal evidence (issue 26), both off by default (the tracker of issue 7):
+Temporal evidence (issue 26), all off by default (the tracker of issue 7):
 
 * ``smooth`` = k > 1: a frame is hot when the mean of the last k scores fed (its own included, NaNs
   left out) is above the threshold - evidence accumulated over frames, causal, so streaming and

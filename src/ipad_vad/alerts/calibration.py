@@ -217,6 +217,7 @@ def fit_shift_calibration(
         )
     hours = n_ok / fps / 3600.0
     allowed = int(np.floor(alert.alerts_per_hour * hours))
+    hold = hold_level(s, alert.hold_quantile, np.inf)  # this footage's own (at or above a release: no effect)
     kw = dict(
         min_frames=alert.min_frames,
         merge_gap=alert.merge_gap,
@@ -224,7 +225,7 @@ def fit_shift_calibration(
         smooth=alert.smooth,
         merge_stretch=alert.merge_stretch,
         merge_gap_max=alert.merge_gap_max,
-        hold=hold_level(s, alert.hold_quantile, np.inf),  # this footage's own (at or above a release: no effect)
+        hold=hold,
         hold_max=alert.hold_max,
     )
     above = np.unique(s[~np.isnan(s)])
@@ -267,7 +268,7 @@ def fit_shift_calibration(
             "merge_gap": alert.merge_gap,
             "merge_stretch": alert.merge_stretch,
             "merge_gap_max": alert.merge_gap_max,
-            "hold": hold_level(s, alert.hold_quantile, threshold - alert.release_margin),
+            "hold": None if hold is None else min(hold, threshold - alert.release_margin),
             "hold_max": alert.hold_max,
             "n_frames": n_ok,
             "source": source,
