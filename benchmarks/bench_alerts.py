@@ -64,7 +64,10 @@ units, the threshold floor the mean of their held-out thresholds; policies ``FUS
 Writes ``benchmarks/results/<out>.json`` and ``<out>.png``; each point of a trade-off curve with its
 strict view (``curve_point``). Scores are kept in ``--work``: the shifts' and, per device, the
 test videos' scores and the shipped calibration (``keep_device_models``); with ``--reuse`` (without
-``--feedback``) the policies are measured again on them without fitting anything, in seconds.
+``--feedback``) the policies are measured again on them without fitting anything, in seconds. With
+``--feedback --reuse`` the shifts' scores before the marks are read back, and those after them too
+where the marks, the readapted bank's size and the params are the same: after a change of the code
+that scores the readapted model, move its ``*_feedback_*`` files out of ``--work`` first.
 """
 
 from __future__ import annotations
@@ -819,7 +822,8 @@ def measure_feedback(
             fb,
             fps,
         )
-        tag = f"feedback_{pol}_{split}_{zlib.crc32(repr((marked, after_dm['adapt'])).encode()):08x}"  # --reuse: same marks, same bank
+        # --reuse: the same marks, the same bank, the same params (a matching setting changes the new scores)
+        tag = f"feedback_{pol}_{split}_{zlib.crc32(repr((marked, after_dm['adapt'], params_digest(q))).encode()):08x}"
         after_shifts = {
             name: shift_scores(
                 work / "scores" / f"{m}_seed{seed}_{d}_{name}_{h:g}h_{rate:g}_{tag}.npz",

@@ -72,6 +72,7 @@ def test_marks_become_training_and_labelled_test_footage_through_the_import(scor
         "alert": "cam01:1",
         "footage": str(tmp / "cam01"),
         "span": [10, 14],
+        "frames": [8, 12],  # the alert's own frames in the exported video (it starts at frame 2)
         "model_version": "4",
     }
     assert sources["testing/01"]["origin"]["kind"] == "confirmed"
@@ -83,6 +84,7 @@ def test_marks_become_training_and_labelled_test_footage_through_the_import(scor
         "false_alarm",
         "confirmed",
     )
+    assert (m.origin_frames[("training", "01")], m.origin_frames[("training", "02")]) == ("", "8-12")
     marks = read_marks(scores, FeedbackSettings())
     assert marks["cam01:1"]["exported"]["as"] == "R01/training/02" and marks["cam01:2"]["note"] == "part jammed"
     again = export_marks(scores, tmp / "data")  # exported once only

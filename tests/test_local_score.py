@@ -333,6 +333,64 @@ def test_persistence_of_the_novel_part_keeps_a_timing_fault_and_cuts_a_passer_by
         KnnReference(frames=frames, size=size, score="local", cell=cell, persist_scope="some")
 
 
+def test_a_look_marked_normal_is_tolerated_at_its_place_but_a_timing_fault_and_a_new_look_are_not():
+    """Operator feedback (``tolerate_marked``). The normal footage: a part sweeping row 0. An operator
+    marked footage where a figure (channel 1) stood in row 1, at cells 0 to 4 in turn. A figure crossing
+    row 1 the other way matches no bank clip at its moment of the cycle: 8/15 as a plain bank scores it
+    (two cells of 2/3 on the 4 frames where the marked figure stood elsewhere); tolerated, its cells are
+    new to the unmarked footage and look as the marked footage looked there: 0. A pause of the part is
+    new nowhere (8/15 either way), and a green mark (channel 2) where the marked figure stood is new to
+    the marked footage too: its offset-removed patch is 2 from the figure's, above its novelty 2/3, which
+    counts. Without marked clips, or off, the score is the plain one."""
+    from ipad_vad.models.knn_reference import KnnReference
+
+    frames, size, cell = 5, (4, 12), 2  # 2 x 6 cells
+
+    def clip(part_cells, figure=None, green=None) -> torch.Tensor:
+        x = torch.zeros(frames, 3, *size)
+        for f in range(frames):
+            x[f, 0, :cell, part_cells[f] * cell : (part_cells[f] + 1) * cell] = 1.0  # the machine's part
+            if figure is not None:
+                c = figure[f]
+                x[f, 1, cell:, c * cell : (c + 1) * cell] = 1.0
+            if green is not None:
+                x[f, 2, cell:, green * cell : (green + 1) * cell] = 1.0
+        return x.reshape(1, -1)
+
+    sweep, pause = [0, 1, 2, 3, 4], [2, 2, 2, 2, 2]
+    bank = torch.cat([clip(sweep)] + [clip(sweep, [k] * frames) for k in range(5)])
+    marked = torch.tensor([False] + [True] * 5)
+    queries = (clip(sweep, [4, 3, 2, 1, 0]), clip(pause), clip(sweep, green=1))
+    scores = {}
+    for tolerate, with_marks in ((False, True), (True, True), (True, False)):
+        m = KnnReference(
+            frames=frames, size=size, normalise="none", score="local", cell=cell, offset_cell=cell, k=6,
+            tolerate_marked=tolerate,
+        )  # fmt: skip
+        m.set_bank(bank, torch.tensor([0, 1, 1, 1, 1, 1]), marked=marked if with_marks else None)
+        scores[tolerate, with_marks] = [m.score_descriptors(q).item() for q in queries]
+    assert scores[False, True] == pytest.approx([8 / 15, 8 / 15, 2 / 3])
+    assert scores[True, True] == pytest.approx([0.0, 8 / 15, 2 / 3])
+    assert scores[True, False] == scores[False, True]
+    # the marks travel with the model: saved, loaded, left out with their recording; a model saved
+    # before they were kept loads with none
+    m = KnnReference(frames=frames, size=size, normalise="none", score="local", cell=cell, offset_cell=cell, k=6,
+                     tolerate_marked=True)  # fmt: skip
+    m.set_bank(bank, torch.tensor([0, 1, 1, 1, 1, 1]), marked=marked)
+    state = m.state_dict()
+    loaded = KnnReference.from_state_dict(state, **{k: getattr(m, k) for k in ("cell", "offset_cell", "k")},
+                                          frames=frames, size=size, normalise="none", score="local",
+                                          tolerate_marked=True)  # fmt: skip
+    assert loaded.bank_marked.tolist() == marked.tolist()
+    assert loaded.score_descriptors(queries[0]).item() == pytest.approx(0.0)
+    assert m.without_recording(1).bank_marked.tolist() == [False]
+    assert m.without_recording(1).score_descriptors(queries[0]).item() == pytest.approx(2 / 3)
+    old = {k: v for k, v in state.items() if k != "bank_marked"}
+    assert not KnnReference.from_state_dict(old, frames=frames, size=size, score="local").bank_marked.any()
+    with pytest.raises(ValueError, match="marked must have one entry per bank descriptor"):
+        m.set_bank(bank, marked=marked[:2])
+
+
 def test_a_camera_moved_as_a_whole_is_matched_and_a_part_moved_on_its_own_is_not():
     """A textured view moved by 2 pixels as a whole (the camera nudged, new texture entering at one edge)
     errs in every cell with the jitter alignment alone (``shift`` 1); with ``camera_shift`` 2 each bank

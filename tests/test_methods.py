@@ -613,6 +613,36 @@ def test_held_out_calibration_leaves_out_the_recordings_of_marked_false_alarms(t
     off = alert.model_copy(update={"heldout_skips_marked": False})
     assert calibrate(*args[:3], marked, *args[4:-1], off).to_dict() == cal.to_dict()
 
+    # the bank knows which of its clips the operator marked (``tolerate_marked``): those of recording 02
+    from ipad_vad.jobs.adapt import adapt_to_device
+    from ipad_vad.jobs.layout import base_dir
+    from ipad_vad.methods.adaptation import load_adapted
+
+    kw = {"manifest": marked, "base_path": base_dir(p, "knn") / "model.pt", "source": DataSource.PREPARED}
+    adapt_to_device(p, "knn", "R01", FitHooks(progress=False), out_dir=tmp_path / "marked", **kw)
+    bank = load_adapted(tmp_path / "marked")[1]
+    assert bank.bank_marked.any() and torch.equal(bank.bank_marked, bank.bank_recording == 1)
+    assert not model.bank_marked.any()
+    # only the clips centred on the alert's own frames when the export recorded them (the context
+    # around them is footage as any)
+    marked.loc[train & (marked.video == "02"), "origin_frames"] = "20-40"
+    adapt_to_device(
+        p, "knn", "R01", FitHooks(progress=False), out_dir=tmp_path / "frames", **{**kw, "manifest": marked}
+    )
+    bank = load_adapted(tmp_path / "frames")[1]
+    judged = (bank.bank_recording == 1) & (bank.bank_frame >= 20) & (bank.bank_frame <= 40)
+    assert 0 < int(judged.sum()) < int((bank.bank_recording == 1).sum()) and torch.equal(bank.bank_marked, judged)
+    # or those that hold one of its frames, or the whole recording, by methods.knn.tolerate_frames
+    T, first = int(p["clip"]["length"]), bank.bank_frame - int(p["clip"]["length"]) // 2
+    holding = (bank.bank_recording == 1) & (first <= 40) & (first + T - 1 >= 20)
+    for scope, want in (("alert_clips", holding), ("recording", bank.bank_recording == 1)):
+        q = json.loads(json.dumps(p))
+        q["methods"]["knn"]["tolerate_frames"] = scope
+        out = tmp_path / scope
+        adapt_to_device(q, "knn", "R01", FitHooks(progress=False), out_dir=out, **{**kw, "manifest": marked})
+        assert torch.equal(load_adapted(out)[1].bank_marked, want)
+    assert int(judged.sum()) < int(holding.sum()) < int((bank.bank_recording == 1).sum())
+
 
 def test_frames_in_order_places_clip_values_at_their_centres_with_a_gap_between_recordings():
     import pandas as pd

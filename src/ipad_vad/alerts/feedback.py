@@ -11,9 +11,11 @@ footage into data through the same import as any footage (``data/importer.py``):
   least ``feedback.context_cycles`` cycles more, so that the period step's crop to whole cycles keeps
   every marked frame's clip) become a new *training* recording of its device - normal footage the
   next retraining learns (the reference detector's bank then holds it). sources.json records its
-  ``origin`` (``kind: false_alarm``, the alert, its footage and span): the held-out calibration leaves
-  such recordings out (``alert.heldout_skips_marked``, jobs/calibrate.py), as they were chosen for
-  scoring high;
+  ``origin`` (``kind: false_alarm``, the alert, its footage and span, and ``frames``: the alert's own
+  frames in the new recording, the rest being context; the manifest's ``origin`` and ``origin_frames``):
+  the held-out calibration leaves such recordings out (``alert.heldout_skips_marked``,
+  jobs/calibrate.py), as they were chosen for scoring high, and the reference detector tolerates what
+  the alert's frames show at their place (``methods.knn.tolerate_marked``);
 * a **confirmed** alert's frames become a *test* recording with a label file: its span anomalous,
   the context before and after normal (an approximation: the operator confirmed the alert, not
   every frame's label; relabel it with ``ipad data import`` of a corrected label file).
@@ -37,11 +39,12 @@ from pathlib import Path
 
 import numpy as np
 
+from ..data.manifest import FALSE_ALARM_ORIGIN
 from ..errors import DataError
 from ..io_utils import write_json
 from .operator_settings import FeedbackSettings
 
-FALSE_ALARM = "false_alarm"  # the verdict, and the origin kind of the training recording it becomes
+FALSE_ALARM = FALSE_ALARM_ORIGIN  # the verdict, and the origin kind of the training recording it becomes
 VERDICTS = (FALSE_ALARM, "confirmed")
 SPLIT_OF = {FALSE_ALARM: "training", "confirmed": "testing"}
 
@@ -231,26 +234,28 @@ def export_marks(
             if (problem := device_footage_problem(data_root, m.get("device"))) is not None:
                 raise DataError(data_root / (m.get("device") or ""), problem)
             ctx = context_frames(settings, clip_len, (cycle_frames or {}).get(m["device"]))
-            staged[alert_id] = _stage(batch, alert_id, m, ctx, settings)
+            staged[alert_id] = _stage(batch, alert_id, m, ctx, settings)  # (the video, its first frame)
         except DataError as e:
             failed.append({"alert": alert_id, "reason": str(e)})
     if not staged:
         return ExportResult([], failed, None)
-    origins = {  # sources.json records what each video is: the manifest's origin column, read by calibration
+    origins = {  # sources.json records what each video is: the manifest's origin columns, read by calibration
         str(video): {
             "kind": marks[alert_id]["verdict"],
             "alert": alert_id,
             "footage": marks[alert_id]["footage"],
             "span": [marks[alert_id]["start"], marks[alert_id]["end"]],
+            # the alert's own frames in the exported video (the rest is context): what the operator judged
+            "frames": [marks[alert_id]["start"] - first, marks[alert_id]["end"] - first],
             "model_version": marks[alert_id].get("model_version"),
         }
-        for alert_id, video in staged.items()
+        for alert_id, (video, first) in staged.items()
     }
     report = import_source(batch, data_root, jpeg_quality=jpeg_quality, min_frames=min_frames, origins=origins)
     exported = []
     done = {r["source"]: r["as"] for r in report.imported + report.unchanged}
     bad = {q["path"]: q["reason"] for q in report.quarantined}
-    for alert_id, video in staged.items():
+    for alert_id, (video, _) in staged.items():
         if str(video) in done:
             marks[alert_id]["exported"] = {
                 "as": done[str(video)],
@@ -281,8 +286,9 @@ def context_frames(settings: FeedbackSettings, clip_len: int, cycle_frames: floa
     return ctx
 
 
-def _stage(batch: Path, alert_id: str, mark: dict, ctx: int, settings: FeedbackSettings) -> Path:
-    """The alert's frames as a lossless video (and, confirmed, its label file) in the import's layout."""
+def _stage(batch: Path, alert_id: str, mark: dict, ctx: int, settings: FeedbackSettings) -> tuple[Path, int]:
+    """The alert's frames as a lossless video (and, confirmed, its label file) in the import's layout;
+    (the video, the frame of the footage it starts at)."""
     import cv2
 
     from ..data.frames import list_frame_files
@@ -311,7 +317,7 @@ def _stage(batch: Path, alert_id: str, mark: dict, ctx: int, settings: FeedbackS
         labels = np.zeros(len(frames), np.uint8)
         labels[mark["start"] - first : mark["end"] - first + 1] = 1
         np.save(video.with_suffix(".npy"), labels)
-    return video
+    return video, first
 
 
 def mark_summary(marks: dict) -> dict:

@@ -28,6 +28,7 @@ from torch.utils.data import Dataset
 from .frames import JpegFolderSource
 from .labels import load_labels
 from .layout import label_file_name
+from .manifest import FALSE_ALARM_ORIGIN
 from .periods import frame_phases, read_period_file
 
 
@@ -46,6 +47,21 @@ class VideoRecord:
     phases: np.ndarray | None = None
     types: np.ndarray | None = None
     span: tuple[int, int] | None = None  # clips only within [first, last) frames, e.g. whole cycles
+    origin: str = ""  # the manifest's origin: "" footage | operator feedback (FALSE_ALARM_ORIGIN, "confirmed")
+    origin_frames: tuple[int, int] | None = None  # operator feedback: the alert's own frames (inclusive; None: all)
+
+    @property
+    def marked_false_alarm(self) -> bool:
+        """Footage an operator marked a false alarm (``ipad alerts export``): normal by the operator's word."""
+        return self.origin == FALSE_ALARM_ORIGIN
+
+    def marked_frames(self, first: int, last: int) -> bool:
+        """Whether frames `first`..`last` hold one the operator judged a false alarm: one of the marked
+        alert's own frames (the context exported around them is footage like any other); any frame of
+        the recording when the export did not record the alert's (``origin_frames`` None)."""
+        if not self.marked_false_alarm:
+            return False
+        return self.origin_frames is None or (first <= self.origin_frames[1] and last >= self.origin_frames[0])
 
 
 def to_clip_tensor(frames: np.ndarray) -> torch.Tensor:
@@ -138,5 +154,9 @@ class ClipDataset(Dataset):
                 phases = frame_phases(read_period_file(r.period_path)["cycle_starts"], len(src))
             types_path = Path(r.frames_dir).parents[2] / "test_types" / label_file_name(r.video)
             types = np.load(types_path) if split == "testing" and types_path.is_file() else None
-            videos.append(VideoRecord(src, r.scene, r.split, r.video, labels, phases, types, span))
+            origin = getattr(r, "origin", "")  # a manifest written before the column existed: footage
+            origin = origin if isinstance(origin, str) else ""
+            marked = getattr(r, "origin_frames", "")  # "first-last" | "" (all of it; or written before the column)
+            marked = tuple(int(f) for f in marked.split("-")) if isinstance(marked, str) and marked else None
+            videos.append(VideoRecord(src, r.scene, r.split, r.video, labels, phases, types, span, origin, marked))
         return cls(videos, clip_len=clip_len, stride=stride)

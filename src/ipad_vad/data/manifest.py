@@ -60,7 +60,9 @@ MANIFEST_COLUMNS = [
     "period_path",
     "source",
     "origin",  # sources.json's origin kind: "" (footage), "false_alarm" / "confirmed" (operator feedback)
+    "origin_frames",  # operator feedback: the marked alert's frames in the video, "first-last" ("": all of it)
 ]
+FALSE_ALARM_ORIGIN = "false_alarm"  # the origin of a training recording made from an alert marked a false alarm
 
 
 def inspect_video(entry: VideoEntry, sample_decode: int = 3, sources: dict | None = None) -> dict:
@@ -87,12 +89,15 @@ def inspect_video(entry: VideoEntry, sample_decode: int = 3, sources: dict | Non
         "period_path": str(entry.period_path or ""),
         "source": str(entry.frames_dir),
         "origin": "",
+        "origin_frames": "",
     }
     src = (sources or {}).get(f"{entry.split}/{entry.video}")
     if src:
         row["source"] = src.get("source", row["source"])
         row["fps"] = float(src.get("fps") or "nan")
         row["origin"] = str((src.get("origin") or {}).get("kind", ""))
+        frames = (src.get("origin") or {}).get("frames")
+        row["origin_frames"] = f"{int(frames[0])}-{int(frames[1])}" if frames else ""
     try:
         files = list_frame_files(entry.frames_dir)
     except DataError as e:

@@ -109,6 +109,10 @@ class BankSettings(MethodSettings):
     bank_stride: NonNegInt = 1  # a bank clip starting every this many frames (0: clip.train_stride)
     bank_footage: Literal["adapt", "all"] = "adapt"  # a device's bank: the adapt share | all footage
     max_bank: NonNegInt = 0  # at most this many clips in the bank, evenly thinned (0: no limit)
+    tolerate_marked: bool = False  # local: what the frames of an alert an operator marked a false alarm show at
+    # a place is tolerated there at any moment, not only at theirs (models/knn_reference.py)
+    tolerate_frames: Literal["alert", "alert_clips", "recording"] = "alert"  # tolerate_marked: the bank clips that
+    # stand for the marks: centred on the alert's frames | holding one | the whole exported recording (``marked_clips``)
 
     def matching(self) -> dict:
         """The matcher's arguments (``KnnReference``) these settings fix."""
@@ -126,6 +130,7 @@ class BankSettings(MethodSettings):
             "persist_reach": self.persist_reach,
             "persist_scope": self.persist_scope,
             "novelty_frames": self.novelty_frames,
+            "tolerate_marked": self.tolerate_marked,
         }
 
 
@@ -153,6 +158,24 @@ class MemoryBankMixin:
         """The clips of `dataset` come from several scenes (a base's bank over the pretraining scenes):
         the bank is then matched as a whole whatever ``retrieve_from``."""
         return len({v.scene for v in dataset.videos}) > 1
+
+    def marked_clips(self, dataset, recording: torch.Tensor, centre: torch.Tensor) -> torch.Tensor:
+        """Which bank clips, by their recording (indices into ``dataset.videos``) and centre frame, stand
+        for footage an operator marked a false alarm (``KnnReference.bank_marked``), by
+        ``tolerate_frames``: ``alert``, the clips centred on a frame of the alert itself; ``alert_clips``,
+        the clips that hold one; ``recording``, every clip of the exported recording, its context too
+        (``VideoRecord.marked_frames``; docs/alerts.md measures the three)."""
+        scope, T, videos = self.settings.tolerate_frames, dataset.clip_len, dataset.videos
+        out = []
+        for r, c in zip(recording.tolist(), centre.tolist(), strict=True):
+            v = videos[int(r)]
+            if scope == "recording":
+                out.append(v.marked_false_alarm)
+            elif scope == "alert_clips":  # a clip's centre frame is its first + clip_len // 2
+                out.append(v.marked_frames(int(c) - T // 2, int(c) - T // 2 + T - 1))
+            else:
+                out.append(v.marked_frames(int(c), int(c)))
+        return torch.tensor(out, dtype=torch.bool)
 
     @staticmethod
     def bank_localisation(matcher: nn.Module, d: torch.Tensor, clipped: torch.Tensor | None = None) -> Localisation:

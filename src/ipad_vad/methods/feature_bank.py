@@ -203,9 +203,12 @@ class FeatureBankMethod(LoRAMixin, MemoryBankMixin, Method):
         return history
 
     @torch.no_grad()
-    def _set_bank(self, model: FeatureBank, footage, clips, centres: list[int], T: int, device, pooled: bool) -> int:
+    def _set_bank(
+        self, model: FeatureBank, footage, clips, centres: list[int], T: int, device, pooled: bool, marked
+    ) -> int:
         """Descriptors of the bank's clips (their centre frames kept), each frame encoded once; `pooled`:
-        several scenes' clips (a base's bank: matched as a whole whatever ``retrieve_from``, as knn's)."""
+        several scenes' clips (a base's bank: matched as a whole whatever ``retrieve_from``, as knn's);
+        `marked`: the clips from footage marked a false alarm (``marked_clips``)."""
         model.eval()
         offsets = model.frame_indices(T).numpy()
         feats = {}
@@ -214,7 +217,7 @@ class FeatureBankMethod(LoRAMixin, MemoryBankMixin, Method):
             feats[vi] = (lo, torch.cat([model.encoder(x[i : i + 256]) for i in range(0, len(x), 256)]))
         bank = torch.stack([feats[vi][1][torch.as_tensor(s - feats[vi][0] + offsets)].reshape(-1) for vi, s in clips])
         recording = torch.tensor([vi for vi, _ in clips])
-        active(model.matcher).set_bank(bank.cpu(), recording, torch.tensor(centres), pooled=pooled)
+        active(model.matcher).set_bank(bank.cpu(), recording, torch.tensor(centres), pooled=pooled, marked=marked)
         return len(bank)
 
     def fit(
@@ -240,7 +243,8 @@ class FeatureBankMethod(LoRAMixin, MemoryBankMixin, Method):
         pooled = self.pooled_footage(dataset)
         history = self._train(inner, pool, steps, lr, int(settings.seed), device, hooks)
         centres = [data.center_of(i) for i in indices]
-        n = self._set_bank(inner, footage, clips, centres, dataset.clip_len, device, pooled)
+        marked = self.marked_clips(data, torch.tensor([vi for vi, _ in clips]), torch.tensor(centres))
+        n = self._set_bank(inner, footage, clips, centres, dataset.clip_len, device, pooled, marked)
         net = net.cpu()
         info = {"bank_size": n, "train_frames": len(pool), "steps": steps if history else 0}
         return FitResult(net, history or [{"epoch": 1, "bank_size": float(n)}], info)

@@ -95,7 +95,13 @@ class KnnMethod(MemoryBankMixin, Method):
             recording.append(torch.as_tensor(b["video_index"]))
             centre.append(torch.as_tensor(b["center"]))
         bank, recording, centre = torch.cat(descriptors), torch.cat(recording), torch.cat(centre)
-        model.set_bank(bank, recording, centre, pooled=self.pooled_footage(dataset))
+        model.set_bank(
+            bank,
+            recording,
+            centre,
+            pooled=self.pooled_footage(dataset),
+            marked=self.marked_clips(data, recording, centre),
+        )
         if hooks.on_epoch_end:
             hooks.on_epoch_end(1, {"bank_size": float(len(bank))})
         return FitResult(model, [{"epoch": 1, "bank_size": float(len(bank))}], {"bank_size": len(bank)})

@@ -90,6 +90,25 @@ Scores (``score``):
   so 0 <= o' <= e: a passer-by (new and passing) is cut, a wrong part (new and staying) and a
   timing fault (not new) are kept. docs/alerts.md measures it.
 
+  Looks an operator marked normal (``tolerate_marked``; operator feedback, issue 26). A false alarm an
+  operator marks becomes a training recording of its device (``alerts/feedback.py``), and its clips join
+  the bank like any footage (``bank_marked``: the bank clips centred on the alert's own frames, not on
+  the context exported around them). As a clip of the bank it explains a query only at the same moment
+  of the cycle, so a marked worker walking through teaches the bank that one walk: the next one, at
+  another moment, deviates as much. With
+  ``tolerate_marked`` the marked footage also says how each place *may* look, at any moment: each cell's
+  novelty n (above; its memory M now of the unmarked clips only) is replaced, where it is larger, by the
+  cell's error against the best patch of that cell in the marked clips' centre frames T (evenly thinned
+  to ``novelty_frames``, at every shift within ``shift`` pixels),
+
+      e'_{j,c,f} = (e_{j,c,f} - n_{c,f}) + min(n_{c,f}, t_{c,f}),   t_{c,f} = min_{m in T, shifts} e_c(q_f - T_m),
+
+  so 0 <= e' <= e: what is new at a place and looks as the marked footage looked there is tolerated;
+  what is merely at the wrong time (a timing fault: e - n) counts as it is, and a look new to the
+  marked footage too (a wrong part: t >= n) counts as it is. Without marked clips in the bank the score
+  is the same bit for bit. docs/alerts.md (operator feedback) measures it: the marked frames lower
+  what is new in the shift's light and camera more than they teach the next walker.
+
 Each bank clip keeps the index of the recording it comes from (``bank_recording``; -1: unknown, in
 models saved before it was kept), so that ``without_recording`` gives the detector as if it had never
 seen one recording: the alert threshold is then calibrated on footage the bank holds, each recording
@@ -186,6 +205,7 @@ class KnnReference(nn.Module):
         persist_reach: int = 0,
         persist_scope: str = "all",
         novelty_frames: int = 256,
+        tolerate_marked: bool = False,
         bank_size: int = 0,
         chunk: int = 4096,
         descriptor: nn.Module | None = None,
@@ -221,6 +241,7 @@ class KnnReference(nn.Module):
         if novelty_frames < 1:
             raise ValueError(f"novelty_frames must be at least 1, got {novelty_frames}")
         self.persist_scope, self.novelty_frames = persist_scope, int(novelty_frames)
+        self.tolerate_marked = bool(tolerate_marked)
         self.register_buffer(
             "frame_weights",
             self.weights_of_frames(self.descriptor.frames, frame_weight, centre_width),
@@ -232,10 +253,13 @@ class KnnReference(nn.Module):
         self.register_buffer("bank", torch.zeros(bank_size, self.descriptor.dim, dtype=torch.float16))
         self.register_buffer("bank_recording", torch.full((bank_size,), -1, dtype=torch.long))
         self.register_buffer("bank_frame", torch.full((bank_size,), -1, dtype=torch.long))
+        # the bank clips centred on frames of alerts an operator marked false alarms (tolerate_marked)
+        self.register_buffer("bank_marked", torch.zeros(bank_size, dtype=torch.bool))
         self.register_buffer("pooled", torch.tensor(False))  # the bank holds several scenes' clips (set_bank)
         # (bank identity, float32 copy, retrieval view, per-recording groups): converted once, not per batch
         self._bank32: tuple | None = None
         self._novelty: tuple | None = None  # (bank identity, the novelty memory): built once per bank content
+        self._tolerated: tuple | None = None  # (bank identity, the marked clips' memory): built once per bank content
         self._still: tuple | None = None  # (bank identity, the still-pixel weights of camera_aligned)
 
     @staticmethod
@@ -266,13 +290,15 @@ class KnnReference(nn.Module):
             state_dict[prefix + "bank_frame"] = torch.full((saved_bank.shape[0],), -1, dtype=torch.long)
         if saved_bank is not None and prefix + "pooled" not in state_dict:  # saved before it was kept
             state_dict[prefix + "pooled"] = torch.tensor(False)
-        for name in ("bank", "bank_recording", "bank_frame"):
+        if saved_bank is not None and prefix + "bank_marked" not in state_dict:  # saved before it was kept: none
+            state_dict[prefix + "bank_marked"] = torch.zeros(saved_bank.shape[0], dtype=torch.bool)
+        for name in ("bank", "bank_recording", "bank_frame", "bank_marked"):
             saved = state_dict.get(prefix + name)
             if saved is not None and saved.shape != self._buffers[name].shape:
                 self._buffers[name] = torch.empty(
                     saved.shape, dtype=self._buffers[name].dtype, device=self._buffers[name].device
                 )
-        self._bank32 = self._novelty = self._still = None
+        self._bank32 = self._novelty = self._tolerated = self._still = None
         super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
 
     def banks(self) -> tuple[torch.Tensor, torch.Tensor]:
@@ -317,10 +343,12 @@ class KnnReference(nn.Module):
         recording: torch.Tensor | None = None,
         frame: torch.Tensor | None = None,
         pooled: bool = False,
+        marked: torch.Tensor | None = None,
     ) -> None:
         """The normal clips' descriptors (n, dim) and, if known, the recording each comes from (n,) and
         its centre frame in that recording (n,); `pooled`: the clips come from several scenes (a base's
-        bank), matched as a whole whatever ``retrieve_from``."""
+        bank), matched as a whole whatever ``retrieve_from``; `marked` (n,; None: none): the clips centred
+        on frames of alerts an operator marked false alarms (``tolerate_marked``)."""
         if descriptors.ndim != 2 or descriptors.shape[1] != self.descriptor.dim:
             raise ValueError(f"bank descriptors must be (n, {self.descriptor.dim}), got {tuple(descriptors.shape)}")
         n = len(descriptors)
@@ -334,6 +362,10 @@ class KnnReference(nn.Module):
             raise ValueError(f"frame must have one entry per bank descriptor ({n}), got {tuple(frame.shape)}")
         self.bank_frame = frame.long().to(self.bank.device)
         self.pooled = torch.tensor(bool(pooled), device=self.bank.device)
+        marked = torch.zeros(n, dtype=torch.bool) if marked is None else torch.as_tensor(marked)
+        if marked.shape != (n,):
+            raise ValueError(f"marked must have one entry per bank descriptor ({n}), got {tuple(marked.shape)}")
+        self.bank_marked = marked.bool().to(self.bank.device)
 
     def without_recording(self, recording: int) -> KnnReference | None:
         """A detector whose bank leaves out every clip of `recording`; None when the bank's provenance
@@ -359,8 +391,9 @@ class KnnReference(nn.Module):
             bank=self.bank[keep],
             bank_recording=self.bank_recording[keep],
             bank_frame=self.bank_frame[keep],
+            bank_marked=self.bank_marked[keep],
         )
-        other._bank32 = other._novelty = other._still = None
+        other._bank32 = other._novelty = other._tolerated = other._still = None
         return other
 
     def nearest(self, d: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -448,6 +481,9 @@ class KnnReference(nn.Module):
         alignment within ``shift`` pixels, the query's `clipped` elements censored, opened along the
         frames by ``persist``."""
         cells = self.aligned_cells(q, b.index_select(2, used) if len(used) < b.shape[2] else b, clipped)
+        if self.tolerates():  # the novel part the marked footage shows at that place, tolerated (module docstring)
+            novel = torch.minimum(cells, self.novelty(q[:, 0]).unsqueeze(1))
+            cells = cells - novel + torch.minimum(novel, self.tolerance(q[:, 0]).unsqueeze(1))
         if self.persist <= 1:
             return cells
         if self.persist_scope == "all":
@@ -548,31 +584,63 @@ class KnnReference(nn.Module):
         v = frames.reshape(m, C, h // c, c, w // c, c).permute(2, 4, 0, 1, 3, 5).reshape((h // c) * (w // c), m, -1)
         return v - v.mean(-1, keepdim=True)
 
-    def novelty_memory(self) -> tuple[torch.Tensor, torch.Tensor]:
-        """How each cell looks in normal footage: the cell patches of the bank clips' centre frames (evenly
-        thinned to ``novelty_frames``), at every shift within ``shift`` pixels, offsets removed, as
-        (the patches transposed (cells, C * cell * cell, m), their squared norms (cells, 1, m)), m = frames x
-        (2 shift + 1)^2; built once per bank content."""
+    def tolerates(self) -> bool:
+        """Whether marked looks are tolerated: ``tolerate_marked`` on and the bank holds marked clips and
+        unmarked ones (module docstring)."""
+        return self.tolerate_marked and bool(self.bank_marked.any()) and not bool(self.bank_marked.all())
+
+    def _patch_memory(self, rows: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor]:
+        """The cell patches of the centre frames of the bank clips `rows` (None: all; evenly thinned to
+        ``novelty_frames``), at every shift within ``shift`` pixels, offsets removed, as (the patches
+        transposed (cells, C * cell * cell, m), their squared norms (cells, 1, m)), m = frames x
+        (2 shift + 1)^2."""
         bank = self.banks()[0]
+        F_, C, h, w = self.map_shape
+        centre = bank.unflatten(-1, self.map_shape)[:, F_ // 2]  # N, C, h, w
+        if rows is not None:
+            centre = centre[rows]
+        keep = torch.linspace(0, len(centre) - 1, min(self.novelty_frames, len(centre))).round().long()
+        frames, s = centre[keep.to(centre.device)], self.shift
+        if s > 0:
+            padded = F.pad(frames, (s, s, s, s), mode="replicate")
+            frames = torch.cat(
+                [padded[..., dy : dy + h, dx : dx + w] for dy in range(2 * s + 1) for dx in range(2 * s + 1)]
+            )
+        v = self._cell_vectors(frames)
+        return v.transpose(1, 2).contiguous(), v.pow(2).sum(-1).unsqueeze(1)
+
+    def novelty_memory(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """How each cell looks in normal footage (M, module docstring): ``_patch_memory`` of the bank's
+        clips, of its unmarked ones where marked looks are tolerated (``tolerates``); built once per bank
+        content."""
+        self.banks()
         key = self._bank32[0]
         if self._novelty is None or self._novelty[0] != key:
-            F_, C, h, w = self.map_shape
-            centre = bank.unflatten(-1, self.map_shape)[:, F_ // 2]  # N, C, h, w
-            keep = torch.linspace(0, len(centre) - 1, min(self.novelty_frames, len(centre))).round().long()
-            frames, s = centre[keep.to(centre.device)], self.shift
-            if s > 0:
-                padded = F.pad(frames, (s, s, s, s), mode="replicate")
-                frames = torch.cat(
-                    [padded[..., dy : dy + h, dx : dx + w] for dy in range(2 * s + 1) for dx in range(2 * s + 1)]
-                )
-            v = self._cell_vectors(frames)
-            self._novelty = (key, v.transpose(1, 2).contiguous(), v.pow(2).sum(-1).unsqueeze(1))
+            rows = (~self.bank_marked).nonzero().flatten() if self.tolerates() else None
+            self._novelty = (key, *self._patch_memory(rows))
         return self._novelty[1:]
+
+    def tolerance_memory(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """How each cell may look by the operator's marks (T, module docstring): ``_patch_memory`` of the
+        bank's marked clips; built once per bank content."""
+        self.banks()
+        key = self._bank32[0]
+        if self._tolerated is None or self._tolerated[0] != key:
+            self._tolerated = (key, *self._patch_memory(self.bank_marked.nonzero().flatten()))
+        return self._tolerated[1:]
 
     def novelty(self, q: torch.Tensor) -> torch.Tensor:
         """Each cell's error against the best patch of that cell in the novelty memory (module docstring):
         query maps (n, F, C, h, w) -> (n, F, h // cell, w // cell)."""
-        memory, norms = self.novelty_memory()
+        return self._patch_errors(q, *self.novelty_memory())
+
+    def tolerance(self, q: torch.Tensor) -> torch.Tensor:
+        """Each cell's error against the best patch of that cell in the marked clips (t, module docstring):
+        query maps (n, F, C, h, w) -> (n, F, h // cell, w // cell)."""
+        return self._patch_errors(q, *self.tolerance_memory())
+
+    def _patch_errors(self, q: torch.Tensor, memory: torch.Tensor, norms: torch.Tensor) -> torch.Tensor:
+        """Each cell's error against the best patch of that cell in a patch memory (``_patch_memory``)."""
         n, F_, C, h, w = q.shape
         v = self._cell_vectors(q.reshape(n * F_, C, h, w))  # cells, n F, D
         chunk = max(1, NOVELTY_BYTES // (4 * norms.numel()))
